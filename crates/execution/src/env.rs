@@ -1,0 +1,70 @@
+use alloy_consensus::{Transaction, Typed2718};
+use alloy_primitives::{Address, B256, U256};
+use revm::{
+    context::{BlockEnv, CfgEnv, TxEnv},
+    context_interface::block::BlobExcessGasAndPrice,
+    primitives::hardfork::SpecId,
+};
+use tandem_primitives::TxEnvelope;
+
+/// The Ethereum fork tandem executes: the newest revm supports that needs no system contracts
+/// we do not run.
+pub fn evm_spec() -> SpecId {
+    SpecId::OSAKA
+}
+
+/// The block-independent EVM configuration of a chain.
+pub fn cfg_env(chain_id: u64) -> CfgEnv {
+    let mut cfg = CfgEnv::new_with_spec(evm_spec());
+    cfg.chain_id = chain_id;
+    cfg
+}
+
+/// What the proposer of a block chooses; everything else follows from the parent and the transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockAttributes {
+    pub timestamp: u64,
+    /// Receives the priority fees.
+    pub beneficiary: Address,
+    /// `mixHash`: randomness from consensus (zero in dev mode).
+    pub prev_randao: B256,
+}
+
+/// The EVM's view of a block.
+pub fn block_env(number: u64, attrs: &BlockAttributes, gas_limit: u64, base_fee: u64) -> BlockEnv {
+    BlockEnv {
+        number: U256::from(number),
+        beneficiary: attrs.beneficiary,
+        timestamp: U256::from(attrs.timestamp),
+        gas_limit,
+        basefee: base_fee,
+        difficulty: U256::ZERO,
+        prevrandao: Some(attrs.prev_randao),
+        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new_with_spec(0, evm_spec())),
+        slot_num: 0,
+    }
+}
+
+/// The EVM's view of a signed transaction from `sender`.
+pub fn tx_env(tx: &TxEnvelope, sender: Address) -> TxEnv {
+    TxEnv {
+        tx_type: tx.ty(),
+        caller: sender,
+        gas_limit: tx.gas_limit(),
+        gas_price: tx.max_fee_per_gas(),
+        kind: tx.kind(),
+        value: tx.value(),
+        data: tx.input().clone(),
+        nonce: tx.nonce(),
+        chain_id: tx.chain_id(),
+        access_list: tx.access_list().cloned().unwrap_or_default(),
+        gas_priority_fee: tx.max_priority_fee_per_gas(),
+        blob_hashes: tx.blob_versioned_hashes().map(<[B256]>::to_vec).unwrap_or_default(),
+        max_fee_per_blob_gas: tx.max_fee_per_blob_gas().unwrap_or_default(),
+        authorization_list: tx
+            .authorization_list()
+            .map(|list| list.iter().cloned().map(revm::context_interface::either::Either::Left).collect())
+            .unwrap_or_default(),
+        ..Default::default()
+    }
+}

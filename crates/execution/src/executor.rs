@@ -1,0 +1,201 @@
+use crate::{BlockAttributes, block_env, cfg_env, tx_env};
+use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header, Receipt as ReceiptBody, Transaction, TxType, Typed2718, proofs};
+use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
+use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
+use revm::{
+    Context, ExecuteCommitEvm, MainBuilder, MainContext,
+    context::{BlockEnv, CfgEnv},
+    context_interface::result::{EVMError, ExecutionResult},
+    database::{State, WrapDatabaseRef, states::bundle_state::BundleRetention},
+    handler::{MainnetContext, MainnetEvm},
+};
+use std::collections::BTreeMap;
+use tandem_primitives::{Block, ChainConfig, Genesis, Receipt, SealedBlock, StoredTx, TxEnvelope, genesis, next_base_fee};
+use tandem_state::{AccountChange, EMPTY_ROOT_HASH, StateChanges, StateDb, StateReader};
+use tandem_storage::{BlockCommit, Reader, StateDiff};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The transaction cannot be included; nothing changed. Not fatal for the block.
+    #[error("invalid transaction {hash}: {reason}")]
+    InvalidTx { hash: B256, reason: String },
+    /// The transaction does not fit in what is left of the block. Not fatal for the block.
+    #[error("transaction {hash} wants {wanted} gas, the block has {left} left")]
+    BlockFull { hash: B256, wanted: u64, left: u64 },
+    #[error(transparent)]
+    State(#[from] tandem_state::Error),
+    #[error("evm: {0}")]
+    Evm(String),
+}
+
+/// The result of one included transaction.
+#[derive(Debug, Clone)]
+pub struct TxOutcome {
+    pub gas_used: u64,
+    pub result: ExecutionResult,
+}
+
+/// A block executed on top of its parent, ready to commit.
+#[derive(Debug, Clone)]
+pub struct ExecutedBlock {
+    pub block: SealedBlock,
+    pub receipts: Vec<Receipt>,
+    pub diff: StateDiff,
+}
+
+impl ExecutedBlock {
+    pub fn into_commit(self) -> BlockCommit {
+        BlockCommit { block: self.block, receipts: self.receipts, state: self.diff }
+    }
+}
+
+type Db<S> = State<WrapDatabaseRef<StateDb<S>>>;
+
+/// Executes transactions one by one into a new block on top of `parent`.
+pub struct Executor<'r, S: StateReader> {
+    reader: &'r Reader,
+    parent: Header,
+    parent_hash: B256,
+    header: Header,
+    evm: MainnetEvm<MainnetContext<Db<S>>>,
+    transactions: Vec<StoredTx>,
+    receipts: Vec<Receipt>,
+}
+
+impl<S: StateReader> std::fmt::Debug for Executor<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").field("number", &self.header.number).finish_non_exhaustive()
+    }
+}
+
+impl<'r, S: StateReader> Executor<'r, S> {
+    /// Starts a block on top of `parent`, whose post-state `state` reads.
+    pub fn new(reader: &'r Reader, state: S, chain: &ChainConfig, parent: &Header, attrs: &BlockAttributes) -> Self {
+        let base_fee = next_base_fee(&chain.fees, parent.gas_used, parent.gas_limit, parent.base_fee_per_gas.unwrap_or_default());
+        let number = parent.number + 1;
+        let header = Header {
+            parent_hash: parent.hash_slow(),
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: attrs.beneficiary,
+            number,
+            gas_limit: chain.gas_limit,
+            timestamp: attrs.timestamp.max(parent.timestamp),
+            mix_hash: attrs.prev_randao,
+            base_fee_per_gas: Some(base_fee),
+            withdrawals_root: Some(EMPTY_ROOT_HASH),
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(B256::ZERO),
+            requests_hash: Some(EMPTY_REQUESTS_HASH),
+            ..Default::default()
+        };
+        let db = State::builder().with_database_ref(StateDb(state)).with_bundle_update().build();
+        let evm = evm(db, cfg_env(chain.chain_id), block_env(number, attrs, chain.gas_limit, base_fee));
+        Self { reader, parent_hash: header.parent_hash, parent: parent.clone(), header, evm, transactions: Vec::new(), receipts: Vec::new() }
+    }
+
+    /// The header fields fixed so far (number, base fee, gas used, ...).
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn gas_left(&self) -> u64 {
+        self.header.gas_limit - self.header.gas_used
+    }
+
+    /// Executes one transaction into the block. On an error nothing changed.
+    pub fn execute(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
+        let hash = *tx.tx_hash();
+        if tx.is_eip4844() {
+            return Err(Error::InvalidTx { hash, reason: "blob transactions are not supported".into() });
+        }
+        if tx.gas_limit() > self.gas_left() {
+            return Err(Error::BlockFull { hash, wanted: tx.gas_limit(), left: self.gas_left() });
+        }
+        let result = self.evm.transact_commit(tx_env(&tx, sender)).map_err(|e| match e {
+            EVMError::Transaction(reason) => Error::InvalidTx { hash, reason: reason.to_string() },
+            EVMError::Header(reason) => Error::InvalidTx { hash, reason: reason.to_string() },
+            EVMError::Database(revm::database_interface::bal::EvmDatabaseError::Database(e)) => Error::State(e),
+            other => Error::Evm(other.to_string()),
+        })?;
+        let gas_used = result.tx_gas_used();
+        self.header.gas_used += gas_used;
+        let body = ReceiptBody { status: result.is_success().into(), cumulative_gas_used: self.header.gas_used, logs: result.logs().to_vec() };
+        let ty = TxType::try_from(tx.ty()).unwrap_or(TxType::Legacy);
+        self.receipts.push(Receipt::from_typed(ty, body.with_bloom()));
+        self.transactions.push(StoredTx { sender, tx });
+        Ok(TxOutcome { gas_used, result })
+    }
+
+    /// Computes the new state root and seals the block.
+    pub fn finish(mut self) -> Result<ExecutedBlock, Error> {
+        let changes = {
+            let db = &mut self.evm.ctx.journaled_state.database;
+            db.merge_transitions(BundleRetention::PlainState);
+            changes_of(db.take_bundle())
+        };
+        let (state_root, diff) = tandem_state::apply(self.reader, self.parent.state_root, &changes)?;
+        let txs: Vec<TxEnvelope> = self.transactions.iter().map(|t| t.tx.clone()).collect();
+        self.header.state_root = state_root;
+        self.header.transactions_root = proofs::calculate_transaction_root(&txs);
+        self.header.receipts_root = proofs::calculate_receipt_root(&self.receipts);
+        self.header.logs_bloom = self.receipts.iter().fold(Bloom::ZERO, |bloom, r| bloom | r.logs_bloom());
+        debug_assert_eq!(self.header.parent_hash, self.parent_hash);
+        let block = SealedBlock::seal(Block { header: self.header, transactions: self.transactions });
+        Ok(ExecutedBlock { block, receipts: self.receipts, diff })
+    }
+}
+
+fn evm<S: StateReader>(db: Db<S>, cfg: CfgEnv, block: BlockEnv) -> MainnetEvm<MainnetContext<Db<S>>> {
+    Context::mainnet().with_db(db).with_cfg(cfg).with_block(block).build_mainnet()
+}
+
+/// Folds revm's bundle into the changes the state trie applies.
+fn changes_of(bundle: revm::database::BundleState) -> StateChanges {
+    let mut accounts = BTreeMap::new();
+    for (address, account) in bundle.state {
+        let storage: BTreeMap<U256, U256> =
+            account.storage.iter().filter(|(_, slot)| slot.is_changed()).map(|(k, slot)| (*k, slot.present_value)).collect();
+        let destroyed = account.status.was_destroyed();
+        if !account.is_info_changed() && storage.is_empty() && !destroyed {
+            continue;
+        }
+        let change = account.info.map(|info| AccountChange {
+            nonce: info.nonce,
+            balance: info.balance,
+            code_hash: info.code_hash,
+            code: bundle.contracts.get(&info.code_hash).map(|c| c.original_bytes()).filter(|c: &Bytes| !c.is_empty()),
+            storage_cleared: destroyed,
+            storage,
+        });
+        accounts.insert(address, change);
+    }
+    StateChanges { accounts }
+}
+
+/// The genesis block of `genesis`, with its state.
+pub fn genesis_block(reader: &Reader, genesis: &Genesis) -> Result<ExecutedBlock, Error> {
+    let (state_root, diff) = tandem_state::genesis_diff(reader, genesis)?;
+    let header = Header {
+        ommers_hash: EMPTY_OMMER_ROOT_HASH,
+        beneficiary: genesis.coinbase,
+        state_root,
+        transactions_root: EMPTY_ROOT_HASH,
+        receipts_root: EMPTY_ROOT_HASH,
+        number: 0,
+        gas_limit: genesis.gas_limit,
+        timestamp: genesis.timestamp,
+        extra_data: genesis.extra_data.clone(),
+        mix_hash: genesis.mix_hash,
+        nonce: genesis.nonce.into(),
+        base_fee_per_gas: Some(genesis::base_fee(genesis)),
+        withdrawals_root: Some(EMPTY_ROOT_HASH),
+        blob_gas_used: Some(0),
+        excess_blob_gas: Some(0),
+        parent_beacon_block_root: Some(B256::ZERO),
+        requests_hash: Some(EMPTY_REQUESTS_HASH),
+        ..Default::default()
+    };
+    let block = SealedBlock::seal(Block { header, transactions: Vec::new() });
+    Ok(ExecutedBlock { block, receipts: Vec::new(), diff })
+}

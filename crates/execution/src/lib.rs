@@ -1,0 +1,14 @@
+//! revm setup, the block executor, the fee market and sender recovery for tandem's L1.
+//!
+//! A block is built (or re-executed) by an [`Executor`]: it runs transactions one by one on top of
+//! the parent state, and on [`Executor::finish`] folds the changes into the state trie and seals the
+//! Ethereum header. The same environment code serves `eth_call` and `eth_estimateGas`.
+mod env;
+mod executor;
+mod recover;
+
+pub use env::{BlockAttributes, block_env, cfg_env, evm_spec, tx_env};
+pub use executor::{Error, ExecutedBlock, Executor, TxOutcome, genesis_block};
+pub use recover::{RecoveryError, recover_sender, recover_senders};
+
+pub use revm;

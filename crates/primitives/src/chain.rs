@@ -1,0 +1,65 @@
+use serde::{Deserialize, Serialize};
+
+/// EIP-1559 parameters of a chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct FeeParams {
+    /// Gas limit / gas target.
+    pub elasticity_multiplier: u64,
+    /// The base fee moves at most 1/denominator per block.
+    pub base_fee_change_denominator: u64,
+    /// The base fee never falls below this, in wei.
+    pub min_base_fee_wei: u64,
+}
+
+impl Default for FeeParams {
+    fn default() -> Self {
+        Self { elasticity_multiplier: 2, base_fee_change_denominator: 8, min_base_fee_wei: 7 }
+    }
+}
+
+/// Parameters of one chain that every node must agree on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainConfig {
+    pub chain_id: u64,
+    pub gas_limit: u64,
+    pub fees: FeeParams,
+}
+
+impl ChainConfig {
+    /// The L1 devnet chain id.
+    pub const L1_DEV_CHAIN_ID: u64 = 900;
+    /// Block gas limit of the dev chain, as anvil's.
+    pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;
+}
+
+/// EIP-1559: the base fee of the block after one with `gas_used` of `gas_limit` at `base_fee`.
+pub fn next_base_fee(params: &FeeParams, gas_used: u64, gas_limit: u64, base_fee: u64) -> u64 {
+    let target = gas_limit / params.elasticity_multiplier.max(1);
+    let denominator = u128::from(params.base_fee_change_denominator.max(1));
+    let next = if target == 0 || gas_used == target {
+        base_fee
+    } else if gas_used > target {
+        let delta = u128::from(base_fee) * u128::from(gas_used - target) / u128::from(target) / denominator;
+        base_fee.saturating_add(delta.max(1) as u64)
+    } else {
+        let delta = u128::from(base_fee) * u128::from(target - gas_used) / u128::from(target) / denominator;
+        base_fee.saturating_sub(delta as u64)
+    };
+    next.max(params.min_base_fee_wei)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_fee_rises_when_full_falls_when_empty_and_holds_at_target() {
+        let p = FeeParams::default();
+        assert_eq!(next_base_fee(&p, 30_000_000, 30_000_000, 1_000_000_000), 1_125_000_000);
+        assert_eq!(next_base_fee(&p, 0, 30_000_000, 1_000_000_000), 875_000_000);
+        assert_eq!(next_base_fee(&p, 15_000_000, 30_000_000, 1_000_000_000), 1_000_000_000);
+        assert_eq!(next_base_fee(&p, 0, 30_000_000, 7), 7, "never below the minimum");
+        assert_eq!(next_base_fee(&p, 15_000_001, 30_000_000, 8), 9, "rises by at least 1 over target");
+    }
+}

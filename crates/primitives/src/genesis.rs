@@ -1,0 +1,97 @@
+use crate::{ChainConfig, FeeParams, dev};
+use alloy_primitives::U256;
+use std::path::Path;
+
+pub use alloy_genesis::{Genesis, GenesisAccount};
+
+/// Base fee of the genesis block when the genesis file names none: 1 gwei, as geth's.
+pub const DEFAULT_GENESIS_BASE_FEE_WEI: u64 = 1_000_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    #[error("cannot read genesis file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid genesis file {path}: {source}")]
+    Parse { path: String, source: serde_json::Error },
+    #[error("genesis gas limit {0} is too low")]
+    GasLimit(u64),
+    #[error("genesis base fee {0} does not fit in 64 bits")]
+    BaseFee(u128),
+}
+
+/// Reads a geth-style genesis file (`config.chainId`, `gasLimit`, `baseFeePerGas`, `alloc`, ...).
+pub fn load(path: &Path) -> Result<Genesis, GenesisError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Read { path: name.clone(), source })?;
+    let genesis: Genesis = serde_json::from_str(&text).map_err(|source| GenesisError::Parse { path: name, source })?;
+    validate(&genesis)?;
+    Ok(genesis)
+}
+
+fn validate(genesis: &Genesis) -> Result<(), GenesisError> {
+    if genesis.gas_limit < 5_000 {
+        return Err(GenesisError::GasLimit(genesis.gas_limit));
+    }
+    if let Some(fee) = genesis.base_fee_per_gas
+        && u64::try_from(fee).is_err()
+    {
+        return Err(GenesisError::BaseFee(fee));
+    }
+    Ok(())
+}
+
+/// The chain parameters a genesis fixes.
+pub fn chain_config(genesis: &Genesis) -> ChainConfig {
+    ChainConfig { chain_id: genesis.config.chain_id, gas_limit: genesis.gas_limit, fees: FeeParams::default() }
+}
+
+/// The genesis base fee in wei.
+pub fn base_fee(genesis: &Genesis) -> u64 {
+    genesis.base_fee_per_gas.and_then(|f| u64::try_from(f).ok()).unwrap_or(DEFAULT_GENESIS_BASE_FEE_WEI)
+}
+
+/// A dev genesis: the given chain id, the ten dev accounts with 10,000 ETH each.
+pub fn dev_genesis(chain_id: u64) -> Genesis {
+    let mut genesis = Genesis::default();
+    genesis.config.chain_id = chain_id;
+    genesis.gas_limit = ChainConfig::DEFAULT_GAS_LIMIT;
+    genesis.base_fee_per_gas = Some(u128::from(DEFAULT_GENESIS_BASE_FEE_WEI));
+    let balance = U256::from(dev::DEV_BALANCE_ETH) * U256::from(10u64).pow(U256::from(18));
+    genesis.alloc = dev::accounts()
+        .iter()
+        .map(|account| (account.address, GenesisAccount::default().with_balance(balance)))
+        .collect();
+    genesis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geth_style_alloc_parses() {
+        let text = r#"{
+            "config": {"chainId": 900},
+            "gasLimit": "0x1c9c380",
+            "baseFeePerGas": "0x3b9aca00",
+            "alloc": {
+                "f39Fd6e51aad88F6F4ce6aB8827279cffFb92266": {"balance": "0x21e19e0c9bab2400000"},
+                "0x0000000000000000000000000000000000001234": {"code": "0x6001", "storage": {"0x01": "0x02"}, "nonce": "0x1", "balance": "0"}
+            }
+        }"#;
+        let dir = std::env::temp_dir().join(format!("tandem-genesis-{}", std::process::id()));
+        std::fs::write(&dir, text).unwrap();
+        let genesis = load(&dir).unwrap();
+        std::fs::remove_file(&dir).ok();
+        assert_eq!(genesis.config.chain_id, 900);
+        assert_eq!(genesis.gas_limit, 30_000_000);
+        assert_eq!(base_fee(&genesis), 1_000_000_000);
+        assert_eq!(genesis.alloc.len(), 2);
+    }
+
+    #[test]
+    fn unreadable_genesis_names_the_file() {
+        let err = load(Path::new("/nonexistent/genesis.json")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/genesis.json"));
+    }
+}

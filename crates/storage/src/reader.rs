@@ -1,0 +1,132 @@
+use crate::{Error, Result, tables::*};
+use alloy_consensus::Header;
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_rlp::Decodable;
+use alloy_trie::TrieAccount;
+use redb::{ReadOnlyTable, ReadTransaction};
+use tandem_primitives::{Block, Receipt, SealedBlock, StoredTx};
+
+/// Where a transaction sits in the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLocation {
+    pub block: u64,
+    pub index: u32,
+}
+
+/// A snapshot of the database: every read sees the same committed state.
+pub struct Reader {
+    last: Option<u64>,
+    headers: ReadOnlyTable<u64, &'static [u8]>,
+    hashes: ReadOnlyTable<&'static [u8; 32], u64>,
+    bodies: ReadOnlyTable<u64, &'static [u8]>,
+    receipts: ReadOnlyTable<u64, &'static [u8]>,
+    tx_index: ReadOnlyTable<&'static [u8; 32], (u64, u32)>,
+    accounts: ReadOnlyTable<&'static [u8; 20], &'static [u8]>,
+    storage: ReadOnlyTable<&'static [u8; 52], &'static [u8; 32]>,
+    code: ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
+    trie_nodes: ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").field("last", &self.last).finish_non_exhaustive()
+    }
+}
+
+fn decode<T: Decodable>(table: &'static str, mut bytes: &[u8]) -> Result<T> {
+    T::decode(&mut bytes).map_err(|e| Error::Corrupt { table, reason: e.to_string() })
+}
+
+impl Reader {
+    pub(crate) fn new(tx: ReadTransaction) -> Result<Self> {
+        let last = tx.open_table(META)?.get(LAST_HEIGHT)?.map(|v| v.value());
+        Ok(Self {
+            last,
+            headers: tx.open_table(HEADERS)?,
+            hashes: tx.open_table(HASHES)?,
+            bodies: tx.open_table(BODIES)?,
+            receipts: tx.open_table(RECEIPTS)?,
+            tx_index: tx.open_table(TX_INDEX)?,
+            accounts: tx.open_table(ACCOUNTS)?,
+            storage: tx.open_table(STORAGE)?,
+            code: tx.open_table(CODE)?,
+            trie_nodes: tx.open_table(TRIE_NODES)?,
+        })
+    }
+
+    /// The height of the last committed block, `None` before genesis.
+    pub fn last_height(&self) -> Option<u64> {
+        self.last
+    }
+
+    pub fn header(&self, number: u64) -> Result<Option<Header>> {
+        self.headers.get(number)?.map(|v| decode("headers", v.value())).transpose()
+    }
+
+    pub fn number_of(&self, hash: B256) -> Result<Option<u64>> {
+        Ok(self.hashes.get(&hash.0)?.map(|v| v.value()))
+    }
+
+    pub fn transactions(&self, number: u64) -> Result<Option<Vec<StoredTx>>> {
+        self.bodies.get(number)?.map(|v| decode("bodies", v.value())).transpose()
+    }
+
+    pub fn block(&self, number: u64) -> Result<Option<SealedBlock>> {
+        let (Some(header), Some(transactions)) = (self.header(number)?, self.transactions(number)?) else {
+            return Ok(None);
+        };
+        Ok(Some(SealedBlock::seal(Block { header, transactions })))
+    }
+
+    pub fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>> {
+        let Some(raw) = self.receipts.get(number)? else { return Ok(None) };
+        let list: Vec<Bytes> = decode("receipts", raw.value())?;
+        list.iter()
+            .map(|r| {
+                Receipt::decode_2718(&mut r.as_ref())
+                    .map_err(|e| Error::Corrupt { table: "receipts", reason: e.to_string() })
+            })
+            .collect::<Result<_>>()
+            .map(Some)
+    }
+
+    pub fn tx_location(&self, hash: B256) -> Result<Option<TxLocation>> {
+        Ok(self.tx_index.get(&hash.0)?.map(|v| {
+            let (block, index) = v.value();
+            TxLocation { block, index }
+        }))
+    }
+
+    /// An account of the latest state.
+    pub fn account(&self, address: Address) -> Result<Option<TrieAccount>> {
+        self.accounts.get(&address.0.0)?.map(|v| decode("accounts", v.value())).transpose()
+    }
+
+    /// A storage slot of the latest state; zero when absent.
+    pub fn storage(&self, address: Address, slot: B256) -> Result<U256> {
+        let key = storage_key(&address.0.0, &slot.0);
+        Ok(self.storage.get(&key)?.map(|v| U256::from_be_bytes(*v.value())).unwrap_or_default())
+    }
+
+    /// Every non-zero slot of an account in the latest state.
+    pub fn storage_slots(&self, address: Address) -> Result<Vec<(B256, U256)>> {
+        let start = storage_key(&address.0.0, &[0; 32]);
+        let end = storage_key(&address.0.0, &[0xff; 32]);
+        self.storage
+            .range::<&[u8; 52]>(&start..=&end)?
+            .map(|entry| {
+                let (k, v) = entry?;
+                Ok((B256::from_slice(&k.value()[20..]), U256::from_be_bytes(*v.value())))
+            })
+            .collect()
+    }
+
+    pub fn code(&self, hash: B256) -> Result<Option<Bytes>> {
+        Ok(self.code.get(&hash.0)?.map(|v| Bytes::copy_from_slice(v.value())))
+    }
+
+    pub fn trie_node(&self, hash: B256) -> Result<Option<Vec<u8>>> {
+        Ok(self.trie_nodes.get(&hash.0)?.map(|v| v.value().to_vec()))
+    }
+}

@@ -1,0 +1,44 @@
+use redb::{TableDefinition, WriteTransaction};
+
+/// `last_executed_height` and other single values.
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(crate) const LAST_HEIGHT: &str = "last_executed_height";
+/// Block number -> RLP header.
+pub(crate) const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
+/// Block hash -> block number.
+pub(crate) const HASHES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("block_hashes");
+/// Block number -> RLP list of (sender, transaction).
+pub(crate) const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+/// Block number -> RLP list of EIP-2718 receipts.
+pub(crate) const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts");
+/// Transaction hash -> (block number, index in block).
+pub(crate) const TX_INDEX: TableDefinition<&[u8; 32], (u64, u32)> = TableDefinition::new("tx_index");
+/// Address -> RLP trie account, the latest state.
+pub(crate) const ACCOUNTS: TableDefinition<&[u8; 20], &[u8]> = TableDefinition::new("accounts");
+/// Address ++ slot -> value, the latest state. Zero values are absent.
+pub(crate) const STORAGE: TableDefinition<&[u8; 52], &[u8; 32]> = TableDefinition::new("storage");
+/// Code hash -> bytecode.
+pub(crate) const CODE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("code");
+/// Node hash -> RLP trie node, for the account trie and every storage trie.
+pub(crate) const TRIE_NODES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("trie_nodes");
+
+pub(crate) fn create_all(tx: &WriteTransaction) -> Result<(), redb::TableError> {
+    tx.open_table(META)?;
+    tx.open_table(HEADERS)?;
+    tx.open_table(HASHES)?;
+    tx.open_table(BODIES)?;
+    tx.open_table(RECEIPTS)?;
+    tx.open_table(TX_INDEX)?;
+    tx.open_table(ACCOUNTS)?;
+    tx.open_table(STORAGE)?;
+    tx.open_table(CODE)?;
+    tx.open_table(TRIE_NODES)?;
+    Ok(())
+}
+
+pub(crate) fn storage_key(address: &[u8; 20], slot: &[u8; 32]) -> [u8; 52] {
+    let mut key = [0u8; 52];
+    key[..20].copy_from_slice(address);
+    key[20..].copy_from_slice(slot);
+    key
+}

@@ -1,0 +1,99 @@
+use crate::{Error, Result, tables::*};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_trie::TrieAccount;
+use redb::{Database, ReadableTable};
+use tandem_primitives::{Receipt, SealedBlock};
+
+/// What executing a block changed in the state, ready to write.
+#[derive(Debug, Default, Clone)]
+pub struct StateDiff {
+    /// New account values; `None` deletes the account.
+    pub accounts: Vec<(Address, Option<TrieAccount>)>,
+    /// Accounts whose whole storage is cleared before `storage` is applied.
+    pub wiped: Vec<Address>,
+    /// New slot values; zero deletes the slot.
+    pub storage: Vec<(Address, B256, U256)>,
+    /// New bytecode by hash.
+    pub code: Vec<(B256, Bytes)>,
+    /// New trie nodes by hash.
+    pub trie_nodes: Vec<(B256, Vec<u8>)>,
+}
+
+/// One block and everything it changed.
+#[derive(Debug, Clone)]
+pub struct BlockCommit {
+    pub block: SealedBlock,
+    pub receipts: Vec<Receipt>,
+    pub state: StateDiff,
+}
+
+pub(crate) fn commit(db: &Database, commit: &BlockCommit) -> Result<()> {
+    let number = commit.block.number();
+    let tx = db.begin_write()?;
+    {
+        let mut meta = tx.open_table(META)?;
+        let last = meta.get(LAST_HEIGHT)?.map(|v| v.value());
+        let mut hashes = tx.open_table(HASHES)?;
+        match last {
+            // Idempotent by height: committing a block that is already there is a no-op.
+            Some(last) if number <= last => {
+                let stored = hashes.get(&commit.block.hash.0)?.map(|v| v.value());
+                if stored == Some(number) {
+                    return Ok(());
+                }
+                return Err(Error::NotNext { last, got: number });
+            }
+            Some(last) if number != last + 1 => return Err(Error::NotNext { last, got: number }),
+            None if number != 0 => return Err(Error::NotNext { last: 0, got: number }),
+            _ => {}
+        }
+        meta.insert(LAST_HEIGHT, number)?;
+        hashes.insert(&commit.block.hash.0, number)?;
+        tx.open_table(HEADERS)?.insert(number, alloy_rlp::encode(&commit.block.block.header).as_slice())?;
+        tx.open_table(BODIES)?.insert(number, alloy_rlp::encode(&commit.block.block.transactions).as_slice())?;
+        let receipts: Vec<Bytes> = commit.receipts.iter().map(|r| r.encoded_2718().into()).collect();
+        tx.open_table(RECEIPTS)?.insert(number, alloy_rlp::encode(&receipts).as_slice())?;
+        let mut index = tx.open_table(TX_INDEX)?;
+        for (i, stored) in commit.block.block.transactions.iter().enumerate() {
+            index.insert(&stored.tx.tx_hash().0, (number, i as u32))?;
+        }
+        write_state(&tx, &commit.state)?;
+    }
+    tx.commit()?;
+    tracing::debug!(target: "storage", number, hash = %commit.block.hash, "committed block");
+    Ok(())
+}
+
+fn write_state(tx: &redb::WriteTransaction, diff: &StateDiff) -> Result<()> {
+    let mut accounts = tx.open_table(ACCOUNTS)?;
+    for (address, account) in &diff.accounts {
+        match account {
+            Some(account) => accounts.insert(&address.0.0, alloy_rlp::encode(account).as_slice())?,
+            None => accounts.remove(&address.0.0)?,
+        };
+    }
+    let mut storage = tx.open_table(STORAGE)?;
+    for address in &diff.wiped {
+        let start = storage_key(&address.0.0, &[0; 32]);
+        let end = storage_key(&address.0.0, &[0xff; 32]);
+        storage.retain_in::<&[u8; 52], _>(&start..=&end, |_, _| false)?;
+    }
+    for (address, slot, value) in &diff.storage {
+        let key = storage_key(&address.0.0, &slot.0);
+        if value.is_zero() {
+            storage.remove(&key)?;
+        } else {
+            storage.insert(&key, &value.to_be_bytes::<32>())?;
+        }
+    }
+    let mut code = tx.open_table(CODE)?;
+    for (hash, bytes) in &diff.code {
+        code.insert(&hash.0, bytes.as_ref())?;
+    }
+    let mut nodes = tx.open_table(TRIE_NODES)?;
+    for (hash, node) in &diff.trie_nodes {
+        nodes.insert(&hash.0, node.as_slice())?;
+    }
+    Ok(())
+}
