@@ -1,1 +1,50 @@
-fn main() {}
+//! The tandem CLI: one binary for every role.
+mod dev;
+
+use clap::{Parser, Subcommand};
+
+/// tandem: a BFT proof-of-stake L1 and an optimistic rollup on top of it, side by side.
+#[derive(Debug, Parser)]
+#[command(name = "tandem", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Log filter, e.g. `info` or `node=debug,rpc=trace` (RUST_LOG works too).
+    #[arg(long, global = true, env = "TANDEM_LOG", default_value = "info")]
+    log: String,
+    /// Write logs as JSON lines.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a single-node dev chain with no consensus, like anvil: instant or interval mining,
+    /// the standard dev accounts funded.
+    Dev(dev::Args),
+}
+
+fn init_logging(filter: &str, json: bool) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> eyre::Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli.log, cli.log_json);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Dev(args) => dev::run(args).await,
+        }
+    })
+}

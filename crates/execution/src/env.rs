@@ -59,12 +59,31 @@ pub fn tx_env(tx: &TxEnvelope, sender: Address) -> TxEnv {
         chain_id: tx.chain_id(),
         access_list: tx.access_list().cloned().unwrap_or_default(),
         gas_priority_fee: tx.max_priority_fee_per_gas(),
-        blob_hashes: tx.blob_versioned_hashes().map(<[B256]>::to_vec).unwrap_or_default(),
+        blob_hashes: tx
+            .blob_versioned_hashes()
+            .map(<[B256]>::to_vec)
+            .unwrap_or_default(),
         max_fee_per_blob_gas: tx.max_fee_per_blob_gas().unwrap_or_default(),
         authorization_list: tx
             .authorization_list()
-            .map(|list| list.iter().cloned().map(revm::context_interface::either::Either::Left).collect())
+            .map(|list| {
+                list.iter()
+                    .cloned()
+                    .map(revm::context_interface::either::Either::Left)
+                    .collect()
+            })
             .unwrap_or_default(),
         ..Default::default()
     }
+}
+
+/// The gas a transaction needs before it runs any code: the larger of the intrinsic gas and the
+/// EIP-7623 calldata floor. A gas limit below this is "intrinsic gas too low".
+pub fn intrinsic_gas(tx: &TxEnvelope, sender: Address) -> u64 {
+    let gas = revm::context_interface::cfg::gas::calculate_initial_tx_gas_for_tx(
+        tx_env(tx, sender),
+        evm_spec(),
+        None,
+    );
+    (gas.initial_regular_gas + gas.initial_state_gas).max(gas.floor_gas)
 }

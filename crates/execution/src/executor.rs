@@ -1,5 +1,7 @@
 use crate::{BlockAttributes, block_env, cfg_env, tx_env};
-use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header, Receipt as ReceiptBody, Transaction, TxType, Typed2718, proofs};
+use alloy_consensus::{
+    EMPTY_OMMER_ROOT_HASH, Header, Receipt as ReceiptBody, Transaction, TxType, Typed2718, proofs,
+};
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
 use revm::{
@@ -10,7 +12,9 @@ use revm::{
     handler::{MainnetContext, MainnetEvm},
 };
 use std::collections::BTreeMap;
-use tandem_primitives::{Block, ChainConfig, Genesis, Receipt, SealedBlock, StoredTx, TxEnvelope, genesis, next_base_fee};
+use tandem_primitives::{
+    Block, ChainConfig, Genesis, Receipt, SealedBlock, StoredTx, TxEnvelope, genesis, next_base_fee,
+};
 use tandem_state::{AccountChange, EMPTY_ROOT_HASH, StateChanges, StateDb, StateReader};
 use tandem_storage::{BlockCommit, Reader, StateDiff};
 
@@ -45,7 +49,11 @@ pub struct ExecutedBlock {
 
 impl ExecutedBlock {
     pub fn into_commit(self) -> BlockCommit {
-        BlockCommit { block: self.block, receipts: self.receipts, state: self.diff }
+        BlockCommit {
+            block: self.block,
+            receipts: self.receipts,
+            state: self.diff,
+        }
     }
 }
 
@@ -64,14 +72,27 @@ pub struct Executor<'r, S: StateReader> {
 
 impl<S: StateReader> std::fmt::Debug for Executor<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Executor").field("number", &self.header.number).finish_non_exhaustive()
+        f.debug_struct("Executor")
+            .field("number", &self.header.number)
+            .finish_non_exhaustive()
     }
 }
 
 impl<'r, S: StateReader> Executor<'r, S> {
     /// Starts a block on top of `parent`, whose post-state `state` reads.
-    pub fn new(reader: &'r Reader, state: S, chain: &ChainConfig, parent: &Header, attrs: &BlockAttributes) -> Self {
-        let base_fee = next_base_fee(&chain.fees, parent.gas_used, parent.gas_limit, parent.base_fee_per_gas.unwrap_or_default());
+    pub fn new(
+        reader: &'r Reader,
+        state: S,
+        chain: &ChainConfig,
+        parent: &Header,
+        attrs: &BlockAttributes,
+    ) -> Self {
+        let base_fee = next_base_fee(
+            &chain.fees,
+            parent.gas_used,
+            parent.gas_limit,
+            parent.base_fee_per_gas.unwrap_or_default(),
+        );
         let number = parent.number + 1;
         let header = Header {
             parent_hash: parent.hash_slow(),
@@ -89,9 +110,24 @@ impl<'r, S: StateReader> Executor<'r, S> {
             requests_hash: Some(EMPTY_REQUESTS_HASH),
             ..Default::default()
         };
-        let db = State::builder().with_database_ref(StateDb(state)).with_bundle_update().build();
-        let evm = evm(db, cfg_env(chain.chain_id), block_env(number, attrs, chain.gas_limit, base_fee));
-        Self { reader, parent_hash: header.parent_hash, parent: parent.clone(), header, evm, transactions: Vec::new(), receipts: Vec::new() }
+        let db = State::builder()
+            .with_database_ref(StateDb(state))
+            .with_bundle_update()
+            .build();
+        let evm = evm(
+            db,
+            cfg_env(chain.chain_id),
+            block_env(number, attrs, chain.gas_limit, base_fee),
+        );
+        Self {
+            reader,
+            parent_hash: header.parent_hash,
+            parent: parent.clone(),
+            header,
+            evm,
+            transactions: Vec::new(),
+            receipts: Vec::new(),
+        }
     }
 
     /// The header fields fixed so far (number, base fee, gas used, ...).
@@ -107,22 +143,45 @@ impl<'r, S: StateReader> Executor<'r, S> {
     pub fn execute(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
         let hash = *tx.tx_hash();
         if tx.is_eip4844() {
-            return Err(Error::InvalidTx { hash, reason: "blob transactions are not supported".into() });
+            return Err(Error::InvalidTx {
+                hash,
+                reason: "blob transactions are not supported".into(),
+            });
         }
         if tx.gas_limit() > self.gas_left() {
-            return Err(Error::BlockFull { hash, wanted: tx.gas_limit(), left: self.gas_left() });
+            return Err(Error::BlockFull {
+                hash,
+                wanted: tx.gas_limit(),
+                left: self.gas_left(),
+            });
         }
-        let result = self.evm.transact_commit(tx_env(&tx, sender)).map_err(|e| match e {
-            EVMError::Transaction(reason) => Error::InvalidTx { hash, reason: reason.to_string() },
-            EVMError::Header(reason) => Error::InvalidTx { hash, reason: reason.to_string() },
-            EVMError::Database(revm::database_interface::bal::EvmDatabaseError::Database(e)) => Error::State(e),
-            other => Error::Evm(other.to_string()),
-        })?;
+        let result = self
+            .evm
+            .transact_commit(tx_env(&tx, sender))
+            .map_err(|e| match e {
+                EVMError::Transaction(reason) => Error::InvalidTx {
+                    hash,
+                    reason: reason.to_string(),
+                },
+                EVMError::Header(reason) => Error::InvalidTx {
+                    hash,
+                    reason: reason.to_string(),
+                },
+                EVMError::Database(revm::database_interface::bal::EvmDatabaseError::Database(
+                    e,
+                )) => Error::State(e),
+                other => Error::Evm(other.to_string()),
+            })?;
         let gas_used = result.tx_gas_used();
         self.header.gas_used += gas_used;
-        let body = ReceiptBody { status: result.is_success().into(), cumulative_gas_used: self.header.gas_used, logs: result.logs().to_vec() };
+        let body = ReceiptBody {
+            status: result.is_success().into(),
+            cumulative_gas_used: self.header.gas_used,
+            logs: result.logs().to_vec(),
+        };
         let ty = TxType::try_from(tx.ty()).unwrap_or(TxType::Legacy);
-        self.receipts.push(Receipt::from_typed(ty, body.with_bloom()));
+        self.receipts
+            .push(Receipt::from_typed(ty, body.with_bloom()));
         self.transactions.push(StoredTx { sender, tx });
         Ok(TxOutcome { gas_used, result })
     }
@@ -134,28 +193,51 @@ impl<'r, S: StateReader> Executor<'r, S> {
             db.merge_transitions(BundleRetention::PlainState);
             changes_of(db.take_bundle())
         };
-        let (state_root, diff) = tandem_state::apply(self.reader, self.parent.state_root, &changes)?;
+        let (state_root, diff) =
+            tandem_state::apply(self.reader, self.parent.state_root, &changes)?;
         let txs: Vec<TxEnvelope> = self.transactions.iter().map(|t| t.tx.clone()).collect();
         self.header.state_root = state_root;
         self.header.transactions_root = proofs::calculate_transaction_root(&txs);
         self.header.receipts_root = proofs::calculate_receipt_root(&self.receipts);
-        self.header.logs_bloom = self.receipts.iter().fold(Bloom::ZERO, |bloom, r| bloom | r.logs_bloom());
+        self.header.logs_bloom = self
+            .receipts
+            .iter()
+            .fold(Bloom::ZERO, |bloom, r| bloom | r.logs_bloom());
         debug_assert_eq!(self.header.parent_hash, self.parent_hash);
-        let block = SealedBlock::seal(Block { header: self.header, transactions: self.transactions });
-        Ok(ExecutedBlock { block, receipts: self.receipts, diff })
+        let block = SealedBlock::seal(Block {
+            header: self.header,
+            transactions: self.transactions,
+        });
+        Ok(ExecutedBlock {
+            block,
+            receipts: self.receipts,
+            diff,
+        })
     }
 }
 
-fn evm<S: StateReader>(db: Db<S>, cfg: CfgEnv, block: BlockEnv) -> MainnetEvm<MainnetContext<Db<S>>> {
-    Context::mainnet().with_db(db).with_cfg(cfg).with_block(block).build_mainnet()
+fn evm<S: StateReader>(
+    db: Db<S>,
+    cfg: CfgEnv,
+    block: BlockEnv,
+) -> MainnetEvm<MainnetContext<Db<S>>> {
+    Context::mainnet()
+        .with_db(db)
+        .with_cfg(cfg)
+        .with_block(block)
+        .build_mainnet()
 }
 
 /// Folds revm's bundle into the changes the state trie applies.
 fn changes_of(bundle: revm::database::BundleState) -> StateChanges {
     let mut accounts = BTreeMap::new();
     for (address, account) in bundle.state {
-        let storage: BTreeMap<U256, U256> =
-            account.storage.iter().filter(|(_, slot)| slot.is_changed()).map(|(k, slot)| (*k, slot.present_value)).collect();
+        let storage: BTreeMap<U256, U256> = account
+            .storage
+            .iter()
+            .filter(|(_, slot)| slot.is_changed())
+            .map(|(k, slot)| (*k, slot.present_value))
+            .collect();
         let destroyed = account.status.was_destroyed();
         if !account.is_info_changed() && storage.is_empty() && !destroyed {
             continue;
@@ -164,7 +246,11 @@ fn changes_of(bundle: revm::database::BundleState) -> StateChanges {
             nonce: info.nonce,
             balance: info.balance,
             code_hash: info.code_hash,
-            code: bundle.contracts.get(&info.code_hash).map(|c| c.original_bytes()).filter(|c: &Bytes| !c.is_empty()),
+            code: bundle
+                .contracts
+                .get(&info.code_hash)
+                .map(|c| c.original_bytes())
+                .filter(|c: &Bytes| !c.is_empty()),
             storage_cleared: destroyed,
             storage,
         });
@@ -196,6 +282,13 @@ pub fn genesis_block(reader: &Reader, genesis: &Genesis) -> Result<ExecutedBlock
         requests_hash: Some(EMPTY_REQUESTS_HASH),
         ..Default::default()
     };
-    let block = SealedBlock::seal(Block { header, transactions: Vec::new() });
-    Ok(ExecutedBlock { block, receipts: Vec::new(), diff })
+    let block = SealedBlock::seal(Block {
+        header,
+        transactions: Vec::new(),
+    });
+    Ok(ExecutedBlock {
+        block,
+        receipts: Vec::new(),
+        diff,
+    })
 }

@@ -7,7 +7,7 @@ mod env;
 mod executor;
 mod recover;
 
-pub use env::{BlockAttributes, block_env, cfg_env, evm_spec, tx_env};
+pub use env::{BlockAttributes, block_env, cfg_env, evm_spec, intrinsic_gas, tx_env};
 pub use executor::{Error, ExecutedBlock, Executor, TxOutcome, genesis_block};
 pub use recover::{RecoveryError, recover_sender, recover_senders};
 

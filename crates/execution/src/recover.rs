@@ -27,7 +27,10 @@ pub fn recover_sender(tx: &TxEnvelope) -> Result<Address, RecoveryError> {
 
 /// Recovers the senders of many transactions in parallel, across every core.
 pub fn recover_senders(txs: &[TxEnvelope]) -> Vec<Result<Address, RecoveryError>> {
-    txs.par_iter().with_min_len(16).map(recover_sender).collect()
+    txs.par_iter()
+        .with_min_len(16)
+        .map(recover_sender)
+        .collect()
 }
 
 #[cfg(test)]
@@ -41,18 +44,35 @@ mod tests {
     fn parallel_recovery_matches_signers_and_rejects_high_s() {
         let txs: Vec<TxEnvelope> = (0..100)
             .map(|i| {
-                let tx = TxLegacy { chain_id: Some(900), nonce: i, gas_limit: 21_000, gas_price: 1, to: TxKind::Call(Address::ZERO), ..Default::default() };
+                let tx = TxLegacy {
+                    chain_id: Some(900),
+                    nonce: i,
+                    gas_limit: 21_000,
+                    gas_price: 1,
+                    to: TxKind::Call(Address::ZERO),
+                    ..Default::default()
+                };
                 dev::accounts()[(i % 10) as usize].sign(tx)
             })
             .collect();
         for (i, sender) in recover_senders(&txs).into_iter().enumerate() {
             assert_eq!(sender.unwrap(), dev::accounts()[i % 10].address);
         }
-        let TxEnvelope::Legacy(signed) = &txs[0] else { unreachable!() };
+        let TxEnvelope::Legacy(signed) = &txs[0] else {
+            unreachable!()
+        };
         let sig = signed.signature();
-        let n = U256::from_str_radix("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16).unwrap();
+        let n = U256::from_str_radix(
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+            16,
+        )
+        .unwrap();
         let high = alloy_primitives::Signature::new(sig.r(), n - sig.s(), !sig.v());
-        let forged = TxEnvelope::Legacy(alloy_consensus::Signed::new_unchecked(signed.tx().clone(), high, signed.hash().to_owned()));
+        let forged = TxEnvelope::Legacy(alloy_consensus::Signed::new_unchecked(
+            signed.tx().clone(),
+            high,
+            signed.hash().to_owned(),
+        ));
         assert_eq!(recover_sender(&forged), Err(RecoveryError::InvalidSender));
     }
 }

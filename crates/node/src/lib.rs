@@ -1,1 +1,124 @@
-//! placeholder
+//! L1 node wiring for tandem: opens storage, writes genesis, starts JSON-RPC and the block producer.
+//!
+//! [`launch`] reads top to bottom: storage, genesis, mempool, RPC, then the dev-mode miner. Every
+//! block commits durably before it is announced, so a crash at any point restarts on the last
+//! committed block.
+mod dev;
+mod genesis;
+
+pub use dev::{Mining, mine_block};
+pub use genesis::init_genesis;
+
+use parking_lot::Mutex;
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use tandem_mempool::Mempool;
+use tandem_primitives::{Address, Genesis, genesis::chain_config};
+use tandem_rpc::{Backend, Limits};
+use tandem_storage::Storage;
+use tokio::sync::watch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Storage(#[from] tandem_storage::Error),
+    #[error(transparent)]
+    Execution(#[from] tandem_execution::Error),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot start JSON-RPC on {addr}: {source}")]
+    Rpc {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the data directory holds chain {stored}, but the genesis gives {expected}")]
+    GenesisMismatch {
+        stored: tandem_primitives::B256,
+        expected: tandem_primitives::B256,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything one dev node needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub rpc_addr: SocketAddr,
+    pub genesis: Genesis,
+    pub mining: Mining,
+    /// Receives the priority fees of mined blocks.
+    pub beneficiary: Address,
+    pub mempool: tandem_mempool::Config,
+    pub rpc_limits: Limits,
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Handle {
+    pub rpc_addr: SocketAddr,
+    pub backend: Backend,
+    rpc: jsonrpsee::server::ServerHandle,
+    stop: watch::Sender<bool>,
+    miner: tokio::task::JoinHandle<()>,
+}
+
+impl Handle {
+    /// Stops the miner after its current block, then the RPC server.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.miner.await;
+        let _ = self.rpc.stop();
+        self.rpc.stopped().await;
+        tracing::info!(target: "node", "stopped");
+    }
+}
+
+/// Starts a dev node: storage, genesis, mempool, JSON-RPC and the miner, in that order.
+pub async fn launch(config: Config) -> Result<Handle> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let storage = Arc::new(Storage::open(&config.data_dir.join("chain.redb"))?);
+    let head = init_genesis(&storage, &config.genesis)?;
+    tracing::info!(target: "node", head, data_dir = %config.data_dir.display(), "chain opened");
+
+    let chain = chain_config(&config.genesis);
+    let pool = Mempool::new(
+        config.mempool.clone(),
+        chain.chain_id,
+        chain.gas_limit,
+        chain.fees.min_base_fee_wei,
+    );
+    let backend = Backend::new(
+        storage,
+        Arc::new(Mutex::new(pool)),
+        chain,
+        config.rpc_limits.clone(),
+    );
+
+    let (rpc_addr, rpc) = tandem_rpc::serve(config.rpc_addr, backend.clone())
+        .await
+        .map_err(|source| Error::Rpc {
+            addr: config.rpc_addr,
+            source,
+        })?;
+
+    let (stop, stopped) = watch::channel(false);
+    let miner = tokio::spawn(dev::run(
+        backend.clone(),
+        config.mining,
+        config.beneficiary,
+        stopped,
+    ));
+    Ok(Handle {
+        rpc_addr,
+        backend,
+        rpc,
+        stop,
+        miner,
+    })
+}

@@ -25,7 +25,10 @@ pub struct SealedBlock {
 
 impl SealedBlock {
     pub fn seal(block: Block) -> Self {
-        Self { hash: block.header.hash_slow(), block }
+        Self {
+            hash: block.header.hash_slow(),
+            block,
+        }
     }
 
     pub fn header(&self) -> &Header {

@@ -14,7 +14,11 @@ pub struct FeeParams {
 
 impl Default for FeeParams {
     fn default() -> Self {
-        Self { elasticity_multiplier: 2, base_fee_change_denominator: 8, min_base_fee_wei: 7 }
+        Self {
+            elasticity_multiplier: 2,
+            base_fee_change_denominator: 8,
+            min_base_fee_wei: 7,
+        }
     }
 }
 
@@ -40,10 +44,12 @@ pub fn next_base_fee(params: &FeeParams, gas_used: u64, gas_limit: u64, base_fee
     let next = if target == 0 || gas_used == target {
         base_fee
     } else if gas_used > target {
-        let delta = u128::from(base_fee) * u128::from(gas_used - target) / u128::from(target) / denominator;
+        let delta =
+            u128::from(base_fee) * u128::from(gas_used - target) / u128::from(target) / denominator;
         base_fee.saturating_add(delta.max(1) as u64)
     } else {
-        let delta = u128::from(base_fee) * u128::from(target - gas_used) / u128::from(target) / denominator;
+        let delta =
+            u128::from(base_fee) * u128::from(target - gas_used) / u128::from(target) / denominator;
         base_fee.saturating_sub(delta as u64)
     };
     next.max(params.min_base_fee_wei)
@@ -56,10 +62,24 @@ mod tests {
     #[test]
     fn base_fee_rises_when_full_falls_when_empty_and_holds_at_target() {
         let p = FeeParams::default();
-        assert_eq!(next_base_fee(&p, 30_000_000, 30_000_000, 1_000_000_000), 1_125_000_000);
+        assert_eq!(
+            next_base_fee(&p, 30_000_000, 30_000_000, 1_000_000_000),
+            1_125_000_000
+        );
         assert_eq!(next_base_fee(&p, 0, 30_000_000, 1_000_000_000), 875_000_000);
-        assert_eq!(next_base_fee(&p, 15_000_000, 30_000_000, 1_000_000_000), 1_000_000_000);
-        assert_eq!(next_base_fee(&p, 0, 30_000_000, 7), 7, "never below the minimum");
-        assert_eq!(next_base_fee(&p, 15_000_001, 30_000_000, 8), 9, "rises by at least 1 over target");
+        assert_eq!(
+            next_base_fee(&p, 15_000_000, 30_000_000, 1_000_000_000),
+            1_000_000_000
+        );
+        assert_eq!(
+            next_base_fee(&p, 0, 30_000_000, 7),
+            7,
+            "never below the minimum"
+        );
+        assert_eq!(
+            next_base_fee(&p, 15_000_001, 30_000_000, 8),
+            9,
+            "rises by at least 1 over target"
+        );
     }
 }

@@ -34,7 +34,9 @@ pub struct DevAccount {
 
 impl std::fmt::Debug for DevAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DevAccount").field("address", &self.address).finish_non_exhaustive()
+        f.debug_struct("DevAccount")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
     }
 }
 
@@ -49,13 +51,18 @@ impl DevAccount {
 
     /// The secret key, for printing in dev mode only.
     pub fn secret_hex(&self) -> String {
-        format!("0x{}", alloy_primitives::hex::encode(self.key.secret_bytes()))
+        format!(
+            "0x{}",
+            alloy_primitives::hex::encode(self.key.secret_bytes())
+        )
     }
 
     /// Signs a transaction hash.
     pub fn sign_hash(&self, hash: B256) -> Signature {
         let msg = Message::from_digest(hash.0);
-        let (id, bytes) = SECP256K1.sign_ecdsa_recoverable(msg, &self.key).serialize_compact();
+        let (id, bytes) = SECP256K1
+            .sign_ecdsa_recoverable(msg, &self.key)
+            .serialize_compact();
         Signature::new(
             U256::from_be_slice(&bytes[..32]),
             U256::from_be_slice(&bytes[32..]),
@@ -97,16 +104,35 @@ mod tests {
     #[test]
     fn dev_keys_give_the_standard_addresses() {
         let a = accounts();
-        assert_eq!(a[0].address, address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"));
-        assert_eq!(a[1].address, address!("70997970C51812dc3A010C7d01b50e0d17dc79C8"));
-        assert_eq!(a[9].address, address!("a0Ee7A142d267C1f36714E4a8F75612F20a79720"));
+        assert_eq!(
+            a[0].address,
+            address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+        );
+        assert_eq!(
+            a[1].address,
+            address!("70997970C51812dc3A010C7d01b50e0d17dc79C8")
+        );
+        assert_eq!(
+            a[9].address,
+            address!("a0Ee7A142d267C1f36714E4a8F75612F20a79720")
+        );
     }
 
     #[test]
     fn signed_tx_recovers_its_sender() {
-        let tx = TxEip1559 { chain_id: 900, nonce: 3, gas_limit: 21_000, max_fee_per_gas: 2, to: TxKind::Call(Address::ZERO), ..Default::default() };
+        let tx = TxEip1559 {
+            chain_id: 900,
+            nonce: 3,
+            gas_limit: 21_000,
+            max_fee_per_gas: 2,
+            to: TxKind::Call(Address::ZERO),
+            ..Default::default()
+        };
         let signed = accounts()[2].sign(tx);
         assert_eq!(signed.recover_signer().unwrap(), accounts()[2].address);
-        assert!(!format!("{:?}", accounts()[2]).contains("5de4111a"), "Debug must not print the key");
+        assert!(
+            !format!("{:?}", accounts()[2]).contains("5de4111a"),
+            "Debug must not print the key"
+        );
     }
 }

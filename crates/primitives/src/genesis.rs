@@ -10,9 +10,15 @@ pub const DEFAULT_GENESIS_BASE_FEE_WEI: u64 = 1_000_000_000;
 #[derive(Debug, thiserror::Error)]
 pub enum GenesisError {
     #[error("cannot read genesis file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid genesis file {path}: {source}")]
-    Parse { path: String, source: serde_json::Error },
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error("genesis gas limit {0} is too low")]
     GasLimit(u64),
     #[error("genesis base fee {0} does not fit in 64 bits")]
@@ -22,8 +28,12 @@ pub enum GenesisError {
 /// Reads a geth-style genesis file (`config.chainId`, `gasLimit`, `baseFeePerGas`, `alloc`, ...).
 pub fn load(path: &Path) -> Result<Genesis, GenesisError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Read { path: name.clone(), source })?;
-    let genesis: Genesis = serde_json::from_str(&text).map_err(|source| GenesisError::Parse { path: name, source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Read {
+        path: name.clone(),
+        source,
+    })?;
+    let genesis: Genesis =
+        serde_json::from_str(&text).map_err(|source| GenesisError::Parse { path: name, source })?;
     validate(&genesis)?;
     Ok(genesis)
 }
@@ -42,12 +52,19 @@ fn validate(genesis: &Genesis) -> Result<(), GenesisError> {
 
 /// The chain parameters a genesis fixes.
 pub fn chain_config(genesis: &Genesis) -> ChainConfig {
-    ChainConfig { chain_id: genesis.config.chain_id, gas_limit: genesis.gas_limit, fees: FeeParams::default() }
+    ChainConfig {
+        chain_id: genesis.config.chain_id,
+        gas_limit: genesis.gas_limit,
+        fees: FeeParams::default(),
+    }
 }
 
 /// The genesis base fee in wei.
 pub fn base_fee(genesis: &Genesis) -> u64 {
-    genesis.base_fee_per_gas.and_then(|f| u64::try_from(f).ok()).unwrap_or(DEFAULT_GENESIS_BASE_FEE_WEI)
+    genesis
+        .base_fee_per_gas
+        .and_then(|f| u64::try_from(f).ok())
+        .unwrap_or(DEFAULT_GENESIS_BASE_FEE_WEI)
 }
 
 /// A dev genesis: the given chain id, the ten dev accounts with 10,000 ETH each.
@@ -59,7 +76,12 @@ pub fn dev_genesis(chain_id: u64) -> Genesis {
     let balance = U256::from(dev::DEV_BALANCE_ETH) * U256::from(10u64).pow(U256::from(18));
     genesis.alloc = dev::accounts()
         .iter()
-        .map(|account| (account.address, GenesisAccount::default().with_balance(balance)))
+        .map(|account| {
+            (
+                account.address,
+                GenesisAccount::default().with_balance(balance),
+            )
+        })
         .collect();
     genesis
 }

@@ -1,1 +1,50 @@
-//! placeholder
+//! Ethereum JSON-RPC (eth_, net_, web3_) for tandem, over HTTP and WebSocket on one port.
+//!
+//! The server reads committed blocks and state from a storage snapshot per request, submits
+//! transactions to the mempool, and streams new blocks to subscribers. Answers and errors follow
+//! geth's: quantities in minimal hex, -32000 with geth's messages for rejected transactions, code 3
+//! with the revert data for reverts. Request size, batch length, log ranges, filters and
+//! subscriptions are bounded.
+mod api;
+mod backend;
+mod call;
+mod convert;
+mod error;
+mod eth;
+mod fees;
+mod filters;
+mod pubsub;
+
+pub use api::EthApiServer;
+pub use backend::{Backend, Limits, NewBlock, submit_raw_transaction};
+pub use error::RpcError;
+
+use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
+use std::net::SocketAddr;
+
+/// Starts the JSON-RPC server (HTTP and WebSocket on the same port) and returns its address.
+pub async fn serve(
+    addr: SocketAddr,
+    backend: Backend,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let limits = backend.limits.clone();
+    let config = ServerConfig::builder()
+        .max_request_body_size(limits.max_request_bytes)
+        .max_response_body_size(limits.max_response_bytes)
+        .max_connections(limits.max_connections)
+        .max_subscriptions_per_connection(limits.max_subscriptions_per_connection)
+        .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch_len))
+        .set_id_provider(pubsub::HexIdProvider)
+        .build();
+    let cors = tower_http::cors::CorsLayer::permissive();
+    let server = Server::builder()
+        .set_config(config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
+        .build(addr)
+        .await?;
+    let local = server.local_addr()?;
+    let module = eth::Rpc::new(backend).into_rpc();
+    let handle = server.start(module);
+    tracing::info!(target: "rpc", %local, "JSON-RPC listening (HTTP and WebSocket)");
+    Ok((local, handle))
+}

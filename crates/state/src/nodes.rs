@@ -16,12 +16,18 @@ pub struct NodeDb<'r> {
 impl<'r> NodeDb<'r> {
     /// Nodes over a database snapshot.
     pub fn new(base: &'r Reader) -> Self {
-        Self { base: Some(base), overlay: RwLock::default() }
+        Self {
+            base: Some(base),
+            overlay: RwLock::default(),
+        }
     }
 
     /// Nodes held only in memory, such as a witness.
     pub fn in_memory(nodes: impl IntoIterator<Item = (B256, Vec<u8>)>) -> Self {
-        Self { base: None, overlay: RwLock::new(nodes.into_iter().collect()) }
+        Self {
+            base: None,
+            overlay: RwLock::new(nodes.into_iter().collect()),
+        }
     }
 
     /// The nodes written since this was created.
@@ -36,7 +42,9 @@ impl eth_trie::DB for NodeDb<'_> {
     type Error = tandem_storage::Error;
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Self::Error> {
-        let Ok(hash) = B256::try_from(key) else { return Ok(None) };
+        let Ok(hash) = B256::try_from(key) else {
+            return Ok(None);
+        };
         if let Some(node) = self.overlay.read().get(&hash) {
             return Ok(Some(node.clone()));
         }

@@ -24,11 +24,19 @@ pub struct AccountProof {
 }
 
 /// Proves an account and some of its slots in the state with `root` (EIP-1186).
-pub fn prove(reader: &Reader, root: B256, address: Address, slots: &[B256]) -> Result<AccountProof> {
+pub fn prove(
+    reader: &Reader,
+    root: B256,
+    address: Address,
+    slots: &[B256],
+) -> Result<AccountProof> {
     let db = Arc::new(NodeDb::new(reader));
     let mut accounts = open(&db, root).map_err(|_| crate::Error::MissingRoot(root))?;
     let key = keccak256(address);
-    let account = accounts.get(key.as_slice())?.map(|raw| alloy_rlp::decode_exact::<TrieAccount>(&raw)).transpose()?;
+    let account = accounts
+        .get(key.as_slice())?
+        .map(|raw| alloy_rlp::decode_exact::<TrieAccount>(&raw))
+        .transpose()?;
     let proof = to_bytes(accounts.get_proof(key.as_slice())?);
     let storage_root = account.map(|a| a.storage_root).unwrap_or(EMPTY_ROOT_HASH);
     let mut storage_trie = open(&db, storage_root)?;
@@ -36,12 +44,28 @@ pub fn prove(reader: &Reader, root: B256, address: Address, slots: &[B256]) -> R
         .iter()
         .map(|slot| {
             let key = keccak256(slot);
-            let value = storage_trie.get(key.as_slice())?.map(|raw| alloy_rlp::decode_exact(&raw)).transpose()?;
-            let proof = if storage_root == EMPTY_ROOT_HASH { Vec::new() } else { to_bytes(storage_trie.get_proof(key.as_slice())?) };
-            Ok(StorageProof { key: *slot, value: value.unwrap_or_default(), proof })
+            let value = storage_trie
+                .get(key.as_slice())?
+                .map(|raw| alloy_rlp::decode_exact(&raw))
+                .transpose()?;
+            let proof = if storage_root == EMPTY_ROOT_HASH {
+                Vec::new()
+            } else {
+                to_bytes(storage_trie.get_proof(key.as_slice())?)
+            };
+            Ok(StorageProof {
+                key: *slot,
+                value: value.unwrap_or_default(),
+                proof,
+            })
         })
         .collect::<Result<_>>()?;
-    Ok(AccountProof { address, account, proof, storage })
+    Ok(AccountProof {
+        address,
+        account,
+        proof,
+        storage,
+    })
 }
 
 fn to_bytes(nodes: Vec<Vec<u8>>) -> Vec<Bytes> {

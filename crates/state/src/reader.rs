@@ -15,6 +15,24 @@ pub trait StateReader {
     fn block_hash(&self, number: u64) -> Result<Option<B256>>;
 }
 
+impl<T: StateReader + ?Sized> StateReader for &T {
+    fn account(&self, address: Address) -> Result<Option<TrieAccount>> {
+        (**self).account(address)
+    }
+
+    fn storage(&self, address: Address, slot: B256) -> Result<U256> {
+        (**self).storage(address, slot)
+    }
+
+    fn code(&self, hash: B256) -> Result<Option<Bytes>> {
+        (**self).code(hash)
+    }
+
+    fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        (**self).block_hash(number)
+    }
+}
+
 /// The latest committed state, read from the flat tables.
 #[derive(Debug, Clone, Copy)]
 pub struct LatestState<'r>(pub &'r Reader);
@@ -58,7 +76,11 @@ impl<'r> HistoricalState<'r> {
     pub fn new(reader: &'r Reader, root: B256) -> Result<Self> {
         let db = Arc::new(NodeDb::new(reader));
         let accounts = open(&db, root).map_err(|_| crate::Error::MissingRoot(root))?;
-        Ok(Self { reader, db, accounts })
+        Ok(Self {
+            reader,
+            db,
+            accounts,
+        })
     }
 }
 
@@ -69,13 +91,18 @@ impl StateReader for HistoricalState<'_> {
     }
 
     fn storage(&self, address: Address, slot: B256) -> Result<U256> {
-        let Some(account) = self.account(address)? else { return Ok(U256::ZERO) };
+        let Some(account) = self.account(address)? else {
+            return Ok(U256::ZERO);
+        };
         if account.storage_root == EMPTY_ROOT_HASH {
             return Ok(U256::ZERO);
         }
         let trie = open(&self.db, account.storage_root)?;
         let raw = trie.get(keccak256(slot).as_slice())?;
-        Ok(raw.map(|raw| alloy_rlp::decode_exact(&raw)).transpose()?.unwrap_or_default())
+        Ok(raw
+            .map(|raw| alloy_rlp::decode_exact(&raw))
+            .transpose()?
+            .unwrap_or_default())
     }
 
     fn code(&self, hash: B256) -> Result<Option<Bytes>> {

@@ -1,11 +1,7 @@
 use crate::{Error, StateReader};
 use alloy_primitives::{Address, B256, U256};
 use alloy_trie::KECCAK_EMPTY;
-use revm::{
-    bytecode::Bytecode,
-    database_interface::DatabaseRef,
-    state::AccountInfo,
-};
+use revm::{bytecode::Bytecode, database_interface::DatabaseRef, state::AccountInfo};
 
 /// A revm database over any [`StateReader`]. Wrap it in revm's `CacheDB` to execute on it.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +24,11 @@ impl<S: StateReader> DatabaseRef for StateDb<S> {
         if code_hash == KECCAK_EMPTY {
             return Ok(Bytecode::default());
         }
-        Ok(self.0.code(code_hash)?.map(Bytecode::new_raw).unwrap_or_default())
+        Ok(self
+            .0
+            .code(code_hash)?
+            .map(Bytecode::new_raw)
+            .unwrap_or_default())
     }
 
     fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Error> {

@@ -17,13 +17,20 @@ pub(crate) fn open<'r>(db: &Arc<NodeDb<'r>>, root: B256) -> Result<EthTrie<NodeD
 
 /// Applies a block's changes on top of the state with `parent_root` and returns the new state root
 /// with everything to write. Only the trie paths of changed keys are touched.
-pub fn apply(reader: &Reader, parent_root: B256, changes: &StateChanges) -> Result<(B256, StateDiff)> {
+pub fn apply(
+    reader: &Reader,
+    parent_root: B256,
+    changes: &StateChanges,
+) -> Result<(B256, StateDiff)> {
     let db = Arc::new(NodeDb::new(reader));
     let mut accounts = open(&db, parent_root)?;
     let mut diff = StateDiff::default();
     for (address, change) in &changes.accounts {
         let key = keccak256(address);
-        let previous = accounts.get(key.as_slice())?.map(|raw| alloy_rlp::decode_exact::<TrieAccount>(&raw)).transpose()?;
+        let previous = accounts
+            .get(key.as_slice())?
+            .map(|raw| alloy_rlp::decode_exact::<TrieAccount>(&raw))
+            .transpose()?;
         let Some(change) = change else {
             if previous.is_some() {
                 accounts.remove(key.as_slice())?;
@@ -39,12 +46,22 @@ pub fn apply(reader: &Reader, parent_root: B256, changes: &StateChanges) -> Resu
         }
         if !change.storage.is_empty() {
             storage_root = update_storage(&db, storage_root, change)?;
-            diff.storage.extend(change.storage.iter().map(|(slot, value)| (*address, B256::from(*slot), *value)));
+            diff.storage.extend(
+                change
+                    .storage
+                    .iter()
+                    .map(|(slot, value)| (*address, B256::from(*slot), *value)),
+            );
         }
         if let Some(code) = &change.code {
             diff.code.push((change.code_hash, code.clone()));
         }
-        let account = TrieAccount { nonce: change.nonce, balance: change.balance, storage_root, code_hash: change.code_hash };
+        let account = TrieAccount {
+            nonce: change.nonce,
+            balance: change.balance,
+            storage_root,
+            code_hash: change.code_hash,
+        };
         accounts.insert(key.as_slice(), &alloy_rlp::encode(account))?;
         diff.accounts.push((*address, Some(account)));
     }
@@ -73,7 +90,10 @@ pub fn genesis_changes(genesis: &Genesis) -> StateChanges {
         .iter()
         .map(|(address, account)| {
             let code = account.code.clone().filter(|c| !c.is_empty());
-            let code_hash = code.as_ref().map(keccak256).unwrap_or(alloy_trie::KECCAK_EMPTY);
+            let code_hash = code
+                .as_ref()
+                .map(keccak256)
+                .unwrap_or(alloy_trie::KECCAK_EMPTY);
             let storage = account
                 .storage
                 .iter()

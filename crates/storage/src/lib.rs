@@ -27,7 +27,13 @@ pub enum Error {
 macro_rules! from_redb {
     ($($t:ty),*) => {$(impl From<$t> for Error { fn from(e: $t) -> Self { Self::Db(e.into()) } })*};
 }
-from_redb!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

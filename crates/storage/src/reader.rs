@@ -30,12 +30,17 @@ pub struct Reader {
 
 impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reader").field("last", &self.last).finish_non_exhaustive()
+        f.debug_struct("Reader")
+            .field("last", &self.last)
+            .finish_non_exhaustive()
     }
 }
 
 fn decode<T: Decodable>(table: &'static str, mut bytes: &[u8]) -> Result<T> {
-    T::decode(&mut bytes).map_err(|e| Error::Corrupt { table, reason: e.to_string() })
+    T::decode(&mut bytes).map_err(|e| Error::Corrupt {
+        table,
+        reason: e.to_string(),
+    })
 }
 
 impl Reader {
@@ -61,7 +66,10 @@ impl Reader {
     }
 
     pub fn header(&self, number: u64) -> Result<Option<Header>> {
-        self.headers.get(number)?.map(|v| decode("headers", v.value())).transpose()
+        self.headers
+            .get(number)?
+            .map(|v| decode("headers", v.value()))
+            .transpose()
     }
 
     pub fn number_of(&self, hash: B256) -> Result<Option<u64>> {
@@ -69,23 +77,34 @@ impl Reader {
     }
 
     pub fn transactions(&self, number: u64) -> Result<Option<Vec<StoredTx>>> {
-        self.bodies.get(number)?.map(|v| decode("bodies", v.value())).transpose()
+        self.bodies
+            .get(number)?
+            .map(|v| decode("bodies", v.value()))
+            .transpose()
     }
 
     pub fn block(&self, number: u64) -> Result<Option<SealedBlock>> {
-        let (Some(header), Some(transactions)) = (self.header(number)?, self.transactions(number)?) else {
+        let (Some(header), Some(transactions)) = (self.header(number)?, self.transactions(number)?)
+        else {
             return Ok(None);
         };
-        Ok(Some(SealedBlock::seal(Block { header, transactions })))
+        Ok(Some(SealedBlock::seal(Block {
+            header,
+            transactions,
+        })))
     }
 
     pub fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>> {
-        let Some(raw) = self.receipts.get(number)? else { return Ok(None) };
+        let Some(raw) = self.receipts.get(number)? else {
+            return Ok(None);
+        };
         let list: Vec<Bytes> = decode("receipts", raw.value())?;
         list.iter()
             .map(|r| {
-                Receipt::decode_2718(&mut r.as_ref())
-                    .map_err(|e| Error::Corrupt { table: "receipts", reason: e.to_string() })
+                Receipt::decode_2718(&mut r.as_ref()).map_err(|e| Error::Corrupt {
+                    table: "receipts",
+                    reason: e.to_string(),
+                })
             })
             .collect::<Result<_>>()
             .map(Some)
@@ -100,13 +119,20 @@ impl Reader {
 
     /// An account of the latest state.
     pub fn account(&self, address: Address) -> Result<Option<TrieAccount>> {
-        self.accounts.get(&address.0.0)?.map(|v| decode("accounts", v.value())).transpose()
+        self.accounts
+            .get(&address.0.0)?
+            .map(|v| decode("accounts", v.value()))
+            .transpose()
     }
 
     /// A storage slot of the latest state; zero when absent.
     pub fn storage(&self, address: Address, slot: B256) -> Result<U256> {
         let key = storage_key(&address.0.0, &slot.0);
-        Ok(self.storage.get(&key)?.map(|v| U256::from_be_bytes(*v.value())).unwrap_or_default())
+        Ok(self
+            .storage
+            .get(&key)?
+            .map(|v| U256::from_be_bytes(*v.value()))
+            .unwrap_or_default())
     }
 
     /// Every non-zero slot of an account in the latest state.
@@ -117,13 +143,19 @@ impl Reader {
             .range::<&[u8; 52]>(&start..=&end)?
             .map(|entry| {
                 let (k, v) = entry?;
-                Ok((B256::from_slice(&k.value()[20..]), U256::from_be_bytes(*v.value())))
+                Ok((
+                    B256::from_slice(&k.value()[20..]),
+                    U256::from_be_bytes(*v.value()),
+                ))
             })
             .collect()
     }
 
     pub fn code(&self, hash: B256) -> Result<Option<Bytes>> {
-        Ok(self.code.get(&hash.0)?.map(|v| Bytes::copy_from_slice(v.value())))
+        Ok(self
+            .code
+            .get(&hash.0)?
+            .map(|v| Bytes::copy_from_slice(v.value())))
     }
 
     pub fn trie_node(&self, hash: B256) -> Result<Option<Vec<u8>>> {

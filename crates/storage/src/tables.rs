@@ -12,7 +12,8 @@ pub(crate) const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bod
 /// Block number -> RLP list of EIP-2718 receipts.
 pub(crate) const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts");
 /// Transaction hash -> (block number, index in block).
-pub(crate) const TX_INDEX: TableDefinition<&[u8; 32], (u64, u32)> = TableDefinition::new("tx_index");
+pub(crate) const TX_INDEX: TableDefinition<&[u8; 32], (u64, u32)> =
+    TableDefinition::new("tx_index");
 /// Address -> RLP trie account, the latest state.
 pub(crate) const ACCOUNTS: TableDefinition<&[u8; 20], &[u8]> = TableDefinition::new("accounts");
 /// Address ++ slot -> value, the latest state. Zero values are absent.

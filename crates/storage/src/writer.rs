@@ -45,15 +45,31 @@ pub(crate) fn commit(db: &Database, commit: &BlockCommit) -> Result<()> {
                 return Err(Error::NotNext { last, got: number });
             }
             Some(last) if number != last + 1 => return Err(Error::NotNext { last, got: number }),
-            None if number != 0 => return Err(Error::NotNext { last: 0, got: number }),
+            None if number != 0 => {
+                return Err(Error::NotNext {
+                    last: 0,
+                    got: number,
+                });
+            }
             _ => {}
         }
         meta.insert(LAST_HEIGHT, number)?;
         hashes.insert(&commit.block.hash.0, number)?;
-        tx.open_table(HEADERS)?.insert(number, alloy_rlp::encode(&commit.block.block.header).as_slice())?;
-        tx.open_table(BODIES)?.insert(number, alloy_rlp::encode(&commit.block.block.transactions).as_slice())?;
-        let receipts: Vec<Bytes> = commit.receipts.iter().map(|r| r.encoded_2718().into()).collect();
-        tx.open_table(RECEIPTS)?.insert(number, alloy_rlp::encode(&receipts).as_slice())?;
+        tx.open_table(HEADERS)?.insert(
+            number,
+            alloy_rlp::encode(&commit.block.block.header).as_slice(),
+        )?;
+        tx.open_table(BODIES)?.insert(
+            number,
+            alloy_rlp::encode(&commit.block.block.transactions).as_slice(),
+        )?;
+        let receipts: Vec<Bytes> = commit
+            .receipts
+            .iter()
+            .map(|r| r.encoded_2718().into())
+            .collect();
+        tx.open_table(RECEIPTS)?
+            .insert(number, alloy_rlp::encode(&receipts).as_slice())?;
         let mut index = tx.open_table(TX_INDEX)?;
         for (i, stored) in commit.block.block.transactions.iter().enumerate() {
             index.insert(&stored.tx.tx_hash().0, (number, i as u32))?;
@@ -69,7 +85,9 @@ fn write_state(tx: &redb::WriteTransaction, diff: &StateDiff) -> Result<()> {
     let mut accounts = tx.open_table(ACCOUNTS)?;
     for (address, account) in &diff.accounts {
         match account {
-            Some(account) => accounts.insert(&address.0.0, alloy_rlp::encode(account).as_slice())?,
+            Some(account) => {
+                accounts.insert(&address.0.0, alloy_rlp::encode(account).as_slice())?
+            }
             None => accounts.remove(&address.0.0)?,
         };
     }

@@ -1,0 +1,103 @@
+use crate::{RpcError, error::Result, filters::Filters};
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{B256, Bytes};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use tandem_mempool::{AccountState, Mempool};
+use tandem_primitives::{ChainConfig, Receipt, SealedBlock, TxEnvelope};
+use tandem_storage::Storage;
+use tokio::sync::{Notify, broadcast};
+
+/// A block just committed, as streamed to subscribers.
+#[derive(Debug, Clone)]
+pub struct NewBlock {
+    pub block: SealedBlock,
+    pub receipts: Vec<Receipt>,
+}
+
+/// What the server bounds, so no client can exhaust the node.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_request_bytes: u32,
+    pub max_response_bytes: u32,
+    pub max_connections: u32,
+    pub max_batch_len: u32,
+    pub max_subscriptions_per_connection: u32,
+    /// Widest `eth_getLogs` block range.
+    pub max_log_range: u64,
+    /// Most logs one `eth_getLogs` returns.
+    pub max_logs: usize,
+    /// Most filters installed at once (`eth_newFilter` and friends).
+    pub max_filters: usize,
+    /// Most blocks one `eth_feeHistory` covers.
+    pub max_fee_history: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 5 * 1024 * 1024,
+            max_response_bytes: 50 * 1024 * 1024,
+            max_connections: 1_000,
+            max_batch_len: 1_000,
+            max_subscriptions_per_connection: 1_024,
+            max_log_range: 10_000,
+            max_logs: 10_000,
+            max_filters: 1_024,
+            max_fee_history: 1_024,
+        }
+    }
+}
+
+/// Everything the server reads from and writes to.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pub storage: Arc<Storage>,
+    pub pool: Arc<Mutex<Mempool>>,
+    pub chain: ChainConfig,
+    /// Committed blocks, in order.
+    pub blocks: broadcast::Sender<Arc<NewBlock>>,
+    /// Woken when a transaction enters the pool.
+    pub tx_added: Arc<Notify>,
+    pub limits: Limits,
+    pub(crate) filters: Arc<Mutex<Filters>>,
+}
+
+impl Backend {
+    pub fn new(
+        storage: Arc<Storage>,
+        pool: Arc<Mutex<Mempool>>,
+        chain: ChainConfig,
+        limits: Limits,
+    ) -> Self {
+        let (blocks, _) = broadcast::channel(256);
+        Self {
+            storage,
+            pool,
+            chain,
+            blocks,
+            tx_added: Arc::new(Notify::new()),
+            limits,
+            filters: Arc::default(),
+        }
+    }
+}
+
+/// Decodes, validates and pools a signed transaction; wakes the block producer.
+/// On an error nothing changed: the pool and the sender's nonce are as before.
+pub fn submit_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
+    let tx = TxEnvelope::decode_2718_exact(raw.as_ref())
+        .map_err(|e| RpcError::invalid_params(format!("invalid raw transaction: {e}")))?;
+    let sender = backend.pool.lock().check_stateless(&tx, raw.len())?;
+    let reader = backend.storage.read()?;
+    let account = reader
+        .account(sender)?
+        .map(|a| AccountState {
+            nonce: a.nonce,
+            balance: a.balance,
+        })
+        .unwrap_or_default();
+    let (hash, _) = backend.pool.lock().add(tx, sender, account)?;
+    backend.tx_added.notify_one();
+    Ok(hash)
+}

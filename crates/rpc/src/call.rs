@@ -1,0 +1,225 @@
+//! `eth_call` and `eth_estimateGas`: a transaction run on a block's state and thrown away.
+use crate::{Backend, RpcError, error::Result, eth::with_state};
+use alloy_eips::BlockId;
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_rpc_types_eth::TransactionRequest;
+use revm::{
+    Context, ExecuteEvm, MainBuilder, MainContext,
+    context::TxEnv,
+    context_interface::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction},
+    database::CacheDB,
+};
+use tandem_execution::{BlockAttributes, block_env, cfg_env};
+use tandem_primitives::Header;
+use tandem_state::{StateDb, StateReader};
+
+/// EIP-7825: no transaction may use more gas than this, so neither may a call.
+const TX_GAS_CAP: u64 = 1 << 24;
+
+enum Outcome {
+    Success { gas_used: u64, output: Bytes },
+    Revert { output: Bytes },
+    Halt { reason: HaltReason },
+}
+
+fn tx_env(request: &TransactionRequest, gas_limit: u64) -> TxEnv {
+    let dynamic = request.max_fee_per_gas.is_some() || request.max_priority_fee_per_gas.is_some();
+    TxEnv {
+        tx_type: if dynamic {
+            2
+        } else if request.access_list.is_some() {
+            1
+        } else {
+            0
+        },
+        caller: request.from.unwrap_or(Address::ZERO),
+        gas_limit,
+        gas_price: request
+            .max_fee_per_gas
+            .or(request.gas_price)
+            .unwrap_or_default(),
+        gas_priority_fee: if dynamic {
+            Some(request.max_priority_fee_per_gas.unwrap_or_default())
+        } else {
+            None
+        },
+        kind: request.to.unwrap_or(TxKind::Create),
+        value: request.value.unwrap_or_default(),
+        data: request.input.input().cloned().unwrap_or_default(),
+        nonce: request.nonce.unwrap_or_default(),
+        chain_id: None,
+        access_list: request.access_list.clone().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+fn run(
+    state: &dyn StateReader,
+    header: &Header,
+    chain_id: u64,
+    request: &TransactionRequest,
+    gas_limit: u64,
+) -> Result<Outcome> {
+    let mut cfg = cfg_env(chain_id);
+    cfg.disable_nonce_check = request.nonce.is_none();
+    let fees_given = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
+    cfg.disable_base_fee = !fees_given;
+    cfg.disable_block_gas_limit = true;
+    let attrs = BlockAttributes {
+        timestamp: header.timestamp,
+        beneficiary: header.beneficiary,
+        prev_randao: header.mix_hash,
+    };
+    let block = block_env(
+        header.number,
+        &attrs,
+        header.gas_limit,
+        header.base_fee_per_gas.unwrap_or_default(),
+    );
+    let db = CacheDB::new(StateDb(state));
+    let mut evm = Context::mainnet()
+        .with_db(db)
+        .with_cfg(cfg)
+        .with_block(block)
+        .build_mainnet();
+    match evm.transact(tx_env(request, gas_limit)) {
+        Ok(done) => Ok(match done.result {
+            ExecutionResult::Success { output, gas, .. } => Outcome::Success {
+                gas_used: gas.tx_gas_used(),
+                output: output.into_data(),
+            },
+            ExecutionResult::Revert { output, .. } => Outcome::Revert { output },
+            ExecutionResult::Halt { reason, .. } => Outcome::Halt { reason },
+        }),
+        Err(EVMError::Transaction(e)) => Err(RpcError::server(invalid_tx_message(&e))),
+        Err(e) => Err(RpcError::internal(e)),
+    }
+}
+
+/// geth's wording for a call the EVM refuses to start.
+fn invalid_tx_message(e: &InvalidTransaction) -> String {
+    match e {
+        InvalidTransaction::LackOfFundForMaxFee { fee, balance } => {
+            format!("insufficient funds for gas * price + value: balance {balance}, tx cost {fee}")
+        }
+        InvalidTransaction::NonceTooLow { tx, state } => {
+            format!("nonce too low: next nonce {state}, tx nonce {tx}")
+        }
+        InvalidTransaction::NonceTooHigh { tx, state } => {
+            format!("nonce too high: next nonce {state}, tx nonce {tx}")
+        }
+        InvalidTransaction::CallGasCostMoreThanGasLimit {
+            initial_gas,
+            gas_limit,
+        } => {
+            format!("intrinsic gas too low: gas {gas_limit}, minimum needed {initial_gas}")
+        }
+        InvalidTransaction::GasPriceLessThanBasefee => {
+            "max fee per gas less than block base fee".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn halt_message(reason: &HaltReason) -> String {
+    match reason {
+        HaltReason::OutOfGas(_) => "out of gas".into(),
+        HaltReason::InvalidFEOpcode | HaltReason::OpcodeNotFound => "invalid opcode".into(),
+        HaltReason::StackOverflow => "stack overflow".into(),
+        HaltReason::StackUnderflow => "stack underflow".into(),
+        other => format!("execution halted: {other:?}"),
+    }
+}
+
+fn call_gas_limit(request: &TransactionRequest, header: &Header) -> u64 {
+    request
+        .gas
+        .unwrap_or(header.gas_limit)
+        .min(header.gas_limit)
+        .min(TX_GAS_CAP)
+}
+
+/// Runs a call on the state of `block` and returns its output.
+pub(crate) fn call(
+    backend: &Backend,
+    request: &TransactionRequest,
+    block: Option<BlockId>,
+) -> Result<Bytes> {
+    let reader = backend.storage.read()?;
+    with_state(&reader, block, |state, header| {
+        match run(
+            state,
+            header,
+            backend.chain.chain_id,
+            request,
+            call_gas_limit(request, header),
+        )? {
+            Outcome::Success { output, .. } => Ok(output),
+            Outcome::Revert { output } => Err(RpcError::reverted(&output)),
+            Outcome::Halt { reason } => Err(RpcError::server(halt_message(&reason))),
+        }
+    })
+}
+
+/// The least gas with which the transaction succeeds, by binary search as geth does.
+pub(crate) fn estimate_gas(
+    backend: &Backend,
+    request: &TransactionRequest,
+    block: Option<BlockId>,
+) -> Result<u64> {
+    let reader = backend.storage.read()?;
+    let chain_id = backend.chain.chain_id;
+    with_state(&reader, block, |state, header| {
+        let mut hi = call_gas_limit(request, header);
+        // A caller cannot pay for more gas than its balance covers.
+        let price = request
+            .max_fee_per_gas
+            .or(request.gas_price)
+            .unwrap_or_default();
+        if price > 0 {
+            let balance = state
+                .account(request.from.unwrap_or_default())?
+                .map(|a| a.balance)
+                .unwrap_or_default();
+            let available =
+                balance.saturating_sub(request.value.unwrap_or_default()) / U256::from(price);
+            hi = hi.min(available.try_into().unwrap_or(u64::MAX));
+        }
+        let used = match run(state, header, chain_id, request, hi)? {
+            Outcome::Success { gas_used, .. } => gas_used,
+            Outcome::Revert { output } => return Err(RpcError::reverted(&output)),
+            Outcome::Halt {
+                reason: HaltReason::OutOfGas(_),
+            } => {
+                return Err(RpcError::server(format!(
+                    "gas required exceeds allowance ({hi})"
+                )));
+            }
+            Outcome::Halt { reason } => return Err(RpcError::server(halt_message(&reason))),
+        };
+        let succeeds = |gas: u64| -> Result<bool> {
+            Ok(matches!(
+                run(state, header, chain_id, request, gas)?,
+                Outcome::Success { .. }
+            ))
+        };
+        // Most transactions succeed with exactly what they used; others need the 63/64 reserve.
+        if used < hi && succeeds(used)? {
+            return Ok(used);
+        }
+        let mut lo = used.saturating_sub(1);
+        let optimistic = ((used + 2_300) * 64 / 63).min(hi);
+        if optimistic < hi && succeeds(optimistic)? {
+            hi = optimistic;
+        }
+        while lo + 1 < hi {
+            // Stop within 1.5% of the answer, as geth does.
+            if (hi - lo) * 1000 / hi < 15 {
+                break;
+            }
+            let mid = lo + (hi - lo) / 2;
+            if succeeds(mid)? { hi = mid } else { lo = mid }
+        }
+        Ok(hi)
+    })
+}

@@ -1,0 +1,128 @@
+//! Stored blocks, transactions and receipts to their JSON-RPC shapes.
+use alloy_consensus::Transaction as _;
+use alloy_primitives::{B256, U256};
+use alloy_rlp::Encodable;
+use alloy_rpc_types_eth::{
+    Block, BlockTransactions, Header, Log, Transaction, TransactionReceipt, Withdrawals,
+};
+use tandem_primitives::{Receipt, SealedBlock, StoredTx};
+
+/// Where a transaction sits, for the fields RPC answers carry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TxContext {
+    pub(crate) block_hash: B256,
+    pub(crate) block_number: u64,
+    pub(crate) timestamp: u64,
+    pub(crate) base_fee: u64,
+    pub(crate) index: u64,
+}
+
+impl TxContext {
+    pub(crate) fn new(block: &SealedBlock, index: usize) -> Self {
+        Self {
+            block_hash: block.hash,
+            block_number: block.number(),
+            timestamp: block.header().timestamp,
+            base_fee: block.header().base_fee_per_gas.unwrap_or_default(),
+            index: index as u64,
+        }
+    }
+}
+
+pub(crate) fn transaction(stored: &StoredTx, at: Option<TxContext>) -> Transaction {
+    Transaction {
+        inner: alloy_consensus::transaction::Recovered::new_unchecked(
+            stored.tx.clone(),
+            stored.sender,
+        ),
+        block_hash: at.map(|c| c.block_hash),
+        block_number: at.map(|c| c.block_number),
+        transaction_index: at.map(|c| c.index),
+        effective_gas_price: at.map(|c| stored.tx.effective_gas_price(Some(c.base_fee))),
+        block_timestamp: at.map(|c| c.timestamp),
+    }
+}
+
+pub(crate) fn block(block: &SealedBlock, full: bool) -> Block {
+    let txs = &block.block.transactions;
+    let size = block.header().length() + txs.iter().map(|t| t.tx.length()).sum::<usize>() + 8;
+    let transactions = if full {
+        BlockTransactions::Full(
+            txs.iter()
+                .enumerate()
+                .map(|(i, t)| transaction(t, Some(TxContext::new(block, i))))
+                .collect(),
+        )
+    } else {
+        BlockTransactions::Hashes(txs.iter().map(|t| *t.tx.tx_hash()).collect())
+    };
+    Block {
+        header: Header {
+            hash: block.hash,
+            inner: block.header().clone(),
+            total_difficulty: Some(U256::ZERO),
+            size: Some(U256::from(size)),
+        },
+        uncles: Vec::new(),
+        transactions,
+        withdrawals: Some(Withdrawals::default()),
+    }
+}
+
+/// The receipts of a block in RPC form, with block-wide log indexes.
+pub(crate) fn receipts(block: &SealedBlock, receipts: &[Receipt]) -> Vec<TransactionReceipt> {
+    let mut log_index = 0u64;
+    let mut previous_gas = 0u64;
+    block
+        .block
+        .transactions
+        .iter()
+        .zip(receipts)
+        .enumerate()
+        .map(|(i, (stored, receipt))| {
+            let at = TxContext::new(block, i);
+            let gas_used = receipt.cumulative_gas_used() - previous_gas;
+            previous_gas = receipt.cumulative_gas_used();
+            let tx_hash = *stored.tx.tx_hash();
+            let inner = receipt.clone().map_logs(|inner| {
+                let log = Log {
+                    inner,
+                    block_hash: Some(at.block_hash),
+                    block_number: Some(at.block_number),
+                    block_timestamp: Some(at.timestamp),
+                    transaction_hash: Some(tx_hash),
+                    transaction_index: Some(at.index),
+                    log_index: Some(log_index),
+                    removed: false,
+                };
+                log_index += 1;
+                log
+            });
+            let to = stored.tx.to();
+            TransactionReceipt {
+                inner,
+                transaction_hash: tx_hash,
+                transaction_index: Some(at.index),
+                block_hash: Some(at.block_hash),
+                block_number: Some(at.block_number),
+                gas_used,
+                effective_gas_price: stored.tx.effective_gas_price(Some(at.base_fee)),
+                blob_gas_used: None,
+                blob_gas_price: None,
+                from: stored.sender,
+                to,
+                contract_address: to
+                    .is_none()
+                    .then(|| stored.sender.create(stored.tx.nonce())),
+            }
+        })
+        .collect()
+}
+
+/// Every log of a block in RPC form.
+pub(crate) fn logs(block: &SealedBlock, receipts_of_block: &[Receipt]) -> Vec<Log> {
+    receipts(block, receipts_of_block)
+        .into_iter()
+        .flat_map(|r| r.inner.logs().to_vec())
+        .collect()
+}

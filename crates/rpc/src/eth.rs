@@ -1,0 +1,399 @@
+use crate::{
+    Backend, EthApiServer, RpcError, call, convert, error::Result, fees, filters, pubsub,
+    submit_raw_transaction,
+};
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
+use alloy_rpc_types_eth::{
+    Block, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter, Log, SyncStatus,
+    Transaction, TransactionReceipt, TransactionRequest,
+};
+use alloy_serde::JsonStorageKey;
+use jsonrpsee::{PendingSubscriptionSink, core::RpcResult};
+use tandem_primitives::{Header, SealedBlock};
+use tandem_state::{HistoricalState, LatestState, StateReader};
+use tandem_storage::Reader;
+
+/// The JSON-RPC handlers.
+#[derive(Debug, Clone)]
+pub(crate) struct Rpc {
+    pub(crate) backend: Backend,
+}
+
+impl Rpc {
+    pub(crate) fn new(backend: Backend) -> Self {
+        Self { backend }
+    }
+
+    pub(crate) fn reader(&self) -> Result<Reader> {
+        Ok(self.backend.storage.read()?)
+    }
+}
+
+/// The latest committed height; every tag but `earliest` names it, since blocks are final at once.
+pub(crate) fn latest(reader: &Reader) -> Result<u64> {
+    reader
+        .last_height()
+        .ok_or_else(|| RpcError::internal("no genesis block"))
+}
+
+/// The number a tag or number names, or `None` for a block that does not exist (yet).
+pub(crate) fn resolve_number(reader: &Reader, tag: BlockNumberOrTag) -> Result<Option<u64>> {
+    let latest = latest(reader)?;
+    Ok(match tag {
+        BlockNumberOrTag::Earliest => Some(0),
+        BlockNumberOrTag::Number(n) => (n <= latest).then_some(n),
+        _ => Some(latest),
+    })
+}
+
+/// The block an EIP-1898 block id names.
+pub(crate) fn resolve_id(reader: &Reader, id: Option<BlockId>) -> Result<Option<u64>> {
+    match id.unwrap_or_default() {
+        BlockId::Number(tag) => resolve_number(reader, tag),
+        BlockId::Hash(hash) => Ok(reader.number_of(hash.block_hash)?),
+    }
+}
+
+/// Like [`resolve_id`], but a missing block is an error, as state queries need one.
+fn resolve_state_block(reader: &Reader, id: Option<BlockId>) -> Result<(u64, Header)> {
+    let number = resolve_id(reader, id)?.ok_or_else(|| RpcError::server("header not found"))?;
+    let header = reader
+        .header(number)?
+        .ok_or_else(|| RpcError::server("header not found"))?;
+    Ok((number, header))
+}
+
+/// Runs `f` on the state after the block `id` names.
+pub(crate) fn with_state<T>(
+    reader: &Reader,
+    id: Option<BlockId>,
+    f: impl FnOnce(&dyn StateReader, &Header) -> Result<T>,
+) -> Result<T> {
+    let (number, header) = resolve_state_block(reader, id)?;
+    if Some(number) == reader.last_height() {
+        f(&LatestState(reader), &header)
+    } else {
+        let state = HistoricalState::new(reader, header.state_root).map_err(|_| {
+            RpcError::server(format!(
+                "historical state for block {number} is not available"
+            ))
+        })?;
+        f(&state, &header)
+    }
+}
+
+fn block_at(reader: &Reader, number: Option<u64>) -> Result<Option<SealedBlock>> {
+    Ok(match number {
+        Some(n) => reader.block(n)?,
+        None => None,
+    })
+}
+
+fn hex_id(id: U256) -> u64 {
+    id.try_into().unwrap_or(u64::MAX)
+}
+
+#[jsonrpsee::core::async_trait]
+impl EthApiServer for Rpc {
+    fn chain_id(&self) -> RpcResult<U64> {
+        Ok(U64::from(self.backend.chain.chain_id))
+    }
+
+    fn net_version(&self) -> RpcResult<String> {
+        Ok(self.backend.chain.chain_id.to_string())
+    }
+
+    fn net_listening(&self) -> RpcResult<bool> {
+        Ok(true)
+    }
+
+    fn net_peer_count(&self) -> RpcResult<U64> {
+        Ok(U64::ZERO)
+    }
+
+    fn client_version(&self) -> RpcResult<String> {
+        Ok(format!(
+            "tandem/v{}/{}",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS
+        ))
+    }
+
+    fn sha3(&self, data: Bytes) -> RpcResult<B256> {
+        Ok(keccak256(data))
+    }
+
+    fn syncing(&self) -> RpcResult<SyncStatus> {
+        Ok(SyncStatus::None)
+    }
+
+    fn accounts(&self) -> RpcResult<Vec<Address>> {
+        Ok(Vec::new())
+    }
+
+    fn block_number(&self) -> RpcResult<U64> {
+        Ok(U64::from(latest(&self.reader()?)?))
+    }
+
+    fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
+        let reader = self.reader()?;
+        Ok(with_state(&reader, block, |state, _| {
+            Ok(state
+                .account(address)?
+                .map(|a| a.balance)
+                .unwrap_or_default())
+        })?)
+    }
+
+    fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
+        let reader = self.reader()?;
+        let nonce = with_state(&reader, block, |state, _| {
+            Ok(state.account(address)?.map(|a| a.nonce).unwrap_or_default())
+        })?;
+        if matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
+            return Ok(U64::from(
+                self.backend.pool.lock().next_nonce(address, nonce),
+            ));
+        }
+        Ok(U64::from(nonce))
+    }
+
+    fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
+        let reader = self.reader()?;
+        Ok(with_state(&reader, block, |state, _| {
+            let Some(account) = state.account(address)? else {
+                return Ok(Bytes::new());
+            };
+            Ok(state.code(account.code_hash)?.unwrap_or_default())
+        })?)
+    }
+
+    fn storage_at(
+        &self,
+        address: Address,
+        slot: JsonStorageKey,
+        block: Option<BlockId>,
+    ) -> RpcResult<B256> {
+        let reader = self.reader()?;
+        Ok(with_state(&reader, block, |state, _| {
+            Ok(B256::from(state.storage(address, slot.as_b256())?))
+        })?)
+    }
+
+    fn proof(
+        &self,
+        address: Address,
+        keys: Vec<JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<EIP1186AccountProofResponse> {
+        let reader = self.reader()?;
+        let (_, header) = resolve_state_block(&reader, block)?;
+        let slots: Vec<B256> = keys.iter().map(JsonStorageKey::as_b256).collect();
+        let proof = tandem_state::prove(&reader, header.state_root, address, &slots)
+            .map_err(RpcError::from)?;
+        let account = proof.account.unwrap_or_default();
+        let account = if proof.account.is_some() {
+            account
+        } else {
+            tandem_state::TrieAccount::default()
+        };
+        Ok(EIP1186AccountProofResponse {
+            address,
+            balance: account.balance,
+            code_hash: if proof.account.is_some() {
+                account.code_hash
+            } else {
+                alloy_primitives::KECCAK256_EMPTY
+            },
+            nonce: account.nonce,
+            storage_hash: if proof.account.is_some() {
+                account.storage_root
+            } else {
+                tandem_state::EMPTY_ROOT_HASH
+            },
+            account_proof: proof.proof,
+            storage_proof: proof
+                .storage
+                .into_iter()
+                .zip(keys)
+                .map(|(p, key)| EIP1186StorageProof {
+                    key,
+                    value: p.value,
+                    proof: p.proof,
+                })
+                .collect(),
+        })
+    }
+
+    fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
+        Ok(call::call(&self.backend, &request, block)?)
+    }
+
+    fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64> {
+        Ok(U64::from(call::estimate_gas(
+            &self.backend,
+            &request,
+            block,
+        )?))
+    }
+
+    fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+        Ok(submit_raw_transaction(&self.backend, &raw)?)
+    }
+
+    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>> {
+        let reader = self.reader()?;
+        if let Some(at) = reader.tx_location(hash).map_err(RpcError::from)? {
+            return self.transaction_by_number_and_index(
+                BlockNumberOrTag::Number(at.block),
+                U64::from(at.index),
+            );
+        }
+        let pool = self.backend.pool.lock();
+        Ok(pool.get(&hash).map(|p| {
+            convert::transaction(
+                &tandem_primitives::StoredTx {
+                    sender: p.sender,
+                    tx: (*p.tx).clone(),
+                },
+                None,
+            )
+        }))
+    }
+
+    fn transaction_by_number_and_index(
+        &self,
+        block: BlockNumberOrTag,
+        index: U64,
+    ) -> RpcResult<Option<Transaction>> {
+        let reader = self.reader()?;
+        let Some(block) = block_at(&reader, resolve_number(&reader, block)?)? else {
+            return Ok(None);
+        };
+        let index = index.to::<usize>();
+        Ok(block
+            .block
+            .transactions
+            .get(index)
+            .map(|t| convert::transaction(t, Some(convert::TxContext::new(&block, index)))))
+    }
+
+    fn transaction_by_hash_and_index(
+        &self,
+        block: B256,
+        index: U64,
+    ) -> RpcResult<Option<Transaction>> {
+        let reader = self.reader()?;
+        let Some(number) = reader.number_of(block).map_err(RpcError::from)? else {
+            return Ok(None);
+        };
+        self.transaction_by_number_and_index(BlockNumberOrTag::Number(number), index)
+    }
+
+    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>> {
+        let reader = self.reader()?;
+        let Some(at) = reader.tx_location(hash).map_err(RpcError::from)? else {
+            return Ok(None);
+        };
+        let receipts = self.block_receipts(BlockId::number(at.block))?;
+        Ok(receipts.and_then(|r| r.into_iter().nth(at.index as usize)))
+    }
+
+    fn block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<Block>> {
+        let reader = self.reader()?;
+        Ok(block_at(&reader, resolve_number(&reader, block)?)?.map(|b| convert::block(&b, full)))
+    }
+
+    fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<Block>> {
+        let reader = self.reader()?;
+        Ok(
+            block_at(&reader, reader.number_of(hash).map_err(RpcError::from)?)?
+                .map(|b| convert::block(&b, full)),
+        )
+    }
+
+    fn block_tx_count_by_number(&self, block: BlockNumberOrTag) -> RpcResult<Option<U64>> {
+        let reader = self.reader()?;
+        Ok(block_at(&reader, resolve_number(&reader, block)?)?
+            .map(|b| U64::from(b.block.transactions.len())))
+    }
+
+    fn block_tx_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>> {
+        let reader = self.reader()?;
+        Ok(
+            block_at(&reader, reader.number_of(hash).map_err(RpcError::from)?)?
+                .map(|b| U64::from(b.block.transactions.len())),
+        )
+    }
+
+    fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<TransactionReceipt>>> {
+        let reader = self.reader()?;
+        let Some(block) = block_at(&reader, resolve_id(&reader, Some(block))?)? else {
+            return Ok(None);
+        };
+        let receipts = reader
+            .receipts(block.number())
+            .map_err(RpcError::from)?
+            .unwrap_or_default();
+        Ok(Some(convert::receipts(&block, &receipts)))
+    }
+
+    fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>> {
+        Ok(filters::logs(&self.backend, &self.reader()?, &filter)?)
+    }
+
+    fn new_filter(&self, filter: Filter) -> RpcResult<U256> {
+        Ok(filters::install(
+            &self.backend,
+            filters::Kind::Logs(Box::new(filter)),
+        )?)
+    }
+
+    fn new_block_filter(&self) -> RpcResult<U256> {
+        Ok(filters::install(&self.backend, filters::Kind::Blocks)?)
+    }
+
+    fn filter_changes(&self, id: U256) -> RpcResult<serde_json::Value> {
+        Ok(filters::changes(&self.backend, hex_id(id))?)
+    }
+
+    fn filter_logs(&self, id: U256) -> RpcResult<Vec<Log>> {
+        Ok(filters::all_logs(&self.backend, hex_id(id))?)
+    }
+
+    fn uninstall_filter(&self, id: U256) -> RpcResult<bool> {
+        Ok(self.backend.filters.lock().remove(hex_id(id)))
+    }
+
+    fn gas_price(&self) -> RpcResult<U256> {
+        Ok(fees::gas_price(&self.backend)?)
+    }
+
+    fn max_priority_fee_per_gas(&self) -> RpcResult<U256> {
+        Ok(U256::from(fees::suggested_tip(&self.reader()?)?))
+    }
+
+    fn fee_history(
+        &self,
+        block_count: U64,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
+        Ok(fees::fee_history(
+            &self.backend,
+            block_count.to(),
+            newest,
+            percentiles.as_deref(),
+        )?)
+    }
+
+    async fn subscribe(
+        &self,
+        pending: PendingSubscriptionSink,
+        kind: String,
+        filter: Option<Filter>,
+    ) -> jsonrpsee::core::SubscriptionResult {
+        pubsub::subscribe(self.backend.clone(), pending, kind, filter).await
+    }
+}
