@@ -22,7 +22,7 @@ enum Outcome {
     Halt { reason: HaltReason },
 }
 
-fn tx_env(request: &TransactionRequest, gas_limit: u64) -> TxEnv {
+fn tx_env(request: &TransactionRequest, chain_id: u64, gas_limit: u64) -> TxEnv {
     let dynamic = request.max_fee_per_gas.is_some() || request.max_priority_fee_per_gas.is_some();
     TxEnv {
         tx_type: if dynamic {
@@ -47,7 +47,7 @@ fn tx_env(request: &TransactionRequest, gas_limit: u64) -> TxEnv {
         value: request.value.unwrap_or_default(),
         data: request.input.input().cloned().unwrap_or_default(),
         nonce: request.nonce.unwrap_or_default(),
-        chain_id: None,
+        chain_id: Some(chain_id),
         access_list: request.access_list.clone().unwrap_or_default(),
         ..Default::default()
     }
@@ -82,7 +82,7 @@ fn run(
         .with_cfg(cfg)
         .with_block(block)
         .build_mainnet();
-    match evm.transact(tx_env(request, gas_limit)) {
+    match evm.transact(tx_env(request, chain_id, gas_limit)) {
         Ok(done) => Ok(match done.result {
             ExecutionResult::Success { output, gas, .. } => Outcome::Success {
                 gas_used: gas.tx_gas_used(),

@@ -1,5 +1,5 @@
 use crate::{AccountChange, NodeDb, Result, StateChanges};
-use alloy_primitives::{B256, Bytes, U256, keccak256};
+use alloy_primitives::{B256, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 use eth_trie::{EthTrie, Trie};
 use std::sync::Arc;
@@ -105,7 +105,7 @@ pub fn genesis_changes(genesis: &Genesis) -> StateChanges {
                 nonce: account.nonce.unwrap_or_default(),
                 balance: account.balance,
                 code_hash,
-                code: code.map(Bytes::from),
+                code,
                 storage_cleared: false,
                 storage,
             };

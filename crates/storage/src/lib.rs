@@ -55,7 +55,7 @@ impl Storage {
 
     /// A consistent snapshot of the chain as last committed.
     pub fn read(&self) -> Result<Reader> {
-        Reader::new(self.db.begin_read()?)
+        Reader::new(&self.db.begin_read()?)
     }
 
     /// Commits one block and everything it changed, atomically and durably.

@@ -44,7 +44,7 @@ fn decode<T: Decodable>(table: &'static str, mut bytes: &[u8]) -> Result<T> {
 }
 
 impl Reader {
-    pub(crate) fn new(tx: ReadTransaction) -> Result<Self> {
+    pub(crate) fn new(tx: &ReadTransaction) -> Result<Self> {
         let last = tx.open_table(META)?.get(LAST_HEIGHT)?.map(|v| v.value());
         Ok(Self {
             last,

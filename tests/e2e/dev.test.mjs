@@ -1,0 +1,234 @@
+// `tandem dev` driven by an unmodified Ethereum client (ethers v6) and a contract compiled with solc-js.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { ethers } from 'ethers';
+import { startDev, compile, rawRpc } from './lib/node.mjs';
+
+const CHAIN_ID = 900n;
+const GWEI = 10n ** 9n;
+const MNEMONIC = 'test test test test test test test test test test test junk';
+
+function provider(url) {
+  return new ethers.JsonRpcProvider(url, Number(CHAIN_ID), { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
+}
+
+describe('tandem dev with ethers', () => {
+  let node, rpc, ws, wallets, token, tokenArtifact;
+
+  before(async () => {
+    node = await startDev();
+    rpc = provider(node.url);
+    wallets = node.info.accounts.map((a) => new ethers.Wallet(a.privateKey, rpc));
+    tokenArtifact = compile('Token.sol', 'Token');
+  });
+
+  after(async () => {
+    if (ws) await ws.destroy();
+    rpc.destroy();
+    const { code } = await node.stop('SIGINT');
+    assert.equal(code, 0, `clean shutdown on Ctrl-C: ${node.stderr()}`);
+  });
+
+  it('serves chain 900 with the ten standard dev accounts funded', async () => {
+    assert.equal((await rpc.getNetwork()).chainId, CHAIN_ID);
+    assert.equal(await rpc.send('net_version', []), '900');
+    assert.match(await rpc.send('web3_clientVersion', []), /^tandem\//);
+    for (let i = 0; i < 10; i++) {
+      const derived = ethers.HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`);
+      assert.equal(wallets[i].address, derived.address, `account ${i} comes from the standard mnemonic`);
+      assert.equal(await rpc.getBalance(derived.address), 10_000n * 10n ** 18n);
+    }
+  });
+
+  it('deploys an ERC-20 compiled at test time and reads it back', async () => {
+    const factory = new ethers.ContractFactory(tokenArtifact.abi, tokenArtifact.bytecode, wallets[0]);
+    token = await factory.deploy('Tandem Token', 'TDM', 1_000_000n * 10n ** 18n);
+    await token.waitForDeployment();
+    const receipt = await token.deploymentTransaction().wait();
+    assert.equal(receipt.status, 1);
+    assert.equal(receipt.contractAddress, await token.getAddress());
+    assert.notEqual(await rpc.getCode(await token.getAddress()), '0x');
+    assert.equal(await token.name(), 'Tandem Token');
+    assert.equal(await token.balanceOf(wallets[0].address), 1_000_000n * 10n ** 18n);
+  });
+
+  it('transfers tokens and shows Transfer in the receipt, eth_getLogs and a WebSocket logs subscription', async () => {
+    ws = new ethers.WebSocketProvider(node.ws, Number(CHAIN_ID), { staticNetwork: true });
+    const wsToken = token.connect(ws);
+    const seen = new Promise((resolve) => wsToken.once('Transfer', (from, to, value) => resolve({ from, to, value })));
+    const heads = new Promise((resolve) => ws.once('block', (n) => resolve(n)));
+    await ws.send('eth_blockNumber', []);
+    await new Promise((r) => setTimeout(r, 300)); // let the subscriptions settle before the transfer
+
+    const to = wallets[1].address;
+    const tx = await token.transfer(to, 1234n);
+    const receipt = await tx.wait();
+    assert.equal(receipt.status, 1);
+    const parsed = receipt.logs.map((l) => token.interface.parseLog(l)).filter(Boolean);
+    assert.equal(parsed.length, 1);
+    assert.equal(parsed[0].name, 'Transfer');
+    assert.deepEqual([parsed[0].args[0], parsed[0].args[1], parsed[0].args[2]], [wallets[0].address, to, 1234n]);
+
+    const logs = await rpc.getLogs({ address: await token.getAddress(), topics: [token.interface.getEvent('Transfer').topicHash], fromBlock: 0, toBlock: 'latest' });
+    assert.equal(logs.length, 2, 'the mint and the transfer');
+    assert.equal(logs[1].transactionHash, tx.hash);
+    assert.equal(logs[1].blockNumber, receipt.blockNumber);
+    const byBlockHash = await rpc.getLogs({ blockHash: receipt.blockHash });
+    assert.equal(byBlockHash.length, 1);
+
+    const event = await seen;
+    assert.deepEqual([event.from, event.to, event.value], [wallets[0].address, to, 1234n]);
+    assert.ok((await heads) >= receipt.blockNumber - 1, 'newHeads delivered a block');
+  });
+
+  it('polls logs and blocks through eth_newFilter and eth_newBlockFilter', async () => {
+    const address = await token.getAddress();
+    const logFilter = await rpc.send('eth_newFilter', [{ address, fromBlock: '0x0' }]);
+    const blockFilter = await rpc.send('eth_newBlockFilter', []);
+    const receipt = await (await token.transfer(wallets[2].address, 7n)).wait();
+    const changes = await rpc.send('eth_getFilterChanges', [logFilter]);
+    assert.equal(changes.length, 1);
+    assert.equal(changes[0].transactionHash, receipt.hash);
+    assert.deepEqual(await rpc.send('eth_getFilterChanges', [logFilter]), [], 'a second poll sees nothing new');
+    const blocks = await rpc.send('eth_getFilterChanges', [blockFilter]);
+    assert.ok(blocks.includes(receipt.blockHash));
+    assert.equal((await rpc.send('eth_getFilterLogs', [logFilter])).length, 3);
+    assert.equal(await rpc.send('eth_uninstallFilter', [logFilter]), true);
+    const gone = await rawRpc(node.url, 'eth_getFilterChanges', [logFilter]);
+    assert.equal(gone.error.message, 'filter not found');
+  });
+
+  it('returns revert reasons from eth_call, eth_estimateGas and a mined failing transaction', async () => {
+    const poor = token.connect(wallets[3]);
+    await assert.rejects(poor.transfer.staticCall(wallets[1].address, 1n), (e) => e.code === 'CALL_EXCEPTION' && e.reason === 'insufficient balance');
+    await assert.rejects(poor.transfer.estimateGas(wallets[1].address, 1n), (e) => e.code === 'CALL_EXCEPTION' && e.reason === 'insufficient balance');
+    await assert.rejects(token.fail.staticCall(), (e) => e.code === 'CALL_EXCEPTION' && e.revert?.name === 'Nope' && e.revert.args[0] === 42n);
+
+    const raw = await rawRpc(node.url, 'eth_call', [{ to: await token.getAddress(), from: wallets[3].address, data: poor.interface.encodeFunctionData('transfer', [wallets[1].address, 1n]) }, 'latest']);
+    assert.equal(raw.error.code, 3);
+    assert.equal(raw.error.message, 'execution reverted: insufficient balance');
+    assert.match(raw.error.data, /^0x08c379a0/);
+
+    const tx = await poor.transfer(wallets[1].address, 1n, { gasLimit: 100_000n });
+    await assert.rejects(tx.wait(), (e) => e.code === 'CALL_EXCEPTION' && e.receipt?.status === 0);
+    const receipt = await rpc.getTransactionReceipt(tx.hash);
+    assert.equal(receipt.status, 0);
+    assert.ok(receipt.gasUsed > 21_000n && receipt.gasUsed < 100_000n);
+  });
+
+  async function checkAccounting(wallet, request) {
+    const to = wallets[9].address;
+    const [before, beforeTo, beforeTips] = await Promise.all([rpc.getBalance(wallet.address), rpc.getBalance(to), rpc.getBalance(ethers.ZeroAddress)]);
+    const tx = await wallet.sendTransaction({ to, value: 123_456_789n, ...request });
+    const receipt = await tx.wait();
+    const block = await rpc.getBlock(receipt.blockNumber);
+    assert.equal(receipt.type, request.type);
+    assert.equal(await rpc.getBalance(wallet.address), before - 123_456_789n - receipt.gasUsed * receipt.gasPrice, 'sender pays value + gasUsed x effectiveGasPrice');
+    assert.equal(await rpc.getBalance(to), beforeTo + 123_456_789n);
+    assert.equal(await rpc.getBalance(ethers.ZeroAddress), beforeTips + receipt.gasUsed * (receipt.gasPrice - block.baseFeePerGas), 'the fee recipient gets only the tip; the base fee is burned');
+    return { receipt, block };
+  }
+
+  it('accounts exactly for EIP-1559 transfers', async () => {
+    const { receipt, block } = await checkAccounting(wallets[4], { type: 2, maxFeePerGas: 50n * GWEI, maxPriorityFeePerGas: 2n * GWEI });
+    assert.equal(receipt.gasPrice, block.baseFeePerGas + 2n * GWEI);
+  });
+
+  it('accounts exactly for legacy and EIP-2930 transfers', async () => {
+    const legacy = await checkAccounting(wallets[4], { type: 0, gasPrice: 3n * GWEI });
+    assert.equal(legacy.receipt.gasPrice, 3n * GWEI);
+    const tx = await rpc.getTransaction(legacy.receipt.hash);
+    assert.equal(tx.chainId, CHAIN_ID, 'legacy transactions are EIP-155 protected');
+    await checkAccounting(wallets[4], { type: 1, gasPrice: 3n * GWEI, accessList: [{ address: wallets[9].address, storageKeys: [] }] });
+  });
+
+  it('answers eth_feeHistory, eth_gasPrice and eth_maxPriorityFeePerGas', async () => {
+    const head = await rpc.getBlockNumber();
+    const history = await rpc.send('eth_feeHistory', ['0x4', 'latest', [10, 50, 90]]);
+    assert.equal(BigInt(history.oldestBlock), BigInt(head - 3));
+    assert.equal(history.baseFeePerGas.length, 5);
+    assert.equal(history.gasUsedRatio.length, 4);
+    assert.equal(history.reward.length, 4);
+    const latest = await rpc.getBlock('latest');
+    assert.equal(BigInt(history.baseFeePerGas[3]), latest.baseFeePerGas);
+    const fee = await rpc.getFeeData();
+    assert.ok(fee.gasPrice > 0n && fee.maxFeePerGas > fee.maxPriorityFeePerGas);
+    const bad = await rawRpc(node.url, 'eth_feeHistory', ['0x4', 'latest', [90, 10]]);
+    assert.equal(bad.error.code, -32602);
+  });
+
+  it('rejects each bad transaction with geth\'s error, keeps serving and consumes no nonce', async () => {
+    const w = wallets[5];
+    const nonce = await rpc.getTransactionCount(w.address, 'latest');
+    const base = { to: wallets[8].address, value: 1n, chainId: CHAIN_ID, nonce, gasLimit: 21_000n, type: 2, maxFeePerGas: 50n * GWEI, maxPriorityFeePerGas: GWEI };
+    await (await w.sendTransaction({ ...base })).wait(); // now nonce + 1 is next
+    const next = nonce + 1;
+    const expectError = async (raw, pattern) => {
+      const res = await rawRpc(node.url, 'eth_sendRawTransaction', [raw]);
+      assert.ok(res.error, `expected an error for ${pattern}, got ${JSON.stringify(res)}`);
+      assert.match(res.error.message, pattern);
+      return res.error;
+    };
+    const sign = (overrides, wallet = w) => wallet.signTransaction({ ...base, nonce: next, ...overrides });
+
+    let e = await expectError(await sign({ nonce }), /^nonce too low/);
+    assert.equal(e.code, -32000);
+    const stranger = ethers.Wallet.createRandom();
+    await expectError(await stranger.signTransaction({ ...base, nonce: 0 }), /^insufficient funds for gas \* price \+ value/);
+    await expectError(await sign({ maxFeePerGas: 1n, maxPriorityFeePerGas: 1n }), /^transaction underpriced/);
+    await expectError(await sign({ gasLimit: 20_000n }), /^intrinsic gas too low/);
+    await expectError(await sign({ gasLimit: 31_000_000n }), /^exceeds block gas limit/);
+    await expectError(await sign({ chainId: 1n }), /^invalid chain id/);
+    await expectError(await sign({ type: 0, gasPrice: GWEI, maxFeePerGas: undefined, maxPriorityFeePerGas: undefined, chainId: 0n }), /^only replay-protected/);
+
+    // A high-s signature (EIP-2) recovers no valid sender.
+    const legacy = ethers.Transaction.from(await sign({ type: 0, gasPrice: GWEI, maxFeePerGas: undefined, maxPriorityFeePerGas: undefined }));
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const v = legacy.signature.v === 27 ? 1836n : 1835n;
+    const fields = [legacy.nonce, legacy.gasPrice, legacy.gasLimit, legacy.to, legacy.value, legacy.data].map((x) => (typeof x === 'string' ? x : ethers.toBeArray(x)));
+    const highS = ethers.encodeRlp([...fields, ethers.toBeArray(v), legacy.signature.r, ethers.toBeHex(n - BigInt(legacy.signature.s))]);
+    await expectError(highS, /^invalid sender/);
+
+    // A blob transaction is refused with a clear error.
+    const blobTx = ethers.concat(['0x03', ethers.encodeRlp([ethers.toBeArray(CHAIN_ID), ethers.toBeArray(next), ethers.toBeArray(GWEI), ethers.toBeArray(50n * GWEI), ethers.toBeArray(21_000n), wallets[8].address, '0x', '0x', [], ethers.toBeArray(GWEI), [ethers.zeroPadValue('0x01', 32)], '0x01', ethers.toBeArray(1n), ethers.toBeArray(1n)])]);
+    await expectError(blobTx, /^transaction type not supported/);
+
+    // Replacement: a queued transaction (nonce gap) can only be replaced with a 10% bump.
+    const queuedHash = (await rawRpc(node.url, 'eth_sendRawTransaction', [await sign({ nonce: next + 5 })])).result;
+    assert.ok(queuedHash, 'a transaction with a nonce gap is queued');
+    await expectError(await sign({ nonce: next + 5, maxFeePerGas: 51n * GWEI, maxPriorityFeePerGas: GWEI + 1n }), /^replacement transaction underpriced/);
+    await expectError(await sign({ nonce: next + 5 }), /^already known/);
+
+    assert.equal(await rpc.getTransactionCount(w.address, 'latest'), next, 'no nonce consumed');
+    assert.equal(await rpc.getTransactionCount(w.address, 'pending'), next, 'the queued transaction does not count as pending');
+  });
+
+  it('survives random bytes as transactions and malformed JSON', async () => {
+    const before = await rpc.getBlockNumber();
+    for (let i = 0; i < 300; i++) {
+      const len = i % 7 === 0 ? 0 : 1 + Math.floor(Math.random() * 300);
+      const bytes = randomBytes(len);
+      if (len > 0 && i % 3 === 0) bytes[0] = i % 5; // look like a typed transaction
+      const res = await rawRpc(node.url, 'eth_sendRawTransaction', [ethers.hexlify(bytes)]);
+      assert.ok(res.error, `random bytes ${ethers.hexlify(bytes)} must be refused`);
+    }
+    const bodies = ['{', '[]', '{"jsonrpc":"2.0"}', 'null', '{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xZZ","latest"]}',
+      '{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":[1,2,3,4]}', '{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x1ffffffffffffffffffff",false]}',
+      '['.repeat(5000) + ']'.repeat(5000), '{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"to":"0x12"},"latest"]}',
+      '{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0x"]}'];
+    for (const body of bodies) {
+      const res = await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const text = await res.text();
+      assert.ok(res.status === 200 || res.status >= 400, text);
+      if (res.status === 200) assert.match(text, /"error"/, `malformed request ${body.slice(0, 60)} gets an error`);
+    }
+    const huge = await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: ['0x' + 'ab'.repeat(6 * 1024 * 1024)] }) })
+      .then((r) => r.status, () => 'connection closed');
+    assert.ok(huge === 413 || huge === 'connection closed', `request body size is bounded (got ${huge})`);
+    const batch = Array.from({ length: 1001 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'eth_chainId' }));
+    const batchRes = await (await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch) })).json();
+    assert.ok(batchRes.error || batchRes.some?.((r) => r.error), 'batch length is bounded');
+    assert.ok(await rpc.getBlockNumber() >= before, 'the node keeps serving');
+  });
+});

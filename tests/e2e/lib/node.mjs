@@ -1,0 +1,88 @@
+// Starts and stops real `tandem` processes for the end-to-end tests.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import solc from 'solc';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** The tandem binary: $TANDEM_BIN, else the debug build in $CARGO_TARGET_DIR or ./target. */
+export function tandemBin() {
+  if (process.env.TANDEM_BIN) return process.env.TANDEM_BIN;
+  const target = process.env.CARGO_TARGET_DIR || join(root, 'target');
+  return join(target, 'debug', 'tandem');
+}
+
+export function tempDir(prefix = 'tandem-e2e-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Runs `tandem dev` on a free port and resolves once it prints its JSON summary.
+ * Returns { url, ws, info, proc, stop(signal) }.
+ */
+export async function startDev(args = []) {
+  const proc = spawn(tandemBin(), ['dev', '--port', '0', '--json', '--log', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const info = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`tandem dev did not start: ${stderr}`)), 30_000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        try { resolve(JSON.parse(out.slice(0, nl))); } catch (e) { reject(e); }
+      }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`tandem dev exited with ${code}: ${stderr}`)); });
+    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    url: info.rpc,
+    ws: info.ws,
+    info,
+    proc,
+    stderr: () => stderr,
+    async stop(signal = 'SIGINT') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Compiles a contract from tests/e2e/contracts with solc-js. Returns { abi, bytecode }. */
+export function compile(file, name) {
+  const source = readFileSync(join(root, 'tests', 'e2e', 'contracts', file), 'utf8');
+  const input = {
+    language: 'Solidity',
+    sources: { [file]: { content: source } },
+    settings: { optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+  };
+  const output = JSON.parse(solc.compile(JSON.stringify(input)));
+  const errors = (output.errors || []).filter((e) => e.severity === 'error');
+  if (errors.length) throw new Error(errors.map((e) => e.formattedMessage).join('\n'));
+  const c = output.contracts[file][name];
+  return { abi: c.abi, bytecode: '0x' + c.evm.bytecode.object };
+}
+
+/** A raw JSON-RPC call over HTTP that returns the whole response object (result or error). */
+export async function rawRpc(url, method, params = []) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  return res.json();
+}
+
+export function cleanup(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
