@@ -1,0 +1,92 @@
+//! A test chain: dev genesis in a temporary redb, and helpers to build and commit blocks.
+use alloy_consensus::TxEip1559;
+use alloy_primitives::{Address, TxKind, U256};
+use tandem_execution::{BlockAttributes, ExecutedBlock, Executor, genesis_block};
+use tandem_primitives::{ChainConfig, Genesis, Header, TxEnvelope, dev, genesis};
+use tandem_state::LatestState;
+use tandem_storage::Storage;
+
+pub(crate) struct TestChain {
+    _dir: tempfile::TempDir,
+    pub(crate) storage: Storage,
+    pub(crate) chain: ChainConfig,
+}
+
+impl TestChain {
+    pub(crate) fn new(gas_limit: u64) -> Self {
+        let mut g: Genesis = genesis::dev_genesis(900);
+        g.gas_limit = gas_limit;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(&dir.path().join("db")).unwrap();
+        let block = genesis_block(&storage.read().unwrap(), &g).unwrap();
+        storage.commit(&block.into_commit()).unwrap();
+        Self {
+            _dir: dir,
+            storage,
+            chain: genesis::chain_config(&g),
+        }
+    }
+
+    pub(crate) fn head(&self) -> Header {
+        let reader = self.storage.read().unwrap();
+        reader
+            .header(reader.last_height().unwrap())
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Executes `txs` on top of the head without committing. Every transaction must be valid.
+    pub(crate) fn execute(&self, txs: &[(TxEnvelope, Address)]) -> ExecutedBlock {
+        let reader = self.storage.read().unwrap();
+        let parent = self.head();
+        let attrs = BlockAttributes {
+            timestamp: parent.timestamp + 1,
+            beneficiary: Address::with_last_byte(0xfe),
+            prev_randao: Default::default(),
+        };
+        let mut executor =
+            Executor::new(&reader, LatestState(&reader), &self.chain, &parent, &attrs);
+        for (tx, sender) in txs {
+            executor.execute(tx.clone(), *sender).unwrap();
+        }
+        executor.finish().unwrap()
+    }
+
+    pub(crate) fn mine(&self, txs: &[(TxEnvelope, Address)]) -> ExecutedBlock {
+        let block = self.execute(txs);
+        self.storage.commit(&block.clone().into_commit()).unwrap();
+        block
+    }
+
+    pub(crate) fn nonce(&self, address: Address) -> u64 {
+        self.storage
+            .read()
+            .unwrap()
+            .account(address)
+            .unwrap()
+            .map(|a| a.nonce)
+            .unwrap_or_default()
+    }
+}
+
+/// A signed transfer of `value` wei from dev account `from` to `to`.
+pub(crate) fn transfer(
+    from: usize,
+    nonce: u64,
+    to: Address,
+    value: u64,
+    max_fee: u128,
+) -> (TxEnvelope, Address) {
+    let account = &dev::accounts()[from];
+    let tx = TxEip1559 {
+        chain_id: 900,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: 1,
+        to: TxKind::Call(to),
+        value: U256::from(value),
+        ..Default::default()
+    };
+    (account.sign(tx), account.address)
+}

@@ -1,0 +1,73 @@
+use crate::chain::{TestChain, transfer};
+use alloy_primitives::Address;
+
+#[test]
+fn base_fee_rises_while_blocks_are_over_target_and_falls_when_empty() {
+    // Gas limit 210,000: the target is 105,000 gas, five transfers; blocks of eight are over it.
+    let chain = TestChain::new(210_000);
+    let mut fees = vec![chain.head().base_fee_per_gas.unwrap()];
+    let mut nonce = 0;
+    for _ in 0..5 {
+        let txs: Vec<_> = (0..8)
+            .map(|i| transfer(0, nonce + i, Address::with_last_byte(1), 1, 100_000_000_000))
+            .collect();
+        nonce += 8;
+        let block = chain.mine(&txs);
+        assert_eq!(block.block.header().gas_used, 8 * 21_000);
+        fees.push(block.block.header().base_fee_per_gas.unwrap());
+    }
+    // The fee of block n reflects how full block n-1 was: genesis was empty, so block 1 is cheaper.
+    for pair in fees[1..].windows(2) {
+        assert!(
+            pair[1] > pair[0],
+            "base fee must rise under congestion: {fees:?}"
+        );
+    }
+    let congested = *fees.last().unwrap();
+    let mut empty = vec![];
+    for _ in 0..6 {
+        empty.push(chain.mine(&[]).block.header().base_fee_per_gas.unwrap());
+    }
+    assert!(
+        empty[0] > congested,
+        "the block after a full one still costs more: {empty:?}"
+    );
+    for pair in empty[1..].windows(2) {
+        assert!(
+            pair[1] < pair[0],
+            "base fee must fall on empty blocks: {empty:?}"
+        );
+    }
+}
+
+#[test]
+fn transaction_that_cannot_pay_the_base_fee_is_refused_and_changes_nothing() {
+    let chain = TestChain::new(30_000_000);
+    let reader = chain.storage.read().unwrap();
+    let parent = chain.head();
+    let attrs = tandem_execution::BlockAttributes {
+        timestamp: 1,
+        beneficiary: Address::ZERO,
+        prev_randao: Default::default(),
+    };
+    let mut executor = tandem_execution::Executor::new(
+        &reader,
+        tandem_state::LatestState(&reader),
+        &chain.chain,
+        &parent,
+        &attrs,
+    );
+    let (tx, sender) = transfer(0, 0, Address::with_last_byte(1), 1, 1);
+    let err = executor.execute(tx, sender).unwrap_err();
+    assert!(
+        matches!(err, tandem_execution::Error::InvalidTx { .. }),
+        "{err}"
+    );
+    assert_eq!(executor.header().gas_used, 0);
+    let block = executor.finish().unwrap();
+    assert_eq!(
+        block.block.header().state_root,
+        parent.state_root,
+        "a refused transaction leaves the state alone"
+    );
+}

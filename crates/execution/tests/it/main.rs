@@ -1,0 +1,4 @@
+//! Integration tests of the block executor against real redb storage.
+mod blocks;
+mod chain;
+mod fees;
