@@ -107,7 +107,7 @@ fn committing_a_block_twice_is_a_no_op_and_a_gap_is_refused() {
 
 #[test]
 fn value_sent_to_a_precompile_is_credited_only_when_the_call_has_gas_for_it() {
-    use alloy_consensus::{TxEip1559, TxReceipt};
+    use alloy_consensus::TxEip1559;
     let chain = TestChain::new(30_000_000);
     let ec_mul = Address::with_last_byte(7);
     let sender = &dev::accounts()[3];
