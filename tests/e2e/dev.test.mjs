@@ -82,6 +82,34 @@ describe('tandem dev with ethers', () => {
     assert.ok((await heads) >= receipt.blockNumber - 1, 'newHeads delivered a block');
   });
 
+  it('answers eth_getProof with a hash-linked proof from the block state root to the account and slot', async () => {
+    const address = await token.getAddress();
+    const block = await rpc.send('eth_getBlockByNumber', ['latest', false]);
+    // balanceOf is the fourth storage variable (slot 3): its entries sit at keccak(abi.encode(holder, 3)).
+    const slot = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(['address', 'uint256'], [wallets[0].address, 3]));
+    const proof = await rpc.send('eth_getProof', [address, [slot], block.number]);
+    const linked = (nodes, root) => {
+      assert.equal(ethers.keccak256(nodes[0]), root, 'the first node hashes to the root');
+      for (let i = 1; i < nodes.length; i++) {
+        const hash = ethers.keccak256(nodes[i]).slice(2);
+        assert.ok(nodes[i - 1].includes(hash), `node ${i} is referenced by node ${i - 1}`);
+      }
+    };
+    linked(proof.accountProof, block.stateRoot);
+    const leaf = ethers.decodeRlp(proof.accountProof.at(-1));
+    const [nonce, balance, storageHash, codeHash] = ethers.decodeRlp(leaf[1]);
+    const int = (rlpInt) => (rlpInt === '0x' ? 0n : BigInt(rlpInt));
+    assert.equal(int(nonce), BigInt(proof.nonce));
+    assert.equal(proof.nonce, '0x1', 'a contract starts at nonce 1 (EIP-161)');
+    assert.equal(int(balance), BigInt(proof.balance));
+    assert.equal(storageHash, proof.storageHash);
+    assert.equal(codeHash, ethers.keccak256(await rpc.getCode(address)));
+    linked(proof.storageProof[0].proof, proof.storageHash);
+    assert.equal(BigInt(proof.storageProof[0].value), await token.balanceOf(wallets[0].address));
+    const storageLeaf = ethers.decodeRlp(proof.storageProof[0].proof.at(-1));
+    assert.equal(BigInt(ethers.decodeRlp(storageLeaf[1])), BigInt(proof.storageProof[0].value));
+  });
+
   it('polls logs and blocks through eth_newFilter and eth_newBlockFilter', async () => {
     const address = await token.getAddress();
     const logFilter = await rpc.send('eth_newFilter', [{ address, fromBlock: '0x0' }]);

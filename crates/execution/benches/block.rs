@@ -35,12 +35,25 @@ fn bench(c: &mut Criterion) {
     let storage = Storage::open(&dir.path().join("db")).unwrap();
     let genesis = genesis::dev_genesis(900);
     let chain = genesis::chain_config(&genesis);
-    storage.commit(&genesis_block(&storage.read().unwrap(), &genesis).unwrap().into_commit()).unwrap();
+    storage
+        .commit(
+            &genesis_block(&storage.read().unwrap(), &genesis)
+                .unwrap()
+                .into_commit(),
+        )
+        .unwrap();
     let reader = storage.read().unwrap();
     let parent = reader.header(0).unwrap().unwrap();
-    let attrs = BlockAttributes { timestamp: 1, beneficiary: Address::ZERO, prev_randao: Default::default() };
+    let attrs = BlockAttributes {
+        timestamp: 1,
+        beneficiary: Address::ZERO,
+        prev_randao: Default::default(),
+    };
     let txs = signed_transfers();
-    let senders: Vec<Address> = recover_senders(&txs).into_iter().map(Result::unwrap).collect();
+    let senders: Vec<Address> = recover_senders(&txs)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
 
     let execute = |senders: &[Address]| {
         let mut executor = Executor::new(&reader, LatestState(&reader), &chain, &parent, &attrs);
@@ -51,14 +64,21 @@ fn bench(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("execution::block");
     group.sample_size(20);
-    group.bench_function("transfers=1000/senders=known", |b| b.iter(|| black_box(execute(&senders))));
+    group.bench_function("transfers=1000/senders=known", |b| {
+        b.iter(|| black_box(execute(&senders)))
+    });
     group.bench_function("transfers=1000/senders=recovered", |b| {
         b.iter(|| {
-            let recovered: Vec<Address> = recover_senders(&txs).into_iter().map(Result::unwrap).collect();
+            let recovered: Vec<Address> = recover_senders(&txs)
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
             black_box(execute(&recovered))
         })
     });
-    group.bench_function("recover_senders/txs=1000", |b| b.iter(|| black_box(recover_senders(&txs))));
+    group.bench_function("recover_senders/txs=1000", |b| {
+        b.iter(|| black_box(recover_senders(&txs)))
+    });
     group.finish();
 }
 

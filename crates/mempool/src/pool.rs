@@ -19,6 +19,8 @@ pub struct Config {
     pub price_bump_percent: u64,
     /// Largest encoded transaction accepted, in bytes (geth: 128 KiB).
     pub max_tx_bytes: usize,
+    /// Encoded bytes of all pooled transactions together: bounds memory under spam.
+    pub max_total_bytes: usize,
 }
 
 impl Default for Config {
@@ -28,6 +30,7 @@ impl Default for Config {
             max_total: 8_192,
             price_bump_percent: 10,
             max_tx_bytes: 128 * 1024,
+            max_total_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -92,6 +95,8 @@ pub struct PoolTx {
     pub tx: Arc<TxEnvelope>,
     pub sender: Address,
     pub hash: B256,
+    /// Encoded size in bytes.
+    pub size: usize,
 }
 
 impl PoolTx {
@@ -156,6 +161,8 @@ pub struct Mempool {
     min_base_fee: u64,
     senders: HashMap<Address, Sender>,
     by_hash: HashMap<B256, (Address, u64)>,
+    /// Encoded bytes of every pooled transaction.
+    bytes: usize,
 }
 
 impl Mempool {
@@ -167,6 +174,7 @@ impl Mempool {
             min_base_fee,
             senders: HashMap::new(),
             by_hash: HashMap::new(),
+            bytes: 0,
         }
     }
 
@@ -180,7 +188,16 @@ impl Mempool {
 
     pub fn get(&self, hash: &B256) -> Option<&PoolTx> {
         let (sender, nonce) = self.by_hash.get(hash)?;
-        self.senders.get(sender)?.txs.get(nonce)
+        self.get_at(*sender, *nonce)
+    }
+
+    fn get_at(&self, sender: Address, nonce: u64) -> Option<&PoolTx> {
+        self.senders.get(&sender)?.txs.get(&nonce)
+    }
+
+    /// Encoded bytes of every pooled transaction.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The nonce a sender's next transaction should use: after its pending ones.
@@ -264,10 +281,12 @@ impl Mempool {
                 overshot: cost - account.balance,
             });
         }
+        let size = tx.eip2718_encoded_length();
         let new = PoolTx {
             tx: Arc::new(tx),
             sender,
             hash,
+            size,
         };
         let limit = self.config.max_per_sender;
         if nonce >= account.nonce + limit as u64 {
@@ -286,11 +305,16 @@ impl Mempool {
             }
         } else if entry.txs.len() >= limit {
             return Err(Error::SenderFull { limit });
-        } else if self.by_hash.len() >= self.config.max_total {
-            self.evict_for(&new)?;
         }
+        let replaced = self.get_at(sender, nonce).map_or(0, |old| old.size);
+        for victim in self.victims_for(&new, replaced)? {
+            tracing::debug!(target: "mempool", evicted = %victim, "pool full, evicted a cheaper transaction");
+            self.remove(&victim);
+        }
+        self.bytes += new.size;
         let entry = self.senders.entry(sender).or_default();
         if let Some(old) = entry.txs.insert(nonce, new) {
+            self.bytes -= old.size;
             self.by_hash.remove(&old.hash);
         }
         self.by_hash.insert(hash, (sender, nonce));
@@ -304,28 +328,38 @@ impl Mempool {
         Ok((hash, status))
     }
 
-    /// Makes room for `new` by dropping the lowest-paying transaction that is last of its sender,
-    /// so no gap opens. Refuses `new` when it does not pay more than that one.
-    fn evict_for(&mut self, new: &PoolTx) -> Result<(), Error> {
-        let victim = self
+    /// Chooses what to evict so that `new` fits: the lowest-paying transactions that are last of
+    /// their sender (so no gap opens), each paying less than `new`. Removes nothing itself, so a
+    /// refusal changes nothing.
+    fn victims_for(&self, new: &PoolTx, replaced: usize) -> Result<Vec<B256>, Error> {
+        let mut candidates: Vec<&PoolTx> = self
             .senders
             .values()
             .filter_map(|s| s.txs.values().next_back())
             .filter(|tx| tx.sender != new.sender)
-            .min_by_key(|tx| (tx.tip_cap(), tx.max_fee()))
-            .map(|tx| (tx.hash, tx.tip_cap(), tx.max_fee()));
-        match victim {
-            Some((hash, tip, fee)) if (new.tip_cap(), new.max_fee()) > (tip, fee) => {
-                tracing::debug!(target: "mempool", evicted = %hash, "pool full, evicted the cheapest transaction");
-                self.remove(&hash);
-                Ok(())
+            .collect();
+        candidates.sort_by_key(|tx| (tx.tip_cap(), tx.max_fee()));
+        let (mut count, mut bytes) = (
+            self.by_hash.len() - usize::from(replaced > 0),
+            self.bytes - replaced,
+        );
+        let mut victims = Vec::new();
+        let mut cheapest = candidates.into_iter();
+        while count >= self.config.max_total || bytes + new.size > self.config.max_total_bytes {
+            let Some(victim) = cheapest.next() else {
+                return Err(Error::PoolFull);
+            };
+            if (new.tip_cap(), new.max_fee()) <= (victim.tip_cap(), victim.max_fee()) {
+                return Err(Error::Underpriced {
+                    tip: new.tip_cap(),
+                    min: victim.tip_cap() + 1,
+                });
             }
-            Some((_, tip, _)) => Err(Error::Underpriced {
-                tip: new.tip_cap(),
-                min: tip + 1,
-            }),
-            None => Err(Error::PoolFull),
+            victims.push(victim.hash);
+            count -= 1;
+            bytes -= victim.size;
         }
+        Ok(victims)
     }
 
     /// Drops one transaction, e.g. one that failed to execute.
@@ -335,6 +369,9 @@ impl Mempool {
         let tx = entry.txs.remove(&nonce);
         if entry.txs.is_empty() {
             self.senders.remove(&sender);
+        }
+        if let Some(tx) = &tx {
+            self.bytes -= tx.size;
         }
         tx
     }
@@ -349,6 +386,7 @@ impl Mempool {
             let stale: Vec<u64> = entry.txs.range(..nonce).map(|(n, _)| *n).collect();
             for n in stale {
                 if let Some(tx) = entry.txs.remove(&n) {
+                    self.bytes -= tx.size;
                     self.by_hash.remove(&tx.hash);
                 }
             }
@@ -573,6 +611,43 @@ mod tests {
         assert!(
             pool.best(1).iter().all(|t| t.sender != cheapest),
             "the lowest payer was evicted"
+        );
+    }
+
+    #[test]
+    fn pooled_bytes_are_bounded_and_accounted() {
+        let mut pool = Mempool::new(
+            Config {
+                max_total_bytes: 400,
+                ..Config::default()
+            },
+            900,
+            30_000_000,
+            7,
+        );
+        let (t0, a) = tx(0, 0, 10 * GWEI, GWEI);
+        let size = t0.eip2718_encoded_length();
+        pool.add(t0, a, rich()).unwrap();
+        let (t1, a) = tx(0, 1, 10 * GWEI, GWEI);
+        pool.add(t1, a, rich()).unwrap();
+        assert_eq!(pool.bytes(), 2 * size);
+        let mut added = 2;
+        for key in 1..8 {
+            let (t, b) = tx(key, 0, 10 * GWEI, 2 * GWEI);
+            if pool.add(t, b, rich()).is_ok() {
+                added += 1;
+            }
+        }
+        assert!(added > 2 && pool.bytes() <= 400, "{} bytes", pool.bytes());
+        pool.on_block(
+            pool.best(0)
+                .into_iter()
+                .map(|t| (t.sender, t.nonce() + 1))
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            pool.bytes(),
+            pool.best(0).iter().map(|t| t.size).sum::<usize>()
         );
     }
 

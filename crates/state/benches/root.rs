@@ -17,7 +17,10 @@ fn account(balance: u64, slots: &[(u64, u64)]) -> Option<AccountChange> {
         code_hash: KECCAK_EMPTY,
         code: None,
         storage_cleared: false,
-        storage: slots.iter().map(|(k, v)| (U256::from(*k), U256::from(*v))).collect(),
+        storage: slots
+            .iter()
+            .map(|(k, v)| (U256::from(*k), U256::from(*v)))
+            .collect(),
     })
 }
 
@@ -33,20 +36,42 @@ fn bench(c: &mut Criterion) {
     for size in [10_000u64, 100_000] {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(&dir.path().join("db")).unwrap();
-        let genesis = StateChanges { accounts: (0..size).map(|i| (address(i), account(i + 1, &[(1, i + 1)]))).collect() };
+        let genesis = StateChanges {
+            accounts: (0..size)
+                .map(|i| (address(i), account(i + 1, &[(1, i + 1)])))
+                .collect(),
+        };
         let reader = storage.read().unwrap();
         let (root, diff) = apply(&reader, EMPTY_ROOT_HASH, &genesis).unwrap();
         drop(reader);
-        let block = SealedBlock::seal(Block { header: Header { state_root: root, ..Default::default() }, transactions: Vec::new() });
-        storage.commit(&BlockCommit { block, receipts: Vec::new(), state: diff }).unwrap();
+        let block = SealedBlock::seal(Block {
+            header: Header {
+                state_root: root,
+                ..Default::default()
+            },
+            transactions: Vec::new(),
+        });
+        storage
+            .commit(&BlockCommit {
+                block,
+                receipts: Vec::new(),
+                state: diff,
+            })
+            .unwrap();
         let reader = storage.read().unwrap();
         let mut rng = StdRng::seed_from_u64(7);
-        let touched: BTreeMap<Address, Option<AccountChange>> =
-            (0..1_000).map(|_| { let i = rng.random_range(0..size); (address(i), account(i + 2, &[(1, i + 2), (2, 1)])) }).collect();
+        let touched: BTreeMap<Address, Option<AccountChange>> = (0..1_000)
+            .map(|_| {
+                let i = rng.random_range(0..size);
+                (address(i), account(i + 2, &[(1, i + 2), (2, 1)]))
+            })
+            .collect();
         let changes = StateChanges { accounts: touched };
-        group.bench_with_input(BenchmarkId::new("touched=1000", format!("accounts={size}")), &changes, |b, changes| {
-            b.iter(|| black_box(apply(&reader, root, changes).unwrap()))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("touched=1000", format!("accounts={size}")),
+            &changes,
+            |b, changes| b.iter(|| black_box(apply(&reader, root, changes).unwrap())),
+        );
     }
     group.finish();
 }
