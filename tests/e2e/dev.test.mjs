@@ -171,6 +171,21 @@ describe('tandem dev with ethers', () => {
     await checkAccounting(wallets[4], { type: 1, gasPrice: 3n * GWEI, accessList: [{ address: wallets[9].address, storageKeys: [] }] });
   });
 
+  it('signs eth_sendTransaction for the unlocked dev accounts, as anvil does', async () => {
+    const accounts = await rpc.send('eth_accounts', []);
+    assert.deepEqual(accounts.map(ethers.getAddress), wallets.map((w) => w.address));
+    const signer = await rpc.getSigner(wallets[6].address);
+    const before = await rpc.getBalance(wallets[7].address);
+    const receipt = await (await signer.sendTransaction({ to: wallets[7].address, value: 5n })).wait();
+    assert.equal(receipt.status, 1);
+    assert.equal(await rpc.getBalance(wallets[7].address), before + 5n);
+    const viaSigner = new ethers.Contract(await token.getAddress(), tokenArtifact.abi, await rpc.getSigner(wallets[0].address));
+    assert.equal((await (await viaSigner.transfer(wallets[7].address, 3n)).wait()).status, 1);
+    const stranger = ethers.Wallet.createRandom().address;
+    const res = await rawRpc(node.url, 'eth_sendTransaction', [{ from: stranger, to: stranger, value: '0x1' }]);
+    assert.match(res.error.message, /^unknown account/);
+  });
+
   it('answers eth_feeHistory, eth_gasPrice and eth_maxPriorityFeePerGas', async () => {
     const head = await rpc.getBlockNumber();
     const history = await rpc.send('eth_feeHistory', ['0x4', 'latest', [10, 50, 90]]);

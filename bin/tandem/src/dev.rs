@@ -61,6 +61,8 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         beneficiary: args.fee_recipient,
         mempool: Default::default(),
         rpc_limits: Default::default(),
+        // Unlocked for eth_sendTransaction, as in anvil.
+        dev_signers: dev::accounts().to_vec(),
     };
     let node = tandem_node::launch(config)
         .await

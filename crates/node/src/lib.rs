@@ -53,6 +53,8 @@ pub struct Config {
     pub beneficiary: Address,
     pub mempool: tandem_mempool::Config,
     pub rpc_limits: Limits,
+    /// Accounts the node signs for (`eth_sendTransaction`). Dev mode only.
+    pub dev_signers: Vec<tandem_primitives::dev::DevAccount>,
 }
 
 /// A running node.
@@ -93,12 +95,13 @@ pub async fn launch(config: Config) -> Result<Handle> {
         chain.gas_limit,
         chain.fees.min_base_fee_wei,
     );
-    let backend = Backend::new(
+    let mut backend = Backend::new(
         storage,
         Arc::new(Mutex::new(pool)),
         chain,
         config.rpc_limits.clone(),
     );
+    backend.dev_signers = Arc::new(config.dev_signers.clone());
 
     let (rpc_addr, rpc) = tandem_rpc::serve(config.rpc_addr, backend.clone())
         .await

@@ -54,6 +54,8 @@ pub trait EthApi {
     fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes>;
     #[method(name = "eth_estimateGas", blocking)]
     fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64>;
+    #[method(name = "eth_sendTransaction", blocking)]
+    fn send_transaction(&self, request: TransactionRequest) -> RpcResult<B256>;
     #[method(name = "eth_sendRawTransaction", blocking)]
     fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
 

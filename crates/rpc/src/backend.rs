@@ -4,7 +4,7 @@ use alloy_primitives::{B256, Bytes};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use tandem_mempool::{AccountState, Mempool};
-use tandem_primitives::{ChainConfig, Receipt, SealedBlock, TxEnvelope};
+use tandem_primitives::{ChainConfig, Receipt, SealedBlock, TxEnvelope, dev::DevAccount};
 use tandem_storage::Storage;
 use tokio::sync::{Notify, broadcast};
 
@@ -60,6 +60,8 @@ pub struct Backend {
     /// Woken when a transaction enters the pool.
     pub tx_added: Arc<Notify>,
     pub limits: Limits,
+    /// Unlocked accounts for `eth_accounts` and `eth_sendTransaction`: dev mode only, empty otherwise.
+    pub dev_signers: Arc<Vec<DevAccount>>,
     pub(crate) filters: Arc<Mutex<Filters>>,
 }
 
@@ -78,6 +80,7 @@ impl Backend {
             blocks,
             tx_added: Arc::new(Notify::new()),
             limits,
+            dev_signers: Arc::default(),
             filters: Arc::default(),
         }
     }

@@ -129,7 +129,7 @@ impl EthApiServer for Rpc {
     }
 
     fn accounts(&self) -> RpcResult<Vec<Address>> {
-        Ok(Vec::new())
+        Ok(self.backend.dev_signers.iter().map(|s| s.address).collect())
     }
 
     fn block_number(&self) -> RpcResult<U64> {
@@ -236,6 +236,10 @@ impl EthApiServer for Rpc {
             &request,
             block,
         )?))
+    }
+
+    fn send_transaction(&self, request: TransactionRequest) -> RpcResult<B256> {
+        Ok(crate::dev::send_transaction(&self.backend, request)?)
     }
 
     fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {

@@ -9,6 +9,7 @@ mod api;
 mod backend;
 mod call;
 mod convert;
+mod dev;
 mod error;
 mod eth;
 mod fees;
