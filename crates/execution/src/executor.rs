@@ -63,7 +63,6 @@ type Db<S> = State<WrapDatabaseRef<StateDb<S>>>;
 pub struct Executor<'r, S: StateReader> {
     reader: &'r Reader,
     parent: Header,
-    parent_hash: B256,
     header: Header,
     evm: MainnetEvm<MainnetContext<Db<S>>>,
     transactions: Vec<StoredTx>,
@@ -121,7 +120,6 @@ impl<'r, S: StateReader> Executor<'r, S> {
         );
         Self {
             reader,
-            parent_hash: header.parent_hash,
             parent: parent.clone(),
             header,
             evm,
@@ -203,7 +201,6 @@ impl<'r, S: StateReader> Executor<'r, S> {
             .receipts
             .iter()
             .fold(Bloom::ZERO, |bloom, r| bloom | r.logs_bloom());
-        debug_assert_eq!(self.header.parent_hash, self.parent_hash);
         let block = SealedBlock::seal(Block {
             header: self.header,
             transactions: self.transactions,

@@ -45,7 +45,11 @@ pub(crate) fn transaction(stored: &StoredTx, at: Option<TxContext>) -> Transacti
 
 pub(crate) fn block(block: &SealedBlock, full: bool) -> Block {
     let txs = &block.block.transactions;
-    let size = block.header().length() + txs.iter().map(|t| t.tx.length()).sum::<usize>() + 8;
+    // rlp([header, transactions, uncles, withdrawals]) with empty uncles and withdrawals.
+    let txs_payload: usize = txs.iter().map(|t| t.tx.length()).sum();
+    let payload =
+        block.header().length() + alloy_rlp::length_of_length(txs_payload) + txs_payload + 2;
+    let size = alloy_rlp::length_of_length(payload) + payload;
     let transactions = if full {
         BlockTransactions::Full(
             txs.iter()
@@ -125,4 +129,52 @@ pub(crate) fn logs(block: &SealedBlock, receipts_of_block: &[Receipt]) -> Vec<Lo
         .into_iter()
         .flat_map(|r| r.inner.logs().to_vec())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_consensus::{BlockBody, TxLegacy};
+    use alloy_primitives::{Address, TxKind};
+    use tandem_primitives::{Block as TandemBlock, Header as ConsensusHeader, dev};
+
+    #[test]
+    fn block_size_is_the_length_of_the_rlp_block() {
+        let account = &dev::accounts()[0];
+        let transactions: Vec<StoredTx> = (0..3)
+            .map(|nonce| {
+                let tx = TxLegacy {
+                    chain_id: Some(900),
+                    nonce,
+                    gas_limit: 21_000,
+                    gas_price: 1,
+                    to: TxKind::Call(Address::ZERO),
+                    ..Default::default()
+                };
+                StoredTx {
+                    sender: account.address,
+                    tx: account.sign(tx),
+                }
+            })
+            .collect();
+        let header = ConsensusHeader {
+            number: 4,
+            base_fee_per_gas: Some(7),
+            ..Default::default()
+        };
+        let sealed = SealedBlock::seal(TandemBlock {
+            header: header.clone(),
+            transactions: transactions.clone(),
+        });
+        let body = BlockBody {
+            transactions: transactions.into_iter().map(|t| t.tx).collect(),
+            ommers: Vec::new(),
+            withdrawals: Some(Withdrawals::default()),
+        };
+        let expected = alloy_consensus::Block { header, body }.length();
+        assert_eq!(
+            block(&sealed, false).header.size,
+            Some(U256::from(expected))
+        );
+    }
 }

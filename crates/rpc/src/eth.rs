@@ -192,26 +192,14 @@ impl EthApiServer for Rpc {
         let slots: Vec<B256> = keys.iter().map(JsonStorageKey::as_b256).collect();
         let proof = tandem_state::prove(&reader, header.state_root, address, &slots)
             .map_err(RpcError::from)?;
+        // An absent account is proven absent and reported as an empty one, as geth does.
         let account = proof.account.unwrap_or_default();
-        let account = if proof.account.is_some() {
-            account
-        } else {
-            tandem_state::TrieAccount::default()
-        };
         Ok(EIP1186AccountProofResponse {
             address,
             balance: account.balance,
-            code_hash: if proof.account.is_some() {
-                account.code_hash
-            } else {
-                alloy_primitives::KECCAK256_EMPTY
-            },
+            code_hash: account.code_hash,
             nonce: account.nonce,
-            storage_hash: if proof.account.is_some() {
-                account.storage_root
-            } else {
-                tandem_state::EMPTY_ROOT_HASH
-            },
+            storage_hash: account.storage_root,
             account_proof: proof.proof,
             storage_proof: proof
                 .storage
