@@ -37,7 +37,7 @@ pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionReques
     let value = request.value.unwrap_or_default();
     let input = request.input.input().cloned().unwrap_or_default();
     let tx = if let Some(gas_price) = request.gas_price {
-        match request.access_list.clone() {
+        match request.access_list {
             Some(access_list) => signer.sign(TxEip2930 {
                 chain_id,
                 nonce,
