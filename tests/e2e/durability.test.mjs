@@ -11,6 +11,27 @@ function provider(url) {
 }
 
 describe('durability', () => {
+  it('serves past state inside the --history window and refuses it, clearly, outside', async () => {
+    const node = await startDev(['--history', '2']);
+    const rpc = provider(node.url);
+    try {
+      const wallet = new ethers.Wallet(node.info.accounts[0].privateKey, rpc);
+      for (let i = 0; i < 5; i++) await (await wallet.sendTransaction({ to: node.info.accounts[1].address, value: 1n })).wait();
+      const head = await rpc.getBlockNumber();
+      assert.equal(head, 5);
+      const before = await rpc.getBalance(node.info.accounts[1].address, head - 2);
+      assert.equal(await rpc.getBalance(node.info.accounts[1].address, head), before + 2n);
+      const old = await rpc.send('eth_getBalance', [node.info.accounts[1].address, '0x1']).catch((e) => e);
+      assert.match(old.error?.message ?? old.message, /historical state for block 1 is not available: the node keeps the state of the last 2 blocks/);
+      const proof = await rpc.send('eth_getProof', [node.info.accounts[1].address, [], '0x1']).catch((e) => e);
+      assert.match(proof.error?.message ?? proof.message, /not available/);
+      assert.ok(await rpc.getBlock(1), 'blocks themselves are kept');
+    } finally {
+      rpc.destroy();
+      await node.stop();
+    }
+  });
+
   it('restarts on the same --data-dir after SIGKILL with every committed block intact', async () => {
     const dir = tempDir();
     try {

@@ -4,6 +4,7 @@ use eyre::WrapErr;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use tandem_node::{Config, Mining};
 use tandem_primitives::{ChainConfig, dev, genesis};
+use tandem_storage::History;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -28,6 +29,12 @@ pub(crate) struct Args {
     /// Address that receives priority fees.
     #[arg(long, default_value_t = Address::ZERO)]
     fee_recipient: Address,
+    /// Keep the state of every block (by default only the last --history blocks stay readable).
+    #[arg(long, conflicts_with = "history")]
+    archive: bool,
+    /// Blocks of state history kept for eth_call, eth_getBalance, eth_getProof and friends at past blocks.
+    #[arg(long, value_name = "BLOCKS", default_value_t = History::DEFAULT_BLOCKS)]
+    history: u64,
     /// Print the start-up summary as one JSON object on stdout, for scripts.
     #[arg(long)]
     json: bool,
@@ -61,6 +68,11 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         beneficiary: args.fee_recipient,
         mempool: Default::default(),
         rpc_limits: Default::default(),
+        history: if args.archive {
+            History::Archive
+        } else {
+            History::Recent(args.history)
+        },
         // Unlocked for eth_sendTransaction, as in anvil.
         dev_signers: dev::accounts().to_vec(),
     };
@@ -117,6 +129,10 @@ fn print_banner(
     match args.block_time {
         Some(s) => println!("Mining:            every {s} s"),
         None => println!("Mining:            instant"),
+    }
+    match args.archive {
+        true => println!("State history:     archive (every block)"),
+        false => println!("State history:     last {} blocks", args.history),
     }
     println!("Data directory:    {}", data_dir.display());
     println!("\nListening on http://{rpc} and ws://{rpc}");

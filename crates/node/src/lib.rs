@@ -53,6 +53,8 @@ pub struct Config {
     pub beneficiary: Address,
     pub mempool: tandem_mempool::Config,
     pub rpc_limits: Limits,
+    /// How many blocks of state stay readable.
+    pub history: tandem_storage::History,
     /// Accounts the node signs for (`eth_sendTransaction`). Dev mode only.
     pub dev_signers: Vec<tandem_primitives::dev::DevAccount>,
 }
@@ -84,7 +86,10 @@ pub async fn launch(config: Config) -> Result<Handle> {
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    let storage = Arc::new(Storage::open(&config.data_dir.join("chain.redb"))?);
+    let storage = Arc::new(Storage::open_with(
+        &config.data_dir.join("chain.redb"),
+        config.history,
+    )?);
     let head = init_genesis(&storage, &config.genesis)?;
     tracing::info!(target: "node", head, data_dir = %config.data_dir.display(), "chain opened");
 

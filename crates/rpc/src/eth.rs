@@ -12,7 +12,7 @@ use alloy_serde::JsonStorageKey;
 use jsonrpsee::{PendingSubscriptionSink, core::RpcResult};
 use tandem_primitives::{Header, SealedBlock};
 use tandem_state::{HistoricalState, LatestState, StateReader};
-use tandem_storage::Reader;
+use tandem_storage::{History, Reader};
 
 /// The JSON-RPC handlers.
 #[derive(Debug, Clone)]
@@ -72,14 +72,32 @@ pub(crate) fn with_state<T>(
 ) -> Result<T> {
     let (number, header) = resolve_state_block(reader, id)?;
     if Some(number) == reader.last_height() {
-        f(&LatestState(reader), &header)
+        return f(&LatestState(reader), &header);
+    }
+    check_history(reader, number)?;
+    let state = HistoricalState::new(reader, header.state_root)
+        .map_err(|_| missing_state(reader, number))?;
+    f(&state, &header)
+}
+
+fn missing_state(reader: &Reader, number: u64) -> RpcError {
+    let keep = match reader.history() {
+        History::Recent(keep) => format!(
+            "the node keeps the state of the last {keep} blocks (run with --archive to keep all)"
+        ),
+        History::Archive => "its trie nodes are missing".to_string(),
+    };
+    RpcError::server(format!(
+        "historical state for block {number} is not available: {keep}"
+    ))
+}
+
+/// States older than the history window are pruned; say so rather than fail half-way.
+pub(crate) fn check_history(reader: &Reader, number: u64) -> Result<()> {
+    if number < reader.oldest_state() {
+        Err(missing_state(reader, number))
     } else {
-        let state = HistoricalState::new(reader, header.state_root).map_err(|_| {
-            RpcError::server(format!(
-                "historical state for block {number} is not available"
-            ))
-        })?;
-        f(&state, &header)
+        Ok(())
     }
 }
 
@@ -188,7 +206,8 @@ impl EthApiServer for Rpc {
         block: Option<BlockId>,
     ) -> RpcResult<EIP1186AccountProofResponse> {
         let reader = self.reader()?;
-        let (_, header) = resolve_state_block(&reader, block)?;
+        let (number, header) = resolve_state_block(&reader, block)?;
+        check_history(&reader, number)?;
         let slots: Vec<B256> = keys.iter().map(JsonStorageKey::as_b256).collect();
         let proof = tandem_state::prove(&reader, header.state_root, address, &slots)
             .map_err(RpcError::from)?;

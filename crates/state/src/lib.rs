@@ -12,7 +12,7 @@ mod revm_db;
 mod root;
 
 pub use changes::{AccountChange, StateChanges};
-pub use nodes::NodeDb;
+pub use nodes::{NodeDb, TrieWrites};
 pub use proof::{AccountProof, StorageProof, prove};
 pub use reader::{HistoricalState, LatestState, StateReader};
 pub use revm_db::StateDb;

@@ -1,16 +1,27 @@
 use alloy_primitives::B256;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use tandem_storage::Reader;
 
 /// Trie nodes by hash: new nodes in memory over the committed ones in a snapshot.
 ///
-/// Nodes that a change makes unreachable from the newest root are kept, so older roots stay
-/// readable for historical queries and proofs.
+/// Every insert and every removal is recorded, repeats included, because the store counts how many
+/// places refer to each node: two storage tries may hold the same node, and both references count.
 #[derive(Debug, Default)]
 pub struct NodeDb<'r> {
     base: Option<&'r Reader>,
     overlay: RwLock<HashMap<B256, Vec<u8>>>,
+    inserted: Mutex<Vec<B256>>,
+    removed: Mutex<Vec<B256>>,
+}
+
+/// What a state update wrote to and removed from the trie.
+#[derive(Debug, Default)]
+pub struct TrieWrites {
+    /// New nodes, once per reference that was added.
+    pub inserted: Vec<(B256, Vec<u8>)>,
+    /// Nodes that lost a reference.
+    pub removed: Vec<B256>,
 }
 
 impl<'r> NodeDb<'r> {
@@ -18,23 +29,38 @@ impl<'r> NodeDb<'r> {
     pub fn new(base: &'r Reader) -> Self {
         Self {
             base: Some(base),
-            overlay: RwLock::default(),
+            ..Self::default()
         }
     }
 
     /// Nodes held only in memory, such as a witness.
     pub fn in_memory(nodes: impl IntoIterator<Item = (B256, Vec<u8>)>) -> Self {
         Self {
-            base: None,
             overlay: RwLock::new(nodes.into_iter().collect()),
+            ..Self::default()
         }
     }
 
-    /// The nodes written since this was created.
-    pub fn take_new(&self) -> Vec<(B256, Vec<u8>)> {
-        let mut nodes: Vec<_> = self.overlay.write().drain().collect();
-        nodes.sort_unstable_by_key(|(hash, _)| *hash);
-        nodes
+    /// Records that a trie root lost its reference (the trie got a new root or was dropped).
+    pub(crate) fn release_root(&self, root: B256) {
+        if root != alloy_trie::EMPTY_ROOT_HASH {
+            self.removed.lock().push(root);
+        }
+    }
+
+    /// Everything written and removed since this was created.
+    pub fn take_writes(&self) -> TrieWrites {
+        let overlay = self.overlay.read();
+        let inserted = self
+            .inserted
+            .lock()
+            .drain(..)
+            .filter_map(|hash| overlay.get(&hash).map(|node| (hash, node.clone())))
+            .collect();
+        TrieWrites {
+            inserted,
+            removed: std::mem::take(&mut *self.removed.lock()),
+        }
     }
 }
 
@@ -57,12 +83,16 @@ impl eth_trie::DB for NodeDb<'_> {
     fn insert(&self, key: &[u8], value: Vec<u8>) -> Result<(), Self::Error> {
         if let Ok(hash) = B256::try_from(key) {
             self.overlay.write().insert(hash, value);
+            self.inserted.lock().push(hash);
         }
         Ok(())
     }
 
-    fn remove(&self, _key: &[u8]) -> Result<(), Self::Error> {
-        // Kept on purpose: older roots still reference this node.
+    fn remove(&self, key: &[u8]) -> Result<(), Self::Error> {
+        // Only recorded: the node is deleted, if ever, once no state in the history window uses it.
+        if let Ok(hash) = B256::try_from(key) {
+            self.removed.lock().push(hash);
+        }
         Ok(())
     }
 

@@ -32,15 +32,17 @@ pub fn apply(
             .map(|raw| alloy_rlp::decode_exact::<TrieAccount>(&raw))
             .transpose()?;
         let Some(change) = change else {
-            if previous.is_some() {
+            if let Some(previous) = previous {
                 accounts.remove(key.as_slice())?;
                 diff.wiped.push(*address);
+                db.release_root(previous.storage_root);
             }
             diff.accounts.push((*address, None));
             continue;
         };
         let mut storage_root = previous.map(|a| a.storage_root).unwrap_or(EMPTY_ROOT_HASH);
         if change.storage_cleared {
+            db.release_root(storage_root);
             storage_root = EMPTY_ROOT_HASH;
             diff.wiped.push(*address);
         }
@@ -66,7 +68,12 @@ pub fn apply(
         diff.accounts.push((*address, Some(account)));
     }
     let root = accounts.root_hash()?;
-    diff.trie_nodes = db.take_new();
+    if root != parent_root {
+        db.release_root(parent_root);
+    }
+    let writes = db.take_writes();
+    diff.trie_nodes = writes.inserted;
+    diff.trie_removed = writes.removed;
     Ok((root, diff))
 }
 
@@ -75,12 +82,20 @@ fn update_storage(db: &Arc<NodeDb<'_>>, root: B256, change: &AccountChange) -> R
     for (slot, value) in &change.storage {
         let key = keccak256(slot.to_be_bytes::<32>());
         if value.is_zero() {
-            trie.remove(key.as_slice())?;
+            // Deleting an absent key would still report the nodes on its path as replaced (and
+            // so drop their reference counts) though they stay; only delete what is there.
+            if trie.get(key.as_slice())?.is_some() {
+                trie.remove(key.as_slice())?;
+            }
         } else {
             trie.insert(key.as_slice(), &alloy_rlp::encode(value))?;
         }
     }
-    Ok(trie.root_hash()?)
+    let new_root = trie.root_hash()?;
+    if new_root != root {
+        db.release_root(root);
+    }
+    Ok(new_root)
 }
 
 /// The state of a genesis `alloc` as changes to an empty state.

@@ -37,29 +37,57 @@ from_redb!(
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How much state history a node keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// Every state since genesis stays readable.
+    Archive,
+    /// The states of the last this-many blocks (and the newest) stay readable; trie nodes that only
+    /// older states use are deleted.
+    Recent(u64),
+}
+
+impl Default for History {
+    fn default() -> Self {
+        Self::Recent(Self::DEFAULT_BLOCKS)
+    }
+}
+
+impl History {
+    /// Blocks of state history kept by default.
+    pub const DEFAULT_BLOCKS: u64 = 1_024;
+}
+
 /// The chain database of one node.
 #[derive(Debug)]
 pub struct Storage {
     db: Database,
+    history: History,
 }
 
 impl Storage {
-    /// Opens (or creates) the database at `path`, creating every table.
+    /// Opens (or creates) an archive database at `path`, creating every table.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, History::Archive)
+    }
+
+    /// Opens (or creates) the database at `path`, keeping `history`.
+    pub fn open_with(path: &Path, history: History) -> Result<Self> {
         let db = Database::create(path)?;
         let tx = db.begin_write()?;
         tables::create_all(&tx)?;
         tx.commit()?;
-        Ok(Self { db })
+        Ok(Self { db, history })
     }
 
     /// A consistent snapshot of the chain as last committed.
     pub fn read(&self) -> Result<Reader> {
-        Reader::new(&self.db.begin_read()?)
+        Reader::new(&self.db.begin_read()?, self.history)
     }
 
-    /// Commits one block and everything it changed, atomically and durably.
+    /// Commits one block and everything it changed, atomically and durably. Prunes the trie nodes
+    /// that only states older than the history window used, in the same transaction.
     pub fn commit(&self, commit: &BlockCommit) -> Result<()> {
-        writer::commit(&self.db, commit)
+        writer::commit(&self.db, commit, self.history)
     }
 }

@@ -1,10 +1,10 @@
-use crate::{Error, Result, tables::*};
+use crate::{Error, History, Result, tables::*};
 use alloy_consensus::Header;
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::Decodable;
 use alloy_trie::TrieAccount;
-use redb::{ReadOnlyTable, ReadTransaction};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTableMetadata};
 use tandem_primitives::{Block, Receipt, SealedBlock, StoredTx};
 
 /// Where a transaction sits in the chain.
@@ -17,6 +17,7 @@ pub struct TxLocation {
 /// A snapshot of the database: every read sees the same committed state.
 pub struct Reader {
     last: Option<u64>,
+    history: History,
     headers: ReadOnlyTable<u64, &'static [u8]>,
     hashes: ReadOnlyTable<&'static [u8; 32], u64>,
     bodies: ReadOnlyTable<u64, &'static [u8]>,
@@ -44,10 +45,11 @@ fn decode<T: Decodable>(table: &'static str, mut bytes: &[u8]) -> Result<T> {
 }
 
 impl Reader {
-    pub(crate) fn new(tx: &ReadTransaction) -> Result<Self> {
+    pub(crate) fn new(tx: &ReadTransaction, history: History) -> Result<Self> {
         let last = tx.open_table(META)?.get(LAST_HEIGHT)?.map(|v| v.value());
         Ok(Self {
             last,
+            history,
             headers: tx.open_table(HEADERS)?,
             hashes: tx.open_table(HASHES)?,
             bodies: tx.open_table(BODIES)?,
@@ -58,6 +60,19 @@ impl Reader {
             code: tx.open_table(CODE)?,
             trie_nodes: tx.open_table(TRIE_NODES)?,
         })
+    }
+
+    /// The oldest block whose state is still readable.
+    pub fn oldest_state(&self) -> u64 {
+        match (self.history, self.last) {
+            (History::Recent(keep), Some(last)) => last.saturating_sub(keep),
+            _ => 0,
+        }
+    }
+
+    /// How much history this database keeps.
+    pub fn history(&self) -> History {
+        self.history
     }
 
     /// The height of the last committed block, `None` before genesis.
@@ -156,6 +171,11 @@ impl Reader {
             .code
             .get(&hash.0)?
             .map(|v| Bytes::copy_from_slice(v.value())))
+    }
+
+    /// How many trie nodes are stored, for tests and metrics.
+    pub fn trie_node_count(&self) -> Result<u64> {
+        Ok(self.trie_nodes.len()?)
     }
 
     pub fn trie_node(&self, hash: B256) -> Result<Option<Vec<u8>>> {

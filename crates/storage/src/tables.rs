@@ -22,6 +22,11 @@ pub(crate) const STORAGE: TableDefinition<&[u8; 52], &[u8; 32]> = TableDefinitio
 pub(crate) const CODE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("code");
 /// Node hash -> RLP trie node, for the account trie and every storage trie.
 pub(crate) const TRIE_NODES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("trie_nodes");
+/// Node hash -> how many places in the newest tries refer to it. Zero: waiting to be pruned.
+/// A node without an entry is never pruned.
+pub(crate) const TRIE_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("trie_refs");
+/// Block number -> hashes (concatenated) of the nodes that block left unreferenced.
+pub(crate) const PRUNE_QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("prune_queue");
 
 pub(crate) fn create_all(tx: &WriteTransaction) -> Result<(), redb::TableError> {
     tx.open_table(META)?;
@@ -34,6 +39,8 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> Result<(), redb::TableError> 
     tx.open_table(STORAGE)?;
     tx.open_table(CODE)?;
     tx.open_table(TRIE_NODES)?;
+    tx.open_table(TRIE_REFS)?;
+    tx.open_table(PRUNE_QUEUE)?;
     Ok(())
 }
 

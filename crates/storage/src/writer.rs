@@ -1,4 +1,4 @@
-use crate::{Error, Result, tables::*};
+use crate::{Error, History, Result, tables::*};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_trie::TrieAccount;
@@ -18,6 +18,8 @@ pub struct StateDiff {
     pub code: Vec<(B256, Bytes)>,
     /// New trie nodes by hash.
     pub trie_nodes: Vec<(B256, Vec<u8>)>,
+    /// Trie nodes this block replaced: one reference each fewer.
+    pub trie_removed: Vec<B256>,
 }
 
 /// One block and everything it changed.
@@ -28,7 +30,7 @@ pub struct BlockCommit {
     pub state: StateDiff,
 }
 
-pub(crate) fn commit(db: &Database, commit: &BlockCommit) -> Result<()> {
+pub(crate) fn commit(db: &Database, commit: &BlockCommit, history: History) -> Result<()> {
     let number = commit.block.number();
     let tx = db.begin_write()?;
     {
@@ -75,6 +77,7 @@ pub(crate) fn commit(db: &Database, commit: &BlockCommit) -> Result<()> {
             index.insert(&stored.tx.tx_hash().0, (number, i as u32))?;
         }
         write_state(&tx, &commit.state)?;
+        write_trie(&tx, &commit.state, number, history)?;
     }
     tx.commit()?;
     tracing::debug!(target: "storage", number, hash = %commit.block.hash, "committed block");
@@ -109,9 +112,60 @@ fn write_state(tx: &redb::WriteTransaction, diff: &StateDiff) -> Result<()> {
     for (hash, bytes) in &diff.code {
         code.insert(&hash.0, bytes.as_ref())?;
     }
+    Ok(())
+}
+
+/// Writes new trie nodes, counts references, and prunes what fell out of the history window.
+///
+/// Counts are kept in every mode, so a data directory can move between archive and pruning. A
+/// count can only be too high (a node leaks), never too low: a node is deleted only when its count
+/// is zero `keep` blocks after it reached zero.
+fn write_trie(
+    tx: &redb::WriteTransaction,
+    diff: &StateDiff,
+    number: u64,
+    history: History,
+) -> Result<()> {
     let mut nodes = tx.open_table(TRIE_NODES)?;
+    let mut refs = tx.open_table(TRIE_REFS)?;
     for (hash, node) in &diff.trie_nodes {
         nodes.insert(&hash.0, node.as_slice())?;
+        let count = refs.get(&hash.0)?.map(|v| v.value()).unwrap_or(0);
+        refs.insert(&hash.0, count + 1)?;
     }
+    let mut unreferenced = Vec::new();
+    for hash in &diff.trie_removed {
+        let Some(count) = refs.get(&hash.0)?.map(|v| v.value()) else {
+            continue;
+        };
+        let count = count.saturating_sub(1);
+        refs.insert(&hash.0, count)?;
+        if count == 0 {
+            unreferenced.extend_from_slice(hash.as_slice());
+        }
+    }
+    let History::Recent(keep) = history else {
+        return Ok(());
+    };
+    let mut queue = tx.open_table(PRUNE_QUEUE)?;
+    if !unreferenced.is_empty() {
+        queue.insert(number, unreferenced.as_slice())?;
+    }
+    let Some(due) = number.checked_sub(keep) else {
+        return Ok(());
+    };
+    let Some(list) = queue.remove(due)?.map(|v| v.value().to_vec()) else {
+        return Ok(());
+    };
+    let mut pruned = 0usize;
+    for hash in list.chunks_exact(32) {
+        let hash: &[u8; 32] = hash.try_into().expect("chunks of 32 bytes");
+        if refs.get(hash)?.map(|v| v.value()) == Some(0) {
+            nodes.remove(hash)?;
+            refs.remove(hash)?;
+            pruned += 1;
+        }
+    }
+    tracing::trace!(target: "storage", number, due, pruned, "pruned trie nodes");
     Ok(())
 }

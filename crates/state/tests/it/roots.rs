@@ -2,7 +2,7 @@ use crate::model::{Model, address, change, commit};
 use alloy_primitives::U256;
 use proptest::prelude::*;
 use tandem_state::{EMPTY_ROOT_HASH, HistoricalState, LatestState, StateChanges, StateReader};
-use tandem_storage::Storage;
+use tandem_storage::{History, Storage};
 
 /// One account's fate in a random block.
 #[derive(Debug, Clone)]
@@ -68,8 +68,21 @@ proptest! {
 
     #[test]
     fn incremental_root_equals_from_scratch_root_over_random_blocks(blocks in prop::collection::vec(prop::collection::vec(op(), 1..10), 1..12)) {
+        check_random_blocks(&blocks, History::Archive)?;
+    }
+
+    /// With a one-block window, pruning runs after every block: any live node it deleted would break
+    /// the reads of the newest state below.
+    #[test]
+    fn pruning_never_deletes_a_node_the_newest_state_uses(blocks in prop::collection::vec(prop::collection::vec(op(), 1..10), 1..16)) {
+        check_random_blocks(&blocks, History::Recent(1))?;
+    }
+}
+
+fn check_random_blocks(blocks: &[Vec<Op>], history: History) -> Result<(), TestCaseError> {
+    {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(&dir.path().join("db")).unwrap();
+        let storage = Storage::open_with(&dir.path().join("db"), history).unwrap();
         let mut model = Model::default();
         let mut root = commit(&storage, 0, EMPTY_ROOT_HASH, &StateChanges::default());
         let mut roots = vec![root];
@@ -90,16 +103,25 @@ proptest! {
             prop_assert_eq!(flat, model.accounts.get(&a).map(Model::trie_account));
             for slot in 0u64..16 {
                 let key = U256::from(slot).into();
-                let expected = model.accounts.get(&a).and_then(|acc| acc.storage.get(&U256::from(slot)).copied()).unwrap_or_default();
+                let expected = model
+                    .accounts
+                    .get(&a)
+                    .and_then(|acc| acc.storage.get(&U256::from(slot)).copied())
+                    .unwrap_or_default();
                 prop_assert_eq!(LatestState(&reader).storage(a, key).unwrap(), expected);
                 prop_assert_eq!(historical.storage(a, key).unwrap(), expected);
             }
         }
-        // Every older root is still readable.
-        for old in roots {
-            prop_assert!(HistoricalState::new(&reader, old).is_ok());
+        if history == History::Archive {
+            for old in roots {
+                prop_assert!(
+                    HistoricalState::new(&reader, old).is_ok(),
+                    "every older root stays readable"
+                );
+            }
         }
     }
+    Ok(())
 }
 
 #[test]
@@ -137,5 +159,95 @@ fn historical_state_reads_the_value_of_its_block() {
     assert_eq!(
         new.storage(address(1), U256::from(6).into()).unwrap(),
         U256::from(60)
+    );
+}
+
+#[test]
+fn a_node_shared_by_two_storage_tries_survives_when_one_of_them_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open_with(&dir.path().join("db"), History::Recent(1)).unwrap();
+    // Ten accounts with identical storage: their storage tries are the same nodes.
+    let mut changes = StateChanges::default();
+    for i in 0..10 {
+        changes
+            .accounts
+            .insert(address(i), Some(change(1, 1, &[(0, 1), (1, 2)])));
+    }
+    let mut model = Model::default();
+    model.apply(&changes);
+    let mut root = commit(&storage, 0, EMPTY_ROOT_HASH, &changes);
+    // Change half of them, then let pruning run over several blocks.
+    for block in 1..6u64 {
+        let mut changes = StateChanges::default();
+        for i in 0..5 {
+            changes
+                .accounts
+                .insert(address(i), Some(change(1, block, &[(0, block + 10)])));
+        }
+        model.apply(&changes);
+        root = commit(&storage, block, root, &changes);
+        assert_eq!(root, model.root());
+    }
+    let reader = storage.read().unwrap();
+    let state = HistoricalState::new(&reader, root).unwrap();
+    for i in 5..10 {
+        assert_eq!(
+            state.storage(address(i), U256::from(1).into()).unwrap(),
+            U256::from(2),
+            "untouched account {i} keeps its storage"
+        );
+    }
+}
+
+#[test]
+fn pruning_bounds_the_trie_and_keeps_exactly_the_window() {
+    let run = |history: History| {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open_with(&dir.path().join("db"), history).unwrap();
+        let mut root = EMPTY_ROOT_HASH;
+        let mut roots = Vec::new();
+        for block in 0..60u64 {
+            let mut changes = StateChanges::default();
+            for i in 0..20 {
+                changes.accounts.insert(
+                    address(i),
+                    Some(change(
+                        block,
+                        block * 100 + u64::from(i),
+                        &[(block % 4, block + 1)],
+                    )),
+                );
+            }
+            root = commit(&storage, block, root, &changes);
+            roots.push(root);
+        }
+        let reader = storage.read().unwrap();
+        let count = reader.trie_node_count().unwrap();
+        let readable: Vec<bool> = roots
+            .iter()
+            .map(|r| {
+                HistoricalState::new(&reader, *r)
+                    .and_then(|s| s.account(address(3)))
+                    .is_ok()
+            })
+            .collect();
+        (count, readable, reader.oldest_state())
+    };
+    let (archive_nodes, archive_readable, oldest) = run(History::Archive);
+    assert!(archive_readable.iter().all(|r| *r));
+    assert_eq!(oldest, 0);
+    let (pruned_nodes, readable, oldest) = run(History::Recent(4));
+    assert_eq!(oldest, 55);
+    assert!(
+        readable[55..].iter().all(|r| *r),
+        "the last four blocks and the newest stay readable: {readable:?}"
+    );
+    assert!(
+        readable[..50].iter().all(|r| !*r),
+        "older states are pruned: {readable:?}"
+    );
+    assert!(
+        pruned_nodes * 5 < archive_nodes,
+        "pruned {pruned_nodes} nodes vs archive {archive_nodes}"
     );
 }
