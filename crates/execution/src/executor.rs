@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use tandem_primitives::{
     Block, ChainConfig, Genesis, Receipt, SealedBlock, StoredTx, TxEnvelope, genesis, next_base_fee,
 };
-use tandem_state::{AccountChange, EMPTY_ROOT_HASH, StateChanges, StateDb, StateReader};
+use tandem_state::{AccountChange, EMPTY_ROOT_HASH, Pending, StateChanges, StateDb, StateReader};
 use tandem_storage::{BlockCommit, Reader, StateDiff};
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +62,8 @@ type Db<S> = State<WrapDatabaseRef<StateDb<S>>>;
 /// Executes transactions one by one into a new block on top of `parent`.
 pub struct Executor<'r, S: StateReader> {
     reader: &'r Reader,
+    /// Uncommitted blocks between the committed state and `parent`, if any.
+    pending: Option<&'r Pending>,
     parent: Header,
     header: Header,
     evm: MainnetEvm<MainnetContext<Db<S>>>,
@@ -78,9 +80,22 @@ impl<S: StateReader> std::fmt::Debug for Executor<'_, S> {
 }
 
 impl<'r, S: StateReader> Executor<'r, S> {
-    /// Starts a block on top of `parent`, whose post-state `state` reads.
+    /// Starts a block on top of the committed `parent`, whose post-state `state` reads.
     pub fn new(
         reader: &'r Reader,
+        state: S,
+        chain: &ChainConfig,
+        parent: &Header,
+        attrs: &BlockAttributes,
+    ) -> Self {
+        Self::on_pending(reader, None, state, chain, parent, attrs)
+    }
+
+    /// Starts a block on top of `parent`, which may sit on uncommitted `pending` blocks; `state`
+    /// must read the parent's post-state (e.g. [`Pending::state`]).
+    pub fn on_pending(
+        reader: &'r Reader,
+        pending: Option<&'r Pending>,
         state: S,
         chain: &ChainConfig,
         parent: &Header,
@@ -120,6 +135,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
         );
         Self {
             reader,
+            pending,
             parent: parent.clone(),
             header,
             evm,
@@ -191,8 +207,12 @@ impl<'r, S: StateReader> Executor<'r, S> {
             db.merge_transitions(BundleRetention::PlainState);
             changes_of(db.take_bundle())
         };
-        let (state_root, diff) =
-            tandem_state::apply(self.reader, self.parent.state_root, &changes)?;
+        let (state_root, diff) = tandem_state::apply_pending(
+            self.reader,
+            self.pending,
+            self.parent.state_root,
+            &changes,
+        )?;
         let txs: Vec<TxEnvelope> = self.transactions.iter().map(|t| t.tx.clone()).collect();
         self.header.state_root = state_root;
         self.header.transactions_root = proofs::calculate_transaction_root(&txs);

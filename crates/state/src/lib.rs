@@ -6,6 +6,7 @@
 //! with the size of the state. Old roots stay readable, which serves historical queries and proofs.
 mod changes;
 mod nodes;
+mod pending;
 mod proof;
 mod reader;
 mod revm_db;
@@ -13,10 +14,11 @@ mod root;
 
 pub use changes::{AccountChange, StateChanges};
 pub use nodes::{NodeDb, TrieWrites};
+pub use pending::{Pending, PendingState};
 pub use proof::{AccountProof, StorageProof, prove};
 pub use reader::{HistoricalState, LatestState, StateReader};
 pub use revm_db::StateDb;
-pub use root::{apply, genesis_changes, genesis_diff};
+pub use root::{apply, apply_pending, genesis_changes, genesis_diff};
 
 pub use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 

@@ -10,6 +10,7 @@ use tandem_storage::Reader;
 #[derive(Debug, Default)]
 pub struct NodeDb<'r> {
     base: Option<&'r Reader>,
+    pending: Option<&'r HashMap<B256, Vec<u8>>>,
     overlay: RwLock<HashMap<B256, Vec<u8>>>,
     inserted: Mutex<Vec<B256>>,
     removed: Mutex<Vec<B256>>,
@@ -29,6 +30,15 @@ impl<'r> NodeDb<'r> {
     pub fn new(base: &'r Reader) -> Self {
         Self {
             base: Some(base),
+            ..Self::default()
+        }
+    }
+
+    /// Nodes over a database snapshot with uncommitted blocks' nodes on top.
+    pub fn with_pending(base: &'r Reader, pending: &'r crate::Pending) -> Self {
+        Self {
+            base: Some(base),
+            pending: Some(&pending.nodes),
             ..Self::default()
         }
     }
@@ -72,6 +82,9 @@ impl eth_trie::DB for NodeDb<'_> {
             return Ok(None);
         };
         if let Some(node) = self.overlay.read().get(&hash) {
+            return Ok(Some(node.clone()));
+        }
+        if let Some(node) = self.pending.and_then(|p| p.get(&hash)) {
             return Ok(Some(node.clone()));
         }
         match self.base {

@@ -22,7 +22,20 @@ pub fn apply(
     parent_root: B256,
     changes: &StateChanges,
 ) -> Result<(B256, StateDiff)> {
-    let db = Arc::new(NodeDb::new(reader));
+    apply_pending(reader, None, parent_root, changes)
+}
+
+/// Like [`apply`], on a parent whose state includes uncommitted `pending` blocks.
+pub fn apply_pending(
+    reader: &Reader,
+    pending: Option<&crate::Pending>,
+    parent_root: B256,
+    changes: &StateChanges,
+) -> Result<(B256, StateDiff)> {
+    let db = Arc::new(match pending {
+        Some(pending) => NodeDb::with_pending(reader, pending),
+        None => NodeDb::new(reader),
+    });
     let mut accounts = open(&db, parent_root)?;
     let mut diff = StateDiff::default();
     for (address, change) in &changes.accounts {

@@ -138,3 +138,83 @@ fn value_sent_to_a_precompile_is_credited_only_when_the_call_has_gas_for_it() {
         .map(|a| a.balance);
     assert_eq!(balance, Some(U256::from(1_000)));
 }
+
+#[test]
+fn blocks_built_on_an_uncommitted_parent_equal_those_built_after_committing_it() {
+    use tandem_execution::{BlockAttributes, Executor};
+    use tandem_state::Pending;
+    let sequential = TestChain::new(30_000_000);
+    let pipelined = TestChain::new(30_000_000);
+    let batch = |start: u64| -> Vec<_> {
+        (0..6)
+            .map(|i| {
+                transfer(
+                    (i % 3) as usize,
+                    start + i / 3,
+                    Address::with_last_byte(40 + i as u8),
+                    10 + i,
+                    10_000_000_000,
+                )
+            })
+            .collect()
+    };
+    let first = sequential.mine(&batch(0));
+    let second = sequential.mine(&batch(2));
+
+    // Pipelined: block 2 executes on block 1 before block 1 commits.
+    let reader = pipelined.storage.read().unwrap();
+    let genesis = pipelined.head();
+    let attrs = |parent: &tandem_primitives::Header| BlockAttributes {
+        timestamp: parent.timestamp + 1,
+        beneficiary: Address::with_last_byte(0xfe),
+        prev_randao: Default::default(),
+    };
+    let one = {
+        let mut executor = Executor::new(
+            &reader,
+            tandem_state::LatestState(&reader),
+            &pipelined.chain,
+            &genesis,
+            &attrs(&genesis),
+        );
+        for (tx, sender) in batch(0) {
+            executor.execute(tx, sender).unwrap();
+        }
+        executor.finish().unwrap()
+    };
+    let mut pending = Pending::default();
+    pending.push(1, one.block.hash, &one.diff);
+    let two = {
+        let parent = one.block.header().clone();
+        let mut executor = Executor::on_pending(
+            &reader,
+            Some(&pending),
+            pending.state(&reader),
+            &pipelined.chain,
+            &parent,
+            &attrs(&parent),
+        );
+        for (tx, sender) in batch(2) {
+            executor.execute(tx, sender).unwrap();
+        }
+        executor.finish().unwrap()
+    };
+    drop(reader);
+    assert_eq!(one.block.hash, first.block.hash);
+    assert_eq!(
+        two.block.hash, second.block.hash,
+        "same header, state root included"
+    );
+    pipelined.storage.commit(&one.into_commit()).unwrap();
+    pipelined.storage.commit(&two.into_commit()).unwrap();
+    let (a, b) = (
+        sequential.storage.read().unwrap(),
+        pipelined.storage.read().unwrap(),
+    );
+    for i in 0..6u8 {
+        assert_eq!(
+            a.account(Address::with_last_byte(40 + i)).unwrap(),
+            b.account(Address::with_last_byte(40 + i)).unwrap()
+        );
+    }
+}

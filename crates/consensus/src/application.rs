@@ -1,0 +1,100 @@
+//! The consensus application: proposes Ethereum blocks from the mempool and verifies others' by
+//! re-executing them. Marshal's `Deferred` wrapper drives it and checks parent links and heights.
+use crate::{
+    Scheme,
+    block::{Block, ConsensusContext},
+    chain::Chain,
+};
+use commonware_consensus::marshal::ancestry::Ancestry;
+use commonware_cryptography::{Digested, Digestible, Hasher, Sha256};
+use commonware_runtime::Clock;
+use futures::StreamExt;
+use std::{sync::Arc, time::UNIX_EPOCH};
+use tandem_primitives::B256;
+
+/// The application every validator runs.
+#[derive(Clone, Debug)]
+pub struct Application {
+    chain: Arc<Chain>,
+}
+
+impl Application {
+    pub fn new(chain: Arc<Chain>) -> Self {
+        Self { chain }
+    }
+}
+
+/// Reads an ancestry stream (newest first) down to the committed height and returns the blocks
+/// above it. `None` when the stream ends first or meets a block that is not the committed one.
+async fn uncommitted(chain: &Chain, mut ancestry: impl Ancestry<Block>) -> Option<Vec<Block>> {
+    let committed = chain.committed_height().ok()?;
+    let mut blocks = Vec::new();
+    while let Some(block) = ancestry.next().await {
+        let number = block.inner().header().number;
+        if number <= committed {
+            let stored = chain.committed_block(number).ok()??;
+            return (stored.hash == block.inner().eth.hash).then_some(blocks);
+        }
+        blocks.push(block.inner().clone());
+    }
+    None
+}
+
+impl<E: Clock + Send + Sync + 'static> commonware_consensus::Application<E> for Application {
+    type SigningScheme = Scheme;
+    type Context = ConsensusContext;
+    type Block = Block;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (runtime, context): (E, ConsensusContext),
+        ancestry: impl Ancestry<Block>,
+        _input: (),
+    ) -> Option<Digested<Block>> {
+        let ancestors = uncommitted(&self.chain, ancestry).await?;
+        let timestamp = runtime
+            .current()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let view = context.round.view().get().to_be_bytes();
+        let randao = B256::from_slice(
+            Sha256::hash(&[b"tandem-randao", context.parent.1.as_ref(), &view]).as_ref(),
+        );
+        let executed = match self.chain.build(&ancestors, timestamp, randao) {
+            Ok(Some(executed)) => executed,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(target: "consensus::application", error = %e, "cannot build a block");
+                return None;
+            }
+        };
+        let block = Block::new(context, executed.block.clone());
+        tracing::debug!(target: "consensus::application", number = block.header().number, txs = block.eth.block.transactions.len(), "proposed block");
+        self.chain.remember(&block, executed);
+        let digest = block.digest();
+        Some(Digested::precomputed(block, digest))
+    }
+
+    async fn verify(
+        &mut self,
+        (_runtime, _context): (E, ConsensusContext),
+        mut ancestry: impl Ancestry<Block>,
+    ) -> bool {
+        let Some(block) = ancestry.next().await else {
+            return false;
+        };
+        // Parents that are not ours to judge (forks below the committed height) never verify.
+        let Some(ancestors) = uncommitted(&self.chain, ancestry).await else {
+            return false;
+        };
+        match self.chain.verify(block.inner(), &ancestors) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(target: "consensus::application", number = block.inner().header().number, error = %e, "rejected block");
+                false
+            }
+        }
+    }
+}

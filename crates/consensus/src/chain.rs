@@ -1,0 +1,322 @@
+//! The chain as consensus sees it: committed blocks in storage, and blocks executed on top of them
+//! that are not final yet.
+use crate::block::{Block, Digest};
+use commonware_cryptography::Digestible;
+use parking_lot::Mutex;
+use std::{collections::HashMap, sync::Arc};
+use tandem_execution::{BlockAttributes, Error as ExecError, ExecutedBlock, Executor};
+use tandem_mempool::Mempool;
+use tandem_primitives::{Address, ChainConfig, Header, SealedBlock};
+use tandem_state::{LatestState, Pending};
+use tandem_storage::{Reader, Storage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Storage(#[from] tandem_storage::Error),
+    #[error(transparent)]
+    Execution(#[from] ExecError),
+    /// The block is invalid for good: a wrong root, gas, fee, timestamp or transaction.
+    #[error("invalid block {number}: {reason}")]
+    Invalid { number: u64, reason: String },
+    /// The block does not extend the committed chain (it forks below the finalized height).
+    #[error("block {number} does not extend the committed chain")]
+    Unrelated { number: u64 },
+    #[error("finalized block {got} arrived while {last} is the last committed")]
+    Gap { last: u64, got: u64 },
+}
+
+/// Called after each block commits durably, e.g. to notify RPC subscribers.
+pub type OnCommit = Arc<dyn Fn(&ExecutedBlock) + Send + Sync>;
+
+/// Shared by the application (propose, verify) and the finalizer.
+pub struct Chain {
+    pub storage: Arc<Storage>,
+    pub pool: Arc<Mutex<Mempool>>,
+    pub config: ChainConfig,
+    /// Receives the priority fees of blocks this node proposes.
+    pub fee_recipient: Address,
+    /// Propose a block even when the pool has nothing to include.
+    pub allow_empty: bool,
+    executed: Mutex<HashMap<Digest, Arc<ExecutedBlock>>>,
+    on_commit: Option<OnCommit>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("chain_id", &self.config.chain_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Chain {
+    pub fn new(
+        storage: Arc<Storage>,
+        pool: Arc<Mutex<Mempool>>,
+        config: ChainConfig,
+        fee_recipient: Address,
+        allow_empty: bool,
+        on_commit: Option<OnCommit>,
+    ) -> Self {
+        Self {
+            storage,
+            pool,
+            config,
+            fee_recipient,
+            allow_empty,
+            executed: Mutex::default(),
+            on_commit,
+        }
+    }
+
+    /// The height of the last committed block.
+    pub fn committed_height(&self) -> Result<u64, Error> {
+        Ok(self.storage.read()?.last_height().unwrap_or_default())
+    }
+
+    /// The post-state of the uncommitted `ancestors` (newest first, ending just above the committed
+    /// height), executing any this node has not executed yet.
+    fn pending_for(&self, reader: &Reader, ancestors: &[Block]) -> Result<Pending, Error> {
+        let mut pending = Pending::default();
+        let last = reader.last_height().unwrap_or_default();
+        let mut parent = reader.header(last)?.ok_or(Error::Gap { last, got: last })?;
+        for block in ancestors.iter().rev() {
+            let executed = match self.executed.lock().get(&block.digest()).cloned() {
+                Some(executed) => executed,
+                None => Arc::new(self.re_execute(reader, Some(&pending), &parent, block)?),
+            };
+            pending.push(executed.block.number(), executed.block.hash, &executed.diff);
+            self.executed
+                .lock()
+                .insert(block.digest(), executed.clone());
+            parent = executed.block.header().clone();
+        }
+        Ok(pending)
+    }
+
+    /// Re-executes `block` on `parent` and checks that it reproduces the block exactly: same
+    /// transactions valid, same state root, receipts root, logs bloom, gas used, base fee.
+    fn re_execute(
+        &self,
+        reader: &Reader,
+        pending: Option<&Pending>,
+        parent: &Header,
+        block: &Block,
+    ) -> Result<ExecutedBlock, Error> {
+        let header = block.header();
+        let number = header.number;
+        let invalid = |reason: String| Error::Invalid { number, reason };
+        if header.parent_hash != parent.hash_slow() || number != parent.number + 1 {
+            return Err(invalid("does not build on its parent".into()));
+        }
+        if header.timestamp < parent.timestamp {
+            return Err(invalid(format!(
+                "timestamp {} is before its parent's {}",
+                header.timestamp, parent.timestamp
+            )));
+        }
+        if header.gas_limit != self.config.gas_limit {
+            return Err(invalid(format!(
+                "gas limit {} is not the chain's {}",
+                header.gas_limit, self.config.gas_limit
+            )));
+        }
+        let attrs = BlockAttributes {
+            timestamp: header.timestamp,
+            beneficiary: header.beneficiary,
+            prev_randao: header.mix_hash,
+        };
+        let executed = match pending {
+            Some(pending) => self.run(
+                reader,
+                Some(pending),
+                pending.state(reader),
+                parent,
+                &attrs,
+                block,
+            )?,
+            None => self.run(reader, None, LatestState(reader), parent, &attrs, block)?,
+        };
+        if executed.block.hash != block.eth.hash {
+            let ours = executed.block.header();
+            return Err(invalid(format!(
+                "re-execution gives a different header (state root {} vs {}, receipts root {} vs {}, gas used {} vs {}, base fee {:?} vs {:?})",
+                ours.state_root,
+                header.state_root,
+                ours.receipts_root,
+                header.receipts_root,
+                ours.gas_used,
+                header.gas_used,
+                ours.base_fee_per_gas,
+                header.base_fee_per_gas
+            )));
+        }
+        Ok(executed)
+    }
+
+    fn run<S: tandem_state::StateReader>(
+        &self,
+        reader: &Reader,
+        pending: Option<&Pending>,
+        state: S,
+        parent: &Header,
+        attrs: &BlockAttributes,
+        block: &Block,
+    ) -> Result<ExecutedBlock, Error> {
+        let number = block.header().number;
+        let mut executor =
+            Executor::on_pending(reader, pending, state, &self.config, parent, attrs);
+        for stored in &block.eth.block.transactions {
+            executor
+                .execute(stored.tx.clone(), stored.sender)
+                .map_err(|e| match e {
+                    ExecError::InvalidTx { .. } | ExecError::BlockFull { .. } => Error::Invalid {
+                        number,
+                        reason: e.to_string(),
+                    },
+                    other => Error::Execution(other),
+                })?;
+        }
+        Ok(executor.finish()?)
+    }
+
+    /// Verifies `block`, whose uncommitted ancestors are `ancestors` (newest first).
+    pub fn verify(&self, block: &Block, ancestors: &[Block]) -> Result<(), Error> {
+        let reader = self.storage.read()?;
+        let pending = self.pending_for(&reader, ancestors)?;
+        let parent = match ancestors.first() {
+            Some(parent) => parent.header().clone(),
+            None => reader
+                .header(reader.last_height().unwrap_or_default())?
+                .ok_or(Error::Unrelated {
+                    number: block.header().number,
+                })?,
+        };
+        let executed = self.re_execute(&reader, Some(&pending), &parent, block)?;
+        self.executed
+            .lock()
+            .insert(block.digest(), Arc::new(executed));
+        Ok(())
+    }
+
+    /// Builds the Ethereum block of a proposal on top of `ancestors` (newest first), from the pool.
+    /// `None` when the pool is empty and empty blocks are off.
+    pub fn build(
+        &self,
+        ancestors: &[Block],
+        timestamp: u64,
+        prev_randao: tandem_primitives::B256,
+    ) -> Result<Option<ExecutedBlock>, Error> {
+        let reader = self.storage.read()?;
+        let pending = self.pending_for(&reader, ancestors)?;
+        let parent = match ancestors.first() {
+            Some(parent) => parent.header().clone(),
+            None => reader
+                .header(reader.last_height().unwrap_or_default())?
+                .ok_or(Error::Gap { last: 0, got: 0 })?,
+        };
+        let attrs = BlockAttributes {
+            timestamp: timestamp.max(parent.timestamp),
+            beneficiary: self.fee_recipient,
+            prev_randao,
+        };
+        let mut executor = Executor::on_pending(
+            &reader,
+            Some(&pending),
+            pending.state(&reader),
+            &self.config,
+            &parent,
+            &attrs,
+        );
+        let base_fee = executor.header().base_fee_per_gas.unwrap_or_default();
+        let candidates = self.pool.lock().best(base_fee);
+        let mut included = 0usize;
+        let mut skipped = std::collections::HashSet::new();
+        for tx in candidates {
+            if skipped.contains(&tx.sender) {
+                continue;
+            }
+            // A transaction already in a pending ancestor, or no longer valid, is skipped here and
+            // leaves the pool once a block commits.
+            match executor.execute((*tx.tx).clone(), tx.sender) {
+                Ok(_) => included += 1,
+                Err(ExecError::InvalidTx { .. } | ExecError::BlockFull { .. }) => {
+                    skipped.insert(tx.sender);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if included == 0 && !self.allow_empty {
+            return Ok(None);
+        }
+        Ok(Some(executor.finish()?))
+    }
+
+    /// Remembers a block this node built, so verifying or committing it does not execute it again.
+    pub fn remember(&self, block: &Block, executed: ExecutedBlock) {
+        self.executed
+            .lock()
+            .insert(block.digest(), Arc::new(executed));
+    }
+
+    /// Commits a finalized block durably. Idempotent by height: a block already committed is checked
+    /// and skipped.
+    pub fn commit(&self, block: &Block) -> Result<(), Error> {
+        let reader = self.storage.read()?;
+        let last = reader.last_height().unwrap_or_default();
+        let number = block.header().number;
+        if number <= last {
+            let stored = reader.header(number)?.map(|h| h.hash_slow());
+            return if stored == Some(block.eth.hash) {
+                Ok(())
+            } else {
+                Err(Error::Unrelated { number })
+            };
+        }
+        if number != last + 1 {
+            return Err(Error::Gap { last, got: number });
+        }
+        let executed = match self.executed.lock().get(&block.digest()).cloned() {
+            Some(executed) => executed,
+            None => {
+                let parent = reader
+                    .header(last)?
+                    .ok_or(Error::Gap { last, got: number })?;
+                Arc::new(self.re_execute(&reader, None, &parent, block)?)
+            }
+        };
+        drop(reader);
+        self.storage.commit(&(*executed).clone().into_commit())?;
+        let reader = self.storage.read()?;
+        let nonces = executed
+            .block
+            .block
+            .transactions
+            .iter()
+            .map(|t| {
+                Ok((
+                    t.sender,
+                    reader
+                        .account(t.sender)?
+                        .map(|a| a.nonce)
+                        .unwrap_or_default(),
+                ))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        self.pool.lock().on_block(nonces);
+        self.executed
+            .lock()
+            .retain(|_, e| e.block.number() > number);
+        tracing::debug!(target: "consensus::finalizer", number, hash = %executed.block.hash, txs = executed.block.block.transactions.len(), "committed finalized block");
+        if let Some(on_commit) = &self.on_commit {
+            on_commit(&executed);
+        }
+        Ok(())
+    }
+
+    /// The committed block at `number`.
+    pub fn committed_block(&self, number: u64) -> Result<Option<SealedBlock>, Error> {
+        Ok(self.storage.read()?.block(number)?)
+    }
+}

@@ -1,0 +1,239 @@
+//! Wires one validator: marshal (block dissemination, backfill, ordered finalized delivery), the
+//! `Deferred` wrapper around the [`Application`], and the simplex engine. Generic over the runtime
+//! and the network, so seeded simulations and real authenticated p2p run the same code.
+use crate::{Application, Block, Finalizer, Scheme, chain::Chain};
+use commonware_broadcast::buffered;
+use commonware_consensus::{
+    marshal::{
+        self,
+        core::Actor,
+        resolver::p2p as resolver,
+        standard::{Deferred, Standard},
+    },
+    simplex::{self, ForwardPolicy, SkipBudget, SkipPolicy, elector::RoundRobin},
+    types::{Epoch, FixedEpocher, ViewDelta},
+};
+use commonware_cryptography::{
+    Digested, Digestible, Sha256, Signer as _,
+    certificate::ConstantProvider,
+    ed25519::{PrivateKey, PublicKey},
+};
+use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
+use commonware_storage::archive::immutable;
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
+use rand_core::CryptoRng;
+use std::{sync::Arc, time::Duration};
+
+/// Blocks per epoch: the validator set is fixed, so one epoch spans the whole chain.
+const EPOCH_LENGTH: u64 = 1 << 62;
+
+/// How one validator runs consensus.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub signer: PrivateKey,
+    pub validators: Set<PublicKey>,
+    /// Prefix of this validator's consensus storage partitions.
+    pub partition: String,
+    pub namespace: Vec<u8>,
+    /// The consensus genesis block; every validator must derive the same.
+    pub genesis: Block,
+    /// How long a leader has to propose before the view times out.
+    pub leader_timeout: Duration,
+    /// How long a notarized view waits for certification before it times out.
+    pub certification_timeout: Duration,
+    pub mailbox_size: usize,
+}
+
+/// A channel pair: what the engine sends and receives on one p2p channel.
+pub struct Channels<S, R> {
+    pub votes: (S, R),
+    pub certificates: (S, R),
+    pub resolver: (S, R),
+    pub broadcast: (S, R),
+    pub backfill: (S, R),
+}
+
+/// Handles of a running validator's tasks.
+pub struct Running {
+    pub marshal: Handle<()>,
+    pub consensus: Handle<()>,
+    pub mailbox: marshal::core::Mailbox<Scheme, Standard<Block>>,
+}
+
+/// Starts one validator on `context` with the given network channels.
+pub async fn start<E, S, R, P, B>(
+    context: E,
+    config: Config,
+    chain: Arc<Chain>,
+    peers: P,
+    blocker: B,
+    channels: Channels<S, R>,
+) -> Running
+where
+    E: Clock + CryptoRng + Spawner + Storage + Metrics,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    P: Provider<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey> + Clone,
+{
+    let public_key = config.signer.public_key();
+    let scheme = Scheme::signer(
+        &config.namespace,
+        config.validators.clone(),
+        config.signer.clone(),
+    )
+    .expect("the signer is one of the validators");
+    let mailbox_size = NZUsize!(config.mailbox_size);
+    let page_cache = CacheRef::new(NZU16!(16_384), NZUsize!(10_000));
+    let prefix = config.partition.clone();
+
+    let resolver = resolver::init(
+        context.child("resolver"),
+        resolver::Config {
+            public_key: public_key.clone(),
+            peer_provider: peers.clone(),
+            blocker: blocker.clone(),
+            mailbox_size,
+            fetch_timeout: NZDuration!(Duration::from_secs(2)),
+            fetch_retry_delay: Duration::from_millis(100),
+            priority_requests: false,
+            priority_responses: false,
+        },
+        channels.backfill,
+    );
+    let (broadcast_engine, buffer) = buffered::Engine::new(
+        context.child("broadcast"),
+        buffered::Config {
+            public_key: public_key.clone(),
+            mailbox_size,
+            deque_size: 16,
+            priority: false,
+            codec_config: (),
+            peer_provider: peers,
+            strategy: Sequential,
+        },
+    );
+    broadcast_engine.start(channels.broadcast);
+
+    use commonware_cryptography::certificate::Verifier as _;
+    let finalizations = immutable::Archive::init(
+        context.child("finalizations_by_height"),
+        archive(
+            &prefix,
+            "finalizations",
+            &page_cache,
+            Scheme::certificate_codec_config_unbounded(),
+        ),
+    )
+    .await
+    .expect("finalizations archive opens");
+    let blocks = immutable::Archive::init(
+        context.child("finalized_blocks"),
+        archive(&prefix, "blocks", &page_cache, ()),
+    )
+    .await
+    .expect("finalized blocks archive opens");
+
+    let genesis_digest = config.genesis.digest();
+    let (actor, mailbox, _floor) = Actor::init(
+        context.child("marshal"),
+        finalizations,
+        blocks,
+        marshal::Config {
+            provider: ConstantProvider::new(scheme.clone()),
+            epocher: FixedEpocher::new(NZU64!(EPOCH_LENGTH)),
+            start: marshal::Start::Genesis(Digested::precomputed(
+                config.genesis.clone(),
+                genesis_digest,
+            )),
+            partition_prefix: prefix.clone(),
+            mailbox_size,
+            view_retention: ViewDelta::new(10),
+            prunable_items_per_section: NZU64!(1024),
+            page_cache: page_cache.clone(),
+            replay_buffer: NZUsize!(1024 * 1024),
+            key_write_buffer: NZUsize!(1024 * 1024),
+            value_write_buffer: NZUsize!(1024 * 1024),
+            block_codec_config: (),
+            max_repair: NZUsize!(10),
+            max_pending_acks: NZUsize!(1),
+            strategy: Sequential,
+        },
+    )
+    .await;
+    let marshal_handle = actor.start(Finalizer::new(chain.clone()), buffer, resolver);
+
+    let application = Deferred::new(
+        context.child("application"),
+        Application::new(chain),
+        mailbox.clone(),
+        FixedEpocher::new(NZU64!(EPOCH_LENGTH)),
+    );
+    let engine = simplex::Engine::new(
+        context.child("simplex"),
+        simplex::Config {
+            scheme,
+            elector: RoundRobin::<Sha256>::default(),
+            blocker,
+            automaton: application.clone(),
+            relay: application.clone(),
+            reporter: application,
+            strategy: Sequential,
+            partition: format!("{prefix}-simplex"),
+            mailbox_size,
+            epoch: Epoch::zero(),
+            floor: simplex::Floor::Genesis(genesis_digest),
+            replay_buffer: NZUsize!(1024 * 1024),
+            write_buffer: NZUsize!(1024 * 1024),
+            page_cache,
+            leader_timeout: config.leader_timeout,
+            certification_timeout: config.certification_timeout,
+            timeout_retry: config.certification_timeout * 2,
+            view_retention: ViewDelta::new(10),
+            skip: SkipPolicy::Enabled {
+                timeout: config.certification_timeout * 4,
+                budget: SkipBudget::Participants,
+            },
+            fetch_timeout: NZDuration!(Duration::from_secs(1)),
+            fetch_retry_delay: Duration::from_millis(100),
+            forward: ForwardPolicy::Disabled,
+            track_historical_votes: false,
+        },
+    );
+    let consensus = engine.start(channels.votes, channels.certificates, channels.resolver);
+    Running {
+        marshal: marshal_handle,
+        consensus,
+        mailbox,
+    }
+}
+
+/// Storage of one of marshal's immutable archives.
+fn archive<C>(
+    prefix: &str,
+    name: &str,
+    page_cache: &CacheRef,
+    codec_config: C,
+) -> immutable::Config<C> {
+    immutable::Config {
+        metadata_partition: format!("{prefix}-{name}-metadata"),
+        freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
+        freezer_table_initial_size: 64,
+        freezer_table_resize_frequency: 10,
+        freezer_table_resize_chunk_size: 10,
+        freezer_key_partition: format!("{prefix}-{name}-freezer-key"),
+        freezer_key_page_cache: page_cache.clone(),
+        freezer_value_partition: format!("{prefix}-{name}-freezer-value"),
+        freezer_value_target_size: 1024 * 1024,
+        freezer_value_compression: None,
+        ordinal_partition: format!("{prefix}-{name}-ordinal"),
+        items_per_section: NZU64!(1024),
+        codec_config,
+        replay_buffer: NZUsize!(1024 * 1024),
+        freezer_key_write_buffer: NZUsize!(1024 * 1024),
+        freezer_value_write_buffer: NZUsize!(1024 * 1024),
+        ordinal_write_buffer: NZUsize!(1024 * 1024),
+    }
+}

@@ -1,0 +1,20 @@
+//! BFT consensus for tandem's L1: Commonware simplex with marshal, around Ethereum execution blocks.
+//!
+//! Every Commonware type lives in this crate. A consensus [`Block`] wraps one Ethereum block;
+//! the [`Application`] proposes blocks from the mempool on the parent's post-state (committed or
+//! not yet final) and verifies others' by re-executing them; the [`Finalizer`] commits finalized
+//! blocks in order, idempotently by height, and acknowledges each only once it is durable.
+mod application;
+mod block;
+mod chain;
+mod engine;
+mod finalizer;
+
+pub use application::Application;
+pub use block::{Block, ConsensusContext, Digest};
+pub use chain::{Chain, Error, OnCommit};
+pub use engine::{Channels, Config, Running, start};
+pub use finalizer::Finalizer;
+
+/// The certificate scheme validators sign votes with: ed25519, attributable.
+pub type Scheme = commonware_consensus::simplex::scheme::ed25519::Scheme;

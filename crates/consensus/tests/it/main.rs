@@ -1,0 +1,2 @@
+//! Integration tests of tandem-consensus: seeded simulations of several validators in one process.
+mod sim;
