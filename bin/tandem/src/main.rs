@@ -1,5 +1,6 @@
 //! The tandem CLI: one binary for every role.
 mod dev;
+mod devnet;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +23,9 @@ enum Command {
     /// Run a single-node dev chain with no consensus, like anvil: instant or interval mining,
     /// the standard dev accounts funded.
     Dev(dev::Args),
+    /// Run a local BFT network: N validators in one process over authenticated p2p on loopback,
+    /// JSON-RPC on 127.0.0.1:8545, the standard dev accounts funded.
+    Devnet(devnet::Args),
 }
 
 fn init_logging(filter: &str, json: bool) {
@@ -39,12 +43,12 @@ fn init_logging(filter: &str, json: bool) {
 fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     init_logging(&cli.log, cli.log_json);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        match cli.command {
-            Command::Dev(args) => dev::run(args).await,
-        }
-    })
+    match cli.command {
+        Command::Dev(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(dev::run(args)),
+        // Consensus brings its own (tokio-based) runtime.
+        Command::Devnet(args) => devnet::run(args),
+    }
 }

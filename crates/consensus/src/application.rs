@@ -9,18 +9,23 @@ use commonware_consensus::marshal::ancestry::Ancestry;
 use commonware_cryptography::{Digested, Digestible, Hasher, Sha256};
 use commonware_runtime::Clock;
 use futures::StreamExt;
-use std::{sync::Arc, time::UNIX_EPOCH};
+use std::{
+    sync::Arc,
+    time::{Duration, UNIX_EPOCH},
+};
 use tandem_primitives::B256;
 
 /// The application every validator runs.
 #[derive(Clone, Debug)]
 pub struct Application {
     chain: Arc<Chain>,
+    /// A leader waits this long before building, so blocks come at most this often.
+    block_time: Duration,
 }
 
 impl Application {
-    pub fn new(chain: Arc<Chain>) -> Self {
-        Self { chain }
+    pub fn new(chain: Arc<Chain>, block_time: Duration) -> Self {
+        Self { chain, block_time }
     }
 }
 
@@ -52,6 +57,9 @@ impl<E: Clock + Send + Sync + 'static> commonware_consensus::Application<E> for 
         ancestry: impl Ancestry<Block>,
         _input: (),
     ) -> Option<Digested<Block>> {
+        if !self.block_time.is_zero() {
+            runtime.sleep(self.block_time).await;
+        }
         let ancestors = uncommitted(&self.chain, ancestry).await?;
         let timestamp = runtime
             .current()

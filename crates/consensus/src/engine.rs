@@ -43,6 +43,8 @@ pub struct Config {
     pub leader_timeout: Duration,
     /// How long a notarized view waits for certification before it times out.
     pub certification_timeout: Duration,
+    /// The least time between blocks: a leader waits this long before it builds.
+    pub block_time: Duration,
     pub mailbox_size: usize,
 }
 
@@ -116,6 +118,7 @@ where
         },
     );
     broadcast_engine.start(channels.broadcast);
+    tracing::debug!(target: "consensus::engine", partition = %prefix, "broadcast started");
 
     use commonware_cryptography::certificate::Verifier as _;
     let finalizations = immutable::Archive::init(
@@ -136,6 +139,7 @@ where
     .await
     .expect("finalized blocks archive opens");
 
+    tracing::debug!(target: "consensus::engine", partition = %prefix, "archives open");
     let genesis_digest = config.genesis.digest();
     let (actor, mailbox, _floor) = Actor::init(
         context.child("marshal"),
@@ -163,11 +167,12 @@ where
         },
     )
     .await;
+    tracing::debug!(target: "consensus::engine", partition = %prefix, "marshal initialized");
     let marshal_handle = actor.start(Finalizer::new(chain.clone()), buffer, resolver);
 
     let application = Deferred::new(
         context.child("application"),
-        Application::new(chain),
+        Application::new(chain, config.block_time),
         mailbox.clone(),
         FixedEpocher::new(NZU64!(EPOCH_LENGTH)),
     );

@@ -5,9 +5,11 @@
 //! committed block.
 mod dev;
 mod genesis;
+mod validator;
 
 pub use dev::{Mining, mine_block};
 pub use genesis::init_genesis;
+pub use validator::{ValidatorConfig, ValidatorHandle, launch_validator};
 
 use parking_lot::Mutex;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
@@ -33,6 +35,8 @@ pub enum Error {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("consensus: {0}")]
+    Consensus(String),
     #[error("the data directory holds chain {stored}, but the genesis gives {expected}")]
     GenesisMismatch {
         stored: tandem_primitives::B256,

@@ -50,7 +50,7 @@ impl Default for Limits {
 }
 
 /// Everything the server reads from and writes to.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Backend {
     pub storage: Arc<Storage>,
     pub pool: Arc<Mutex<Mempool>>,
@@ -62,7 +62,17 @@ pub struct Backend {
     pub limits: Limits,
     /// Unlocked accounts for `eth_accounts` and `eth_sendTransaction`: dev mode only, empty otherwise.
     pub dev_signers: Arc<Vec<DevAccount>>,
+    /// Called with each raw transaction a client submits and the pool accepts, e.g. to gossip it.
+    pub on_accept: Option<Arc<dyn Fn(&Bytes) + Send + Sync>>,
     pub(crate) filters: Arc<Mutex<Filters>>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("chain", &self.chain)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Backend {
@@ -81,14 +91,24 @@ impl Backend {
             tx_added: Arc::new(Notify::new()),
             limits,
             dev_signers: Arc::default(),
+            on_accept: None,
             filters: Arc::default(),
         }
     }
 }
 
-/// Decodes, validates and pools a signed transaction; wakes the block producer.
-/// On an error nothing changed: the pool and the sender's nonce are as before.
+/// Decodes, validates and pools a signed transaction from a client; wakes the block producer and
+/// passes it on (`on_accept`). On an error nothing changed: the pool and the sender's nonce are as before.
 pub fn submit_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
+    let hash = pool_raw_transaction(backend, raw)?;
+    if let Some(on_accept) = &backend.on_accept {
+        on_accept(raw);
+    }
+    Ok(hash)
+}
+
+/// Decodes, validates and pools a signed transaction, e.g. one a peer gossiped; does not pass it on.
+pub fn pool_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
     let tx = TxEnvelope::decode_2718_exact(raw.as_ref())
         .map_err(|e| RpcError::invalid_params(format!("invalid raw transaction: {e}")))?;
     let sender = backend.pool.lock().check_stateless(&tx, raw.len())?;

@@ -110,6 +110,7 @@ fn run(seed: u64, target: u64, txs: u64) -> Vec<ChainView> {
                 genesis: Block::genesis(eth_genesis.block, first),
                 leader_timeout: Duration::from_secs(1),
                 certification_timeout: Duration::from_secs(2),
+                block_time: Duration::ZERO,
                 mailbox_size: 1024,
             };
             tandem_consensus::start(

@@ -1,0 +1,161 @@
+//! `tandem devnet`: N validators in one process, each with its own storage, agreeing over real
+//! authenticated p2p on loopback, with JSON-RPC from the first one.
+use alloy_primitives::Address;
+use eyre::WrapErr;
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
+use tandem_consensus::ValidatorKey;
+use tandem_node::{ValidatorConfig, launch_validator};
+use tandem_primitives::{ChainConfig, dev, genesis};
+use tandem_storage::History;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Number of validators (tolerates (N-1)/3 faulty ones).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    validators: u16,
+    /// JSON-RPC port (HTTP and WebSocket) of the first validator.
+    #[arg(long, short, default_value_t = 8545)]
+    port: u16,
+    /// JSON-RPC listen address.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// p2p port of the first validator; validator i listens on this + i, on loopback.
+    #[arg(long, default_value_t = 30_400)]
+    p2p_port: u16,
+    /// The least time between blocks, in seconds.
+    #[arg(long, default_value_t = 0.25, value_name = "SECONDS")]
+    block_time: f64,
+    /// Produce blocks even when there is nothing to include.
+    #[arg(long)]
+    empty_blocks: bool,
+    /// Keep the chains in this directory across restarts (a fresh temporary directory otherwise).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Blocks of state history kept for queries at past blocks.
+    #[arg(long, value_name = "BLOCKS", default_value_t = History::DEFAULT_BLOCKS)]
+    history: u64,
+    /// Print the start-up summary as one JSON object on stdout, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: Args) -> eyre::Result<()> {
+    if !(args.block_time.is_finite() && args.block_time >= 0.0) {
+        eyre::bail!(
+            "--block-time must be a non-negative number of seconds, got {}",
+            args.block_time
+        );
+    }
+    let temp = match &args.data_dir {
+        Some(_) => None,
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("tandem-devnet-")
+                .tempdir()?,
+        ),
+    };
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| {
+        temp.as_ref()
+            .map(|t| t.path().to_path_buf())
+            .unwrap_or_default()
+    });
+    let genesis = genesis::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+    let keys: Vec<ValidatorKey> = (0..u64::from(args.validators))
+        .map(ValidatorKey::from_seed)
+        .collect();
+    let validators: Vec<_> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            (
+                k.public(),
+                SocketAddr::from(([127, 0, 0, 1], args.p2p_port + i as u16)),
+            )
+        })
+        .collect();
+    let consensus_dir = data_dir.join("consensus");
+    std::fs::create_dir_all(&consensus_dir)?;
+    tandem_consensus::run(&consensus_dir, |runtime| async move {
+        let mut rpc = None;
+        let mut running = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let config = ValidatorConfig {
+                key: key.clone(),
+                validators: validators.clone(),
+                listen: validators[i].1,
+                rpc_addr: (i == 0).then(|| SocketAddr::new(args.host, args.port)),
+                data_dir: data_dir.join(format!("validator-{i}")),
+                genesis: genesis.clone(),
+                fee_recipient: Address::ZERO,
+                block_time: Duration::from_secs_f64(args.block_time),
+                leader_timeout: Duration::from_secs(1)
+                    .max(Duration::from_secs_f64(args.block_time * 4.0)),
+                allow_empty_blocks: args.empty_blocks,
+                history: History::Recent(args.history),
+                mempool: Default::default(),
+                rpc_limits: Default::default(),
+                dev_signers: dev::accounts().to_vec(),
+            };
+            let handle = launch_validator(&runtime, config)
+                .await
+                .wrap_err_with(|| format!("starting validator {i}"))?;
+            rpc = rpc.or(handle.rpc_addr);
+            // Dropping a handle stops its RPC server: keep them until shutdown.
+            running.push(handle);
+        }
+        let rpc = rpc.ok_or_else(|| eyre::eyre!("no validator serves RPC"))?;
+        print_banner(&args, rpc, &data_dir);
+        tokio::signal::ctrl_c().await?;
+        eprintln!("\nShutting down...");
+        drop(running);
+        Ok::<_, eyre::Report>(())
+    })?;
+    drop(temp);
+    Ok(())
+}
+
+fn print_banner(args: &Args, rpc: SocketAddr, data_dir: &std::path::Path) {
+    let accounts = dev::accounts();
+    if args.json {
+        let summary = serde_json::json!({
+            "rpc": format!("http://{rpc}"),
+            "ws": format!("ws://{rpc}"),
+            "chainId": ChainConfig::L1_DEV_CHAIN_ID,
+            "validators": args.validators,
+            "dataDir": data_dir,
+            "accounts": accounts.iter().map(|a| serde_json::json!({"address": a.address, "privateKey": a.secret_hex()})).collect::<Vec<_>>(),
+            "mnemonic": dev::DEV_MNEMONIC,
+        });
+        println!("{summary}");
+        return;
+    }
+    println!(
+        "tandem devnet: {} BFT validators (Commonware simplex) on loopback (dev keys only)\n",
+        args.validators
+    );
+    println!("Available Accounts\n==================");
+    for (i, a) in accounts.iter().enumerate() {
+        println!("({i}) {} ({} ETH)", a.address, dev::DEV_BALANCE_ETH);
+    }
+    println!("\nPrivate Keys\n==================");
+    for (i, a) in accounts.iter().enumerate() {
+        println!("({i}) {}", a.secret_hex());
+    }
+    println!("\nMnemonic:          {}", dev::DEV_MNEMONIC);
+    println!("Chain ID:          {}", ChainConfig::L1_DEV_CHAIN_ID);
+    println!(
+        "Block time:        at least {} s, final on commit",
+        args.block_time
+    );
+    println!(
+        "p2p:               127.0.0.1:{}..{}",
+        args.p2p_port,
+        args.p2p_port + args.validators - 1
+    );
+    println!("Data directory:    {}", data_dir.display());
+    println!("\nListening on http://{rpc} and ws://{rpc}");
+}

@@ -1,0 +1,147 @@
+//! A consensus node: storage, genesis, mempool, JSON-RPC, then a validator on the BFT network.
+use crate::{Error, Result, init_genesis};
+use futures::channel::mpsc;
+use parking_lot::Mutex;
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use tandem_consensus::{Chain, Gossip, PeerId, Runtime, ValidatorKey, ValidatorSpec};
+use tandem_mempool::Mempool;
+use tandem_primitives::{Address, Bytes, Genesis, dev::DevAccount, genesis::chain_config};
+use tandem_rpc::{Backend, Limits, NewBlock};
+use tandem_storage::{History, Storage};
+
+/// How many accepted transactions may wait to be gossiped before new ones are dropped.
+const GOSSIP_BACKLOG: usize = 4_096;
+
+/// Everything one validator needs.
+#[derive(Debug, Clone)]
+pub struct ValidatorConfig {
+    pub key: ValidatorKey,
+    pub validators: Vec<(PeerId, SocketAddr)>,
+    /// p2p listen address.
+    pub listen: SocketAddr,
+    /// JSON-RPC address; `None` runs without RPC.
+    pub rpc_addr: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    pub genesis: Genesis,
+    pub fee_recipient: Address,
+    pub block_time: Duration,
+    pub leader_timeout: Duration,
+    pub allow_empty_blocks: bool,
+    pub history: History,
+    pub mempool: tandem_mempool::Config,
+    pub rpc_limits: Limits,
+    /// Accounts the RPC signs for (`eth_sendTransaction`): devnet only.
+    pub dev_signers: Vec<DevAccount>,
+}
+
+/// A running validator.
+#[derive(Debug)]
+pub struct ValidatorHandle {
+    pub rpc_addr: Option<SocketAddr>,
+    pub backend: Backend,
+    pub rpc: Option<jsonrpsee::server::ServerHandle>,
+}
+
+/// Starts one validator on `runtime`: storage, genesis, mempool, RPC, p2p and consensus, in order.
+pub async fn launch_validator(
+    runtime: &Runtime,
+    config: ValidatorConfig,
+) -> Result<ValidatorHandle> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let storage = Arc::new(Storage::open_with(
+        &config.data_dir.join("chain.redb"),
+        config.history,
+    )?);
+    let head = init_genesis(&storage, &config.genesis)?;
+    let eth_genesis = storage
+        .read()?
+        .block(0)?
+        .ok_or(tandem_storage::Error::Corrupt {
+            table: "headers",
+            reason: "no genesis".into(),
+        })?;
+    tracing::info!(target: "node", head, data_dir = %config.data_dir.display(), "validator chain opened");
+
+    let chain_config = chain_config(&config.genesis);
+    let pool = Arc::new(Mutex::new(Mempool::new(
+        config.mempool.clone(),
+        chain_config.chain_id,
+        chain_config.gas_limit,
+        chain_config.fees.min_base_fee_wei,
+    )));
+    let mut backend = Backend::new(
+        storage.clone(),
+        pool.clone(),
+        chain_config.clone(),
+        config.rpc_limits.clone(),
+    );
+    backend.dev_signers = Arc::new(config.dev_signers.clone());
+    let (gossip_tx, gossip_rx) = mpsc::channel::<Vec<u8>>(GOSSIP_BACKLOG);
+    let gossip_tx = Mutex::new(gossip_tx);
+    backend.on_accept = Some(Arc::new(move |raw: &Bytes| {
+        // A full backlog drops the gossip, not the transaction: it is pooled here already.
+        let _ = gossip_tx.lock().try_send(raw.to_vec());
+    }));
+
+    let (rpc_addr, rpc) = match config.rpc_addr {
+        Some(addr) => {
+            let (addr, handle) = tandem_rpc::serve(addr, backend.clone())
+                .await
+                .map_err(|source| Error::Rpc { addr, source })?;
+            (Some(addr), Some(handle))
+        }
+        None => (None, None),
+    };
+
+    tracing::debug!(target: "node", ?rpc_addr, "rpc started");
+    let blocks = backend.blocks.clone();
+    let on_commit: tandem_consensus::OnCommit = Arc::new(move |executed| {
+        let _ = blocks.send(Arc::new(NewBlock {
+            block: executed.block.clone(),
+            receipts: executed.receipts.clone(),
+        }));
+    });
+    let chain = Arc::new(Chain::new(
+        storage,
+        pool,
+        chain_config,
+        config.fee_recipient,
+        config.allow_empty_blocks,
+        Some(on_commit),
+    ));
+    let gossip_backend = backend.clone();
+    let gossip = Gossip {
+        outbound: gossip_rx,
+        inbound: Arc::new(move |raw: &[u8]| {
+            if let Err(e) =
+                tandem_rpc::pool_raw_transaction(&gossip_backend, &Bytes::copy_from_slice(raw))
+            {
+                tracing::trace!(target: "node::gossip", error = %e, "gossiped transaction not pooled");
+            }
+        }),
+    };
+    let spec = ValidatorSpec {
+        key: config.key.clone(),
+        validators: config.validators.clone(),
+        listen: config.listen,
+        partition: format!("validator-{}", config.key.public().to_hex()),
+        namespace: format!("tandem-{}", config.genesis.config.chain_id).into_bytes(),
+        genesis: eth_genesis,
+        leader_timeout: config.leader_timeout,
+        certification_timeout: config.leader_timeout * 2,
+        block_time: config.block_time,
+    };
+    runtime
+        .start_validator(spec, chain, gossip)
+        .await
+        .map_err(|e| Error::Consensus(e.to_string()))?;
+    tracing::info!(target: "node", key = %config.key.public(), listen = %config.listen, ?rpc_addr, "validator started");
+    Ok(ValidatorHandle {
+        rpc_addr,
+        backend,
+        rpc,
+    })
+}
