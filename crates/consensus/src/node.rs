@@ -67,12 +67,15 @@ pub struct ValidatorSpec {
     pub block_time: Duration,
 }
 
+/// Called with each raw transaction a peer gossips.
+pub type OnGossip = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
 /// Transaction gossip: what the node pools from peers, and what it sends them.
 pub struct Gossip {
     /// Raw transactions this node accepted (from its RPC) to send to every peer.
     pub outbound: mpsc::Receiver<Vec<u8>>,
     /// Called with each raw transaction a peer sends.
-    pub inbound: Arc<dyn Fn(&[u8]) + Send + Sync>,
+    pub inbound: OnGossip,
 }
 
 impl std::fmt::Debug for Gossip {

@@ -8,6 +8,9 @@ use tandem_primitives::{ChainConfig, Receipt, SealedBlock, TxEnvelope, dev::DevA
 use tandem_storage::Storage;
 use tokio::sync::{Notify, broadcast};
 
+/// Called with each raw transaction the pool accepts from a client.
+pub type OnAccept = Arc<dyn Fn(&Bytes) + Send + Sync>;
+
 /// A block just committed, as streamed to subscribers.
 #[derive(Debug, Clone)]
 pub struct NewBlock {
@@ -63,7 +66,7 @@ pub struct Backend {
     /// Unlocked accounts for `eth_accounts` and `eth_sendTransaction`: dev mode only, empty otherwise.
     pub dev_signers: Arc<Vec<DevAccount>>,
     /// Called with each raw transaction a client submits and the pool accepts, e.g. to gossip it.
-    pub on_accept: Option<Arc<dyn Fn(&Bytes) + Send + Sync>>,
+    pub on_accept: Option<OnAccept>,
     pub(crate) filters: Arc<Mutex<Filters>>,
 }
 

@@ -17,7 +17,9 @@ mod filters;
 mod pubsub;
 
 pub use api::EthApiServer;
-pub use backend::{Backend, Limits, NewBlock, pool_raw_transaction, submit_raw_transaction};
+pub use backend::{
+    Backend, Limits, NewBlock, OnAccept, pool_raw_transaction, submit_raw_transaction,
+};
 pub use error::RpcError;
 
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
