@@ -1,9 +1,10 @@
-// `tandem dev` driven by an unmodified Ethereum client (ethers v6) and a contract compiled with solc-js.
+// `tandem dev` and `tandem devnet` driven by an unmodified Ethereum client (ethers v6) and a
+// contract compiled with solc-js: the same checks against the single node and the BFT network.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ethers } from 'ethers';
-import { startDev, compile, rawRpc } from './lib/node.mjs';
+import { startDev, startDevnet, compile, rawRpc } from './lib/node.mjs';
 
 const CHAIN_ID = 900n;
 const GWEI = 10n ** 9n;
@@ -13,11 +14,11 @@ function provider(url) {
   return new ethers.JsonRpcProvider(url, Number(CHAIN_ID), { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
 }
 
-describe('tandem dev with ethers', () => {
+for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () => {
   let node, rpc, ws, wallets, token, tokenArtifact;
 
   before(async () => {
-    node = await startDev();
+    node = mode === 'dev' ? await startDev() : await startDevnet();
     rpc = provider(node.url);
     wallets = node.info.accounts.map((a) => new ethers.Wallet(a.privateKey, rpc));
     tokenArtifact = compile('Token.sol', 'Token');

@@ -20,19 +20,30 @@ export function tempDir(prefix = 'tandem-e2e-') {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** Runs `tandem dev` on a free port; see startNode. */
+export function startDev(args = []) {
+  return startNode('dev', args);
+}
+
+/** Runs `tandem devnet` (4 BFT validators in one process) with RPC on a free port; see startNode. */
+export function startDevnet(args = []) {
+  const p2p = 20_000 + Math.floor(Math.random() * 30_000);
+  return startNode('devnet', ['--p2p-port', String(p2p), ...args]);
+}
+
 /**
- * Runs `tandem dev` on a free port and resolves once it prints its JSON summary.
+ * Runs `tandem <command>` with RPC on a free port and resolves once it prints its JSON summary.
  * Returns { url, ws, info, proc, stop(signal) }.
  */
-export async function startDev(args = []) {
-  const proc = spawn(tandemBin(), ['dev', '--port', '0', '--json', '--log', 'warn', ...args], {
+export async function startNode(command, args = []) {
+  const proc = spawn(tandemBin(), [command, '--port', '0', '--json', '--log', 'warn', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   const info = await new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`tandem dev did not start: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`tandem ${command} did not start: ${stderr}`)), 30_000);
     proc.stdout.on('data', (d) => {
       out += d;
       const nl = out.indexOf('\n');
@@ -41,7 +52,7 @@ export async function startDev(args = []) {
         try { resolve(JSON.parse(out.slice(0, nl))); } catch (e) { reject(e); }
       }
     });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`tandem dev exited with ${code}: ${stderr}`)); });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`tandem ${command} exited with ${code}: ${stderr}`)); });
     proc.on('error', (e) => { clearTimeout(timer); reject(e); });
   });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
