@@ -29,18 +29,17 @@ impl Application {
     }
 }
 
-/// Reads an ancestry stream (newest first) down to the committed height and returns the blocks
-/// above it. `None` when the stream ends first or meets a block that is not the committed one.
+/// Reads an ancestry stream (newest first) down to the first committed block and returns the
+/// blocks read, that one included. `None` when the stream ends first.
 async fn uncommitted(chain: &Chain, mut ancestry: impl Ancestry<Block>) -> Option<Vec<Block>> {
     let committed = chain.committed_height().ok()?;
     let mut blocks = Vec::new();
     while let Some(block) = ancestry.next().await {
         let number = block.inner().header().number;
-        if number <= committed {
-            let stored = chain.committed_block(number).ok()??;
-            return (stored.hash == block.inner().eth.hash).then_some(blocks);
-        }
         blocks.push(block.inner().clone());
+        if number <= committed {
+            return Some(blocks);
+        }
     }
     None
 }

@@ -26,6 +26,13 @@ pub enum Error {
     Gap { last: u64, got: u64 },
 }
 
+/// A deliberate fault a simulated validator can be given, to test that honest validators reject it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProposerFault {
+    /// Proposes blocks whose header carries a wrong state root.
+    WrongStateRoot,
+}
+
 /// Called after each block commits durably, e.g. to notify RPC subscribers.
 pub type OnCommit = Arc<dyn Fn(&ExecutedBlock) + Send + Sync>;
 
@@ -40,6 +47,7 @@ pub struct Chain {
     pub allow_empty: bool,
     executed: Mutex<HashMap<Digest, Arc<ExecutedBlock>>>,
     on_commit: Option<OnCommit>,
+    fault: Option<ProposerFault>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -67,7 +75,14 @@ impl Chain {
             allow_empty,
             executed: Mutex::default(),
             on_commit,
+            fault: None,
         }
+    }
+
+    /// Makes this node a faulty proposer: for simulations that check honest validators reject it.
+    pub fn with_fault(mut self, fault: ProposerFault) -> Self {
+        self.fault = Some(fault);
+        self
     }
 
     /// The height of the last committed block.
@@ -75,24 +90,48 @@ impl Chain {
         Ok(self.storage.read()?.last_height().unwrap_or_default())
     }
 
-    /// The post-state of the uncommitted `ancestors` (newest first, ending just above the committed
-    /// height), executing any this node has not executed yet.
-    fn pending_for(&self, reader: &Reader, ancestors: &[Block]) -> Result<Pending, Error> {
-        let mut pending = Pending::default();
+    /// The post-state and header of the newest of `ancestors` (newest first, ending with a
+    /// committed block), executing the uncommitted ones this node has not executed yet.
+    ///
+    /// Blocks may have committed since the ancestry was read: committed ancestors are checked
+    /// against storage and skipped. An ancestry that the finalized chain has left behind is
+    /// `Unrelated`: nothing built on it can ever be final.
+    fn prepare(&self, reader: &Reader, ancestors: &[Block]) -> Result<(Pending, Header), Error> {
         let last = reader.last_height().unwrap_or_default();
+        let newest = ancestors
+            .first()
+            .map(|b| b.header().number)
+            .ok_or(Error::Unrelated { number: last })?;
+        if newest < last {
+            return Err(Error::Unrelated { number: newest });
+        }
+        let mut pending = Pending::default();
         let mut parent = reader.header(last)?.ok_or(Error::Gap { last, got: last })?;
         for block in ancestors.iter().rev() {
+            let number = block.header().number;
+            if number <= last {
+                if reader.header(number)?.map(|h| h.hash_slow()) != Some(block.eth.hash) {
+                    return Err(Error::Unrelated { number });
+                }
+                continue;
+            }
             let executed = match self.executed.lock().get(&block.digest()).cloned() {
                 Some(executed) => executed,
                 None => Arc::new(self.re_execute(reader, Some(&pending), &parent, block)?),
             };
+            if executed.block.header().parent_hash != parent.hash_slow() {
+                return Err(Error::Invalid {
+                    number,
+                    reason: "does not build on its parent".into(),
+                });
+            }
             pending.push(executed.block.number(), executed.block.hash, &executed.diff);
             self.executed
                 .lock()
                 .insert(block.digest(), executed.clone());
             parent = executed.block.header().clone();
         }
-        Ok(pending)
+        Ok((pending, parent))
     }
 
     /// Re-executes `block` on `parent` and checks that it reproduces the block exactly: same
@@ -181,18 +220,20 @@ impl Chain {
         Ok(executor.finish()?)
     }
 
-    /// Verifies `block`, whose uncommitted ancestors are `ancestors` (newest first).
+    /// Verifies `block`, whose ancestors are `ancestors` (newest first, ending with a committed block).
     pub fn verify(&self, block: &Block, ancestors: &[Block]) -> Result<(), Error> {
         let reader = self.storage.read()?;
-        let pending = self.pending_for(&reader, ancestors)?;
-        let parent = match ancestors.first() {
-            Some(parent) => parent.header().clone(),
-            None => reader
-                .header(reader.last_height().unwrap_or_default())?
-                .ok_or(Error::Unrelated {
-                    number: block.header().number,
-                })?,
-        };
+        let number = block.header().number;
+        if number <= reader.last_height().unwrap_or_default() {
+            // Finalized while this verification waited: valid exactly if it is the committed block.
+            let stored = reader.header(number)?.map(|h| h.hash_slow());
+            return if stored == Some(block.eth.hash) {
+                Ok(())
+            } else {
+                Err(Error::Unrelated { number })
+            };
+        }
+        let (pending, parent) = self.prepare(&reader, ancestors)?;
         let executed = self.re_execute(&reader, Some(&pending), &parent, block)?;
         self.executed
             .lock()
@@ -200,7 +241,8 @@ impl Chain {
         Ok(())
     }
 
-    /// Builds the Ethereum block of a proposal on top of `ancestors` (newest first), from the pool.
+    /// Builds the Ethereum block of a proposal on top of `ancestors` (newest first, ending with a
+    /// committed block), from the pool.
     /// `None` when the pool is empty and empty blocks are off.
     pub fn build(
         &self,
@@ -209,13 +251,7 @@ impl Chain {
         prev_randao: tandem_primitives::B256,
     ) -> Result<Option<ExecutedBlock>, Error> {
         let reader = self.storage.read()?;
-        let pending = self.pending_for(&reader, ancestors)?;
-        let parent = match ancestors.first() {
-            Some(parent) => parent.header().clone(),
-            None => reader
-                .header(reader.last_height().unwrap_or_default())?
-                .ok_or(Error::Gap { last: 0, got: 0 })?,
-        };
+        let (pending, parent) = self.prepare(&reader, ancestors)?;
         let attrs = BlockAttributes {
             timestamp: timestamp.max(parent.timestamp),
             beneficiary: self.fee_recipient,
@@ -250,7 +286,13 @@ impl Chain {
         if included == 0 && !self.allow_empty {
             return Ok(None);
         }
-        Ok(Some(executor.finish()?))
+        let mut executed = executor.finish()?;
+        if self.fault == Some(ProposerFault::WrongStateRoot) {
+            let mut block = executed.block.block.clone();
+            block.header.state_root = tandem_primitives::B256::repeat_byte(0xbb);
+            executed.block = SealedBlock::seal(block);
+        }
+        Ok(Some(executed))
     }
 
     /// Remembers a block this node built, so verifying or committing it does not execute it again.

@@ -2,20 +2,22 @@
 //! and real EVM execution. The same seed must give the same chain.
 use alloy_consensus::TxEip1559;
 use alloy_primitives::{Address, B256, TxKind, U256};
-use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
-use commonware_macros::select;
-use commonware_p2p::simulated::{self, Link, Network};
+use commonware_cryptography::{
+    Signer as _,
+    ed25519::{PrivateKey, PublicKey},
+};
+use commonware_p2p::simulated::{self, Link, Network, Oracle};
 use commonware_runtime::{Clock, Quota, Runner, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, TryCollect, ordered::Set, probability};
 use parking_lot::Mutex;
-use std::{sync::Arc, time::Duration};
-use tandem_consensus::{Block, Chain, Channels, Config};
+use std::{path::Path, sync::Arc, time::Duration};
+use tandem_consensus::{Block, Chain, Channels, Config, ProposerFault};
 use tandem_execution::{genesis_block, recover_sender};
 use tandem_mempool::{AccountState, Mempool};
 use tandem_primitives::{dev, genesis};
 use tandem_storage::Storage;
 
-const VALIDATORS: u64 = 4;
+const VALIDATORS: usize = 4;
 const QUOTA: Quota = Quota::per_second(NZU32!(10_000));
 const LINK: Link = Link {
     latency: Duration::from_millis(20),
@@ -23,8 +25,12 @@ const LINK: Link = Link {
     success_rate: probability!(1.0),
 };
 
-/// What one validator ended with: (number, block hash, state root, transactions) of every committed block.
-type ChainView = Vec<(u64, B256, B256, usize)>;
+/// What one validator ended with: (number, block hash, state root, beneficiary, transactions) per block.
+type ChainView = Vec<(u64, B256, B256, Address, usize)>;
+
+fn fee_recipient(i: usize) -> Address {
+    Address::with_last_byte(0xf0 + i as u8)
+}
 
 fn transfers(count: u64) -> Vec<tandem_primitives::TxEnvelope> {
     (0..count)
@@ -44,15 +50,22 @@ fn transfers(count: u64) -> Vec<tandem_primitives::TxEnvelope> {
         .collect()
 }
 
-/// Runs `VALIDATORS` validators until each has committed `target` blocks; returns each one's chain.
-fn run(seed: u64, target: u64, txs: u64) -> Vec<ChainView> {
-    let dir = tempfile::tempdir().unwrap();
-    let dir_path = dir.path().to_path_buf();
-    let config = deterministic::Config::new()
-        .with_seed(seed)
-        .with_timeout(Some(Duration::from_secs(600)));
-    deterministic::Runner::new(config).start(|context| async move {
-        let signers: Vec<PrivateKey> = (0..VALIDATORS).map(PrivateKey::from_seed).collect();
+struct Sim {
+    context: deterministic::Context,
+    oracle: Oracle<PublicKey, deterministic::Context>,
+    keys: Vec<PublicKey>,
+    chains: Vec<Arc<Chain>>,
+}
+
+impl Sim {
+    /// Starts `VALIDATORS` validators, fully linked, each with its own redb under `dir`.
+    async fn start(
+        context: deterministic::Context,
+        dir: &Path,
+        faults: &[(usize, ProposerFault)],
+        txs: u64,
+    ) -> Self {
+        let signers: Vec<PrivateKey> = (0..VALIDATORS as u64).map(PrivateKey::from_seed).collect();
         let validators: Set<_> = signers
             .iter()
             .map(|s| s.public_key())
@@ -62,7 +75,7 @@ fn run(seed: u64, target: u64, txs: u64) -> Vec<ChainView> {
             context.child("network"),
             simulated::Config {
                 max_size: 16 * 1024 * 1024,
-                max_peers_per_set: NZUsize!(VALIDATORS as usize),
+                max_peers_per_set: NZUsize!(VALIDATORS),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(1),
             },
@@ -70,13 +83,12 @@ fn run(seed: u64, target: u64, txs: u64) -> Vec<ChainView> {
         )
         .await;
         network.start();
-
         let genesis_config = genesis::dev_genesis(900);
         let chain_config = genesis::chain_config(&genesis_config);
         let mut chains = Vec::new();
         for (i, signer) in signers.iter().enumerate() {
             let storage =
-                Arc::new(Storage::open(&dir_path.join(format!("validator-{i}.redb"))).unwrap());
+                Arc::new(Storage::open(&dir.join(format!("validator-{i}.redb"))).unwrap());
             let eth_genesis = genesis_block(&storage.read().unwrap(), &genesis_config).unwrap();
             storage.commit(&eth_genesis.clone().into_commit()).unwrap();
             let pool = Mempool::new(
@@ -85,14 +97,18 @@ fn run(seed: u64, target: u64, txs: u64) -> Vec<ChainView> {
                 chain_config.gas_limit,
                 chain_config.fees.min_base_fee_wei,
             );
-            let chain = Arc::new(Chain::new(
+            let mut chain = Chain::new(
                 storage,
                 Arc::new(Mutex::new(pool)),
                 chain_config.clone(),
-                Address::with_last_byte(0xf0 + i as u8),
+                fee_recipient(i),
                 true,
                 None,
-            ));
+            );
+            if let Some((_, fault)) = faults.iter().find(|(who, _)| *who == i) {
+                chain = chain.with_fault(*fault);
+            }
+            let chain = Arc::new(chain);
             let control = oracle.control(signer.public_key());
             let channels = Channels {
                 votes: control.register(0, QUOTA).await.unwrap(),
@@ -124,17 +140,20 @@ fn run(seed: u64, target: u64, txs: u64) -> Vec<ChainView> {
             .await;
             chains.push(chain);
         }
-        for a in validators.iter() {
-            for b in validators.iter() {
-                if a != b {
-                    oracle.add_link(a.clone(), b.clone(), LINK).await.unwrap();
-                }
-            }
+        let keys: Vec<PublicKey> = signers.iter().map(|s| s.public_key()).collect();
+        let sim = Self {
+            context,
+            oracle,
+            keys,
+            chains,
+        };
+        for i in 0..VALIDATORS {
+            sim.link(i, true).await;
         }
         // Every validator's pool gets the transactions (as gossip would deliver them).
         for tx in transfers(txs) {
             let sender = recover_sender(&tx).unwrap();
-            for chain in &chains {
+            for chain in &sim.chains {
                 let account = chain
                     .storage
                     .read()
@@ -156,56 +175,186 @@ fn run(seed: u64, target: u64, txs: u64) -> Vec<ChainView> {
                     .unwrap();
             }
         }
-        loop {
-            let done = chains
-                .iter()
-                .all(|c| c.committed_height().unwrap() >= target);
-            if done {
-                break;
+        sim
+    }
+
+    /// Connects (or cuts off) validator `i` to and from every other.
+    async fn link(&self, i: usize, up: bool) {
+        for j in 0..VALIDATORS {
+            if i == j {
+                continue;
             }
-            select! {
-                _ = context.sleep(Duration::from_millis(100)) => {},
+            for (a, b) in [(i, j), (j, i)] {
+                let (a, b) = (self.keys[a].clone(), self.keys[b].clone());
+                if up {
+                    let _ = self.oracle.add_link(a, b, LINK).await;
+                } else {
+                    let _ = self.oracle.remove_link(a, b).await;
+                }
             }
         }
-        chains
-            .iter()
-            .map(|c| {
-                let reader = c.storage.read().unwrap();
-                (1..=target)
-                    .map(|n| {
-                        let block = reader.block(n).unwrap().unwrap();
-                        (
-                            n,
-                            block.hash,
-                            block.header().state_root,
-                            block.block.transactions.len(),
-                        )
-                    })
-                    .collect()
+    }
+
+    fn height(&self, i: usize) -> u64 {
+        self.chains[i].committed_height().unwrap()
+    }
+
+    /// Waits (in simulated time) until every listed validator has committed `target` blocks.
+    async fn wait(&self, who: &[usize], target: u64) {
+        let mut ticks = 0u64;
+        while !who.iter().all(|i| self.height(*i) >= target) {
+            self.context.sleep(Duration::from_millis(100)).await;
+            ticks += 1;
+            if ticks.is_multiple_of(600) {
+                tracing::warn!(?who, target, heights = ?ALL.map(|i| self.height(i)), "still waiting");
+            }
+        }
+    }
+
+    fn view(&self, i: usize, upto: u64) -> ChainView {
+        let reader = self.chains[i].storage.read().unwrap();
+        (1..=upto)
+            .map(|n| {
+                let block = reader.block(n).unwrap().unwrap();
+                (
+                    n,
+                    block.hash,
+                    block.header().state_root,
+                    block.header().beneficiary,
+                    block.block.transactions.len(),
+                )
             })
             .collect()
-    })
+    }
+}
+
+/// Runs a scenario on a fresh deterministic runtime with `seed`.
+fn simulate<T: Send + 'static>(
+    seed: u64,
+    scenario: impl AsyncFnOnce(&Path, deterministic::Context) -> T,
+) -> T {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let config = deterministic::Config::new()
+        .with_seed(seed)
+        .with_timeout(Some(Duration::from_secs(900)));
+    deterministic::Runner::new(config).start(async |context| scenario(dir.path(), context).await)
+}
+
+const ALL: [usize; VALIDATORS] = [0, 1, 2, 3];
+
+/// The seeds a scenario runs: `default`, or `TANDEM_SIM_SEEDS=N` more (from `offset`) for a wider sweep.
+fn seeds(offset: u64, default: &[u64]) -> Vec<u64> {
+    match std::env::var("TANDEM_SIM_SEEDS")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        Some(n) => (offset..offset + n).collect(),
+        None => default.to_vec(),
+    }
 }
 
 #[test]
 fn all_online_validators_finalize_the_same_blocks_and_the_same_seed_gives_the_same_chain() {
-    for seed in [1u64, 2] {
-        let first = run(seed, 8, 40);
+    for seed in seeds(1_000, &[1, 2, 3]) {
+        let run = || {
+            simulate(seed, async |dir, context| {
+                let sim = Sim::start(context, dir, &[], 40).await;
+                sim.wait(&ALL, 8).await;
+                ALL.map(|i| sim.view(i, 8))
+            })
+        };
+        let first = run();
         for view in &first[1..] {
             assert_eq!(
                 view, &first[0],
                 "seed {seed}: every validator finalizes the same blocks and state roots"
             );
         }
-        let included: usize = first[0].iter().map(|b| b.3).sum();
+        let included: usize = first[0].iter().map(|b| b.4).sum();
         assert_eq!(
             included, 40,
             "seed {seed}: every transaction is included exactly once: {:?}",
             first[0]
         );
-        let second = run(seed, 8, 40);
         assert_eq!(
-            first, second,
+            first,
+            run(),
+            "seed {seed}: the same seed gives the same chain"
+        );
+    }
+}
+
+#[test]
+fn a_partitioned_validator_falls_behind_while_the_rest_finalize_then_catches_up() {
+    for seed in seeds(2_000, &[4, 5]) {
+        let run = || {
+            simulate(seed, async |dir, context| {
+                let sim = Sim::start(context, dir, &[], 20).await;
+                sim.wait(&ALL, 3).await;
+                sim.link(3, false).await;
+                let cut = sim.height(3);
+                sim.wait(&[0, 1, 2], cut + 6).await;
+                let stuck = sim.height(3);
+                assert!(
+                    stuck <= cut + 1,
+                    "seed {seed}: the isolated validator cannot finalize alone ({cut} -> {stuck})"
+                );
+                sim.link(3, true).await;
+                sim.wait(&ALL, cut + 6).await;
+                ALL.map(|i| sim.view(i, cut + 6))
+            })
+        };
+        let first = run();
+        for view in &first[1..] {
+            assert_eq!(
+                view, &first[0],
+                "seed {seed}: the healed validator caught up to the same blocks"
+            );
+        }
+        assert_eq!(
+            first,
+            run(),
+            "seed {seed}: the same seed gives the same chain"
+        );
+    }
+}
+
+#[test]
+fn a_proposer_with_wrong_state_roots_is_rejected_and_the_chain_moves_on() {
+    for seed in seeds(3_000, &[6, 7]) {
+        let run = || {
+            simulate(seed, async |dir, context| {
+                let sim = Sim::start(context, dir, &[(3, ProposerFault::WrongStateRoot)], 20).await;
+                sim.wait(&ALL, 10).await;
+                ALL.map(|i| sim.view(i, 10))
+            })
+        };
+        let first = run();
+        for view in &first[1..] {
+            assert_eq!(
+                view, &first[0],
+                "seed {seed}: honest and faulty validators agree on the finalized chain"
+            );
+        }
+        assert!(
+            first[0].iter().all(|b| b.2 != B256::repeat_byte(0xbb)),
+            "seed {seed}: no wrong state root is final"
+        );
+        assert!(
+            first[0].iter().all(|b| b.3 != fee_recipient(3)),
+            "seed {seed}: no block of the faulty proposer is final"
+        );
+        assert!(
+            first[0].iter().any(|b| b.3 == fee_recipient(0)),
+            "seed {seed}: honest proposers keep producing"
+        );
+        assert_eq!(
+            first,
+            run(),
             "seed {seed}: the same seed gives the same chain"
         );
     }
