@@ -1,6 +1,7 @@
 //! The tandem CLI: one binary for every role.
 mod dev;
 mod devnet;
+mod network;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,10 @@ enum Command {
     /// Run a local BFT network: N validators in one process over authenticated p2p on loopback,
     /// JSON-RPC on 127.0.0.1:8545, the standard dev accounts funded.
     Devnet(devnet::Args),
+    /// Write keys, a shared genesis and one config file per validator for a multi-machine network.
+    Setup(network::SetupArgs),
+    /// Run one validator of a network from its config file (see `tandem setup`).
+    Node(network::NodeArgs),
 }
 
 fn init_logging(filter: &str, json: bool) {
@@ -50,5 +55,7 @@ fn main() -> eyre::Result<()> {
             .block_on(dev::run(args)),
         // Consensus brings its own (tokio-based) runtime.
         Command::Devnet(args) => devnet::run(args),
+        Command::Setup(args) => network::setup(&args),
+        Command::Node(args) => network::node(&args),
     }
 }

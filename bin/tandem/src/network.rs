@@ -1,0 +1,262 @@
+//! `tandem setup` writes a validator network's files; `tandem node` runs one member of it.
+use alloy_primitives::Address;
+use eyre::{WrapErr, bail};
+use serde::{Deserialize, Serialize};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+use tandem_consensus::{PeerId, ValidatorKey};
+use tandem_node::{ValidatorConfig, launch_validator};
+use tandem_primitives::{ChainConfig, genesis};
+use tandem_storage::History;
+
+/// One node's configuration file (`nodeI.toml`). Relative paths are relative to the file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NodeFile {
+    /// The validator's secret key file (hex).
+    pub(crate) key_file: PathBuf,
+    /// p2p listen address.
+    pub(crate) listen: SocketAddr,
+    /// JSON-RPC (HTTP and WebSocket) address.
+    pub(crate) rpc: SocketAddr,
+    pub(crate) data_dir: PathBuf,
+    /// The shared geth-style genesis file.
+    pub(crate) genesis: PathBuf,
+    /// Receives the priority fees of this validator's blocks.
+    #[serde(default)]
+    pub(crate) fee_recipient: Address,
+    #[serde(default = "default_block_time_ms")]
+    pub(crate) block_time_ms: u64,
+    #[serde(default)]
+    pub(crate) empty_blocks: bool,
+    /// Blocks of state history kept; absent keeps the default, 0 keeps all (archive).
+    #[serde(default)]
+    pub(crate) history_blocks: Option<u64>,
+    /// Every validator of the network, this one included.
+    pub(crate) validators: Vec<ValidatorEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ValidatorEntry {
+    pub(crate) public_key: String,
+    pub(crate) address: SocketAddr,
+}
+
+fn default_block_time_ms() -> u64 {
+    250
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SetupArgs {
+    /// Number of validators.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    validators: u16,
+    /// Directory to write keys, genesis.json and nodeI.toml into (created; must not hold files).
+    #[arg(long)]
+    out: PathBuf,
+    /// p2p port of the first validator; on one host validator i uses this + i.
+    #[arg(long, default_value_t = 30_400)]
+    base_port: u16,
+    /// JSON-RPC port of the first validator; on one host validator i uses this + i.
+    #[arg(long, default_value_t = 8545)]
+    rpc_port: u16,
+    /// One host (IP) per validator, comma-separated; all on 127.0.0.1 when absent.
+    #[arg(long, value_delimiter = ',')]
+    hosts: Vec<std::net::IpAddr>,
+    /// Least time between blocks, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    block_time_ms: u64,
+}
+
+pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
+    let n = usize::from(args.validators);
+    if !args.hosts.is_empty() && args.hosts.len() != n {
+        bail!(
+            "--hosts lists {} hosts for {} validators",
+            args.hosts.len(),
+            n
+        );
+    }
+    if args.out.exists() && std::fs::read_dir(&args.out)?.next().is_some() {
+        bail!(
+            "{} already holds files; setup writes into an empty directory",
+            args.out.display()
+        );
+    }
+    std::fs::create_dir_all(&args.out)?;
+    let one_host = args.hosts.is_empty();
+    let host = |i: usize| {
+        if one_host {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            args.hosts[i]
+        }
+    };
+    let port = |base: u16, i: usize| if one_host { base + i as u16 } else { base };
+    let keys: Vec<ValidatorKey> = (0..n)
+        .map(|_| ValidatorKey::from_bytes(rand::random()))
+        .collect();
+    let validators: Vec<ValidatorEntry> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| ValidatorEntry {
+            public_key: k.public().to_hex(),
+            address: SocketAddr::new(host(i), port(args.base_port, i)),
+        })
+        .collect();
+    let genesis = genesis::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+    std::fs::write(
+        args.out.join("genesis.json"),
+        serde_json::to_string_pretty(&genesis)?,
+    )?;
+    for (i, key) in keys.iter().enumerate() {
+        let key_file = format!("node{i}.key");
+        write_secret(&args.out.join(&key_file), &key.to_hex())?;
+        let rpc_host = if one_host {
+            host(i)
+        } else {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        };
+        let node = NodeFile {
+            key_file: key_file.into(),
+            listen: SocketAddr::new(
+                if one_host {
+                    host(i)
+                } else {
+                    std::net::IpAddr::from([0, 0, 0, 0])
+                },
+                port(args.base_port, i),
+            ),
+            rpc: SocketAddr::new(rpc_host, port(args.rpc_port, i)),
+            data_dir: format!("data/node{i}").into(),
+            genesis: "genesis.json".into(),
+            fee_recipient: Address::ZERO,
+            block_time_ms: args.block_time_ms,
+            empty_blocks: false,
+            history_blocks: None,
+            validators: validators.clone(),
+        };
+        std::fs::write(
+            args.out.join(format!("node{i}.toml")),
+            toml::to_string_pretty(&node)?,
+        )?;
+    }
+    println!(
+        "wrote {n} validators to {}: genesis.json, nodeI.key, nodeI.toml",
+        args.out.display()
+    );
+    for (i, v) in validators.iter().enumerate() {
+        println!(
+            "  node{i}: p2p {} (open this TCP port to the other validators), key {}",
+            v.address, v.public_key
+        );
+    }
+    println!(
+        "run each with: tandem node --config {}/nodeI.toml",
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn write_secret(path: &Path, secret: &str) -> eyre::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .wrap_err_with(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{secret}")?;
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct NodeArgs {
+    /// The node's configuration file, as `tandem setup` writes it.
+    #[arg(long)]
+    config: PathBuf,
+    /// Override the JSON-RPC address of the file.
+    #[arg(long)]
+    rpc: Option<SocketAddr>,
+    /// Print the start-up summary as one JSON object on stdout, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn node(args: &NodeArgs) -> eyre::Result<()> {
+    let text = std::fs::read_to_string(&args.config)
+        .wrap_err_with(|| format!("reading {}", args.config.display()))?;
+    let file: NodeFile = toml::from_str(&text)
+        .wrap_err_with(|| format!("invalid config {}", args.config.display()))?;
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    let resolve = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
+    let key_text =
+        std::fs::read_to_string(resolve(&file.key_file)).wrap_err("reading the key file")?;
+    let key = ValidatorKey::from_hex(&key_text)?;
+    let genesis = genesis::load(&resolve(&file.genesis))?;
+    let validators = file
+        .validators
+        .iter()
+        .map(|v| Ok((PeerId::from_hex(&v.public_key)?, v.address)))
+        .collect::<eyre::Result<Vec<_>>>()?;
+    let data_dir = resolve(&file.data_dir);
+    let consensus_dir = data_dir.join("consensus");
+    std::fs::create_dir_all(&consensus_dir)?;
+    let history = match file.history_blocks {
+        Some(0) => History::Archive,
+        Some(n) => History::Recent(n),
+        None => History::default(),
+    };
+    let block_time = Duration::from_millis(file.block_time_ms);
+    let config = ValidatorConfig {
+        key: key.clone(),
+        validators,
+        listen: file.listen,
+        rpc_addr: Some(args.rpc.unwrap_or(file.rpc)),
+        data_dir,
+        genesis,
+        fee_recipient: file.fee_recipient,
+        block_time,
+        leader_timeout: Duration::from_secs(1).max(block_time * 4),
+        allow_empty_blocks: file.empty_blocks,
+        history,
+        mempool: Default::default(),
+        rpc_limits: Default::default(),
+        dev_signers: Vec::new(),
+    };
+    let json = args.json;
+    tandem_consensus::run(&consensus_dir, |runtime| async move {
+        let handle = launch_validator(&runtime, config).await?;
+        let rpc = handle
+            .rpc_addr
+            .ok_or_else(|| eyre::eyre!("no RPC address"))?;
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "rpc": format!("http://{rpc}"), "ws": format!("ws://{rpc}"), "validator": key.public().to_hex() })
+            );
+        } else {
+            println!(
+                "tandem validator {} running; JSON-RPC on http://{rpc}",
+                key.public()
+            );
+        }
+        tokio::signal::ctrl_c().await?;
+        eprintln!("\nShutting down...");
+        drop(handle);
+        Ok::<_, eyre::Report>(())
+    })
+}
