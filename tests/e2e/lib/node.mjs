@@ -22,21 +22,21 @@ export function tempDir(prefix = 'tandem-e2e-') {
 
 /** Runs `tandem dev` on a free port; see startNode. */
 export function startDev(args = []) {
-  return startNode('dev', args);
+  return startNode('dev', ['--port', '0', ...args]);
 }
 
 /** Runs `tandem devnet` (4 BFT validators in one process) with RPC on a free port; see startNode. */
 export function startDevnet(args = []) {
   const p2p = 20_000 + Math.floor(Math.random() * 30_000);
-  return startNode('devnet', ['--p2p-port', String(p2p), ...args]);
+  return startNode('devnet', ['--port', '0', '--p2p-port', String(p2p), ...args]);
 }
 
 /**
- * Runs `tandem <command>` with RPC on a free port and resolves once it prints its JSON summary.
+ * Runs `tandem <command> --json` and resolves once it prints its JSON summary.
  * Returns { url, ws, info, proc, stop(signal) }.
  */
 export async function startNode(command, args = []) {
-  const proc = spawn(tandemBin(), [command, '--port', '0', '--json', '--log', 'warn', ...args], {
+  const proc = spawn(tandemBin(), [command, '--json', '--log', 'warn', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
