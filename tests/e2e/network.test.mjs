@@ -82,6 +82,13 @@ describe('a four-validator network of separate processes', () => {
     assert.equal(count, 24, 'each transaction exactly once');
     const finalized = await rpcs[1].getBlock('finalized');
     assert.equal(finalized.number, await rpcs[1].getBlockNumber(), 'latest is final');
+    const metrics = await (await fetch(`${nodes[0].url}/metrics`)).text();
+    assert.match(metrics, /^tandem_height \d+$/m);
+    assert.match(metrics, /^tandem_mempool_pending \d+$/m);
+    assert.match(metrics, /simplex_voter_state_current_view/);
+    const health = await fetch(`${nodes[0].url}/health`);
+    assert.equal(health.status, 200);
+    assert.equal((await health.json()).status, 'ok');
   });
 
   it('keeps finalizing with one validator killed, and the restarted one catches up to the same hashes', async () => {
@@ -109,10 +116,13 @@ describe('a four-validator network of separate processes', () => {
     await sleep(3_000); // two of four cannot finalize anything
     assert.equal(await rpcs[0].getBlockNumber(), stalled, 'no block is final without a quorum');
     assert.equal(await rpcs[1].getBlockNumber(), stalled);
+    const health = async () => (await fetch(`${nodes[0].url}/health`)).status;
+    await waitFor(async () => (await health()) === 503, '/health to report the stall', 40_000);
     await start(2);
     await waitFor(() => included(0, pending), 'the pending transactions after the quorum returns', 60_000);
     const head = await rpcs[0].getBlockNumber();
     await waitFor(async () => (await rpcs[2].getBlockNumber()) >= head, 'the returned validator to catch up', 60_000);
+    await waitFor(async () => (await health()) === 200, '/health to recover');
     for (let n = stalled; n <= head; n++) {
       const [a, b, c] = await Promise.all([0, 1, 2].map((i) => rpcs[i].getBlock(n)));
       assert.equal(a.hash, b.hash, `block ${n}: no fork`);

@@ -91,6 +91,12 @@ pub enum StartError {
 }
 
 impl Runtime {
+    /// The runtime's own metrics (consensus views, p2p peers and traffic, storage), in Prometheus text.
+    pub fn metrics(&self) -> Arc<dyn Fn() -> String + Send + Sync> {
+        let context = self.0.child("metrics");
+        Arc::new(move || commonware_runtime::Metrics::encode(&context))
+    }
+
     /// Starts a validator: p2p, consensus and gossip. Returns once everything is running.
     pub async fn start_validator(
         &self,

@@ -142,7 +142,7 @@ pub fn mine_block(
         block: commit.block,
         receipts: commit.receipts,
     });
-    let _ = backend.blocks.send(new.clone());
+    backend.announce(new.clone());
     Ok(Some(new))
 }
 

@@ -111,6 +111,15 @@ pub async fn launch(config: Config) -> Result<Handle> {
         config.rpc_limits.clone(),
     );
     backend.dev_signers = Arc::new(config.dev_signers.clone());
+    let stall_after = match config.mining {
+        Mining::Instant => std::time::Duration::from_secs(10),
+        Mining::Interval(every) => std::time::Duration::from_secs(10).max(every * 3),
+    };
+    backend.health = Arc::new(tandem_rpc::Health::new(
+        stall_after,
+        matches!(config.mining, Mining::Interval(_)),
+        None,
+    ));
 
     let (rpc_addr, rpc) = tandem_rpc::serve(config.rpc_addr, backend.clone())
         .await

@@ -79,6 +79,13 @@ pub async fn launch_validator(
         config.rpc_limits.clone(),
     );
     backend.dev_signers = Arc::new(config.dev_signers.clone());
+    // Stalled: no block for this long while blocks are due (transactions wait, or empty blocks are on).
+    let stall_after = Duration::from_secs(10).max(config.leader_timeout * 10);
+    backend.health = Arc::new(tandem_rpc::Health::new(
+        stall_after,
+        config.allow_empty_blocks,
+        Some(runtime.metrics()),
+    ));
     let (gossip_tx, gossip_rx) = mpsc::channel::<Vec<u8>>(GOSSIP_BACKLOG);
     let gossip_tx = Mutex::new(gossip_tx);
     backend.on_accept = Some(Arc::new(move |raw: &Bytes| {
@@ -97,9 +104,9 @@ pub async fn launch_validator(
     };
 
     tracing::debug!(target: "node", ?rpc_addr, "rpc started");
-    let blocks = backend.blocks.clone();
+    let announcer = backend.clone();
     let on_commit: tandem_consensus::OnCommit = Arc::new(move |executed| {
-        let _ = blocks.send(Arc::new(NewBlock {
+        announcer.announce(Arc::new(NewBlock {
             block: executed.block.clone(),
             receipts: executed.receipts.clone(),
         }));

@@ -67,6 +67,8 @@ pub struct Backend {
     pub dev_signers: Arc<Vec<DevAccount>>,
     /// Called with each raw transaction a client submits and the pool accepts, e.g. to gossip it.
     pub on_accept: Option<OnAccept>,
+    /// What `/health` and `/metrics` report.
+    pub health: Arc<crate::Health>,
     pub(crate) filters: Arc<Mutex<Filters>>,
 }
 
@@ -95,8 +97,17 @@ impl Backend {
             limits,
             dev_signers: Arc::default(),
             on_accept: None,
+            health: Arc::default(),
             filters: Arc::default(),
         }
+    }
+}
+
+impl Backend {
+    /// Announces a block that just committed durably: to subscribers, filters and `/health`.
+    pub fn announce(&self, block: Arc<NewBlock>) {
+        self.health.record_commit();
+        let _ = self.blocks.send(block);
     }
 }
 

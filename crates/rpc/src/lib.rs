@@ -14,6 +14,7 @@ mod error;
 mod eth;
 mod fees;
 mod filters;
+mod probes;
 mod pubsub;
 
 pub use api::EthApiServer;
@@ -21,6 +22,7 @@ pub use backend::{
     Backend, Limits, NewBlock, OnAccept, pool_raw_transaction, submit_raw_transaction,
 };
 pub use error::RpcError;
+pub use probes::{ExtraMetrics, Health};
 
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use std::net::SocketAddr;
@@ -40,11 +42,16 @@ pub async fn serve(
         .set_id_provider(pubsub::HexIdProvider)
         .build();
     let cors = tower_http::cors::CorsLayer::permissive();
-    let server = Server::builder()
-        .set_config(config)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
-        .build(addr)
-        .await?;
+    let server =
+        Server::builder()
+            .set_config(config)
+            .set_http_middleware(tower::ServiceBuilder::new().layer(cors).layer(
+                probes::ProbesLayer {
+                    backend: backend.clone(),
+                },
+            ))
+            .build(addr)
+            .await?;
     let local = server.local_addr()?;
     let module = eth::Rpc::new(backend).into_rpc();
     let handle = server.start(module);
