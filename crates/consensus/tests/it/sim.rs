@@ -50,6 +50,15 @@ fn transfers(count: u64) -> Vec<tandem_primitives::TxEnvelope> {
         .collect()
 }
 
+/// A validator replaced by one of Commonware's Byzantine mocks.
+#[derive(Debug, Clone, Copy)]
+enum Byzantine {
+    /// Votes for its own random payloads and for every honest proposal alike.
+    Conflicter,
+    /// Votes to nullify every view.
+    Nuller,
+}
+
 struct Sim {
     context: deterministic::Context,
     oracle: Oracle<PublicKey, deterministic::Context>,
@@ -63,6 +72,16 @@ impl Sim {
         context: deterministic::Context,
         dir: &Path,
         faults: &[(usize, ProposerFault)],
+        txs: u64,
+    ) -> Self {
+        Self::start_with(context, dir, faults, None, txs).await
+    }
+
+    async fn start_with(
+        context: deterministic::Context,
+        dir: &Path,
+        faults: &[(usize, ProposerFault)],
+        byzantine: Option<(usize, Byzantine)>,
         txs: u64,
     ) -> Self {
         let signers: Vec<PrivateKey> = (0..VALIDATORS as u64).map(PrivateKey::from_seed).collect();
@@ -117,6 +136,34 @@ impl Sim {
                 broadcast: control.register(3, QUOTA).await.unwrap(),
                 backfill: control.register(4, QUOTA).await.unwrap(),
             };
+            if let Some((who, kind)) = byzantine
+                && who == i
+            {
+                use commonware_consensus::simplex::mocks::{conflicter, nuller};
+                use commonware_cryptography::Sha256;
+                let scheme = tandem_consensus::Scheme::signer(
+                    b"tandem-test",
+                    validators.clone(),
+                    signer.clone(),
+                )
+                .unwrap();
+                let context = context.child("byzantine");
+                match kind {
+                    Byzantine::Conflicter => {
+                        conflicter::Conflicter::<_, _, Sha256>::new(
+                            context,
+                            conflicter::Config { scheme },
+                        )
+                        .start(channels.votes);
+                    }
+                    Byzantine::Nuller => {
+                        nuller::Nuller::<_, _, Sha256>::new(context, nuller::Config { scheme })
+                            .start(channels.votes);
+                    }
+                }
+                chains.push(chain);
+                continue;
+            }
             let first = validators.iter().next().unwrap().clone();
             let config = Config {
                 signer: signer.clone(),
@@ -357,5 +404,37 @@ fn a_proposer_with_wrong_state_roots_is_rejected_and_the_chain_moves_on() {
             run(),
             "seed {seed}: the same seed gives the same chain"
         );
+    }
+}
+
+#[test]
+fn one_byzantine_validator_from_commonware_mocks_breaks_neither_safety_nor_liveness() {
+    for (offset, kind) in [(4_000, Byzantine::Conflicter), (5_000, Byzantine::Nuller)] {
+        for seed in seeds(offset, &[offset + 1]) {
+            let run = || {
+                simulate(seed, async |dir, context| {
+                    let sim = Sim::start_with(context, dir, &[], Some((3, kind)), 20).await;
+                    sim.wait(&[0, 1, 2], 8).await;
+                    [0, 1, 2].map(|i| sim.view(i, 8))
+                })
+            };
+            let first = run();
+            for view in &first[1..] {
+                assert_eq!(
+                    view, &first[0],
+                    "{kind:?} seed {seed}: the honest validators agree"
+                );
+            }
+            assert_eq!(
+                first[0].iter().map(|b| b.4).sum::<usize>(),
+                20,
+                "{kind:?} seed {seed}: every transaction included once"
+            );
+            assert_eq!(
+                first,
+                run(),
+                "{kind:?} seed {seed}: the same seed gives the same chain"
+            );
+        }
     }
 }
