@@ -26,7 +26,11 @@ const SENDERS: u64 = 200;
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -39,10 +43,15 @@ fn main() {
     }
     let total = arg("--txs", 4_000);
     let block_time = Duration::from_millis(arg("--block-time-ms", 250));
-    let senders: Vec<DevAccount> = (0..SENDERS).map(|i| DevAccount::from_secret(keccak256(i.to_be_bytes())).unwrap()).collect();
+    let senders: Vec<DevAccount> = (0..SENDERS)
+        .map(|i| DevAccount::from_secret(keccak256(i.to_be_bytes())).unwrap())
+        .collect();
     let mut genesis = genesis::dev_genesis(900);
     for s in &senders {
-        genesis.alloc.insert(s.address, GenesisAccount::default().with_balance(U256::from(10u128.pow(21))));
+        genesis.alloc.insert(
+            s.address,
+            GenesisAccount::default().with_balance(U256::from(10u128.pow(21))),
+        );
     }
     let chain_config = genesis::chain_config(&genesis);
     let txs: Vec<_> = (0..total)
@@ -63,20 +72,41 @@ fn main() {
         .collect();
 
     let dir = tempfile::tempdir().unwrap();
-    let keys: Vec<ValidatorKey> = (0..VALIDATORS as u64).map(ValidatorKey::from_seed).collect();
+    let keys: Vec<ValidatorKey> = (0..VALIDATORS as u64)
+        .map(ValidatorKey::from_seed)
+        .collect();
     let base = 33_000 + (std::process::id() % 1_000) as u16 * 4;
-    let validators: Vec<_> = keys.iter().enumerate().map(|(i, k)| (k.public(), SocketAddr::from(([127, 0, 0, 1], base + i as u16)))).collect();
+    let validators: Vec<_> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            (
+                k.public(),
+                SocketAddr::from(([127, 0, 0, 1], base + i as u16)),
+            )
+        })
+        .collect();
     let committed: Arc<Mutex<HashMap<B256, Instant>>> = Arc::default();
     let consensus_dir = dir.path().join("consensus");
     let dir_path = dir.path().to_path_buf();
     tandem_consensus::run(&consensus_dir, |runtime| async move {
         let mut chains = Vec::new();
         for (i, key) in keys.iter().enumerate() {
-            let storage = Arc::new(Storage::open(&dir_path.join(format!("validator-{i}.redb"))).unwrap());
+            let storage =
+                Arc::new(Storage::open(&dir_path.join(format!("validator-{i}.redb"))).unwrap());
             let eth_genesis = genesis_block(&storage.read().unwrap(), &genesis).unwrap();
             storage.commit(&eth_genesis.clone().into_commit()).unwrap();
-            let mempool = tandem_mempool::Config { max_total: 100_000, max_total_bytes: 256 * 1024 * 1024, ..Default::default() };
-            let pool = Arc::new(Mutex::new(Mempool::new(mempool, 900, chain_config.gas_limit, chain_config.fees.min_base_fee_wei)));
+            let mempool = tandem_mempool::Config {
+                max_total: 100_000,
+                max_total_bytes: 256 * 1024 * 1024,
+                ..Default::default()
+            };
+            let pool = Arc::new(Mutex::new(Mempool::new(
+                mempool,
+                900,
+                chain_config.gas_limit,
+                chain_config.fees.min_base_fee_wei,
+            )));
             let seen = committed.clone();
             let on_commit: tandem_consensus::OnCommit = Arc::new(move |executed| {
                 let now = Instant::now();
@@ -85,7 +115,14 @@ fn main() {
                     seen.insert(*tx.tx.tx_hash(), now);
                 }
             });
-            let chain = Arc::new(Chain::new(storage, pool, chain_config.clone(), Address::ZERO, false, (i == 0).then_some(on_commit)));
+            let chain = Arc::new(Chain::new(
+                storage,
+                pool,
+                chain_config.clone(),
+                Address::ZERO,
+                false,
+                (i == 0).then_some(on_commit),
+            ));
             let (_gossip_tx, gossip_rx) = mpsc::channel(1);
             let spec = ValidatorSpec {
                 key: key.clone(),
@@ -98,7 +135,17 @@ fn main() {
                 certification_timeout: Duration::from_secs(2).max(block_time * 8),
                 block_time,
             };
-            runtime.start_validator(spec, chain.clone(), Gossip { outbound: gossip_rx, inbound: Arc::new(|_| {}) }).await.unwrap();
+            runtime
+                .start_validator(
+                    spec,
+                    chain.clone(),
+                    Gossip {
+                        outbound: gossip_rx,
+                        inbound: Arc::new(|_| {}),
+                    },
+                )
+                .await
+                .unwrap();
             chains.push(chain);
         }
         tokio::time::sleep(Duration::from_secs(2)).await; // let the validators connect
@@ -107,8 +154,21 @@ fn main() {
         let mut sent_at = HashMap::new();
         for (tx, sender) in &txs {
             for chain in &chains {
-                let account = chain.storage.read().unwrap().account(*sender).unwrap().unwrap();
-                let _ = chain.pool.lock().add(tx.clone(), *sender, AccountState { nonce: account.nonce, balance: account.balance });
+                let account = chain
+                    .storage
+                    .read()
+                    .unwrap()
+                    .account(*sender)
+                    .unwrap()
+                    .unwrap();
+                let _ = chain.pool.lock().add(
+                    tx.clone(),
+                    *sender,
+                    AccountState {
+                        nonce: account.nonce,
+                        balance: account.balance,
+                    },
+                );
             }
             sent_at.insert(*tx.tx_hash(), Instant::now());
         }
@@ -118,15 +178,32 @@ fn main() {
         }
         let elapsed = started.elapsed();
         let seen = committed.lock().clone();
-        let mut latencies: Vec<Duration> = sent_at.iter().filter_map(|(h, at)| seen.get(h).map(|done| done.duration_since(*at))).collect();
+        let mut latencies: Vec<Duration> = sent_at
+            .iter()
+            .filter_map(|(h, at)| seen.get(h).map(|done| done.duration_since(*at)))
+            .collect();
         latencies.sort();
         let blocks = chains[0].committed_height().unwrap() - start_height;
         let finalized = latencies.len();
-        println!("devnet::finality/validators=4/txs={total}/block_time_ms={}", block_time.as_millis());
-        println!("  finalized transfers  {finalized} of {total} in {:.2} s over {blocks} blocks", elapsed.as_secs_f64());
-        println!("  throughput           {:.0} finalized transfers/s", finalized as f64 / elapsed.as_secs_f64());
+        println!(
+            "devnet::finality/validators=4/txs={total}/block_time_ms={}",
+            block_time.as_millis()
+        );
+        println!(
+            "  finalized transfers  {finalized} of {total} in {:.2} s over {blocks} blocks",
+            elapsed.as_secs_f64()
+        );
+        println!(
+            "  throughput           {:.0} finalized transfers/s",
+            finalized as f64 / elapsed.as_secs_f64()
+        );
         if finalized > 0 {
-            println!("  finality latency     p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms", percentile(&latencies, 0.5).as_secs_f64() * 1e3, percentile(&latencies, 0.99).as_secs_f64() * 1e3, latencies.last().unwrap().as_secs_f64() * 1e3);
+            println!(
+                "  finality latency     p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+                percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+                percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+                latencies.last().unwrap().as_secs_f64() * 1e3
+            );
         }
     });
 }

@@ -438,3 +438,51 @@ fn one_byzantine_validator_from_commonware_mocks_breaks_neither_safety_nor_liven
         }
     }
 }
+
+#[test]
+fn a_crash_that_loses_unsynced_consensus_writes_loses_no_finalized_block() {
+    use commonware_runtime::deterministic::{FaultConfig, PartialWriteMode, WriteConfig};
+    for seed in seeds(6_000, &[6_001]) {
+        let dir = tempfile::tempdir().unwrap();
+        // Unsynced consensus writes (votes, archives) keep a random half of their bytes at the crash.
+        let faults = FaultConfig::default().write(WriteConfig {
+            failure_rate: probability!(0.0),
+            retention_rate: probability!(0.5),
+            mode: PartialWriteMode::Subset,
+        });
+        let config = deterministic::Config::new()
+            .with_seed(seed)
+            .with_timeout(Some(Duration::from_secs(900)))
+            .with_storage_fault_config(faults);
+        let path = dir.path().to_path_buf();
+        let (before, checkpoint) =
+            deterministic::Runner::new(config).start_and_recover(async |context| {
+                let sim = Sim::start(context, &path, &[], 20).await;
+                sim.wait(&ALL, 6).await;
+                let heights = ALL.map(|i| sim.height(i));
+                (heights, ALL.map(|i| sim.view(i, heights[i])))
+            });
+        // Every task stops here, mid-flight: the crash.
+        let path = dir.path().to_path_buf();
+        let after = deterministic::Runner::from(checkpoint).start(async |context| {
+            let sim = Sim::start(context, &path, &[], 0).await;
+            let top = before.0.iter().max().copied().unwrap();
+            sim.wait(&ALL, top + 4).await;
+            ALL.map(|i| sim.view(i, top + 4))
+        });
+        for i in ALL {
+            let (height, view) = (before.0[i], &before.1[i]);
+            assert_eq!(
+                &after[i][..height as usize],
+                &view[..],
+                "seed {seed}: validator {i} kept every finalized block up to {height}"
+            );
+        }
+        for view in &after[1..] {
+            assert_eq!(
+                view, &after[0],
+                "seed {seed}: after recovery every validator has the same chain"
+            );
+        }
+    }
+}
