@@ -91,84 +91,20 @@ where
     let page_cache = CacheRef::new(NZU16!(16_384), NZUsize!(10_000));
     let prefix = config.partition.clone();
 
-    let resolver = resolver::init(
-        context.child("resolver"),
-        resolver::Config {
-            public_key: public_key.clone(),
-            peer_provider: peers.clone(),
-            blocker: blocker.clone(),
-            mailbox_size,
-            fetch_timeout: NZDuration!(Duration::from_secs(2)),
-            fetch_retry_delay: Duration::from_millis(100),
-            priority_requests: false,
-            priority_responses: false,
-        },
+    let (mailbox, marshal_handle) = start_marshal(
+        &context,
+        public_key,
+        scheme.clone(),
+        &config.genesis,
+        &prefix,
+        mailbox_size,
+        chain.clone(),
+        peers,
+        blocker.clone(),
+        channels.broadcast,
         channels.backfill,
-    );
-    let (broadcast_engine, buffer) = buffered::Engine::new(
-        context.child("broadcast"),
-        buffered::Config {
-            public_key: public_key.clone(),
-            mailbox_size,
-            deque_size: 16,
-            priority: false,
-            codec_config: (),
-            peer_provider: peers,
-            strategy: Sequential,
-        },
-    );
-    broadcast_engine.start(channels.broadcast);
-    tracing::debug!(target: "consensus::engine", partition = %prefix, "broadcast started");
-
-    use commonware_cryptography::certificate::Verifier as _;
-    let finalizations = immutable::Archive::init(
-        context.child("finalizations_by_height"),
-        archive(
-            &prefix,
-            "finalizations",
-            &page_cache,
-            Scheme::certificate_codec_config_unbounded(),
-        ),
-    )
-    .await
-    .expect("finalizations archive opens");
-    let blocks = immutable::Archive::init(
-        context.child("finalized_blocks"),
-        archive(&prefix, "blocks", &page_cache, ()),
-    )
-    .await
-    .expect("finalized blocks archive opens");
-
-    tracing::debug!(target: "consensus::engine", partition = %prefix, "archives open");
-    let genesis_digest = config.genesis.digest();
-    let (actor, mailbox, _floor) = Actor::init(
-        context.child("marshal"),
-        finalizations,
-        blocks,
-        marshal::Config {
-            provider: ConstantProvider::new(scheme.clone()),
-            epocher: FixedEpocher::new(NZU64!(EPOCH_LENGTH)),
-            start: marshal::Start::Genesis(Digested::precomputed(
-                config.genesis.clone(),
-                genesis_digest,
-            )),
-            partition_prefix: prefix.clone(),
-            mailbox_size,
-            view_retention: ViewDelta::new(10),
-            prunable_items_per_section: NZU64!(1024),
-            page_cache: page_cache.clone(),
-            replay_buffer: NZUsize!(1024 * 1024),
-            key_write_buffer: NZUsize!(1024 * 1024),
-            value_write_buffer: NZUsize!(1024 * 1024),
-            block_codec_config: (),
-            max_repair: NZUsize!(10),
-            max_pending_acks: NZUsize!(1),
-            strategy: Sequential,
-        },
     )
     .await;
-    tracing::debug!(target: "consensus::engine", partition = %prefix, "marshal initialized");
-    let marshal_handle = actor.start(Finalizer::new(chain.clone()), buffer, resolver);
 
     let application = Deferred::new(
         context.child("application"),
@@ -189,7 +125,7 @@ where
             partition: format!("{prefix}-simplex"),
             mailbox_size,
             epoch: Epoch::zero(),
-            floor: simplex::Floor::Genesis(genesis_digest),
+            floor: simplex::Floor::Genesis(config.genesis.digest()),
             replay_buffer: NZUsize!(1024 * 1024),
             write_buffer: NZUsize!(1024 * 1024),
             page_cache,
@@ -213,6 +149,108 @@ where
         consensus,
         mailbox,
     }
+}
+
+/// Starts marshal for one node: block broadcast and backfill over p2p, the finalized archives, and
+/// ordered delivery of finalized blocks to the [`Finalizer`]. Validators and full nodes both run it.
+#[allow(clippy::too_many_arguments)]
+async fn start_marshal<E, S, R, P, B>(
+    context: &E,
+    public_key: PublicKey,
+    scheme: Scheme,
+    genesis: &Block,
+    prefix: &str,
+    mailbox_size: std::num::NonZeroUsize,
+    chain: Arc<Chain>,
+    peers: P,
+    blocker: B,
+    broadcast: (S, R),
+    backfill: (S, R),
+) -> (marshal::core::Mailbox<Scheme, Standard<Block>>, Handle<()>)
+where
+    E: Clock + CryptoRng + Spawner + Storage + Metrics,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    P: Provider<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    let page_cache = CacheRef::new(NZU16!(16_384), NZUsize!(10_000));
+    let resolver = resolver::init(
+        context.child("resolver"),
+        resolver::Config {
+            public_key: public_key.clone(),
+            peer_provider: peers.clone(),
+            blocker,
+            mailbox_size,
+            fetch_timeout: NZDuration!(Duration::from_secs(2)),
+            fetch_retry_delay: Duration::from_millis(100),
+            priority_requests: false,
+            priority_responses: false,
+        },
+        backfill,
+    );
+    let (broadcast_engine, buffer) = buffered::Engine::new(
+        context.child("broadcast"),
+        buffered::Config {
+            public_key: public_key.clone(),
+            mailbox_size,
+            deque_size: 16,
+            priority: false,
+            codec_config: (),
+            peer_provider: peers,
+            strategy: Sequential,
+        },
+    );
+    broadcast_engine.start(broadcast);
+    tracing::debug!(target: "consensus::engine", partition = %prefix, "broadcast started");
+
+    use commonware_cryptography::certificate::Verifier as _;
+    let finalizations = immutable::Archive::init(
+        context.child("finalizations_by_height"),
+        archive(
+            &prefix,
+            "finalizations",
+            &page_cache,
+            Scheme::certificate_codec_config_unbounded(),
+        ),
+    )
+    .await
+    .expect("finalizations archive opens");
+    let blocks = immutable::Archive::init(
+        context.child("finalized_blocks"),
+        archive(&prefix, "blocks", &page_cache, ()),
+    )
+    .await
+    .expect("finalized blocks archive opens");
+
+    tracing::debug!(target: "consensus::engine", partition = %prefix, "archives open");
+    let genesis_digest = genesis.digest();
+    let (actor, mailbox, _floor) = Actor::init(
+        context.child("marshal"),
+        finalizations,
+        blocks,
+        marshal::Config {
+            provider: ConstantProvider::new(scheme.clone()),
+            epocher: FixedEpocher::new(NZU64!(EPOCH_LENGTH)),
+            start: marshal::Start::Genesis(Digested::precomputed(genesis.clone(), genesis_digest)),
+            partition_prefix: prefix.to_string(),
+            mailbox_size,
+            view_retention: ViewDelta::new(10),
+            prunable_items_per_section: NZU64!(1024),
+            page_cache: page_cache.clone(),
+            replay_buffer: NZUsize!(1024 * 1024),
+            key_write_buffer: NZUsize!(1024 * 1024),
+            value_write_buffer: NZUsize!(1024 * 1024),
+            block_codec_config: (),
+            max_repair: NZUsize!(10),
+            max_pending_acks: NZUsize!(1),
+            strategy: Sequential,
+        },
+    )
+    .await;
+    tracing::debug!(target: "consensus::engine", partition = %prefix, "marshal initialized");
+    let marshal_handle = actor.start(Finalizer::new(chain.clone()), buffer, resolver);
+    (mailbox, marshal_handle)
 }
 
 /// Storage of one of marshal's immutable archives.
@@ -241,4 +279,70 @@ fn archive<C>(
         freezer_value_write_buffer: NZUsize!(1024 * 1024),
         ordinal_write_buffer: NZUsize!(1024 * 1024),
     }
+}
+
+/// Starts a full node: no votes, just marshal, fed with the finalization certificates validators
+/// broadcast. Each certificate is verified against the validator set before marshal sees it; marshal
+/// then fetches the finalized blocks (and any it missed) from peers and delivers them in order.
+#[allow(clippy::too_many_arguments)]
+pub async fn follow<E, S, R, P, B>(
+    context: E,
+    identity: PublicKey,
+    validators: Set<PublicKey>,
+    namespace: &[u8],
+    genesis: Block,
+    partition: String,
+    chain: Arc<Chain>,
+    peers: P,
+    blocker: B,
+    certificates: (S, R),
+    broadcast: (S, R),
+    backfill: (S, R),
+) -> Handle<()>
+where
+    E: Clock + CryptoRng + Spawner + Storage + Metrics,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    P: Provider<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    use commonware_codec::Decode as _;
+    use commonware_consensus::{
+        Reporter as _,
+        simplex::types::{Activity, Certificate},
+    };
+    use commonware_cryptography::certificate::Verifier as _;
+    let scheme = Scheme::verifier(namespace, validators);
+    let (mut mailbox, handle) = start_marshal(
+        &context,
+        identity,
+        scheme.clone(),
+        &genesis,
+        &partition,
+        NZUsize!(1024),
+        chain,
+        peers,
+        blocker,
+        broadcast,
+        backfill,
+    )
+    .await;
+    let (_sender, mut receiver) = certificates;
+    context.child("certificates").spawn(move |mut context| async move {
+        let codec = scheme.certificate_codec_config();
+        while let Ok((peer, message)) = receiver.recv().await {
+            let Ok(certificate) = Certificate::<Scheme, crate::Digest>::decode_cfg(message, &codec) else {
+                tracing::debug!(target: "consensus::follower", %peer, "undecodable certificate");
+                continue;
+            };
+            if let Certificate::Finalization(finalization) = certificate {
+                if finalization.verify(&mut context, &scheme, &Sequential) {
+                    mailbox.report(Activity::Finalization(finalization));
+                } else {
+                    tracing::warn!(target: "consensus::follower", %peer, "invalid finalization certificate");
+                }
+            }
+        }
+    });
+    handle
 }

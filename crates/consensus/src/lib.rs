@@ -15,7 +15,7 @@ mod node;
 pub use application::Application;
 pub use block::{Block, ConsensusContext, Digest};
 pub use chain::{Chain, Error, OnCommit, ProposerFault};
-pub use engine::{Channels, Config, Running, start};
+pub use engine::{Channels, Config, Running, follow, start};
 pub use finalizer::Finalizer;
 pub use keys::{KeyError, PeerId, ValidatorKey};
 pub use node::{Gossip, OnGossip, Runtime, StartError, ValidatorSpec, run};

@@ -59,6 +59,11 @@ enum Byzantine {
     Nuller,
 }
 
+/// The identity of the simulation's full node (not a validator).
+fn full_node_key() -> PrivateKey {
+    PrivateKey::from_seed(99)
+}
+
 struct Sim {
     context: deterministic::Context,
     oracle: Oracle<PublicKey, deterministic::Context>,
@@ -94,11 +99,14 @@ impl Sim {
             context.child("network"),
             simulated::Config {
                 max_size: 16 * 1024 * 1024,
-                max_peers_per_set: NZUsize!(VALIDATORS),
+                max_peers_per_set: NZUsize!(VALIDATORS + 1),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(1),
             },
-            validators.iter().cloned(),
+            validators
+                .iter()
+                .cloned()
+                .chain([full_node_key().public_key()]),
         )
         .await;
         network.start();
@@ -240,6 +248,60 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// Starts a full node that follows the validators' finalization certificates; returns its chain.
+    async fn start_full_node(&self, dir: &Path) -> Arc<Chain> {
+        let genesis_config = genesis::dev_genesis(900);
+        let chain_config = genesis::chain_config(&genesis_config);
+        let storage = Arc::new(Storage::open(&dir.join("full-node.redb")).unwrap());
+        let eth_genesis = genesis_block(&storage.read().unwrap(), &genesis_config).unwrap();
+        storage.commit(&eth_genesis.clone().into_commit()).unwrap();
+        let pool = Mempool::new(
+            Default::default(),
+            900,
+            chain_config.gas_limit,
+            chain_config.fees.min_base_fee_wei,
+        );
+        let chain = Arc::new(Chain::new(
+            storage,
+            Arc::new(Mutex::new(pool)),
+            chain_config,
+            Address::ZERO,
+            false,
+            None,
+        ));
+        let key = full_node_key().public_key();
+        let control = self.oracle.control(key.clone());
+        let certificates = control.register(1, QUOTA).await.unwrap();
+        let broadcast = control.register(3, QUOTA).await.unwrap();
+        let backfill = control.register(4, QUOTA).await.unwrap();
+        for validator in &self.keys {
+            for (a, b) in [
+                (validator.clone(), key.clone()),
+                (key.clone(), validator.clone()),
+            ] {
+                self.oracle.add_link(a, b, LINK).await.unwrap();
+            }
+        }
+        let validators: Set<PublicKey> = self.keys.iter().cloned().try_collect().unwrap();
+        let first = validators.iter().next().unwrap().clone();
+        tandem_consensus::follow(
+            self.context.child("full_node"),
+            key,
+            validators,
+            b"tandem-test",
+            Block::genesis(eth_genesis.block, first),
+            "full-node".into(),
+            chain.clone(),
+            self.oracle.manager(),
+            control,
+            certificates,
+            broadcast,
+            backfill,
+        )
+        .await;
+        chain
     }
 
     fn height(&self, i: usize) -> u64 {
@@ -484,5 +546,46 @@ fn a_crash_that_loses_unsynced_consensus_writes_loses_no_finalized_block() {
                 "seed {seed}: after recovery every validator has the same chain"
             );
         }
+    }
+}
+
+#[test]
+fn a_full_node_started_late_syncs_from_genesis_to_the_same_blocks() {
+    for seed in seeds(7_000, &[7_001]) {
+        let run = || {
+            simulate(seed, async |dir, context| {
+                let sim = Sim::start(context, dir, &[], 20).await;
+                sim.wait(&ALL, 6).await;
+                let follower = sim.start_full_node(dir).await;
+                sim.wait(&ALL, 12).await;
+                while follower.committed_height().unwrap() < 12 {
+                    sim.context.sleep(Duration::from_millis(100)).await;
+                }
+                let reader = follower.storage.read().unwrap();
+                let followed: ChainView = (1..=12)
+                    .map(|n| {
+                        let block = reader.block(n).unwrap().unwrap();
+                        (
+                            n,
+                            block.hash,
+                            block.header().state_root,
+                            block.header().beneficiary,
+                            block.block.transactions.len(),
+                        )
+                    })
+                    .collect();
+                (sim.view(0, 12), followed)
+            })
+        };
+        let (validator, follower) = run();
+        assert_eq!(
+            follower, validator,
+            "seed {seed}: the full node has the validators' blocks and state roots"
+        );
+        assert_eq!(
+            (validator, follower),
+            run(),
+            "seed {seed}: the same seed gives the same chain"
+        );
     }
 }
