@@ -208,7 +208,7 @@ where
     let finalizations = immutable::Archive::init(
         context.child("finalizations_by_height"),
         archive(
-            &prefix,
+            prefix,
             "finalizations",
             &page_cache,
             Scheme::certificate_codec_config_unbounded(),
@@ -218,7 +218,7 @@ where
     .expect("finalizations archive opens");
     let blocks = immutable::Archive::init(
         context.child("finalized_blocks"),
-        archive(&prefix, "blocks", &page_cache, ()),
+        archive(prefix, "blocks", &page_cache, ()),
     )
     .await
     .expect("finalized blocks archive opens");
