@@ -56,14 +56,16 @@ describe('a four-validator network of separate processes', () => {
   before(async () => {
     dir = tempDir('tandem-net-');
     const base = 21_000 + Math.floor(Math.random() * 20_000);
-    const setup = spawnSync(tandemBin(), ['setup', '--validators', '4', '--out', dir, '--base-port', String(base), '--rpc-port', String(base + 100)], { encoding: 'utf8' });
+    const setup = spawnSync(tandemBin(), ['setup', '--validators', '4', '--full-nodes', '1', '--out', dir, '--base-port', String(base), '--rpc-port', String(base + 100)], { encoding: 'utf8' });
     assert.equal(setup.status, 0, setup.stderr);
     for (let i = 0; i < 4; i++) await start(i);
   });
 
+  let full;
   after(async () => {
     for (const r of rpcs) r?.destroy();
     for (const n of nodes) if (n) await n.stop();
+    if (full) await full.stop();
     cleanup(dir);
   });
 
@@ -89,6 +91,26 @@ describe('a four-validator network of separate processes', () => {
     const health = await fetch(`${nodes[0].url}/health`);
     assert.equal(health.status, 200);
     assert.equal((await health.json()).status, 'ok');
+  });
+
+  it('has a full node, started late, sync from genesis to the same hashes and forward transactions', async () => {
+    full = await startNode('node', ['--config', join(dir, 'full0.toml')]);
+    const follower = provider(full.url);
+    try {
+      const target = await rpcs[0].getBlockNumber();
+      await waitFor(async () => (await follower.getBlockNumber()) >= target, 'the full node to sync', 60_000);
+      for (let n = 0; n <= target; n++) {
+        assert.equal((await follower.getBlock(n)).hash, (await rpcs[0].getBlock(n)).hash, `block ${n} on the full node`);
+      }
+      const raw = await new ethers.Wallet(KEYS[0]).signTransaction({
+        to: ethers.ZeroAddress, value: 1n, nonce: nonces[0]++, chainId: 900n, gasLimit: 21_000n, type: 2, maxFeePerGas: 100n * GWEI, maxPriorityFeePerGas: GWEI,
+      });
+      const hash = await follower.send('eth_sendRawTransaction', [raw]);
+      await waitFor(async () => Boolean(await rpcs[0].getTransactionReceipt(hash)), 'a transaction sent to the full node to be included');
+      await waitFor(async () => Boolean(await follower.getTransactionReceipt(hash)), 'the full node to see it final');
+    } finally {
+      follower.destroy();
+    }
   });
 
   it('keeps finalizing with one validator killed, and the restarted one catches up to the same hashes', async () => {

@@ -86,6 +86,7 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             let config = ValidatorConfig {
                 key: key.clone(),
                 validators: validators.clone(),
+                observers: Vec::new(),
                 listen: validators[i].1,
                 rpc_addr: (i == 0).then(|| SocketAddr::new(args.host, args.port)),
                 data_dir: data_dir.join(format!("validator-{i}")),

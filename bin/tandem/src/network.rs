@@ -35,8 +35,11 @@ pub(crate) struct NodeFile {
     /// Blocks of state history kept; absent keeps the default, 0 keeps all (archive).
     #[serde(default)]
     pub(crate) history_blocks: Option<u64>,
-    /// Every validator of the network, this one included.
+    /// Every validator of the network. A node whose key is not among them runs as a full node.
     pub(crate) validators: Vec<ValidatorEntry>,
+    /// Full nodes the validators accept as followers.
+    #[serde(default)]
+    pub(crate) observers: Vec<ValidatorEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +73,9 @@ pub(crate) struct SetupArgs {
     /// Least time between blocks, in milliseconds.
     #[arg(long, default_value_t = 250)]
     block_time_ms: u64,
+    /// Also write this many full nodes (they follow and serve JSON-RPC, but do not vote), on 127.0.0.1.
+    #[arg(long, default_value_t = 0)]
+    full_nodes: u16,
 }
 
 pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
@@ -108,11 +114,50 @@ pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
             address: SocketAddr::new(host(i), port(args.base_port, i)),
         })
         .collect();
+    let full_keys: Vec<ValidatorKey> = (0..args.full_nodes)
+        .map(|_| ValidatorKey::from_bytes(rand::random()))
+        .collect();
+    let observer_port = |j: usize| {
+        if one_host {
+            args.base_port + (n + j) as u16
+        } else {
+            args.base_port + j as u16 + 1
+        }
+    };
+    let observers: Vec<ValidatorEntry> = full_keys
+        .iter()
+        .enumerate()
+        .map(|(j, k)| ValidatorEntry {
+            public_key: k.public().to_hex(),
+            address: SocketAddr::from(([127, 0, 0, 1], observer_port(j))),
+        })
+        .collect();
     let genesis = genesis::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
     std::fs::write(
         args.out.join("genesis.json"),
         serde_json::to_string_pretty(&genesis)?,
     )?;
+    for (j, key) in full_keys.iter().enumerate() {
+        let key_file = format!("full{j}.key");
+        write_secret(&args.out.join(&key_file), &key.to_hex())?;
+        let node = NodeFile {
+            key_file: key_file.into(),
+            listen: observers[j].address,
+            rpc: SocketAddr::from(([127, 0, 0, 1], args.rpc_port + (n + j) as u16)),
+            data_dir: format!("data/full{j}").into(),
+            genesis: "genesis.json".into(),
+            fee_recipient: Address::ZERO,
+            block_time_ms: args.block_time_ms,
+            empty_blocks: false,
+            history_blocks: None,
+            validators: validators.clone(),
+            observers: observers.clone(),
+        };
+        std::fs::write(
+            args.out.join(format!("full{j}.toml")),
+            toml::to_string_pretty(&node)?,
+        )?;
+    }
     for (i, key) in keys.iter().enumerate() {
         let key_file = format!("node{i}.key");
         write_secret(&args.out.join(&key_file), &key.to_hex())?;
@@ -139,6 +184,7 @@ pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
             empty_blocks: false,
             history_blocks: None,
             validators: validators.clone(),
+            observers: observers.clone(),
         };
         std::fs::write(
             args.out.join(format!("node{i}.toml")),
@@ -207,11 +253,14 @@ pub(crate) fn node(args: &NodeArgs) -> eyre::Result<()> {
         std::fs::read_to_string(resolve(&file.key_file)).wrap_err("reading the key file")?;
     let key = ValidatorKey::from_hex(&key_text)?;
     let genesis = genesis::load(&resolve(&file.genesis))?;
-    let validators = file
-        .validators
-        .iter()
-        .map(|v| Ok((PeerId::from_hex(&v.public_key)?, v.address)))
-        .collect::<eyre::Result<Vec<_>>>()?;
+    let peers = |entries: &[ValidatorEntry]| {
+        entries
+            .iter()
+            .map(|v| Ok((PeerId::from_hex(&v.public_key)?, v.address)))
+            .collect::<eyre::Result<Vec<_>>>()
+    };
+    let validators = peers(&file.validators)?;
+    let observers = peers(&file.observers)?;
     let data_dir = resolve(&file.data_dir);
     let consensus_dir = data_dir.join("consensus");
     std::fs::create_dir_all(&consensus_dir)?;
@@ -224,6 +273,7 @@ pub(crate) fn node(args: &NodeArgs) -> eyre::Result<()> {
     let config = ValidatorConfig {
         key: key.clone(),
         validators,
+        observers,
         listen: file.listen,
         rpc_addr: Some(args.rpc.unwrap_or(file.rpc)),
         data_dir,

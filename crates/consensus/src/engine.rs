@@ -296,6 +296,7 @@ pub async fn follow<E, S, R, P, B>(
     peers: P,
     blocker: B,
     certificates: (S, R),
+    tips: R,
     broadcast: (S, R),
     backfill: (S, R),
 ) -> Handle<()>
@@ -309,7 +310,7 @@ where
     use commonware_codec::Decode as _;
     use commonware_consensus::{
         Reporter as _,
-        simplex::types::{Activity, Certificate},
+        simplex::types::{Activity, Certificate, Finalization},
     };
     use commonware_cryptography::certificate::Verifier as _;
     let scheme = Scheme::verifier(namespace, validators);
@@ -327,6 +328,20 @@ where
         backfill,
     )
     .await;
+    // Tips: each validator's latest finalization, announced periodically, so an idle network
+    // still tells a new full node how far to sync.
+    let (mut tip_mailbox, tip_scheme, mut tips) = (mailbox.clone(), scheme.clone(), tips);
+    context.child("tips").spawn(move |mut context| async move {
+        let codec = tip_scheme.certificate_codec_config();
+        while let Ok((peer, message)) = tips.recv().await {
+            match Finalization::<Scheme, crate::Digest>::decode_cfg(message, &codec) {
+                Ok(finalization) if finalization.verify(&mut context, &tip_scheme, &Sequential) => {
+                    tip_mailbox.report(Activity::Finalization(finalization));
+                }
+                _ => tracing::debug!(target: "consensus::follower", %peer, "invalid finalization tip"),
+            }
+        }
+    });
     let (_sender, mut receiver) = certificates;
     context.child("certificates").spawn(move |mut context| async move {
         let codec = scheme.certificate_codec_config();

@@ -18,7 +18,7 @@ pub use chain::{Chain, Error, OnCommit, ProposerFault};
 pub use engine::{Channels, Config, Running, follow, start};
 pub use finalizer::Finalizer;
 pub use keys::{KeyError, PeerId, ValidatorKey};
-pub use node::{Gossip, OnGossip, Runtime, StartError, ValidatorSpec, run};
+pub use node::{FullNodeSpec, Gossip, OnGossip, Runtime, StartError, ValidatorSpec, run};
 
 /// The certificate scheme validators sign votes with: ed25519, attributable.
 pub type Scheme = commonware_consensus::simplex::scheme::ed25519::Scheme;

@@ -3,7 +3,8 @@
 use crate::{Block, Channels, Config, PeerId, ValidatorKey, chain::Chain, start};
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519::PublicKey};
 use commonware_p2p::{
-    Address, AddressableManager as _, Receiver as _, Recipients, Sender as _, authenticated::lookup,
+    Address, AddressableManager as _, AddressableTrackedPeers, Receiver as _, Recipients,
+    authenticated::lookup,
 };
 use commonware_runtime::{
     IoBuf, Quota, Runner as _, Spawner as _, Supervisor as _, tokio as cw_tokio,
@@ -29,6 +30,9 @@ const RESOLVER: u64 = 2;
 const BROADCAST: u64 = 3;
 const BACKFILL: u64 = 4;
 const TRANSACTIONS: u64 = 5;
+const TIPS: u64 = 6;
+/// How often a validator announces its latest finalization to followers.
+const TIP_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Commonware's tokio runtime. It is a multi-threaded tokio runtime, so tokio-based services
 /// (JSON-RPC, signals) run inside it too.
@@ -56,6 +60,8 @@ pub struct ValidatorSpec {
     pub key: ValidatorKey,
     /// Every validator, this one included, with the address it listens on.
     pub validators: Vec<(PeerId, SocketAddr)>,
+    /// Full nodes allowed to connect (they follow the chain but do not vote).
+    pub observers: Vec<(PeerId, SocketAddr)>,
     pub listen: SocketAddr,
     /// Prefix of this validator's consensus partitions (unique per validator in one process).
     pub partition: String,
@@ -82,6 +88,36 @@ impl std::fmt::Debug for Gossip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gossip").finish_non_exhaustive()
     }
+}
+
+/// The peer set a node tracks: validators (dialed, voting) and observers (accepted, following).
+fn tracked(
+    validators: &[(PeerId, SocketAddr)],
+    observers: &[(PeerId, SocketAddr)],
+) -> Result<AddressableTrackedPeers<PublicKey>, StartError> {
+    let map = |peers: &[(PeerId, SocketAddr)]| -> Result<Map<PublicKey, Address>, StartError> {
+        peers
+            .iter()
+            .map(|(id, addr)| (id.0.clone(), Address::from(*addr)))
+            .try_collect()
+            .map_err(|_| StartError::Validators("duplicate peer key".into()))
+    };
+    Ok(AddressableTrackedPeers::new(
+        map(validators)?,
+        map(observers)?,
+    ))
+}
+
+/// A full node: follows a network it does not vote in.
+#[derive(Debug, Clone)]
+pub struct FullNodeSpec {
+    /// The node's p2p identity; the validators list it among their observers.
+    pub key: ValidatorKey,
+    pub validators: Vec<(PeerId, SocketAddr)>,
+    pub listen: SocketAddr,
+    pub partition: String,
+    pub namespace: Vec<u8>,
+    pub genesis: SealedBlock,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,12 +156,7 @@ impl Runtime {
                 "this node's key is not in the validator set".into(),
             ));
         }
-        let peers: Map<PublicKey, Address> = spec
-            .validators
-            .iter()
-            .map(|(id, addr)| (id.0.clone(), Address::from(*addr)))
-            .try_collect()
-            .map_err(|_| StartError::Validators("duplicate validator key".into()))?;
+        let peers = tracked(&spec.validators, &spec.observers)?;
         let mut p2p_namespace = spec.namespace.clone();
         p2p_namespace.extend_from_slice(b"_P2P");
         let handshake = Cups::<_, ChaCha20Poly1305>::new(
@@ -141,7 +172,7 @@ impl Runtime {
             handshake,
             &p2p_namespace,
             spec.listen,
-            NZUsize!(spec.validators.len()),
+            NZUsize!(spec.validators.len() + spec.observers.len()),
             MAX_MESSAGE_BYTES,
             NZUsize!(1024),
         );
@@ -162,7 +193,8 @@ impl Runtime {
             broadcast: network.register(BROADCAST, quota),
             backfill: network.register(BACKFILL, quota),
         };
-        let (mut tx_sender, mut tx_receiver) = network.register(TRANSACTIONS, quota);
+        let (tx_sender, tx_receiver) = network.register(TRANSACTIONS, quota);
+        let (tips_sender, _tips_in) = network.register(TIPS, quota);
         network.start();
         tracing::debug!(target: "consensus::node", "p2p network started");
 
@@ -184,30 +216,157 @@ impl Runtime {
             block_time: spec.block_time,
             mailbox_size: 1024,
         };
-        start(
+        let running = start(
             context.child("consensus"),
             config,
-            chain,
+            chain.clone(),
             oracle.clone(),
             oracle,
             channels,
         )
         .await;
+        spawn_tips(&context, chain, running.mailbox, tips_sender);
 
-        let Gossip {
-            mut outbound,
-            inbound,
-        } = gossip;
-        context.child("gossip_out").spawn(move |_| async move {
-            while let Some(raw) = outbound.next().await {
-                let _ = tx_sender.send(Recipients::All, IoBuf::from(raw), false);
-            }
-        });
-        context.child("gossip_in").spawn(move |_| async move {
-            while let Ok((_peer, message)) = tx_receiver.recv().await {
-                inbound(message.as_ref());
-            }
-        });
+        spawn_gossip(&context, gossip, tx_sender, tx_receiver);
         Ok(())
     }
+}
+
+/// Sends the node's accepted transactions to every peer and pools what peers send.
+fn spawn_gossip(
+    context: &cw_tokio::Context,
+    gossip: Gossip,
+    mut tx_sender: impl commonware_p2p::Sender<PublicKey = PublicKey>,
+    mut tx_receiver: impl commonware_p2p::Receiver<PublicKey = PublicKey>,
+) {
+    let Gossip {
+        mut outbound,
+        inbound,
+    } = gossip;
+    context.child("gossip_out").spawn(move |_| async move {
+        while let Some(raw) = outbound.next().await {
+            let _ = tx_sender.send(Recipients::All, IoBuf::from(raw), false);
+        }
+    });
+    context.child("gossip_in").spawn(move |_| async move {
+        while let Ok((_peer, message)) = tx_receiver.recv().await {
+            inbound(message.as_ref());
+        }
+    });
+}
+
+impl Runtime {
+    /// Starts a full node: p2p as an observer of the validators, marshal following their
+    /// finalization certificates, and gossip. Returns once everything is running.
+    pub async fn start_full_node(
+        &self,
+        spec: FullNodeSpec,
+        chain: Arc<Chain>,
+        gossip: Gossip,
+    ) -> Result<(), StartError> {
+        let signer = spec.key.0.clone();
+        let validators: Set<PublicKey> = spec
+            .validators
+            .iter()
+            .map(|(id, _)| id.0.clone())
+            .try_collect()
+            .map_err(|_| StartError::Validators("duplicate validator key".into()))?;
+        let mut p2p_namespace = spec.namespace.clone();
+        p2p_namespace.extend_from_slice(b"_P2P");
+        let handshake = Cups::<_, ChaCha20Poly1305>::new(
+            Sake {
+                signer: signer.clone(),
+                synchrony_bound: Duration::from_secs(5),
+                max_handshake_age: Duration::from_secs(10),
+                version: sake::Version::V1,
+            },
+            cups::Version::V1,
+        );
+        let p2p = lookup::Config::local(
+            handshake,
+            &p2p_namespace,
+            spec.listen,
+            NZUsize!(spec.validators.len() + 1),
+            MAX_MESSAGE_BYTES,
+            NZUsize!(1024),
+        );
+        let context = self
+            .0
+            .child("full_node")
+            .with_attribute("partition", &spec.partition);
+        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
+        oracle.track(0, tracked(&spec.validators, &[])?);
+        let quota = Quota::per_second(NZU32!(2_048));
+        let (_votes_out, votes) = network.register(VOTES, quota);
+        let certificates = network.register(CERTIFICATES, quota);
+        let (_resolver_out, resolver) = network.register(RESOLVER, quota);
+        let broadcast = network.register(BROADCAST, quota);
+        let backfill = network.register(BACKFILL, quota);
+        let (tx_sender, tx_receiver) = network.register(TRANSACTIONS, quota);
+        let (_tips_out, tips) = network.register(TIPS, quota);
+        network.start();
+        // A full node takes no part in voting: drain what arrives on those channels.
+        for (name, mut receiver) in [("drain_votes", votes), ("drain_resolver", resolver)] {
+            context
+                .child(name)
+                .spawn(move |_| async move { while receiver.recv().await.is_ok() {} });
+        }
+        let first = validators
+            .iter()
+            .next()
+            .expect("at least one validator")
+            .clone();
+        let mut consensus_namespace = spec.namespace.clone();
+        consensus_namespace.extend_from_slice(b"_CONSENSUS");
+        crate::follow(
+            context.child("consensus"),
+            signer.public_key(),
+            validators,
+            &consensus_namespace,
+            Block::genesis(spec.genesis.clone(), first),
+            spec.partition.clone(),
+            chain,
+            oracle.clone(),
+            oracle,
+            certificates,
+            tips,
+            broadcast,
+            backfill,
+        )
+        .await;
+        spawn_gossip(&context, gossip, tx_sender, tx_receiver);
+        Ok(())
+    }
+}
+
+/// Announces the validator's latest finalization certificate every [`TIP_INTERVAL`], so full nodes
+/// joining an idle network learn how far to sync.
+fn spawn_tips(
+    context: &cw_tokio::Context,
+    chain: Arc<Chain>,
+    mailbox: commonware_consensus::marshal::core::Mailbox<
+        crate::Scheme,
+        commonware_consensus::marshal::standard::Standard<Block>,
+    >,
+    mut sender: impl commonware_p2p::Sender<PublicKey = PublicKey>,
+) {
+    use commonware_codec::Encode as _;
+    use commonware_runtime::Clock as _;
+    context.child("tips").spawn(move |context| async move {
+        loop {
+            context.sleep(TIP_INTERVAL).await;
+            let Ok(height) = chain.committed_height() else {
+                continue;
+            };
+            if height == 0 {
+                continue;
+            }
+            if let Some(finalization) = mailbox
+                .get_finalization(commonware_consensus::types::Height::new(height))
+                .await
+            {
+                let _ = sender.send(Recipients::All, finalization.encode(), false);
+            }
+        }
+    });
 }

@@ -3,7 +3,7 @@ use crate::{Error, Result, init_genesis};
 use futures::channel::mpsc;
 use parking_lot::Mutex;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
-use tandem_consensus::{Chain, Gossip, PeerId, Runtime, ValidatorKey, ValidatorSpec};
+use tandem_consensus::{Chain, FullNodeSpec, Gossip, PeerId, Runtime, ValidatorKey, ValidatorSpec};
 use tandem_mempool::Mempool;
 use tandem_primitives::{Address, Bytes, Genesis, dev::DevAccount, genesis::chain_config};
 use tandem_rpc::{Backend, Limits, NewBlock};
@@ -17,6 +17,8 @@ const GOSSIP_BACKLOG: usize = 4_096;
 pub struct ValidatorConfig {
     pub key: ValidatorKey,
     pub validators: Vec<(PeerId, SocketAddr)>,
+    /// Full nodes the validators accept as followers.
+    pub observers: Vec<(PeerId, SocketAddr)>,
     /// p2p listen address.
     pub listen: SocketAddr,
     /// JSON-RPC address; `None` runs without RPC.
@@ -42,7 +44,8 @@ pub struct ValidatorHandle {
     pub rpc: Option<jsonrpsee::server::ServerHandle>,
 }
 
-/// Starts one validator on `runtime`: storage, genesis, mempool, RPC, p2p and consensus, in order.
+/// Starts one node on `runtime`: storage, genesis, mempool, RPC, p2p and consensus, in order. A
+/// node whose key is not a validator's runs as a full node: it follows and serves, but does not vote.
 pub async fn launch_validator(
     runtime: &Runtime,
     config: ValidatorConfig,
@@ -130,12 +133,39 @@ pub async fn launch_validator(
             }
         }),
     };
+    let namespace = format!("tandem-{}", config.genesis.config.chain_id).into_bytes();
+    let partition = format!("node-{}", config.key.public().to_hex());
+    if !config
+        .validators
+        .iter()
+        .any(|(id, _)| *id == config.key.public())
+    {
+        let spec = FullNodeSpec {
+            key: config.key.clone(),
+            validators: config.validators.clone(),
+            listen: config.listen,
+            partition,
+            namespace,
+            genesis: eth_genesis,
+        };
+        runtime
+            .start_full_node(spec, chain, gossip)
+            .await
+            .map_err(|e| Error::Consensus(e.to_string()))?;
+        tracing::info!(target: "node", key = %config.key.public(), listen = %config.listen, ?rpc_addr, "full node started");
+        return Ok(ValidatorHandle {
+            rpc_addr,
+            backend,
+            rpc,
+        });
+    }
     let spec = ValidatorSpec {
         key: config.key.clone(),
         validators: config.validators.clone(),
+        observers: config.observers.clone(),
         listen: config.listen,
-        partition: format!("validator-{}", config.key.public().to_hex()),
-        namespace: format!("tandem-{}", config.genesis.config.chain_id).into_bytes(),
+        partition,
+        namespace,
         genesis: eth_genesis,
         leader_timeout: config.leader_timeout,
         certification_timeout: config.leader_timeout * 2,

@@ -276,6 +276,7 @@ impl Sim {
         let certificates = control.register(1, QUOTA).await.unwrap();
         let broadcast = control.register(3, QUOTA).await.unwrap();
         let backfill = control.register(4, QUOTA).await.unwrap();
+        let (_, tips) = control.register(6, QUOTA).await.unwrap();
         for validator in &self.keys {
             for (a, b) in [
                 (validator.clone(), key.clone()),
@@ -297,6 +298,7 @@ impl Sim {
             self.oracle.manager(),
             control,
             certificates,
+            tips,
             broadcast,
             backfill,
         )
