@@ -127,6 +127,7 @@ fn main() {
             let spec = ValidatorSpec {
                 key: key.clone(),
                 validators: validators.clone(),
+                observers: Vec::new(),
                 listen: validators[i].1,
                 partition: format!("validator-{i}"),
                 namespace: b"tandem-bench".to_vec(),
