@@ -57,6 +57,8 @@ enum Byzantine {
     Conflicter,
     /// Votes to nullify every view.
     Nuller,
+    /// As leader, proposes two different payloads to different halves of the validators.
+    Equivocator,
 }
 
 /// The identity of the simulation's full node (not a validator).
@@ -147,7 +149,10 @@ impl Sim {
             if let Some((who, kind)) = byzantine
                 && who == i
             {
-                use commonware_consensus::simplex::mocks::{conflicter, nuller};
+                use commonware_consensus::simplex::{
+                    elector::RoundRobin,
+                    mocks::{conflicter, equivocator, nuller, relay::Relay},
+                };
                 use commonware_cryptography::Sha256;
                 let scheme = tandem_consensus::Scheme::signer(
                     b"tandem-test",
@@ -163,6 +168,16 @@ impl Sim {
                             conflicter::Config { scheme },
                         )
                         .start(channels.votes);
+                    }
+                    Byzantine::Equivocator => {
+                        let config = equivocator::Config {
+                            scheme,
+                            elector: RoundRobin::<Sha256>::default(),
+                            epoch: commonware_consensus::types::Epoch::zero(),
+                            relay: Arc::new(Relay::default()),
+                        };
+                        equivocator::Equivocator::<_, _, _, Sha256>::new(context, config)
+                            .start(channels.votes, channels.certificates);
                     }
                     Byzantine::Nuller => {
                         nuller::Nuller::<_, _, Sha256>::new(context, nuller::Config { scheme })
@@ -473,7 +488,11 @@ fn a_proposer_with_wrong_state_roots_is_rejected_and_the_chain_moves_on() {
 
 #[test]
 fn one_byzantine_validator_from_commonware_mocks_breaks_neither_safety_nor_liveness() {
-    for (offset, kind) in [(4_000, Byzantine::Conflicter), (5_000, Byzantine::Nuller)] {
+    for (offset, kind) in [
+        (4_000, Byzantine::Conflicter),
+        (5_000, Byzantine::Nuller),
+        (8_000, Byzantine::Equivocator),
+    ] {
         for seed in seeds(offset, &[offset + 1]) {
             let run = || {
                 simulate(seed, async |dir, context| {
