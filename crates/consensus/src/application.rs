@@ -15,17 +15,27 @@ use std::{
 };
 use tandem_primitives::B256;
 
+/// How often an idle leader looks at the pool again.
+const IDLE_POLL: Duration = Duration::from_millis(20);
+
 /// The application every validator runs.
 #[derive(Clone, Debug)]
 pub struct Application {
     chain: Arc<Chain>,
     /// A leader waits this long before building, so blocks come at most this often.
     block_time: Duration,
+    /// With nothing to include, a leader keeps looking this long before it declines its turn, so a
+    /// transaction that arrives meanwhile is proposed at once rather than after a view timeout.
+    idle_wait: Duration,
 }
 
 impl Application {
-    pub fn new(chain: Arc<Chain>, block_time: Duration) -> Self {
-        Self { chain, block_time }
+    pub fn new(chain: Arc<Chain>, block_time: Duration, idle_wait: Duration) -> Self {
+        Self {
+            chain,
+            block_time,
+            idle_wait,
+        }
     }
 }
 
@@ -69,12 +79,16 @@ impl<E: Clock + Send + Sync + 'static> commonware_consensus::Application<E> for 
         let randao = B256::from_slice(
             Sha256::hash(&[b"tandem-randao", context.parent.1.as_ref(), &view]).as_ref(),
         );
-        let executed = match self.chain.build(&ancestors, timestamp, randao) {
-            Ok(Some(executed)) => executed,
-            Ok(None) => return None,
-            Err(e) => {
-                tracing::warn!(target: "consensus::application", error = %e, "cannot build a block");
-                return None;
+        let deadline = runtime.current() + self.idle_wait;
+        let executed = loop {
+            match self.chain.build(&ancestors, timestamp, randao) {
+                Ok(Some(executed)) => break executed,
+                Ok(None) if runtime.current() < deadline => runtime.sleep(IDLE_POLL).await,
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::warn!(target: "consensus::application", error = %e, "cannot build a block");
+                    return None;
+                }
             }
         };
         let block = Block::new(context, executed.block.clone());

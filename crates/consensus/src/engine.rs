@@ -108,7 +108,7 @@ where
 
     let application = Deferred::new(
         context.child("application"),
-        Application::new(chain, config.block_time),
+        Application::new(chain, config.block_time, config.leader_timeout / 2),
         mailbox.clone(),
         FixedEpocher::new(NZU64!(EPOCH_LENGTH)),
     );
