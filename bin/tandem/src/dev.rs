@@ -111,18 +111,7 @@ fn print_banner(
         "tandem dev: a single-node L1 with no consensus (dev keys only: never use them for real funds)\n"
     );
     if dev_genesis {
-        println!("Available Accounts\n==================");
-        for (i, a) in accounts.iter().enumerate() {
-            println!("({i}) {} ({} ETH)", a.address, dev::DEV_BALANCE_ETH);
-        }
-        println!("\nPrivate Keys\n==================");
-        for (i, a) in accounts.iter().enumerate() {
-            println!("({i}) {}", a.secret_hex());
-        }
-        println!(
-            "\nWallet\n==================\nMnemonic:          {}\nDerivation path:   m/44'/60'/0'/0/\n",
-            dev::DEV_MNEMONIC
-        );
+        crate::print_dev_accounts();
     }
     println!("Chain ID:          {}", genesis.config.chain_id);
     println!("Gas limit:         {}", genesis.gas_limit);

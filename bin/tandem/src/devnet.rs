@@ -138,15 +138,7 @@ fn print_banner(args: &Args, rpc: SocketAddr, data_dir: &std::path::Path) {
         "tandem devnet: {} BFT validators (Commonware simplex) on loopback (dev keys only)\n",
         args.validators
     );
-    println!("Available Accounts\n==================");
-    for (i, a) in accounts.iter().enumerate() {
-        println!("({i}) {} ({} ETH)", a.address, dev::DEV_BALANCE_ETH);
-    }
-    println!("\nPrivate Keys\n==================");
-    for (i, a) in accounts.iter().enumerate() {
-        println!("({i}) {}", a.secret_hex());
-    }
-    println!("\nMnemonic:          {}", dev::DEV_MNEMONIC);
+    crate::print_dev_accounts();
     println!("Chain ID:          {}", ChainConfig::L1_DEV_CHAIN_ID);
     println!(
         "Block time:        at least {} s, final on commit",

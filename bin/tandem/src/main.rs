@@ -33,6 +33,27 @@ enum Command {
     Node(network::NodeArgs),
 }
 
+/// Prints the dev accounts with their keys, as anvil does (dev modes only).
+pub(crate) fn print_dev_accounts() {
+    let accounts = tandem_primitives::dev::accounts();
+    println!("Available Accounts\n==================");
+    for (i, a) in accounts.iter().enumerate() {
+        println!(
+            "({i}) {} ({} ETH)",
+            a.address,
+            tandem_primitives::dev::DEV_BALANCE_ETH
+        );
+    }
+    println!("\nPrivate Keys\n==================");
+    for (i, a) in accounts.iter().enumerate() {
+        println!("({i}) {}", a.secret_hex());
+    }
+    println!(
+        "\nWallet\n==================\nMnemonic:          {}\nDerivation path:   m/44'/60'/0'/0/\n",
+        tandem_primitives::dev::DEV_MNEMONIC
+    );
+}
+
 fn init_logging(filter: &str, json: bool) {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
     let builder = tracing_subscriber::fmt()

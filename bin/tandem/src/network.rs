@@ -140,19 +140,16 @@ pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
     for (j, key) in full_keys.iter().enumerate() {
         let key_file = format!("full{j}.key");
         write_secret(&args.out.join(&key_file), &key.to_hex())?;
-        let node = NodeFile {
-            key_file: key_file.into(),
-            listen: observers[j].address,
-            rpc: SocketAddr::from(([127, 0, 0, 1], args.rpc_port + (n + j) as u16)),
-            data_dir: format!("data/full{j}").into(),
-            genesis: "genesis.json".into(),
-            fee_recipient: Address::ZERO,
-            block_time_ms: args.block_time_ms,
-            empty_blocks: false,
-            history_blocks: None,
-            validators: validators.clone(),
-            observers: observers.clone(),
-        };
+        let rpc = SocketAddr::from(([127, 0, 0, 1], args.rpc_port + (n + j) as u16));
+        let node = node_file(
+            key_file,
+            observers[j].address,
+            rpc,
+            format!("data/full{j}"),
+            args,
+            &validators,
+            &observers,
+        );
         std::fs::write(
             args.out.join(format!("full{j}.toml")),
             toml::to_string_pretty(&node)?,
@@ -166,26 +163,22 @@ pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
         } else {
             std::net::IpAddr::from([127, 0, 0, 1])
         };
-        let node = NodeFile {
-            key_file: key_file.into(),
-            listen: SocketAddr::new(
-                if one_host {
-                    host(i)
-                } else {
-                    std::net::IpAddr::from([0, 0, 0, 0])
-                },
-                port(args.base_port, i),
-            ),
-            rpc: SocketAddr::new(rpc_host, port(args.rpc_port, i)),
-            data_dir: format!("data/node{i}").into(),
-            genesis: "genesis.json".into(),
-            fee_recipient: Address::ZERO,
-            block_time_ms: args.block_time_ms,
-            empty_blocks: false,
-            history_blocks: None,
-            validators: validators.clone(),
-            observers: observers.clone(),
+        let listen_ip = if one_host {
+            host(i)
+        } else {
+            std::net::IpAddr::from([0, 0, 0, 0])
         };
+        let listen = SocketAddr::new(listen_ip, port(args.base_port, i));
+        let rpc = SocketAddr::new(rpc_host, port(args.rpc_port, i));
+        let node = node_file(
+            key_file,
+            listen,
+            rpc,
+            format!("data/node{i}"),
+            args,
+            &validators,
+            &observers,
+        );
         std::fs::write(
             args.out.join(format!("node{i}.toml")),
             toml::to_string_pretty(&node)?,
@@ -206,6 +199,31 @@ pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// One node's configuration as `setup` writes it; paths are relative to the output directory.
+fn node_file(
+    key_file: String,
+    listen: SocketAddr,
+    rpc: SocketAddr,
+    data_dir: String,
+    args: &SetupArgs,
+    validators: &[ValidatorEntry],
+    observers: &[ValidatorEntry],
+) -> NodeFile {
+    NodeFile {
+        key_file: key_file.into(),
+        listen,
+        rpc,
+        data_dir: data_dir.into(),
+        genesis: "genesis.json".into(),
+        fee_recipient: Address::ZERO,
+        block_time_ms: args.block_time_ms,
+        empty_blocks: false,
+        history_blocks: None,
+        validators: validators.to_vec(),
+        observers: observers.to_vec(),
+    }
 }
 
 fn write_secret(path: &Path, secret: &str) -> eyre::Result<()> {

@@ -126,7 +126,48 @@ pub enum StartError {
     Validators(String),
 }
 
+/// The authenticated, encrypted p2p network of one node.
+type LookupNetwork = lookup::Network<
+    cw_tokio::Context,
+    Cups<Sake<commonware_cryptography::ed25519::PrivateKey>, ChaCha20Poly1305>,
+>;
+
 impl Runtime {
+    /// Opens a node's p2p network: authenticated with its key, encrypted, listening on `listen`,
+    /// for a peer set of `size`. Returns the node's runtime context with it.
+    fn network(
+        &self,
+        role: &'static str,
+        key: &ValidatorKey,
+        listen: SocketAddr,
+        namespace: &[u8],
+        size: usize,
+        partition: &str,
+    ) -> (cw_tokio::Context, LookupNetwork, lookup::Oracle<PublicKey>) {
+        let mut p2p_namespace = namespace.to_vec();
+        p2p_namespace.extend_from_slice(b"_P2P");
+        let handshake = Cups::<_, ChaCha20Poly1305>::new(
+            Sake {
+                signer: key.0.clone(),
+                synchrony_bound: Duration::from_secs(5),
+                max_handshake_age: Duration::from_secs(10),
+                version: sake::Version::V1,
+            },
+            cups::Version::V1,
+        );
+        let config = lookup::Config::local(
+            handshake,
+            &p2p_namespace,
+            listen,
+            NZUsize!(size.max(1)),
+            MAX_MESSAGE_BYTES,
+            NZUsize!(1024),
+        );
+        let context = self.0.child(role).with_attribute("partition", partition);
+        let (network, oracle) = lookup::Network::new(context.child("network"), config);
+        (context, network, oracle)
+    }
+
     /// The runtime's own metrics (consensus views, p2p peers and traffic, storage), in Prometheus text.
     pub fn metrics(&self) -> Arc<dyn Fn() -> String + Send + Sync> {
         let context = self.0.child("metrics");
@@ -157,32 +198,15 @@ impl Runtime {
             ));
         }
         let peers = tracked(&spec.validators, &spec.observers)?;
-        let mut p2p_namespace = spec.namespace.clone();
-        p2p_namespace.extend_from_slice(b"_P2P");
-        let handshake = Cups::<_, ChaCha20Poly1305>::new(
-            Sake {
-                signer: signer.clone(),
-                synchrony_bound: Duration::from_secs(5),
-                max_handshake_age: Duration::from_secs(10),
-                version: sake::Version::V1,
-            },
-            cups::Version::V1,
-        );
-        let p2p = lookup::Config::local(
-            handshake,
-            &p2p_namespace,
+        let size = spec.validators.len() + spec.observers.len();
+        let (context, mut network, mut oracle) = self.network(
+            "validator",
+            &spec.key,
             spec.listen,
-            NZUsize!(spec.validators.len() + spec.observers.len()),
-            MAX_MESSAGE_BYTES,
-            NZUsize!(1024),
+            &spec.namespace,
+            size,
+            &spec.partition,
         );
-        let context = self
-            .0
-            .child("validator")
-            .with_attribute("partition", &spec.partition);
-        tracing::debug!(target: "consensus::node", "p2p config ready");
-        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
-        tracing::debug!(target: "consensus::node", "p2p network created");
         oracle.track(0, peers);
         // Per peer and channel. Mailboxes are sized from it, so keep it modest.
         let quota = Quota::per_second(NZU32!(2_048));
@@ -196,7 +220,6 @@ impl Runtime {
         let (tx_sender, tx_receiver) = network.register(TRANSACTIONS, quota);
         let (tips_sender, _tips_in) = network.register(TIPS, quota);
         network.start();
-        tracing::debug!(target: "consensus::node", "p2p network started");
 
         let first = validators
             .iter()
@@ -271,30 +294,15 @@ impl Runtime {
             .map(|(id, _)| id.0.clone())
             .try_collect()
             .map_err(|_| StartError::Validators("duplicate validator key".into()))?;
-        let mut p2p_namespace = spec.namespace.clone();
-        p2p_namespace.extend_from_slice(b"_P2P");
-        let handshake = Cups::<_, ChaCha20Poly1305>::new(
-            Sake {
-                signer: signer.clone(),
-                synchrony_bound: Duration::from_secs(5),
-                max_handshake_age: Duration::from_secs(10),
-                version: sake::Version::V1,
-            },
-            cups::Version::V1,
-        );
-        let p2p = lookup::Config::local(
-            handshake,
-            &p2p_namespace,
+        let size = spec.validators.len() + 1;
+        let (context, mut network, mut oracle) = self.network(
+            "full_node",
+            &spec.key,
             spec.listen,
-            NZUsize!(spec.validators.len() + 1),
-            MAX_MESSAGE_BYTES,
-            NZUsize!(1024),
+            &spec.namespace,
+            size,
+            &spec.partition,
         );
-        let context = self
-            .0
-            .child("full_node")
-            .with_attribute("partition", &spec.partition);
-        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
         oracle.track(0, tracked(&spec.validators, &[])?);
         let quota = Quota::per_second(NZU32!(2_048));
         let (_votes_out, votes) = network.register(VOTES, quota);

@@ -1,7 +1,40 @@
 use crate::{Error, Result};
+use parking_lot::Mutex;
+use std::{path::Path, sync::Arc};
 use tandem_execution::genesis_block;
-use tandem_primitives::Genesis;
-use tandem_storage::Storage;
+use tandem_mempool::Mempool;
+use tandem_primitives::{Genesis, dev::DevAccount, genesis::chain_config};
+use tandem_rpc::{Backend, Limits};
+use tandem_storage::{History, Storage};
+
+/// What every kind of node starts with: its storage (with genesis written or checked), a pool and
+/// the JSON-RPC backend over them.
+pub(crate) fn open_backend(
+    data_dir: &Path,
+    history: History,
+    genesis: &Genesis,
+    mempool: &tandem_mempool::Config,
+    limits: &Limits,
+    dev_signers: &[DevAccount],
+) -> Result<Backend> {
+    std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir {
+        path: data_dir.display().to_string(),
+        source,
+    })?;
+    let storage = Arc::new(Storage::open_with(&data_dir.join("chain.redb"), history)?);
+    let head = init_genesis(&storage, genesis)?;
+    tracing::info!(target: "node", head, data_dir = %data_dir.display(), "chain opened");
+    let chain = chain_config(genesis);
+    let pool = Mempool::new(
+        mempool.clone(),
+        chain.chain_id,
+        chain.gas_limit,
+        chain.fees.min_base_fee_wei,
+    );
+    let mut backend = Backend::new(storage, Arc::new(Mutex::new(pool)), chain, limits.clone());
+    backend.dev_signers = Arc::new(dev_signers.to_vec());
+    Ok(backend)
+}
 
 /// Writes the genesis block into empty storage, or checks that stored chain starts with it.
 /// Returns the height of the last committed block.

@@ -11,12 +11,9 @@ pub use dev::{Mining, mine_block};
 pub use genesis::init_genesis;
 pub use validator::{ValidatorConfig, ValidatorHandle, launch_validator};
 
-use parking_lot::Mutex;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
-use tandem_mempool::Mempool;
-use tandem_primitives::{Address, Genesis, genesis::chain_config};
+use tandem_primitives::{Address, Genesis};
 use tandem_rpc::{Backend, Limits};
-use tandem_storage::Storage;
 use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
@@ -86,31 +83,14 @@ impl Handle {
 
 /// Starts a dev node: storage, genesis, mempool, JSON-RPC and the miner, in that order.
 pub async fn launch(config: Config) -> Result<Handle> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
-        path: config.data_dir.display().to_string(),
-        source,
-    })?;
-    let storage = Arc::new(Storage::open_with(
-        &config.data_dir.join("chain.redb"),
+    let mut backend = genesis::open_backend(
+        &config.data_dir,
         config.history,
-    )?);
-    let head = init_genesis(&storage, &config.genesis)?;
-    tracing::info!(target: "node", head, data_dir = %config.data_dir.display(), "chain opened");
-
-    let chain = chain_config(&config.genesis);
-    let pool = Mempool::new(
-        config.mempool.clone(),
-        chain.chain_id,
-        chain.gas_limit,
-        chain.fees.min_base_fee_wei,
-    );
-    let mut backend = Backend::new(
-        storage,
-        Arc::new(Mutex::new(pool)),
-        chain,
-        config.rpc_limits.clone(),
-    );
-    backend.dev_signers = Arc::new(config.dev_signers.clone());
+        &config.genesis,
+        &config.mempool,
+        &config.rpc_limits,
+        &config.dev_signers,
+    )?;
     let stall_after = match config.mining {
         Mining::Instant => std::time::Duration::from_secs(10),
         Mining::Interval(every) => std::time::Duration::from_secs(10).max(every * 3),

@@ -1,13 +1,12 @@
 //! A consensus node: storage, genesis, mempool, JSON-RPC, then a validator on the BFT network.
-use crate::{Error, Result, init_genesis};
+use crate::{Error, Result};
 use futures::channel::mpsc;
 use parking_lot::Mutex;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use tandem_consensus::{Chain, FullNodeSpec, Gossip, PeerId, Runtime, ValidatorKey, ValidatorSpec};
-use tandem_mempool::Mempool;
-use tandem_primitives::{Address, Bytes, Genesis, dev::DevAccount, genesis::chain_config};
+use tandem_primitives::{Address, Bytes, Genesis, dev::DevAccount};
 use tandem_rpc::{Backend, Limits, NewBlock};
-use tandem_storage::{History, Storage};
+use tandem_storage::History;
 
 /// How many accepted transactions may wait to be gossiped before new ones are dropped.
 const GOSSIP_BACKLOG: usize = 4_096;
@@ -50,15 +49,19 @@ pub async fn launch_validator(
     runtime: &Runtime,
     config: ValidatorConfig,
 ) -> Result<ValidatorHandle> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
-        path: config.data_dir.display().to_string(),
-        source,
-    })?;
-    let storage = Arc::new(Storage::open_with(
-        &config.data_dir.join("chain.redb"),
+    let mut backend = crate::genesis::open_backend(
+        &config.data_dir,
         config.history,
-    )?);
-    let head = init_genesis(&storage, &config.genesis)?;
+        &config.genesis,
+        &config.mempool,
+        &config.rpc_limits,
+        &config.dev_signers,
+    )?;
+    let (storage, pool, chain_config) = (
+        backend.storage.clone(),
+        backend.pool.clone(),
+        backend.chain.clone(),
+    );
     let eth_genesis = storage
         .read()?
         .block(0)?
@@ -66,22 +69,6 @@ pub async fn launch_validator(
             table: "headers",
             reason: "no genesis".into(),
         })?;
-    tracing::info!(target: "node", head, data_dir = %config.data_dir.display(), "validator chain opened");
-
-    let chain_config = chain_config(&config.genesis);
-    let pool = Arc::new(Mutex::new(Mempool::new(
-        config.mempool.clone(),
-        chain_config.chain_id,
-        chain_config.gas_limit,
-        chain_config.fees.min_base_fee_wei,
-    )));
-    let mut backend = Backend::new(
-        storage.clone(),
-        pool.clone(),
-        chain_config.clone(),
-        config.rpc_limits.clone(),
-    );
-    backend.dev_signers = Arc::new(config.dev_signers.clone());
     // Stalled: no block for this long while blocks are due (transactions wait, or empty blocks are on).
     let stall_after = Duration::from_secs(10).max(config.leader_timeout * 10);
     backend.health = Arc::new(tandem_rpc::Health::new(
