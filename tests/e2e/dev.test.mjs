@@ -187,6 +187,32 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
     assert.match(res.error.message, /^unknown account/);
   });
 
+  it('serves the BatchInbox system contract through eth_call, eth_estimateGas and transactions', async () => {
+    const abi = [
+      'function submitBatch(uint64 sequence, bytes batch)',
+      'function batcher() view returns (address)',
+      'function nextSequence() view returns (uint64)',
+      'function commitment(uint64 sequence) view returns (bytes32)',
+      'event BatchSubmitted(uint64 indexed sequence, bytes32 commitment, uint256 size)',
+      'error NotBatcher(address caller)',
+      'error WrongSequence(uint64 expected, uint64 got)',
+    ];
+    const address = '0x000000000000000000000000000000000000ba70';
+    const inbox = new ethers.Contract(address, abi, wallets[9]);
+    assert.equal(await inbox.batcher(), wallets[9].address, 'the dev batcher is registered at genesis');
+    assert.notEqual(await rpc.getCode(address), '0x', 'the system address holds code');
+    const first = await inbox.nextSequence();
+    const batch = ethers.hexlify(ethers.toUtf8Bytes('batch bytes '.repeat(10)));
+    const receipt = await (await inbox.submitBatch(first, batch)).wait();
+    const event = receipt.logs.map((l) => inbox.interface.parseLog(l)).find(Boolean);
+    assert.equal(event.name, 'BatchSubmitted');
+    assert.equal(event.args.commitment, ethers.keccak256(batch));
+    assert.equal(await inbox.commitment(first), ethers.keccak256(batch));
+    assert.equal(await inbox.nextSequence(), first + 1n);
+    await assert.rejects(inbox.connect(wallets[2]).submitBatch.estimateGas(first + 1n, batch), (e) => inbox.interface.parseError(e.data)?.name === 'NotBatcher');
+    await assert.rejects(inbox.submitBatch.staticCall(first, batch), (e) => e.revert?.name === 'WrongSequence' && e.revert.args[0] === first + 1n);
+  });
+
   it('answers eth_feeHistory, eth_gasPrice and eth_maxPriorityFeePerGas', async () => {
     const head = await rpc.getBlockNumber();
     const history = await rpc.send('eth_feeHistory', ['0x4', 'latest', [10, 50, 90]]);

@@ -13,6 +13,30 @@ pub fn evm_spec() -> SpecId {
     SpecId::OSAKA
 }
 
+/// Every EVM tandem runs: mainnet rules of [`evm_spec`] plus tandem's system contracts.
+pub type TandemEvm<DB> = revm::context::Evm<
+    revm::handler::MainnetContext<DB>,
+    (),
+    revm::handler::instructions::EthInstructions<
+        revm::interpreter::interpreter::EthInterpreter,
+        revm::handler::MainnetContext<DB>,
+    >,
+    crate::system::SystemPrecompiles,
+    revm::handler::EthFrame<revm::interpreter::interpreter::EthInterpreter>,
+>;
+
+/// Builds an EVM over `db` for one block: block building, verification and `eth_call` all use this,
+/// so the system contracts answer everywhere.
+pub fn build_evm<DB: revm::Database>(db: DB, cfg: CfgEnv, block: BlockEnv) -> TandemEvm<DB> {
+    use revm::{Context, MainBuilder, MainContext};
+    Context::mainnet()
+        .with_db(db)
+        .with_cfg(cfg)
+        .with_block(block)
+        .build_mainnet()
+        .with_precompiles(crate::system::SystemPrecompiles::new(evm_spec()))
+}
+
 /// The block-independent EVM configuration of a chain.
 pub fn cfg_env(chain_id: u64) -> CfgEnv {
     let mut cfg = CfgEnv::new_with_spec(evm_spec());

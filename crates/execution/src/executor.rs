@@ -5,11 +5,9 @@ use alloy_consensus::{
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
 use revm::{
-    Context, ExecuteCommitEvm, MainBuilder, MainContext,
-    context::{BlockEnv, CfgEnv},
+    ExecuteCommitEvm,
     context_interface::result::{EVMError, ExecutionResult},
     database::{State, WrapDatabaseRef, states::bundle_state::BundleRetention},
-    handler::{MainnetContext, MainnetEvm},
 };
 use std::collections::BTreeMap;
 use tandem_primitives::{
@@ -66,7 +64,7 @@ pub struct Executor<'r, S: StateReader> {
     pending: Option<&'r Pending>,
     parent: Header,
     header: Header,
-    evm: MainnetEvm<MainnetContext<Db<S>>>,
+    evm: crate::TandemEvm<Db<S>>,
     transactions: Vec<StoredTx>,
     receipts: Vec<Receipt>,
 }
@@ -128,7 +126,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
             .with_database_ref(StateDb(state))
             .with_bundle_update()
             .build();
-        let evm = evm(
+        let evm = crate::build_evm(
             db,
             cfg_env(chain.chain_id),
             block_env(number, attrs, chain.gas_limit, base_fee),
@@ -231,18 +229,6 @@ impl<'r, S: StateReader> Executor<'r, S> {
             diff,
         })
     }
-}
-
-fn evm<S: StateReader>(
-    db: Db<S>,
-    cfg: CfgEnv,
-    block: BlockEnv,
-) -> MainnetEvm<MainnetContext<Db<S>>> {
-    Context::mainnet()
-        .with_db(db)
-        .with_cfg(cfg)
-        .with_block(block)
-        .build_mainnet()
 }
 
 /// Folds revm's bundle into the changes the state trie applies.

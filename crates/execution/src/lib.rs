@@ -6,8 +6,11 @@
 mod env;
 mod executor;
 mod recover;
+pub mod system;
 
-pub use env::{BlockAttributes, block_env, cfg_env, evm_spec, intrinsic_gas, tx_env};
+pub use env::{
+    BlockAttributes, TandemEvm, block_env, build_evm, cfg_env, evm_spec, intrinsic_gas, tx_env,
+};
 pub use executor::{Error, ExecutedBlock, Executor, TxOutcome, genesis_block};
 pub use recover::{RecoveryError, recover_sender, recover_senders};
 

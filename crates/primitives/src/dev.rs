@@ -9,6 +9,9 @@ use std::sync::OnceLock;
 /// The standard dev mnemonic; the keys below are its first ten accounts (m/44'/60'/0'/0/i).
 pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
 
+/// The dev account registered as the L2 batcher in the dev genesis.
+pub const DEV_BATCHER: usize = 9;
+
 /// Balance of each dev account at genesis, in ETH.
 pub const DEV_BALANCE_ETH: u64 = 10_000;
 

@@ -1,5 +1,5 @@
-use crate::{ChainConfig, FeeParams, dev};
-use alloy_primitives::U256;
+use crate::{ChainConfig, FeeParams, dev, system};
+use alloy_primitives::{B256, U256};
 use std::path::Path;
 
 pub use alloy_genesis::{Genesis, GenesisAccount};
@@ -83,6 +83,15 @@ pub fn dev_genesis(chain_id: u64) -> Genesis {
             )
         })
         .collect();
+    // BatchInbox, with the dev batcher registered in slot 0.
+    let batcher = B256::left_padding_from(dev::accounts()[dev::DEV_BATCHER].address.as_slice());
+    genesis.alloc.insert(
+        system::BATCH_INBOX,
+        GenesisAccount::default()
+            .with_nonce(Some(1))
+            .with_code(Some(system::placeholder_code()))
+            .with_storage(Some([(B256::ZERO, batcher)].into_iter().collect())),
+    );
     genesis
 }
 

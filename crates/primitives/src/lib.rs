@@ -6,6 +6,7 @@ mod block;
 mod chain;
 pub mod dev;
 pub mod genesis;
+pub mod system;
 
 pub use alloy_consensus::{Header, ReceiptEnvelope, TxEnvelope};
 pub use alloy_primitives::{Address, B256, Bloom, Bytes, U256};

@@ -4,7 +4,7 @@ use alloy_eips::BlockId;
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::TransactionRequest;
 use revm::{
-    Context, ExecuteEvm, MainBuilder, MainContext,
+    ExecuteEvm,
     context::TxEnv,
     context_interface::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction},
     database::CacheDB,
@@ -77,11 +77,7 @@ fn run(
         header.base_fee_per_gas.unwrap_or_default(),
     );
     let db = CacheDB::new(StateDb(state));
-    let mut evm = Context::mainnet()
-        .with_db(db)
-        .with_cfg(cfg)
-        .with_block(block)
-        .build_mainnet();
+    let mut evm = tandem_execution::build_evm(db, cfg, block);
     match evm.transact(tx_env(request, chain_id, gas_limit)) {
         Ok(done) => Ok(match done.result {
             ExecutionResult::Success { output, gas, .. } => Outcome::Success {

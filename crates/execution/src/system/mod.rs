@@ -1,0 +1,169 @@
+//! L1 system contracts as stateful precompiles: native Rust inside revm, with storage in the state
+//! trie, normal logs, and Solidity ABIs (alloy `sol!`, published under `contracts/`).
+//!
+//! [`SystemPrecompiles`] wraps Ethereum's precompiles of the active fork and claims the system
+//! addresses. Every EVM tandem builds (block building, verification, `eth_call`) uses it.
+mod batch_inbox;
+
+pub use batch_inbox::{BATCHER_SLOT, IBatchInbox, NEXT_SEQUENCE_SLOT, batch_commitment};
+
+use revm::{
+    context::Cfg,
+    context_interface::{ContextTr, JournalTr},
+    handler::{
+        EthPrecompiles, PrecompileProvider, precompile_output_to_interpreter_result as to_result,
+    },
+    interpreter::{CallInputs, InterpreterResult},
+    precompile::{PrecompileHalt, PrecompileOutput},
+    primitives::{Address, AddressSet, Log, U256, hardfork::SpecId},
+};
+use tandem_primitives::system::{BATCH_INBOX, L1_SYSTEM_CONTRACTS};
+
+/// Ethereum's precompiles plus tandem's system contracts.
+#[derive(Debug, Clone)]
+pub struct SystemPrecompiles {
+    eth: EthPrecompiles,
+    warm: AddressSet,
+}
+
+impl SystemPrecompiles {
+    pub fn new(spec: SpecId) -> Self {
+        let eth = EthPrecompiles::new(spec);
+        let mut warm = eth.warm_addresses().clone();
+        // Warm like the Ethereum precompiles: a call costs 100 gas, not 2,600.
+        warm.extend(L1_SYSTEM_CONTRACTS);
+        Self { eth, warm }
+    }
+}
+
+impl<CTX: ContextTr> PrecompileProvider<CTX> for SystemPrecompiles {
+    type Output = InterpreterResult;
+
+    fn set_spec(&mut self, spec: <CTX::Cfg as Cfg>::Spec) -> bool {
+        let changed = <EthPrecompiles as PrecompileProvider<CTX>>::set_spec(&mut self.eth, spec);
+        self.warm.clone_from(self.eth.warm_addresses());
+        self.warm.extend(L1_SYSTEM_CONTRACTS);
+        changed
+    }
+
+    fn run(
+        &mut self,
+        ctx: &mut CTX,
+        inputs: &CallInputs,
+    ) -> Result<Option<InterpreterResult>, String> {
+        let output = match inputs.bytecode_address {
+            BATCH_INBOX => batch_inbox::call(&mut Call::new(ctx, inputs))?,
+            _ => {
+                return <EthPrecompiles as PrecompileProvider<CTX>>::run(&mut self.eth, ctx, inputs);
+            }
+        };
+        Ok(Some(to_result(output, inputs.gas_limit)))
+    }
+
+    fn warm_addresses(&self) -> &AddressSet {
+        &self.warm
+    }
+}
+
+/// Base cost of any system-contract call, like a cheap precompile.
+const BASE_GAS: u64 = 200;
+
+/// One call into a system contract: its inputs, and storage and log access metered at EVM prices.
+/// Journal operations themselves are free, so every access adds its gas here.
+pub(crate) struct Call<'a, CTX: ContextTr> {
+    ctx: &'a mut CTX,
+    pub(crate) address: Address,
+    pub(crate) caller: Address,
+    pub(crate) value: U256,
+    pub(crate) is_static: bool,
+    pub(crate) delegated: bool,
+    pub(crate) input: revm::primitives::Bytes,
+    gas_limit: u64,
+    reservoir: u64,
+    pub(crate) gas: u64,
+    refund: i64,
+}
+
+impl<'a, CTX: ContextTr> Call<'a, CTX> {
+    fn new(ctx: &'a mut CTX, inputs: &CallInputs) -> Self {
+        let input = inputs.input.bytes(ctx);
+        Self {
+            address: inputs.bytecode_address,
+            caller: inputs.caller,
+            value: inputs.call_value(),
+            is_static: inputs.is_static,
+            // DELEGATECALL or CALLCODE run the code against another account's storage: refused.
+            delegated: inputs.target_address != inputs.bytecode_address,
+            input,
+            gas_limit: inputs.gas_limit,
+            reservoir: inputs.reservoir,
+            gas: BASE_GAS,
+            refund: 0,
+            ctx,
+        }
+    }
+
+    pub(crate) fn sload(&mut self, slot: U256) -> Result<U256, String> {
+        let gas = self.ctx.cfg().gas_params().clone();
+        let loaded = self
+            .ctx
+            .journal_mut()
+            .sload(self.address, slot)
+            .map_err(|e| e.to_string())?;
+        self.gas += gas.warm_storage_read_cost()
+            + if loaded.is_cold {
+                gas.cold_storage_additional_cost()
+            } else {
+                0
+            };
+        Ok(loaded.data)
+    }
+
+    pub(crate) fn sstore(&mut self, slot: U256, value: U256) -> Result<(), String> {
+        let gas = self.ctx.cfg().gas_params().clone();
+        let stored = self
+            .ctx
+            .journal_mut()
+            .sstore(self.address, slot, value)
+            .map_err(|e| e.to_string())?;
+        self.gas +=
+            gas.sstore_static_gas() + gas.sstore_dynamic_gas(true, &stored.data, stored.is_cold);
+        self.refund += gas.sstore_refund(true, &stored.data);
+        Ok(())
+    }
+
+    pub(crate) fn log(&mut self, data: revm::primitives::LogData) {
+        let gas = self.ctx.cfg().gas_params().clone();
+        self.gas += 375 + gas.log_cost(data.topics().len() as u8, data.data.len() as u64);
+        self.ctx.journal_mut().log(Log {
+            address: self.address,
+            data,
+        });
+    }
+
+    /// Charges for hashing `bytes`, as the KECCAK256 opcode would.
+    pub(crate) fn charge_keccak(&mut self, bytes: usize) {
+        self.gas += 30 + 6 * (bytes as u64).div_ceil(32);
+    }
+
+    pub(crate) fn revert(&self, data: Vec<u8>) -> Result<PrecompileOutput, String> {
+        Ok(PrecompileOutput::revert(
+            self.gas.min(self.gas_limit),
+            data.into(),
+            self.reservoir,
+        ))
+    }
+
+    pub(crate) fn finish(&self, output: Vec<u8>) -> Result<PrecompileOutput, String> {
+        if self.gas > self.gas_limit {
+            return Ok(PrecompileOutput::halt(
+                PrecompileHalt::OutOfGas,
+                self.reservoir,
+            ));
+        }
+        Ok(PrecompileOutput {
+            gas_refunded: self.refund,
+            ..PrecompileOutput::new(self.gas, output.into(), self.reservoir)
+        })
+    }
+}

@@ -1,0 +1,21 @@
+//! Fixed addresses of tandem's system contracts, all in one place.
+//!
+//! L1 system contracts are native Rust run inside revm as stateful precompiles; each address gets
+//! nonce 1 and code `0xFE` at genesis so EIP-161 never deletes it and `EXTCODESIZE` sees code.
+use alloy_primitives::{Address, Bytes, address};
+
+/// L1: receives the L2 batcher's batches; the batch bytes stay in the transaction's calldata.
+pub const BATCH_INBOX: Address = address!("0x000000000000000000000000000000000000ba70");
+
+/// L2 predeploy holding the current L1 origin (OP Stack's address).
+pub const L1_BLOCK: Address = address!("0x4200000000000000000000000000000000000015");
+/// L2 predeploy recording withdrawals (OP Stack's address).
+pub const L2_TO_L1_MESSAGE_PASSER: Address = address!("0x4200000000000000000000000000000000000016");
+
+/// The L1 system contracts.
+pub const L1_SYSTEM_CONTRACTS: [Address; 1] = [BATCH_INBOX];
+
+/// The code every system address holds: INVALID, so a plain EVM call to it fails loudly.
+pub fn placeholder_code() -> Bytes {
+    Bytes::from_static(&[0xfe])
+}
