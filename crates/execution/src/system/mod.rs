@@ -54,7 +54,11 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for SystemPrecompiles {
         let output = match inputs.bytecode_address {
             BATCH_INBOX => batch_inbox::call(&mut Call::new(ctx, inputs))?,
             _ => {
-                return <EthPrecompiles as PrecompileProvider<CTX>>::run(&mut self.eth, ctx, inputs);
+                return <EthPrecompiles as PrecompileProvider<CTX>>::run(
+                    &mut self.eth,
+                    ctx,
+                    inputs,
+                );
             }
         };
         Ok(Some(to_result(output, inputs.gas_limit)))

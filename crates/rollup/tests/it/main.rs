@@ -1,0 +1,3 @@
+//! Integration tests of tandem-rollup.
+mod codec;
+mod workload;
