@@ -14,7 +14,7 @@ pub(crate) fn signer(i: u64) -> DevAccount {
 /// A random batch of consecutive blocks with legacy and EIP-1559 transfers and calls.
 pub(crate) fn random_batch(seed: u64, blocks: usize, per_block: usize) -> Batch {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut nonce = vec![0u64; 8];
+    let mut nonce = [0u64; 8];
     let mut timestamp = 1_000;
     let mut origin = 50;
     let blocks = (0..blocks)
