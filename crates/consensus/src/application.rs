@@ -100,7 +100,7 @@ impl<E: Clock + Send + Sync + 'static> commonware_consensus::Application<E> for 
 
     async fn verify(
         &mut self,
-        (_runtime, _context): (E, ConsensusContext),
+        (runtime, _context): (E, ConsensusContext),
         mut ancestry: impl Ancestry<Block>,
     ) -> bool {
         let Some(block) = ancestry.next().await else {
@@ -110,7 +110,12 @@ impl<E: Clock + Send + Sync + 'static> commonware_consensus::Application<E> for 
         let Some(ancestors) = uncommitted(&self.chain, ancestry).await else {
             return false;
         };
-        match self.chain.verify(block.inner(), &ancestors) {
+        let now = runtime
+            .current()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        match self.chain.verify(block.inner(), &ancestors, now) {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(target: "consensus::application", number = block.inner().header().number, error = %e, "rejected block");

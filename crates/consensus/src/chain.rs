@@ -26,11 +26,16 @@ pub enum Error {
     Gap { last: u64, got: u64 },
 }
 
+/// How far ahead of a verifier's clock a block's timestamp may be, as in geth.
+pub const MAX_FUTURE_SECONDS: u64 = 15;
+
 /// A deliberate fault a simulated validator can be given, to test that honest validators reject it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProposerFault {
     /// Proposes blocks whose header carries a wrong state root.
     WrongStateRoot,
+    /// Proposes blocks stamped an hour in the future.
+    FutureTimestamp,
 }
 
 /// Called after each block commits durably, e.g. to notify RPC subscribers.
@@ -221,9 +226,21 @@ impl Chain {
     }
 
     /// Verifies `block`, whose ancestors are `ancestors` (newest first, ending with a committed block).
-    pub fn verify(&self, block: &Block, ancestors: &[Block]) -> Result<(), Error> {
+    ///
+    /// `now` is the verifier's clock in seconds: a block stamped more than [`MAX_FUTURE_SECONDS`]
+    /// ahead of it is refused, so no proposer can push the chain's clock out of reach.
+    pub fn verify(&self, block: &Block, ancestors: &[Block], now: u64) -> Result<(), Error> {
         let reader = self.storage.read()?;
         let number = block.header().number;
+        if block.header().timestamp > now.saturating_add(MAX_FUTURE_SECONDS) {
+            return Err(Error::Invalid {
+                number,
+                reason: format!(
+                    "timestamp {} is more than {MAX_FUTURE_SECONDS} s ahead of {now}",
+                    block.header().timestamp
+                ),
+            });
+        }
         if number <= reader.last_height().unwrap_or_default() {
             // Finalized while this verification waited: valid exactly if it is the committed block.
             let stored = reader.header(number)?.map(|h| h.hash_slow());
@@ -287,9 +304,15 @@ impl Chain {
             return Ok(None);
         }
         let mut executed = executor.finish()?;
-        if self.fault == Some(ProposerFault::WrongStateRoot) {
+        if let Some(fault) = self.fault {
+            // Re-executed honestly but sealed with the fault, so only the fault is wrong.
             let mut block = executed.block.block.clone();
-            block.header.state_root = tandem_primitives::B256::repeat_byte(0xbb);
+            match fault {
+                ProposerFault::WrongStateRoot => {
+                    block.header.state_root = tandem_primitives::B256::repeat_byte(0xbb)
+                }
+                ProposerFault::FutureTimestamp => block.header.timestamp += 3_600,
+            }
             executed.block = SealedBlock::seal(block);
         }
         Ok(Some(executed))

@@ -450,39 +450,44 @@ fn a_partitioned_validator_falls_behind_while_the_rest_finalize_then_catches_up(
 }
 
 #[test]
-fn a_proposer_with_wrong_state_roots_is_rejected_and_the_chain_moves_on() {
-    for seed in seeds(3_000, &[6, 7]) {
-        let run = || {
-            simulate(seed, async |dir, context| {
-                let sim = Sim::start(context, dir, &[(3, ProposerFault::WrongStateRoot)], 20).await;
-                sim.wait(&ALL, 10).await;
-                ALL.map(|i| sim.view(i, 10))
-            })
-        };
-        let first = run();
-        for view in &first[1..] {
+fn a_proposer_with_wrong_state_roots_or_future_timestamps_is_rejected_and_the_chain_moves_on() {
+    for (offset, fault) in [
+        (3_000, ProposerFault::WrongStateRoot),
+        (9_000, ProposerFault::FutureTimestamp),
+    ] {
+        for seed in seeds(offset, &[offset + 6, offset + 7]) {
+            let run = || {
+                simulate(seed, async |dir, context| {
+                    let sim = Sim::start(context, dir, &[(3, fault)], 20).await;
+                    sim.wait(&ALL, 10).await;
+                    ALL.map(|i| sim.view(i, 10))
+                })
+            };
+            let first = run();
+            for view in &first[1..] {
+                assert_eq!(
+                    view, &first[0],
+                    "{fault:?} seed {seed}: honest and faulty validators agree on the finalized chain"
+                );
+            }
+            assert!(
+                first[0].iter().all(|b| b.2 != B256::repeat_byte(0xbb)),
+                "{fault:?} seed {seed}: no wrong state root is final"
+            );
+            assert!(
+                first[0].iter().all(|b| b.3 != fee_recipient(3)),
+                "{fault:?} seed {seed}: no block of the faulty proposer is final"
+            );
+            assert!(
+                first[0].iter().any(|b| b.3 == fee_recipient(0)),
+                "{fault:?} seed {seed}: honest proposers keep producing"
+            );
             assert_eq!(
-                view, &first[0],
-                "seed {seed}: honest and faulty validators agree on the finalized chain"
+                first,
+                run(),
+                "{fault:?} seed {seed}: the same seed gives the same chain"
             );
         }
-        assert!(
-            first[0].iter().all(|b| b.2 != B256::repeat_byte(0xbb)),
-            "seed {seed}: no wrong state root is final"
-        );
-        assert!(
-            first[0].iter().all(|b| b.3 != fee_recipient(3)),
-            "seed {seed}: no block of the faulty proposer is final"
-        );
-        assert!(
-            first[0].iter().any(|b| b.3 == fee_recipient(0)),
-            "seed {seed}: honest proposers keep producing"
-        );
-        assert_eq!(
-            first,
-            run(),
-            "seed {seed}: the same seed gives the same chain"
-        );
     }
 }
 
