@@ -27,14 +27,19 @@ pub type TandemEvm<DB> = revm::context::Evm<
 
 /// Builds an EVM over `db` for one block: block building, verification and `eth_call` all use this,
 /// so the system contracts answer everywhere.
-pub fn build_evm<DB: revm::Database>(db: DB, cfg: CfgEnv, block: BlockEnv) -> TandemEvm<DB> {
+pub fn build_evm<DB: revm::Database>(
+    db: DB,
+    cfg: CfgEnv,
+    block: BlockEnv,
+    layer: tandem_primitives::Layer,
+) -> TandemEvm<DB> {
     use revm::{Context, MainBuilder, MainContext};
     Context::mainnet()
         .with_db(db)
         .with_cfg(cfg)
         .with_block(block)
         .build_mainnet()
-        .with_precompiles(crate::system::SystemPrecompiles::new(evm_spec()))
+        .with_precompiles(crate::system::SystemPrecompiles::new(evm_spec(), layer))
 }
 
 /// The block-independent EVM configuration of a chain.

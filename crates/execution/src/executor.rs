@@ -130,6 +130,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
             db,
             cfg_env(chain.chain_id),
             block_env(number, attrs, chain.gas_limit, base_fee),
+            chain.layer,
         );
         Self {
             reader,
@@ -140,6 +141,40 @@ impl<'r, S: StateReader> Executor<'r, S> {
             transactions: Vec::new(),
             receipts: Vec::new(),
         }
+    }
+
+    /// L2 only: records the block's L1 origin in the L1Block predeploy, before any transaction.
+    pub fn set_l1_origin(&mut self, origin: &crate::l2::L1Origin) -> Result<(), Error> {
+        use crate::system::l1_block::{BASEFEE_SLOT, HASH_SLOT, NUMBER_SLOT, TIMESTAMP_SLOT};
+        use revm::{
+            Database, DatabaseCommit,
+            state::{Account, EvmStorageSlot},
+        };
+        use tandem_primitives::system::L1_BLOCK;
+        let db = &mut self.evm.ctx.journaled_state.database;
+        let database =
+            |e: revm::database_interface::bal::EvmDatabaseError<tandem_state::Error>| match e {
+                revm::database_interface::bal::EvmDatabaseError::Database(e) => Error::State(e),
+                other => Error::Evm(other.to_string()),
+            };
+        let info = db.basic(L1_BLOCK).map_err(database)?.unwrap_or_default();
+        let mut account = Account::from(info).with_touched_mark();
+        for (slot, value) in [
+            (NUMBER_SLOT, U256::from(origin.number)),
+            (TIMESTAMP_SLOT, U256::from(origin.timestamp)),
+            (BASEFEE_SLOT, U256::from(origin.base_fee)),
+            (HASH_SLOT, U256::from_be_bytes(origin.hash.0)),
+        ] {
+            let original = db.storage(L1_BLOCK, slot).map_err(database)?;
+            account.storage.insert(
+                slot,
+                EvmStorageSlot::new_changed(original, value, revm::state::TransactionId::ZERO),
+            );
+        }
+        let mut changes = revm::primitives::AddressMap::default();
+        changes.insert(L1_BLOCK, account);
+        db.commit(changes);
+        Ok(())
     }
 
     /// The header fields fixed so far (number, base fee, gas used, ...).

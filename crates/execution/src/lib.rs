@@ -5,6 +5,7 @@
 //! Ethereum header. The same environment code serves `eth_call` and `eth_estimateGas`.
 mod env;
 mod executor;
+pub mod l2;
 mod recover;
 pub mod system;
 

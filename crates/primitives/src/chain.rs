@@ -22,17 +22,32 @@ impl Default for FeeParams {
     }
 }
 
+/// Which of tandem's two chains a chain is: it decides which system contracts it has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    /// The base chain: BatchInbox and the other L1 system contracts.
+    #[default]
+    L1,
+    /// The rollup: the L1Block and message-passer predeploys.
+    L2,
+}
+
 /// Parameters of one chain that every node must agree on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainConfig {
     pub chain_id: u64,
     pub gas_limit: u64,
     pub fees: FeeParams,
+    #[serde(default)]
+    pub layer: Layer,
 }
 
 impl ChainConfig {
     /// The L1 devnet chain id.
     pub const L1_DEV_CHAIN_ID: u64 = 900;
+    /// The L2 devnet chain id.
+    pub const L2_DEV_CHAIN_ID: u64 = 901;
     /// Block gas limit of the dev chain, as anvil's.
     pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;
 }

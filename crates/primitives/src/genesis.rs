@@ -1,4 +1,4 @@
-use crate::{ChainConfig, FeeParams, dev, system};
+use crate::{ChainConfig, FeeParams, Layer, dev, system};
 use alloy_primitives::{B256, U256};
 use std::path::Path;
 
@@ -50,13 +50,37 @@ fn validate(genesis: &Genesis) -> Result<(), GenesisError> {
     Ok(())
 }
 
-/// The chain parameters a genesis fixes.
+/// The chain parameters a genesis fixes. A genesis with the L1Block predeploy is an L2's.
 pub fn chain_config(genesis: &Genesis) -> ChainConfig {
+    let layer = if genesis.alloc.contains_key(&system::L1_BLOCK) {
+        Layer::L2
+    } else {
+        Layer::L1
+    };
     ChainConfig {
         chain_id: genesis.config.chain_id,
         gas_limit: genesis.gas_limit,
         fees: FeeParams::default(),
+        layer,
     }
+}
+
+/// A system account as genesis holds it: nonce 1 and code `0xFE`, so EIP-161 never deletes it.
+fn system_account() -> GenesisAccount {
+    GenesisAccount::default()
+        .with_nonce(Some(1))
+        .with_code(Some(system::placeholder_code()))
+}
+
+/// The L2 dev genesis: chain 901, the ten dev accounts with 10,000 ETH each, and the predeploys.
+pub fn dev_l2_genesis() -> Genesis {
+    let mut genesis = dev_genesis(ChainConfig::L2_DEV_CHAIN_ID);
+    genesis.alloc.remove(&system::BATCH_INBOX);
+    genesis.alloc.insert(system::L1_BLOCK, system_account());
+    genesis
+        .alloc
+        .insert(system::L2_TO_L1_MESSAGE_PASSER, system_account());
+    genesis
 }
 
 /// The genesis base fee in wei.
@@ -87,10 +111,7 @@ pub fn dev_genesis(chain_id: u64) -> Genesis {
     let batcher = B256::left_padding_from(dev::accounts()[dev::DEV_BATCHER].address.as_slice());
     genesis.alloc.insert(
         system::BATCH_INBOX,
-        GenesisAccount::default()
-            .with_nonce(Some(1))
-            .with_code(Some(system::placeholder_code()))
-            .with_storage(Some([(B256::ZERO, batcher)].into_iter().collect())),
+        system_account().with_storage(Some([(B256::ZERO, batcher)].into_iter().collect())),
     );
     genesis
 }

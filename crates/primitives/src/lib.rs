@@ -11,7 +11,7 @@ pub mod system;
 pub use alloy_consensus::{Header, ReceiptEnvelope, TxEnvelope};
 pub use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
 pub use block::{Block, SealedBlock, StoredTx};
-pub use chain::{ChainConfig, FeeParams, next_base_fee};
+pub use chain::{ChainConfig, FeeParams, Layer, next_base_fee};
 pub use genesis::{Genesis, GenesisAccount, GenesisError};
 
 /// An L1 receipt as stored and hashed into `receiptsRoot`.

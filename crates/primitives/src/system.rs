@@ -12,6 +12,9 @@ pub const L1_BLOCK: Address = address!("0x42000000000000000000000000000000000000
 /// L2 predeploy recording withdrawals (OP Stack's address).
 pub const L2_TO_L1_MESSAGE_PASSER: Address = address!("0x4200000000000000000000000000000000000016");
 
+/// L2: receives the priority fees of L2 blocks (OP Stack's SequencerFeeVault address).
+pub const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
+
 /// The L1 system contracts.
 pub const L1_SYSTEM_CONTRACTS: [Address; 1] = [BATCH_INBOX];
 

@@ -10,7 +10,7 @@ use revm::{
     database::CacheDB,
 };
 use tandem_execution::{BlockAttributes, block_env, cfg_env};
-use tandem_primitives::Header;
+use tandem_primitives::{ChainConfig, Header};
 use tandem_state::{StateDb, StateReader};
 
 /// EIP-7825: no transaction may use more gas than this, so neither may a call.
@@ -56,10 +56,11 @@ fn tx_env(request: &TransactionRequest, chain_id: u64, gas_limit: u64) -> TxEnv 
 fn run(
     state: &dyn StateReader,
     header: &Header,
-    chain_id: u64,
+    chain: &ChainConfig,
     request: &TransactionRequest,
     gas_limit: u64,
 ) -> Result<Outcome> {
+    let chain_id = chain.chain_id;
     let mut cfg = cfg_env(chain_id);
     cfg.disable_nonce_check = request.nonce.is_none();
     let fees_given = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
@@ -77,7 +78,7 @@ fn run(
         header.base_fee_per_gas.unwrap_or_default(),
     );
     let db = CacheDB::new(StateDb(state));
-    let mut evm = tandem_execution::build_evm(db, cfg, block);
+    let mut evm = tandem_execution::build_evm(db, cfg, block, chain.layer);
     match evm.transact(tx_env(request, chain_id, gas_limit)) {
         Ok(done) => Ok(match done.result {
             ExecutionResult::Success { output, gas, .. } => Outcome::Success {
@@ -146,7 +147,7 @@ pub(crate) fn call(
         match run(
             state,
             header,
-            backend.chain.chain_id,
+            &backend.chain,
             request,
             call_gas_limit(request, header),
         )? {
@@ -164,7 +165,7 @@ pub(crate) fn estimate_gas(
     block: Option<BlockId>,
 ) -> Result<u64> {
     let reader = backend.storage.read()?;
-    let chain_id = backend.chain.chain_id;
+    let chain = &backend.chain;
     with_state(&reader, block, |state, header| {
         let mut hi = call_gas_limit(request, header);
         // A caller cannot pay for more gas than its balance covers.
@@ -181,7 +182,7 @@ pub(crate) fn estimate_gas(
                 balance.saturating_sub(request.value.unwrap_or_default()) / U256::from(price);
             hi = hi.min(available.try_into().unwrap_or(u64::MAX));
         }
-        let used = match run(state, header, chain_id, request, hi)? {
+        let used = match run(state, header, chain, request, hi)? {
             Outcome::Success { gas_used, .. } => gas_used,
             Outcome::Revert { output } => return Err(RpcError::reverted(&output)),
             Outcome::Halt {
@@ -195,7 +196,7 @@ pub(crate) fn estimate_gas(
         };
         let succeeds = |gas: u64| -> Result<bool> {
             Ok(matches!(
-                run(state, header, chain_id, request, gas)?,
+                run(state, header, chain, request, gas)?,
                 Outcome::Success { .. }
             ))
         };

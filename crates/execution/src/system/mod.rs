@@ -4,8 +4,10 @@
 //! [`SystemPrecompiles`] wraps Ethereum's precompiles of the active fork and claims the system
 //! addresses. Every EVM tandem builds (block building, verification, `eth_call`) uses it.
 mod batch_inbox;
+pub mod l1_block;
 
 pub use batch_inbox::{BATCHER_SLOT, IBatchInbox, NEXT_SEQUENCE_SLOT, batch_commitment};
+pub use l1_block::IL1Block;
 
 use revm::{
     context::Cfg,
@@ -17,22 +19,34 @@ use revm::{
     precompile::{PrecompileHalt, PrecompileOutput},
     primitives::{Address, AddressSet, Log, U256, hardfork::SpecId},
 };
-use tandem_primitives::system::{BATCH_INBOX, L1_SYSTEM_CONTRACTS};
+use tandem_primitives::{
+    Layer,
+    system::{BATCH_INBOX, L1_BLOCK, L1_SYSTEM_CONTRACTS},
+};
 
-/// Ethereum's precompiles plus tandem's system contracts.
+/// Ethereum's precompiles plus the system contracts of one layer.
 #[derive(Debug, Clone)]
 pub struct SystemPrecompiles {
     eth: EthPrecompiles,
+    layer: Layer,
     warm: AddressSet,
 }
 
+/// The system contracts a layer has.
+fn contracts(layer: Layer) -> &'static [Address] {
+    match layer {
+        Layer::L1 => &L1_SYSTEM_CONTRACTS,
+        Layer::L2 => &[L1_BLOCK],
+    }
+}
+
 impl SystemPrecompiles {
-    pub fn new(spec: SpecId) -> Self {
+    pub fn new(spec: SpecId, layer: Layer) -> Self {
         let eth = EthPrecompiles::new(spec);
         let mut warm = eth.warm_addresses().clone();
         // Warm like the Ethereum precompiles: a call costs 100 gas, not 2,600.
-        warm.extend(L1_SYSTEM_CONTRACTS);
-        Self { eth, warm }
+        warm.extend(contracts(layer).iter().copied());
+        Self { eth, layer, warm }
     }
 }
 
@@ -42,7 +56,7 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for SystemPrecompiles {
     fn set_spec(&mut self, spec: <CTX::Cfg as Cfg>::Spec) -> bool {
         let changed = <EthPrecompiles as PrecompileProvider<CTX>>::set_spec(&mut self.eth, spec);
         self.warm.clone_from(self.eth.warm_addresses());
-        self.warm.extend(L1_SYSTEM_CONTRACTS);
+        self.warm.extend(contracts(self.layer).iter().copied());
         changed
     }
 
@@ -51,8 +65,9 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for SystemPrecompiles {
         ctx: &mut CTX,
         inputs: &CallInputs,
     ) -> Result<Option<InterpreterResult>, String> {
-        let output = match inputs.bytecode_address {
-            BATCH_INBOX => batch_inbox::call(&mut Call::new(ctx, inputs))?,
+        let output = match (self.layer, inputs.bytecode_address) {
+            (Layer::L1, BATCH_INBOX) => batch_inbox::call(&mut Call::new(ctx, inputs))?,
+            (Layer::L2, L1_BLOCK) => l1_block::call(&mut Call::new(ctx, inputs))?,
             _ => {
                 return <EthPrecompiles as PrecompileProvider<CTX>>::run(
                     &mut self.eth,

@@ -16,6 +16,10 @@ impl TestChain {
     pub(crate) fn new(gas_limit: u64) -> Self {
         let mut g: Genesis = genesis::dev_genesis(900);
         g.gas_limit = gas_limit;
+        Self::from_genesis(g)
+    }
+
+    pub(crate) fn from_genesis(g: Genesis) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(&dir.path().join("db")).unwrap();
         let block = genesis_block(&storage.read().unwrap(), &g).unwrap();

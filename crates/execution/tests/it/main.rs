@@ -2,4 +2,5 @@
 mod blocks;
 mod chain;
 mod fees;
+mod l2;
 mod system;

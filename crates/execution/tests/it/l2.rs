@@ -1,0 +1,200 @@
+//! The L2 state transition: L1 origin in the L1Block predeploy, determinism, invalid inputs.
+use crate::chain::{TestChain, transfer};
+use alloy_consensus::TxEip1559;
+use alloy_primitives::{Address, B256, TxKind, U256};
+use alloy_sol_types::SolCall;
+use revm::context_interface::result::ExecutionResult;
+use tandem_execution::{
+    l2::{L1Origin, L2BlockInputs, L2Error, execute_l2_block},
+    system::IL1Block,
+};
+use tandem_primitives::{Layer, StoredTx, dev, genesis, system::L1_BLOCK};
+use tandem_state::LatestState;
+
+fn l2_transfer(from: usize, nonce: u64, to: Address) -> StoredTx {
+    let account = &dev::accounts()[from];
+    let tx = TxEip1559 {
+        chain_id: 901,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to: TxKind::Call(to),
+        value: U256::from(5),
+        ..Default::default()
+    };
+    StoredTx {
+        sender: account.address,
+        tx: account.sign(tx),
+    }
+}
+
+fn read_l1_block(from: usize, nonce: u64) -> StoredTx {
+    let account = &dev::accounts()[from];
+    let tx = TxEip1559 {
+        chain_id: 901,
+        nonce,
+        gas_limit: 50_000,
+        max_fee_per_gas: 10_000_000_000,
+        to: TxKind::Call(L1_BLOCK),
+        input: IL1Block::numberCall {}.abi_encode().into(),
+        ..Default::default()
+    };
+    StoredTx {
+        sender: account.address,
+        tx: account.sign(tx),
+    }
+}
+
+fn origin(number: u64) -> L1Origin {
+    L1Origin {
+        number,
+        hash: B256::repeat_byte(number as u8),
+        timestamp: 1_000 + number,
+        base_fee: 7 * number,
+    }
+}
+
+fn execute(
+    chain: &TestChain,
+    inputs: &L2BlockInputs,
+) -> Result<tandem_execution::l2::L2Block, L2Error> {
+    let reader = chain.storage.read().unwrap();
+    execute_l2_block(
+        &reader,
+        None,
+        LatestState(&reader),
+        &chain.chain,
+        &chain.head(),
+        inputs,
+    )
+}
+
+#[test]
+fn an_l2_block_records_its_l1_origin_and_contracts_read_it() {
+    let chain = TestChain::from_genesis(genesis::dev_l2_genesis());
+    assert_eq!(chain.chain.layer, Layer::L2);
+    let inputs = L2BlockInputs {
+        timestamp: 10,
+        l1_origin: origin(42),
+        transactions: vec![
+            l2_transfer(0, 0, Address::with_last_byte(1)),
+            read_l1_block(1, 0),
+        ],
+    };
+    let block = execute(&chain, &inputs).unwrap();
+    assert!(block.skipped.is_empty());
+    assert_eq!(
+        block.executed.block.header().mix_hash,
+        origin(42).hash,
+        "randomness comes from the L1 origin"
+    );
+    chain.storage.commit(&block.executed.into_commit()).unwrap();
+    let reader = chain.storage.read().unwrap();
+    assert_eq!(
+        reader.storage(L1_BLOCK, B256::ZERO).unwrap(),
+        U256::from(42)
+    );
+    assert_eq!(
+        reader.storage(L1_BLOCK, B256::from(U256::from(3))).unwrap(),
+        U256::from_be_bytes(origin(42).hash.0)
+    );
+    assert!(
+        reader.account(L1_BLOCK).unwrap().is_some(),
+        "the predeploy survives EIP-161"
+    );
+    drop(reader);
+    // The next block reads the new origin through the predeploy's ABI, in a transaction.
+    let next = L2BlockInputs {
+        timestamp: 11,
+        l1_origin: origin(43),
+        transactions: vec![read_l1_block(1, 1)],
+    };
+    let reader = chain.storage.read().unwrap();
+    let parent = chain.head();
+    let attrs = tandem_execution::BlockAttributes {
+        timestamp: 11,
+        beneficiary: Address::ZERO,
+        prev_randao: B256::ZERO,
+    };
+    let mut executor = tandem_execution::Executor::new(
+        &reader,
+        LatestState(&reader),
+        &chain.chain,
+        &parent,
+        &attrs,
+    );
+    executor.set_l1_origin(&next.l1_origin).unwrap();
+    let outcome = executor
+        .execute(next.transactions[0].tx.clone(), next.transactions[0].sender)
+        .unwrap();
+    match outcome.result {
+        ExecutionResult::Success { output, .. } => assert_eq!(
+            IL1Block::numberCall::abi_decode_returns(output.data()).unwrap(),
+            43
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_same_parent_and_inputs_always_give_the_same_block() {
+    let chain = TestChain::from_genesis(genesis::dev_l2_genesis());
+    let inputs = L2BlockInputs {
+        timestamp: 5,
+        l1_origin: origin(3),
+        transactions: (0..6)
+            .map(|i| l2_transfer(i % 3, i as u64 / 3, Address::with_last_byte(9)))
+            .collect(),
+    };
+    let a = execute(&chain, &inputs).unwrap();
+    let b = execute(&chain, &inputs).unwrap();
+    assert_eq!(a.executed.block.hash, b.executed.block.hash);
+}
+
+#[test]
+fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
+    let chain = TestChain::from_genesis(genesis::dev_l2_genesis());
+    let (l1_tx, l1_sender) = transfer(0, 0, Address::ZERO, 1, 10_000_000_000); // chain 900: not this chain
+    let inputs = L2BlockInputs {
+        timestamp: 5,
+        l1_origin: origin(3),
+        transactions: vec![
+            StoredTx {
+                sender: l1_sender,
+                tx: l1_tx,
+            },
+            l2_transfer(0, 5, Address::ZERO),
+            l2_transfer(1, 0, Address::ZERO),
+        ],
+    };
+    let block = execute(&chain, &inputs).unwrap();
+    assert_eq!(
+        block.skipped.len(),
+        2,
+        "a foreign-chain and a wrong-nonce transaction are skipped: {:?}",
+        block.skipped
+    );
+    assert_eq!(block.executed.block.block.transactions.len(), 1);
+    chain.storage.commit(&block.executed.into_commit()).unwrap();
+    let backwards_time = L2BlockInputs {
+        timestamp: 4,
+        l1_origin: origin(3),
+        transactions: vec![],
+    };
+    assert!(matches!(
+        execute(&chain, &backwards_time),
+        Err(L2Error::TimestampBackwards { .. })
+    ));
+    let backwards_origin = L2BlockInputs {
+        timestamp: 6,
+        l1_origin: origin(2),
+        transactions: vec![],
+    };
+    assert!(matches!(
+        execute(&chain, &backwards_origin),
+        Err(L2Error::OriginBackwards { parent: 3, got: 2 })
+    ));
+    let l1 = TestChain::new(30_000_000);
+    assert!(matches!(execute(&l1, &backwards_time), Err(L2Error::NotL2)));
+}
