@@ -416,7 +416,7 @@ fn all_online_validators_finalize_the_same_blocks_and_the_same_seed_gives_the_sa
 
 #[test]
 fn a_partitioned_validator_falls_behind_while_the_rest_finalize_then_catches_up() {
-    for seed in seeds(2_000, &[4, 5]) {
+    for seed in seeds(2_000, &[4, 5, 2_001]) {
         let run = || {
             simulate(seed, async |dir, context| {
                 let sim = Sim::start(context, dir, &[], 20).await;
@@ -498,7 +498,7 @@ fn one_byzantine_validator_from_commonware_mocks_breaks_neither_safety_nor_liven
         (5_000, Byzantine::Nuller),
         (8_000, Byzantine::Equivocator),
     ] {
-        for seed in seeds(offset, &[offset + 1]) {
+        for seed in seeds(offset, &[offset + 1, offset + 2]) {
             let run = || {
                 simulate(seed, async |dir, context| {
                     let sim = Sim::start_with(context, dir, &[], Some((3, kind)), 20).await;
@@ -530,7 +530,7 @@ fn one_byzantine_validator_from_commonware_mocks_breaks_neither_safety_nor_liven
 #[test]
 fn a_crash_that_loses_unsynced_consensus_writes_loses_no_finalized_block() {
     use commonware_runtime::deterministic::{FaultConfig, PartialWriteMode, WriteConfig};
-    for seed in seeds(6_000, &[6_001]) {
+    for seed in seeds(6_000, &[6_001, 6_002, 6_003]) {
         let dir = tempfile::tempdir().unwrap();
         // Unsynced consensus writes (votes, archives) keep a random half of their bytes at the crash.
         let faults = FaultConfig::default().write(WriteConfig {
@@ -577,7 +577,7 @@ fn a_crash_that_loses_unsynced_consensus_writes_loses_no_finalized_block() {
 
 #[test]
 fn a_full_node_started_late_syncs_from_genesis_to_the_same_blocks() {
-    for seed in seeds(7_000, &[7_001]) {
+    for seed in seeds(7_000, &[7_001, 7_002]) {
         let run = || {
             simulate(seed, async |dir, context| {
                 let sim = Sim::start(context, dir, &[], 20).await;
