@@ -26,6 +26,8 @@ describe('durability', () => {
       const proof = await rpc.send('eth_getProof', [node.info.accounts[1].address, [], '0x1']).catch((e) => e);
       assert.match(proof.error?.message ?? proof.message, /not available/);
       assert.ok(await rpc.getBlock(1), 'blocks themselves are kept');
+      const { code } = await node.stop('SIGTERM');
+      assert.equal(code, 0, 'a clean shutdown on SIGTERM, as service managers send it');
     } finally {
       rpc.destroy();
       await node.stop();

@@ -80,7 +80,7 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         .await
         .wrap_err("starting the dev node")?;
     print_banner(&args, &genesis, node.rpc_addr, &data_dir);
-    tokio::signal::ctrl_c().await?;
+    crate::shutdown_signal().await?;
     eprintln!("\nShutting down...");
     node.shutdown().await;
     drop(temp);

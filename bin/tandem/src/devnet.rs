@@ -110,7 +110,7 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
         }
         let rpc = rpc.ok_or_else(|| eyre::eyre!("no validator serves RPC"))?;
         print_banner(&args, rpc, &data_dir);
-        tokio::signal::ctrl_c().await?;
+        crate::shutdown_signal().await?;
         eprintln!("\nShutting down...");
         drop(running);
         Ok::<_, eyre::Report>(())

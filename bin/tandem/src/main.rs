@@ -33,6 +33,21 @@ enum Command {
     Node(network::NodeArgs),
 }
 
+/// Waits for Ctrl-C (SIGINT) or SIGTERM, the signals people and service managers stop a node with.
+pub(crate) async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
+}
+
 /// Prints the dev accounts with their keys, as anvil does (dev modes only).
 pub(crate) fn print_dev_accounts() {
     let accounts = tandem_primitives::dev::accounts();

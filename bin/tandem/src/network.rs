@@ -322,7 +322,7 @@ pub(crate) fn node(args: &NodeArgs) -> eyre::Result<()> {
                 key.public()
             );
         }
-        tokio::signal::ctrl_c().await?;
+        crate::shutdown_signal().await?;
         eprintln!("\nShutting down...");
         drop(handle);
         Ok::<_, eyre::Report>(())
