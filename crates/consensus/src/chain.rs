@@ -284,16 +284,37 @@ impl Chain {
         );
         let base_fee = executor.header().base_fee_per_gas.unwrap_or_default();
         let candidates = self.pool.lock().best(base_fee);
+        let parent_state = pending.state(&reader);
         let mut included = 0usize;
         let mut skipped = std::collections::HashSet::new();
+        let mut next_nonce: HashMap<Address, u64> = HashMap::new();
         for tx in candidates {
             if skipped.contains(&tx.sender) {
                 continue;
             }
-            // A transaction already in a pending ancestor, or no longer valid, is skipped here and
-            // leaves the pool once a block commits.
+            // The pool still holds what uncommitted ancestors included (it leaves the pool when a
+            // block commits): skip those by nonce, and keep the sender's later transactions.
+            let expected = match next_nonce.get(&tx.sender) {
+                Some(nonce) => *nonce,
+                None => {
+                    let account = tandem_state::StateReader::account(&parent_state, tx.sender)
+                        .map_err(|e| Error::Execution(ExecError::State(e)))?;
+                    account.map(|a| a.nonce).unwrap_or_default()
+                }
+            };
+            if tx.nonce() < expected {
+                continue;
+            }
+            if tx.nonce() > expected {
+                skipped.insert(tx.sender);
+                continue;
+            }
             match executor.execute((*tx.tx).clone(), tx.sender) {
-                Ok(_) => included += 1,
+                Ok(_) => {
+                    included += 1;
+                    next_nonce.insert(tx.sender, expected + 1);
+                }
+                // No longer valid (funds, fees) or no room: it waits, or leaves the pool later.
                 Err(ExecError::InvalidTx { .. } | ExecError::BlockFull { .. }) => {
                     skipped.insert(tx.sender);
                 }
