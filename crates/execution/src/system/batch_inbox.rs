@@ -1,33 +1,14 @@
 //! BatchInbox: takes the L2 batcher's batches in order and stores a commitment to each. The batch
 //! bytes themselves stay in the L1 transaction's calldata, where derivation reads them.
 use super::Call;
-use alloy_sol_types::{SolCall, SolError, SolEvent, SolInterface, sol};
+use alloy_sol_types::{SolCall, SolError, SolEvent, sol};
 use revm::{
     context_interface::ContextTr,
     precompile::PrecompileOutput,
     primitives::{Address, B256, U256, keccak256},
 };
 
-sol! {
-    /// BatchInbox: the L1 system contract that receives L2 batches.
-    interface IBatchInbox {
-        /// Submits batch `sequence` (0, 1, 2, ...); only the registered batcher may.
-        function submitBatch(uint64 sequence, bytes calldata batch) external;
-        /// The registered batcher.
-        function batcher() external view returns (address);
-        /// The sequence number the next batch must carry.
-        function nextSequence() external view returns (uint64);
-        /// keccak256 of batch `sequence`, or zero if none.
-        function commitment(uint64 sequence) external view returns (bytes32);
-
-        event BatchSubmitted(uint64 indexed sequence, bytes32 commitment, uint256 size);
-
-        error NotBatcher(address caller);
-        error WrongSequence(uint64 expected, uint64 got);
-        error BadCall(bytes4 selector);
-        error NotAllowed();
-    }
-}
+sol!("../../contracts/IBatchInbox.sol");
 
 /// Storage slot of the registered batcher (set at genesis).
 pub const BATCHER_SLOT: U256 = U256::ZERO;
@@ -50,21 +31,9 @@ pub fn batch_commitment(batch: &[u8]) -> B256 {
 
 pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<PrecompileOutput, String> {
     use IBatchInbox::IBatchInboxCalls as Calls;
-    if call.delegated {
-        return call.revert(IBatchInbox::NotAllowed {}.abi_encode());
-    }
-    let Ok(decoded) = Calls::abi_decode(&call.input) else {
-        let selector: [u8; 4] = call
-            .input
-            .get(..4)
-            .and_then(|s| s.try_into().ok())
-            .unwrap_or_default();
-        return call.revert(
-            IBatchInbox::BadCall {
-                selector: selector.into(),
-            }
-            .abi_encode(),
-        );
+    let decoded = match call.decode::<Calls>() {
+        Ok(decoded) => decoded,
+        Err(revert) => return call.revert(revert),
     };
     // Nothing here is payable, and only submitBatch writes.
     if !call.value.is_zero() || (call.is_static && matches!(decoded, Calls::submitBatch(_))) {

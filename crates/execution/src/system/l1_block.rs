@@ -1,29 +1,14 @@
 //! L1Block (L2 predeploy): the L1 origin of the current L2 block, for contracts to read. Only the
 //! block-start update of the L2 state transition writes it; calls can only read.
 use super::Call;
-use alloy_sol_types::{SolCall, SolError, SolInterface, sol};
+use alloy_sol_types::{SolCall, SolError, sol};
 use revm::{
     context_interface::ContextTr,
     precompile::PrecompileOutput,
     primitives::{B256, U256},
 };
 
-sol! {
-    /// L1Block: the L1 origin of the current L2 block.
-    interface IL1Block {
-        /// Number of the L1 origin block.
-        function number() external view returns (uint64);
-        /// Timestamp of the L1 origin block.
-        function timestamp() external view returns (uint64);
-        /// Base fee of the L1 origin block, in wei.
-        function basefee() external view returns (uint256);
-        /// Hash of the L1 origin block.
-        function hash() external view returns (bytes32);
-
-        error BadCall(bytes4 selector);
-        error NotAllowed();
-    }
-}
+sol!("../../contracts/IL1Block.sol");
 
 /// Storage slots, in the order of the interface.
 pub const NUMBER_SLOT: U256 = U256::ZERO;
@@ -33,21 +18,12 @@ pub const HASH_SLOT: U256 = U256::from_limbs([3, 0, 0, 0]);
 
 pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<PrecompileOutput, String> {
     use IL1Block::IL1BlockCalls as Calls;
-    if call.delegated || !call.value.is_zero() {
+    if !call.value.is_zero() {
         return call.revert(IL1Block::NotAllowed {}.abi_encode());
     }
-    let Ok(decoded) = Calls::abi_decode(&call.input) else {
-        let selector: [u8; 4] = call
-            .input
-            .get(..4)
-            .and_then(|s| s.try_into().ok())
-            .unwrap_or_default();
-        return call.revert(
-            IL1Block::BadCall {
-                selector: selector.into(),
-            }
-            .abi_encode(),
-        );
+    let decoded = match call.decode::<Calls>() {
+        Ok(decoded) => decoded,
+        Err(revert) => return call.revert(revert),
     };
     let output = match decoded {
         Calls::number(_) => {

@@ -84,6 +84,14 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for SystemPrecompiles {
     }
 }
 
+alloy_sol_types::sol! {
+    /// The errors every system contract answers with, by signature.
+    interface SystemErrors {
+        error BadCall(bytes4 selector);
+        error NotAllowed();
+    }
+}
+
 /// Base cost of any system-contract call, like a cheap precompile.
 const BASE_GAS: u64 = 200;
 
@@ -158,6 +166,27 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             address: self.address,
             data,
         });
+    }
+
+    /// Decodes the call against a contract's interface, or gives the revert data to answer with:
+    /// `NotAllowed()` for a DELEGATECALL or CALLCODE, `BadCall(selector)` for anything else it does
+    /// not know. Every system contract declares both errors with these signatures.
+    pub(crate) fn decode<I: alloy_sol_types::SolInterface>(&self) -> Result<I, Vec<u8>> {
+        use alloy_sol_types::SolError;
+        if self.delegated {
+            return Err(SystemErrors::NotAllowed {}.abi_encode());
+        }
+        I::abi_decode(&self.input).map_err(|_| {
+            let selector: [u8; 4] = self
+                .input
+                .get(..4)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or_default();
+            SystemErrors::BadCall {
+                selector: selector.into(),
+            }
+            .abi_encode()
+        })
     }
 
     /// Charges for hashing `bytes`, as the KECCAK256 opcode would.

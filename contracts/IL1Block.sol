@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+
+/// L1Block: tandem's L2 predeploy holding the L1 origin of the current L2 block.
+/// Address: 0x4200000000000000000000000000000000000015 (native, not EVM bytecode). Read-only: the
+/// L2 state transition writes it at the start of each block.
+/// Storage: slot 0 number, 1 timestamp, 2 base fee, 3 hash.
+interface IL1Block {
+    /// Number of the L1 origin block.
+    function number() external view returns (uint64);
+    /// Timestamp of the L1 origin block.
+    function timestamp() external view returns (uint64);
+    /// Base fee of the L1 origin block, in wei.
+    function basefee() external view returns (uint256);
+    /// Hash of the L1 origin block.
+    function hash() external view returns (bytes32);
+
+    error BadCall(bytes4 selector);
+    error NotAllowed();
+}
