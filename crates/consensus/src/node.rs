@@ -90,6 +90,15 @@ impl std::fmt::Debug for Gossip {
     }
 }
 
+/// The validators' keys as the ordered set consensus signs and verifies with.
+fn validator_set(validators: &[(PeerId, SocketAddr)]) -> Result<Set<PublicKey>, StartError> {
+    validators
+        .iter()
+        .map(|(id, _)| id.0.clone())
+        .try_collect()
+        .map_err(|_| StartError::Validators("duplicate validator key".into()))
+}
+
 /// The peer set a node tracks: validators (dialed, voting) and observers (accepted, following).
 fn tracked(
     validators: &[(PeerId, SocketAddr)],
@@ -182,12 +191,7 @@ impl Runtime {
         gossip: Gossip,
     ) -> Result<(), StartError> {
         let signer = spec.key.0.clone();
-        let validators: Set<PublicKey> = spec
-            .validators
-            .iter()
-            .map(|(id, _)| id.0.clone())
-            .try_collect()
-            .map_err(|_| StartError::Validators("duplicate validator key".into()))?;
+        let validators = validator_set(&spec.validators)?;
         if !spec
             .validators
             .iter()
@@ -288,12 +292,7 @@ impl Runtime {
         gossip: Gossip,
     ) -> Result<(), StartError> {
         let signer = spec.key.0.clone();
-        let validators: Set<PublicKey> = spec
-            .validators
-            .iter()
-            .map(|(id, _)| id.0.clone())
-            .try_collect()
-            .map_err(|_| StartError::Validators("duplicate validator key".into()))?;
+        let validators = validator_set(&spec.validators)?;
         let size = spec.validators.len() + 1;
         let (context, mut network, mut oracle) = self.network(
             "full_node",

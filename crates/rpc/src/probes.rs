@@ -87,13 +87,18 @@ fn text(status: u16, content_type: &str, body: String) -> HttpResponse {
         .expect("static response parts are valid")
 }
 
-fn health(backend: &Backend) -> HttpResponse {
-    let height = backend
+/// The newest committed block; 0 before genesis or if storage cannot be read.
+fn committed_height(backend: &Backend) -> u64 {
+    backend
         .storage
         .read()
         .ok()
         .and_then(|r| r.last_height())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn health(backend: &Backend) -> HttpResponse {
+    let height = committed_height(backend);
     let (pending, queued) = backend.pool.lock().counts();
     let since = backend.health.since_commit();
     let due = backend.health.blocks_when_idle || pending > 0;
@@ -113,12 +118,7 @@ fn health(backend: &Backend) -> HttpResponse {
 }
 
 fn metrics(backend: &Backend) -> HttpResponse {
-    let height = backend
-        .storage
-        .read()
-        .ok()
-        .and_then(|r| r.last_height())
-        .unwrap_or_default();
+    let height = committed_height(backend);
     let (pending, queued, bytes) = {
         let pool = backend.pool.lock();
         let (pending, queued) = pool.counts();
