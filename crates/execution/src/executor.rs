@@ -146,33 +146,66 @@ impl<'r, S: StateReader> Executor<'r, S> {
     /// L2 only: records the block's L1 origin in the L1Block predeploy, before any transaction.
     pub fn set_l1_origin(&mut self, origin: &crate::l2::L1Origin) -> Result<(), Error> {
         use crate::system::l1_block::{BASEFEE_SLOT, HASH_SLOT, NUMBER_SLOT, TIMESTAMP_SLOT};
-        use revm::{
-            Database, DatabaseCommit,
-            state::{Account, EvmStorageSlot},
-        };
         use tandem_primitives::system::L1_BLOCK;
-        let db = &mut self.evm.ctx.journaled_state.database;
-        let database =
-            |e: revm::database_interface::bal::EvmDatabaseError<tandem_state::Error>| match e {
-                revm::database_interface::bal::EvmDatabaseError::Database(e) => Error::State(e),
-                other => Error::Evm(other.to_string()),
-            };
-        let info = db.basic(L1_BLOCK).map_err(database)?.unwrap_or_default();
-        let mut account = Account::from(info).with_touched_mark();
-        for (slot, value) in [
+        let slots = [
             (NUMBER_SLOT, U256::from(origin.number)),
             (TIMESTAMP_SLOT, U256::from(origin.timestamp)),
             (BASEFEE_SLOT, U256::from(origin.base_fee)),
             (HASH_SLOT, U256::from_be_bytes(origin.hash.0)),
-        ] {
-            let original = db.storage(L1_BLOCK, slot).map_err(database)?;
+        ];
+        self.write_outside_evm(L1_BLOCK, |_| {}, &slots)
+    }
+
+    /// Sets the header's extra data (the L2 block records its L1 origin there).
+    pub fn set_extra_data(&mut self, extra: Bytes) {
+        self.header.extra_data = extra;
+    }
+
+    /// The balance of `address` as the block stands.
+    pub fn balance(&mut self, address: Address) -> Result<U256, Error> {
+        use revm::Database;
+        let db = &mut self.evm.ctx.journaled_state.database;
+        Ok(db
+            .basic(address)
+            .map_err(database_error)?
+            .map(|info| info.balance)
+            .unwrap_or_default())
+    }
+
+    /// Moves `amount` from `from` to `to` outside any transaction (the L2 data fee). The caller
+    /// checks `from` holds it.
+    pub fn move_balance(&mut self, from: Address, to: Address, amount: U256) -> Result<(), Error> {
+        self.write_outside_evm(from, |info| info.balance -= amount, &[])?;
+        self.write_outside_evm(to, |info| info.balance += amount, &[])
+    }
+
+    /// Changes one account's fields and storage directly in the block's state, between transactions.
+    fn write_outside_evm(
+        &mut self,
+        address: Address,
+        update: impl FnOnce(&mut revm::state::AccountInfo),
+        slots: &[(U256, U256)],
+    ) -> Result<(), Error> {
+        use revm::{
+            Database, DatabaseCommit,
+            state::{Account, EvmStorageSlot},
+        };
+        let db = &mut self.evm.ctx.journaled_state.database;
+        let mut info = db
+            .basic(address)
+            .map_err(database_error)?
+            .unwrap_or_default();
+        update(&mut info);
+        let mut account = Account::from(info).with_touched_mark();
+        for (slot, value) in slots {
+            let original = db.storage(address, *slot).map_err(database_error)?;
             account.storage.insert(
-                slot,
-                EvmStorageSlot::new_changed(original, value, revm::state::TransactionId::ZERO),
+                *slot,
+                EvmStorageSlot::new_changed(original, *value, revm::state::TransactionId::ZERO),
             );
         }
         let mut changes = revm::primitives::AddressMap::default();
-        changes.insert(L1_BLOCK, account);
+        changes.insert(address, account);
         db.commit(changes);
         Ok(())
     }
@@ -263,6 +296,15 @@ impl<'r, S: StateReader> Executor<'r, S> {
             receipts: self.receipts,
             diff,
         })
+    }
+}
+
+fn database_error(
+    e: revm::database_interface::bal::EvmDatabaseError<tandem_state::Error>,
+) -> Error {
+    match e {
+        revm::database_interface::bal::EvmDatabaseError::Database(e) => Error::State(e),
+        other => Error::Evm(other.to_string()),
     }
 }
 

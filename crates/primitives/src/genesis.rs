@@ -80,8 +80,16 @@ pub fn dev_l2_genesis() -> Genesis {
     genesis
         .alloc
         .insert(system::L2_TO_L1_MESSAGE_PASSER, system_account());
+    for vault in [system::SEQUENCER_FEE_VAULT, system::L1_FEE_VAULT] {
+        genesis.alloc.insert(vault, system_account());
+    }
+    // L2 gas is cheap: the data fee, not execution, is most of what a transaction pays.
+    genesis.base_fee_per_gas = Some(u128::from(L2_GENESIS_BASE_FEE_WEI));
     genesis
 }
+
+/// The L2 dev genesis base fee in wei (0.001 gwei, about OP Mainnet's).
+pub const L2_GENESIS_BASE_FEE_WEI: u64 = 1_000_000;
 
 /// The genesis base fee in wei.
 pub fn base_fee(genesis: &Genesis) -> u64 {

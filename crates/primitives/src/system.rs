@@ -15,6 +15,9 @@ pub const L2_TO_L1_MESSAGE_PASSER: Address = address!("0x42000000000000000000000
 /// L2: receives the priority fees of L2 blocks (OP Stack's SequencerFeeVault address).
 pub const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
 
+/// L2: receives the L1 data fees L2 transactions pay (OP Stack's L1FeeVault address).
+pub const L1_FEE_VAULT: Address = address!("0x420000000000000000000000000000000000001A");
+
 /// The L1 system contracts.
 pub const L1_SYSTEM_CONTRACTS: [Address; 1] = [BATCH_INBOX];
 

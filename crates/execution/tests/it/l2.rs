@@ -198,3 +198,95 @@ fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
     let l1 = TestChain::new(30_000_000);
     assert!(matches!(execute(&l1, &backwards_time), Err(L2Error::NotL2)));
 }
+
+fn balance(chain: &TestChain, address: Address) -> U256 {
+    let reader = chain.storage.read().unwrap();
+    reader
+        .account(address)
+        .unwrap()
+        .map(|a| a.balance)
+        .unwrap_or_default()
+}
+
+/// What a mined transaction cost its sender, as receipts report it: gas x price (+ the data fee).
+fn execution_fee(block: &tandem_execution::ExecutedBlock) -> U256 {
+    let header = block.block.header();
+    let tx = &block.block.block.transactions[0].tx;
+    let price = alloy_consensus::Transaction::effective_gas_price(tx, header.base_fee_per_gas);
+    U256::from(block.receipts[0].cumulative_gas_used()) * U256::from(price)
+}
+
+#[test]
+fn the_data_fee_is_charged_exactly_refunded_for_skipped_transactions_and_in_the_header() {
+    let chain = TestChain::from_genesis(genesis::dev_l2_genesis());
+    let sender = dev::accounts()[0].address;
+    let to = Address::with_last_byte(0x77);
+    let before = balance(&chain, sender);
+    let origin = L1Origin {
+        number: 8,
+        hash: B256::repeat_byte(8),
+        timestamp: 1_000,
+        base_fee: 3_000_000_000,
+    };
+    let good = l2_transfer(0, 0, to);
+    let inputs = L2BlockInputs {
+        timestamp: 5,
+        l1_origin: origin,
+        // The second is a nonce gap: it is skipped and must leave no charge behind.
+        transactions: vec![good.clone(), l2_transfer(0, 7, to)],
+    };
+    let block = execute(&chain, &inputs).unwrap();
+    assert_eq!(block.skipped.len(), 1);
+    let fee = tandem_execution::l2::l1_fee(&good.tx, origin.base_fee);
+    assert_eq!(
+        fee.gas_used,
+        16 * tandem_execution::l2::L1_TX_OVERHEAD_BYTES
+    );
+    assert_eq!(
+        fee.fee,
+        U256::from(fee.gas_used) * U256::from(3_000_000_000u64)
+    );
+    assert_eq!(
+        L1Origin::of_header(block.executed.block.header()),
+        Some(origin),
+        "the header records the origin"
+    );
+    let paid = execution_fee(&block.executed) + fee.fee;
+    chain.storage.commit(&block.executed.into_commit()).unwrap();
+    assert_eq!(balance(&chain, sender), before - U256::from(5) - paid);
+    assert_eq!(balance(&chain, to), U256::from(5));
+    assert_eq!(
+        balance(&chain, tandem_primitives::system::L1_FEE_VAULT),
+        fee.fee
+    );
+}
+
+#[test]
+fn a_transfer_costs_at_most_a_sixteenth_on_l2_of_what_it_costs_on_l1() {
+    // The same transfer (no tip) on L1 and on L2, with L2's origin at L1's base fee.
+    let l1 = TestChain::new(30_000_000);
+    let l1_base_fee = l1.head().base_fee_per_gas.unwrap();
+    let (tx, sender) = transfer(0, 0, Address::with_last_byte(1), 5, 10_000_000_000);
+    let l1_block = l1.execute(&[(tx, sender)]);
+    let l1_fee_paid = execution_fee(&l1_block);
+
+    let l2 = TestChain::from_genesis(genesis::dev_l2_genesis());
+    let mut origin = origin(1);
+    origin.base_fee = l1_base_fee;
+    let transfer = l2_transfer(0, 0, Address::with_last_byte(1));
+    let block = execute(
+        &l2,
+        &L2BlockInputs {
+            timestamp: 1,
+            l1_origin: origin,
+            transactions: vec![transfer.clone()],
+        },
+    )
+    .unwrap();
+    let l2_fee_paid = execution_fee(&block.executed)
+        + tandem_execution::l2::l1_fee(&transfer.tx, l1_base_fee).fee;
+    assert!(
+        l2_fee_paid * U256::from(16) <= l1_fee_paid,
+        "L2 {l2_fee_paid} wei vs L1 {l1_fee_paid} wei"
+    );
+}
