@@ -1,6 +1,7 @@
 //! The tandem CLI: one binary for every role.
 mod dev;
 mod devnet;
+mod l2;
 mod network;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ enum Command {
     Setup(network::SetupArgs),
     /// Run one validator of a network from its config file (see `tandem setup`).
     Node(network::NodeArgs),
+    /// The L2 rollup: sequencer, verifier, status.
+    L2(l2::Args),
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM, the signals people and service managers stop a node with.
@@ -93,5 +96,9 @@ fn main() -> eyre::Result<()> {
         Command::Devnet(args) => devnet::run(args),
         Command::Setup(args) => network::setup(&args),
         Command::Node(args) => network::node(&args),
+        Command::L2(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(l2::run(args)),
     }
 }

@@ -161,6 +161,22 @@ impl<'r, S: StateReader> Executor<'r, S> {
         self.header.extra_data = extra;
     }
 
+    /// The transactions executed so far and their receipts.
+    pub fn executed(&self) -> (&[StoredTx], &[Receipt]) {
+        (&self.transactions, &self.receipts)
+    }
+
+    /// The nonce and balance of `address` as the block stands.
+    pub fn account(&mut self, address: Address) -> Result<(u64, U256), Error> {
+        use revm::Database;
+        let db = &mut self.evm.ctx.journaled_state.database;
+        Ok(db
+            .basic(address)
+            .map_err(database_error)?
+            .map(|info| (info.nonce, info.balance))
+            .unwrap_or_default())
+    }
+
     /// The balance of `address` as the block stands.
     pub fn balance(&mut self, address: Address) -> Result<U256, Error> {
         use revm::Database;

@@ -153,6 +153,16 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         &self.origin
     }
 
+    /// The transactions executed so far and their receipts.
+    pub fn executed(&self) -> (&[StoredTx], &[tandem_primitives::Receipt]) {
+        self.executor.executed()
+    }
+
+    /// The nonce and balance of `address` as the block stands.
+    pub fn account(&mut self, address: Address) -> Result<(u64, U256), Error> {
+        self.executor.account(address)
+    }
+
     /// Charges the L1 data fee, then executes the transaction. On an error nothing changed.
     pub fn execute(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
         let fee = l1_fee(&tx, self.origin.base_fee);
@@ -220,7 +230,11 @@ pub struct L1Fee {
 /// batch, a fixed overhead plus its calldata with zero bytes at a quarter (they compress away),
 /// priced as L1 calldata.
 pub fn l1_fee(tx: &TxEnvelope, l1_base_fee: u64) -> L1Fee {
-    let data = tx.input();
+    l1_data_fee(tx.input(), l1_base_fee)
+}
+
+/// [`l1_fee`] of a transaction with calldata `data`, e.g. one not signed yet.
+pub fn l1_data_fee(data: &[u8], l1_base_fee: u64) -> L1Fee {
     let zeros = data.iter().filter(|b| **b == 0).count() as u64;
     let bytes = L1_TX_OVERHEAD_BYTES + (data.len() as u64 - zeros) + zeros.div_ceil(4);
     let gas_used = bytes * L1_GAS_PER_BYTE;

@@ -9,7 +9,7 @@ use tandem_storage::{History, Storage};
 
 /// What every kind of node starts with: its storage (with genesis written or checked), a pool and
 /// the JSON-RPC backend over them.
-pub(crate) fn open_backend(
+pub fn open_backend(
     data_dir: &Path,
     history: History,
     genesis: &Genesis,

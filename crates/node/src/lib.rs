@@ -8,7 +8,7 @@ mod genesis;
 mod validator;
 
 pub use dev::{Mining, mine_block};
-pub use genesis::init_genesis;
+pub use genesis::{init_genesis, open_backend};
 pub use validator::{ValidatorConfig, ValidatorHandle, launch_validator};
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};

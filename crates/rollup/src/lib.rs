@@ -1,8 +1,40 @@
-//! L2 services for tandem. Today: the batch codec that packs L2 blocks for L1.
+//! L2 services for tandem: the sequencer, the batch codec and batcher, and derivation.
 //!
-//! A batch is a run of consecutive L2 blocks, encoded in columns (all nonces together, all
-//! recipients together, all signatures together, ...) and then compressed, so the many similar
-//! fields of a block's transactions cost few L1 bytes. The sequencer, batcher and derivation come next.
+//! - [`sequencer`] executes transactions into the open L2 block as they arrive (preconfirmations),
+//!   logs them to a write-ahead log, and seals a block every 250 ms;
+//! - [`batch`] packs a run of L2 blocks in columns (all nonces together, all recipients together,
+//!   ...) and compresses them, so the many similar fields cost few L1 bytes;
+//! - [`batcher`] posts batches to L1's BatchInbox and resumes from what L1 holds;
+//! - [`derivation`] rebuilds the L2 chain from finalized L1 data alone, skipping invalid batches;
+//! - [`node`] wires these into the `tandem l2 sequencer` and `tandem l2 verifier` processes.
 pub mod batch;
+pub mod batcher;
+pub mod derivation;
+pub mod l1;
+pub mod node;
+pub mod sequencer;
+pub mod wal;
 
 pub use batch::{Batch, BatchBlock, BatchError, Compression, Limits};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Storage(#[from] tandem_storage::Error),
+    #[error(transparent)]
+    Execution(#[from] tandem_execution::Error),
+    #[error(transparent)]
+    L2(#[from] tandem_execution::l2::L2Error),
+    #[error(transparent)]
+    L1(#[from] l1::L1Error),
+    #[error(transparent)]
+    Node(#[from] tandem_node::Error),
+    #[error("write-ahead log: {0}")]
+    Wal(std::io::Error),
+    #[error("corrupt database: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,8 +1,9 @@
+use crate::convert::RpcReceipt;
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use alloy_rpc_types_eth::{
     Block, EIP1186AccountProofResponse, FeeHistory, Filter, Log, SyncStatus, Transaction,
-    TransactionReceipt, TransactionRequest,
+    TransactionRequest,
 };
 use alloy_serde::JsonStorageKey;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
@@ -59,6 +60,18 @@ pub trait EthApi {
     #[method(name = "eth_sendRawTransaction", blocking)]
     fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
 
+    /// EIP-7966: submits a transaction and answers with its receipt once executed: on a sequencer
+    /// the preconfirmation from the open block (block hash still null), elsewhere the mined receipt.
+    #[method(name = "eth_sendRawTransactionSync")]
+    async fn send_raw_transaction_sync(
+        &self,
+        raw: Bytes,
+        timeout_ms: Option<U64>,
+    ) -> RpcResult<RpcReceipt>;
+    /// L2: the L1 data fee a transaction with this calldata pays at the current L1 origin.
+    #[method(name = "tandem_estimateL1Fee", blocking)]
+    fn estimate_l1_fee(&self, request: TransactionRequest) -> RpcResult<serde_json::Value>;
+
     #[method(name = "eth_getTransactionByHash", blocking)]
     fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>>;
     #[method(name = "eth_getTransactionByBlockNumberAndIndex", blocking)]
@@ -74,7 +87,7 @@ pub trait EthApi {
         index: U64,
     ) -> RpcResult<Option<Transaction>>;
     #[method(name = "eth_getTransactionReceipt", blocking)]
-    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>>;
+    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<RpcReceipt>>;
     #[method(name = "eth_getBlockByNumber", blocking)]
     fn block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<Block>>;
     #[method(name = "eth_getBlockByHash", blocking)]
@@ -84,7 +97,7 @@ pub trait EthApi {
     #[method(name = "eth_getBlockTransactionCountByHash", blocking)]
     fn block_tx_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>>;
     #[method(name = "eth_getBlockReceipts", blocking)]
-    fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<TransactionReceipt>>>;
+    fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<RpcReceipt>>>;
 
     #[method(name = "eth_getLogs", blocking)]
     fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>>;

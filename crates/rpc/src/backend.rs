@@ -69,6 +69,8 @@ pub struct Backend {
     pub on_accept: Option<OnAccept>,
     /// What `/health` and `/metrics` report.
     pub health: Arc<crate::Health>,
+    /// Receipts from a sequencer's open block (empty elsewhere).
+    pub preconf: Arc<crate::Preconfirmations>,
     pub(crate) filters: Arc<Mutex<Filters>>,
 }
 
@@ -98,6 +100,7 @@ impl Backend {
             dev_signers: Arc::default(),
             on_accept: None,
             health: Arc::default(),
+            preconf: Arc::default(),
             filters: Arc::default(),
         }
     }
@@ -127,13 +130,14 @@ pub fn pool_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
         .map_err(|e| RpcError::invalid_params(format!("invalid raw transaction: {e}")))?;
     let sender = backend.pool.lock().check_stateless(&tx, raw.len())?;
     let reader = backend.storage.read()?;
-    let account = reader
-        .account(sender)?
-        .map(|a| AccountState {
+    let account = match backend.preconf.account(&sender) {
+        Some(account) => Some(account),
+        None => reader.account(sender)?.map(|a| AccountState {
             nonce: a.nonce,
             balance: a.balance,
-        })
-        .unwrap_or_default();
+        }),
+    }
+    .unwrap_or_default();
     let (hash, _) = backend.pool.lock().add(tx, sender, account)?;
     backend.tx_added.notify_one();
     Ok(hash)

@@ -62,7 +62,8 @@ fn run(
 ) -> Result<Outcome> {
     let chain_id = chain.chain_id;
     let mut cfg = cfg_env(chain_id);
-    cfg.disable_nonce_check = request.nonce.is_none();
+    // As geth: calls and estimates never check the nonce (a client may ask with its pending one).
+    cfg.disable_nonce_check = true;
     let fees_given = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
     cfg.disable_base_fee = !fees_given;
     cfg.disable_block_gas_limit = true;

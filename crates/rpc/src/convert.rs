@@ -5,7 +5,8 @@ use alloy_rlp::Encodable;
 use alloy_rpc_types_eth::{
     Block, BlockTransactions, Header, Log, Transaction, TransactionReceipt, Withdrawals,
 };
-use tandem_primitives::{Receipt, SealedBlock, StoredTx};
+use tandem_execution::l2::{L1Origin, l1_fee};
+use tandem_primitives::{Layer, Receipt, SealedBlock, StoredTx};
 
 /// Where a transaction sits, for the fields RPC answers carry.
 #[derive(Debug, Clone, Copy)]
@@ -73,8 +74,39 @@ pub(crate) fn block(block: &SealedBlock, full: bool) -> Block {
     }
 }
 
-/// The receipts of a block in RPC form, with block-wide log indexes.
-pub(crate) fn receipts(block: &SealedBlock, receipts: &[Receipt]) -> Vec<TransactionReceipt> {
+/// A receipt as served: Ethereum's fields plus, on L2, OP Stack's `l1Fee`, `l1GasUsed` and `l1GasPrice`.
+pub type RpcReceipt = alloy_serde::WithOtherFields<TransactionReceipt>;
+
+/// The receipts of a block in RPC form, with block-wide log indexes; on L2 each carries its data fee.
+pub fn receipts(block: &SealedBlock, receipts: &[Receipt], layer: Layer) -> Vec<RpcReceipt> {
+    let origin = match layer {
+        Layer::L2 => L1Origin::of_header(block.header()),
+        Layer::L1 => None,
+    };
+    block_receipts(block, receipts)
+        .into_iter()
+        .zip(&block.block.transactions)
+        .map(|(receipt, stored)| {
+            let mut receipt = RpcReceipt::new(receipt);
+            if let Some(origin) = origin {
+                let fee = l1_fee(&stored.tx, origin.base_fee);
+                let other = &mut receipt.other;
+                for (key, value) in [
+                    ("l1Fee", fee.fee),
+                    ("l1GasUsed", U256::from(fee.gas_used)),
+                    ("l1GasPrice", U256::from(fee.gas_price)),
+                ] {
+                    other
+                        .insert_value(key.into(), value)
+                        .expect("U256 serializes");
+                }
+            }
+            receipt
+        })
+        .collect()
+}
+
+fn block_receipts(block: &SealedBlock, receipts: &[Receipt]) -> Vec<TransactionReceipt> {
     let mut log_index = 0u64;
     let mut previous_gas = 0u64;
     block
@@ -125,7 +157,7 @@ pub(crate) fn receipts(block: &SealedBlock, receipts: &[Receipt]) -> Vec<Transac
 
 /// Every log of a block in RPC form.
 pub(crate) fn logs(block: &SealedBlock, receipts_of_block: &[Receipt]) -> Vec<Log> {
-    receipts(block, receipts_of_block)
+    block_receipts(block, receipts_of_block)
         .into_iter()
         .flat_map(|r| r.inner.logs().to_vec())
         .collect()

@@ -1,3 +1,4 @@
+use crate::convert::RpcReceipt;
 use crate::{
     Backend, EthApiServer, RpcError, call, convert, error::Result, fees, filters, pubsub,
     submit_raw_transaction,
@@ -6,13 +7,17 @@ use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
 use alloy_rpc_types_eth::{
     Block, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter, Log, SyncStatus,
-    Transaction, TransactionReceipt, TransactionRequest,
+    Transaction, TransactionRequest,
 };
 use alloy_serde::JsonStorageKey;
 use jsonrpsee::{PendingSubscriptionSink, core::RpcResult};
 use tandem_primitives::{Header, SealedBlock};
 use tandem_state::{HistoricalState, LatestState, StateReader};
 use tandem_storage::{History, Reader};
+
+/// How long `eth_sendRawTransactionSync` waits by default, and at most (EIP-7966).
+const SYNC_TIMEOUT_MS: u64 = 2_000;
+const MAX_SYNC_TIMEOUT_MS: u64 = 10_000;
 
 /// The JSON-RPC handlers.
 #[derive(Debug, Clone)]
@@ -30,7 +35,8 @@ impl Rpc {
     }
 }
 
-/// The latest committed height; every tag but `earliest` names it, since blocks are final at once.
+/// The latest committed height. On L1 every tag but `earliest` names it, since blocks are final at
+/// once; a rollup node also tracks `safe` and `finalized` behind it.
 pub(crate) fn latest(reader: &Reader) -> Result<u64> {
     reader
         .last_height()
@@ -43,6 +49,8 @@ pub(crate) fn resolve_number(reader: &Reader, tag: BlockNumberOrTag) -> Result<O
     Ok(match tag {
         BlockNumberOrTag::Earliest => Some(0),
         BlockNumberOrTag::Number(n) => (n <= latest).then_some(n),
+        BlockNumberOrTag::Safe => reader.safe_height(),
+        BlockNumberOrTag::Finalized => reader.finalized_height(),
         _ => Some(latest),
     })
 }
@@ -170,6 +178,12 @@ impl EthApiServer for Rpc {
             Ok(state.account(address)?.map(|a| a.nonce).unwrap_or_default())
         })?;
         if matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
+            // A sequencer's open block counts as pending, as do pooled transactions.
+            let nonce = self
+                .backend
+                .preconf
+                .account(&address)
+                .map_or(nonce, |a| a.nonce.max(nonce));
             return Ok(U64::from(
                 self.backend.pool.lock().next_nonce(address, nonce),
             ));
@@ -253,6 +267,74 @@ impl EthApiServer for Rpc {
         Ok(submit_raw_transaction(&self.backend, &raw)?)
     }
 
+    async fn send_raw_transaction_sync(
+        &self,
+        raw: Bytes,
+        timeout_ms: Option<U64>,
+    ) -> RpcResult<RpcReceipt> {
+        use crate::preconf::Preconf;
+        let backend = self.backend.clone();
+        let hash = tokio::task::spawn_blocking(move || submit_raw_transaction(&backend, &raw))
+            .await
+            .map_err(RpcError::internal)??;
+        let timeout = timeout_ms
+            .map(|t| t.to::<u64>())
+            .unwrap_or(SYNC_TIMEOUT_MS)
+            .min(MAX_SYNC_TIMEOUT_MS);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(timeout);
+        let mut blocks = self.backend.blocks.subscribe();
+        loop {
+            let changed = self.backend.preconf.changed().notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match self.backend.preconf.get(&hash) {
+                Some(Preconf::Executed(receipt)) => return Ok(*receipt),
+                Some(Preconf::Rejected(reason)) => return Err(RpcError::server(reason).into()),
+                None => {}
+            }
+            let rpc = self.clone();
+            let stored = tokio::task::spawn_blocking(move || rpc.transaction_receipt(hash))
+                .await
+                .map_err(RpcError::internal)??;
+            if let Some(receipt) = stored {
+                return Ok(receipt);
+            }
+            tokio::select! {
+                _ = &mut changed => {}
+                _ = blocks.recv() => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(RpcError {
+                        code: 4,
+                        message: format!("The transaction was added to the transaction pool but wasn't processed in {timeout}ms."),
+                        data: Some(hash.to_string()),
+                    }.into());
+                }
+            }
+        }
+    }
+
+    fn estimate_l1_fee(&self, request: TransactionRequest) -> RpcResult<serde_json::Value> {
+        use tandem_execution::l2::{L1Origin, l1_data_fee};
+        if self.backend.chain.layer != tandem_primitives::Layer::L2 {
+            return Err(RpcError::server("not an L2 chain: there is no L1 data fee").into());
+        }
+        let reader = self.reader()?;
+        let head = reader
+            .header(latest(&reader)?)
+            .map_err(RpcError::from)?
+            .ok_or_else(|| RpcError::internal("head missing"))?;
+        let base_fee = L1Origin::of_header(&head)
+            .map(|o| o.base_fee)
+            .unwrap_or_default();
+        let input = request.input.input().cloned().unwrap_or_default();
+        let fee = l1_data_fee(&input, base_fee);
+        Ok(serde_json::json!({
+            "l1Fee": U256::from(fee.fee),
+            "l1GasUsed": U64::from(fee.gas_used),
+            "l1GasPrice": U64::from(fee.gas_price),
+        }))
+    }
+
     fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>> {
         let reader = self.reader()?;
         if let Some(at) = reader.tx_location(hash).map_err(RpcError::from)? {
@@ -302,7 +384,7 @@ impl EthApiServer for Rpc {
         self.transaction_by_number_and_index(BlockNumberOrTag::Number(number), index)
     }
 
-    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>> {
+    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<RpcReceipt>> {
         let reader = self.reader()?;
         let Some(at) = reader.tx_location(hash).map_err(RpcError::from)? else {
             return Ok(None);
@@ -338,7 +420,7 @@ impl EthApiServer for Rpc {
         )
     }
 
-    fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<TransactionReceipt>>> {
+    fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<RpcReceipt>>> {
         let reader = self.reader()?;
         let Some(block) = block_at(&reader, resolve_id(&reader, Some(block))?)? else {
             return Ok(None);
@@ -347,7 +429,11 @@ impl EthApiServer for Rpc {
             .receipts(block.number())
             .map_err(RpcError::from)?
             .unwrap_or_default();
-        Ok(Some(convert::receipts(&block, &receipts)))
+        Ok(Some(convert::receipts(
+            &block,
+            &receipts,
+            self.backend.chain.layer,
+        )))
     }
 
     fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>> {

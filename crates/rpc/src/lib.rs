@@ -14,6 +14,7 @@ mod error;
 mod eth;
 mod fees;
 mod filters;
+mod preconf;
 mod probes;
 mod pubsub;
 
@@ -21,7 +22,9 @@ pub use api::EthApiServer;
 pub use backend::{
     Backend, Limits, NewBlock, OnAccept, pool_raw_transaction, submit_raw_transaction,
 };
+pub use convert::{RpcReceipt, receipts};
 pub use error::RpcError;
+pub use preconf::{Preconf, Preconfirmations};
 pub use probes::{ExtraMetrics, Health};
 
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
@@ -31,6 +34,15 @@ use std::net::SocketAddr;
 pub async fn serve(
     addr: SocketAddr,
     backend: Backend,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    serve_with(addr, backend, jsonrpsee::Methods::new()).await
+}
+
+/// [`serve`], with `extra` methods beside the Ethereum ones (e.g. a rollup's `tandem_*`).
+pub async fn serve_with(
+    addr: SocketAddr,
+    backend: Backend,
+    extra: jsonrpsee::Methods,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let limits = backend.limits.clone();
     let config = ServerConfig::builder()
@@ -53,7 +65,10 @@ pub async fn serve(
             .build(addr)
             .await?;
     let local = server.local_addr()?;
-    let module = eth::Rpc::new(backend).into_rpc();
+    let mut module = eth::Rpc::new(backend).into_rpc();
+    module
+        .merge(extra)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let handle = server.start(module);
     tracing::info!(target: "rpc", %local, "JSON-RPC listening (HTTP and WebSocket)");
     Ok((local, handle))

@@ -85,6 +85,18 @@ impl Storage {
         Reader::new(&self.db.begin_read()?, self.history)
     }
 
+    /// Rollups: records the `safe` and `finalized` heads (never beyond the last block).
+    pub fn set_heads(&self, safe: u64, finalized: u64) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        {
+            let mut meta = tx.open_table(tables::META)?;
+            meta.insert(tables::SAFE_HEIGHT, safe)?;
+            meta.insert(tables::FINALIZED_HEIGHT, finalized)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Commits one block and everything it changed, atomically and durably. Prunes the trie nodes
     /// that only states older than the history window used, in the same transaction.
     pub fn commit(&self, commit: &BlockCommit) -> Result<()> {

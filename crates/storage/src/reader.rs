@@ -17,6 +17,8 @@ pub struct TxLocation {
 /// A snapshot of the database: every read sees the same committed state.
 pub struct Reader {
     last: Option<u64>,
+    safe: Option<u64>,
+    finalized: Option<u64>,
     history: History,
     headers: ReadOnlyTable<u64, &'static [u8]>,
     hashes: ReadOnlyTable<&'static [u8; 32], u64>,
@@ -46,9 +48,14 @@ fn decode<T: Decodable>(table: &'static str, mut bytes: &[u8]) -> Result<T> {
 
 impl Reader {
     pub(crate) fn new(tx: &ReadTransaction, history: History) -> Result<Self> {
-        let last = tx.open_table(META)?.get(LAST_HEIGHT)?.map(|v| v.value());
+        let meta = tx.open_table(META)?;
+        let last = meta.get(LAST_HEIGHT)?.map(|v| v.value());
+        let safe = meta.get(SAFE_HEIGHT)?.map(|v| v.value());
+        let finalized = meta.get(FINALIZED_HEIGHT)?.map(|v| v.value());
         Ok(Self {
             last,
+            safe,
+            finalized,
             history,
             headers: tx.open_table(HEADERS)?,
             hashes: tx.open_table(HASHES)?,
@@ -60,6 +67,21 @@ impl Reader {
             code: tx.open_table(CODE)?,
             trie_nodes: tx.open_table(TRIE_NODES)?,
         })
+    }
+
+    /// The `safe` head: on a rollup the newest block derived from finalized L1 data; on L1 the
+    /// last block (every block is final at once).
+    pub fn safe_height(&self) -> Option<u64> {
+        self.safe
+            .or(self.last)
+            .map(|s| s.min(self.last.unwrap_or_default()))
+    }
+
+    /// The `finalized` head; on L1 the last block.
+    pub fn finalized_height(&self) -> Option<u64> {
+        self.finalized
+            .or(self.last)
+            .map(|f| f.min(self.last.unwrap_or_default()))
     }
 
     /// The oldest block whose state is still readable.

@@ -3,6 +3,10 @@ use redb::{TableDefinition, WriteTransaction};
 /// `last_executed_height` and other single values.
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub(crate) const LAST_HEIGHT: &str = "last_executed_height";
+/// Rollups: the newest block derived from finalized L1 data (absent on L1, where every block is final).
+pub(crate) const SAFE_HEIGHT: &str = "safe_height";
+/// Rollups: the newest block whose output is final.
+pub(crate) const FINALIZED_HEIGHT: &str = "finalized_height";
 /// Block number -> RLP header.
 pub(crate) const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
 /// Block hash -> block number.

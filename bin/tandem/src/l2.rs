@@ -1,0 +1,287 @@
+//! `tandem l2 ...`: the rollup's processes (sequencer, verifier) and its status.
+use eyre::WrapErr;
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
+use tandem_primitives::{B256, dev, genesis};
+use tandem_rollup::{
+    batcher::BatcherConfig,
+    node::{L2Config, L2Handle, launch_sequencer, launch_verifier},
+};
+use tandem_storage::History;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: L2Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum L2Command {
+    /// Run the sequencer: executes transactions as they arrive (preconfirmations), seals a block
+    /// every --block-time, and posts batches to L1.
+    Sequencer(SequencerArgs),
+    /// Run a verifier: rebuilds every L2 block from finalized L1 data alone and serves it.
+    Verifier(VerifierArgs),
+    /// Show an L2 node's heads, pending batch data and last batch.
+    Status(StatusArgs),
+}
+
+/// Options every L2 node shares.
+#[derive(Debug, clap::Args)]
+struct Common {
+    /// L1's JSON-RPC URL.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8545")]
+    l1_rpc: String,
+    /// JSON-RPC listen address.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Keep the chain in this directory across restarts (a fresh temporary directory otherwise).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// A geth-style L2 genesis file instead of the dev L2 genesis (chain 901, dev accounts funded).
+    #[arg(long, value_name = "FILE")]
+    genesis: Option<PathBuf>,
+    /// Blocks of state history kept for queries at past blocks.
+    #[arg(long, value_name = "BLOCKS", default_value_t = History::DEFAULT_BLOCKS)]
+    history: u64,
+    /// Print the start-up summary as one JSON object on stdout, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct SequencerArgs {
+    #[command(flatten)]
+    common: Common,
+    /// JSON-RPC port (HTTP and WebSocket).
+    #[arg(long, short, default_value_t = 9545)]
+    port: u16,
+    /// Seal a block every this many seconds.
+    #[arg(long, default_value_t = 0.25, value_name = "SECONDS")]
+    block_time: f64,
+    /// The registered batcher's private key (hex). With the dev genesis, the dev batcher's by default.
+    #[arg(
+        long,
+        env = "TANDEM_BATCHER_KEY",
+        value_name = "HEX",
+        hide_env_values = true
+    )]
+    batcher_key: Option<String>,
+    /// Do not post batches (another process does).
+    #[arg(long)]
+    no_batcher: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifierArgs {
+    #[command(flatten)]
+    common: Common,
+    /// JSON-RPC port (HTTP and WebSocket).
+    #[arg(long, short, default_value_t = 9546)]
+    port: u16,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    /// The L2 node's JSON-RPC URL.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9545")]
+    rpc: String,
+    /// Print the status as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn run(args: Args) -> eyre::Result<()> {
+    match args.command {
+        L2Command::Sequencer(args) => sequencer(args).await,
+        L2Command::Verifier(args) => verifier(args).await,
+        L2Command::Status(args) => status(args).await,
+    }
+}
+
+/// A node's data directory: the given one, or a temporary one removed when the node stops.
+fn data_dir(
+    given: &Option<PathBuf>,
+    prefix: &str,
+) -> eyre::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    Ok(match given {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let temp = tempfile::Builder::new().prefix(prefix).tempdir()?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    })
+}
+
+fn config(common: &Common, port: u16, data_dir: PathBuf) -> eyre::Result<L2Config> {
+    let dev_genesis = common.genesis.is_none();
+    Ok(L2Config {
+        data_dir,
+        rpc_addr: SocketAddr::new(common.host, port),
+        l1_rpc: common.l1_rpc.clone(),
+        genesis: match &common.genesis {
+            Some(path) => genesis::load(path)?,
+            None => genesis::dev_l2_genesis(),
+        },
+        mempool: Default::default(),
+        rpc_limits: Default::default(),
+        history: History::Recent(common.history),
+        dev_signers: if dev_genesis {
+            dev::accounts().to_vec()
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// The batcher's key: given, or the dev batcher's with the dev genesis.
+pub(crate) fn batcher_key(given: Option<&str>, dev_genesis: bool) -> eyre::Result<dev::DevAccount> {
+    match given {
+        Some(hex) => {
+            let secret: B256 = hex
+                .trim()
+                .parse()
+                .wrap_err("--batcher-key must be 32 bytes of hex")?;
+            dev::DevAccount::from_secret(secret)
+                .ok_or_else(|| eyre::eyre!("--batcher-key is not a valid secp256k1 key"))
+        }
+        None if dev_genesis => Ok(dev::accounts()[dev::DEV_BATCHER].clone()),
+        None => {
+            eyre::bail!("--batcher-key is required with a custom genesis (or pass --no-batcher)")
+        }
+    }
+}
+
+pub(crate) fn block_time(seconds: f64) -> eyre::Result<Duration> {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        eyre::bail!("--block-time must be a positive number of seconds, got {seconds}");
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+async fn sequencer(args: SequencerArgs) -> eyre::Result<()> {
+    let block_time = block_time(args.block_time)?;
+    let batcher = match args.no_batcher {
+        true => None,
+        false => Some(BatcherConfig::new(batcher_key(
+            args.batcher_key.as_deref(),
+            args.common.genesis.is_none(),
+        )?)),
+    };
+    let (dir, temp) = data_dir(&args.common.data_dir, "tandem-l2-sequencer-")?;
+    let config = config(&args.common, args.port, dir.clone())?;
+    let node = launch_sequencer(config, block_time, batcher)
+        .await
+        .wrap_err("starting the L2 sequencer")?;
+    banner("sequencer", &args.common, &node, &dir);
+    serve_until_signal(node, temp).await
+}
+
+async fn verifier(args: VerifierArgs) -> eyre::Result<()> {
+    let (dir, temp) = data_dir(&args.common.data_dir, "tandem-l2-verifier-")?;
+    let config = config(&args.common, args.port, dir.clone())?;
+    let node = launch_verifier(config)
+        .await
+        .wrap_err("starting the L2 verifier")?;
+    banner("verifier", &args.common, &node, &dir);
+    serve_until_signal(node, temp).await
+}
+
+async fn serve_until_signal(node: L2Handle, temp: Option<tempfile::TempDir>) -> eyre::Result<()> {
+    crate::shutdown_signal().await?;
+    eprintln!("\nShutting down...");
+    node.shutdown().await;
+    drop(temp);
+    Ok(())
+}
+
+fn banner(role: &str, common: &Common, node: &L2Handle, dir: &std::path::Path) {
+    let rpc = node.rpc_addr;
+    if common.json {
+        let summary = serde_json::json!({
+            "role": role,
+            "rpc": format!("http://{rpc}"),
+            "ws": format!("ws://{rpc}"),
+            "chainId": node.backend.chain.chain_id,
+            "l1Rpc": common.l1_rpc,
+            "dataDir": dir,
+            "accounts": node.backend.dev_signers.iter().map(|a| serde_json::json!({"address": a.address, "privateKey": a.secret_hex()})).collect::<Vec<_>>(),
+        });
+        println!("{summary}");
+        return;
+    }
+    println!(
+        "tandem l2 {role} (chain {}) on L1 {}",
+        node.backend.chain.chain_id, common.l1_rpc
+    );
+    println!("Data directory:    {}", dir.display());
+    println!("\nListening on http://{rpc} and ws://{rpc}");
+}
+
+async fn status(args: StatusArgs) -> eyre::Result<()> {
+    use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder, rpc_params};
+    let client = HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(10))
+        .build(&args.rpc)?;
+    let status: serde_json::Value = client
+        .request("tandem_rollupStatus", rpc_params![])
+        .await
+        .wrap_err_with(|| format!("asking {} for tandem_rollupStatus", args.rpc))?;
+    if args.json {
+        println!("{status}");
+        return Ok(());
+    }
+    let head = |key: &str| {
+        let h = &status[key];
+        format!(
+            "{:>8}  {}  (L1 origin {})",
+            h["number"],
+            h["hash"].as_str().unwrap_or("-"),
+            h["l1Origin"]
+        )
+    };
+    println!(
+        "L2 {} on chain {} (L1 {})",
+        status["role"].as_str().unwrap_or("node"),
+        status["chainId"],
+        status["l1Rpc"].as_str().unwrap_or("-")
+    );
+    println!("unsafe     {}", head("unsafe"));
+    println!("safe       {}", head("safe"));
+    println!("finalized  {}", head("finalized"));
+    if let Some(b) = status["batcher"].as_object() {
+        println!(
+            "pending    {} blocks, {} bytes as the next batch",
+            b["pendingBlocks"], b["pendingBatchBytes"]
+        );
+        match b["lastBatch"].as_object() {
+            Some(last) => println!(
+                "last batch #{}: L2 blocks {}..={}, {} txs, {} bytes, in L1 block {} ({})",
+                last["sequence"],
+                last["firstBlock"],
+                last["lastBlock"],
+                last["transactions"],
+                last["bytes"],
+                last["l1Block"],
+                last["l1Transaction"].as_str().unwrap_or("-")
+            ),
+            None => println!("last batch none posted since start"),
+        }
+        if let Some(e) = b["lastError"].as_str() {
+            println!("error      {e}");
+        }
+    }
+    if let Some(d) = status["derivation"].as_object() {
+        println!(
+            "derivation L1 cursor {} of finalized {}, {} batches applied, {} skipped",
+            d["l1Cursor"], d["l1Finalized"], d["batchesApplied"], d["batchesSkipped"]
+        );
+        if let Some(skip) = d["lastSkip"].as_str() {
+            println!("last skip  {skip}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! The batcher: packs sealed L2 blocks into batches and posts each as one L1 transaction to the
+//! BatchInbox, at most every `max_interval` or sooner when a batch reaches `max_batch_bytes`.
+//! It posts one batch at a time and waits for its receipt, so it never leaves a gap; after a
+//! restart it reads from L1 which block the last batch ended with and goes on from there.
+use crate::{
+    Batch, BatchBlock, Compression, Error, Result,
+    l1::{L1Client, L1Error},
+};
+use alloy_consensus::TxEip1559;
+use alloy_eips::{BlockNumberOrTag, eip2718::Encodable2718};
+use alloy_primitives::{B256, Bytes, TxKind, U256};
+use alloy_rpc_types_eth::{Filter, TransactionRequest};
+use alloy_sol_types::{SolCall, SolEvent};
+use parking_lot::Mutex;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tandem_execution::{l2::L1Origin, system::IBatchInbox};
+use tandem_primitives::{dev::DevAccount, system::BATCH_INBOX};
+use tandem_storage::Storage;
+use tokio::sync::watch;
+
+#[derive(Debug, Clone)]
+pub struct BatcherConfig {
+    /// Post at least this often while there are unposted blocks.
+    pub max_interval: Duration,
+    /// Post as soon as a batch reaches this many compressed bytes; never exceed it.
+    pub max_batch_bytes: usize,
+    pub compression: Compression,
+    /// The registered batcher's key.
+    pub key: DevAccount,
+}
+
+impl BatcherConfig {
+    pub fn new(key: DevAccount) -> Self {
+        Self {
+            max_interval: Duration::from_secs(2),
+            max_batch_bytes: 120_000,
+            compression: Compression::Brotli,
+            key,
+        }
+    }
+}
+
+/// A batch the batcher posted and L1 included.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostedBatch {
+    pub sequence: u64,
+    pub first_block: u64,
+    pub last_block: u64,
+    pub transactions: usize,
+    pub bytes: usize,
+    pub l1_block: u64,
+    pub l1_transaction: B256,
+}
+
+/// What the batcher reports.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatcherStatus {
+    /// The last L2 block in a batch L1 has included.
+    pub posted_block: u64,
+    /// Sealed L2 blocks not yet posted, and their size as the next batch.
+    pub pending_blocks: u64,
+    pub pending_batch_bytes: usize,
+    pub last_batch: Option<PostedBatch>,
+    pub last_error: Option<String>,
+}
+
+/// Runs the batcher until `stop` turns true.
+pub async fn run(
+    storage: Arc<Storage>,
+    chain_id: u64,
+    l1: L1Client,
+    config: BatcherConfig,
+    status: Arc<Mutex<BatcherStatus>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut batcher = Batcher {
+        storage,
+        chain_id,
+        l1,
+        config,
+        status,
+        posted: None,
+        last_post: Instant::now(),
+    };
+    let poll = Duration::from_millis(200);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(poll) => {}
+        }
+        if let Err(e) = batcher.step().await {
+            tracing::warn!(target: "rollup::batcher", error = %e, "batcher step failed; retrying");
+            batcher.status.lock().last_error = Some(e.to_string());
+            batcher.posted = None; // re-read from L1 where things stand
+        }
+    }
+}
+
+struct Batcher {
+    storage: Arc<Storage>,
+    chain_id: u64,
+    l1: L1Client,
+    config: BatcherConfig,
+    status: Arc<Mutex<BatcherStatus>>,
+    /// The last L2 block L1 holds a batch of; `None` until read from L1.
+    posted: Option<u64>,
+    last_post: Instant,
+}
+
+impl Batcher {
+    async fn step(&mut self) -> Result<()> {
+        let posted = match self.posted {
+            Some(posted) => posted,
+            None => {
+                let posted = last_posted_block(&self.l1, self.chain_id).await?;
+                tracing::info!(target: "rollup::batcher", posted, "resuming after what L1 holds");
+                self.set_posted(posted)?;
+                posted
+            }
+        };
+        let head = self.storage.read()?.last_height().unwrap_or_default();
+        if head <= posted {
+            let mut status = self.status.lock();
+            status.pending_blocks = 0;
+            status.pending_batch_bytes = 0;
+            return Ok(());
+        }
+        // Compressing is the costly part: do it when the interval is up, or when the raw
+        // transactions alone could fill a batch.
+        let due = self.last_post.elapsed() >= self.config.max_interval;
+        if !due && self.raw_bytes(posted + 1, head)? < self.config.max_batch_bytes {
+            self.status.lock().pending_blocks = head - posted;
+            return Ok(());
+        }
+        let (batch, encoded) = self.build(posted + 1, head)?;
+        {
+            let mut status = self.status.lock();
+            status.pending_blocks = head - posted;
+            status.pending_batch_bytes = encoded.len();
+        }
+        let posted_batch = self.post(&batch, encoded).await?;
+        tracing::info!(
+            target: "rollup::batcher",
+            sequence = posted_batch.sequence,
+            blocks = %format!("{}..={}", posted_batch.first_block, posted_batch.last_block),
+            txs = posted_batch.transactions,
+            bytes = posted_batch.bytes,
+            l1_block = posted_batch.l1_block,
+            "posted batch"
+        );
+        self.last_post = Instant::now();
+        self.set_posted(posted_batch.last_block)?;
+        self.status.lock().last_batch = Some(posted_batch);
+        Ok(())
+    }
+
+    /// Data on L1 is final at once (BFT), so what L1 holds is safe.
+    fn set_posted(&mut self, posted: u64) -> Result<()> {
+        self.posted = Some(posted);
+        self.storage.set_heads(posted, posted)?;
+        let mut status = self.status.lock();
+        status.posted_block = posted;
+        status.last_error = None;
+        Ok(())
+    }
+
+    /// The encoded size of the transactions in blocks `first..=last`, before compression.
+    fn raw_bytes(&self, first: u64, last: u64) -> Result<usize> {
+        let reader = self.storage.read()?;
+        let mut total = 0;
+        for number in first..=last.min(first + MAX_BLOCKS_PER_BATCH) {
+            if let Some(block) = reader.block(number)? {
+                total += block
+                    .block
+                    .transactions
+                    .iter()
+                    .map(|t| t.tx.eip2718_encoded_length())
+                    .sum::<usize>();
+            }
+        }
+        Ok(total)
+    }
+
+    /// The batch of blocks `first..=last`, shortened until it fits `max_batch_bytes`.
+    fn build(&self, first: u64, last: u64) -> Result<(Batch, Vec<u8>)> {
+        let reader = self.storage.read()?;
+        let mut count = (last - first + 1).min(MAX_BLOCKS_PER_BATCH);
+        loop {
+            let mut blocks = Vec::with_capacity(count as usize);
+            for number in first..first + count {
+                let block = reader
+                    .block(number)?
+                    .ok_or_else(|| Error::Corrupt(format!("L2 block {number} missing")))?;
+                let origin = L1Origin::of_header(block.header())
+                    .ok_or_else(|| Error::Corrupt(format!("L2 block {number} has no L1 origin")))?;
+                blocks.push(BatchBlock {
+                    number,
+                    timestamp: block.header().timestamp,
+                    l1_origin: origin.number,
+                    transactions: block.block.transactions.into_iter().map(|t| t.tx).collect(),
+                });
+            }
+            let batch = Batch { blocks };
+            let encoded = batch
+                .encode(self.chain_id, self.config.compression)
+                .map_err(|e| Error::Corrupt(format!("cannot batch L2 blocks: {e}")))?;
+            if encoded.len() <= self.config.max_batch_bytes || count == 1 {
+                return Ok((batch, encoded));
+            }
+            count = count.div_ceil(2);
+        }
+    }
+
+    /// Posts one batch and waits for L1 to include it.
+    async fn post(&self, batch: &Batch, encoded: Vec<u8>) -> Result<PostedBatch> {
+        let key = &self.config.key;
+        let sequence = next_sequence(&self.l1).await?;
+        let bytes = encoded.len();
+        let input = Bytes::from(
+            IBatchInbox::submitBatchCall {
+                sequence,
+                batch: encoded.into(),
+            }
+            .abi_encode(),
+        );
+        let request = TransactionRequest::default()
+            .from(key.address)
+            .to(BATCH_INBOX)
+            .input(input.clone().into());
+        let gas = self.l1.estimate_gas(&request).await?;
+        let l1_chain = self.l1.chain_id().await?;
+        let nonce = self.l1.nonce(key.address).await?;
+        let base_fee = self
+            .l1
+            .origin(BlockNumberOrTag::Latest)
+            .await?
+            .map(|o| o.base_fee)
+            .unwrap_or_default();
+        let tip: u128 = 1_000_000_000;
+        let tx = TxEip1559 {
+            chain_id: l1_chain,
+            nonce,
+            gas_limit: gas + gas / 4,
+            max_fee_per_gas: u128::from(base_fee) * 2 + tip,
+            max_priority_fee_per_gas: tip,
+            to: TxKind::Call(BATCH_INBOX),
+            value: U256::ZERO,
+            input,
+            access_list: Default::default(),
+        };
+        let raw = Bytes::from(key.sign(tx).encoded_2718());
+        let hash = self.l1.send_raw(&raw).await?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let receipt = loop {
+            if let Some(receipt) = self.l1.receipt(hash).await? {
+                break receipt;
+            }
+            if Instant::now() > deadline {
+                return Err(L1Error::Unexpected(format!(
+                    "batch {sequence} ({hash}) not included in 60 s"
+                ))
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        if !receipt.status() {
+            return Err(L1Error::Unexpected(format!("batch {sequence} ({hash}) reverted")).into());
+        }
+        Ok(PostedBatch {
+            sequence,
+            first_block: batch.blocks.first().map(|b| b.number).unwrap_or_default(),
+            last_block: batch.blocks.last().map(|b| b.number).unwrap_or_default(),
+            transactions: batch.blocks.iter().map(|b| b.transactions.len()).sum(),
+            bytes,
+            l1_block: receipt.block_number.unwrap_or_default(),
+            l1_transaction: hash,
+        })
+    }
+}
+
+/// Most L2 blocks one batch carries.
+const MAX_BLOCKS_PER_BATCH: u64 = 2_000;
+/// How many L1 blocks one log query covers when searching backwards.
+const LOG_WINDOW: u64 = 5_000;
+
+/// The sequence number the next batch must carry.
+pub async fn next_sequence(l1: &L1Client) -> Result<u64> {
+    let out = l1
+        .call(
+            BATCH_INBOX,
+            IBatchInbox::nextSequenceCall {}.abi_encode().into(),
+        )
+        .await?;
+    IBatchInbox::nextSequenceCall::abi_decode_returns(&out)
+        .map_err(|e| L1Error::Unexpected(format!("nextSequence: {e}")).into())
+}
+
+/// The last L2 block in the newest batch on L1 (0 when there is none).
+pub async fn last_posted_block(l1: &L1Client, chain_id: u64) -> Result<u64> {
+    let next = next_sequence(l1).await?;
+    let Some(last) = next.checked_sub(1) else {
+        return Ok(0);
+    };
+    let head = l1
+        .origin(BlockNumberOrTag::Latest)
+        .await?
+        .map(|o| o.number)
+        .unwrap_or_default();
+    let mut to = head;
+    loop {
+        let from = to.saturating_sub(LOG_WINDOW - 1);
+        let filter = Filter::new()
+            .address(BATCH_INBOX)
+            .event_signature(IBatchInbox::BatchSubmitted::SIGNATURE_HASH)
+            .topic1(B256::from(U256::from(last)))
+            .from_block(from)
+            .to_block(to);
+        if let Some(log) = l1.logs(&filter).await?.into_iter().last() {
+            let hash = log
+                .transaction_hash
+                .ok_or_else(|| L1Error::Unexpected("log without transaction".into()))?;
+            let tx = l1
+                .transaction(hash)
+                .await?
+                .ok_or_else(|| L1Error::Unexpected(format!("batch transaction {hash} missing")))?;
+            let call = IBatchInbox::submitBatchCall::abi_decode(
+                alloy_consensus::Transaction::input(tx.inner.inner()),
+            )
+            .map_err(|e| L1Error::Unexpected(format!("batch {last}: {e}")))?;
+            let batch =
+                Batch::decode(&call.batch, chain_id, &crate::Limits::default()).map_err(|e| {
+                    Error::Config(format!(
+                        "the last batch on L1 ({last}) does not decode: {e}"
+                    ))
+                })?;
+            return Ok(batch.blocks.last().map(|b| b.number).unwrap_or_default());
+        }
+        if from == 0 {
+            return Err(L1Error::Unexpected(format!("batch {last} not found on L1")).into());
+        }
+        to = from - 1;
+    }
+}

@@ -1,0 +1,339 @@
+//! The L2 processes: `tandem l2 sequencer` (sequencer + batcher) and `tandem l2 verifier`
+//! (derivation from L1), each with the Ethereum JSON-RPC and `tandem_rollupStatus`.
+use crate::{
+    Error, Result,
+    batcher::{self, BatcherConfig, BatcherStatus},
+    derivation::{self, DerivationStatus, Deriver},
+    l1::L1Client,
+    sequencer::{self, SequencerConfig},
+};
+use parking_lot::Mutex;
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+use tandem_execution::l2::L1Origin;
+use tandem_primitives::{Genesis, dev::DevAccount};
+use tandem_rpc::{Backend, Limits, NewBlock};
+use tokio::sync::watch;
+
+/// What every L2 node needs.
+#[derive(Debug, Clone)]
+pub struct L2Config {
+    pub data_dir: PathBuf,
+    pub rpc_addr: SocketAddr,
+    /// L1's JSON-RPC.
+    pub l1_rpc: String,
+    pub genesis: Genesis,
+    pub mempool: tandem_mempool::Config,
+    pub rpc_limits: Limits,
+    pub history: tandem_storage::History,
+    /// Accounts the node signs for (`eth_sendTransaction`). Dev mode only.
+    pub dev_signers: Vec<DevAccount>,
+}
+
+/// A running L2 node.
+pub struct L2Handle {
+    pub rpc_addr: SocketAddr,
+    pub backend: Backend,
+    rpc: jsonrpsee::server::ServerHandle,
+    stop: watch::Sender<bool>,
+    stop_sequencer: Arc<AtomicBool>,
+    sequencer: Option<std::thread::JoinHandle<Result<()>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for L2Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("L2Handle")
+            .field("rpc_addr", &self.rpc_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl L2Handle {
+    /// Seals the open block, stops the services, then the RPC server.
+    pub async fn shutdown(mut self) {
+        self.stop_sequencer.store(true, Ordering::Relaxed);
+        self.backend.tx_added.notify_one();
+        if let Some(thread) = self.sequencer.take() {
+            match tokio::task::spawn_blocking(move || thread.join()).await {
+                Ok(Ok(Err(e))) => {
+                    tracing::error!(target: "rollup", error = %e, "sequencer stopped with an error")
+                }
+                Ok(Err(_)) | Err(_) => {
+                    tracing::error!(target: "rollup", "sequencer thread panicked")
+                }
+                Ok(Ok(Ok(()))) => {}
+            }
+        }
+        let _ = self.stop.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+        let _ = self.rpc.stop();
+        self.rpc.stopped().await;
+        tracing::info!(target: "rollup", "stopped");
+    }
+}
+
+/// Retries `f` every half second for up to `patience`, for services that start before L1 answers.
+async fn retry<T, F, Fut>(what: &str, patience: Duration, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match f().await {
+            Ok(value) => return Ok(value),
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(e) => {
+                tracing::debug!(target: "rollup", what, error = %e, "L1 not ready; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+const L1_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Starts a sequencer: the open block on the newest finalized L1 origin, sealed every
+/// `block_time`, and (with `batcher`) the batcher posting to L1.
+pub async fn launch_sequencer(
+    config: L2Config,
+    block_time: Duration,
+    batcher: Option<BatcherConfig>,
+) -> Result<L2Handle> {
+    let backend = open(&config, block_time)?;
+    let l1 = L1Client::new(&config.l1_rpc)?;
+    let first = retry("finalized L1 block", L1_PATIENCE, || async {
+        Ok(l1.finalized().await?)
+    })
+    .await?;
+    let (origin_tx, origin_rx) = watch::channel(first);
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = vec![tokio::spawn(track_origin(
+        l1.clone(),
+        origin_tx,
+        stopped.clone(),
+    ))];
+
+    let batcher_status = Arc::new(Mutex::new(BatcherStatus::default()));
+    if let Some(batcher) = batcher {
+        tasks.push(tokio::spawn(batcher::run(
+            backend.storage.clone(),
+            backend.chain.chain_id,
+            l1.clone(),
+            batcher,
+            batcher_status.clone(),
+            stopped.clone(),
+        )));
+    }
+    let status = Status {
+        role: "sequencer",
+        backend: backend.clone(),
+        l1_rpc: config.l1_rpc.clone(),
+        batcher: Some(batcher_status),
+        derivation: None,
+    };
+    let (rpc_addr, rpc) = serve(&config, &backend, status).await?;
+
+    let stop_sequencer = Arc::new(AtomicBool::new(false));
+    let sequencer_config = SequencerConfig {
+        block_time,
+        wal_path: config.data_dir.join("sequencer.wal"),
+    };
+    let runtime = tokio::runtime::Handle::current();
+    let (thread_backend, thread_stop) = (backend.clone(), stop_sequencer.clone());
+    let sequencer = std::thread::Builder::new()
+        .name("sequencer".into())
+        .spawn(move || {
+            let result = sequencer::run(
+                thread_backend,
+                sequencer_config,
+                origin_rx,
+                thread_stop,
+                runtime,
+            );
+            if let Err(e) = &result {
+                tracing::error!(target: "rollup::sequencer", error = %e, "sequencer failed");
+            }
+            result
+        })
+        .map_err(|e| Error::Config(format!("cannot start the sequencer thread: {e}")))?;
+    Ok(L2Handle {
+        rpc_addr,
+        backend,
+        rpc,
+        stop,
+        stop_sequencer,
+        sequencer: Some(sequencer),
+        tasks,
+    })
+}
+
+/// Starts a verifier: derives every L2 block from finalized L1 data and serves it.
+pub async fn launch_verifier(config: L2Config) -> Result<L2Handle> {
+    let backend = open(&config, Duration::from_secs(5))?;
+    let l1 = L1Client::new(&config.l1_rpc)?;
+    let batcher = retry("BatchInbox batcher", L1_PATIENCE, || {
+        derivation::batcher_address(&l1)
+    })
+    .await?;
+    let deriver = Deriver::new(backend.storage.clone(), backend.chain.clone(), batcher);
+    let derivation_status = Arc::new(Mutex::new(DerivationStatus::default()));
+    let (stop, stopped) = watch::channel(false);
+    let announcer = backend.clone();
+    let on_blocks = Arc::new(move |from: u64, to: u64| announce_range(&announcer, from, to));
+    let tasks = vec![tokio::spawn(derivation::follow(
+        deriver,
+        l1,
+        derivation_status.clone(),
+        on_blocks,
+        stopped,
+    ))];
+    let status = Status {
+        role: "verifier",
+        backend: backend.clone(),
+        l1_rpc: config.l1_rpc.clone(),
+        batcher: None,
+        derivation: Some(derivation_status),
+    };
+    let (rpc_addr, rpc) = serve(&config, &backend, status).await?;
+    Ok(L2Handle {
+        rpc_addr,
+        backend,
+        rpc,
+        stop,
+        stop_sequencer: Arc::new(AtomicBool::new(false)),
+        sequencer: None,
+        tasks,
+    })
+}
+
+fn open(config: &L2Config, block_time: Duration) -> Result<Backend> {
+    let mut backend = tandem_node::open_backend(
+        &config.data_dir,
+        config.history,
+        &config.genesis,
+        &config.mempool,
+        &config.rpc_limits,
+        &config.dev_signers,
+    )?;
+    if backend.chain.layer != tandem_primitives::Layer::L2 {
+        return Err(Error::Config(
+            "the genesis is not an L2 genesis (no L1Block predeploy)".into(),
+        ));
+    }
+    // Until L1 holds a batch, only genesis is safe.
+    if backend.storage.read()?.last_height() == Some(0) {
+        backend.storage.set_heads(0, 0)?;
+    }
+    backend.health = Arc::new(tandem_rpc::Health::new(
+        Duration::from_secs(10).max(block_time * 3),
+        true,
+        None,
+    ));
+    Ok(backend)
+}
+
+async fn serve(
+    config: &L2Config,
+    backend: &Backend,
+    status: Status,
+) -> Result<(SocketAddr, jsonrpsee::server::ServerHandle)> {
+    let mut module = jsonrpsee::RpcModule::new(status);
+    module
+        .register_blocking_method("tandem_rollupStatus", |_, status, _| {
+            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(status.report())
+        })
+        .map_err(|e| Error::Config(e.to_string()))?;
+    tandem_rpc::serve_with(config.rpc_addr, backend.clone(), module.into())
+        .await
+        .map_err(|e| Error::Config(format!("cannot start JSON-RPC on {}: {e}", config.rpc_addr)))
+}
+
+/// Polls L1 for its newest finalized block.
+async fn track_origin(
+    l1: L1Client,
+    origin: watch::Sender<L1Origin>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        match l1.finalized().await {
+            Ok(latest) => {
+                origin.send_if_modified(|current| {
+                    let newer = latest.number > current.number;
+                    if newer {
+                        *current = latest;
+                    }
+                    newer
+                });
+            }
+            Err(e) => {
+                tracing::warn!(target: "rollup", error = %e, "cannot read L1's finalized block")
+            }
+        }
+    }
+}
+
+/// Announces derived blocks to subscribers.
+fn announce_range(backend: &Backend, from: u64, to: u64) {
+    let Ok(reader) = backend.storage.read() else {
+        return;
+    };
+    for number in from..=to {
+        if let (Ok(Some(block)), Ok(Some(receipts))) =
+            (reader.block(number), reader.receipts(number))
+        {
+            backend.announce(Arc::new(NewBlock { block, receipts }));
+        }
+    }
+}
+
+/// What `tandem_rollupStatus` reports.
+struct Status {
+    role: &'static str,
+    backend: Backend,
+    l1_rpc: String,
+    batcher: Option<Arc<Mutex<BatcherStatus>>>,
+    derivation: Option<Arc<Mutex<DerivationStatus>>>,
+}
+
+impl Status {
+    fn report(&self) -> serde_json::Value {
+        let head = |number: Option<u64>, reader: &tandem_storage::Reader| {
+            let number = number.unwrap_or_default();
+            let header = reader.header(number).ok().flatten();
+            serde_json::json!({
+                "number": number,
+                "hash": header.as_ref().map(|h| h.hash_slow()),
+                "l1Origin": header.as_ref().and_then(L1Origin::of_header).map(|o| o.number),
+            })
+        };
+        let Ok(reader) = self.backend.storage.read() else {
+            return serde_json::json!({ "error": "storage unavailable" });
+        };
+        serde_json::json!({
+            "role": self.role,
+            "chainId": self.backend.chain.chain_id,
+            "l1Rpc": self.l1_rpc,
+            "unsafe": head(reader.last_height(), &reader),
+            "safe": head(reader.safe_height(), &reader),
+            "finalized": head(reader.finalized_height(), &reader),
+            "preconfirmed": self.backend.preconf.len(),
+            "batcher": self.batcher.as_ref().map(|b| b.lock().clone()),
+            "derivation": self.derivation.as_ref().map(|d| d.lock().clone()),
+        })
+    }
+}

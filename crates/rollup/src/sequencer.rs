@@ -1,0 +1,266 @@
+//! The sequencer: executes each pooled transaction into the open L2 block as it arrives, logs it
+//! to the write-ahead log, publishes its receipt (a preconfirmation), and seals the block every
+//! `block_time`. The open block's L1 origin is the newest finalized L1 block when it opens.
+use crate::{
+    Error, Result,
+    wal::{OpenBlock, Wal},
+};
+use alloy_eips::eip2718::{Decodable2718, Encodable2718};
+use alloy_primitives::{Address, B256, Bytes};
+use std::{
+    collections::HashSet,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use tandem_execution::{
+    Error as ExecError,
+    l2::{L1Origin, L2BlockBuilder},
+};
+use tandem_mempool::AccountState;
+use tandem_primitives::{Block, Layer, SealedBlock, StoredTx, TxEnvelope};
+use tandem_rpc::{Backend, NewBlock, RpcReceipt};
+use tandem_state::LatestState;
+use tokio::sync::watch;
+
+#[derive(Debug, Clone)]
+pub struct SequencerConfig {
+    /// How often the open block is sealed.
+    pub block_time: Duration,
+    /// Where the write-ahead log lives.
+    pub wal_path: std::path::PathBuf,
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Runs the sequencer on the calling thread until `stop` is set; then seals the open block and
+/// returns. `origin` carries the newest finalized L1 block.
+pub fn run(
+    backend: Backend,
+    config: SequencerConfig,
+    origin: watch::Receiver<L1Origin>,
+    stop: Arc<AtomicBool>,
+    runtime: tokio::runtime::Handle,
+) -> Result<()> {
+    let (mut wal, mut recovered) = Wal::open(&config.wal_path).map_err(Error::Wal)?;
+    loop {
+        let reader = backend.storage.read()?;
+        let head = reader.last_height().unwrap_or_default();
+        let parent = reader
+            .header(head)?
+            .ok_or_else(|| Error::Corrupt(format!("L2 block {head} missing")))?;
+        // Reopen the block a crash interrupted, or open the next one.
+        let (open, replay) = match recovered.take() {
+            Some(r) if r.block.number == head + 1 => (r.block, r.transactions),
+            _ => {
+                let parent_origin = L1Origin::of_header(&parent).unwrap_or_default();
+                let latest = *origin.borrow();
+                let origin = if latest.number >= parent_origin.number {
+                    latest
+                } else {
+                    parent_origin
+                };
+                let open = OpenBlock {
+                    number: head + 1,
+                    timestamp: now_seconds().max(parent.timestamp),
+                    origin,
+                };
+                (open, Vec::new())
+            }
+        };
+        wal.begin(&open).map_err(Error::Wal)?;
+        let mut builder = L2BlockBuilder::open(
+            &reader,
+            None,
+            LatestState(&reader),
+            &backend.chain,
+            &parent,
+            open.timestamp,
+            open.origin,
+        )?;
+        backend.preconf.clear();
+        if !replay.is_empty() {
+            let txs: Vec<StoredTx> = replay
+                .iter()
+                .filter_map(|raw| {
+                    let tx = TxEnvelope::decode_2718_exact(raw.as_ref()).ok()?;
+                    let sender = tandem_execution::recover_sender(&tx).ok()?;
+                    Some(StoredTx { sender, tx })
+                })
+                .collect();
+            let executed = execute_all(&backend, &mut builder, txs, &mut HashSet::new())?;
+            wal.append(executed.iter().map(|b| b.as_ref()))
+                .map_err(Error::Wal)?;
+            if !executed.is_empty() {
+                publish(&backend, &mut builder, executed.len())?;
+            }
+            tracing::info!(target: "rollup::sequencer", block = open.number, replayed = executed.len(), of = replay.len(), "reopened the block a restart interrupted");
+        }
+        let deadline = Instant::now() + config.block_time;
+        let mut full = HashSet::new();
+        loop {
+            let base_fee = builder.header().base_fee_per_gas.unwrap_or_default();
+            let ready: Vec<StoredTx> = backend
+                .pool
+                .lock()
+                .best(base_fee)
+                .into_iter()
+                .filter(|t| !full.contains(&t.sender))
+                .map(|t| StoredTx {
+                    sender: t.sender,
+                    tx: (*t.tx).clone(),
+                })
+                .collect();
+            let executed = execute_all(&backend, &mut builder, ready, &mut full)?;
+            if !executed.is_empty() {
+                wal.append(executed.iter().map(|b| b.as_ref()))
+                    .map_err(Error::Wal)?;
+                publish(&backend, &mut builder, executed.len())?;
+            }
+            let now = Instant::now();
+            if now >= deadline || stop.load(Ordering::Relaxed) {
+                break;
+            }
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(deadline - now, backend.tx_added.notified()).await;
+            });
+        }
+        let executed = builder.finish()?;
+        drop(reader);
+        seal(&backend, executed)?;
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+    }
+}
+
+/// Executes `txs` into the open block in order; returns the raw bytes of those included. A
+/// transaction that fails is dropped from the pool and its sender skipped for the rest of the
+/// round; one that does not fit leaves its sender for the next block.
+fn execute_all<S: tandem_state::StateReader>(
+    backend: &Backend,
+    builder: &mut L2BlockBuilder<'_, S>,
+    txs: Vec<StoredTx>,
+    full: &mut HashSet<Address>,
+) -> Result<Vec<Bytes>> {
+    let mut skipped = HashSet::new();
+    let mut included = Vec::new();
+    let mut nonces = Vec::new();
+    for StoredTx { sender, tx } in txs {
+        if skipped.contains(&sender) || full.contains(&sender) {
+            continue;
+        }
+        let raw = Bytes::from(tx.encoded_2718());
+        let hash = *tx.tx_hash();
+        let nonce = alloy_consensus::Transaction::nonce(&tx);
+        match builder.execute(tx, sender) {
+            Ok(_) => {
+                included.push(raw);
+                nonces.push((sender, nonce + 1));
+            }
+            Err(ExecError::InvalidTx { reason, .. }) => {
+                tracing::debug!(target: "rollup::sequencer", %hash, reason, "dropping invalid transaction");
+                backend.pool.lock().remove(&hash);
+                backend.preconf.rejected(hash, reason);
+                skipped.insert(sender);
+            }
+            Err(ExecError::BlockFull { .. }) => {
+                full.insert(sender);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    backend.pool.lock().on_block(nonces);
+    Ok(included)
+}
+
+/// Publishes the receipts of the last `count` transactions of the open block, and the accounts
+/// their senders are left with.
+fn publish<S: tandem_state::StateReader>(
+    backend: &Backend,
+    builder: &mut L2BlockBuilder<'_, S>,
+    count: usize,
+) -> Result<()> {
+    let (txs, receipts) = builder.executed();
+    let provisional = SealedBlock {
+        hash: B256::ZERO,
+        block: Block {
+            header: builder.header().clone(),
+            transactions: txs.to_vec(),
+        },
+    };
+    let senders: HashSet<Address> = txs[txs.len() - count..].iter().map(|t| t.sender).collect();
+    let all = tandem_rpc::receipts(&provisional, receipts, Layer::L2);
+    let fresh: Vec<RpcReceipt> = all
+        .into_iter()
+        .skip(txs.len() - count)
+        .map(|mut receipt| {
+            // Not sealed yet: no block hash.
+            receipt.inner.block_hash = None;
+            receipt.inner.inner = receipt.inner.inner.map_logs(|mut log| {
+                log.block_hash = None;
+                log
+            });
+            receipt
+        })
+        .collect();
+    let mut accounts = Vec::with_capacity(senders.len());
+    for sender in senders {
+        let (nonce, balance) = builder.account(sender)?;
+        accounts.push((sender, AccountState { nonce, balance }));
+    }
+    backend.preconf.accounts(accounts);
+    backend.preconf.executed(fresh);
+    Ok(())
+}
+
+/// Commits the sealed block, updates the pool and announces it.
+fn seal(backend: &Backend, executed: tandem_execution::ExecutedBlock) -> Result<()> {
+    let commit = executed.into_commit();
+    backend.storage.commit(&commit)?;
+    let reader = backend.storage.read()?;
+    let senders: HashSet<Address> = commit
+        .block
+        .block
+        .transactions
+        .iter()
+        .map(|t| t.sender)
+        .collect();
+    let mut nonces = Vec::with_capacity(senders.len());
+    for sender in senders {
+        nonces.push((
+            sender,
+            reader.account(sender)?.map(|a| a.nonce).unwrap_or_default(),
+        ));
+    }
+    backend.pool.lock().on_block(nonces);
+    let hashes: Vec<B256> = commit
+        .block
+        .block
+        .transactions
+        .iter()
+        .map(|t| *t.tx.tx_hash())
+        .collect();
+    backend.preconf.sealed(&hashes);
+    let header = commit.block.header();
+    tracing::debug!(
+        target: "rollup::sequencer",
+        number = header.number,
+        hash = %commit.block.hash,
+        txs = hashes.len(),
+        origin = L1Origin::of_header(header).map(|o| o.number),
+        "sealed L2 block"
+    );
+    backend.announce(Arc::new(NewBlock {
+        block: commit.block,
+        receipts: commit.receipts,
+    }));
+    Ok(())
+}
