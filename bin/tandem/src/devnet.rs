@@ -10,6 +10,10 @@ use std::{
 use tandem_consensus::ValidatorKey;
 use tandem_node::{ValidatorConfig, launch_validator};
 use tandem_primitives::{ChainConfig, dev, genesis};
+use tandem_rollup::{
+    batcher::BatcherConfig,
+    node::{L2Config, L2Handle, launch_sequencer, launch_verifier},
+};
 use tandem_storage::History;
 
 #[derive(Debug, clap::Args)]
@@ -38,6 +42,18 @@ pub(crate) struct Args {
     /// Blocks of state history kept for queries at past blocks.
     #[arg(long, value_name = "BLOCKS", default_value_t = History::DEFAULT_BLOCKS)]
     history: u64,
+    /// JSON-RPC port of the L2 sequencer.
+    #[arg(long, default_value_t = 9545)]
+    l2_port: u16,
+    /// JSON-RPC port of the L2 verifier.
+    #[arg(long, default_value_t = 9546)]
+    verifier_port: u16,
+    /// Seal an L2 block every this many seconds.
+    #[arg(long, default_value_t = 0.25, value_name = "SECONDS")]
+    l2_block_time: f64,
+    /// Run only the L1 (no L2 sequencer, batcher or verifier).
+    #[arg(long)]
+    no_l2: bool,
     /// Print the start-up summary as one JSON object on stdout, for scripts.
     #[arg(long)]
     json: bool,
@@ -109,9 +125,17 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             running.push(handle);
         }
         let rpc = rpc.ok_or_else(|| eyre::eyre!("no validator serves RPC"))?;
-        print_banner(&args, rpc, &data_dir);
+        let l2 = match args.no_l2 {
+            true => None,
+            false => Some(start_l2(&args, &data_dir, &format!("http://{rpc}")).await?),
+        };
+        print_banner(&args, rpc, l2.as_ref(), &data_dir);
         crate::shutdown_signal().await?;
         eprintln!("\nShutting down...");
+        if let Some((sequencer, verifier)) = l2 {
+            verifier.shutdown().await;
+            sequencer.shutdown().await;
+        }
         drop(running);
         Ok::<_, eyre::Report>(())
     })?;
@@ -119,10 +143,52 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
     Ok(())
 }
 
-fn print_banner(args: &Args, rpc: SocketAddr, data_dir: &std::path::Path) {
+/// The L2 on top: a sequencer (with the batcher) and a verifier, both on the dev L2 genesis.
+async fn start_l2(
+    args: &Args,
+    data_dir: &std::path::Path,
+    l1_rpc: &str,
+) -> eyre::Result<(L2Handle, L2Handle)> {
+    let config = |dir: &str, port: u16| L2Config {
+        data_dir: data_dir.join(dir),
+        rpc_addr: SocketAddr::new(args.host, port),
+        l1_rpc: l1_rpc.to_string(),
+        genesis: genesis::dev_l2_genesis(),
+        mempool: Default::default(),
+        rpc_limits: Default::default(),
+        history: History::Recent(args.history),
+        dev_signers: dev::accounts().to_vec(),
+    };
+    let batcher = BatcherConfig::new(crate::l2::batcher_key(None, true)?);
+    let sequencer = launch_sequencer(
+        config("l2-sequencer", args.l2_port),
+        crate::l2::block_time(args.l2_block_time)?,
+        Some(batcher),
+    )
+    .await
+    .wrap_err("starting the L2 sequencer")?;
+    let verifier = launch_verifier(config("l2-verifier", args.verifier_port))
+        .await
+        .wrap_err("starting the L2 verifier")?;
+    Ok((sequencer, verifier))
+}
+
+fn print_banner(
+    args: &Args,
+    rpc: SocketAddr,
+    l2: Option<&(L2Handle, L2Handle)>,
+    data_dir: &std::path::Path,
+) {
     let accounts = dev::accounts();
+    let endpoint = |addr: SocketAddr| serde_json::json!({ "rpc": format!("http://{addr}"), "ws": format!("ws://{addr}") });
     if args.json {
         let summary = serde_json::json!({
+            "l2": l2.map(|(s, _)| {
+                let mut e = endpoint(s.rpc_addr);
+                e["chainId"] = ChainConfig::L2_DEV_CHAIN_ID.into();
+                e
+            }),
+            "l2Verifier": l2.map(|(_, v)| endpoint(v.rpc_addr)),
             "rpc": format!("http://{rpc}"),
             "ws": format!("ws://{rpc}"),
             "chainId": ChainConfig::L1_DEV_CHAIN_ID,
@@ -150,5 +216,17 @@ fn print_banner(args: &Args, rpc: SocketAddr, data_dir: &std::path::Path) {
         args.p2p_port + args.validators - 1
     );
     println!("Data directory:    {}", data_dir.display());
-    println!("\nListening on http://{rpc} and ws://{rpc}");
+    println!(
+        "\nL1 (chain {}) on http://{rpc} and ws://{rpc}",
+        ChainConfig::L1_DEV_CHAIN_ID
+    );
+    if let Some((sequencer, verifier)) = l2 {
+        let (s, v) = (sequencer.rpc_addr, verifier.rpc_addr);
+        println!(
+            "L2 (chain {}) sequencer on http://{s} and ws://{s}, blocks every {} s, batches to L1 every 2 s",
+            ChainConfig::L2_DEV_CHAIN_ID,
+            args.l2_block_time
+        );
+        println!("L2 verifier (from L1 data alone) on http://{v}");
+    }
 }

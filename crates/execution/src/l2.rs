@@ -38,6 +38,8 @@ pub enum L2Error {
     TimestampBackwards { parent: u64, got: u64 },
     #[error("L1 origin {got} is before the parent's {parent}")]
     OriginBackwards { parent: u64, got: u64 },
+    #[error("timestamp {got} is before its L1 origin's {origin}")]
+    BeforeOrigin { origin: u64, got: u64 },
     #[error(transparent)]
     Execution(#[from] Error),
 }
@@ -101,8 +103,8 @@ impl<S: StateReader> std::fmt::Debug for L2BlockBuilder<'_, S> {
 }
 
 impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
-    /// Opens the block after `parent` at `timestamp` on `origin`: checks both move forward and
-    /// writes the origin into the L1Block predeploy and the header.
+    /// Opens the block after `parent` at `timestamp` on `origin`: checks both move forward, that
+    /// the block is no older than its origin, and writes the origin into the L1Block predeploy and the header.
     pub fn open(
         reader: &'r Reader,
         pending: Option<&'r Pending>,
@@ -118,6 +120,12 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         if timestamp < parent.timestamp {
             return Err(L2Error::TimestampBackwards {
                 parent: parent.timestamp,
+                got: timestamp,
+            });
+        }
+        if timestamp < origin.timestamp {
+            return Err(L2Error::BeforeOrigin {
+                origin: origin.timestamp,
                 got: timestamp,
             });
         }

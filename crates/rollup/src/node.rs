@@ -180,7 +180,11 @@ pub async fn launch_sequencer(
 
 /// Starts a verifier: derives every L2 block from finalized L1 data and serves it.
 pub async fn launch_verifier(config: L2Config) -> Result<L2Handle> {
-    let backend = open(&config, Duration::from_secs(5))?;
+    let mut backend = open(&config, Duration::from_secs(5))?;
+    backend.refuses_transactions = Some(
+        "this L2 verifier derives blocks from L1 and takes no transactions: send them to the sequencer"
+            .into(),
+    );
     let l1 = L1Client::new(&config.l1_rpc)?;
     let batcher = retry("BatchInbox batcher", L1_PATIENCE, || {
         derivation::batcher_address(&l1)

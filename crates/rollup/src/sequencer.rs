@@ -69,7 +69,7 @@ pub fn run(
                 };
                 let open = OpenBlock {
                     number: head + 1,
-                    timestamp: now_seconds().max(parent.timestamp),
+                    timestamp: now_seconds().max(parent.timestamp).max(origin.timestamp),
                     origin,
                 };
                 (open, Vec::new())

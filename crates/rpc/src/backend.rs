@@ -69,6 +69,8 @@ pub struct Backend {
     pub on_accept: Option<OnAccept>,
     /// What `/health` and `/metrics` report.
     pub health: Arc<crate::Health>,
+    /// Set on nodes that take no transactions (an L2 verifier): why, as the error clients get.
+    pub refuses_transactions: Option<String>,
     /// Receipts from a sequencer's open block (empty elsewhere).
     pub preconf: Arc<crate::Preconfirmations>,
     pub(crate) filters: Arc<Mutex<Filters>>,
@@ -100,6 +102,7 @@ impl Backend {
             dev_signers: Arc::default(),
             on_accept: None,
             health: Arc::default(),
+            refuses_transactions: None,
             preconf: Arc::default(),
             filters: Arc::default(),
         }
@@ -126,6 +129,9 @@ pub fn submit_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
 
 /// Decodes, validates and pools a signed transaction, e.g. one a peer gossiped; does not pass it on.
 pub fn pool_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
+    if let Some(reason) = &backend.refuses_transactions {
+        return Err(RpcError::server(reason));
+    }
     let tx = TxEnvelope::decode_2718_exact(raw.as_ref())
         .map_err(|e| RpcError::invalid_params(format!("invalid raw transaction: {e}")))?;
     let sender = backend.pool.lock().check_stateless(&tx, raw.len())?;

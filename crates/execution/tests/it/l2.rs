@@ -50,7 +50,7 @@ fn origin(number: u64) -> L1Origin {
     L1Origin {
         number,
         hash: B256::repeat_byte(number as u8),
-        timestamp: 1_000 + number,
+        timestamp: number / 10,
         base_fee: 7 * number,
     }
 }
@@ -195,6 +195,17 @@ fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
         execute(&chain, &backwards_origin),
         Err(L2Error::OriginBackwards { parent: 3, got: 2 })
     ));
+    let mut future_origin = origin(4);
+    future_origin.timestamp = 7;
+    let before_origin = L2BlockInputs {
+        timestamp: 6,
+        l1_origin: future_origin,
+        transactions: vec![],
+    };
+    assert!(matches!(
+        execute(&chain, &before_origin),
+        Err(L2Error::BeforeOrigin { origin: 7, got: 6 })
+    ));
     let l1 = TestChain::new(30_000_000);
     assert!(matches!(execute(&l1, &backwards_time), Err(L2Error::NotL2)));
 }
@@ -225,7 +236,7 @@ fn the_data_fee_is_charged_exactly_refunded_for_skipped_transactions_and_in_the_
     let origin = L1Origin {
         number: 8,
         hash: B256::repeat_byte(8),
-        timestamp: 1_000,
+        timestamp: 1,
         base_fee: 3_000_000_000,
     };
     let good = l2_transfer(0, 0, to);
