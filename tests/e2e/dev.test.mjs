@@ -1,25 +1,26 @@
-// `tandem dev` and `tandem devnet` driven by an unmodified Ethereum client (ethers v6) and a
-// contract compiled with solc-js: the same checks against the single node and the BFT network.
+// `tandem dev`, `tandem devnet` and the devnet's L2 sequencer driven by an unmodified Ethereum
+// client (ethers v6) and a contract compiled with solc-js: the same checks against the single node,
+// the BFT network and the rollup (where each transaction also pays an L1 data fee).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ethers } from 'ethers';
 import { startDev, startDevnet, compile, rawRpc } from './lib/node.mjs';
 
-const CHAIN_ID = 900n;
 const GWEI = 10n ** 9n;
 const MNEMONIC = 'test test test test test test test test test test test junk';
 
-function provider(url) {
-  return new ethers.JsonRpcProvider(url, Number(CHAIN_ID), { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
-}
-
-for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () => {
-  let node, rpc, ws, wallets, token, tokenArtifact;
+for (const mode of ['dev', 'devnet', 'l2']) describe(`tandem ${mode} with ethers`, () => {
+  const L2 = mode === 'l2';
+  const CHAIN_ID = L2 ? 901n : 900n;
+  const provider = (url) => new ethers.JsonRpcProvider(url, Number(CHAIN_ID), { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
+  let node, url, rpc, ws, wallets, token, tokenArtifact;
 
   before(async () => {
     node = mode === 'dev' ? await startDev() : await startDevnet();
-    rpc = provider(node.url);
+    // On L2 the suite talks to the devnet's sequencer.
+    url = L2 ? node.info.l2.rpc : node.url;
+    rpc = provider(url);
     wallets = node.info.accounts.map((a) => new ethers.Wallet(a.privateKey, rpc));
     tokenArtifact = compile('Token.sol', 'Token');
   });
@@ -31,9 +32,9 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
     assert.equal(code, 0, `clean shutdown on Ctrl-C: ${node.stderr()}`);
   });
 
-  it('serves chain 900 with the ten standard dev accounts funded', async () => {
+  it(`serves chain ${CHAIN_ID} with the ten standard dev accounts funded`, async () => {
     assert.equal((await rpc.getNetwork()).chainId, CHAIN_ID);
-    assert.equal(await rpc.send('net_version', []), '900');
+    assert.equal(await rpc.send('net_version', []), String(CHAIN_ID));
     assert.match(await rpc.send('web3_clientVersion', []), /^tandem\//);
     for (let i = 0; i < 10; i++) {
       const derived = ethers.HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`);
@@ -55,7 +56,7 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
   });
 
   it('transfers tokens and shows Transfer in the receipt, eth_getLogs and a WebSocket logs subscription', async () => {
-    ws = new ethers.WebSocketProvider(node.ws, Number(CHAIN_ID), { staticNetwork: true });
+    ws = new ethers.WebSocketProvider(L2 ? node.info.l2.ws : node.ws, Number(CHAIN_ID), { staticNetwork: true });
     const wsToken = token.connect(ws);
     const seen = new Promise((resolve) => wsToken.once('Transfer', (from, to, value) => resolve({ from, to, value })));
     const heads = new Promise((resolve) => ws.once('block', (n) => resolve(n)));
@@ -124,7 +125,7 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
     assert.ok(blocks.includes(receipt.blockHash));
     assert.equal((await rpc.send('eth_getFilterLogs', [logFilter])).length, 3);
     assert.equal(await rpc.send('eth_uninstallFilter', [logFilter]), true);
-    const gone = await rawRpc(node.url, 'eth_getFilterChanges', [logFilter]);
+    const gone = await rawRpc(url, 'eth_getFilterChanges', [logFilter]);
     assert.equal(gone.error.message, 'filter not found');
   });
 
@@ -134,7 +135,7 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
     await assert.rejects(poor.transfer.estimateGas(wallets[1].address, 1n), (e) => e.code === 'CALL_EXCEPTION' && e.reason === 'insufficient balance');
     await assert.rejects(token.fail.staticCall(), (e) => e.code === 'CALL_EXCEPTION' && e.revert?.name === 'Nope' && e.revert.args[0] === 42n);
 
-    const raw = await rawRpc(node.url, 'eth_call', [{ to: await token.getAddress(), from: wallets[3].address, data: poor.interface.encodeFunctionData('transfer', [wallets[1].address, 1n]) }, 'latest']);
+    const raw = await rawRpc(url, 'eth_call', [{ to: await token.getAddress(), from: wallets[3].address, data: poor.interface.encodeFunctionData('transfer', [wallets[1].address, 1n]) }, 'latest']);
     assert.equal(raw.error.code, 3);
     assert.equal(raw.error.message, 'execution reverted: insufficient balance');
     assert.match(raw.error.data, /^0x08c379a0/);
@@ -146,16 +147,34 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
     assert.ok(receipt.gasUsed > 21_000n && receipt.gasUsed < 100_000n);
   });
 
+  // The L2 data fee (OP Stack's receipt fields), zero on L1 where receipts have none.
+  async function l1Fee(hash) {
+    const raw = await rpc.send('eth_getTransactionReceipt', [hash]);
+    if (!L2) {
+      assert.equal(raw.l1Fee, undefined, 'L1 receipts carry no data fee');
+      return 0n;
+    }
+    assert.equal(BigInt(raw.l1Fee), BigInt(raw.l1GasUsed) * BigInt(raw.l1GasPrice));
+    assert.ok(BigInt(raw.l1Fee) > 0n, 'every L2 transaction pays for its L1 data');
+    return BigInt(raw.l1Fee);
+  }
+
   async function checkAccounting(wallet, request) {
     const to = wallets[9].address;
-    const [before, beforeTo, beforeTips] = await Promise.all([rpc.getBalance(wallet.address), rpc.getBalance(to), rpc.getBalance(ethers.ZeroAddress)]);
+    // Priority fees go to the block's fee recipient (the zero address on L1, the SequencerFeeVault on L2).
+    const recipient = (await rpc.getBlock('latest')).miner;
+    const l1FeeVault = '0x420000000000000000000000000000000000001A';
+    const [before, beforeTo, beforeTips, beforeVault] = await Promise.all([rpc.getBalance(wallet.address), rpc.getBalance(to), rpc.getBalance(recipient), rpc.getBalance(l1FeeVault)]);
     const tx = await wallet.sendTransaction({ to, value: 123_456_789n, ...request });
     const receipt = await tx.wait();
     const block = await rpc.getBlock(receipt.blockNumber);
+    assert.equal(block.miner, recipient);
+    const dataFee = await l1Fee(receipt.hash);
     assert.equal(receipt.type, request.type);
-    assert.equal(await rpc.getBalance(wallet.address), before - 123_456_789n - receipt.gasUsed * receipt.gasPrice, 'sender pays value + gasUsed x effectiveGasPrice');
+    assert.equal(await rpc.getBalance(wallet.address), before - 123_456_789n - receipt.gasUsed * receipt.gasPrice - dataFee, 'sender pays value + gasUsed x effectiveGasPrice (+ the L1 data fee on L2)');
     assert.equal(await rpc.getBalance(to), beforeTo + 123_456_789n);
-    assert.equal(await rpc.getBalance(ethers.ZeroAddress), beforeTips + receipt.gasUsed * (receipt.gasPrice - block.baseFeePerGas), 'the fee recipient gets only the tip; the base fee is burned');
+    assert.equal(await rpc.getBalance(recipient), beforeTips + receipt.gasUsed * (receipt.gasPrice - block.baseFeePerGas), 'the fee recipient gets only the tip; the base fee is burned');
+    if (L2) assert.equal(await rpc.getBalance(l1FeeVault), beforeVault + dataFee, 'the data fee goes to the L1FeeVault');
     return { receipt, block };
   }
 
@@ -183,11 +202,31 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
     const viaSigner = new ethers.Contract(await token.getAddress(), tokenArtifact.abi, await rpc.getSigner(wallets[0].address));
     assert.equal((await (await viaSigner.transfer(wallets[7].address, 3n)).wait()).status, 1);
     const stranger = ethers.Wallet.createRandom().address;
-    const res = await rawRpc(node.url, 'eth_sendTransaction', [{ from: stranger, to: stranger, value: '0x1' }]);
+    const res = await rawRpc(url, 'eth_sendTransaction', [{ from: stranger, to: stranger, value: '0x1' }]);
     assert.match(res.error.message, /^unknown account/);
   });
 
-  it('serves the BatchInbox system contract through eth_call, eth_estimateGas and transactions', async () => {
+  it('serves the L1Block predeploy with each block\'s L1 origin, and tandem_estimateL1Fee', { skip: !L2 && 'L2 only' }, async () => {
+    const l1Block = new ethers.Contract('0x4200000000000000000000000000000000000015', [
+      'function number() view returns (uint64)', 'function timestamp() view returns (uint64)',
+      'function basefee() view returns (uint256)', 'function hash() view returns (bytes32)'], rpc);
+    const block = await rpc.send('eth_getBlockByNumber', ['latest', false]);
+    const [number, timestamp, basefee, hash] = await Promise.all(['number', 'timestamp', 'basefee', 'hash'].map((f) => l1Block[f]({ blockTag: block.number })));
+    const l1 = new ethers.JsonRpcProvider(node.url, 900, { staticNetwork: true });
+    const origin = await l1.getBlock(Number(number));
+    l1.destroy();
+    assert.equal(hash, origin.hash, 'the origin is an L1 block');
+    assert.equal(block.mixHash, origin.hash);
+    assert.equal(timestamp, BigInt(origin.timestamp));
+    assert.equal(basefee, origin.baseFeePerGas);
+    assert.ok(BigInt(block.timestamp) >= timestamp, 'an L2 block is no older than its origin');
+    const estimate = await rpc.send('tandem_estimateL1Fee', [{ to: wallets[1].address, data: '0x' }]);
+    assert.equal(BigInt(estimate.l1Fee), BigInt(estimate.l1GasUsed) * BigInt(estimate.l1GasPrice));
+    const calldata = await rpc.send('tandem_estimateL1Fee', [{ to: wallets[1].address, data: '0x' + 'ff'.repeat(100) }]);
+    assert.equal(BigInt(calldata.l1GasUsed), BigInt(estimate.l1GasUsed) + 1600n, 'each calldata byte costs 16 L1 gas');
+  });
+
+  it('serves the BatchInbox system contract through eth_call, eth_estimateGas and transactions', { skip: L2 && 'L1 only' }, async () => {
     const abi = [
       'function submitBatch(uint64 sequence, bytes batch)',
       'function batcher() view returns (address)',
@@ -224,7 +263,7 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
     assert.equal(BigInt(history.baseFeePerGas[3]), latest.baseFeePerGas);
     const fee = await rpc.getFeeData();
     assert.ok(fee.gasPrice > 0n && fee.maxFeePerGas > fee.maxPriorityFeePerGas);
-    const bad = await rawRpc(node.url, 'eth_feeHistory', ['0x4', 'latest', [90, 10]]);
+    const bad = await rawRpc(url, 'eth_feeHistory', ['0x4', 'latest', [90, 10]]);
     assert.equal(bad.error.code, -32602);
   });
 
@@ -235,7 +274,7 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
     await (await w.sendTransaction({ ...base })).wait(); // now nonce + 1 is next
     const next = nonce + 1;
     const expectError = async (raw, pattern) => {
-      const res = await rawRpc(node.url, 'eth_sendRawTransaction', [raw]);
+      const res = await rawRpc(url, 'eth_sendRawTransaction', [raw]);
       assert.ok(res.error, `expected an error for ${pattern}, got ${JSON.stringify(res)}`);
       assert.match(res.error.message, pattern);
       return res.error;
@@ -255,7 +294,7 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
     // A high-s signature (EIP-2) recovers no valid sender.
     const legacy = ethers.Transaction.from(await sign({ type: 0, gasPrice: GWEI, maxFeePerGas: undefined, maxPriorityFeePerGas: undefined }));
     const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-    const v = legacy.signature.v === 27 ? 1836n : 1835n;
+    const v = CHAIN_ID * 2n + (legacy.signature.v === 27 ? 36n : 35n); // flipping s flips the parity
     const fields = [legacy.nonce, legacy.gasPrice, legacy.gasLimit, legacy.to, legacy.value, legacy.data].map((x) => (typeof x === 'string' ? x : ethers.toBeArray(x)));
     const highS = ethers.encodeRlp([...fields, ethers.toBeArray(v), legacy.signature.r, ethers.toBeHex(n - BigInt(legacy.signature.s))]);
     await expectError(highS, /^invalid sender/);
@@ -265,7 +304,7 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
     await expectError(blobTx, /^transaction type not supported/);
 
     // Replacement: a queued transaction (nonce gap) can only be replaced with a 10% bump.
-    const queuedHash = (await rawRpc(node.url, 'eth_sendRawTransaction', [await sign({ nonce: next + 5 })])).result;
+    const queuedHash = (await rawRpc(url, 'eth_sendRawTransaction', [await sign({ nonce: next + 5 })])).result;
     assert.ok(queuedHash, 'a transaction with a nonce gap is queued');
     await expectError(await sign({ nonce: next + 5, maxFeePerGas: 51n * GWEI, maxPriorityFeePerGas: GWEI + 1n }), /^replacement transaction underpriced/);
     await expectError(await sign({ nonce: next + 5 }), /^already known/);
@@ -280,7 +319,7 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
       const len = i % 7 === 0 ? 0 : 1 + Math.floor(Math.random() * 300);
       const bytes = randomBytes(len);
       if (len > 0 && i % 3 === 0) bytes[0] = i % 5; // look like a typed transaction
-      const res = await rawRpc(node.url, 'eth_sendRawTransaction', [ethers.hexlify(bytes)]);
+      const res = await rawRpc(url, 'eth_sendRawTransaction', [ethers.hexlify(bytes)]);
       assert.ok(res.error, `random bytes ${ethers.hexlify(bytes)} must be refused`);
     }
     const bodies = ['{', '[]', '{"jsonrpc":"2.0"}', 'null', '{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xZZ","latest"]}',
@@ -288,16 +327,16 @@ for (const mode of ['dev', 'devnet']) describe(`tandem ${mode} with ethers`, () 
       '['.repeat(5000) + ']'.repeat(5000), '{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"to":"0x12"},"latest"]}',
       '{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0x"]}'];
     for (const body of bodies) {
-      const res = await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       const text = await res.text();
       assert.ok(res.status === 200 || res.status >= 400, text);
       if (res.status === 200) assert.match(text, /"error"/, `malformed request ${body.slice(0, 60)} gets an error`);
     }
-    const huge = await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: ['0x' + 'ab'.repeat(6 * 1024 * 1024)] }) })
+    const huge = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: ['0x' + 'ab'.repeat(6 * 1024 * 1024)] }) })
       .then((r) => r.status, () => 'connection closed');
     assert.ok(huge === 413 || huge === 'connection closed', `request body size is bounded (got ${huge})`);
     const batch = Array.from({ length: 1001 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'eth_chainId' }));
-    const batchRes = await (await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch) })).json();
+    const batchRes = await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch) })).json();
     assert.ok(batchRes.error || batchRes.some?.((r) => r.error), 'batch length is bounded');
     assert.ok(await rpc.getBlockNumber() >= before, 'the node keeps serving');
   });

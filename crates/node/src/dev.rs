@@ -114,19 +114,7 @@ pub fn mine_block(
     drop(reader);
     let commit = executed.into_commit();
     backend.storage.commit(&commit)?;
-    let senders: HashSet<Address> = commit
-        .block
-        .block
-        .transactions
-        .iter()
-        .map(|t| t.sender)
-        .collect();
-    let reader = backend.storage.read()?;
-    let nonces = senders
-        .into_iter()
-        .map(|s| Ok((s, reader.account(s)?.map(|a| a.nonce).unwrap_or_default())))
-        .collect::<Result<Vec<_>>>()?;
-    backend.pool.lock().on_block(nonces);
+    settle_pool(backend, &commit.block)?;
     drop_invalid(backend, &invalid);
     let header = commit.block.header();
     tracing::info!(
@@ -144,6 +132,18 @@ pub fn mine_block(
     });
     backend.announce(new.clone());
     Ok(Some(new))
+}
+
+/// After a block commits: tells the pool its senders' new nonces, which drops what they included.
+pub fn settle_pool(backend: &Backend, block: &tandem_primitives::SealedBlock) -> Result<()> {
+    let senders: HashSet<Address> = block.block.transactions.iter().map(|t| t.sender).collect();
+    let reader = backend.storage.read()?;
+    let nonces = senders
+        .into_iter()
+        .map(|s| Ok((s, reader.account(s)?.map(|a| a.nonce).unwrap_or_default())))
+        .collect::<Result<Vec<_>>>()?;
+    backend.pool.lock().on_block(nonces);
+    Ok(())
 }
 
 fn drop_invalid(backend: &Backend, invalid: &[B256]) {

@@ -7,7 +7,7 @@ mod dev;
 mod genesis;
 mod validator;
 
-pub use dev::{Mining, mine_block};
+pub use dev::{Mining, mine_block, settle_pool};
 pub use genesis::{init_genesis, open_backend};
 pub use validator::{ValidatorConfig, ValidatorHandle, launch_validator};
 

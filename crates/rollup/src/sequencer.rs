@@ -225,22 +225,7 @@ fn publish<S: tandem_state::StateReader>(
 fn seal(backend: &Backend, executed: tandem_execution::ExecutedBlock) -> Result<()> {
     let commit = executed.into_commit();
     backend.storage.commit(&commit)?;
-    let reader = backend.storage.read()?;
-    let senders: HashSet<Address> = commit
-        .block
-        .block
-        .transactions
-        .iter()
-        .map(|t| t.sender)
-        .collect();
-    let mut nonces = Vec::with_capacity(senders.len());
-    for sender in senders {
-        nonces.push((
-            sender,
-            reader.account(sender)?.map(|a| a.nonce).unwrap_or_default(),
-        ));
-    }
-    backend.pool.lock().on_block(nonces);
+    tandem_node::settle_pool(backend, &commit.block)?;
     let hashes: Vec<B256> = commit
         .block
         .block

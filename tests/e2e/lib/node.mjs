@@ -28,7 +28,14 @@ export function startDev(args = []) {
 /** Runs `tandem devnet` (4 BFT validators in one process) with RPC on a free port; see startNode. */
 export function startDevnet(args = []) {
   const p2p = 20_000 + Math.floor(Math.random() * 30_000);
-  return startNode('devnet', ['--port', '0', '--p2p-port', String(p2p), ...args]);
+  return startNode('devnet', ['--port', '0', '--p2p-port', String(p2p), '--l2-port', '0', '--verifier-port', '0', ...args]);
+}
+
+/**
+ * Runs `tandem l2 <role>` (sequencer or verifier) against L1 at `l1Rpc` on a free port; see startNode.
+ */
+export function startL2(role, l1Rpc, args = []) {
+  return startNode(`l2 ${role}`, ['--l1-rpc', l1Rpc, '--port', '0', ...args]);
 }
 
 /**
@@ -36,7 +43,7 @@ export function startDevnet(args = []) {
  * Returns { url, ws, info, proc, stop(signal) }.
  */
 export async function startNode(command, args = []) {
-  const proc = spawn(tandemBin(), [command, '--json', '--log', 'warn', ...args], {
+  const proc = spawn(tandemBin(), [...command.split(' '), '--json', '--log', 'warn', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

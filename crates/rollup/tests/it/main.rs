@@ -1,3 +1,4 @@
 //! Integration tests of tandem-rollup.
 mod codec;
+mod derivation;
 mod workload;
