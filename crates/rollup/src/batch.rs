@@ -10,13 +10,23 @@
 //! nonces, gas limits, fee caps, tips, recipients, values, inputs, access lists, signature parities,
 //! r values, s values. The chain id is implied (the L2's), and senders are recovered from the
 //! signatures, so neither is stored.
+//!
+//! Addresses are named by index into an [`AddressTable`]: every address earlier batches introduced,
+//! in order of first appearance, followed by the addresses this batch introduces. A popular
+//! recipient costs its 20 bytes once in the chain's life and an index after that (Arbitrum's
+//! address table does the same). The table is a pure function of the batches on L1, so the batcher
+//! and every verifier hold the same one. ERC-20 `transfer(address,uint256)` calls, the commonest
+//! calldata, store their recipient as an index and their amount as a decimal mantissa and exponent.
 use alloy_consensus::{
     SignableTransaction, Transaction, TxEip1559, TxEip2930, TxLegacy, Typed2718,
 };
 use alloy_eips::eip2930::AccessList;
 use alloy_primitives::{Address, Bytes, Signature, TxKind, U256};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
-use std::io::{Read, Write};
+use std::{
+    collections::{HashMap, HashSet},
+    io::{Read, Write},
+};
 use tandem_primitives::TxEnvelope;
 
 /// One L2 block as a batch carries it: the block's inputs, not its results.
@@ -34,6 +44,74 @@ pub struct BatchBlock {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Batch {
     pub blocks: Vec<BatchBlock>,
+}
+
+/// Addresses earlier batches introduced, in order of first appearance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressTable {
+    addresses: Vec<Address>,
+    positions: HashMap<Address, u64>,
+}
+
+impl AddressTable {
+    /// The table stops growing here (about 60 MiB in memory); later addresses stay per batch.
+    pub const MAX_ENTRIES: usize = 1_000_000;
+
+    pub fn len(&self) -> usize {
+        self.addresses.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty()
+    }
+
+    pub fn get(&self, index: u64) -> Option<Address> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.addresses.get(i))
+            .copied()
+    }
+
+    pub fn position(&self, address: &Address) -> Option<u64> {
+        self.positions.get(address).copied()
+    }
+
+    /// Appends the addresses a batch introduced, once L1 holds it (up to [`Self::MAX_ENTRIES`]).
+    pub fn extend(&mut self, new: &[Address]) {
+        for address in new {
+            if self.addresses.len() >= Self::MAX_ENTRIES {
+                return;
+            }
+            if !self.positions.contains_key(address) {
+                self.positions.insert(*address, self.addresses.len() as u64);
+                self.addresses.push(*address);
+            }
+        }
+    }
+}
+
+/// The selector of ERC-20 `transfer(address,uint256)`.
+const TRANSFER_SELECTOR: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
+
+/// The recipient and amount of calldata that is exactly an ERC-20 `transfer` call.
+fn as_transfer_call(input: &[u8]) -> Option<(Address, U256)> {
+    if input.len() != 68 || input[..4] != TRANSFER_SELECTOR || input[4..16].iter().any(|b| *b != 0)
+    {
+        return None;
+    }
+    Some((
+        Address::from_slice(&input[16..36]),
+        U256::from_be_slice(&input[36..68]),
+    ))
+}
+
+fn transfer_call(to: Address, amount: U256) -> Bytes {
+    let mut input = Vec::with_capacity(68);
+    input.extend_from_slice(&TRANSFER_SELECTOR);
+    input.extend_from_slice(&[0u8; 12]);
+    input.extend_from_slice(to.as_slice());
+    input.extend_from_slice(&amount.to_be_bytes::<32>());
+    input.into()
 }
 
 /// How a batch's columns are compressed; the first byte of a batch says which.
@@ -98,20 +176,27 @@ struct Columns {
     types: Bytes,
     nonces: Vec<u64>,
     gas_limits: Vec<u64>,
-    /// maxFeePerGas, or gasPrice for legacy and EIP-2930 transactions.
+    /// gasPrice for legacy and EIP-2930 transactions; maxFeePerGas - maxPriorityFeePerGas
+    /// (wrapping) for EIP-1559, which wallets set to a multiple of the base fee for all.
     fee_caps: Vec<u128>,
     /// maxPriorityFeePerGas of EIP-1559 transactions.
     tips: Vec<u128>,
     /// One bit per transaction: set for contract creations, which have no recipient.
     creations: Bytes,
-    /// Each distinct recipient once, in order of first use...
+    /// The addresses this batch introduces, in order of first use...
     recipients: Bytes,
-    /// ...and, per call, the index of its recipient in that list.
+    /// ...and, per call (and then per ERC-20 transfer call), the index of its recipient in the
+    /// address table followed by those.
     recipient_indexes: Vec<u64>,
     /// Values as mantissa × 10^exponent: people send round amounts, whose mantissas are small.
     value_mantissas: Vec<U256>,
     value_exponents: Bytes,
     inputs: Vec<Bytes>,
+    /// One bit per transaction: set when the input is an ERC-20 `transfer` (its `inputs` entry is
+    /// empty; the recipient is in `recipient_indexes`, the amount below).
+    transfer_calls: Bytes,
+    transfer_mantissas: Vec<U256>,
+    transfer_exponents: Bytes,
     /// Access lists of EIP-2930 and EIP-1559 transactions.
     access_lists: Vec<AccessList>,
     parities: Bytes,
@@ -134,9 +219,16 @@ fn bit(bits: &[u8], index: usize) -> bool {
 }
 
 impl Batch {
-    /// Encodes the batch for L1. Every transaction must carry `chain_id` (EIP-155 for legacy).
-    pub fn encode(&self, chain_id: u64, compression: Compression) -> Result<Vec<u8>, BatchError> {
-        let columns = self.columns(chain_id)?;
+    /// Encodes the batch for L1, naming addresses `table` holds by index. Every transaction must
+    /// carry `chain_id` (EIP-155 for legacy). Returns the bytes and the addresses the batch
+    /// introduces, for `table` once L1 holds the batch.
+    pub fn encode(
+        &self,
+        chain_id: u64,
+        compression: Compression,
+        table: &AddressTable,
+    ) -> Result<(Vec<u8>, Vec<Address>), BatchError> {
+        let (columns, new) = self.columns(chain_id, table)?;
         let raw = alloy_rlp::encode(&columns);
         let mut out = vec![compression as u8];
         match compression {
@@ -153,10 +245,14 @@ impl Batch {
                 );
             }
         }
-        Ok(out)
+        Ok((out, new))
     }
 
-    fn columns(&self, chain_id: u64) -> Result<Columns, BatchError> {
+    fn columns(
+        &self,
+        chain_id: u64,
+        table: &AddressTable,
+    ) -> Result<(Columns, Vec<Address>), BatchError> {
         let first = self.blocks.first().ok_or(BatchError::Empty)?;
         let mut c = Columns {
             first_block: first.number,
@@ -164,9 +260,19 @@ impl Batch {
             first_l1_origin: first.l1_origin,
             ..Default::default()
         };
-        let (mut types, mut creations, mut recipients, mut parities, mut rs, mut ss) =
-            (vec![], vec![], vec![], vec![], vec![], vec![]);
-        let mut known = std::collections::HashMap::new();
+        let (mut types, mut creations, mut parities, mut rs, mut ss) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        let (mut transfer_calls, mut transfer_exponents) = (vec![], vec![]);
+        let mut new: Vec<Address> = Vec::new();
+        let mut introduced = HashMap::new();
+        let mut slot_of = |address: Address| {
+            table.position(&address).unwrap_or_else(|| {
+                *introduced.entry(address).or_insert_with(|| {
+                    new.push(address);
+                    (table.len() + new.len() - 1) as u64
+                })
+            })
+        };
         let mut value_exponents = Vec::new();
         let mut previous = first;
         let mut index = 0usize;
@@ -204,27 +310,37 @@ impl Batch {
                 types.push(tx.ty());
                 c.nonces.push(tx.nonce());
                 c.gas_limits.push(tx.gas_limit());
-                c.fee_caps.push(tx.max_fee_per_gas());
                 if tx.is_eip1559() {
-                    c.tips
-                        .push(tx.max_priority_fee_per_gas().unwrap_or_default());
+                    let tip = tx.max_priority_fee_per_gas().unwrap_or_default();
+                    c.fee_caps.push(tx.max_fee_per_gas().wrapping_sub(tip));
+                    c.tips.push(tip);
+                } else {
+                    c.fee_caps.push(tx.max_fee_per_gas());
                 }
                 match tx.kind() {
                     TxKind::Create => set_bit(&mut creations, index, true),
                     TxKind::Call(to) => {
                         set_bit(&mut creations, index, false);
-                        let next = known.len() as u64;
-                        let slot = *known.entry(to).or_insert_with(|| {
-                            recipients.extend_from_slice(to.as_slice());
-                            next
-                        });
-                        c.recipient_indexes.push(slot);
+                        c.recipient_indexes.push(slot_of(to));
                     }
                 }
                 let (mantissa, exponent) = split_decimal(tx.value());
                 c.value_mantissas.push(mantissa);
                 value_exponents.push(exponent);
-                c.inputs.push(tx.input().clone());
+                match as_transfer_call(tx.input()) {
+                    Some((to, amount)) => {
+                        set_bit(&mut transfer_calls, index, true);
+                        c.recipient_indexes.push(slot_of(to));
+                        let (mantissa, exponent) = split_decimal(amount);
+                        c.transfer_mantissas.push(mantissa);
+                        transfer_exponents.push(exponent);
+                        c.inputs.push(Bytes::new());
+                    }
+                    None => {
+                        set_bit(&mut transfer_calls, index, false);
+                        c.inputs.push(tx.input().clone());
+                    }
+                }
                 if let Some(list) = tx.access_list() {
                     c.access_lists.push(list.clone());
                 }
@@ -235,19 +351,27 @@ impl Batch {
             }
         }
         c.value_exponents = value_exponents.into();
-        (c.types, c.creations, c.recipients, c.parities, c.rs, c.ss) = (
+        c.transfer_calls = transfer_calls.into();
+        c.transfer_exponents = transfer_exponents.into();
+        c.recipients = new.iter().flat_map(|a| a.0).collect::<Vec<u8>>().into();
+        (c.types, c.creations, c.parities, c.rs, c.ss) = (
             types.into(),
             creations.into(),
-            recipients.into(),
             parities.into(),
             rs.into(),
             ss.into(),
         );
-        Ok(c)
+        Ok((c, new))
     }
 
-    /// Decodes a batch posted to L1. Never panics: anything malformed is an error.
-    pub fn decode(data: &[u8], chain_id: u64, limits: &Limits) -> Result<Self, BatchError> {
+    /// Decodes a batch posted to L1 against the address table of the batches before it. Returns
+    /// the batch and the addresses it introduces. Never panics: anything malformed is an error.
+    pub fn decode(
+        data: &[u8],
+        chain_id: u64,
+        limits: &Limits,
+        table: &AddressTable,
+    ) -> Result<(Self, Vec<Address>), BatchError> {
         let (&version, compressed) = data.split_first().ok_or(BatchError::Empty)?;
         let raw = decompress(version, compressed, limits.max_decompressed_bytes)?;
         let c: Columns =
@@ -288,14 +412,30 @@ impl Batch {
             && c.rs.len() == total * 32
             && c.ss.len() == total * 32
             && c.parities.len() == total.div_ceil(8)
-            && c.creations.len() == total.div_ceil(8);
+            && c.creations.len() == total.div_ceil(8)
+            && c.transfer_calls.len() == total.div_ceil(8)
+            && c.transfer_mantissas.len() == c.transfer_exponents.len()
+            && c.recipients.len().is_multiple_of(20);
         if !columns_fit {
             return Err(BatchError::Malformed("transaction columns disagree".into()));
         }
+        let new: Vec<Address> = c.recipients.chunks(20).map(Address::from_slice).collect();
+        let mut seen = HashSet::with_capacity(new.len());
+        if new
+            .iter()
+            .any(|a| table.position(a).is_some() || !seen.insert(*a))
+        {
+            return Err(BatchError::Malformed(
+                "an introduced address is already known".into(),
+            ));
+        }
         let mut reader = ColumnReader {
             c: &c,
+            table,
+            new: &new,
             tip: 0,
             recipient: 0,
+            transfer: 0,
             access_list: 0,
         };
         let mut out = Batch::default();
@@ -327,43 +467,68 @@ impl Batch {
         }
         if reader.tip != c.tips.len()
             || reader.recipient != c.recipient_indexes.len()
+            || reader.transfer != c.transfer_mantissas.len()
             || reader.access_list != c.access_lists.len()
-            || !c.recipients.len().is_multiple_of(20)
         {
             return Err(BatchError::Malformed("unused column data".into()));
         }
-        Ok(out)
+        Ok((out, new))
     }
 }
 
 struct ColumnReader<'a> {
     c: &'a Columns,
+    table: &'a AddressTable,
+    new: &'a [Address],
     tip: usize,
     recipient: usize,
+    transfer: usize,
     access_list: usize,
 }
 
 impl ColumnReader<'_> {
+    /// The next address of `recipient_indexes`, from the table or the batch's new ones.
+    fn next_address(&mut self) -> Option<Address> {
+        let slot = *self.c.recipient_indexes.get(self.recipient)?;
+        self.recipient += 1;
+        match slot.checked_sub(self.table.len() as u64) {
+            None => self.table.get(slot),
+            Some(i) => usize::try_from(i)
+                .ok()
+                .and_then(|i| self.new.get(i))
+                .copied(),
+        }
+    }
+
     fn transaction(&mut self, i: usize, chain_id: u64) -> Result<TxEnvelope, BatchError> {
         let c = self.c;
         let malformed = |what: &str| BatchError::Malformed(format!("transaction {i}: {what}"));
         let to = if bit(&c.creations, i) {
             TxKind::Create
         } else {
-            let slot = *c
-                .recipient_indexes
-                .get(self.recipient)
-                .ok_or_else(|| malformed("recipients run out"))?;
-            self.recipient += 1;
-            let start = usize::try_from(slot)
-                .ok()
-                .and_then(|s| s.checked_mul(20))
-                .ok_or_else(|| malformed("recipient index"))?;
-            let bytes = c
-                .recipients
-                .get(start..start + 20)
-                .ok_or_else(|| malformed("recipient index out of range"))?;
-            TxKind::Call(Address::from_slice(bytes))
+            TxKind::Call(
+                self.next_address()
+                    .ok_or_else(|| malformed("recipient index out of range"))?,
+            )
+        };
+        let input = if bit(&c.transfer_calls, i) {
+            if !c.inputs[i].is_empty() {
+                return Err(malformed("a transfer call with calldata"));
+            }
+            let to = self
+                .next_address()
+                .ok_or_else(|| malformed("transfer recipient index out of range"))?;
+            let (mantissa, exponent) = c
+                .transfer_mantissas
+                .get(self.transfer)
+                .zip(c.transfer_exponents.get(self.transfer))
+                .ok_or_else(|| malformed("transfer amounts run out"))?;
+            self.transfer += 1;
+            let amount = join_decimal(*mantissa, *exponent)
+                .ok_or_else(|| malformed("transfer amount overflows"))?;
+            transfer_call(to, amount)
+        } else {
+            c.inputs[i].clone()
         };
         let mut access_list = || -> Result<AccessList, BatchError> {
             let list = c
@@ -381,12 +546,7 @@ impl ColumnReader<'_> {
         );
         let value = join_decimal(c.value_mantissas[i], c.value_exponents[i])
             .ok_or_else(|| malformed("value overflows"))?;
-        let (nonce, gas_limit, fee_cap, input) = (
-            c.nonces[i],
-            c.gas_limits[i],
-            c.fee_caps[i],
-            c.inputs[i].clone(),
-        );
+        let (nonce, gas_limit, fee_cap) = (c.nonces[i], c.gas_limits[i], c.fee_caps[i]);
         Ok(match c.types[i] {
             0 => TxLegacy {
                 chain_id: Some(chain_id),
@@ -422,7 +582,7 @@ impl ColumnReader<'_> {
                     chain_id,
                     nonce,
                     gas_limit,
-                    max_fee_per_gas: fee_cap,
+                    max_fee_per_gas: fee_cap.wrapping_add(tip),
                     max_priority_fee_per_gas: tip,
                     to,
                     value,

@@ -1,16 +1,18 @@
 //! The batcher: packs sealed L2 blocks into batches and posts each as one L1 transaction to the
 //! BatchInbox, at most every `max_interval` or sooner when a batch reaches `max_batch_bytes`.
 //! It posts one batch at a time and waits for its receipt, so it never leaves a gap; after a
-//! restart it reads from L1 which block the last batch ended with and goes on from there.
+//! restart it replays the batches L1 holds (the address table and the last block they carry) and
+//! goes on from there.
 use crate::{
-    Batch, BatchBlock, Compression, Error, Result,
+    AddressTable, Batch, BatchBlock, Compression, Error, Result,
+    derivation::replay_batches,
     l1::{L1Client, L1Error},
 };
 use alloy_consensus::TxEip1559;
 use alloy_eips::{BlockNumberOrTag, eip2718::Encodable2718};
-use alloy_primitives::{B256, Bytes, TxKind, U256};
-use alloy_rpc_types_eth::{Filter, TransactionRequest};
-use alloy_sol_types::{SolCall, SolEvent};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy_rpc_types_eth::TransactionRequest;
+use alloy_sol_types::SolCall;
 use parking_lot::Mutex;
 use std::{
     sync::Arc,
@@ -107,19 +109,21 @@ struct Batcher {
     l1: L1Client,
     config: BatcherConfig,
     status: Arc<Mutex<BatcherStatus>>,
-    /// The last L2 block L1 holds a batch of; `None` until read from L1.
-    posted: Option<u64>,
+    /// The last L2 block L1 holds a batch of, and the address table after the batches L1 holds;
+    /// `None` until read from L1.
+    posted: Option<(u64, AddressTable)>,
     last_post: Instant,
 }
 
 impl Batcher {
     async fn step(&mut self) -> Result<()> {
-        let posted = match self.posted {
-            Some(posted) => posted,
+        let posted = match &self.posted {
+            Some((posted, _)) => *posted,
             None => {
-                let posted = last_posted_block(&self.l1, self.chain_id).await?;
-                tracing::info!(target: "rollup::batcher", posted, "resuming after what L1 holds");
-                self.set_posted(posted)?;
+                let (table, posted) =
+                    replay_batches(&self.l1, self.chain_id, self.config.key.address).await?;
+                tracing::info!(target: "rollup::batcher", posted, addresses = table.len(), "resuming after what L1 holds");
+                self.set_posted(posted, table)?;
                 posted
             }
         };
@@ -137,7 +141,7 @@ impl Batcher {
             self.status.lock().pending_blocks = head - posted;
             return Ok(());
         }
-        let (batch, encoded) = self.build(posted + 1, head)?;
+        let (batch, encoded, new) = self.build(posted + 1, head)?;
         {
             let mut status = self.status.lock();
             status.pending_blocks = head - posted;
@@ -154,14 +158,16 @@ impl Batcher {
             "posted batch"
         );
         self.last_post = Instant::now();
-        self.set_posted(posted_batch.last_block)?;
+        let mut table = self.posted.take().map(|(_, t)| t).unwrap_or_default();
+        table.extend(&new);
+        self.set_posted(posted_batch.last_block, table)?;
         self.status.lock().last_batch = Some(posted_batch);
         Ok(())
     }
 
     /// Data on L1 is final at once (BFT), so what L1 holds is safe.
-    fn set_posted(&mut self, posted: u64) -> Result<()> {
-        self.posted = Some(posted);
+    fn set_posted(&mut self, posted: u64, table: AddressTable) -> Result<()> {
+        self.posted = Some((posted, table));
         self.storage.set_heads(posted, posted)?;
         let mut status = self.status.lock();
         status.posted_block = posted;
@@ -187,8 +193,13 @@ impl Batcher {
     }
 
     /// The batch of blocks `first..=last`, shortened until it fits `max_batch_bytes`.
-    fn build(&self, first: u64, last: u64) -> Result<(Batch, Vec<u8>)> {
+    fn build(&self, first: u64, last: u64) -> Result<(Batch, Vec<u8>, Vec<Address>)> {
         let reader = self.storage.read()?;
+        let table = self
+            .posted
+            .as_ref()
+            .map(|(_, t)| t)
+            .ok_or_else(|| Error::Config("the batcher has not read L1 yet".into()))?;
         let mut count = (last - first + 1).min(MAX_BLOCKS_PER_BATCH);
         loop {
             let mut blocks = Vec::with_capacity(count as usize);
@@ -206,11 +217,11 @@ impl Batcher {
                 });
             }
             let batch = Batch { blocks };
-            let encoded = batch
-                .encode(self.chain_id, self.config.compression)
+            let (encoded, new) = batch
+                .encode(self.chain_id, self.config.compression, table)
                 .map_err(|e| Error::Corrupt(format!("cannot batch L2 blocks: {e}")))?;
             if encoded.len() <= self.config.max_batch_bytes || count == 1 {
-                return Ok((batch, encoded));
+                return Ok((batch, encoded, new));
             }
             count = count.div_ceil(2);
         }
@@ -285,8 +296,6 @@ impl Batcher {
 
 /// Most L2 blocks one batch carries.
 const MAX_BLOCKS_PER_BATCH: u64 = 2_000;
-/// How many L1 blocks one log query covers when searching backwards.
-const LOG_WINDOW: u64 = 5_000;
 
 /// The sequence number the next batch must carry.
 pub async fn next_sequence(l1: &L1Client) -> Result<u64> {
@@ -298,51 +307,4 @@ pub async fn next_sequence(l1: &L1Client) -> Result<u64> {
         .await?;
     IBatchInbox::nextSequenceCall::abi_decode_returns(&out)
         .map_err(|e| L1Error::Unexpected(format!("nextSequence: {e}")).into())
-}
-
-/// The last L2 block in the newest batch on L1 (0 when there is none).
-pub async fn last_posted_block(l1: &L1Client, chain_id: u64) -> Result<u64> {
-    let next = next_sequence(l1).await?;
-    let Some(last) = next.checked_sub(1) else {
-        return Ok(0);
-    };
-    let head = l1
-        .origin(BlockNumberOrTag::Latest)
-        .await?
-        .map(|o| o.number)
-        .unwrap_or_default();
-    let mut to = head;
-    loop {
-        let from = to.saturating_sub(LOG_WINDOW - 1);
-        let filter = Filter::new()
-            .address(BATCH_INBOX)
-            .event_signature(IBatchInbox::BatchSubmitted::SIGNATURE_HASH)
-            .topic1(B256::from(U256::from(last)))
-            .from_block(from)
-            .to_block(to);
-        if let Some(log) = l1.logs(&filter).await?.into_iter().last() {
-            let hash = log
-                .transaction_hash
-                .ok_or_else(|| L1Error::Unexpected("log without transaction".into()))?;
-            let tx = l1
-                .transaction(hash)
-                .await?
-                .ok_or_else(|| L1Error::Unexpected(format!("batch transaction {hash} missing")))?;
-            let call = IBatchInbox::submitBatchCall::abi_decode(
-                alloy_consensus::Transaction::input(tx.inner.inner()),
-            )
-            .map_err(|e| L1Error::Unexpected(format!("batch {last}: {e}")))?;
-            let batch =
-                Batch::decode(&call.batch, chain_id, &crate::Limits::default()).map_err(|e| {
-                    Error::Config(format!(
-                        "the last batch on L1 ({last}) does not decode: {e}"
-                    ))
-                })?;
-            return Ok(batch.blocks.last().map(|b| b.number).unwrap_or_default());
-        }
-        if from == 0 {
-            return Err(L1Error::Unexpected(format!("batch {last} not found on L1")).into());
-        }
-        to = from - 1;
-    }
 }

@@ -3,7 +3,7 @@
 //! runs. Invalid batch data is skipped, never fatal: a wrong sender or sequence number, an unknown
 //! version, undecodable bytes, a gap, an L1 origin that is unknown or later than the batch.
 use crate::{
-    Batch, BatchError, Error, Limits, Result,
+    AddressTable, Batch, BatchError, Error, Limits, Result,
     l1::{L1Client, L1Error},
 };
 use alloy_primitives::{Address, Bytes};
@@ -60,6 +60,8 @@ pub struct Deriver {
     batcher: Address,
     next_sequence: u64,
     limits: Limits,
+    /// Addresses the batches so far introduced.
+    table: AddressTable,
 }
 
 impl Deriver {
@@ -70,7 +72,13 @@ impl Deriver {
             batcher,
             next_sequence: 0,
             limits: Limits::default(),
+            table: AddressTable::default(),
         }
+    }
+
+    /// The address table as of the batches applied so far.
+    pub fn table(&self) -> &AddressTable {
+        &self.table
     }
 
     /// The sequence number the next valid batch carries.
@@ -95,10 +103,16 @@ impl Deriver {
             }));
         }
         self.next_sequence += 1;
-        let decoded = match Batch::decode(&batch.data, self.chain.chain_id, &self.limits) {
-            Ok(decoded) => decoded,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let decoded =
+            match Batch::decode(&batch.data, self.chain.chain_id, &self.limits, &self.table) {
+                Ok((decoded, new)) => {
+                    // The batch is the batcher's and in order: its addresses count from here on,
+                    // whatever becomes of its blocks.
+                    self.table.extend(&new);
+                    decoded
+                }
+                Err(e) => return Ok(Err(e.into())),
+            };
         let mut derived = 0;
         for block in decoded.blocks {
             let reader = self.storage.read()?;
@@ -216,9 +230,12 @@ pub async fn follow(
                 let batch = read_batch(&l1, &log).await?;
                 let Some(batch) = batch else { continue };
                 // Fetch the origins the batch names before applying it (the deriver is synchronous).
-                if let Ok(decoded) =
-                    Batch::decode(&batch.data, deriver.chain.chain_id, &deriver.limits)
-                {
+                if let Ok((decoded, _)) = Batch::decode(
+                    &batch.data,
+                    deriver.chain.chain_id,
+                    &deriver.limits,
+                    &deriver.table,
+                ) {
                     for number in decoded.blocks.iter().map(|b| b.l1_origin) {
                         if number <= batch.l1_block && !origins.contains_key(&number) {
                             if origins.len() >= MAX_CACHED_ORIGINS {
@@ -306,6 +323,46 @@ async fn read_batch(l1: &L1Client, log: &alloy_rpc_types_eth::Log) -> Result<Opt
         sequence: call.sequence,
         data: call.batch,
     }))
+}
+
+/// Replays every batch L1 holds (as a verifier would, without executing): the address table
+/// after them and the last L2 block they carry. What a restarted batcher resumes from.
+pub async fn replay_batches(
+    l1: &L1Client,
+    chain_id: u64,
+    batcher: Address,
+) -> Result<(AddressTable, u64)> {
+    let mut table = AddressTable::default();
+    let (mut next_sequence, mut last_block) = (0u64, 0u64);
+    let head = l1.finalized().await?.number;
+    let mut from = 0;
+    while from <= head {
+        let to = head.min(from + LOG_WINDOW - 1);
+        let filter = Filter::new()
+            .address(BATCH_INBOX)
+            .event_signature(IBatchInbox::BatchSubmitted::SIGNATURE_HASH)
+            .from_block(from)
+            .to_block(to);
+        for log in l1.logs(&filter).await? {
+            let Some(batch) = read_batch(l1, &log).await? else {
+                continue;
+            };
+            if batch.sender != batcher || batch.sequence != next_sequence {
+                continue;
+            }
+            next_sequence += 1;
+            if let Ok((decoded, new)) =
+                Batch::decode(&batch.data, chain_id, &Limits::default(), &table)
+            {
+                table.extend(&new);
+                if let Some(last) = decoded.blocks.last() {
+                    last_block = last_block.max(last.number);
+                }
+            }
+        }
+        from = to + 1;
+    }
+    Ok((table, last_block))
 }
 
 /// The registered batcher, as L1's BatchInbox says.

@@ -15,7 +15,7 @@ pub mod node;
 pub mod sequencer;
 pub mod wal;
 
-pub use batch::{Batch, BatchBlock, BatchError, Compression, Limits};
+pub use batch::{AddressTable, Batch, BatchBlock, BatchError, Compression, Limits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -2,7 +2,17 @@ use crate::workload::{CHAIN_ID, random_batch, signer};
 use alloy_consensus::TxEip1559;
 use alloy_primitives::{Address, TxKind, U256};
 use proptest::prelude::*;
-use tandem_rollup::{Batch, BatchBlock, BatchError, Compression, Limits};
+use tandem_rollup::{AddressTable, Batch, BatchBlock, BatchError, Compression, Limits};
+
+fn encode(batch: &Batch, compression: Compression) -> Result<Vec<u8>, BatchError> {
+    batch
+        .encode(CHAIN_ID, compression, &AddressTable::default())
+        .map(|(bytes, _)| bytes)
+}
+
+fn decode(data: &[u8], limits: &Limits) -> Result<Batch, BatchError> {
+    Batch::decode(data, CHAIN_ID, limits, &AddressTable::default()).map(|(batch, _)| batch)
+}
 
 fn hashes(batch: &Batch) -> Vec<Vec<alloy_primitives::B256>> {
     batch
@@ -16,35 +26,45 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
     #[test]
-    fn a_batch_decodes_to_exactly_the_blocks_and_signed_transactions_encoded(seed in any::<u64>(), blocks in 1usize..6, per_block in 0usize..20, zstd in any::<bool>()) {
-        let batch = random_batch(seed, blocks, per_block);
+    fn batches_decode_to_exactly_the_blocks_and_signed_transactions_encoded_with_a_shared_address_table(seed in any::<u64>(), blocks in 1usize..6, per_block in 0usize..20, zstd in any::<bool>()) {
         let compression = if zstd { Compression::Zstd } else { Compression::Brotli };
-        let encoded = batch.encode(CHAIN_ID, compression).unwrap();
-        let decoded = Batch::decode(&encoded, CHAIN_ID, &Limits::default()).unwrap();
-        prop_assert_eq!(&decoded, &batch);
-        prop_assert_eq!(hashes(&decoded), hashes(&batch));
+        // The batcher's table and a verifier's, each updated only from what it encoded or decoded.
+        let (mut batcher, mut verifier) = (AddressTable::default(), AddressTable::default());
+        for (i, batch) in [random_batch(seed, blocks, per_block), random_batch(seed.wrapping_add(1), blocks, per_block)].iter().enumerate() {
+            let (encoded, introduced) = batch.encode(CHAIN_ID, compression, &batcher).unwrap();
+            let (decoded, learned) = Batch::decode(&encoded, CHAIN_ID, &Limits::default(), &verifier).unwrap();
+            prop_assert_eq!(&decoded, batch, "batch {}", i);
+            prop_assert_eq!(hashes(&decoded), hashes(batch));
+            prop_assert_eq!(&learned, &introduced);
+            batcher.extend(&introduced);
+            verifier.extend(&learned);
+            if !learned.is_empty() {
+                prop_assert!(Batch::decode(&encoded, CHAIN_ID, &Limits::default(), &verifier).is_err(), "introducing a known address again is refused");
+            }
+        }
+        prop_assert_eq!(&batcher, &verifier);
     }
 
     /// Hostile or corrupted batch data is an error, never a panic.
     #[test]
     fn decoding_random_and_mutated_batches_never_panics(seed in any::<u64>(), flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>(), junk in prop::collection::vec(any::<u8>(), 0..300)) {
         let limits = Limits::default();
-        let _ = Batch::decode(&junk, CHAIN_ID, &limits);
-        let encoded = random_batch(seed, 3, 10).encode(CHAIN_ID, Compression::Brotli).unwrap();
+        let _ = decode(&junk, &limits);
+        let encoded = encode(&random_batch(seed, 3, 10), Compression::Brotli).unwrap();
         let mut flipped = encoded.clone();
         for (at, mask) in flips {
             let i = at % flipped.len();
             flipped[i] ^= mask.max(1);
         }
-        let _ = Batch::decode(&flipped, CHAIN_ID, &limits);
-        let _ = Batch::decode(&encoded[..cut % encoded.len()], CHAIN_ID, &limits);
+        let _ = decode(&flipped, &limits);
+        let _ = decode(&encoded[..cut % encoded.len()], &limits);
         // The raw (uncompressed) layer is hostile too: mutate it under a valid compression frame.
-        let mut raw = zstd::bulk::decompress(&random_batch(seed, 2, 5).encode(CHAIN_ID, Compression::Zstd).unwrap()[1..], 1 << 24).unwrap();
+        let mut raw = zstd::bulk::decompress(&encode(&random_batch(seed, 2, 5), Compression::Zstd).unwrap()[1..], 1 << 24).unwrap();
         let at = cut % raw.len();
         raw[at] ^= 0xff;
         let mut reframed = vec![Compression::Zstd as u8];
         reframed.extend(zstd::bulk::compress(&raw, 1).unwrap());
-        let _ = Batch::decode(&reframed, CHAIN_ID, &limits);
+        let _ = decode(&reframed, &limits);
     }
 }
 
@@ -59,17 +79,11 @@ fn a_decompression_bomb_is_refused_within_the_limit() {
         ..Limits::default()
     };
     assert_eq!(
-        Batch::decode(&bomb, CHAIN_ID, &limits),
+        decode(&bomb, &limits),
         Err(BatchError::TooLarge(1024 * 1024))
     );
-    assert_eq!(
-        Batch::decode(&[9, 1, 2], CHAIN_ID, &limits),
-        Err(BatchError::Version(9))
-    );
-    assert_eq!(
-        Batch::decode(&[], CHAIN_ID, &limits),
-        Err(BatchError::Empty)
-    );
+    assert_eq!(decode(&[9, 1, 2], &limits), Err(BatchError::Version(9)));
+    assert_eq!(decode(&[], &limits), Err(BatchError::Empty));
 }
 
 #[test]
@@ -95,25 +109,25 @@ fn encoding_refuses_gaps_backwards_time_and_foreign_transactions() {
         blocks: vec![block(1, 10, vec![]), block(3, 10, vec![])],
     };
     assert_eq!(
-        gap.encode(CHAIN_ID, Compression::Zstd),
+        encode(&gap, Compression::Zstd),
         Err(BatchError::NotConsecutive(3, 1))
     );
     let backwards = Batch {
         blocks: vec![block(1, 10, vec![]), block(2, 9, vec![])],
     };
     assert_eq!(
-        backwards.encode(CHAIN_ID, Compression::Zstd),
+        encode(&backwards, Compression::Zstd),
         Err(BatchError::Backwards(2))
     );
     let foreign = Batch {
         blocks: vec![block(1, 10, vec![tx(900)])],
     };
     assert!(matches!(
-        foreign.encode(CHAIN_ID, Compression::Zstd),
+        encode(&foreign, Compression::Zstd),
         Err(BatchError::Unbatchable { index: 0, .. })
     ));
     assert_eq!(
-        Batch::default().encode(CHAIN_ID, Compression::Zstd),
+        encode(&Batch::default(), Compression::Zstd),
         Err(BatchError::Empty)
     );
 }

@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 use tandem_execution::l2::{L1Origin, L2BlockInputs, execute_l2_block};
 use tandem_primitives::{ChainConfig, StoredTx, dev, genesis};
 use tandem_rollup::{
-    Batch, BatchBlock, Compression,
+    AddressTable, Batch, BatchBlock, Compression,
     derivation::{Deriver, L1Batch, Skip},
 };
 use tandem_state::LatestState;
@@ -31,13 +31,13 @@ fn origin(number: u64) -> L1Origin {
     }
 }
 
-/// A sequencer's chain: `blocks` L2 blocks of a few transfers each, as batches of `per_batch`
-/// blocks (encoded), with the L1 origins they name.
+/// A sequencer's chain: `blocks` L2 blocks of a few transfers each, cut into batches of
+/// `per_batch` blocks.
 fn sequencer_chain(
     dir: &tempfile::TempDir,
     blocks: u64,
     per_batch: usize,
-) -> (Arc<Storage>, Vec<Vec<u8>>) {
+) -> (Arc<Storage>, Vec<Batch>) {
     let (storage, chain) = l2_storage(dir, "sequencer");
     let mut batch_blocks = Vec::new();
     let mut nonces = [0u64; 4];
@@ -54,7 +54,7 @@ fn sequencer_chain(
                     gas_limit: 21_000,
                     max_fee_per_gas: 1_000_000_000,
                     max_priority_fee_per_gas: 1,
-                    to: TxKind::Call(Address::with_last_byte(number as u8)),
+                    to: TxKind::Call(Address::with_last_byte((number % 5) as u8)),
                     value: U256::from(number),
                     ..Default::default()
                 });
@@ -91,15 +91,15 @@ fn sequencer_chain(
     }
     let batches = batch_blocks
         .chunks(per_batch)
-        .map(|blocks| {
-            Batch {
-                blocks: blocks.to_vec(),
-            }
-            .encode(901, Compression::Brotli)
-            .unwrap()
+        .map(|blocks| Batch {
+            blocks: blocks.to_vec(),
         })
         .collect();
     (storage, batches)
+}
+
+fn encode(batch: &Batch, table: &AddressTable) -> Vec<u8> {
+    batch.encode(901, Compression::Brotli, table).unwrap().0
 }
 
 fn head_hash(storage: &Storage) -> (u64, B256) {
@@ -145,8 +145,10 @@ proptest! {
         let l1_block = 9; // every origin is at or before the batches' L1 block
         let item = |sequence: u64, data: &[u8]| L1Batch { l1_block, sender: batcher, sequence, data: Bytes::copy_from_slice(data) };
 
-        for (valid, noise) in batches.iter().zip(&noise) {
+        for (batch, noise) in batches.iter().zip(&noise) {
             for n in noise {
+                // The batcher encodes against the table of what L1 already holds, as the verifier knows it.
+                let valid = &encode(batch, deriver.table());
                 let before = (head_hash(&storage), deriver.next_sequence());
                 let sequence = deriver.next_sequence();
                 let outcome = match n {
@@ -165,17 +167,19 @@ proptest! {
                     _ => prop_assert_eq!(deriver.next_sequence(), before.1 + 1),
                 }
             }
+            let valid = &encode(batch, deriver.table());
             let sequence = deriver.next_sequence();
             let derived = deriver.apply(&item(sequence, valid), &mut origin_of).expect("never fatal");
             prop_assert_eq!(derived.map_err(|e| e.to_string()), Ok(3));
             // A repeated post of the same blocks is harmless.
             let sequence = deriver.next_sequence();
-            prop_assert_eq!(deriver.apply(&item(sequence, valid), &mut origin_of).expect("never fatal").map_err(|e| e.to_string()), Ok(0));
+            let again = &encode(batch, deriver.table());
+            prop_assert_eq!(deriver.apply(&item(sequence, again), &mut origin_of).expect("never fatal").map_err(|e| e.to_string()), Ok(0));
         }
         prop_assert_eq!(head_hash(&storage), head_hash(&sequencer), "the same chain as the sequencer's");
 
         // Bit flips anywhere in a batch: skipped or applied, but never a panic or a fatal error.
-        let mut mutated = batches[0].clone();
+        let mut mutated = encode(&batches[0], &AddressTable::default());
         for (at, mask) in &flips {
             let i = at % mutated.len();
             mutated[i] ^= mask;
@@ -199,21 +203,30 @@ fn a_gap_and_an_unknown_origin_are_skipped_not_fatal() {
         sequence,
         data: Bytes::copy_from_slice(data),
     };
+    let empty = AddressTable::default();
     // Blocks 4..=6 before 1..=3: a gap.
     let gap = deriver
-        .apply(&item(0, &batches[1]), &mut |n| Some(origin(n)))
+        .apply(&item(0, &encode(&batches[1], &empty)), &mut |n| {
+            Some(origin(n))
+        })
         .unwrap();
     assert!(matches!(gap, Err(Skip::Gap { head: 0, got: 4 })), "{gap:?}");
     // L1 does not know the origin.
-    let unknown = deriver.apply(&item(1, &batches[0]), &mut |_| None).unwrap();
+    let table = deriver.table().clone();
+    let unknown = deriver
+        .apply(&item(1, &encode(&batches[0], &table)), &mut |_| None)
+        .unwrap();
     assert!(
         matches!(unknown, Err(Skip::UnknownOrigin { .. })),
         "{unknown:?}"
     );
     assert_eq!(storage.read().unwrap().last_height(), Some(0));
     // Then the right data still applies.
+    let table = deriver.table().clone();
     let ok = deriver
-        .apply(&item(2, &batches[0]), &mut |n| Some(origin(n)))
+        .apply(&item(2, &encode(&batches[0], &table)), &mut |n| {
+            Some(origin(n))
+        })
         .unwrap();
     assert_eq!(ok.unwrap(), 3);
 }
