@@ -141,7 +141,8 @@ impl Batcher {
             self.status.lock().pending_blocks = head - posted;
             return Ok(());
         }
-        let (batch, encoded, new) = self.build(posted + 1, head)?;
+        // Compression takes a while (brotli at its best quality): keep it off the async workers.
+        let (batch, encoded, new) = tokio::task::block_in_place(|| self.build(posted + 1, head))?;
         {
             let mut status = self.status.lock();
             status.pending_blocks = head - posted;
