@@ -1,4 +1,5 @@
 //! The tandem CLI: one binary for every role.
+mod bench;
 mod dev;
 mod devnet;
 mod l2;
@@ -34,6 +35,8 @@ enum Command {
     Node(network::NodeArgs),
     /// The L2 rollup: sequencer, verifier, status.
     L2(l2::Args),
+    /// Measure: a load generator for any node, and L1 vs L2 side by side.
+    Bench(bench::Args),
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM, the signals people and service managers stop a node with.
@@ -100,5 +103,9 @@ fn main() -> eyre::Result<()> {
             .enable_all()
             .build()?
             .block_on(l2::run(args)),
+        Command::Bench(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(bench::run(args)),
     }
 }

@@ -1,0 +1,275 @@
+//! `tandem bench ...`: load any Ethereum JSON-RPC node, and compare tandem's two layers.
+use eyre::WrapErr;
+use std::{io::IsTerminal, path::PathBuf, time::Duration};
+use tandem_bench::{CompareConfig, LoadConfig, Mix, Rpc, compare, load, report};
+use tandem_primitives::{B256, dev};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum BenchCommand {
+    /// Send a workload to any Ethereum JSON-RPC node and measure throughput, latency and fees.
+    Load(LoadArgs),
+    /// Run the same workload on L1 and L2 (and a peer) and write report.json, report.md and report.html.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct LoadArgs {
+    /// The node's JSON-RPC URL.
+    #[arg(long, default_value = "http://127.0.0.1:8545")]
+    rpc: String,
+    /// Fresh accounts that send the workload, round robin.
+    #[arg(long, default_value_t = 32)]
+    accounts: usize,
+    /// Transactions to send.
+    #[arg(long, default_value_t = 2_000, conflicts_with = "duration")]
+    txs: usize,
+    /// Send for this many seconds at --rate (instead of --txs).
+    #[arg(long, value_name = "SECONDS", requires = "rate")]
+    duration: Option<f64>,
+    /// Transactions per second, open loop.
+    #[arg(long, value_name = "TPS", conflicts_with = "max")]
+    rate: Option<f64>,
+    /// As fast as the node takes them, closed loop (the default without --rate).
+    #[arg(long)]
+    max: bool,
+    /// transfer, erc20 or mixed (70/30).
+    #[arg(long, default_value = "transfer")]
+    mix: Mix,
+    /// Send with eth_sendRawTransactionSync and time each answer (an L2 sequencer's preconfirmation).
+    #[arg(long)]
+    sync: bool,
+    /// The key that funds the fresh accounts (hex); the first dev account by default.
+    #[arg(
+        long,
+        env = "TANDEM_BENCH_KEY",
+        hide_env_values = true,
+        value_name = "HEX"
+    )]
+    private_key: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// A short run (1,500 transactions per layer) that finishes in minutes.
+    #[arg(long)]
+    quick: bool,
+    /// Transactions per layer (default 10,000, or 1,500 with --quick).
+    #[arg(long)]
+    txs: Option<usize>,
+    /// Where the reports go.
+    #[arg(long, default_value = "bench-report")]
+    out: PathBuf,
+    /// Attach to this L1 instead of starting a devnet (needs --l2-rpc too).
+    #[arg(long, requires = "l2_rpc")]
+    l1_rpc: Option<String>,
+    /// Attach to this L2 sequencer.
+    #[arg(long, requires = "l1_rpc")]
+    l2_rpc: Option<String>,
+    /// A third column: the same workload against this node (e.g. anvil), in the same run.
+    #[arg(long, value_name = "URL")]
+    peer: Option<String>,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn run(args: Args) -> eyre::Result<()> {
+    match args.command {
+        BenchCommand::Load(args) => load_command(args).await,
+        BenchCommand::Compare(args) => compare_command(args).await,
+    }
+}
+
+async fn load_command(args: LoadArgs) -> eyre::Result<()> {
+    let funder = match &args.private_key {
+        Some(hex) => {
+            let secret: B256 = hex
+                .trim()
+                .parse()
+                .wrap_err("--private-key must be 32 bytes of hex")?;
+            dev::DevAccount::from_secret(secret)
+                .ok_or_else(|| eyre::eyre!("--private-key is not a valid key"))?
+        }
+        None => dev::accounts()[0].clone(),
+    };
+    let txs = match (args.duration, args.rate) {
+        (Some(seconds), Some(rate)) => (seconds * rate).ceil() as usize,
+        _ => args.txs,
+    };
+    let config = LoadConfig {
+        accounts: args.accounts,
+        txs,
+        rate: args.rate,
+        mix: args.mix,
+        funder,
+        seed: load::unix_ms(std::time::Instant::now()) as u64,
+        sync: args.sync,
+        progress: !args.json && std::io::stderr().is_terminal(),
+    };
+    let rpc = Rpc::new(&args.rpc)?;
+    let report = load::run(&rpc, &config).await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{} on chain {} ({} accounts, {:?} mix)",
+        report.rpc, report.chain_id, report.accounts, report.mix
+    );
+    println!(
+        "sent        {} ({} accepted, {} included)",
+        report.sent, report.accepted, report.included
+    );
+    for (error, count) in &report.rejected {
+        println!("rejected    {count} x {error}");
+    }
+    println!(
+        "accepted    {:.0} tx/s over {:.1} s",
+        report.accepted_tps, report.send_seconds
+    );
+    println!(
+        "included    {:.0} tx/s over {:.1} s",
+        report.included_tps, report.total_seconds
+    );
+    let l = report.latency_ms;
+    println!(
+        "latency ms  p50 {:.0}  p90 {:.0}  p99 {:.0}  max {:.0}  (send to block)",
+        l.p50, l.p90, l.p99, l.max
+    );
+    if let Some(p) = report.preconf_ms {
+        println!(
+            "preconf ms  p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}  (send to receipt)",
+            p.p50, p.p90, p.p99, p.max
+        );
+    }
+    if let Some(fee) = report.fee_wei_per_transfer {
+        println!("fee         {fee} wei per transfer");
+    }
+    if let Some(fee) = report.fee_wei_per_erc20 {
+        println!("fee         {fee} wei per ERC-20 transfer");
+    }
+    println!(
+        "nonces      {}",
+        if report.nonces_ok {
+            "every account's final nonce checks out"
+        } else {
+            "MISMATCH: some transactions were dropped"
+        }
+    );
+    Ok(())
+}
+
+/// A devnet started for the comparison, stopped when dropped.
+struct Devnet {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            // SIGINT: a clean shutdown.
+            let _ = std::process::Command::new("kill")
+                .arg("-INT")
+                .arg(self.child.id().to_string())
+                .status();
+            for _ in 0..100 {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_devnet() -> eyre::Result<(Devnet, String, String)> {
+    use std::io::BufRead;
+    let dir = tempfile::Builder::new().prefix("tandem-bench-").tempdir()?;
+    let p2p = 20_000 + (std::process::id() % 20_000) as u16;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "devnet",
+            "--json",
+            "--log",
+            "warn",
+            "--port",
+            "0",
+            "--l2-port",
+            "0",
+            "--verifier-port",
+            "0",
+        ])
+        .arg("--p2p-port")
+        .arg(p2p.to_string())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .wrap_err("starting a devnet")?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| eyre::eyre!("no devnet output"))?;
+    let devnet = Devnet { child, _dir: dir };
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let info: serde_json::Value =
+        serde_json::from_str(&line).wrap_err("the devnet's start-up line")?;
+    let l1 = info["rpc"]
+        .as_str()
+        .ok_or_else(|| eyre::eyre!("devnet without L1 RPC"))?
+        .to_string();
+    let l2 = info["l2"]["rpc"]
+        .as_str()
+        .ok_or_else(|| eyre::eyre!("devnet without L2 RPC"))?
+        .to_string();
+    Ok((devnet, l1, l2))
+}
+
+async fn compare_command(args: CompareArgs) -> eyre::Result<()> {
+    let (devnet, l1_rpc, l2_rpc) = match (&args.l1_rpc, &args.l2_rpc) {
+        (Some(l1), Some(l2)) => (None, l1.clone(), l2.clone()),
+        _ => {
+            let (devnet, l1, l2) = start_devnet()?;
+            eprintln!("started a devnet: L1 {l1}, L2 {l2}");
+            (Some(devnet), l1, l2)
+        }
+    };
+    let config = CompareConfig {
+        l1_rpc,
+        l2_rpc,
+        peer_rpc: args.peer.clone(),
+        txs: args.txs.unwrap_or(if args.quick { 1_500 } else { 10_000 }),
+        accounts: 32,
+        progress: !args.json && std::io::stderr().is_terminal(),
+    };
+    let result = compare::run(&config).await;
+    drop(devnet);
+    let report = result?;
+    report::write(&report, &args.out)
+        .wrap_err_with(|| format!("writing the reports to {}", args.out.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", report::table(&report));
+        println!(
+            "Reports: {0}/report.json, {0}/report.md, {0}/report.html",
+            args.out.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,449 @@
+//! `tandem bench compare`: the same workload on L1 and on L2 (and optionally a peer node), with
+//! what each layer costs in throughput, latency, fees and L1 data, in one report.
+use crate::{
+    load::{self, LoadConfig, LoadReport, Mix, unix_ms},
+    rpc::{Rpc, quantity},
+    stats::Percentiles,
+};
+use serde::Serialize;
+use serde_json::Value;
+use std::{
+    collections::BTreeMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tandem_primitives::dev;
+use tokio::sync::Mutex;
+
+#[derive(Debug, Clone)]
+pub struct CompareConfig {
+    pub l1_rpc: String,
+    pub l2_rpc: String,
+    pub peer_rpc: Option<String>,
+    /// Transactions per layer.
+    pub txs: usize,
+    pub accounts: usize,
+    pub progress: bool,
+}
+
+/// One layer's column.
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub rpc: String,
+    pub chain_id: u64,
+    /// Included workload transactions per second, first send to last inclusion.
+    pub tps: f64,
+    pub accepted_tps: f64,
+    pub sent: usize,
+    pub included: usize,
+    pub nonces_ok: bool,
+    /// Send to the first sight of the including block.
+    pub latency_ms: Percentiles,
+    pub fee_wei_per_transfer: Option<u128>,
+    pub fee_wei_per_erc20: Option<u128>,
+    pub rejected: BTreeMap<String, usize>,
+}
+
+impl Column {
+    fn of(report: &LoadReport) -> Self {
+        Self {
+            rpc: report.rpc.clone(),
+            chain_id: report.chain_id,
+            tps: report.included_tps,
+            accepted_tps: report.accepted_tps,
+            sent: report.sent,
+            included: report.included,
+            nonces_ok: report.nonces_ok,
+            latency_ms: report.latency_ms,
+            fee_wei_per_transfer: report.fee_wei_per_transfer,
+            fee_wei_per_erc20: report.fee_wei_per_erc20,
+            rejected: report.rejected.clone(),
+        }
+    }
+}
+
+/// The L2 column: the layer's figures plus what only a rollup has.
+#[derive(Debug, Clone, Serialize)]
+pub struct L2Column {
+    #[serde(flatten)]
+    pub layer: Column,
+    /// Send to the sequencer's receipt (`eth_sendRawTransactionSync`).
+    pub preconf_ms: Percentiles,
+    /// Send to the block being in a batch in a finalized L1 block.
+    pub safe_ms: Percentiles,
+    /// Send to an output root past its challenge window: not yet (outputs arrive with the bridge).
+    pub finalized_ms: Option<Percentiles>,
+    /// Of `fee_wei_per_transfer`: L2 execution and L1 data.
+    pub execution_fee_wei_per_transfer: Option<u128>,
+    pub l1_data_fee_wei_per_transfer: Option<u128>,
+    /// Batch bytes on L1 per L2 transaction, over the batches that carried the workload.
+    pub l1_bytes_per_tx: Option<f64>,
+    /// Signed transaction bytes / batch bytes.
+    pub compression_ratio: Option<f64>,
+    pub batches: usize,
+}
+
+/// One moment of the fee markets while the load runs.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct FeeSample {
+    /// Seconds since the run started.
+    pub t_s: f64,
+    pub l1_base_fee_wei: u128,
+    pub l2_base_fee_wei: u128,
+    /// What a plain transfer pays on L2 right then: 21,000 x base fee plus its L1 data fee.
+    pub l2_transfer_fee_wei: u128,
+    /// What it pays on L1: 21,000 x base fee.
+    pub l1_transfer_fee_wei: u128,
+}
+
+/// A transaction the report counts, for anyone to check against the chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    pub hash: alloy_primitives::B256,
+    pub block: u64,
+    pub fee_wei: u128,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub cores: usize,
+    pub memory_bytes: Option<u64>,
+    pub os: String,
+    pub tandem_version: String,
+}
+
+impl Machine {
+    fn this() -> Self {
+        let memory_bytes = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+            let kb: u64 = m.lines().next()?.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb * 1024)
+        });
+        Self {
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            memory_bytes,
+            os: std::env::consts::OS.to_string(),
+            tandem_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub workload: Workload,
+    pub l1: Column,
+    pub l2: L2Column,
+    pub peer: Option<Column>,
+    /// L1 fee / L2 fee for a transfer.
+    pub fee_ratio_l1_over_l2: Option<f64>,
+    pub congestion: Vec<FeeSample>,
+    pub tradeoffs: BTreeMap<&'static str, &'static str>,
+    pub machine: Machine,
+    pub samples: BTreeMap<&'static str, Vec<Sample>>,
+    /// Per-block arrivals and per-transaction latencies, for the charts.
+    #[serde(skip)]
+    pub runs: Runs,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Runs {
+    pub l1: Option<LoadReport>,
+    pub l2: Option<LoadReport>,
+    pub peer: Option<LoadReport>,
+    pub l2_safe_ms: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    pub mix: Mix,
+    pub txs_per_layer: usize,
+    pub accounts: usize,
+}
+
+fn tradeoffs() -> BTreeMap<&'static str, &'static str> {
+    BTreeMap::from([
+        (
+            "l1_censorship",
+            "A transaction is in the next block unless more than a third of the validators collude to leave it out; the leader of a view can delay it by one view.",
+        ),
+        (
+            "l1_finality",
+            "Final when its block commits: one BFT round, no reorgs.",
+        ),
+        (
+            "l2_censorship",
+            "One sequencer orders L2: it can delay or refuse a transaction. Forced inclusion through L1's Portal (with the bridge) bounds that.",
+        ),
+        (
+            "l2_finality",
+            "Preconfirmed in milliseconds on the sequencer's word; safe once its batch is in a finalized L1 block (seconds), when anyone can rebuild it from L1; final once an output root covering it passes the challenge window.",
+        ),
+        (
+            "l2_withdrawal",
+            "Money leaves L2 once an output root covering the withdrawal is past the challenge window (devnet: short; production: 1 hour), proven on L1 against it.",
+        ),
+    ])
+}
+
+/// Runs the comparison.
+pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
+    let l1 = Rpc::new(&config.l1_rpc)?;
+    let l2 = Rpc::new(&config.l2_rpc)?;
+    let funder = dev::accounts()[0].clone();
+    let base = LoadConfig {
+        accounts: config.accounts,
+        txs: config.txs,
+        rate: None,
+        mix: Mix::Mixed,
+        funder,
+        seed: unix_ms(Instant::now()) as u64,
+        sync: false,
+        progress: config.progress,
+    };
+    let started = Instant::now();
+
+    // Fee markets sampled all along, so L1's congestion shows next to L2's fees.
+    let congestion = Arc::new(Mutex::new(Vec::new()));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sampler = tokio::spawn(sample_fees(
+        l1.clone(),
+        l2.clone(),
+        started,
+        congestion.clone(),
+        stopped.clone(),
+    ));
+
+    let l1_run = load::run(&l1, &base).await?;
+
+    // L2: each sender waits for its preconfirmation before the next; the rollup's status is
+    // polled throughout for the safe head and the batches.
+    let rollup = Arc::new(Mutex::new(RollupTrace::default()));
+    let tracer = tokio::spawn(trace_rollup(l2.clone(), rollup.clone(), stopped));
+    let l2_config = LoadConfig {
+        sync: true,
+        seed: base.seed.wrapping_add(1),
+        ..base.clone()
+    };
+    let l2_run = load::run(&l2, &l2_config).await?;
+    let last_block = l2_run
+        .transactions
+        .iter()
+        .map(|t| t.block)
+        .max()
+        .unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rollup
+        .lock()
+        .await
+        .safe
+        .last()
+        .map(|(_, n)| *n)
+        .unwrap_or_default()
+        < last_block
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(true);
+    let _ = tracer.await;
+    let _ = sampler.await;
+
+    let peer_run = match &config.peer_rpc {
+        Some(url) => Some(
+            load::run(
+                &Rpc::new(url)?,
+                &LoadConfig {
+                    seed: base.seed.wrapping_add(2),
+                    ..base.clone()
+                },
+            )
+            .await?,
+        ),
+        None => None,
+    };
+
+    // Safe: when the safe head first reached each transaction's block.
+    let trace = rollup.lock().await.clone();
+    let safe_ms: Vec<f64> = l2_run
+        .transactions
+        .iter()
+        .filter_map(|t| {
+            let (at, _) = trace.safe.iter().find(|(_, n)| *n >= t.block)?;
+            Some(at - t.sent_unix_ms)
+        })
+        .collect();
+    let first_block = l2_run
+        .transactions
+        .iter()
+        .map(|t| t.block)
+        .min()
+        .unwrap_or_default();
+    let carrying: Vec<&BatchSeen> = trace
+        .batches
+        .values()
+        .filter(|b| b.last_block >= first_block && b.first_block <= last_block)
+        .collect();
+    let (bytes, txs) = carrying.iter().fold((0usize, 0usize), |(b, t), batch| {
+        (b + batch.bytes, t + batch.transactions)
+    });
+    let raw_per_tx = if l2_run.transactions.is_empty() {
+        0.0
+    } else {
+        l2_run
+            .transactions
+            .iter()
+            .map(|t| t.raw_bytes)
+            .sum::<usize>() as f64
+            / l2_run.transactions.len() as f64
+    };
+    let mean = |run: &LoadReport, pick: &dyn Fn(&load::TxRecord) -> Option<u128>| {
+        let values: Vec<u128> = run.transactions.iter().filter_map(pick).collect();
+        (!values.is_empty()).then(|| values.iter().sum::<u128>() / values.len() as u128)
+    };
+    let l2_column = L2Column {
+        layer: Column::of(&l2_run),
+        preconf_ms: l2_run.preconf_ms.unwrap_or_default(),
+        safe_ms: Percentiles::of(&safe_ms),
+        finalized_ms: None,
+        execution_fee_wei_per_transfer: mean(&l2_run, &|t| {
+            (!t.erc20).then_some(t.fee_wei - t.l1_fee_wei)
+        }),
+        l1_data_fee_wei_per_transfer: l2_run.l1_fee_wei_per_transfer,
+        l1_bytes_per_tx: (txs > 0).then(|| bytes as f64 / txs as f64),
+        compression_ratio: (bytes > 0 && txs > 0).then(|| raw_per_tx * txs as f64 / bytes as f64),
+        batches: carrying.len(),
+    };
+    let sample = |run: &LoadReport| -> Vec<Sample> {
+        run.transactions
+            .iter()
+            .take(20)
+            .map(|t| Sample {
+                hash: t.hash,
+                block: t.block,
+                fee_wei: t.fee_wei,
+            })
+            .collect()
+    };
+    let mut samples = BTreeMap::from([("l1", sample(&l1_run)), ("l2", sample(&l2_run))]);
+    if let Some(peer) = &peer_run {
+        samples.insert("peer", sample(peer));
+    }
+    let congestion = congestion.lock().await.clone();
+    Ok(Report {
+        workload: Workload {
+            mix: base.mix,
+            txs_per_layer: config.txs,
+            accounts: config.accounts,
+        },
+        fee_ratio_l1_over_l2: l1_run
+            .fee_wei_per_transfer
+            .zip(l2_run.fee_wei_per_transfer)
+            .filter(|(_, l2)| *l2 > 0)
+            .map(|(l1, l2)| l1 as f64 / l2 as f64),
+        l1: Column::of(&l1_run),
+        l2: l2_column,
+        peer: peer_run.as_ref().map(Column::of),
+        congestion,
+        tradeoffs: tradeoffs(),
+        machine: Machine::this(),
+        samples,
+        runs: Runs {
+            l1: Some(l1_run),
+            l2: Some(l2_run),
+            peer: peer_run,
+            l2_safe_ms: safe_ms,
+        },
+    })
+}
+
+async fn sample_fees(
+    l1: Rpc,
+    l2: Rpc,
+    started: Instant,
+    out: Arc<Mutex<Vec<FeeSample>>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let base_fee = |rpc: Rpc| async move {
+        let block: Option<Value> = rpc
+            .call(
+                "eth_getBlockByNumber",
+                jsonrpsee::rpc_params!["latest", false],
+            )
+            .await
+            .ok()?;
+        Some(quantity(&block?, "baseFeePerGas"))
+    };
+    loop {
+        let (l1_fee, l2_fee) = tokio::join!(base_fee(l1.clone()), base_fee(l2.clone()));
+        let data: Option<Value> = l2
+            .call(
+                "tandem_estimateL1Fee",
+                jsonrpsee::rpc_params![serde_json::json!({ "data": "0x" })],
+            )
+            .await
+            .ok();
+        if let (Some(l1_fee), Some(l2_fee)) = (l1_fee, l2_fee) {
+            out.lock().await.push(FeeSample {
+                t_s: started.elapsed().as_secs_f64(),
+                l1_base_fee_wei: l1_fee,
+                l2_base_fee_wei: l2_fee,
+                l2_transfer_fee_wei: 21_000 * l2_fee
+                    + data.map(|d| quantity(&d, "l1Fee")).unwrap_or_default(),
+                l1_transfer_fee_wei: 21_000 * l1_fee,
+            });
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct RollupTrace {
+    /// (unix ms, safe head) whenever the safe head moved.
+    safe: Vec<(f64, u64)>,
+    batches: BTreeMap<u64, BatchSeen>,
+}
+
+#[derive(Debug, Clone)]
+struct BatchSeen {
+    first_block: u64,
+    last_block: u64,
+    transactions: usize,
+    bytes: usize,
+}
+
+/// Polls `tandem_rollupStatus`: the safe head's moves and every batch posted.
+async fn trace_rollup(
+    l2: Rpc,
+    out: Arc<Mutex<RollupTrace>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if let Ok(status) = l2
+            .call::<Value>("tandem_rollupStatus", jsonrpsee::rpc_params![])
+            .await
+        {
+            let now = unix_ms(Instant::now());
+            let mut trace = out.lock().await;
+            if let Some(safe) = status["safe"]["number"].as_u64()
+                && trace.safe.last().is_none_or(|(_, n)| *n < safe)
+            {
+                trace.safe.push((now, safe));
+            }
+            let batch = &status["batcher"]["lastBatch"];
+            if let Some(sequence) = batch["sequence"].as_u64() {
+                trace.batches.entry(sequence).or_insert(BatchSeen {
+                    first_block: batch["firstBlock"].as_u64().unwrap_or_default(),
+                    last_block: batch["lastBlock"].as_u64().unwrap_or_default(),
+                    transactions: batch["transactions"].as_u64().unwrap_or_default() as usize,
+                    bytes: batch["bytes"].as_u64().unwrap_or_default() as usize,
+                });
+            }
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+}
