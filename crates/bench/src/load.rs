@@ -141,8 +141,8 @@ const BATCH: usize = 100;
 /// How long inclusion may lag behind the last send before the run gives up on the rest.
 const INCLUSION_GRACE: Duration = Duration::from_secs(60);
 
-/// When a workload transaction left, whether it is an ERC-20 call, and its encoded size.
-type Sent = (Instant, bool, usize);
+/// When a workload transaction left, whether it is an ERC-20 call, its encoded size and sender.
+type Sent = (Instant, bool, usize, usize);
 
 fn account(seed: u64, i: usize) -> DevAccount {
     let mut preimage = [0u8; 16];
@@ -365,15 +365,19 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
     let started = Instant::now();
     let sent_at: Arc<Mutex<HashMap<B256, Sent>>> = Arc::default();
     let included: Arc<Mutex<HashMap<B256, (u64, Instant)>>> = Arc::default();
+    let included_by: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(vec![0; accounts.len()]));
     let blocks: Arc<Mutex<Vec<BlockRecord>>> = Arc::default();
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
     let tracker = tokio::spawn(track_blocks(
         rpc.clone(),
         start_block + 1,
         started,
-        sent_at.clone(),
-        included.clone(),
-        blocks.clone(),
+        Tracking {
+            sent_at: sent_at.clone(),
+            included: included.clone(),
+            included_by: included_by.clone(),
+            blocks: blocks.clone(),
+        },
         done_rx,
     ));
 
@@ -398,7 +402,7 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
                         let hash = *tx.tx_hash();
                         let raw = Bytes::from(tx.encoded_2718());
                         let at = Instant::now();
-                        sent_at.lock().await.insert(hash, (at, erc20, raw.len()));
+                        sent_at.lock().await.insert(hash, (at, erc20, raw.len(), a));
                         let answer: Result<serde_json::Value, _> = rpc
                             .call("eth_sendRawTransactionSync", rpc_params![raw])
                             .await;
@@ -426,6 +430,7 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
         }
     } else {
         let mut sent = 0usize;
+        let mut stalled = false;
         for chunk in workload.chunks(match config.rate {
             Some(rate) => ((rate / 50.0).ceil() as usize).clamp(1, BATCH),
             None => BATCH,
@@ -436,21 +441,45 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
                     let due = started + Duration::from_secs_f64(sent as f64 / rate);
                     tokio::time::sleep_until(due.into()).await;
                 }
-                // Closed loop: keep every sender's window full, no fuller.
-                None => loop {
-                    let in_flight =
-                        accepted.iter().sum::<u64>() as usize - included.lock().await.len();
-                    if in_flight + chunk.len() <= WINDOW_PER_ACCOUNT * accounts.len() {
-                        break;
+                // Closed loop: keep every sender's window full, no fuller (the pool refuses a
+                // sender's transactions too far ahead of its nonce).
+                None => {
+                    let mut wanted = vec![0u64; accounts.len()];
+                    for (a, _, _) in chunk {
+                        wanted[*a] += 1;
                     }
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                },
+                    let mut last = (0, Instant::now());
+                    loop {
+                        let done = included_by.lock().await.clone();
+                        let fits = (0..accounts.len()).all(|a| {
+                            accepted[a] - done[a] + wanted[a] <= WINDOW_PER_ACCOUNT as u64
+                        });
+                        if fits {
+                            break;
+                        }
+                        let total: u64 = done.iter().sum();
+                        if total != last.0 {
+                            last = (total, Instant::now());
+                        } else if last.1.elapsed() > INCLUSION_GRACE {
+                            stalled = true;
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+            }
+            if stalled {
+                tracing::warn!(target: "bench", sent, "nothing included for a minute: stopping the run");
+                break;
             }
             let now = Instant::now();
             {
                 let mut sent_at = sent_at.lock().await;
-                for (_, erc20, tx) in chunk {
-                    sent_at.insert(*tx.tx_hash(), (now, *erc20, tx.eip2718_encoded_length()));
+                for (a, erc20, tx) in chunk {
+                    sent_at.insert(
+                        *tx.tx_hash(),
+                        (now, *erc20, tx.eip2718_encoded_length(), *a),
+                    );
                 }
             }
             let params = chunk
@@ -533,7 +562,7 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
                 else {
                     continue;
                 };
-                let (Some((block, seen)), Some((sent, erc20, raw_bytes))) =
+                let (Some((block, seen)), Some((sent, erc20, raw_bytes, _))) =
                     (included.get(&hash), sent_at.get(&hash))
                 else {
                     continue;
@@ -608,16 +637,30 @@ fn short(message: &str) -> String {
         .collect()
 }
 
+/// What the sender and the block tracker share.
+#[derive(Clone)]
+struct Tracking {
+    sent_at: Arc<Mutex<HashMap<B256, Sent>>>,
+    included: Arc<Mutex<HashMap<B256, (u64, Instant)>>>,
+    /// Included workload transactions per sender.
+    included_by: Arc<Mutex<Vec<u64>>>,
+    blocks: Arc<Mutex<Vec<BlockRecord>>>,
+}
+
 /// Follows blocks from `first`, recording when each workload transaction is first seen in one.
 async fn track_blocks(
     rpc: Rpc,
     first: u64,
     started: Instant,
-    sent_at: Arc<Mutex<HashMap<B256, Sent>>>,
-    included: Arc<Mutex<HashMap<B256, (u64, Instant)>>>,
-    blocks: Arc<Mutex<Vec<BlockRecord>>>,
+    tracking: Tracking,
     mut done: tokio::sync::watch::Receiver<bool>,
 ) {
+    let Tracking {
+        sent_at,
+        included,
+        included_by,
+        blocks,
+    } = tracking;
     let mut number = first;
     loop {
         match rpc.block(number).await {
@@ -633,10 +676,13 @@ async fn track_blocks(
                     .unwrap_or_default();
                 let sent = sent_at.lock().await;
                 let mut included = included.lock().await;
+                let mut by = included_by.lock().await;
                 let mut ours = 0;
                 for hash in hashes {
-                    if sent.contains_key(&hash) {
-                        included.entry(hash).or_insert((number, seen));
+                    if let Some((.., a)) = sent.get(&hash)
+                        && included.insert(hash, (number, seen)).is_none()
+                    {
+                        by[*a] += 1;
                         ours += 1;
                     }
                 }
