@@ -9,10 +9,12 @@ use std::{
 };
 use tandem_consensus::ValidatorKey;
 use tandem_node::{ValidatorConfig, launch_validator};
-use tandem_primitives::{ChainConfig, dev, genesis};
+use tandem_primitives::{BridgeParams, ChainConfig, dev, genesis, system};
 use tandem_rollup::{
     batcher::BatcherConfig,
-    node::{L2Config, L2Handle, launch_sequencer, launch_verifier},
+    node::{
+        L2Config, L2Handle, ProposerHandle, launch_proposer, launch_sequencer, launch_verifier,
+    },
 };
 use tandem_storage::History;
 
@@ -51,9 +53,16 @@ pub(crate) struct Args {
     /// Seal an L2 block every this many seconds.
     #[arg(long, default_value_t = 0.25, value_name = "SECONDS")]
     l2_block_time: f64,
-    /// Run only the L1 (no L2 sequencer, batcher or verifier).
+    /// Run only the L1 (no L2 sequencer, batcher, verifier or proposer).
     #[arg(long)]
     no_l2: bool,
+    /// Seconds of L1 time after which an L2 output root is final (withdrawals wait this long).
+    #[arg(long, default_value_t = BridgeParams::dev().challenge_window, value_name = "SECONDS")]
+    challenge_window: u64,
+    /// L2 blocks between output roots.
+    #[arg(long, default_value_t = BridgeParams::dev().output_interval, value_name = "BLOCKS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    output_interval: u64,
     /// Print the start-up summary as one JSON object on stdout, for scripts.
     #[arg(long)]
     json: bool,
@@ -79,7 +88,15 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             .map(|t| t.path().to_path_buf())
             .unwrap_or_default()
     });
-    let genesis = genesis::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+    let mut genesis = genesis::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+    genesis::set_bridge_params(
+        &mut genesis,
+        &BridgeParams {
+            challenge_window: args.challenge_window,
+            output_interval: args.output_interval,
+            ..BridgeParams::dev()
+        },
+    );
     let keys: Vec<ValidatorKey> = (0..u64::from(args.validators))
         .map(ValidatorKey::from_seed)
         .collect();
@@ -132,9 +149,10 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
         print_banner(&args, rpc, l2.as_ref(), &data_dir);
         crate::shutdown_signal().await?;
         eprintln!("\nShutting down...");
-        if let Some((sequencer, verifier)) = l2 {
-            verifier.shutdown().await;
-            sequencer.shutdown().await;
+        if let Some(l2) = l2 {
+            l2.proposer.shutdown().await;
+            l2.verifier.shutdown().await;
+            l2.sequencer.shutdown().await;
         }
         drop(running);
         Ok::<_, eyre::Report>(())
@@ -143,12 +161,16 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
     Ok(())
 }
 
-/// The L2 on top: a sequencer (with the batcher) and a verifier, both on the dev L2 genesis.
-async fn start_l2(
-    args: &Args,
-    data_dir: &std::path::Path,
-    l1_rpc: &str,
-) -> eyre::Result<(L2Handle, L2Handle)> {
+/// The devnet's L2 processes.
+struct L2Stack {
+    sequencer: L2Handle,
+    verifier: L2Handle,
+    proposer: ProposerHandle,
+}
+
+/// The L2 on top: a sequencer (with the batcher) and a verifier, both on the dev L2 genesis, and
+/// a proposer posting the verifier's outputs to L1.
+async fn start_l2(args: &Args, data_dir: &std::path::Path, l1_rpc: &str) -> eyre::Result<L2Stack> {
     let config = |dir: &str, port: u16| L2Config {
         data_dir: data_dir.join(dir),
         rpc_addr: SocketAddr::new(args.host, port),
@@ -158,6 +180,7 @@ async fn start_l2(
         rpc_limits: Default::default(),
         history: History::Recent(args.history),
         dev_signers: dev::accounts().to_vec(),
+        ignore: Vec::new(),
     };
     let batcher = BatcherConfig::new(crate::l2::batcher_key(None, true)?);
     let sequencer = launch_sequencer(
@@ -170,25 +193,39 @@ async fn start_l2(
     let verifier = launch_verifier(config("l2-verifier", args.verifier_port))
         .await
         .wrap_err("starting the L2 verifier")?;
-    Ok((sequencer, verifier))
+    let proposer = launch_proposer(
+        l1_rpc,
+        &format!("http://{}", verifier.rpc_addr),
+        dev::accounts()[dev::DEV_PROPOSER].clone(),
+    )
+    .wrap_err("starting the L2 output proposer")?;
+    Ok(L2Stack {
+        sequencer,
+        verifier,
+        proposer,
+    })
 }
 
-fn print_banner(
-    args: &Args,
-    rpc: SocketAddr,
-    l2: Option<&(L2Handle, L2Handle)>,
-    data_dir: &std::path::Path,
-) {
+fn print_banner(args: &Args, rpc: SocketAddr, l2: Option<&L2Stack>, data_dir: &std::path::Path) {
     let accounts = dev::accounts();
     let endpoint = |addr: SocketAddr| serde_json::json!({ "rpc": format!("http://{addr}"), "ws": format!("ws://{addr}") });
     if args.json {
         let summary = serde_json::json!({
-            "l2": l2.map(|(s, _)| {
-                let mut e = endpoint(s.rpc_addr);
+            "l2": l2.map(|l2| {
+                let mut e = endpoint(l2.sequencer.rpc_addr);
                 e["chainId"] = ChainConfig::L2_DEV_CHAIN_ID.into();
                 e
             }),
-            "l2Verifier": l2.map(|(_, v)| endpoint(v.rpc_addr)),
+            "l2Verifier": l2.map(|l2| endpoint(l2.verifier.rpc_addr)),
+            "bridge": l2.map(|_| serde_json::json!({
+                "portal": system::PORTAL,
+                "outputOracle": system::OUTPUT_ORACLE,
+                "batchInbox": system::BATCH_INBOX,
+                "l2ToL1MessagePasser": system::L2_TO_L1_MESSAGE_PASSER,
+                "challengeWindow": args.challenge_window,
+                "outputInterval": args.output_interval,
+                "proposer": dev::accounts()[dev::DEV_PROPOSER].address,
+            })),
             "rpc": format!("http://{rpc}"),
             "ws": format!("ws://{rpc}"),
             "chainId": ChainConfig::L1_DEV_CHAIN_ID,
@@ -220,13 +257,20 @@ fn print_banner(
         "\nL1 (chain {}) on http://{rpc} and ws://{rpc}",
         ChainConfig::L1_DEV_CHAIN_ID
     );
-    if let Some((sequencer, verifier)) = l2 {
-        let (s, v) = (sequencer.rpc_addr, verifier.rpc_addr);
+    if let Some(l2) = l2 {
+        let (s, v) = (l2.sequencer.rpc_addr, l2.verifier.rpc_addr);
         println!(
             "L2 (chain {}) sequencer on http://{s} and ws://{s}, blocks every {} s, batches to L1 every 2 s",
             ChainConfig::L2_DEV_CHAIN_ID,
             args.l2_block_time
         );
         println!("L2 verifier (from L1 data alone) on http://{v}");
+        println!(
+            "Bridge:            Portal {} and OutputOracle {} on L1; an output every {} L2 blocks, final after {} s",
+            system::PORTAL,
+            system::OUTPUT_ORACLE,
+            args.output_interval,
+            args.challenge_window
+        );
     }
 }

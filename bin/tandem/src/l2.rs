@@ -25,8 +25,32 @@ enum L2Command {
     Sequencer(SequencerArgs),
     /// Run a verifier: rebuilds every L2 block from finalized L1 data alone and serves it.
     Verifier(VerifierArgs),
+    /// Run a proposer: posts the output root of every N-th safe L2 block to L1's OutputOracle,
+    /// with a bond. Permissionless: anyone may run one.
+    Proposer(ProposerArgs),
     /// Show an L2 node's heads, pending batch data and last batch.
     Status(StatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ProposerArgs {
+    /// L1's JSON-RPC URL.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8545")]
+    l1_rpc: String,
+    /// The L2 node whose outputs to post (best a verifier: it derives from L1 alone).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9546")]
+    l2_rpc: String,
+    /// The proposer's private key (hex); it pays the bonds.
+    #[arg(
+        long,
+        env = "TANDEM_PROPOSER_KEY",
+        value_name = "HEX",
+        hide_env_values = true
+    )]
+    private_key: Option<String>,
+    /// Use dev account N of the standard dev mnemonic instead (dev chains only).
+    #[arg(long, value_name = "N", conflicts_with = "private_key")]
+    mnemonic_index: Option<usize>,
 }
 
 /// Options every L2 node shares.
@@ -73,6 +97,10 @@ struct SequencerArgs {
     /// Do not post batches (another process does).
     #[arg(long)]
     no_batcher: bool,
+    /// Never include pooled transactions from this sender (repeatable): a censoring sequencer, to
+    /// see the Portal's forced inclusion get around it. Testing only.
+    #[arg(long, value_name = "ADDRESS")]
+    ignore_address: Vec<tandem_primitives::Address>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,6 +126,7 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
     match args.command {
         L2Command::Sequencer(args) => sequencer(args).await,
         L2Command::Verifier(args) => verifier(args).await,
+        L2Command::Proposer(args) => proposer(args).await,
         L2Command::Status(args) => status(args).await,
     }
 }
@@ -134,6 +163,7 @@ fn config(common: &Common, port: u16, data_dir: PathBuf) -> eyre::Result<L2Confi
         } else {
             Vec::new()
         },
+        ignore: Vec::new(),
     })
 }
 
@@ -172,7 +202,8 @@ async fn sequencer(args: SequencerArgs) -> eyre::Result<()> {
         )?)),
     };
     let (dir, temp) = data_dir(&args.common.data_dir, "tandem-l2-sequencer-")?;
-    let config = config(&args.common, args.port, dir.clone())?;
+    let mut config = config(&args.common, args.port, dir.clone())?;
+    config.ignore = args.ignore_address.clone();
     let node = launch_sequencer(config, block_time, batcher)
         .await
         .wrap_err("starting the L2 sequencer")?;
@@ -188,6 +219,20 @@ async fn verifier(args: VerifierArgs) -> eyre::Result<()> {
         .wrap_err("starting the L2 verifier")?;
     banner("verifier", &args.common, &node, &dir);
     serve_until_signal(node, temp).await
+}
+
+async fn proposer(args: ProposerArgs) -> eyre::Result<()> {
+    let key = crate::bridge::key(args.private_key.as_deref(), args.mnemonic_index)?;
+    let address = key.address;
+    let proposer = tandem_rollup::node::launch_proposer(&args.l1_rpc, &args.l2_rpc, key)?;
+    println!(
+        "tandem l2 proposer {address}: outputs of {} to L1 {}",
+        args.l2_rpc, args.l1_rpc
+    );
+    crate::shutdown_signal().await?;
+    eprintln!("\nShutting down...");
+    proposer.shutdown().await;
+    Ok(())
 }
 
 async fn serve_until_signal(node: L2Handle, temp: Option<tempfile::TempDir>) -> eyre::Result<()> {

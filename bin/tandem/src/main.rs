@@ -1,5 +1,6 @@
 //! The tandem CLI: one binary for every role.
 mod bench;
+mod bridge;
 mod dev;
 mod devnet;
 mod l2;
@@ -37,6 +38,8 @@ enum Command {
     L2(l2::Args),
     /// Measure: a load generator for any node, and L1 vs L2 side by side.
     Bench(bench::Args),
+    /// Move ETH between L1 and L2: deposit, withdraw, a withdrawal's status, finalize it on L1.
+    Bridge(bridge::Args),
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM, the signals people and service managers stop a node with.
@@ -107,5 +110,9 @@ fn main() -> eyre::Result<()> {
             .enable_all()
             .build()?
             .block_on(bench::run(args)),
+        Command::Bridge(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(bridge::run(args)),
     }
 }

@@ -203,7 +203,7 @@ async fn send_and_wait(
         }
         for tx in wave {
             let receipt = rpc
-                .wait_receipt(*tx.tx_hash(), Duration::from_secs(60))
+                .wait_receipt(tx.tx_hash(), Duration::from_secs(60))
                 .await?;
             if quantity(&receipt, "status") != 1 {
                 return Err(LoadError::Setup(format!(
@@ -399,7 +399,7 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
                 tokio::spawn(async move {
                     let mut out = Vec::new();
                     for (erc20, tx) in txs {
-                        let hash = *tx.tx_hash();
+                        let hash = tx.tx_hash();
                         let raw = Bytes::from(tx.encoded_2718());
                         let at = Instant::now();
                         sent_at.lock().await.insert(hash, (at, erc20, raw.len(), a));
@@ -476,10 +476,7 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
             {
                 let mut sent_at = sent_at.lock().await;
                 for (a, erc20, tx) in chunk {
-                    sent_at.insert(
-                        *tx.tx_hash(),
-                        (now, *erc20, tx.eip2718_encoded_length(), *a),
-                    );
+                    sent_at.insert(tx.tx_hash(), (now, *erc20, tx.eip2718_encoded_length(), *a));
                 }
             }
             let params = chunk
@@ -491,7 +488,7 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
                 match answer {
                     Ok(_) => accepted[*a] += 1,
                     Err(e) => {
-                        sent_at.lock().await.remove(tx.tx_hash());
+                        sent_at.lock().await.remove(&tx.tx_hash());
                         *rejected.entry(short(&e)).or_default() += 1;
                     }
                 }

@@ -112,7 +112,7 @@ fn main() {
                 let now = Instant::now();
                 let mut seen = seen.lock();
                 for tx in &executed.block.block.transactions {
-                    seen.insert(*tx.tx.tx_hash(), now);
+                    seen.insert(tx.tx.tx_hash(), now);
                 }
             });
             let chain = Arc::new(Chain::new(
@@ -171,7 +171,7 @@ fn main() {
                     },
                 );
             }
-            sent_at.insert(*tx.tx_hash(), Instant::now());
+            sent_at.insert(tx.tx_hash(), Instant::now());
         }
         let deadline = Instant::now() + Duration::from_secs(600);
         while committed.lock().len() < txs.len() && Instant::now() < deadline {

@@ -1,7 +1,5 @@
 use crate::{BlockAttributes, block_env, cfg_env, tx_env};
-use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Header, Receipt as ReceiptBody, Transaction, TxType, Typed2718, proofs,
-};
+use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header, Transaction, Typed2718, proofs};
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
 use revm::{
@@ -11,7 +9,8 @@ use revm::{
 };
 use std::collections::BTreeMap;
 use tandem_primitives::{
-    Block, ChainConfig, Genesis, Receipt, SealedBlock, StoredTx, TxEnvelope, genesis, next_base_fee,
+    Block, ChainConfig, Genesis, Receipt, SealedBlock, StoredTx, TxDeposit, TxEnvelope, TxType,
+    genesis, next_base_fee,
 };
 use tandem_state::{AccountChange, EMPTY_ROOT_HASH, Pending, StateChanges, StateDb, StateReader};
 use tandem_storage::{BlockCommit, Reader, StateDiff};
@@ -156,6 +155,16 @@ impl<'r, S: StateReader> Executor<'r, S> {
         self.write_outside_evm(L1_BLOCK, |_| {}, &slots)
     }
 
+    /// Records in the L1Block predeploy the next Portal queue index and the queue hash so far.
+    pub fn set_queue(&mut self, next_index: u64, queue_hash: B256) -> Result<(), Error> {
+        use crate::system::l1_block::{QUEUE_HASH_SLOT, QUEUE_INDEX_SLOT};
+        let slots = [
+            (QUEUE_INDEX_SLOT, U256::from(next_index)),
+            (QUEUE_HASH_SLOT, U256::from_be_bytes(queue_hash.0)),
+        ];
+        self.write_outside_evm(tandem_primitives::system::L1_BLOCK, |_| {}, &slots)
+    }
+
     /// Sets the header's extra data (the L2 block records its L1 origin there).
     pub fn set_extra_data(&mut self, extra: Bytes) {
         self.header.extra_data = extra;
@@ -235,13 +244,13 @@ impl<'r, S: StateReader> Executor<'r, S> {
         self.header.gas_limit - self.header.gas_used
     }
 
-    /// Executes one transaction into the block. On an error nothing changed.
+    /// Executes one signed transaction into the block. On an error nothing changed.
     pub fn execute(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
-        let hash = *tx.tx_hash();
-        if tx.is_eip4844() {
+        let hash = tx.tx_hash();
+        if tx.is_deposit() || tx.signature().is_none() {
             return Err(Error::InvalidTx {
                 hash,
-                reason: "blob transactions are not supported".into(),
+                reason: "transaction type not supported".into(),
             });
         }
         if tx.gas_limit() > self.gas_left() {
@@ -251,35 +260,103 @@ impl<'r, S: StateReader> Executor<'r, S> {
                 left: self.gas_left(),
             });
         }
-        let result = self
-            .evm
-            .transact_commit(tx_env(&tx, sender))
-            .map_err(|e| match e {
-                EVMError::Transaction(reason) => Error::InvalidTx {
-                    hash,
-                    reason: reason.to_string(),
-                },
-                EVMError::Header(reason) => Error::InvalidTx {
-                    hash,
-                    reason: reason.to_string(),
-                },
-                EVMError::Database(revm::database_interface::bal::EvmDatabaseError::Database(
-                    e,
-                )) => Error::State(e),
-                other => Error::Evm(other.to_string()),
-            })?;
+        let result = self.transact(tx_env(&tx, sender), hash)?;
         let gas_used = result.tx_gas_used();
         self.header.gas_used += gas_used;
-        let body = ReceiptBody {
-            status: result.is_success().into(),
-            cumulative_gas_used: self.header.gas_used,
-            logs: result.logs().to_vec(),
-        };
         let ty = TxType::try_from(tx.ty()).unwrap_or(TxType::Legacy);
-        self.receipts
-            .push(Receipt::from_typed(ty, body.with_bloom()));
+        self.receipts.push(Receipt::from_parts(
+            result.is_success(),
+            self.header.gas_used,
+            result.logs(),
+            ty,
+            None,
+            None,
+        ));
         self.transactions.push(StoredTx { sender, tx });
         Ok(TxOutcome { gas_used, result })
+    }
+
+    /// Executes an L2 deposit: mints `deposit.mint` to its sender, then runs its call without a
+    /// fee. The mint stays whatever the call does, and the deposit is always included: a call that
+    /// cannot run at all (its value exceeds the balance, say) still advances the sender's nonce and
+    /// uses all its gas, with a failed receipt. The caller checks the gas fits the block.
+    pub fn execute_deposit(&mut self, deposit: TxDeposit) -> Result<u64, Error> {
+        use revm::Database;
+        let from = deposit.from;
+        let mint = U256::from(deposit.mint);
+        self.write_outside_evm(from, |info| info.balance += mint, &[])?;
+        let nonce = self
+            .evm
+            .ctx
+            .journaled_state
+            .database
+            .basic(from)
+            .map_err(database_error)?
+            .unwrap_or_default()
+            .nonce;
+        let env = revm::context::TxEnv {
+            tx_type: 0,
+            caller: from,
+            gas_limit: deposit.gas_limit,
+            gas_price: 0,
+            kind: deposit.to,
+            value: deposit.value,
+            data: deposit.input.clone(),
+            nonce,
+            chain_id: None,
+            ..Default::default()
+        };
+        let hash = deposit.tx_hash();
+        self.evm.ctx.cfg.disable_base_fee = true;
+        let outcome = self.transact(env, hash);
+        self.evm.ctx.cfg.disable_base_fee = false;
+        let (success, gas_used, logs) = match outcome {
+            Ok(result) => (
+                result.is_success(),
+                result.tx_gas_used(),
+                result.logs().to_vec(),
+            ),
+            Err(Error::InvalidTx { .. }) => {
+                self.write_outside_evm(from, |info| info.nonce += 1, &[])?;
+                (false, deposit.gas_limit, Vec::new())
+            }
+            Err(e) => return Err(e),
+        };
+        self.header.gas_used += gas_used;
+        self.receipts.push(Receipt::from_parts(
+            success,
+            self.header.gas_used,
+            &logs,
+            TxType::Deposit,
+            Some(nonce),
+            Some(1),
+        ));
+        self.transactions.push(StoredTx {
+            sender: from,
+            tx: TxEnvelope::Deposit(alloy_primitives::Sealed::new_unchecked(deposit, hash)),
+        });
+        Ok(gas_used)
+    }
+
+    fn transact(
+        &mut self,
+        env: revm::context::TxEnv,
+        hash: B256,
+    ) -> Result<ExecutionResult, Error> {
+        self.evm.transact_commit(env).map_err(|e| match e {
+            EVMError::Transaction(reason) => Error::InvalidTx {
+                hash,
+                reason: reason.to_string(),
+            },
+            EVMError::Header(reason) => Error::InvalidTx {
+                hash,
+                reason: reason.to_string(),
+            },
+            EVMError::Database(revm::database_interface::bal::EvmDatabaseError::Database(e)) => {
+                Error::State(e)
+            }
+            other => Error::Evm(other.to_string()),
+        })
     }
 
     /// Computes the new state root and seals the block.

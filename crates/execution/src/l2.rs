@@ -24,8 +24,28 @@ pub struct L1Origin {
 pub struct L2BlockInputs {
     pub timestamp: u64,
     pub l1_origin: L1Origin,
+    /// The Portal's queue from L1, from (at most) the next entry this chain has not included, as
+    /// far as L1 has it; the block takes what its origin reaches and its gas fits.
+    pub queue: Vec<QueuedTx>,
     /// Sequenced transactions with their senders, in order.
     pub transactions: Vec<StoredTx>,
+}
+
+/// One entry of the Portal's queue on L1: a deposit (type 0x7E) or a forced signed transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedTx {
+    /// Position in the queue (0, 1, 2, ...).
+    pub index: u64,
+    /// The L1 block that queued it: it is due in the first L2 block whose origin is at or after.
+    pub l1_block: u64,
+    pub tx: StoredTx,
+}
+
+impl QueuedTx {
+    /// The L2 gas it asks for.
+    pub fn gas_limit(&self) -> u64 {
+        self.tx.tx.gas_limit()
+    }
 }
 
 /// Why an L2 block's inputs cannot make a block at all (a single invalid transaction can: it is
@@ -40,6 +60,10 @@ pub enum L2Error {
     OriginBackwards { parent: u64, got: u64 },
     #[error("timestamp {got} is before its L1 origin's {origin}")]
     BeforeOrigin { origin: u64, got: u64 },
+    #[error("timestamp {got} is more than {drift} s past its L1 origin's {origin}")]
+    DriftExceeded { origin: u64, got: u64, drift: u64 },
+    #[error("queue entry {got} given where entry {expected} is next")]
+    QueueGap { expected: u64, got: u64 },
     #[error(transparent)]
     Execution(#[from] Error),
 }
@@ -69,13 +93,14 @@ pub fn execute_l2_block<S: StateReader>(
         parent,
         inputs.timestamp,
         inputs.l1_origin,
+        &inputs.queue,
     )?;
     let mut skipped = Vec::new();
     for stored in &inputs.transactions {
         match builder.execute(stored.tx.clone(), stored.sender) {
             Ok(_) => {}
             Err(e @ (Error::InvalidTx { .. } | Error::BlockFull { .. })) => {
-                skipped.push((*stored.tx.tx_hash(), e.to_string()))
+                skipped.push((stored.tx.tx_hash(), e.to_string()))
             }
             Err(e) => return Err(e.into()),
         }
@@ -91,6 +116,8 @@ pub fn execute_l2_block<S: StateReader>(
 pub struct L2BlockBuilder<'r, S: StateReader> {
     executor: Executor<'r, S>,
     origin: L1Origin,
+    /// How many of the block's first transactions came from the Portal's queue.
+    queued: usize,
 }
 
 impl<S: StateReader> std::fmt::Debug for L2BlockBuilder<'_, S> {
@@ -104,7 +131,12 @@ impl<S: StateReader> std::fmt::Debug for L2BlockBuilder<'_, S> {
 
 impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     /// Opens the block after `parent` at `timestamp` on `origin`: checks both move forward, that
-    /// the block is no older than its origin, and writes the origin into the L1Block predeploy and the header.
+    /// the block is no older than its origin and no further ahead than the chain's drift, writes
+    /// the origin into the L1Block predeploy and the header, then includes the due part of the
+    /// Portal's `queue`: in order from the next index the state records, each entry whose L1
+    /// block the origin reaches, while its gas fits. A deposit always lands (its mint stands even
+    /// if its call fails); a forced transaction that is invalid is passed over like any other.
+    #[allow(clippy::too_many_arguments)]
     pub fn open(
         reader: &'r Reader,
         pending: Option<&'r Pending>,
@@ -113,7 +145,9 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         parent: &Header,
         timestamp: u64,
         origin: L1Origin,
+        queue: &[QueuedTx],
     ) -> Result<Self, L2Error> {
+        use crate::system::l1_block::{QUEUE_HASH_SLOT, QUEUE_INDEX_SLOT};
         if chain.layer != Layer::L2 {
             return Err(L2Error::NotL2);
         }
@@ -129,11 +163,16 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                 got: timestamp,
             });
         }
+        if timestamp > origin.timestamp.saturating_add(chain.max_sequencer_drift) {
+            return Err(L2Error::DriftExceeded {
+                origin: origin.timestamp,
+                got: timestamp,
+                drift: chain.max_sequencer_drift,
+            });
+        }
+        let slot = |s: U256| B256::from(s);
         let previous_origin = state
-            .storage(
-                system::L1_BLOCK,
-                B256::from(crate::system::l1_block::NUMBER_SLOT),
-            )
+            .storage(system::L1_BLOCK, slot(crate::system::l1_block::NUMBER_SLOT))
             .map_err(Error::State)?;
         if U256::from(origin.number) < previous_origin {
             return Err(L2Error::OriginBackwards {
@@ -141,6 +180,15 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                 got: origin.number,
             });
         }
+        let mut next = state
+            .storage(system::L1_BLOCK, slot(QUEUE_INDEX_SLOT))
+            .map_err(Error::State)?
+            .saturating_to::<u64>();
+        let mut queue_hash = B256::from(
+            state
+                .storage(system::L1_BLOCK, slot(QUEUE_HASH_SLOT))
+                .map_err(Error::State)?,
+        );
         let attrs = BlockAttributes {
             timestamp,
             beneficiary: system::SEQUENCER_FEE_VAULT,
@@ -148,8 +196,47 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         };
         let mut executor = Executor::on_pending(reader, pending, state, chain, parent, &attrs);
         executor.set_l1_origin(&origin)?;
-        executor.set_extra_data(origin.extra_data());
-        Ok(Self { executor, origin })
+        let mut queued = 0;
+        for entry in queue {
+            if entry.index < next {
+                continue;
+            }
+            if entry.index > next {
+                return Err(L2Error::QueueGap {
+                    expected: next,
+                    got: entry.index,
+                });
+            }
+            if entry.l1_block > origin.number || entry.gas_limit() > executor.gas_left() {
+                break;
+            }
+            match &entry.tx.tx {
+                TxEnvelope::Deposit(deposit) => {
+                    executor.execute_deposit(deposit.inner().clone())?;
+                    queued += 1;
+                }
+                tx => match executor.execute(tx.clone(), entry.tx.sender) {
+                    Ok(_) => queued += 1,
+                    Err(Error::InvalidTx { .. } | Error::BlockFull { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                },
+            }
+            queue_hash = crate::system::portal::next_queue_hash(queue_hash, entry.tx.tx.tx_hash());
+            next += 1;
+        }
+        executor.set_queue(next, queue_hash)?;
+        executor.set_extra_data(origin.extra_data(next, queued as u64));
+        Ok(Self {
+            executor,
+            origin,
+            queued,
+        })
+    }
+
+    /// How many of the block's first transactions came from the Portal's queue (they are not in
+    /// the batch: derivation takes them from L1).
+    pub fn queued(&self) -> usize {
+        self.queued
     }
 
     /// The header fields fixed so far.
@@ -174,7 +261,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     /// Charges the L1 data fee, then executes the transaction. On an error nothing changed.
     pub fn execute(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
         let fee = l1_fee(&tx, self.origin.base_fee);
-        let hash = *tx.tx_hash();
+        let hash = tx.tx_hash();
         if tx.gas_limit() > self.executor.gas_left() {
             return Err(Error::BlockFull {
                 hash,
@@ -254,20 +341,38 @@ pub fn l1_data_fee(data: &[u8], l1_base_fee: u64) -> L1Fee {
 }
 
 impl L1Origin {
-    /// The origin as an L2 header's extra data (number, timestamp, base fee; the hash is the
-    /// mix hash): a block alone tells which L1 block it derives from and its data price.
-    pub fn extra_data(&self) -> Bytes {
-        let mut out = Vec::with_capacity(24);
-        out.extend_from_slice(&self.number.to_be_bytes());
-        out.extend_from_slice(&self.timestamp.to_be_bytes());
-        out.extend_from_slice(&self.base_fee.to_be_bytes());
+    /// An L2 header's extra data: the origin (number, timestamp, base fee; the hash is the mix
+    /// hash), the Portal queue index after the block, and how many of its first transactions came
+    /// from the queue. A block alone tells which L1 block it derives from, its data price, and
+    /// which of its transactions a batch carries.
+    pub fn extra_data(&self, queue_index: u64, queued: u64) -> Bytes {
+        let mut out = Vec::with_capacity(EXTRA_DATA_LEN);
+        for word in [
+            self.number,
+            self.timestamp,
+            self.base_fee,
+            queue_index,
+            queued,
+        ] {
+            out.extend_from_slice(&word.to_be_bytes());
+        }
         out.into()
+    }
+
+    /// The Portal queue index after an L2 block (0 for genesis).
+    pub fn queue_index_of(header: &Header) -> u64 {
+        extra_word(header, 3)
+    }
+
+    /// How many of an L2 block's first transactions came from the Portal's queue.
+    pub fn queued_of(header: &Header) -> usize {
+        extra_word(header, 4) as usize
     }
 
     /// The origin an L2 header records; `None` for a header without one (genesis).
     pub fn of_header(header: &Header) -> Option<Self> {
         let extra = header.extra_data.as_ref();
-        if extra.len() != 24 {
+        if extra.len() != EXTRA_DATA_LEN {
             return None;
         }
         let word = |i: usize| -> Option<u64> {
@@ -280,4 +385,16 @@ impl L1Origin {
             hash: header.mix_hash,
         })
     }
+}
+
+/// Length of an L2 header's extra data: five big-endian u64 words.
+const EXTRA_DATA_LEN: usize = 40;
+
+fn extra_word(header: &Header, i: usize) -> u64 {
+    header
+        .extra_data
+        .get(i * 8..i * 8 + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
 }

@@ -7,11 +7,15 @@ pub enum RecoveryError {
     /// geth's message for a signature that recovers no key.
     #[error("invalid sender")]
     InvalidSender,
+    /// Deposits come only from L1 through derivation; they have no signature.
+    #[error("transaction type not supported")]
+    Unsupported,
 }
 
 /// Recovers the sender of one transaction with libsecp256k1. Rejects high-s signatures (EIP-2).
 pub fn recover_sender(tx: &TxEnvelope) -> Result<Address, RecoveryError> {
-    if tx.signature().normalize_s().is_some() {
+    let signature = tx.signature().ok_or(RecoveryError::Unsupported)?;
+    if signature.normalize_s().is_some() {
         return Err(RecoveryError::InvalidSender);
     }
     // The inherent `recover_signer` of `Signed` goes to libsecp256k1 (alloy-primitives/secp256k1).
@@ -19,8 +23,8 @@ pub fn recover_sender(tx: &TxEnvelope) -> Result<Address, RecoveryError> {
         TxEnvelope::Legacy(t) => t.recover_signer(),
         TxEnvelope::Eip2930(t) => t.recover_signer(),
         TxEnvelope::Eip1559(t) => t.recover_signer(),
-        TxEnvelope::Eip4844(t) => t.recover_signer(),
         TxEnvelope::Eip7702(t) => t.recover_signer(),
+        TxEnvelope::Deposit(_) | TxEnvelope::PostExec(_) => return Err(RecoveryError::Unsupported),
     };
     recovered.map_err(|_| RecoveryError::InvalidSender)
 }

@@ -216,7 +216,7 @@ impl Mempool {
                 limit: self.config.max_tx_bytes,
             });
         }
-        if tx.is_eip4844() {
+        if tx.is_deposit() || tx.signature().is_none() {
             return Err(Error::TypeNotSupported);
         }
         match tx.chain_id() {
@@ -262,7 +262,7 @@ impl Mempool {
         sender: Address,
         account: AccountState,
     ) -> Result<(B256, Status), Error> {
-        let hash = *tx.tx_hash();
+        let hash = tx.tx_hash();
         if self.by_hash.contains_key(&hash) {
             return Err(Error::AlreadyKnown);
         }

@@ -1,4 +1,5 @@
-use alloy_consensus::{Header, TxEnvelope};
+use crate::TxEnvelope;
+use alloy_consensus::Header;
 use alloy_primitives::{Address, B256};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
 

@@ -41,6 +41,15 @@ pub struct ChainConfig {
     pub fees: FeeParams,
     #[serde(default)]
     pub layer: Layer,
+    /// L2: how far (seconds) a block's timestamp may run ahead of its L1 origin's. It bounds how
+    /// long a sequencer can hold back the Portal's queue: deposits and forced transactions are
+    /// included by the first block whose origin reaches them.
+    #[serde(default = "default_max_sequencer_drift")]
+    pub max_sequencer_drift: u64,
+}
+
+fn default_max_sequencer_drift() -> u64 {
+    ChainConfig::DEFAULT_MAX_SEQUENCER_DRIFT
 }
 
 impl ChainConfig {
@@ -50,6 +59,10 @@ impl ChainConfig {
     pub const L2_DEV_CHAIN_ID: u64 = 901;
     /// Block gas limit of the dev chain, as anvil's.
     pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;
+    /// Production sequencer drift: 10 minutes of L1 time.
+    pub const DEFAULT_MAX_SEQUENCER_DRIFT: u64 = 600;
+    /// The dev L2's sequencer drift, short so the forced-inclusion window is short.
+    pub const DEV_MAX_SEQUENCER_DRIFT: u64 = 30;
 }
 
 /// EIP-1559: the base fee of the block after one with `gas_used` of `gas_limit` at `base_fee`.

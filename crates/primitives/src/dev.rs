@@ -1,7 +1,8 @@
 //! The standard dev accounts (anvil's and hardhat's) and a signing helper for dev tools and tests.
 //!
 //! These keys are public knowledge. They belong in dev modes and tests only.
-use alloy_consensus::{SignableTransaction, TxEnvelope};
+use crate::TxEnvelope;
+use alloy_consensus::SignableTransaction;
 use alloy_primitives::{Address, B256, Signature, U256, keccak256};
 use secp256k1::{Message, SECP256K1, SecretKey};
 use std::sync::OnceLock;
@@ -11,6 +12,9 @@ pub const DEV_MNEMONIC: &str = "test test test test test test test test test tes
 
 /// The dev account registered as the L2 batcher in the dev genesis.
 pub const DEV_BATCHER: usize = 9;
+
+/// The dev account `tandem devnet` proposes L2 outputs with (L1 only).
+pub const DEV_PROPOSER: usize = 8;
 
 /// Balance of each dev account at genesis, in ETH.
 pub const DEV_BALANCE_ETH: u64 = 10_000;

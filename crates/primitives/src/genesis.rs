@@ -62,6 +62,12 @@ pub fn chain_config(genesis: &Genesis) -> ChainConfig {
         gas_limit: genesis.gas_limit,
         fees: FeeParams::default(),
         layer,
+        max_sequencer_drift: genesis
+            .config
+            .extra_fields
+            .get_deserialized::<u64>("maxSequencerDrift")
+            .and_then(Result::ok)
+            .unwrap_or(ChainConfig::DEFAULT_MAX_SEQUENCER_DRIFT),
     }
 }
 
@@ -75,7 +81,9 @@ fn system_account() -> GenesisAccount {
 /// The L2 dev genesis: chain 901, the ten dev accounts with 10,000 ETH each, and the predeploys.
 pub fn dev_l2_genesis() -> Genesis {
     let mut genesis = dev_genesis(ChainConfig::L2_DEV_CHAIN_ID);
-    genesis.alloc.remove(&system::BATCH_INBOX);
+    for l1_only in system::L1_SYSTEM_CONTRACTS {
+        genesis.alloc.remove(&l1_only);
+    }
     genesis.alloc.insert(system::L1_BLOCK, system_account());
     genesis
         .alloc
@@ -83,6 +91,10 @@ pub fn dev_l2_genesis() -> Genesis {
     for vault in [system::SEQUENCER_FEE_VAULT, system::L1_FEE_VAULT] {
         genesis.alloc.insert(vault, system_account());
     }
+    genesis.config.extra_fields.insert(
+        "maxSequencerDrift".into(),
+        ChainConfig::DEV_MAX_SEQUENCER_DRIFT.into(),
+    );
     // L2 gas is cheap: the data fee, not execution, is most of what a transaction pays.
     genesis.base_fee_per_gas = Some(u128::from(L2_GENESIS_BASE_FEE_WEI));
     genesis
@@ -121,7 +133,57 @@ pub fn dev_genesis(chain_id: u64) -> Genesis {
         system::BATCH_INBOX,
         system_account().with_storage(Some([(B256::ZERO, batcher)].into_iter().collect())),
     );
+    genesis.alloc.insert(system::PORTAL, system_account());
+    set_bridge_params(&mut genesis, &BridgeParams::dev());
     genesis
+}
+
+/// What an L1 genesis fixes about settlement, in OutputOracle's storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BridgeParams {
+    /// Seconds of L1 time after which an output is final.
+    pub challenge_window: u64,
+    /// L2 blocks between outputs.
+    pub output_interval: u64,
+    /// The least bond a proposer posts with an output, in wei.
+    pub min_bond: U256,
+}
+
+impl BridgeParams {
+    /// The devnet's: a 60 s window, an output every 20 L2 blocks (5 s), 1 ETH bonds.
+    pub fn dev() -> Self {
+        Self {
+            challenge_window: 60,
+            output_interval: 20,
+            min_bond: U256::from(10u64).pow(U256::from(18)),
+        }
+    }
+
+    /// Production defaults: a one-hour window (a dispute is one L1 transaction), an output every
+    /// 1,800 L2 blocks (7.5 minutes), 1 ETH bonds.
+    pub fn production() -> Self {
+        Self {
+            challenge_window: 3_600,
+            output_interval: 1_800,
+            min_bond: U256::from(10u64).pow(U256::from(18)),
+        }
+    }
+}
+
+/// Writes `params` into the OutputOracle of an L1 genesis (slots 1, 2 and 3).
+pub fn set_bridge_params(genesis: &mut Genesis, params: &BridgeParams) {
+    let storage = [
+        (1u64, U256::from(params.challenge_window)),
+        (2, U256::from(params.output_interval)),
+        (3, params.min_bond),
+    ]
+    .into_iter()
+    .map(|(slot, value)| (B256::from(U256::from(slot)), B256::from(value)))
+    .collect();
+    genesis.alloc.insert(
+        system::OUTPUT_ORACLE,
+        system_account().with_storage(Some(storage)),
+    );
 }
 
 #[cfg(test)]

@@ -8,11 +8,16 @@ pub mod dev;
 pub mod genesis;
 pub mod system;
 
-pub use alloy_consensus::{Header, ReceiptEnvelope, TxEnvelope};
+pub use alloy_consensus::Header;
 pub use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
 pub use block::{Block, SealedBlock, StoredTx};
 pub use chain::{ChainConfig, FeeParams, Layer, next_base_fee};
-pub use genesis::{Genesis, GenesisAccount, GenesisError};
+pub use genesis::{BridgeParams, Genesis, GenesisAccount, GenesisError};
+/// Every transaction either layer stores: Ethereum's signed types plus the L2 deposit (0x7E),
+/// as OP Stack defines them. Blob transactions are not supported.
+pub use op_alloy_consensus::{
+    OpReceiptEnvelope as ReceiptEnvelope, OpTxEnvelope as TxEnvelope, OpTxType as TxType, TxDeposit,
+};
 
-/// An L1 receipt as stored and hashed into `receiptsRoot`.
+/// A receipt as stored and hashed into `receiptsRoot`; a deposit's carries its deposit nonce.
 pub type Receipt = ReceiptEnvelope<alloy_primitives::Log>;

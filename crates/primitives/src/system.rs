@@ -7,6 +7,15 @@ use alloy_primitives::{Address, Bytes, address};
 /// L1: receives the L2 batcher's batches; the batch bytes stay in the transaction's calldata.
 pub const BATCH_INBOX: Address = address!("0x000000000000000000000000000000000000ba70");
 
+/// L1: deposits and forced transactions into L2, and withdrawal payouts.
+pub const PORTAL: Address = address!("0x000000000000000000000000000000000000b0a1");
+
+/// L1: L2 output roots, their bonds and challenge windows.
+pub const OUTPUT_ORACLE: Address = address!("0x000000000000000000000000000000000000b0a2");
+
+/// L1: may delete outputs that are not final (the fault-proof game; reserved until it exists).
+pub const DISPUTE_GAME: Address = address!("0x000000000000000000000000000000000000b0a3");
+
 /// L2 predeploy holding the current L1 origin (OP Stack's address).
 pub const L1_BLOCK: Address = address!("0x4200000000000000000000000000000000000015");
 /// L2 predeploy recording withdrawals (OP Stack's address).
@@ -19,9 +28,51 @@ pub const SEQUENCER_FEE_VAULT: Address = address!("0x420000000000000000000000000
 pub const L1_FEE_VAULT: Address = address!("0x420000000000000000000000000000000000001A");
 
 /// The L1 system contracts.
-pub const L1_SYSTEM_CONTRACTS: [Address; 1] = [BATCH_INBOX];
+pub const L1_SYSTEM_CONTRACTS: [Address; 3] = [BATCH_INBOX, PORTAL, OUTPUT_ORACLE];
+
+/// The L2 system contracts (native predeploys).
+pub const L2_SYSTEM_CONTRACTS: [Address; 2] = [L1_BLOCK, L2_TO_L1_MESSAGE_PASSER];
+
+/// What L1 adds to a contract's address when it deposits, so a contract on L1 never acts as the
+/// contract at the same address on L2 (OP Stack's alias).
+pub const ALIAS_OFFSET: Address = address!("0x1111000000000000000000000000000000001111");
+
+/// The L2 sender of a deposit from an L1 contract at `address`: `address + ALIAS_OFFSET` mod 2^160.
+pub fn alias(address: Address) -> Address {
+    let sum = alloy_primitives::U160::from_be_bytes(address.0.0)
+        .wrapping_add(alloy_primitives::U160::from_be_bytes(ALIAS_OFFSET.0.0));
+    Address::from(sum.to_be_bytes())
+}
+
+/// Undoes [`alias`].
+pub fn unalias(address: Address) -> Address {
+    let difference = alloy_primitives::U160::from_be_bytes(address.0.0)
+        .wrapping_sub(alloy_primitives::U160::from_be_bytes(ALIAS_OFFSET.0.0));
+    Address::from(difference.to_be_bytes())
+}
 
 /// The code every system address holds: INVALID, so a plain EVM call to it fails loudly.
 pub fn placeholder_code() -> Bytes {
     Bytes::from_static(&[0xfe])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_matches_op_stack_and_wraps() {
+        // OP Stack's AddressAliasHelper: 0x...0001 -> 0x1111...1112.
+        let one = address!("0x0000000000000000000000000000000000000001");
+        assert_eq!(
+            alias(one),
+            address!("0x1111000000000000000000000000000000001112")
+        );
+        let top = address!("0xffffffffffffffffffffffffffffffffffffffff");
+        assert_eq!(
+            alias(top),
+            address!("0x1111000000000000000000000000000000001110")
+        );
+        assert_eq!(unalias(alias(top)), top);
+    }
 }

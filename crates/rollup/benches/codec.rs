@@ -63,6 +63,7 @@ fn sequenced() -> Batch {
         let inputs = L2BlockInputs {
             timestamp: 10 + number,
             l1_origin: origin(1),
+            queue: Vec::new(),
             transactions,
         };
         let reader = storage.read().unwrap();

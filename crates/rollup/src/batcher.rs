@@ -8,10 +8,8 @@ use crate::{
     derivation::replay_batches,
     l1::{L1Client, L1Error},
 };
-use alloy_consensus::TxEip1559;
-use alloy_eips::{BlockNumberOrTag, eip2718::Encodable2718};
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use alloy_rpc_types_eth::TransactionRequest;
+
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolCall;
 use parking_lot::Mutex;
 use std::{
@@ -169,7 +167,7 @@ impl Batcher {
     /// Data on L1 is final at once (BFT), so what L1 holds is safe.
     fn set_posted(&mut self, posted: u64, table: AddressTable) -> Result<()> {
         self.posted = Some((posted, table));
-        self.storage.set_heads(posted, posted)?;
+        self.storage.set_safe(posted)?;
         let mut status = self.status.lock();
         status.posted_block = posted;
         status.last_error = None;
@@ -182,10 +180,12 @@ impl Batcher {
         let mut total = 0;
         for number in first..=last.min(first + MAX_BLOCKS_PER_BATCH) {
             if let Some(block) = reader.block(number)? {
+                let queued = L1Origin::queued_of(block.header());
                 total += block
                     .block
                     .transactions
                     .iter()
+                    .skip(queued)
                     .map(|t| t.tx.eip2718_encoded_length())
                     .sum::<usize>();
             }
@@ -210,11 +210,19 @@ impl Batcher {
                     .ok_or_else(|| Error::Corrupt(format!("L2 block {number} missing")))?;
                 let origin = L1Origin::of_header(block.header())
                     .ok_or_else(|| Error::Corrupt(format!("L2 block {number} has no L1 origin")))?;
+                // The queue's transactions come from L1 itself: derivation adds them again.
+                let queued = L1Origin::queued_of(block.header());
                 blocks.push(BatchBlock {
                     number,
                     timestamp: block.header().timestamp,
                     l1_origin: origin.number,
-                    transactions: block.block.transactions.into_iter().map(|t| t.tx).collect(),
+                    transactions: block
+                        .block
+                        .transactions
+                        .into_iter()
+                        .skip(queued)
+                        .map(|t| t.tx)
+                        .collect(),
                 });
             }
             let batch = Batch { blocks };
@@ -240,47 +248,12 @@ impl Batcher {
             }
             .abi_encode(),
         );
-        let request = TransactionRequest::default()
-            .from(key.address)
-            .to(BATCH_INBOX)
-            .input(input.clone().into());
-        let gas = self.l1.estimate_gas(&request).await?;
-        let l1_chain = self.l1.chain_id().await?;
-        let nonce = self.l1.nonce(key.address).await?;
-        let base_fee = self
+        let receipt = self
             .l1
-            .origin(BlockNumberOrTag::Latest)
-            .await?
-            .map(|o| o.base_fee)
-            .unwrap_or_default();
-        let tip: u128 = 1_000_000_000;
-        let tx = TxEip1559 {
-            chain_id: l1_chain,
-            nonce,
-            gas_limit: gas + gas / 4,
-            max_fee_per_gas: u128::from(base_fee) * 2 + tip,
-            max_priority_fee_per_gas: tip,
-            to: TxKind::Call(BATCH_INBOX),
-            value: U256::ZERO,
-            input,
-            access_list: Default::default(),
-        };
-        let raw = Bytes::from(key.sign(tx).encoded_2718());
-        let hash = self.l1.send_raw(&raw).await?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let receipt = loop {
-            if let Some(receipt) = self.l1.receipt(hash).await? {
-                break receipt;
-            }
-            if Instant::now() > deadline {
-                return Err(L1Error::Unexpected(format!(
-                    "batch {sequence} ({hash}) not included in 60 s"
-                ))
-                .into());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        if !receipt.status() {
+            .transact(key, BATCH_INBOX, U256::ZERO, input, Duration::from_secs(60))
+            .await?;
+        let hash = receipt.transaction_hash;
+        if !crate::l1::succeeded(&receipt) {
             return Err(L1Error::Unexpected(format!("batch {sequence} ({hash}) reverted")).into());
         }
         Ok(PostedBatch {

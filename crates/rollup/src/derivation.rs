@@ -5,6 +5,7 @@
 use crate::{
     AddressTable, Batch, BatchError, Error, Limits, Result,
     l1::{L1Client, L1Error},
+    queue::PortalQueue,
 };
 use alloy_primitives::{Address, Bytes};
 use alloy_rpc_types_eth::Filter;
@@ -62,6 +63,8 @@ pub struct Deriver {
     limits: Limits,
     /// Addresses the batches so far introduced.
     table: AddressTable,
+    /// The Portal's queue, read up to the L1 block of the batch being applied.
+    queue: PortalQueue,
 }
 
 impl Deriver {
@@ -73,7 +76,14 @@ impl Deriver {
             next_sequence: 0,
             limits: Limits::default(),
             table: AddressTable::default(),
+            queue: PortalQueue::default(),
         }
+    }
+
+    /// The Portal's queue as read so far; [`Deriver::apply`] needs it read up to the batch's
+    /// L1 block.
+    pub fn queue_mut(&mut self) -> &mut PortalQueue {
+        &mut self.queue
     }
 
     /// The address table as of the batches applied so far.
@@ -86,7 +96,8 @@ impl Deriver {
         self.next_sequence
     }
 
-    /// Applies one batch: derives and commits the blocks it adds. `Ok(Err(skip))` when the batch
+    /// Applies one batch: derives and commits the blocks it adds, each with the Portal queue's
+    /// due entries first (the queue must be read up to the batch's L1 block). `Ok(Err(skip))` when the batch
     /// (or its rest) is invalid; `Err` only when the node itself fails (storage).
     pub fn apply(
         &mut self,
@@ -151,9 +162,14 @@ impl Deriver {
                     Some(StoredTx { sender, tx })
                 })
                 .collect();
+            // The queue's due entries come from L1, whatever the batch says.
+            let queue = self
+                .queue
+                .due(L1Origin::queue_index_of(&parent), origin.number);
             let inputs = L2BlockInputs {
                 timestamp: block.timestamp,
                 l1_origin: origin,
+                queue,
                 transactions,
             };
             let executed = match execute_l2_block(
@@ -176,7 +192,7 @@ impl Deriver {
             drop(reader);
             let number = executed.executed.block.number();
             self.storage.commit(&executed.executed.into_commit())?;
-            self.storage.set_heads(number, number)?;
+            self.storage.set_safe(number)?;
             derived += 1;
         }
         Ok(Ok(derived))
@@ -250,6 +266,7 @@ pub async fn follow(
                         }
                     }
                 }
+                deriver.queue.sync(&l1, batch.l1_block).await?;
                 let before = deriver.storage.read()?.last_height().unwrap_or_default();
                 let outcome = tokio::task::block_in_place(|| {
                     deriver.apply(&batch, &mut |n| origins.get(&n).copied())
@@ -308,7 +325,7 @@ async fn read_batch(l1: &L1Client, log: &alloy_rpc_types_eth::Log) -> Result<Opt
         .transaction(hash)
         .await?
         .ok_or_else(|| L1Error::Unexpected(format!("batch transaction {hash} missing")))?;
-    let input = alloy_consensus::Transaction::input(tx.inner.inner());
+    let input = alloy_consensus::Transaction::input(tx.inner.inner.inner());
     let Ok(call) = IBatchInbox::submitBatchCall::abi_decode(input) else {
         return Ok(None);
     };
@@ -319,7 +336,7 @@ async fn read_batch(l1: &L1Client, log: &alloy_rpc_types_eth::Log) -> Result<Opt
     }
     Ok(Some(L1Batch {
         l1_block,
-        sender: tx.inner.signer(),
+        sender: tx.inner.inner.signer(),
         sequence: call.sequence,
         data: call.batch,
     }))

@@ -1,15 +1,19 @@
 //! What the L2 services read from and send to L1, over L1's Ethereum JSON-RPC.
+use alloy_consensus::TxEip1559;
 use alloy_eips::BlockNumberOrTag;
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::TxKind;
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
-use alloy_rpc_types_eth::{
-    Block, Filter, Log, Transaction, TransactionReceipt, TransactionRequest,
-};
+use alloy_rpc_types_eth::{Block, Filter, Log, TransactionRequest};
 use jsonrpsee::{
     core::client::ClientT,
     http_client::{HttpClient, HttpClientBuilder},
     rpc_params,
 };
+use std::time::Duration;
 use tandem_execution::l2::L1Origin;
+use tandem_primitives::dev::DevAccount;
+use tandem_rpc::{RpcReceipt, RpcTransaction};
 
 #[derive(Debug, thiserror::Error)]
 pub enum L1Error {
@@ -20,6 +24,11 @@ pub enum L1Error {
 }
 
 pub type L1Result<T> = Result<T, L1Error>;
+
+/// Whether a transaction succeeded, by its receipt.
+pub fn succeeded(receipt: &RpcReceipt) -> bool {
+    alloy_consensus::TxReceipt::status(&receipt.inner.inner)
+}
 
 /// A JSON-RPC client for L1.
 #[derive(Debug, Clone)]
@@ -127,17 +136,110 @@ impl L1Client {
             .await
     }
 
-    pub async fn receipt(&self, hash: B256) -> L1Result<Option<TransactionReceipt>> {
+    pub async fn receipt(&self, hash: B256) -> L1Result<Option<RpcReceipt>> {
         self.request("eth_getTransactionReceipt", rpc_params![hash])
             .await
     }
 
-    pub async fn transaction(&self, hash: B256) -> L1Result<Option<Transaction>> {
+    pub async fn transaction(&self, hash: B256) -> L1Result<Option<RpcTransaction>> {
         self.request("eth_getTransactionByHash", rpc_params![hash])
             .await
     }
 
     pub async fn logs(&self, filter: &Filter) -> L1Result<Vec<Log>> {
         self.request("eth_getLogs", rpc_params![filter]).await
+    }
+
+    /// Any method, with its parameters as a tuple or array.
+    pub async fn request_json<T: serde::de::DeserializeOwned, P: serde::Serialize>(
+        &self,
+        method: &str,
+        params: P,
+    ) -> L1Result<T> {
+        let mut array = jsonrpsee::core::params::ArrayParams::new();
+        let value = serde_json::to_value(params)
+            .map_err(|e| L1Error::Unexpected(format!("{method} parameters: {e}")))?;
+        match value {
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    array
+                        .insert(item)
+                        .map_err(|e| L1Error::Unexpected(format!("{method} parameters: {e}")))?;
+                }
+            }
+            other => array
+                .insert(other)
+                .map_err(|e| L1Error::Unexpected(format!("{method} parameters: {e}")))?,
+        }
+        self.request(method, array).await
+    }
+
+    /// Calls a contract function (at the latest block) and decodes what it returns.
+    pub async fn call_sol<C: alloy_sol_types::SolCall>(
+        &self,
+        to: Address,
+        call: &C,
+    ) -> L1Result<C::Return> {
+        let output = self.call(to, call.abi_encode().into()).await?;
+        C::abi_decode_returns(&output)
+            .map_err(|e| L1Error::Unexpected(format!("{} answered {output}: {e}", C::SIGNATURE)))
+    }
+
+    /// Signs a call from `key` (EIP-1559, gas estimated plus a quarter, fee cap twice the base
+    /// fee plus a 1 gwei tip), sends it and waits up to `patience` for its receipt.
+    pub async fn transact(
+        &self,
+        key: &DevAccount,
+        to: Address,
+        value: U256,
+        input: Bytes,
+        patience: Duration,
+    ) -> L1Result<RpcReceipt> {
+        let request = TransactionRequest::default()
+            .from(key.address)
+            .to(to)
+            .value(value)
+            .input(input.clone().into());
+        let gas = self.estimate_gas(&request).await?;
+        let chain_id = self.chain_id().await?;
+        let nonce = self.nonce(key.address).await?;
+        let base_fee = self
+            .origin(BlockNumberOrTag::Latest)
+            .await?
+            .map(|o| o.base_fee)
+            .unwrap_or_default();
+        // 1 gwei, or the base fee where gas is cheaper than that (L2).
+        let tip: u128 = 1_000_000_000.min(u128::from(base_fee).max(1));
+        let tx = TxEip1559 {
+            chain_id,
+            nonce,
+            gas_limit: gas + gas / 4,
+            max_fee_per_gas: u128::from(base_fee) * 2 + tip,
+            max_priority_fee_per_gas: tip,
+            to: TxKind::Call(to),
+            value,
+            input,
+            access_list: Default::default(),
+        };
+        let raw = Bytes::from(key.sign(tx).encoded_2718());
+        let hash = self.send_raw(&raw).await?;
+        self.wait_receipt(hash, patience).await
+    }
+
+    /// Waits up to `patience` for a transaction's receipt.
+    pub async fn wait_receipt(&self, hash: B256, patience: Duration) -> L1Result<RpcReceipt> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            if let Some(receipt) = self.receipt(hash).await? {
+                return Ok(receipt);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(L1Error::Unexpected(format!(
+                    "transaction {hash} not included in {} s",
+                    patience.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }

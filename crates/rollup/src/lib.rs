@@ -6,12 +6,16 @@
 //!   ...) and compresses them, so the many similar fields cost few L1 bytes;
 //! - [`batcher`] posts batches to L1's BatchInbox and resumes from what L1 holds;
 //! - [`derivation`] rebuilds the L2 chain from finalized L1 data alone, skipping invalid batches;
+//! - [`bridge`] computes output roots, runs the proposer, follows final outputs and tracks withdrawals;
+//! - [`queue`] reads the Portal's deposits and forced transactions that every L2 block must take;
 //! - [`node`] wires these into the `tandem l2 sequencer` and `tandem l2 verifier` processes.
 pub mod batch;
 pub mod batcher;
+pub mod bridge;
 pub mod derivation;
 pub mod l1;
 pub mod node;
+pub mod queue;
 pub mod sequencer;
 pub mod wal;
 

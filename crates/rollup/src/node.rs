@@ -3,10 +3,14 @@
 use crate::{
     Error, Result,
     batcher::{self, BatcherConfig, BatcherStatus},
+    bridge,
     derivation::{self, DerivationStatus, Deriver},
     l1::L1Client,
+    queue::PortalQueue,
     sequencer::{self, SequencerConfig},
 };
+use alloy_primitives::B256;
+use jsonrpsee::types::ErrorObjectOwned;
 use parking_lot::Mutex;
 use std::{
     net::SocketAddr,
@@ -35,6 +39,8 @@ pub struct L2Config {
     pub history: tandem_storage::History,
     /// Accounts the node signs for (`eth_sendTransaction`). Dev mode only.
     pub dev_signers: Vec<DevAccount>,
+    /// Sequencer only: senders whose transactions it never includes (to test forced inclusion).
+    pub ignore: Vec<alloy_primitives::Address>,
 }
 
 /// A running L2 node.
@@ -116,13 +122,31 @@ pub async fn launch_sequencer(
         Ok(l1.finalized().await?)
     })
     .await?;
+    let read = retry("the Portal queue", L1_PATIENCE, || {
+        let l1 = l1.clone();
+        async move {
+            let mut queue = PortalQueue::default();
+            queue.sync(&l1, first.number).await?;
+            Ok(queue)
+        }
+    })
+    .await?;
+    let queue = Arc::new(Mutex::new(read));
     let (origin_tx, origin_rx) = watch::channel(first);
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(track_origin(
-        l1.clone(),
-        origin_tx,
-        stopped.clone(),
-    ))];
+    let mut tasks = vec![
+        tokio::spawn(track_origin(
+            l1.clone(),
+            origin_tx,
+            queue.clone(),
+            stopped.clone(),
+        )),
+        tokio::spawn(bridge::follow_finalized(
+            backend.storage.clone(),
+            l1.clone(),
+            stopped.clone(),
+        )),
+    ];
 
     let batcher_status = Arc::new(Mutex::new(BatcherStatus::default()));
     if let Some(batcher) = batcher {
@@ -148,6 +172,7 @@ pub async fn launch_sequencer(
     let sequencer_config = SequencerConfig {
         block_time,
         wal_path: config.data_dir.join("sequencer.wal"),
+        ignore: config.ignore.iter().copied().collect(),
     };
     let runtime = tokio::runtime::Handle::current();
     let (thread_backend, thread_stop) = (backend.clone(), stop_sequencer.clone());
@@ -158,6 +183,7 @@ pub async fn launch_sequencer(
                 thread_backend,
                 sequencer_config,
                 origin_rx,
+                queue,
                 thread_stop,
                 runtime,
             );
@@ -195,13 +221,20 @@ pub async fn launch_verifier(config: L2Config) -> Result<L2Handle> {
     let (stop, stopped) = watch::channel(false);
     let announcer = backend.clone();
     let on_blocks = Arc::new(move |from: u64, to: u64| announce_range(&announcer, from, to));
-    let tasks = vec![tokio::spawn(derivation::follow(
-        deriver,
-        l1,
-        derivation_status.clone(),
-        on_blocks,
-        stopped,
-    ))];
+    let tasks = vec![
+        tokio::spawn(derivation::follow(
+            deriver,
+            l1.clone(),
+            derivation_status.clone(),
+            on_blocks,
+            stopped.clone(),
+        )),
+        tokio::spawn(bridge::follow_finalized(
+            backend.storage.clone(),
+            l1,
+            stopped,
+        )),
+    ];
     let status = Status {
         role: "verifier",
         backend: backend.clone(),
@@ -221,6 +254,46 @@ pub async fn launch_verifier(config: L2Config) -> Result<L2Handle> {
     })
 }
 
+/// A running proposer.
+pub struct ProposerHandle {
+    pub status: Arc<Mutex<bridge::ProposerStatus>>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for ProposerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProposerHandle").finish_non_exhaustive()
+    }
+}
+
+impl ProposerHandle {
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts a proposer posting the outputs of the L2 node at `l2_rpc` (best a verifier: it
+/// derives from L1 alone) to L1's OutputOracle, signed by `key`.
+pub fn launch_proposer(l1_rpc: &str, l2_rpc: &str, key: DevAccount) -> Result<ProposerHandle> {
+    let (l1, l2) = (L1Client::new(l1_rpc)?, L1Client::new(l2_rpc)?);
+    let status = Arc::new(Mutex::new(bridge::ProposerStatus::default()));
+    let (stop, stopped) = watch::channel(false);
+    let config = bridge::ProposerConfig {
+        key,
+        poll: Duration::from_millis(500),
+    };
+    let task = tokio::spawn(bridge::run_proposer(
+        l1,
+        l2,
+        config,
+        status.clone(),
+        stopped,
+    ));
+    Ok(ProposerHandle { status, stop, task })
+}
+
 fn open(config: &L2Config, block_time: Duration) -> Result<Backend> {
     let mut backend = tandem_node::open_backend(
         &config.data_dir,
@@ -237,7 +310,8 @@ fn open(config: &L2Config, block_time: Duration) -> Result<Backend> {
     }
     // Until L1 holds a batch, only genesis is safe.
     if backend.storage.read()?.last_height() == Some(0) {
-        backend.storage.set_heads(0, 0)?;
+        backend.storage.set_safe(0)?;
+        backend.storage.set_finalized(0)?;
     }
     backend.health = Arc::new(tandem_rpc::Health::new(
         Duration::from_secs(10).max(block_time * 3),
@@ -252,21 +326,59 @@ async fn serve(
     backend: &Backend,
     status: Status,
 ) -> Result<(SocketAddr, jsonrpsee::server::ServerHandle)> {
-    let mut module = jsonrpsee::RpcModule::new(status);
+    let l1 = L1Client::new(&status.l1_rpc)?;
+    let mut module = jsonrpsee::RpcModule::new((status, l1));
+    let register = |e: jsonrpsee::core::RegisterMethodError| Error::Config(e.to_string());
     module
-        .register_blocking_method("tandem_rollupStatus", |_, status, _| {
-            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(status.report())
+        .register_blocking_method("tandem_rollupStatus", |_, context, _| {
+            Ok::<_, ErrorObjectOwned>(context.0.report())
         })
-        .map_err(|e| Error::Config(e.to_string()))?;
+        .map_err(register)?;
+    module
+        .register_blocking_method("tandem_outputAtBlock", |params, context, _| {
+            let number: alloy_primitives::U64 = params.one()?;
+            let reader = context.0.backend.storage.read().map_err(rpc_error)?;
+            bridge::output_at(&reader, number.to()).map_err(rpc_error)
+        })
+        .map_err(register)?;
+    module
+        .register_blocking_method("tandem_outputProposal", |params, context, _| {
+            let (first, last): (u64, u64) = params.parse()?;
+            let reader = context.0.backend.storage.read().map_err(rpc_error)?;
+            bridge::proposal(&reader, first, last).map_err(rpc_error)
+        })
+        .map_err(register)?;
+    module
+        .register_async_method("tandem_withdrawalStatus", |params, context, _| async move {
+            let hash: B256 = params.one()?;
+            let (status, l1) = &*context;
+            bridge::withdrawal_status(&status.backend.storage, l1, hash)
+                .await
+                .map_err(rpc_error)
+        })
+        .map_err(register)?;
+    module
+        .register_async_method("tandem_withdrawalProof", |params, context, _| async move {
+            let mut seq = params.sequence();
+            let hash: B256 = seq.next()?;
+            let index: Option<u64> = seq.optional_next()?;
+            let (status, l1) = &*context;
+            bridge::withdrawal_proofs(&status.backend.storage, l1, hash, index)
+                .await
+                .map_err(rpc_error)
+        })
+        .map_err(register)?;
     tandem_rpc::serve_with(config.rpc_addr, backend.clone(), module.into())
         .await
         .map_err(|e| Error::Config(format!("cannot start JSON-RPC on {}: {e}", config.rpc_addr)))
 }
 
-/// Polls L1 for its newest finalized block.
+/// Polls L1 for its newest finalized block, and publishes it once the Portal's queue is read up
+/// to it.
 async fn track_origin(
     l1: L1Client,
     origin: watch::Sender<L1Origin>,
+    queue: Arc<Mutex<PortalQueue>>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -274,7 +386,16 @@ async fn track_origin(
             _ = stop.changed() => return,
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
         }
-        match l1.finalized().await {
+        let latest = async {
+            let latest = l1.finalized().await?;
+            let mut read = queue.lock().clone();
+            if !read.covers(latest.number) {
+                read.sync(&l1, latest.number).await?;
+                *queue.lock() = read;
+            }
+            Ok::<_, Error>(latest)
+        };
+        match latest.await {
             Ok(latest) => {
                 origin.send_if_modified(|current| {
                     let newer = latest.number > current.number;
@@ -303,6 +424,11 @@ fn announce_range(backend: &Backend, from: u64, to: u64) {
             backend.announce(Arc::new(NewBlock { block, receipts }));
         }
     }
+}
+
+/// A node-side failure as a JSON-RPC error (-32000, with its message).
+fn rpc_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(-32000, e.to_string(), None::<()>)
 }
 
 /// What `tandem_rollupStatus` reports.

@@ -3,6 +3,7 @@
 //! `block_time`. The open block's L1 origin is the newest finalized L1 block when it opens.
 use crate::{
     Error, Result,
+    queue::PortalQueue,
     wal::{OpenBlock, Wal},
 };
 use alloy_eips::eip2718::{Decodable2718, Encodable2718};
@@ -31,6 +32,9 @@ pub struct SequencerConfig {
     pub block_time: Duration,
     /// Where the write-ahead log lives.
     pub wal_path: std::path::PathBuf,
+    /// Senders whose pooled transactions the sequencer never includes: a censoring sequencer,
+    /// to test that the Portal's forced inclusion gets around it.
+    pub ignore: HashSet<Address>,
 }
 
 fn now_seconds() -> u64 {
@@ -46,6 +50,7 @@ pub fn run(
     backend: Backend,
     config: SequencerConfig,
     origin: watch::Receiver<L1Origin>,
+    queue: Arc<parking_lot::Mutex<PortalQueue>>,
     stop: Arc<AtomicBool>,
     runtime: tokio::runtime::Handle,
 ) -> Result<()> {
@@ -69,11 +74,26 @@ pub fn run(
                 };
                 let open = OpenBlock {
                     number: head + 1,
-                    timestamp: now_seconds().max(parent.timestamp).max(origin.timestamp),
+                    // No further ahead of the origin than the drift allows (L1 may stall).
+                    timestamp: now_seconds()
+                        .max(parent.timestamp)
+                        .max(origin.timestamp)
+                        .min(origin.timestamp + backend.chain.max_sequencer_drift),
                     origin,
                 };
                 (open, Vec::new())
             }
+        };
+        // The origin is published only once the queue is read that far.
+        let due = {
+            let queue = queue.lock();
+            if !queue.covers(open.origin.number) {
+                return Err(Error::Config(format!(
+                    "the Portal queue is not read up to L1 block {}",
+                    open.origin.number
+                )));
+            }
+            queue.due(L1Origin::queue_index_of(&parent), open.origin.number)
         };
         wal.begin(&open).map_err(Error::Wal)?;
         let mut builder = L2BlockBuilder::open(
@@ -84,8 +104,13 @@ pub fn run(
             &parent,
             open.timestamp,
             open.origin,
+            &due,
         )?;
         backend.preconf.clear();
+        let queued = builder.queued();
+        if queued > 0 {
+            publish(&backend, &mut builder, queued)?;
+        }
         if !replay.is_empty() {
             let txs: Vec<StoredTx> = replay
                 .iter()
@@ -112,7 +137,7 @@ pub fn run(
                 .lock()
                 .best(base_fee)
                 .into_iter()
-                .filter(|t| !full.contains(&t.sender))
+                .filter(|t| !full.contains(&t.sender) && !config.ignore.contains(&t.sender))
                 .map(|t| StoredTx {
                     sender: t.sender,
                     tx: (*t.tx).clone(),
@@ -158,7 +183,7 @@ fn execute_all<S: tandem_state::StateReader>(
             continue;
         }
         let raw = Bytes::from(tx.encoded_2718());
-        let hash = *tx.tx_hash();
+        let hash = tx.tx_hash();
         let nonce = alloy_consensus::Transaction::nonce(&tx);
         match builder.execute(tx, sender) {
             Ok(_) => {
@@ -231,7 +256,7 @@ fn seal(backend: &Backend, executed: tandem_execution::ExecutedBlock) -> Result<
         .block
         .transactions
         .iter()
-        .map(|t| *t.tx.tx_hash())
+        .map(|t| t.tx.tx_hash())
         .collect();
     backend.preconf.sealed(&hashes);
     let header = commit.block.header();

@@ -1,9 +1,9 @@
 use crate::convert::RpcReceipt;
+use crate::convert::{RpcBlock, RpcTransaction};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use alloy_rpc_types_eth::{
-    Block, EIP1186AccountProofResponse, FeeHistory, Filter, Log, SyncStatus, Transaction,
-    TransactionRequest,
+    EIP1186AccountProofResponse, FeeHistory, Filter, Log, SyncStatus, TransactionRequest,
 };
 use alloy_serde::JsonStorageKey;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
@@ -73,25 +73,25 @@ pub trait EthApi {
     fn estimate_l1_fee(&self, request: TransactionRequest) -> RpcResult<serde_json::Value>;
 
     #[method(name = "eth_getTransactionByHash", blocking)]
-    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>>;
+    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<RpcTransaction>>;
     #[method(name = "eth_getTransactionByBlockNumberAndIndex", blocking)]
     fn transaction_by_number_and_index(
         &self,
         block: BlockNumberOrTag,
         index: U64,
-    ) -> RpcResult<Option<Transaction>>;
+    ) -> RpcResult<Option<RpcTransaction>>;
     #[method(name = "eth_getTransactionByBlockHashAndIndex", blocking)]
     fn transaction_by_hash_and_index(
         &self,
         block: B256,
         index: U64,
-    ) -> RpcResult<Option<Transaction>>;
+    ) -> RpcResult<Option<RpcTransaction>>;
     #[method(name = "eth_getTransactionReceipt", blocking)]
     fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<RpcReceipt>>;
     #[method(name = "eth_getBlockByNumber", blocking)]
-    fn block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<Block>>;
+    fn block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<RpcBlock>>;
     #[method(name = "eth_getBlockByHash", blocking)]
-    fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<Block>>;
+    fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>>;
     #[method(name = "eth_getBlockTransactionCountByNumber", blocking)]
     fn block_tx_count_by_number(&self, block: BlockNumberOrTag) -> RpcResult<Option<U64>>;
     #[method(name = "eth_getBlockTransactionCountByHash", blocking)]

@@ -5,8 +5,15 @@ use alloy_rlp::Encodable;
 use alloy_rpc_types_eth::{
     Block, BlockTransactions, Header, Log, Transaction, TransactionReceipt, Withdrawals,
 };
+use alloy_serde::WithOtherFields;
 use tandem_execution::l2::{L1Origin, l1_fee};
-use tandem_primitives::{Layer, Receipt, SealedBlock, StoredTx};
+use tandem_primitives::{Layer, Receipt, ReceiptEnvelope, SealedBlock, StoredTx, TxEnvelope};
+
+/// A transaction as served. A deposit (0x7E) carries OP Stack's fields (`sourceHash`, `mint`,
+/// `isSystemTx`) and a zero signature (`v`, `r`, `s` = 0x0), as op-geth serves it.
+pub type RpcTransaction = WithOtherFields<Transaction<TxEnvelope>>;
+/// A block as served.
+pub type RpcBlock = Block<RpcTransaction>;
 
 /// Where a transaction sits, for the fields RPC answers carry.
 #[derive(Debug, Clone, Copy)]
@@ -30,8 +37,8 @@ impl TxContext {
     }
 }
 
-pub(crate) fn transaction(stored: &StoredTx, at: Option<TxContext>) -> Transaction {
-    Transaction {
+pub(crate) fn transaction(stored: &StoredTx, at: Option<TxContext>) -> RpcTransaction {
+    let mut tx = WithOtherFields::new(Transaction {
         inner: alloy_consensus::transaction::Recovered::new_unchecked(
             stored.tx.clone(),
             stored.sender,
@@ -41,10 +48,18 @@ pub(crate) fn transaction(stored: &StoredTx, at: Option<TxContext>) -> Transacti
         transaction_index: at.map(|c| c.index),
         effective_gas_price: at.map(|c| stored.tx.effective_gas_price(Some(c.base_fee))),
         block_timestamp: at.map(|c| c.timestamp),
+    });
+    if stored.tx.is_deposit() {
+        for key in ["v", "r", "s"] {
+            tx.other
+                .insert_value(key.into(), U256::ZERO)
+                .expect("U256 serializes");
+        }
     }
+    tx
 }
 
-pub(crate) fn block(block: &SealedBlock, full: bool) -> Block {
+pub(crate) fn block(block: &SealedBlock, full: bool) -> RpcBlock {
     let txs = &block.block.transactions;
     // rlp([header, transactions, uncles, withdrawals]) with empty uncles and withdrawals.
     let txs_payload: usize = txs.iter().map(|t| t.tx.length()).sum();
@@ -59,7 +74,7 @@ pub(crate) fn block(block: &SealedBlock, full: bool) -> Block {
                 .collect(),
         )
     } else {
-        BlockTransactions::Hashes(txs.iter().map(|t| *t.tx.tx_hash()).collect())
+        BlockTransactions::Hashes(txs.iter().map(|t| t.tx.tx_hash()).collect())
     };
     Block {
         header: Header {
@@ -75,7 +90,7 @@ pub(crate) fn block(block: &SealedBlock, full: bool) -> Block {
 }
 
 /// A receipt as served: Ethereum's fields plus, on L2, OP Stack's `l1Fee`, `l1GasUsed` and `l1GasPrice`.
-pub type RpcReceipt = alloy_serde::WithOtherFields<TransactionReceipt>;
+pub type RpcReceipt = WithOtherFields<TransactionReceipt<ReceiptEnvelope<Log>>>;
 
 /// The receipts of a block in RPC form, with block-wide log indexes; on L2 each carries its data fee.
 pub fn receipts(block: &SealedBlock, receipts: &[Receipt], layer: Layer) -> Vec<RpcReceipt> {
@@ -106,7 +121,10 @@ pub fn receipts(block: &SealedBlock, receipts: &[Receipt], layer: Layer) -> Vec<
         .collect()
 }
 
-fn block_receipts(block: &SealedBlock, receipts: &[Receipt]) -> Vec<TransactionReceipt> {
+fn block_receipts(
+    block: &SealedBlock,
+    receipts: &[Receipt],
+) -> Vec<TransactionReceipt<ReceiptEnvelope<Log>>> {
     let mut log_index = 0u64;
     let mut previous_gas = 0u64;
     block
@@ -119,7 +137,7 @@ fn block_receipts(block: &SealedBlock, receipts: &[Receipt]) -> Vec<TransactionR
             let at = TxContext::new(block, i);
             let gas_used = receipt.cumulative_gas_used() - previous_gas;
             previous_gas = receipt.cumulative_gas_used();
-            let tx_hash = *stored.tx.tx_hash();
+            let tx_hash = stored.tx.tx_hash();
             let inner = receipt.clone().map_logs(|inner| {
                 let log = Log {
                     inner,

@@ -1,4 +1,5 @@
 use crate::convert::RpcReceipt;
+use crate::convert::{RpcBlock, RpcTransaction};
 use crate::{
     Backend, EthApiServer, RpcError, call, convert, error::Result, fees, filters, pubsub,
     submit_raw_transaction,
@@ -6,8 +7,8 @@ use crate::{
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
 use alloy_rpc_types_eth::{
-    Block, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter, Log, SyncStatus,
-    Transaction, TransactionRequest,
+    EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter, Log, SyncStatus,
+    TransactionRequest,
 };
 use alloy_serde::JsonStorageKey;
 use jsonrpsee::{PendingSubscriptionSink, core::RpcResult};
@@ -335,7 +336,7 @@ impl EthApiServer for Rpc {
         }))
     }
 
-    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>> {
+    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<RpcTransaction>> {
         let reader = self.reader()?;
         if let Some(at) = reader.tx_location(hash).map_err(RpcError::from)? {
             return self.transaction_by_number_and_index(
@@ -359,7 +360,7 @@ impl EthApiServer for Rpc {
         &self,
         block: BlockNumberOrTag,
         index: U64,
-    ) -> RpcResult<Option<Transaction>> {
+    ) -> RpcResult<Option<RpcTransaction>> {
         let reader = self.reader()?;
         let Some(block) = block_at(&reader, resolve_number(&reader, block)?)? else {
             return Ok(None);
@@ -376,7 +377,7 @@ impl EthApiServer for Rpc {
         &self,
         block: B256,
         index: U64,
-    ) -> RpcResult<Option<Transaction>> {
+    ) -> RpcResult<Option<RpcTransaction>> {
         let reader = self.reader()?;
         let Some(number) = reader.number_of(block).map_err(RpcError::from)? else {
             return Ok(None);
@@ -393,12 +394,12 @@ impl EthApiServer for Rpc {
         Ok(receipts.and_then(|r| r.into_iter().nth(at.index as usize)))
     }
 
-    fn block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<Block>> {
+    fn block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<RpcBlock>> {
         let reader = self.reader()?;
         Ok(block_at(&reader, resolve_number(&reader, block)?)?.map(|b| convert::block(&b, full)))
     }
 
-    fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<Block>> {
+    fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {
         let reader = self.reader()?;
         Ok(
             block_at(&reader, reader.number_of(hash).map_err(RpcError::from)?)?

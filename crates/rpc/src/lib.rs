@@ -22,7 +22,7 @@ pub use api::EthApiServer;
 pub use backend::{
     Backend, Limits, NewBlock, OnAccept, pool_raw_transaction, submit_raw_transaction,
 };
-pub use convert::{RpcReceipt, receipts};
+pub use convert::{RpcBlock, RpcReceipt, RpcTransaction, receipts};
 pub use error::RpcError;
 pub use preconf::{Preconf, Preconfirmations};
 pub use probes::{ExtraMetrics, Health};

@@ -85,13 +85,21 @@ impl Storage {
         Reader::new(&self.db.begin_read()?, self.history)
     }
 
-    /// Rollups: records the `safe` and `finalized` heads (never beyond the last block).
-    pub fn set_heads(&self, safe: u64, finalized: u64) -> Result<()> {
+    /// Records the safe head (on L2: the newest block derived from finalized L1 data).
+    pub fn set_safe(&self, safe: u64) -> Result<()> {
+        self.set_meta(tables::SAFE_HEIGHT, safe)
+    }
+
+    /// Records the finalized head (on L2: the newest block a final output root covers).
+    pub fn set_finalized(&self, finalized: u64) -> Result<()> {
+        self.set_meta(tables::FINALIZED_HEIGHT, finalized)
+    }
+
+    fn set_meta(&self, key: &str, value: u64) -> Result<()> {
         let tx = self.db.begin_write()?;
         {
             let mut meta = tx.open_table(tables::META)?;
-            meta.insert(tables::SAFE_HEIGHT, safe)?;
-            meta.insert(tables::FINALIZED_HEIGHT, finalized)?;
+            meta.insert(key, value)?;
         }
         tx.commit()?;
         Ok(())

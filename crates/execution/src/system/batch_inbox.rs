@@ -18,10 +18,7 @@ pub const NEXT_SEQUENCE_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
 const COMMITMENTS_SLOT: u64 = 2;
 
 fn commitment_slot(sequence: u64) -> U256 {
-    let mut key = [0u8; 64];
-    key[24..32].copy_from_slice(&sequence.to_be_bytes());
-    key[63] = COMMITMENTS_SLOT as u8;
-    U256::from_be_bytes(keccak256(key).0)
+    super::mapping_slot(U256::from(sequence).into(), COMMITMENTS_SLOT)
 }
 
 /// The commitment BatchInbox stores for a batch.

@@ -15,6 +15,10 @@ pub const NUMBER_SLOT: U256 = U256::ZERO;
 pub const TIMESTAMP_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
 pub const BASEFEE_SLOT: U256 = U256::from_limbs([2, 0, 0, 0]);
 pub const HASH_SLOT: U256 = U256::from_limbs([3, 0, 0, 0]);
+/// Index of the next Portal queue entry L2 will include.
+pub const QUEUE_INDEX_SLOT: U256 = U256::from_limbs([4, 0, 0, 0]);
+/// The Portal's rolling queue hash after the last entry L2 included.
+pub const QUEUE_HASH_SLOT: U256 = U256::from_limbs([5, 0, 0, 0]);
 
 pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<PrecompileOutput, String> {
     use IL1Block::IL1BlockCalls as Calls;
@@ -35,6 +39,12 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
         Calls::basefee(_) => IL1Block::basefeeCall::abi_encode_returns(&call.sload(BASEFEE_SLOT)?),
         Calls::hash(_) => {
             IL1Block::hashCall::abi_encode_returns(&B256::from(call.sload(HASH_SLOT)?))
+        }
+        Calls::queueIndex(_) => {
+            IL1Block::queueIndexCall::abi_encode_returns(&call.sload(QUEUE_INDEX_SLOT)?.to::<u64>())
+        }
+        Calls::queueHash(_) => {
+            IL1Block::queueHashCall::abi_encode_returns(&B256::from(call.sload(QUEUE_HASH_SLOT)?))
         }
     };
     call.finish(output)

@@ -5,9 +5,15 @@
 //! addresses. Every EVM tandem builds (block building, verification, `eth_call`) uses it.
 mod batch_inbox;
 pub mod l1_block;
+pub mod message_passer;
+pub mod output_oracle;
+pub mod portal;
 
 pub use batch_inbox::{BATCHER_SLOT, IBatchInbox, NEXT_SEQUENCE_SLOT, batch_commitment};
 pub use l1_block::IL1Block;
+pub use message_passer::IL2ToL1MessagePasser;
+pub use output_oracle::IOutputOracle;
+pub use portal::IPortal;
 
 use revm::{
     context::Cfg,
@@ -17,11 +23,14 @@ use revm::{
     },
     interpreter::{CallInputs, InterpreterResult},
     precompile::{PrecompileHalt, PrecompileOutput},
-    primitives::{Address, AddressSet, Log, U256, hardfork::SpecId},
+    primitives::{Address, AddressSet, B256, Log, U256, hardfork::SpecId},
 };
 use tandem_primitives::{
     Layer,
-    system::{BATCH_INBOX, L1_BLOCK, L1_SYSTEM_CONTRACTS},
+    system::{
+        BATCH_INBOX, L1_BLOCK, L1_SYSTEM_CONTRACTS, L2_SYSTEM_CONTRACTS, L2_TO_L1_MESSAGE_PASSER,
+        OUTPUT_ORACLE, PORTAL,
+    },
 };
 
 /// Ethereum's precompiles plus the system contracts of one layer.
@@ -36,7 +45,7 @@ pub struct SystemPrecompiles {
 fn contracts(layer: Layer) -> &'static [Address] {
     match layer {
         Layer::L1 => &L1_SYSTEM_CONTRACTS,
-        Layer::L2 => &[L1_BLOCK],
+        Layer::L2 => &L2_SYSTEM_CONTRACTS,
     }
 }
 
@@ -67,6 +76,11 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for SystemPrecompiles {
     ) -> Result<Option<InterpreterResult>, String> {
         let output = match (self.layer, inputs.bytecode_address) {
             (Layer::L1, BATCH_INBOX) => batch_inbox::call(&mut Call::new(ctx, inputs))?,
+            (Layer::L1, PORTAL) => portal::call(&mut Call::new(ctx, inputs))?,
+            (Layer::L1, OUTPUT_ORACLE) => output_oracle::call(&mut Call::new(ctx, inputs))?,
+            (Layer::L2, L2_TO_L1_MESSAGE_PASSER) => {
+                message_passer::call(&mut Call::new(ctx, inputs))?
+            }
             (Layer::L2, L1_BLOCK) => l1_block::call(&mut Call::new(ctx, inputs))?,
             _ => {
                 return <EthPrecompiles as PrecompileProvider<CTX>>::run(
@@ -94,6 +108,14 @@ alloy_sol_types::sol! {
 
 /// Base cost of any system-contract call, like a cheap precompile.
 const BASE_GAS: u64 = 200;
+
+/// The slot of `mapping[key]` for a Solidity mapping declared at `slot`: keccak256(abi.encode(key, slot)).
+pub fn mapping_slot(key: B256, slot: u64) -> U256 {
+    let mut preimage = [0u8; 64];
+    preimage[..32].copy_from_slice(key.as_slice());
+    preimage[56..].copy_from_slice(&slot.to_be_bytes());
+    U256::from_be_bytes(revm::primitives::keccak256(preimage).0)
+}
 
 /// One call into a system contract: its inputs, and storage and log access metered at EVM prices.
 /// Journal operations themselves are free, so every access adds its gas here.
@@ -157,6 +179,67 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             gas.sstore_static_gas() + gas.sstore_dynamic_gas(true, &stored.data, stored.is_cold);
         self.refund += gas.sstore_refund(true, &stored.data);
         Ok(())
+    }
+
+    /// Reads another account's storage (a system contract reading its neighbour's).
+    pub(crate) fn sload_at(&mut self, address: Address, slot: U256) -> Result<U256, String> {
+        let gas = self.ctx.cfg().gas_params().clone();
+        let journal = self.ctx.journal_mut();
+        let account = journal.load_account(address).map_err(|e| e.to_string())?;
+        let mut cost = if account.is_cold {
+            gas.cold_storage_additional_cost()
+        } else {
+            0
+        };
+        let loaded = journal.sload(address, slot).map_err(|e| e.to_string())?;
+        cost += gas.warm_storage_read_cost()
+            + if loaded.is_cold {
+                gas.cold_storage_additional_cost()
+            } else {
+                0
+            };
+        self.gas += cost;
+        Ok(loaded.data)
+    }
+
+    /// The L1 (or L2) block's timestamp.
+    pub(crate) fn timestamp(&self) -> u64 {
+        use revm::context_interface::Block;
+        self.ctx.block().timestamp().saturating_to()
+    }
+
+    /// The transaction's signer (`tx.origin`).
+    pub(crate) fn origin(&self) -> Address {
+        use revm::context_interface::Transaction;
+        self.ctx.tx().caller()
+    }
+
+    /// Pays `amount` of this contract's balance to `to`, at the price of a value-bearing CALL.
+    /// `false` when the contract holds less.
+    pub(crate) fn pay(&mut self, to: Address, amount: U256) -> Result<bool, String> {
+        self.gas += 9_000;
+        let failed = self
+            .ctx
+            .journal_mut()
+            .transfer(self.address, to, amount)
+            .map_err(|e| e.to_string())?;
+        Ok(failed.is_none())
+    }
+
+    /// Destroys `amount` of this contract's balance. `false` when it holds less.
+    pub(crate) fn burn(&mut self, amount: U256) -> Result<bool, String> {
+        use revm::context_interface::journaled_state::account::JournaledAccountTr;
+        let mut account = self
+            .ctx
+            .journal_mut()
+            .load_account_mut(self.address)
+            .map_err(|e| e.to_string())?;
+        Ok(account.data.decr_balance(amount))
+    }
+
+    /// Adds gas for work the helpers do not meter.
+    pub(crate) fn charge(&mut self, gas: u64) {
+        self.gas = self.gas.saturating_add(gas);
     }
 
     pub(crate) fn log(&mut self, data: revm::primitives::LogData) {

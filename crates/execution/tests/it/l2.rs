@@ -77,6 +77,7 @@ fn an_l2_block_records_its_l1_origin_and_contracts_read_it() {
     let inputs = L2BlockInputs {
         timestamp: 10,
         l1_origin: origin(42),
+        queue: Vec::new(),
         transactions: vec![
             l2_transfer(0, 0, Address::with_last_byte(1)),
             read_l1_block(1, 0),
@@ -108,6 +109,7 @@ fn an_l2_block_records_its_l1_origin_and_contracts_read_it() {
     let next = L2BlockInputs {
         timestamp: 11,
         l1_origin: origin(43),
+        queue: Vec::new(),
         transactions: vec![read_l1_block(1, 1)],
     };
     let reader = chain.storage.read().unwrap();
@@ -143,6 +145,7 @@ fn the_same_parent_and_inputs_always_give_the_same_block() {
     let inputs = L2BlockInputs {
         timestamp: 5,
         l1_origin: origin(3),
+        queue: Vec::new(),
         transactions: (0..6)
             .map(|i| l2_transfer(i % 3, i as u64 / 3, Address::with_last_byte(9)))
             .collect(),
@@ -159,6 +162,7 @@ fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
     let inputs = L2BlockInputs {
         timestamp: 5,
         l1_origin: origin(3),
+        queue: Vec::new(),
         transactions: vec![
             StoredTx {
                 sender: l1_sender,
@@ -180,6 +184,7 @@ fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
     let backwards_time = L2BlockInputs {
         timestamp: 4,
         l1_origin: origin(3),
+        queue: Vec::new(),
         transactions: vec![],
     };
     assert!(matches!(
@@ -189,6 +194,7 @@ fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
     let backwards_origin = L2BlockInputs {
         timestamp: 6,
         l1_origin: origin(2),
+        queue: Vec::new(),
         transactions: vec![],
     };
     assert!(matches!(
@@ -200,6 +206,7 @@ fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
     let before_origin = L2BlockInputs {
         timestamp: 6,
         l1_origin: future_origin,
+        queue: Vec::new(),
         transactions: vec![],
     };
     assert!(matches!(
@@ -243,6 +250,7 @@ fn the_data_fee_is_charged_exactly_refunded_for_skipped_transactions_and_in_the_
     let inputs = L2BlockInputs {
         timestamp: 5,
         l1_origin: origin,
+        queue: Vec::new(),
         // The second is a nonce gap: it is skipped and must leave no charge behind.
         transactions: vec![good.clone(), l2_transfer(0, 7, to)],
     };
@@ -290,6 +298,7 @@ fn a_transfer_costs_at_most_a_sixteenth_on_l2_of_what_it_costs_on_l1() {
         &L2BlockInputs {
             timestamp: 1,
             l1_origin: origin,
+            queue: Vec::new(),
             transactions: vec![transfer.clone()],
         },
     )

@@ -18,7 +18,7 @@ fn hashes(batch: &Batch) -> Vec<Vec<alloy_primitives::B256>> {
     batch
         .blocks
         .iter()
-        .map(|b| b.transactions.iter().map(|t| *t.tx_hash()).collect())
+        .map(|b| b.transactions.iter().map(|t| t.tx_hash()).collect())
         .collect()
 }
 

@@ -68,6 +68,7 @@ fn sequencer_chain(
         let inputs = L2BlockInputs {
             timestamp: 10 + number,
             l1_origin: origin(1 + number / 3),
+            queue: Vec::new(),
             transactions,
         };
         let block = execute_l2_block(

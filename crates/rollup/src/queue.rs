@@ -1,0 +1,153 @@
+//! The Portal's queue as L1 holds it: deposits and forced transactions, read from the Portal's
+//! events in finalized L1 blocks. The sequencer and derivation both take an L2 block's due
+//! entries from here, so they include the same ones.
+use crate::{
+    Error, Result,
+    l1::{L1Client, L1Error},
+};
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{Address, B256};
+use alloy_rpc_types_eth::{Filter, Log};
+use alloy_sol_types::SolEvent;
+use tandem_execution::{
+    l2::QueuedTx,
+    system::{
+        IPortal,
+        portal::{deposit_transaction, next_queue_hash},
+    },
+};
+use tandem_primitives::{StoredTx, TxEnvelope, system::PORTAL};
+
+/// L1 blocks one log query covers.
+const LOG_WINDOW: u64 = 2_000;
+/// Most entries one L2 block is offered (an L2 block fits about 1,400 plain transfers).
+const MAX_DUE: usize = 2_048;
+
+/// The queue read so far.
+#[derive(Debug, Default, Clone)]
+pub struct PortalQueue {
+    entries: Vec<QueuedTx>,
+    /// The queue hash after each entry.
+    hashes: Vec<B256>,
+    /// The next L1 block to read.
+    next_l1_block: u64,
+}
+
+impl PortalQueue {
+    /// A queue of the given entries, as if L1 blocks up to `read_to` had been read (for tests and
+    /// tools that get the entries another way). Entries must be in index order from 0.
+    pub fn from_entries(entries: Vec<QueuedTx>, read_to: u64) -> Self {
+        let mut hashes = Vec::with_capacity(entries.len());
+        let mut hash = B256::ZERO;
+        for entry in &entries {
+            hash = next_queue_hash(hash, entry.tx.tx.tx_hash());
+            hashes.push(hash);
+        }
+        Self {
+            entries,
+            hashes,
+            next_l1_block: read_to + 1,
+        }
+    }
+
+    /// Whether every entry queued up to L1 block `number` has been read.
+    pub fn covers(&self, number: u64) -> bool {
+        self.next_l1_block > number
+    }
+
+    /// Entries read so far.
+    pub fn len(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, index: u64) -> Option<&QueuedTx> {
+        self.entries.get(usize::try_from(index).ok()?)
+    }
+
+    /// The entries from `from` on that L1 block `origin` has queued.
+    pub fn due(&self, from: u64, origin: u64) -> Vec<QueuedTx> {
+        let start = usize::try_from(from)
+            .unwrap_or(usize::MAX)
+            .min(self.entries.len());
+        self.entries[start..]
+            .iter()
+            .take_while(|e| e.l1_block <= origin)
+            .take(MAX_DUE)
+            .cloned()
+            .collect()
+    }
+
+    /// Reads the Portal's events up to L1 block `to` (finalized).
+    pub async fn sync(&mut self, l1: &L1Client, to: u64) -> Result<()> {
+        while self.next_l1_block <= to {
+            let end = to.min(self.next_l1_block + LOG_WINDOW - 1);
+            let filter = Filter::new()
+                .address(PORTAL)
+                .event_signature(vec![
+                    IPortal::TransactionDeposited::SIGNATURE_HASH,
+                    IPortal::TransactionForced::SIGNATURE_HASH,
+                ])
+                .from_block(self.next_l1_block)
+                .to_block(end);
+            for log in l1.logs(&filter).await? {
+                self.push(&log)?;
+            }
+            self.next_l1_block = end + 1;
+        }
+        Ok(())
+    }
+
+    /// Appends the entry one Portal log announces, checking it extends the queue.
+    fn push(&mut self, log: &Log) -> Result<()> {
+        let l1_block = log
+            .block_number
+            .ok_or_else(|| L1Error::Unexpected("Portal log without a block number".into()))?;
+        let entry = parse(log, l1_block).ok_or_else(|| {
+            L1Error::Unexpected(format!("unreadable Portal log in L1 block {l1_block}"))
+        })?;
+        let (tx, index, queue_hash) = entry;
+        if index != self.len() {
+            return Err(Error::Corrupt(format!(
+                "Portal queue entry {index} read where {} is next",
+                self.len()
+            )));
+        }
+        let previous = self.hashes.last().copied().unwrap_or_default();
+        if next_queue_hash(previous, tx.tx.tx_hash()) != queue_hash {
+            return Err(L1Error::Unexpected(format!(
+                "Portal queue entry {index}: its hash does not extend the queue"
+            ))
+            .into());
+        }
+        self.hashes.push(queue_hash);
+        self.entries.push(QueuedTx {
+            index,
+            l1_block,
+            tx,
+        });
+        Ok(())
+    }
+}
+
+/// One Portal event as an L2 transaction, its queue index and the queue hash after it.
+fn parse(log: &Log, _l1_block: u64) -> Option<(StoredTx, u64, B256)> {
+    let topic = *log.topic0()?;
+    if topic == IPortal::TransactionDeposited::SIGNATURE_HASH {
+        let e = IPortal::TransactionDeposited::decode_log_data(log.data()).ok()?;
+        let deposit =
+            deposit_transaction(e.index, e.from, e.to, e.mint, e.value, e.gasLimit, e.data);
+        let tx = TxEnvelope::Deposit(alloy_primitives::Sealed::new(deposit));
+        Some((StoredTx { sender: e.from, tx }, e.index, e.queueHash))
+    } else if topic == IPortal::TransactionForced::SIGNATURE_HASH {
+        let e = IPortal::TransactionForced::decode_log_data(log.data()).ok()?;
+        let tx = TxEnvelope::decode_2718_exact(e.transaction.as_ref()).ok()?;
+        let sender: Address = e.sender;
+        Some((StoredTx { sender, tx }, e.index, e.queueHash))
+    } else {
+        None
+    }
+}
