@@ -80,6 +80,9 @@ interface IPortal {
     error BadOutputRootProof();
     error BadWithdrawalProof();
     error AlreadyFinalized(bytes32 withdrawalHash);
+    /// The Portal holds less than the withdrawal pays: only ETH deposited through it backs L2
+    /// (an L2 genesis that funds accounts directly mints ETH no deposit locked).
+    error InsufficientLocked(uint256 locked, uint256 value);
     error BadCall(bytes4 selector);
     error NotAllowed();
 }

@@ -96,7 +96,8 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
             call.sstore(MESSAGE_NONCE_SLOT, nonce + U256::from(1))?;
             // The value was credited to this contract before the call; it leaves circulation.
             if !call.burn(withdrawal.value)? {
-                return Err("message passer: burning more than was sent".into());
+                // Cannot happen (the value was credited just before); refuse rather than abort.
+                return call.revert(IL2ToL1MessagePasser::NotAllowed {}.abi_encode());
             }
             let event = IL2ToL1MessagePasser::MessagePassed {
                 nonce,

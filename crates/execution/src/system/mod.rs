@@ -226,6 +226,16 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
         Ok(failed.is_none())
     }
 
+    /// This contract's balance.
+    pub(crate) fn balance(&mut self) -> Result<U256, String> {
+        let account = self
+            .ctx
+            .journal_mut()
+            .load_account(self.address)
+            .map_err(|e| e.to_string())?;
+        Ok(account.data.info.balance)
+    }
+
     /// Destroys `amount` of this contract's balance. `false` when it holds less.
     pub(crate) fn burn(&mut self, amount: U256) -> Result<bool, String> {
         use revm::context_interface::journaled_state::account::JournaledAccountTr;

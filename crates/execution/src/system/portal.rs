@@ -248,7 +248,14 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
             }
             call.sstore(finalized_slot(hash), U256::from(1))?;
             if !call.pay(w.target, w.value)? {
-                return Err("portal: holds less than a proven withdrawal".into());
+                let locked = call.balance()?;
+                return call.revert(
+                    IPortal::InsufficientLocked {
+                        locked,
+                        value: w.value,
+                    }
+                    .abi_encode(),
+                );
             }
             call.log(
                 IPortal::WithdrawalFinalized {

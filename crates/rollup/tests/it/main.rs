@@ -1,4 +1,5 @@
 //! Integration tests of tandem-rollup.
+mod bridge;
 mod codec;
 mod derivation;
 mod workload;
