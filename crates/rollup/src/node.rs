@@ -384,7 +384,7 @@ async fn track_origin(
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
         }
         let latest = async {
             let latest = l1.finalized().await?;

@@ -37,7 +37,13 @@ impl TxContext {
     }
 }
 
-pub(crate) fn transaction(stored: &StoredTx, at: Option<TxContext>) -> RpcTransaction {
+/// A transaction as served. `deposit_nonce` is a deposit's sender nonce (from its receipt),
+/// which OP Stack nodes serve as the deposit's `nonce`.
+pub(crate) fn transaction(
+    stored: &StoredTx,
+    at: Option<TxContext>,
+    deposit_nonce: Option<u64>,
+) -> RpcTransaction {
     let mut tx = WithOtherFields::new(Transaction {
         inner: alloy_consensus::transaction::Recovered::new_unchecked(
             stored.tx.clone(),
@@ -50,16 +56,23 @@ pub(crate) fn transaction(stored: &StoredTx, at: Option<TxContext>) -> RpcTransa
         block_timestamp: at.map(|c| c.timestamp),
     });
     if stored.tx.is_deposit() {
-        for key in ["v", "r", "s"] {
+        let nonce = U256::from(deposit_nonce.unwrap_or_default());
+        for (key, value) in [
+            ("v", U256::ZERO),
+            ("r", U256::ZERO),
+            ("s", U256::ZERO),
+            ("nonce", nonce),
+        ] {
             tx.other
-                .insert_value(key.into(), U256::ZERO)
+                .insert_value(key.into(), value)
                 .expect("U256 serializes");
         }
     }
     tx
 }
 
-pub(crate) fn block(block: &SealedBlock, full: bool) -> RpcBlock {
+/// A block as served; `receipts` give deposits their nonce (needed only with `full`).
+pub(crate) fn block(block: &SealedBlock, full: bool, receipts: Option<&[Receipt]>) -> RpcBlock {
     let txs = &block.block.transactions;
     // rlp([header, transactions, uncles, withdrawals]) with empty uncles and withdrawals.
     let txs_payload: usize = txs.iter().map(|t| t.tx.length()).sum();
@@ -70,7 +83,12 @@ pub(crate) fn block(block: &SealedBlock, full: bool) -> RpcBlock {
         BlockTransactions::Full(
             txs.iter()
                 .enumerate()
-                .map(|(i, t)| transaction(t, Some(TxContext::new(block, i))))
+                .map(|(i, t)| {
+                    let nonce = receipts
+                        .and_then(|r| r.get(i))
+                        .and_then(|r| r.deposit_nonce());
+                    transaction(t, Some(TxContext::new(block, i)), nonce)
+                })
                 .collect(),
         )
     } else {
@@ -223,7 +241,7 @@ mod tests {
         };
         let expected = alloy_consensus::Block { header, body }.length();
         assert_eq!(
-            block(&sealed, false).header.size,
+            block(&sealed, false, None).header.size,
             Some(U256::from(expected))
         );
     }

@@ -110,6 +110,17 @@ pub(crate) fn check_history(reader: &Reader, number: u64) -> Result<()> {
     }
 }
 
+/// A block's receipts when it holds deposits (whose served form needs their nonce).
+fn deposit_receipts(
+    reader: &Reader,
+    block: &SealedBlock,
+) -> Result<Option<Vec<tandem_primitives::Receipt>>> {
+    if !block.block.transactions.iter().any(|t| t.tx.is_deposit()) {
+        return Ok(None);
+    }
+    Ok(reader.receipts(block.number()).map_err(RpcError::from)?)
+}
+
 fn block_at(reader: &Reader, number: Option<u64>) -> Result<Option<SealedBlock>> {
     Ok(match number {
         Some(n) => reader.block(n)?,
@@ -352,6 +363,7 @@ impl EthApiServer for Rpc {
                     tx: (*p.tx).clone(),
                 },
                 None,
+                None,
             )
         }))
     }
@@ -366,11 +378,19 @@ impl EthApiServer for Rpc {
             return Ok(None);
         };
         let index = index.to::<usize>();
-        Ok(block
-            .block
-            .transactions
-            .get(index)
-            .map(|t| convert::transaction(t, Some(convert::TxContext::new(&block, index)))))
+        let Some(stored) = block.block.transactions.get(index) else {
+            return Ok(None);
+        };
+        let deposit_nonce = match stored.tx.is_deposit() {
+            true => deposit_receipts(&reader, &block)?
+                .and_then(|r| r.get(index).and_then(|r| r.deposit_nonce())),
+            false => None,
+        };
+        Ok(Some(convert::transaction(
+            stored,
+            Some(convert::TxContext::new(&block, index)),
+            deposit_nonce,
+        )))
     }
 
     fn transaction_by_hash_and_index(
@@ -396,15 +416,29 @@ impl EthApiServer for Rpc {
 
     fn block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<RpcBlock>> {
         let reader = self.reader()?;
-        Ok(block_at(&reader, resolve_number(&reader, block)?)?.map(|b| convert::block(&b, full)))
+        let Some(block) = block_at(&reader, resolve_number(&reader, block)?)? else {
+            return Ok(None);
+        };
+        let receipts = if full {
+            deposit_receipts(&reader, &block)?
+        } else {
+            None
+        };
+        Ok(Some(convert::block(&block, full, receipts.as_deref())))
     }
 
     fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {
         let reader = self.reader()?;
-        Ok(
-            block_at(&reader, reader.number_of(hash).map_err(RpcError::from)?)?
-                .map(|b| convert::block(&b, full)),
-        )
+        let Some(block) = block_at(&reader, reader.number_of(hash).map_err(RpcError::from)?)?
+        else {
+            return Ok(None);
+        };
+        let receipts = if full {
+            deposit_receipts(&reader, &block)?
+        } else {
+            None
+        };
+        Ok(Some(convert::block(&block, full, receipts.as_deref())))
     }
 
     fn block_tx_count_by_number(&self, block: BlockNumberOrTag) -> RpcResult<Option<U64>> {

@@ -73,7 +73,7 @@ pub(crate) async fn subscribe(
         };
         match &topic {
             Topic::Heads => {
-                let header = convert::block(&new.block, false).header;
+                let header = convert::block(&new.block, false, None).header;
                 sink.send(to_json_raw_value(&header)?).await?;
             }
             Topic::Logs(filter) => {

@@ -76,9 +76,13 @@ export async function startNode(command, args = []) {
   };
 }
 
-/** Compiles a contract from tests/e2e/contracts with solc-js. Returns { abi, bytecode }. */
+/**
+ * Compiles a contract with solc-js: `file` in tests/e2e/contracts, or a path from the repository
+ * root when it has a slash (e.g. the published `contracts/IPortal.sol`). Returns { abi, bytecode }.
+ */
 export function compile(file, name) {
-  const source = readFileSync(join(root, 'tests', 'e2e', 'contracts', file), 'utf8');
+  const path = file.includes('/') ? join(root, file) : join(root, 'tests', 'e2e', 'contracts', file);
+  const source = readFileSync(path, 'utf8');
   const input = {
     language: 'Solidity',
     sources: { [file]: { content: source } },
