@@ -118,7 +118,7 @@ fn deposit_receipts(
     if !block.block.transactions.iter().any(|t| t.tx.is_deposit()) {
         return Ok(None);
     }
-    Ok(reader.receipts(block.number()).map_err(RpcError::from)?)
+    reader.receipts(block.number()).map_err(RpcError::from)
 }
 
 fn block_at(reader: &Reader, number: Option<u64>) -> Result<Option<SealedBlock>> {
