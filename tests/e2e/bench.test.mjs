@@ -54,7 +54,7 @@ describe('tandem bench', () => {
   });
 
   it('compare: L1 and L2 side by side in report.json, report.md and report.html, consistent with both chains', async () => {
-    const devnet = await startDevnet();
+    const devnet = await startDevnet(['--challenge-window', '10', '--output-interval', '8']);
     const out = tempDir('tandem-bench-');
     try {
       const report = await bench(['compare', '--txs', '400', '--l1-rpc', devnet.url, '--l2-rpc', devnet.info.l2.rpc, '--out', out]);
@@ -74,6 +74,9 @@ describe('tandem bench', () => {
         assert.ok(file.l2[key].count > 0 && file.l2[key].p50 > 0 && file.l2[key].p99 >= file.l2[key].p50, key);
       }
       assert.ok(file.l2.safe_ms.p50 > file.l2.preconf_ms.p50, 'safe comes after the preconfirmation');
+      assert.equal(file.l2.challenge_window_s, 10);
+      assert.ok(file.l2.finalized_ms && file.l2.finalized_ms.count === 400, 'every transaction finalized');
+      assert.ok(file.l2.finalized_ms.p50 >= 9_000 && file.l2.finalized_ms.p50 > file.l2.safe_ms.p50, 'final after the window');
       const split = file.l2.execution_fee_wei_per_transfer + file.l2.l1_data_fee_wei_per_transfer;
       assert.ok(Math.abs(split - file.l2.fee_wei_per_transfer) <= 1, 'execution + L1 data = the fee (means, rounded down)');
       assert.ok(file.l2.fee_wei_per_transfer < file.l1.fee_wei_per_transfer, 'a transfer is cheaper on L2');

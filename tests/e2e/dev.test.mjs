@@ -160,21 +160,29 @@ for (const mode of ['dev', 'devnet', 'l2']) describe(`tandem ${mode} with ethers
   }
 
   async function checkAccounting(wallet, request) {
-    const to = wallets[9].address;
-    // Priority fees go to the block's fee recipient (the zero address on L1, the SequencerFeeVault on L2).
-    const recipient = (await rpc.getBlock('latest')).miner;
+    // A fresh recipient, and balances read at the blocks around the transaction: the devnet's
+    // batcher and proposer send their own transactions (and tips) meanwhile.
+    const to = ethers.Wallet.createRandom().address;
     const l1FeeVault = '0x420000000000000000000000000000000000001A';
-    const [before, beforeTo, beforeTips, beforeVault] = await Promise.all([rpc.getBalance(wallet.address), rpc.getBalance(to), rpc.getBalance(recipient), rpc.getBalance(l1FeeVault)]);
     const tx = await wallet.sendTransaction({ to, value: 123_456_789n, ...request });
     const receipt = await tx.wait();
     const block = await rpc.getBlock(receipt.blockNumber);
-    assert.equal(block.miner, recipient);
+    const recipient = block.miner; // the zero address on L1, the SequencerFeeVault on L2
+    const [at, before] = [receipt.blockNumber, receipt.blockNumber - 1];
+    const balance = (address, tag) => rpc.getBalance(address, tag);
     const dataFee = await l1Fee(receipt.hash);
     assert.equal(receipt.type, request.type);
-    assert.equal(await rpc.getBalance(wallet.address), before - 123_456_789n - receipt.gasUsed * receipt.gasPrice - dataFee, 'sender pays value + gasUsed x effectiveGasPrice (+ the L1 data fee on L2)');
-    assert.equal(await rpc.getBalance(to), beforeTo + 123_456_789n);
-    assert.equal(await rpc.getBalance(recipient), beforeTips + receipt.gasUsed * (receipt.gasPrice - block.baseFeePerGas), 'the fee recipient gets only the tip; the base fee is burned');
-    if (L2) assert.equal(await rpc.getBalance(l1FeeVault), beforeVault + dataFee, 'the data fee goes to the L1FeeVault');
+    assert.equal(await balance(wallet.address, at), (await balance(wallet.address, before)) - 123_456_789n - receipt.gasUsed * receipt.gasPrice - dataFee, 'sender pays value + gasUsed x effectiveGasPrice (+ the L1 data fee on L2)');
+    assert.equal(await balance(to, at), 123_456_789n);
+    // The fee recipient gets only the tips of the block's transactions; base fees are burned.
+    const receipts = await rpc.send('eth_getBlockReceipts', [ethers.toQuantity(at)]);
+    const tips = receipts.reduce((sum, r) => sum + BigInt(r.gasUsed) * (BigInt(r.effectiveGasPrice) - block.baseFeePerGas), 0n);
+    assert.ok(tips >= receipt.gasUsed * (receipt.gasPrice - block.baseFeePerGas));
+    assert.equal(await balance(recipient, at), (await balance(recipient, before)) + tips, 'the fee recipient gets only the tips; the base fee is burned');
+    if (L2) {
+      const fees = await Promise.all(receipts.filter((r) => r.type !== '0x7e').map((r) => l1Fee(r.transactionHash)));
+      assert.equal(await balance(l1FeeVault, at), (await balance(l1FeeVault, before)) + fees.reduce((a, b) => a + b, 0n), 'the data fees go to the L1FeeVault');
+    }
     return { receipt, block };
   }
 

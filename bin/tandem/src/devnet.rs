@@ -178,7 +178,7 @@ async fn start_l2(args: &Args, data_dir: &std::path::Path, l1_rpc: &str) -> eyre
         genesis: genesis::dev_l2_genesis(),
         mempool: Default::default(),
         rpc_limits: Default::default(),
-        history: History::Recent(args.history),
+        history: History::Recent(args.history.max(crate::l2::L2_HISTORY_BLOCKS)),
         dev_signers: dev::accounts().to_vec(),
         ignore: Vec::new(),
     };

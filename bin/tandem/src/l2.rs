@@ -53,6 +53,10 @@ struct ProposerArgs {
     mnemonic_index: Option<usize>,
 }
 
+/// L2 state history kept by default: 20,000 blocks, 83 minutes at 250 ms blocks, so withdrawals
+/// can be proven against outputs past a one-hour challenge window.
+pub(crate) const L2_HISTORY_BLOCKS: u64 = 20_000;
+
 /// Options every L2 node shares.
 #[derive(Debug, clap::Args)]
 struct Common {
@@ -68,8 +72,9 @@ struct Common {
     /// A geth-style L2 genesis file instead of the dev L2 genesis (chain 901, dev accounts funded).
     #[arg(long, value_name = "FILE")]
     genesis: Option<PathBuf>,
-    /// Blocks of state history kept for queries at past blocks.
-    #[arg(long, value_name = "BLOCKS", default_value_t = History::DEFAULT_BLOCKS)]
+    /// Blocks of state history kept for queries at past blocks (and withdrawal proofs, which
+    /// prove against the state of a final output's block: keep more than the challenge window).
+    #[arg(long, value_name = "BLOCKS", default_value_t = L2_HISTORY_BLOCKS)]
     history: u64,
     /// Print the start-up summary as one JSON object on stdout, for scripts.
     #[arg(long)]

@@ -71,8 +71,11 @@ pub struct L2Column {
     pub preconf_ms: Percentiles,
     /// Send to the block being in a batch in a finalized L1 block.
     pub safe_ms: Percentiles,
-    /// Send to an output root past its challenge window: not yet (outputs arrive with the bridge).
+    /// Send to the L2 finalized head reaching its block: an output root covering it past its
+    /// challenge window. `None` when no output finalized in time (no proposer, or a long window).
     pub finalized_ms: Option<Percentiles>,
+    /// The OutputOracle's challenge window on this L1, in seconds.
+    pub challenge_window_s: Option<u64>,
     /// Of `fee_wei_per_transfer`: L2 execution and L1 data.
     pub execution_fee_wei_per_transfer: Option<u128>,
     pub l1_data_fee_wei_per_transfer: Option<u128>,
@@ -243,6 +246,23 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Finalized: wait out the challenge window (plus an output interval) when it is short enough.
+    let window = challenge_window(&l1).await;
+    if let Some(window) = window.filter(|w| *w <= MAX_FINALIZED_WAIT_S) {
+        let deadline = Instant::now() + Duration::from_secs(window + 60);
+        while rollup
+            .lock()
+            .await
+            .finalized
+            .last()
+            .map(|(_, n)| *n)
+            .unwrap_or_default()
+            < last_block
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
     let _ = stop.send(true);
     let _ = tracer.await;
     let _ = sampler.await;
@@ -268,6 +288,14 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
         .iter()
         .filter_map(|t| {
             let (at, _) = trace.safe.iter().find(|(_, n)| *n >= t.block)?;
+            Some(at - t.sent_unix_ms)
+        })
+        .collect();
+    let finalized_ms: Vec<f64> = l2_run
+        .transactions
+        .iter()
+        .filter_map(|t| {
+            let (at, _) = trace.finalized.iter().find(|(_, n)| *n >= t.block)?;
             Some(at - t.sent_unix_ms)
         })
         .collect();
@@ -303,7 +331,9 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
         layer: Column::of(&l2_run),
         preconf_ms: l2_run.preconf_ms.unwrap_or_default(),
         safe_ms: Percentiles::of(&safe_ms),
-        finalized_ms: None,
+        finalized_ms: (finalized_ms.len() == l2_run.transactions.len() && !finalized_ms.is_empty())
+            .then(|| Percentiles::of(&finalized_ms)),
+        challenge_window_s: window,
         execution_fee_wei_per_transfer: mean(&l2_run, &|t| {
             (!t.erc20).then_some(t.fee_wei - t.l1_fee_wei)
         }),
@@ -398,10 +428,29 @@ async fn sample_fees(
     }
 }
 
+/// The longest challenge window a comparison waits out to measure finality.
+const MAX_FINALIZED_WAIT_S: u64 = 120;
+
+/// The challenge window of L1's OutputOracle, if L1 has one.
+async fn challenge_window(l1: &Rpc) -> Option<u64> {
+    let selector = &alloy_primitives::keccak256("challengeWindow()")[..4];
+    let call = serde_json::json!({
+        "to": "0x000000000000000000000000000000000000b0a2",
+        "data": alloy_primitives::hex::encode_prefixed(selector),
+    });
+    let out: alloy_primitives::Bytes = l1
+        .call("eth_call", jsonrpsee::rpc_params![call, "latest"])
+        .await
+        .ok()?;
+    (out.len() == 32).then(|| alloy_primitives::U256::from_be_slice(&out).saturating_to())
+}
+
 #[derive(Debug, Clone, Default)]
 struct RollupTrace {
     /// (unix ms, safe head) whenever the safe head moved.
     safe: Vec<(f64, u64)>,
+    /// (unix ms, finalized head) whenever the finalized head moved.
+    finalized: Vec<(f64, u64)>,
     batches: BTreeMap<u64, BatchSeen>,
 }
 
@@ -430,6 +479,11 @@ async fn trace_rollup(
                 && trace.safe.last().is_none_or(|(_, n)| *n < safe)
             {
                 trace.safe.push((now, safe));
+            }
+            if let Some(finalized) = status["finalized"]["number"].as_u64()
+                && trace.finalized.last().is_none_or(|(_, n)| *n < finalized)
+            {
+                trace.finalized.push((now, finalized));
             }
             let batch = &status["batcher"]["lastBatch"];
             if let Some(sequence) = batch["sequence"].as_u64() {

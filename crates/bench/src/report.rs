@@ -85,7 +85,11 @@ pub fn table(report: &Report) -> String {
     row(
         "final p50 / p99 (ms)",
         ms(&l1.latency_ms),
-        "with the bridge's output roots".into(),
+        match (&l2.finalized_ms, l2.challenge_window_s) {
+            (Some(f), Some(w)) => format!("{} (output past a {w} s window)", ms(f)),
+            (None, Some(w)) => format!("not measured (a {w} s window)"),
+            _ => "no OutputOracle".into(),
+        },
         "-".into(),
     );
     row(

@@ -132,8 +132,13 @@ pub fn pool_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
     if let Some(reason) = &backend.refuses_transactions {
         return Err(RpcError::server(reason));
     }
-    let tx = TxEnvelope::decode_2718_exact(raw.as_ref())
-        .map_err(|e| RpcError::invalid_params(format!("invalid raw transaction: {e}")))?;
+    let tx = TxEnvelope::decode_2718_exact(raw.as_ref()).map_err(|e| match raw.first() {
+        // A typed transaction of a type tandem does not take (blobs): geth's answer.
+        Some(ty) if (0x03..0x7f).contains(ty) && *ty != 0x04 => {
+            RpcError::from(tandem_mempool::Error::TypeNotSupported)
+        }
+        _ => RpcError::invalid_params(format!("invalid raw transaction: {e}")),
+    })?;
     let sender = backend.pool.lock().check_stateless(&tx, raw.len())?;
     let reader = backend.storage.read()?;
     let account = match backend.preconf.account(&sender) {

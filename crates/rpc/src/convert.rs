@@ -121,7 +121,8 @@ pub fn receipts(block: &SealedBlock, receipts: &[Receipt], layer: Layer) -> Vec<
         .zip(&block.block.transactions)
         .map(|(receipt, stored)| {
             let mut receipt = RpcReceipt::new(receipt);
-            if let Some(origin) = origin {
+            // Deposits pay no fee: their L1 data came with the L1 transaction that queued them.
+            if let Some(origin) = origin.filter(|_| !stored.tx.is_deposit()) {
                 let fee = l1_fee(&stored.tx, origin.base_fee);
                 let other = &mut receipt.other;
                 for (key, value) in [
