@@ -48,6 +48,12 @@ describe('tandem bench', () => {
       const counted = report.blocks.reduce((n, b) => n + b.workload_txs, 0);
       assert.equal(counted, 300, 'the blocks it saw hold exactly the workload');
       await checkSamples(node.url, report.transactions.slice(0, 10).map((t) => ({ hash: t.hash, block: t.block, fee_wei: t.fee_wei })));
+      // The same over one WebSocket connection.
+      const ws = await bench(['load', '--rpc', node.ws, '--txs', '200', '--accounts', '4', '--rate', '400']);
+      assert.equal(ws.rpc, node.ws);
+      assert.equal(ws.included, 200);
+      assert.equal(ws.nonces_ok, true);
+      await checkSamples(node.url, ws.transactions.slice(0, 10).map((t) => ({ hash: t.hash, block: t.block, fee_wei: t.fee_wei })));
     } finally {
       await node.stop('SIGINT');
     }

@@ -188,6 +188,8 @@ describe('the bridge on a devnet', () => {
       return BigInt(b.number) >= BigInt(receipt.blockNumber);
     });
     assert.ok((await oracle.finalizedCount()) >= 1n);
+    // The proposer takes its bonds back once its outputs are final.
+    await waitFor('a bond claimed back', async () => (await l1.getBalance(ORACLE)) < (await oracle.outputCount()) * ETH);
   });
 
   it('runs the same life from the CLI: deposit, withdraw, status, finalize', async () => {

@@ -20,7 +20,7 @@ enum BenchCommand {
 
 #[derive(Debug, clap::Args)]
 struct LoadArgs {
-    /// The node's JSON-RPC URL.
+    /// The node's JSON-RPC URL: http:// (keep-alive, batched requests) or ws:// (one WebSocket).
     #[arg(long, default_value = "http://127.0.0.1:8545")]
     rpc: String,
     /// Fresh accounts that send the workload, round robin.
@@ -115,7 +115,7 @@ async fn load_command(args: LoadArgs) -> eyre::Result<()> {
         sync: args.sync,
         progress: !args.json && std::io::stderr().is_terminal(),
     };
-    let rpc = Rpc::new(&args.rpc)?;
+    let rpc = Rpc::connect(&args.rpc).await?;
     let report = load::run(&rpc, &config).await?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

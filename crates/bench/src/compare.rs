@@ -189,8 +189,8 @@ fn tradeoffs() -> BTreeMap<&'static str, &'static str> {
 
 /// Runs the comparison.
 pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
-    let l1 = Rpc::new(&config.l1_rpc)?;
-    let l2 = Rpc::new(&config.l2_rpc)?;
+    let l1 = Rpc::connect(&config.l1_rpc).await?;
+    let l2 = Rpc::connect(&config.l2_rpc).await?;
     let funder = dev::accounts()[0].clone();
     let base = LoadConfig {
         accounts: config.accounts,
@@ -270,7 +270,7 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
     let peer_run = match &config.peer_rpc {
         Some(url) => Some(
             load::run(
-                &Rpc::new(url)?,
+                &Rpc::connect(url).await?,
                 &LoadConfig {
                     seed: base.seed.wrapping_add(2),
                     ..base.clone()

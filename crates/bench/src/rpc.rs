@@ -1,5 +1,5 @@
-//! A small Ethereum JSON-RPC client over HTTP keep-alive, with batched requests: what the load
-//! generator needs from any node (tandem, anvil, geth).
+//! A small Ethereum JSON-RPC client over HTTP keep-alive or WebSocket, with batched requests:
+//! what the load generator needs from any node (tandem, anvil, geth).
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use jsonrpsee::{
     core::{
@@ -8,9 +8,11 @@ use jsonrpsee::{
     },
     http_client::{HttpClient, HttpClientBuilder},
     rpc_params,
+    ws_client::{WsClient, WsClientBuilder},
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
@@ -23,14 +25,35 @@ pub type RpcResult<T> = Result<T, RpcError>;
 #[derive(Debug, Clone)]
 pub struct Rpc {
     url: String,
-    client: HttpClient,
+    client: Transport,
 }
 
+/// HTTP (keep-alive, one connection pool) or one WebSocket connection.
+#[derive(Debug, Clone)]
+enum Transport {
+    Http(HttpClient),
+    Ws(Arc<WsClient>),
+}
+
+/// Runs one `ClientT` call on whichever transport the client has.
+macro_rules! on_transport {
+    ($transport:expr, $client:ident => $call:expr) => {
+        match $transport {
+            Transport::Http($client) => $call,
+            Transport::Ws($client) => $call,
+        }
+    };
+}
+
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const MAX_RESPONSE: u32 = 256 * 1024 * 1024;
+
 impl Rpc {
+    /// An HTTP client for `url`.
     pub fn new(url: &str) -> RpcResult<Self> {
         let client = HttpClientBuilder::default()
-            .request_timeout(std::time::Duration::from_secs(30))
-            .max_response_size(256 * 1024 * 1024)
+            .request_timeout(TIMEOUT)
+            .max_response_size(MAX_RESPONSE)
             .build(url)
             .map_err(|e| RpcError::Call {
                 url: url.into(),
@@ -38,8 +61,37 @@ impl Rpc {
             })?;
         Ok(Self {
             url: url.into(),
-            client,
+            client: Transport::Http(client),
         })
+    }
+
+    /// A client for `url`: over WebSocket for `ws://` and `wss://`, HTTP otherwise.
+    pub async fn connect(url: &str) -> RpcResult<Self> {
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+            return Self::new(url);
+        }
+        let client = WsClientBuilder::default()
+            .request_timeout(TIMEOUT)
+            .max_response_size(MAX_RESPONSE)
+            .max_concurrent_requests(4_096)
+            .build(url)
+            .await
+            .map_err(|e| RpcError::Call {
+                url: url.into(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            url: url.into(),
+            client: Transport::Ws(Arc::new(client)),
+        })
+    }
+
+    /// Which transport the client uses: "http" or "ws".
+    pub fn transport(&self) -> &'static str {
+        match self.client {
+            Transport::Http(_) => "http",
+            Transport::Ws(_) => "ws",
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -58,9 +110,7 @@ impl Rpc {
         method: &str,
         params: ArrayParams,
     ) -> RpcResult<T> {
-        self.client
-            .request(method, params)
-            .await
+        on_transport!(&self.client, c => c.request(method, params).await)
             .map_err(|e| self.error(method, e))
     }
 
@@ -74,11 +124,9 @@ impl Rpc {
         for p in params {
             batch.insert(method, p).map_err(|e| self.error(method, e))?;
         }
-        let response: BatchResponse<'_, T> = self
-            .client
-            .batch_request(batch)
-            .await
-            .map_err(|e| self.error(method, e))?;
+        let response: BatchResponse<'_, T> =
+            on_transport!(&self.client, c => c.batch_request(batch).await)
+                .map_err(|e| self.error(method, e))?;
         Ok(response
             .into_iter()
             .map(|r| r.map_err(|e| e.message().to_string()))

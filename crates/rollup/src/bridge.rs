@@ -456,7 +456,43 @@ pub struct ProposerStatus {
     pub last_error: Option<String>,
 }
 
-/// Runs the proposer until `stop` turns true.
+/// Claims back the bonds of this proposer's outputs that became final, from index `*next` on.
+async fn claim_bonds(l1: &L1Client, key: &DevAccount, next: &mut u64) -> Result<()> {
+    let oracle = Oracle::new(l1.clone());
+    let finalized = oracle.finalized_count().await?;
+    while *next < finalized {
+        let index = *next;
+        let output = oracle.output(index, 0).await?;
+        if output.proposer == key.address {
+            let call = IOutputOracle::claimBondCall {
+                index: U256::from(index),
+            };
+            let input = alloy_sol_types::SolCall::abi_encode(&call);
+            // A bond claimed before (say, by an earlier run) fails the estimate: nothing to do.
+            match l1
+                .transact(
+                    key,
+                    OUTPUT_ORACLE,
+                    U256::ZERO,
+                    input.into(),
+                    Duration::from_secs(60),
+                )
+                .await
+            {
+                Ok(receipt) => {
+                    tracing::debug!(target: "rollup::proposer", index, l1_tx = %receipt.transaction_hash, "claimed bond")
+                }
+                Err(e) => {
+                    tracing::debug!(target: "rollup::proposer", index, error = %e, "bond not claimed")
+                }
+            }
+        }
+        *next += 1;
+    }
+    Ok(())
+}
+
+/// Runs the proposer until `stop` turns true. It also claims back its bonds once outputs are final.
 pub async fn run_proposer(
     l1: L1Client,
     l2: L1Client,
@@ -464,7 +500,11 @@ pub async fn run_proposer(
     status: std::sync::Arc<parking_lot::Mutex<ProposerStatus>>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut claim_from = 0u64;
     loop {
+        if let Err(e) = claim_bonds(&l1, &config.key, &mut claim_from).await {
+            tracing::debug!(target: "rollup::proposer", error = %e, "cannot claim bonds");
+        }
         let step = async {
             let next: u64 = l1
                 .call_sol(OUTPUT_ORACLE, &IOutputOracle::nextBlockNumberCall {})
