@@ -261,14 +261,15 @@ for (const mode of ['dev', 'devnet', 'l2']) describe(`tandem ${mode} with ethers
   });
 
   it('answers eth_feeHistory, eth_gasPrice and eth_maxPriorityFeePerGas', async () => {
+    // A fixed newest block: L2 seals a block every 250 ms, so 'latest' moves between calls.
     const head = await rpc.getBlockNumber();
-    const history = await rpc.send('eth_feeHistory', ['0x4', 'latest', [10, 50, 90]]);
+    const history = await rpc.send('eth_feeHistory', ['0x4', ethers.toQuantity(head), [10, 50, 90]]);
     assert.equal(BigInt(history.oldestBlock), BigInt(head - 3));
     assert.equal(history.baseFeePerGas.length, 5);
     assert.equal(history.gasUsedRatio.length, 4);
     assert.equal(history.reward.length, 4);
-    const latest = await rpc.getBlock('latest');
-    assert.equal(BigInt(history.baseFeePerGas[3]), latest.baseFeePerGas);
+    const newest = await rpc.getBlock(head);
+    assert.equal(BigInt(history.baseFeePerGas[3]), newest.baseFeePerGas);
     const fee = await rpc.getFeeData();
     assert.ok(fee.gasPrice > 0n && fee.maxFeePerGas > fee.maxPriorityFeePerGas);
     const bad = await rawRpc(url, 'eth_feeHistory', ['0x4', 'latest', [90, 10]]);

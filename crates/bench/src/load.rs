@@ -187,6 +187,26 @@ fn progress_bar(show: bool, len: usize, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// Counts one batch's answers: accepted per account, rejections by reason (their send times
+/// are forgotten, so they count in no latency).
+async fn tally(
+    sends: Vec<(usize, B256)>,
+    answers: Vec<Result<B256, String>>,
+    accepted: &mut [u64],
+    rejected: &mut BTreeMap<String, usize>,
+    sent_at: &Mutex<HashMap<B256, Sent>>,
+) {
+    for ((a, hash), answer) in sends.into_iter().zip(answers) {
+        match answer {
+            Ok(_) => accepted[a] += 1,
+            Err(e) => {
+                sent_at.lock().await.remove(&hash);
+                *rejected.entry(short(&e)).or_default() += 1;
+            }
+        }
+    }
+}
+
 /// Sends `txs` from the funder in waves the pool takes, and waits for every receipt.
 async fn send_and_wait(
     rpc: &Rpc,
@@ -431,12 +451,14 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
     } else {
         let mut sent = 0usize;
         let mut stalled = false;
+        // Open loop: each chunk leaves at its scheduled time in its own task, whatever the node
+        // does with the ones before; their answers are tallied at the end.
+        let mut in_flight = tokio::task::JoinSet::new();
         for chunk in workload.chunks(match config.rate {
             Some(rate) => ((rate / 50.0).ceil() as usize).clamp(1, BATCH),
             None => BATCH,
         }) {
             match config.rate {
-                // Open loop: each chunk leaves at its scheduled time, whatever the node does.
                 Some(rate) => {
                     let due = started + Duration::from_secs_f64(sent as f64 / rate);
                     tokio::time::sleep_until(due.into()).await;
@@ -479,22 +501,34 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
                     sent_at.insert(tx.tx_hash(), (now, *erc20, tx.eip2718_encoded_length(), *a));
                 }
             }
+            let sends: Vec<(usize, B256)> =
+                chunk.iter().map(|(a, _, tx)| (*a, tx.tx_hash())).collect();
             let params = chunk
                 .iter()
                 .map(|(_, _, tx)| rpc_params![Bytes::from(tx.encoded_2718())])
                 .collect();
-            let answers = rpc.batch::<B256>("eth_sendRawTransaction", params).await?;
-            for ((a, _, tx), answer) in chunk.iter().zip(answers) {
-                match answer {
-                    Ok(_) => accepted[*a] += 1,
-                    Err(e) => {
-                        sent_at.lock().await.remove(&tx.tx_hash());
-                        *rejected.entry(short(&e)).or_default() += 1;
-                    }
+            let batch = {
+                let rpc = rpc.clone();
+                async move {
+                    let answers = rpc.batch::<B256>("eth_sendRawTransaction", params).await;
+                    (sends, answers)
                 }
+            };
+            let answered = if config.rate.is_some() {
+                in_flight.spawn(batch);
+                Vec::new()
+            } else {
+                vec![batch.await]
+            };
+            for (sends, answers) in answered {
+                tally(sends, answers?, &mut accepted, &mut rejected, &sent_at).await;
             }
             sent += chunk.len();
             sending.inc(chunk.len() as u64);
+        }
+        while let Some(done) = in_flight.join_next().await {
+            let (sends, answers) = done.map_err(|e| LoadError::Setup(e.to_string()))?;
+            tally(sends, answers?, &mut accepted, &mut rejected, &sent_at).await;
         }
     }
     sending.finish_and_clear();
