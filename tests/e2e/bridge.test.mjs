@@ -82,7 +82,7 @@ describe('the bridge on a devnet', () => {
   });
   after(async () => { await net?.stop(); });
 
-  const user = new ethers.Wallet(ethers.Wallet.fromPhrase('test test test test test test test test test test test junk', undefined, "m/44'/60'/0'/0/2").privateKey);
+  const user = new ethers.Wallet(ethers.HDNodeWallet.fromPhrase('test test test test test test test test test test test junk', undefined, "m/44'/60'/0'/0/2").privateKey);
   let withdrawal;
 
   it('credits a 1 ETH deposit on L2 within 2 L1 blocks of its (final) L1 block', async () => {
@@ -118,7 +118,7 @@ describe('the bridge on a devnet', () => {
 
   it('gives a contract depositor its alias on L2', async () => {
     const { abi, bytecode } = compile('DepositForwarder.sol', 'DepositForwarder');
-    const signer = new ethers.Wallet(ethers.Wallet.fromPhrase('test test test test test test test test test test test junk', undefined, "m/44'/60'/0'/0/3").privateKey, l1);
+    const signer = new ethers.Wallet(ethers.HDNodeWallet.fromPhrase('test test test test test test test test test test test junk', undefined, "m/44'/60'/0'/0/3").privateKey, l1);
     const forwarder = await new ethers.ContractFactory(abi, bytecode, signer).deploy();
     await forwarder.waitForDeployment();
     const address = await forwarder.getAddress();
@@ -214,7 +214,7 @@ describe('the bridge on a devnet', () => {
 
 describe('forced inclusion past a censoring sequencer', () => {
   let net, sequencer, verifier;
-  const censored = new ethers.Wallet(ethers.Wallet.fromPhrase('test test test test test test test test test test test junk', undefined, "m/44'/60'/0'/0/5").privateKey);
+  const censored = new ethers.Wallet(ethers.HDNodeWallet.fromPhrase('test test test test test test test test test test test junk', undefined, "m/44'/60'/0'/0/5").privateKey);
 
   before(async () => {
     net = await startDevnet(['--no-l2']);

@@ -63,6 +63,12 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = BridgeParams::dev().output_interval, value_name = "BLOCKS",
           value_parser = clap::value_parser!(u64).range(1..))]
     output_interval: u64,
+    /// Port of the explorer (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    explorer_port: u16,
+    /// Do not start the explorer.
+    #[arg(long)]
+    no_explorer: bool,
     /// Print the start-up summary as one JSON object on stdout, for scripts.
     #[arg(long)]
     json: bool,
@@ -146,9 +152,32 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             true => None,
             false => Some(start_l2(&args, &data_dir, &format!("http://{rpc}")).await?),
         };
-        print_banner(&args, rpc, l2.as_ref(), &data_dir);
+        let explorer = match args.no_explorer {
+            true => None,
+            false => Some(
+                tandem_explorer::serve(tandem_explorer::ExplorerConfig {
+                    l1_rpc: format!("http://{rpc}"),
+                    l2_rpc: l2
+                        .as_ref()
+                        .map(|l2| format!("http://{}", l2.sequencer.rpc_addr)),
+                    listen: SocketAddr::new(args.host, args.explorer_port),
+                })
+                .await
+                .wrap_err("starting the explorer")?,
+            ),
+        };
+        print_banner(
+            &args,
+            rpc,
+            l2.as_ref(),
+            explorer.as_ref().map(|e| e.addr),
+            &data_dir,
+        );
         crate::shutdown_signal().await?;
         eprintln!("\nShutting down...");
+        if let Some(explorer) = explorer {
+            explorer.shutdown().await;
+        }
         if let Some(l2) = l2 {
             l2.proposer.shutdown().await;
             l2.verifier.shutdown().await;
@@ -206,7 +235,13 @@ async fn start_l2(args: &Args, data_dir: &std::path::Path, l1_rpc: &str) -> eyre
     })
 }
 
-fn print_banner(args: &Args, rpc: SocketAddr, l2: Option<&L2Stack>, data_dir: &std::path::Path) {
+fn print_banner(
+    args: &Args,
+    rpc: SocketAddr,
+    l2: Option<&L2Stack>,
+    explorer: Option<SocketAddr>,
+    data_dir: &std::path::Path,
+) {
     let accounts = dev::accounts();
     let endpoint = |addr: SocketAddr| serde_json::json!({ "rpc": format!("http://{addr}"), "ws": format!("ws://{addr}") });
     if args.json {
@@ -228,6 +263,7 @@ fn print_banner(args: &Args, rpc: SocketAddr, l2: Option<&L2Stack>, data_dir: &s
             })),
             "rpc": format!("http://{rpc}"),
             "ws": format!("ws://{rpc}"),
+            "explorer": explorer.map(|addr| format!("http://{addr}")),
             "chainId": ChainConfig::L1_DEV_CHAIN_ID,
             "validators": args.validators,
             "dataDir": data_dir,
@@ -265,6 +301,9 @@ fn print_banner(args: &Args, rpc: SocketAddr, l2: Option<&L2Stack>, data_dir: &s
             args.l2_block_time
         );
         println!("L2 verifier (from L1 data alone) on http://{v}");
+        if let Some(addr) = explorer {
+            println!("Explorer:          http://{addr}");
+        }
         println!(
             "Bridge:            Portal {} and OutputOracle {} on L1; an output every {} L2 blocks, final after {} s",
             system::PORTAL,

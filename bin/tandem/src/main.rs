@@ -3,6 +3,7 @@ mod bench;
 mod bridge;
 mod dev;
 mod devnet;
+mod explorer;
 mod l2;
 mod network;
 
@@ -40,6 +41,8 @@ enum Command {
     Bench(bench::Args),
     /// Move ETH between L1 and L2: deposit, withdraw, a withdrawal's status, finalize it on L1.
     Bridge(bridge::Args),
+    /// Serve the explorer: both layers side by side in a web page, over their public JSON-RPC.
+    Explorer(explorer::Args),
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM, the signals people and service managers stop a node with.
@@ -114,5 +117,9 @@ fn main() -> eyre::Result<()> {
             .enable_all()
             .build()?
             .block_on(bridge::run(args)),
+        Command::Explorer(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(explorer::run(args)),
     }
 }

@@ -136,6 +136,8 @@ pub struct Report {
     pub l1: Column,
     pub l2: L2Column,
     pub peer: Option<Column>,
+    /// Why the peer has no column, when its run failed.
+    pub peer_error: Option<String>,
     /// L1 fee / L2 fee for a transfer.
     pub fee_ratio_l1_over_l2: Option<f64>,
     pub congestion: Vec<FeeSample>,
@@ -267,17 +269,24 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
     let _ = tracer.await;
     let _ = sampler.await;
 
+    // The peer's failure costs its column, not the layers' measurements.
+    let mut peer_error = None;
     let peer_run = match &config.peer_rpc {
-        Some(url) => Some(
-            load::run(
-                &Rpc::connect(url).await?,
-                &LoadConfig {
-                    seed: base.seed.wrapping_add(2),
-                    ..base.clone()
-                },
-            )
-            .await?,
-        ),
+        Some(url) => {
+            let peer_config = LoadConfig {
+                seed: base.seed.wrapping_add(2),
+                ..base.clone()
+            };
+            let run = async { load::run(&Rpc::connect(url).await?, &peer_config).await };
+            match run.await {
+                Ok(run) => Some(run),
+                Err(e) => {
+                    tracing::warn!(target: "bench", peer = %url, error = %e, "the peer's run failed");
+                    peer_error = Some(e.to_string());
+                    None
+                }
+            }
+        }
         None => None,
     };
 
@@ -372,6 +381,7 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
         l1: Column::of(&l1_run),
         l2: l2_column,
         peer: peer_run.as_ref().map(Column::of),
+        peer_error,
         congestion,
         tradeoffs: tradeoffs(),
         machine: Machine::this(),

@@ -1,0 +1,203 @@
+//! What the rollup page shows, read from L1: the batches BatchInbox accepted (decoded in order
+//! with the chain-wide address table, for their L2 block ranges and sizes), and the outputs
+//! OutputOracle holds. Kept in a bounded index that grows as L1 does.
+use crate::rpc::{Node, RpcResult, b256, bytes, quantity};
+use alloy_primitives::{Address, B256};
+use alloy_sol_types::{SolCall, SolEvent};
+use std::collections::VecDeque;
+use tandem_execution::system::{IBatchInbox, IOutputOracle};
+use tandem_primitives::system::{BATCH_INBOX, OUTPUT_ORACLE};
+use tandem_rollup::{AddressTable, Batch, Limits};
+
+/// Most batches the index remembers (older ones drop off; the address table stays whole).
+const MAX_BATCHES: usize = 5_000;
+/// L1 blocks one log query covers.
+const LOG_WINDOW: u64 = 2_000;
+
+/// One batch on L1.
+#[derive(Debug, Clone)]
+pub struct BatchInfo {
+    pub sequence: u64,
+    pub l1_block: u64,
+    pub l1_transaction: B256,
+    pub first_block: u64,
+    pub last_block: u64,
+    pub transactions: usize,
+    /// The batch's transactions, encoded, before the codec.
+    pub raw_bytes: usize,
+    /// The batch as posted (compressed).
+    pub bytes: usize,
+    /// Why the batch was not decodable, if it was not (derivation skips it).
+    pub invalid: Option<String>,
+}
+
+impl BatchInfo {
+    pub fn ratio(&self) -> String {
+        if self.bytes == 0 {
+            return "-".into();
+        }
+        format!("{:.1}x", self.raw_bytes as f64 / self.bytes as f64)
+    }
+}
+
+/// The batches read so far.
+#[derive(Debug, Default)]
+pub struct BatchIndex {
+    next_l1_block: u64,
+    next_sequence: u64,
+    table: AddressTable,
+    batches: VecDeque<BatchInfo>,
+}
+
+impl BatchIndex {
+    /// Reads the batches posted since the last call, up to L1's head.
+    pub async fn update(&mut self, l1: &Node, l2_chain_id: u64) -> RpcResult<()> {
+        let head = l1.head().await?;
+        while self.next_l1_block <= head {
+            let to = head.min(self.next_l1_block + LOG_WINDOW - 1);
+            let logs = l1
+                .logs(
+                    BATCH_INBOX,
+                    IBatchInbox::BatchSubmitted::SIGNATURE_HASH,
+                    self.next_l1_block,
+                    to,
+                )
+                .await?;
+            for log in logs {
+                self.read(l1, &log, l2_chain_id).await?;
+            }
+            self.next_l1_block = to + 1;
+        }
+        Ok(())
+    }
+
+    async fn read(&mut self, l1: &Node, log: &serde_json::Value, chain_id: u64) -> RpcResult<()> {
+        let (Some(l1_block), Some(hash)) =
+            (quantity(&log["blockNumber"]), b256(&log["transactionHash"]))
+        else {
+            return Err(l1.malformed("a BatchSubmitted log without block or transaction"));
+        };
+        let Some(tx) = l1.transaction(hash).await? else {
+            return Err(l1.malformed(format!("batch transaction {hash} missing")));
+        };
+        let input = bytes(&tx["input"]).unwrap_or_default();
+        let Ok(call) = IBatchInbox::submitBatchCall::abi_decode(&input) else {
+            return Ok(()); // not a direct call: derivation ignores it too
+        };
+        if call.sequence != self.next_sequence {
+            return Ok(());
+        }
+        self.next_sequence += 1;
+        let mut info = BatchInfo {
+            sequence: call.sequence,
+            l1_block,
+            l1_transaction: hash,
+            first_block: 0,
+            last_block: 0,
+            transactions: 0,
+            raw_bytes: 0,
+            bytes: call.batch.len(),
+            invalid: None,
+        };
+        match Batch::decode(&call.batch, chain_id, &Limits::default(), &self.table) {
+            Ok((batch, new)) => {
+                self.table.extend(&new);
+                info.first_block = batch.blocks.first().map(|b| b.number).unwrap_or_default();
+                info.last_block = batch.blocks.last().map(|b| b.number).unwrap_or_default();
+                for block in &batch.blocks {
+                    info.transactions += block.transactions.len();
+                    info.raw_bytes += block
+                        .transactions
+                        .iter()
+                        .map(alloy_eips::eip2718::Encodable2718::encode_2718_len)
+                        .sum::<usize>();
+                }
+            }
+            Err(e) => info.invalid = Some(e.to_string()),
+        }
+        if self.batches.len() >= MAX_BATCHES {
+            self.batches.pop_front();
+        }
+        self.batches.push_back(info);
+        Ok(())
+    }
+
+    /// The newest `n` batches, newest first.
+    pub fn newest(&self, n: usize) -> Vec<BatchInfo> {
+        self.batches.iter().rev().take(n).cloned().collect()
+    }
+
+    pub fn get(&self, sequence: u64) -> Option<BatchInfo> {
+        self.batches
+            .iter()
+            .find(|b| b.sequence == sequence)
+            .cloned()
+    }
+
+    /// The batch that carried L2 block `number`.
+    pub fn carrying(&self, number: u64) -> Option<BatchInfo> {
+        self.batches
+            .iter()
+            .rev()
+            .find(|b| b.invalid.is_none() && b.first_block <= number && number <= b.last_block)
+            .cloned()
+    }
+}
+
+/// One output on L1.
+#[derive(Debug, Clone)]
+pub struct OutputInfo {
+    pub index: u64,
+    pub output_root: B256,
+    pub l2_block: u64,
+    pub proposer: Address,
+    pub l1_transaction: Option<B256>,
+    /// L1 time it is final at.
+    pub final_at: u64,
+    pub status: &'static str,
+}
+
+/// The newest `n` outputs OutputOracle holds, newest first, with their status at L1's head.
+pub async fn outputs(l1: &Node, n: u64) -> RpcResult<(u64, Vec<OutputInfo>)> {
+    let view = |data: Vec<u8>| {
+        let call = serde_json::json!({ "to": OUTPUT_ORACLE, "data": alloy_primitives::hex::encode_prefixed(data) });
+        l1.eth_call(call, "latest".into())
+    };
+    let read = |r: Result<Vec<u8>, (String, Option<Vec<u8>>)>| {
+        r.map_err(|(message, _)| l1.malformed(format!("OutputOracle: {message}")))
+    };
+    let count = read(view(IOutputOracle::outputCountCall {}.abi_encode()).await?)?;
+    let count = IOutputOracle::outputCountCall::abi_decode_returns(&count)
+        .map_err(|e| l1.malformed(e.to_string()))?
+        .saturating_to::<u64>();
+    let window = read(view(IOutputOracle::challengeWindowCall {}.abi_encode()).await?)?;
+    let window = IOutputOracle::challengeWindowCall::abi_decode_returns(&window)
+        .map_err(|e| l1.malformed(e.to_string()))?;
+    let finalized = read(view(IOutputOracle::finalizedCountCall {}.abi_encode()).await?)?;
+    let finalized = IOutputOracle::finalizedCountCall::abi_decode_returns(&finalized)
+        .map_err(|e| l1.malformed(e.to_string()))?
+        .saturating_to::<u64>();
+    let mut out = Vec::new();
+    for index in (count.saturating_sub(n)..count).rev() {
+        let call = IOutputOracle::getOutputCall {
+            index: alloy_primitives::U256::from(index),
+        };
+        let o = read(view(call.abi_encode()).await?)?;
+        let o = IOutputOracle::getOutputCall::abi_decode_returns(&o)
+            .map_err(|e| l1.malformed(e.to_string()))?;
+        out.push(OutputInfo {
+            index,
+            output_root: o.outputRoot,
+            l2_block: o.l2BlockNumber,
+            proposer: o.proposer,
+            l1_transaction: None,
+            final_at: o.timestamp.saturating_add(window),
+            status: if index < finalized {
+                "final"
+            } else {
+                "in challenge window"
+            },
+        });
+    }
+    Ok((window, out))
+}
