@@ -206,6 +206,9 @@ pub fn eth(wei: U256) -> String {
 
 /// Wei as gwei, to 6 decimals at most (L2 gas costs thousandths of a gwei).
 pub fn gwei(wei: U256) -> String {
+    if wei < U256::from(1_000u64) {
+        return format!("{wei} wei");
+    }
     let text = alloy_primitives::utils::format_units(wei, 9).unwrap_or_else(|_| wei.to_string());
     let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
     let fraction = fraction[..fraction.len().min(6)].trim_end_matches('0');
@@ -229,7 +232,7 @@ mod tests {
         assert_eq!(eth(U256::ZERO), "0 ETH");
         assert_eq!(gwei(U256::from(1_000_000u64)), "0.001 gwei");
         assert_eq!(gwei(U256::from(1_769_000_000u64)), "1.769 gwei");
-        assert_eq!(gwei(U256::from(7u64)), "0 gwei");
+        assert_eq!(gwei(U256::from(7u64)), "7 wei");
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub struct BatchInfo {
 
 impl BatchInfo {
     pub fn ratio(&self) -> String {
-        if self.bytes == 0 {
+        if self.bytes == 0 || self.raw_bytes == 0 {
             return "-".into();
         }
         format!("{:.1}x", self.raw_bytes as f64 / self.bytes as f64)
@@ -154,6 +154,8 @@ pub struct OutputInfo {
     pub l1_transaction: Option<B256>,
     /// L1 time it is final at.
     pub final_at: u64,
+    /// Seconds of L1 time until then, at L1's head (0 once final).
+    pub final_in: u64,
     pub status: &'static str,
 }
 
@@ -177,6 +179,10 @@ pub async fn outputs(l1: &Node, n: u64) -> RpcResult<(u64, Vec<OutputInfo>)> {
     let finalized = IOutputOracle::finalizedCountCall::abi_decode_returns(&finalized)
         .map_err(|e| l1.malformed(e.to_string()))?
         .saturating_to::<u64>();
+    let now = match l1.block(crate::rpc::BlockId::Number(l1.head().await?), false).await? {
+        Some(head) => quantity(&head["timestamp"]).unwrap_or_default(),
+        None => 0,
+    };
     let mut out = Vec::new();
     for index in (count.saturating_sub(n)..count).rev() {
         let call = IOutputOracle::getOutputCall {
@@ -192,6 +198,7 @@ pub async fn outputs(l1: &Node, n: u64) -> RpcResult<(u64, Vec<OutputInfo>)> {
             proposer: o.proposer,
             l1_transaction: None,
             final_at: o.timestamp.saturating_add(window),
+            final_in: o.timestamp.saturating_add(window).saturating_sub(now),
             status: if index < finalized {
                 "final"
             } else {
