@@ -89,6 +89,8 @@ describe('tandem bench', () => {
       assert.ok(file.l2.l1_bytes_per_tx > 0 && file.l2.compression_ratio > 1);
       assert.ok(file.congestion.length > 0);
       assert.ok(file.machine.cores >= 1 && file.tradeoffs.l2_finality);
+      assert.equal(file.targets.length, 6);
+      for (const t of file.targets) assert.equal(typeof t.met, 'boolean', t.what);
       await checkSamples(devnet.url, file.samples.l1);
       await checkSamples(devnet.info.l2.rpc, file.samples.l2);
       const md = readFileSync(join(out, 'report.md'), 'utf8');

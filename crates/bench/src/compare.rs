@@ -147,6 +147,8 @@ pub struct Report {
     /// Per-block arrivals and per-transaction latencies, for the charts.
     #[serde(skip)]
     pub runs: Runs,
+    /// The project's targets next to this run's figures; a target missed says so.
+    pub targets: Vec<Target>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -367,7 +369,7 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
         samples.insert("peer", sample(peer));
     }
     let congestion = congestion.lock().await.clone();
-    Ok(Report {
+    let mut report = Report {
         workload: Workload {
             mix: base.mix,
             txs_per_layer: config.txs,
@@ -392,7 +394,69 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
             peer: peer_run,
             l2_safe_ms: safe_ms,
         },
-    })
+        targets: Vec::new(),
+    };
+    report.targets = targets(&report);
+    Ok(report)
+}
+
+/// One of the figures tandem aims for, next to what the run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub what: &'static str,
+    pub target: &'static str,
+    pub measured: String,
+    pub met: bool,
+}
+
+/// The project's targets against this run (reported, never asserted).
+pub fn targets(r: &Report) -> Vec<Target> {
+    let target = |what, target, measured: String, met| Target {
+        what,
+        target,
+        measured,
+        met,
+    };
+    let bytes = r.l2.l1_bytes_per_tx.unwrap_or(f64::INFINITY);
+    let ratio = r.fee_ratio_l1_over_l2.unwrap_or_default();
+    vec![
+        target(
+            "L2 sequencer transfers/s (sustained, 2 cores)",
+            ">= 15,000",
+            format!("{:.0}", r.l2.layer.tps),
+            r.l2.layer.tps >= 15_000.0,
+        ),
+        target(
+            "L2 preconfirmation p50 under load",
+            "<= 20 ms",
+            format!("{:.1} ms", r.l2.preconf_ms.p50),
+            r.l2.preconf_ms.p50 <= 20.0,
+        ),
+        target(
+            "L1 finalized transfers/s (4 validators)",
+            ">= 2,000",
+            format!("{:.0}", r.l1.tps),
+            r.l1.tps >= 2_000.0,
+        ),
+        target(
+            "L1 finality p99",
+            "<= 1 s",
+            format!("{:.0} ms", r.l1.latency_ms.p99),
+            r.l1.latency_ms.p99 <= 1_000.0,
+        ),
+        target(
+            "L1 bytes per L2 transaction",
+            "<= 70",
+            format!("{bytes:.1}"),
+            bytes <= 70.0,
+        ),
+        target(
+            "L2 transfer fee vs L1's",
+            "<= 1/16",
+            format!("1/{ratio:.1}"),
+            ratio >= 16.0,
+        ),
+    ]
 }
 
 async fn sample_fees(

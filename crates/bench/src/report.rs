@@ -146,6 +146,15 @@ fn markdown(report: &Report) -> String {
     if let Some(ratio) = report.fee_ratio_l1_over_l2 {
         let _ = writeln!(out, "\nA transfer costs {ratio:.0}x less on L2 than on L1.");
     }
+    out.push_str("\n## Targets\n\n| figure | target | measured | |\n|---|---|---|---|\n");
+    for t in &report.targets {
+        let verdict = if t.met { "met" } else { "**short**" };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {verdict} |",
+            t.what, t.target, t.measured
+        );
+    }
     out.push_str("\n## Trade-offs\n\n");
     for (what, text) in &report.tradeoffs {
         let _ = writeln!(out, "- **{}**: {text}", what.replace('_', " "));
@@ -180,6 +189,17 @@ fn html(report: &Report) -> String {
             let _ = write!(out, "<{tag}>{}</{tag}>", escape(cell));
         }
         out.push_str("</tr>");
+    }
+    out.push_str("</table><h2>Targets</h2><table><tr><th>figure</th><th>target</th><th>measured</th><th></th></tr>");
+    for t in &report.targets {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(t.what),
+            escape(t.target),
+            escape(&t.measured),
+            if t.met { "met" } else { "short" }
+        );
     }
     out.push_str("</table><h2>Trade-offs</h2><ul>");
     for (what, text) in &report.tradeoffs {

@@ -179,7 +179,10 @@ pub async fn outputs(l1: &Node, n: u64) -> RpcResult<(u64, Vec<OutputInfo>)> {
     let finalized = IOutputOracle::finalizedCountCall::abi_decode_returns(&finalized)
         .map_err(|e| l1.malformed(e.to_string()))?
         .saturating_to::<u64>();
-    let now = match l1.block(crate::rpc::BlockId::Number(l1.head().await?), false).await? {
+    let now = match l1
+        .block(crate::rpc::BlockId::Number(l1.head().await?), false)
+        .await?
+    {
         Some(head) => quantity(&head["timestamp"]).unwrap_or_default(),
         None => 0,
     };
