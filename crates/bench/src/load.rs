@@ -187,6 +187,9 @@ fn progress_bar(show: bool, len: usize, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// Receipts one `eth_getBlockReceipts` batch asks for, at most (a block's own are never split).
+const RECEIPTS_PER_BATCH: usize = 2_000;
+
 /// Counts one batch's answers: accepted per account, rejections by reason (their send times
 /// are forgotten, so they count in no latency).
 async fn tally(
@@ -574,8 +577,21 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
         by_block.entry(*block).or_default().push(*hash);
     }
     let mut transactions = Vec::with_capacity(included.len());
-    let numbers: Vec<u64> = by_block.keys().copied().collect();
-    for chunk in numbers.chunks(50) {
+    // Batches of blocks holding at most ~2,000 of the workload's receipts, so an answer stays
+    // under a node's response-size limit (full blocks hold over 1,000 transfers each).
+    let mut chunks: Vec<Vec<u64>> = vec![Vec::new()];
+    let mut in_chunk = 0;
+    for (number, hashes) in &by_block {
+        if in_chunk + hashes.len() > RECEIPTS_PER_BATCH || chunks[chunks.len() - 1].len() >= 50 {
+            chunks.push(Vec::new());
+            in_chunk = 0;
+        }
+        let last = chunks.len() - 1;
+        chunks[last].push(*number);
+        in_chunk += hashes.len();
+    }
+    chunks.retain(|c| !c.is_empty());
+    for chunk in &chunks {
         let all = rpc
             .batch::<Vec<serde_json::Value>>(
                 "eth_getBlockReceipts",

@@ -160,7 +160,7 @@ async fn fill_layer(node: &Node, view: &mut LayerView) -> RpcResult<()> {
     for block in &blocks {
         let number = field_u64(block, "number");
         let base_fee = field_u256(block, "baseFeePerGas");
-        fees.push((number, f64::from(base_fee) / 1e9));
+        fees.push((number, f64::from(base_fee)));
         if number + HOME_BLOCKS > head {
             view.blocks.push(BlockRow {
                 number,
@@ -220,13 +220,21 @@ async fn futures_join(node: &Node, first: u64, last: u64) -> RpcResult<Vec<Optio
     Ok(out.into_iter().map(|(_, b)| b).collect())
 }
 
-/// The base fee over the last blocks, as an SVG line chart.
+/// The base fee (wei) over the last blocks, as an SVG line chart, in gwei or, when it is below a
+/// thousandth of a gwei (an idle L2 sits at its 7 wei floor), in wei.
 fn chart(title: &str, fees: &[(u64, f64)]) -> String {
     use plotters::prelude::*;
     let mut svg = String::new();
     if fees.len() < 2 {
         return svg;
     }
+    let peak = fees.iter().map(|f| f.1).fold(0.0, f64::max);
+    let (unit, scale) = if peak < 1e6 {
+        ("wei", 1.0)
+    } else {
+        ("gwei", 1e9)
+    };
+    let fees: Vec<(u64, f64)> = fees.iter().map(|(n, f)| (*n, f / scale)).collect();
     {
         let root = SVGBackend::with_string(&mut svg, (520, 160)).into_drawing_area();
         let _ = root.fill(&WHITE);
@@ -236,7 +244,7 @@ fn chart(title: &str, fees: &[(u64, f64)]) -> String {
             .margin(6)
             .x_label_area_size(22)
             .y_label_area_size(56)
-            .caption(format!("{title}: base fee (gwei)"), ("sans-serif", 13))
+            .caption(format!("{title}: base fee ({unit})"), ("sans-serif", 13))
             .build_cartesian_2d(x0..x1.max(x0 + 1.0), 0.0..top)
         {
             let _ = c.configure_mesh().x_labels(5).y_labels(4).draw();

@@ -4,7 +4,11 @@
   'use strict';
   const MAX_ROWS = 10;
   const gwei = (hex) => {
-    try { return String(Number((Number(BigInt(hex)) / 1e9).toFixed(6))) + ' gwei'; } catch (e) { return '-'; }
+    try {
+      const wei = BigInt(hex);
+      if (wei < 1000n) return wei.toString() + ' wei';
+      return String(Number((Number(wei) / 1e9).toFixed(6))) + ' gwei';
+    } catch (e) { return '-'; }
   };
   const number = (hex) => {
     try { return BigInt(hex).toString(); } catch (e) { return null; }
