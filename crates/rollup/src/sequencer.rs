@@ -84,16 +84,19 @@ pub fn run(
                 (open, Vec::new())
             }
         };
-        // The origin is published only once the queue is read that far.
-        let due = {
-            let queue = queue.lock();
-            if !queue.covers(open.origin.number) {
-                return Err(Error::Config(format!(
-                    "the Portal queue is not read up to L1 block {}",
-                    open.origin.number
-                )));
+        // Origins are published once the queue is read that far; should the queue lag anyway
+        // (a block reopened after a restart), wait for it rather than build without it.
+        let due = loop {
+            {
+                let queue = queue.lock();
+                if queue.covers(open.origin.number) {
+                    break queue.due(L1Origin::queue_index_of(&parent), open.origin.number);
+                }
             }
-            queue.due(L1Origin::queue_index_of(&parent), open.origin.number)
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
         };
         wal.begin(&open).map_err(Error::Wal)?;
         let mut builder = L2BlockBuilder::open(
