@@ -112,6 +112,11 @@ describe('the bridge on a devnet', () => {
     const origin = await l1Block.number({ blockTag: l2Receipt.blockNumber });
     assert.ok(origin >= BigInt(receipt.blockNumber) && origin <= BigInt(receipt.blockNumber) + 2n, `origin ${origin} vs deposit block ${receipt.blockNumber}`);
     assert.ok((await l1Block.queueIndex({ blockTag: l2Receipt.blockNumber })) >= 1n);
+    // The block's execution witness: the trie nodes under its parent's state root.
+    const witness = await rpc(net.info.l2.rpc, 'tandem_executionWitness', [ethers.toQuantity(l2Receipt.blockNumber)]);
+    const parentBlock = await l2.send('eth_getBlockByNumber', [ethers.toQuantity(l2Receipt.blockNumber - 1), false]);
+    assert.equal(witness.parentStateRoot, parentBlock.stateRoot);
+    assert.ok(witness.state.length > 0 && witness.state.some((node) => ethers.keccak256(node) === parentBlock.stateRoot), 'the witness holds the parent state root node');
     // The balance grew by exactly the deposit: deposits pay no fee.
     assert.equal(await l2.getBalance(user.address, l2Receipt.blockNumber), (await l2.getBalance(user.address, l2Receipt.blockNumber - 1)) + ETH);
   });

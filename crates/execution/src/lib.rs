@@ -8,6 +8,7 @@ mod executor;
 pub mod l2;
 mod recover;
 pub mod system;
+pub mod witness;
 
 pub use env::{
     BlockAttributes, TandemEvm, block_env, build_evm, cfg_env, evm_spec, intrinsic_gas, tx_env,

@@ -342,6 +342,25 @@ async fn serve(
         })
         .map_err(register)?;
     module
+        .register_blocking_method("tandem_executionWitness", |params, context, _| {
+            let number: alloy_primitives::U64 = params.one()?;
+            let reader = context.0.backend.storage.read().map_err(rpc_error)?;
+            let w = tandem_execution::witness::execution_witness(
+                &reader,
+                &context.0.backend.chain,
+                number.to(),
+            )
+            .map_err(rpc_error)?;
+            Ok::<_, ErrorObjectOwned>(serde_json::json!({
+                "blockNumber": w.block_number,
+                "parentStateRoot": w.parent_state_root,
+                "state": w.state,
+                "codes": w.codes,
+                "keys": w.keys,
+            }))
+        })
+        .map_err(register)?;
+    module
         .register_blocking_method("tandem_outputProposal", |params, context, _| {
             let (first, last): (u64, u64) = params.parse()?;
             let reader = context.0.backend.storage.read().map_err(rpc_error)?;

@@ -11,6 +11,7 @@ mod proof;
 mod reader;
 mod revm_db;
 mod root;
+mod witness;
 
 pub use changes::{AccountChange, StateChanges};
 pub use nodes::{NodeDb, TrieWrites};
@@ -19,6 +20,7 @@ pub use proof::{AccountProof, StorageProof, prove};
 pub use reader::{HistoricalState, LatestState, StateReader};
 pub use revm_db::StateDb;
 pub use root::{apply, apply_pending, genesis_changes, genesis_diff};
+pub use witness::WitnessState;
 
 pub use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 
@@ -32,6 +34,9 @@ pub enum Error {
     Decode(#[from] alloy_rlp::Error),
     #[error("missing state for root {0}")]
     MissingRoot(alloy_primitives::B256),
+    /// A stateless read reached past what its witness holds.
+    #[error("incomplete witness: {0}")]
+    Witness(String),
 }
 
 impl revm::database_interface::DBErrorMarker for Error {}

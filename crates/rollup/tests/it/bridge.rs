@@ -738,3 +738,109 @@ fn a_sequencer_that_leaves_out_a_deposit_is_overruled_by_derivation() {
     // The cheat's block is not the chain: its state root differs from the derived one.
     assert_ne!(block.header().state_root, header.state_root);
 }
+
+#[test]
+fn a_block_re_executes_from_its_witness_alone_and_fails_closed_without_any_part() {
+    use tandem_execution::witness::{execution_witness, inputs_of};
+    use tandem_state::WitnessState;
+    let mut b = Bridge::new();
+    let mut rng = StdRng::seed_from_u64(11);
+    let users: Vec<dev::DevAccount> = (0..3).map(fresh).collect();
+    // Deposits (one with a reverting call), transfers, withdrawals: blocks that touch storage,
+    // system contracts and fresh accounts.
+    let mut txs = Vec::new();
+    for (from, user) in users.iter().enumerate() {
+        let amount = U256::from(10u64).pow(U256::from(18));
+        txs.push(b.l1_tx(
+            from,
+            PORTAL,
+            amount,
+            deposit_call(user.address, amount, 100_000, Vec::new()),
+        ));
+    }
+    txs.push(b.l1_tx(
+        3,
+        PORTAL,
+        U256::from(5),
+        deposit_call(system::L1_FEE_VAULT, U256::from(5), 50_000, vec![1]),
+    ));
+    b.mine_l1(txs, 1);
+    b.mine_l2(Vec::new());
+    for _ in 0..3 {
+        let mut txs = Vec::new();
+        for user in &users {
+            let nonce = b.l2.nonce(user.address);
+            let tx = if rng.random_bool(0.5) {
+                let call = IL2ToL1MessagePasser::initiateWithdrawalCall {
+                    to: user.address,
+                    gasLimit: 100_000,
+                    data: Bytes::new(),
+                };
+                l2_call(
+                    user,
+                    nonce,
+                    L2_TO_L1_MESSAGE_PASSER,
+                    U256::from(1_000),
+                    call.abi_encode(),
+                )
+            } else {
+                l2_call(
+                    user,
+                    nonce,
+                    fresh(rng.random_range(100..200)).address,
+                    U256::from(7),
+                    Vec::new(),
+                )
+            };
+            txs.push(tx);
+        }
+        assert!(b.mine_l2(txs).skipped.is_empty());
+    }
+    let head = b.l2.head().number;
+    let reader = b.l2.storage.read().unwrap();
+    let rerun = |number: u64, nodes: &[Bytes], codes: &[Bytes]| {
+        let block = reader.block(number).unwrap().unwrap();
+        let parent = reader.header(number - 1).unwrap().unwrap();
+        let inputs = inputs_of(&block, &parent).unwrap();
+        let state = WitnessState::new(parent.state_root, nodes, codes)?;
+        execute_l2_block(&reader, None, state, &b.l2.config, &parent, &inputs)
+            .map(|done| done.executed.block.hash == block.hash)
+            .map_err(|e| tandem_state::Error::Witness(e.to_string()))
+    };
+    for number in 1..=head {
+        let witness = execution_witness(&reader, &b.l2.config, number).unwrap();
+        assert!(!witness.state.is_empty());
+        // Everything the block reads is in its witness: the same block, hash for hash.
+        assert!(
+            rerun(number, &witness.state, &witness.codes).unwrap(),
+            "block {number}"
+        );
+        // Without any one node, the re-execution fails; it never yields a block silently.
+        for skip in 0..witness.state.len() {
+            let mut nodes = witness.state.clone();
+            nodes.remove(skip);
+            assert!(
+                rerun(number, &nodes, &witness.codes).is_err(),
+                "block {number} without node {skip}"
+            );
+        }
+        // Nor without the code it runs.
+        if !witness.codes.is_empty() {
+            assert!(
+                rerun(number, &witness.state, &[]).is_err(),
+                "block {number} without code"
+            );
+        }
+        // A node altered in one bit does not count (it no longer hashes to its place).
+        let mut tampered = witness.state.clone();
+        let last = tampered.len() - 1;
+        let mut bytes = tampered[last].to_vec();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 1;
+        tampered[last] = bytes.into();
+        assert!(
+            rerun(number, &tampered, &witness.codes).is_err(),
+            "block {number} with a tampered node"
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! State read from a witness alone: the trie nodes a block touches and the code it runs, keyed by
+//! their hashes. What EXECUTE (and any stateless re-execution) reads instead of a database.
+//! Reading anything the witness lacks is an error, never a default value.
+use crate::{Error, Result, StateReader};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
+use eth_trie::{DB, EthTrie, MemoryDB, Trie};
+use std::{collections::HashMap, sync::Arc};
+
+/// The state under `root` as far as a witness reaches.
+pub struct WitnessState {
+    db: Arc<MemoryDB>,
+    accounts: EthTrie<MemoryDB>,
+    codes: HashMap<B256, Bytes>,
+}
+
+impl std::fmt::Debug for WitnessState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WitnessState").finish_non_exhaustive()
+    }
+}
+
+impl WitnessState {
+    /// The state with `root`, from trie `nodes` and `codes` (each stored under its keccak hash,
+    /// so a node that does not belong simply never matches).
+    pub fn new(root: B256, nodes: &[Bytes], codes: &[Bytes]) -> Result<Self> {
+        let db = Arc::new(MemoryDB::new(false));
+        for node in nodes {
+            db.insert(keccak256(node).as_slice(), node.to_vec())
+                .map_err(|e| Error::Witness(e.to_string()))?;
+        }
+        let accounts = trie(&db, root)?;
+        Ok(Self {
+            db,
+            accounts,
+            codes: codes.iter().map(|c| (keccak256(c), c.clone())).collect(),
+        })
+    }
+}
+
+fn trie(db: &Arc<MemoryDB>, root: B256) -> Result<EthTrie<MemoryDB>> {
+    if root == EMPTY_ROOT_HASH {
+        return Ok(EthTrie::new(db.clone()));
+    }
+    EthTrie::from(db.clone(), root).map_err(|_| Error::Witness(format!("no node for root {root}")))
+}
+
+impl StateReader for WitnessState {
+    fn account(&self, address: Address) -> Result<Option<TrieAccount>> {
+        let raw = self.accounts.get(keccak256(address).as_slice())?;
+        Ok(raw.map(|raw| alloy_rlp::decode_exact(&raw)).transpose()?)
+    }
+
+    fn storage(&self, address: Address, slot: B256) -> Result<U256> {
+        let Some(account) = self.account(address)? else {
+            return Ok(U256::ZERO);
+        };
+        if account.storage_root == EMPTY_ROOT_HASH {
+            return Ok(U256::ZERO);
+        }
+        let storage = trie(&self.db, account.storage_root)?;
+        let raw = storage.get(keccak256(slot).as_slice())?;
+        Ok(raw
+            .map(|raw| alloy_rlp::decode_exact(&raw))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    fn code(&self, hash: B256) -> Result<Option<Bytes>> {
+        match self.codes.get(&hash) {
+            Some(code) => Ok(Some(code.clone())),
+            None => Err(Error::Witness(format!("no code {hash}"))),
+        }
+    }
+
+    fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        Err(Error::Witness(format!("no hash of block {number}")))
+    }
+}
