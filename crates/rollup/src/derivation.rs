@@ -191,7 +191,9 @@ impl Deriver {
             };
             drop(reader);
             let number = executed.executed.block.number();
+            let included = L1Origin::queue_index_of(executed.executed.block.header());
             self.storage.commit(&executed.executed.into_commit())?;
+            self.queue.prune_below(included);
             self.storage.set_safe(number)?;
             derived += 1;
         }

@@ -26,9 +26,12 @@ const MAX_DUE: usize = 2_048;
 /// The queue read so far.
 #[derive(Debug, Default, Clone)]
 pub struct PortalQueue {
-    entries: Vec<QueuedTx>,
-    /// The queue hash after each entry.
-    hashes: Vec<B256>,
+    /// Entries not yet known to be included, from index `offset` on: what an L2 block may still
+    /// take. Included ones are pruned, so memory follows the backlog, not the queue's history.
+    entries: std::collections::VecDeque<QueuedTx>,
+    offset: u64,
+    /// The queue hash after the last entry read.
+    last_hash: B256,
     /// The next L1 block to read.
     next_l1_block: u64,
 }
@@ -37,15 +40,14 @@ impl PortalQueue {
     /// A queue of the given entries, as if L1 blocks up to `read_to` had been read (for tests and
     /// tools that get the entries another way). Entries must be in index order from 0.
     pub fn from_entries(entries: Vec<QueuedTx>, read_to: u64) -> Self {
-        let mut hashes = Vec::with_capacity(entries.len());
         let mut hash = B256::ZERO;
         for entry in &entries {
             hash = next_queue_hash(hash, entry.tx.tx.tx_hash());
-            hashes.push(hash);
         }
         Self {
-            entries,
-            hashes,
+            entries: entries.into(),
+            offset: 0,
+            last_hash: hash,
             next_l1_block: read_to + 1,
         }
     }
@@ -57,24 +59,33 @@ impl PortalQueue {
 
     /// Entries read so far.
     pub fn len(&self) -> u64 {
-        self.entries.len() as u64
+        self.offset + self.entries.len() as u64
+    }
+
+    /// Forgets the entries below `index` (the L2 chain has included them).
+    pub fn prune_below(&mut self, index: u64) {
+        while self.offset < index && self.entries.pop_front().is_some() {
+            self.offset += 1;
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     pub fn get(&self, index: u64) -> Option<&QueuedTx> {
-        self.entries.get(usize::try_from(index).ok()?)
+        self.entries
+            .get(usize::try_from(index.checked_sub(self.offset)?).ok()?)
     }
 
     /// The entries from `from` on that L1 block `origin` has queued.
     pub fn due(&self, from: u64, origin: u64) -> Vec<QueuedTx> {
-        let start = usize::try_from(from)
+        let start = usize::try_from(from.saturating_sub(self.offset))
             .unwrap_or(usize::MAX)
             .min(self.entries.len());
-        self.entries[start..]
+        self.entries
             .iter()
+            .skip(start)
             .take_while(|e| e.l1_block <= origin)
             .take(MAX_DUE)
             .cloned()
@@ -116,15 +127,15 @@ impl PortalQueue {
                 self.len()
             )));
         }
-        let previous = self.hashes.last().copied().unwrap_or_default();
+        let previous = self.last_hash;
         if next_queue_hash(previous, tx.tx.tx_hash()) != queue_hash {
             return Err(L1Error::Unexpected(format!(
                 "Portal queue entry {index}: its hash does not extend the queue"
             ))
             .into());
         }
-        self.hashes.push(queue_hash);
-        self.entries.push(QueuedTx {
+        self.last_hash = queue_hash;
+        self.entries.push_back(QueuedTx {
             index,
             l1_block,
             tx,
@@ -149,5 +160,47 @@ fn parse(log: &Log, _l1_block: u64) -> Option<(StoredTx, u64, B256)> {
         Some((StoredTx { sender, tx }, e.index, e.queueHash))
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::{Address, Bytes, Sealed, U256};
+
+    fn entry(index: u64, l1_block: u64) -> QueuedTx {
+        let deposit = deposit_transaction(
+            index,
+            Address::ZERO,
+            Address::ZERO,
+            U256::ZERO,
+            U256::ZERO,
+            21_000,
+            Bytes::new(),
+        );
+        QueuedTx {
+            index,
+            l1_block,
+            tx: StoredTx {
+                sender: Address::ZERO,
+                tx: TxEnvelope::Deposit(Sealed::new(deposit)),
+            },
+        }
+    }
+
+    #[test]
+    fn pruning_keeps_indexes_and_what_is_still_due() {
+        let mut queue = PortalQueue::from_entries((0..10).map(|i| entry(i, i / 2)).collect(), 9);
+        queue.prune_below(6);
+        assert_eq!(queue.len(), 10);
+        assert!(queue.get(5).is_none());
+        assert_eq!(queue.get(6).map(|e| e.index), Some(6));
+        let due: Vec<u64> = queue.due(6, 3).iter().map(|e| e.index).collect();
+        assert_eq!(due, vec![6, 7]);
+        // Pruning never goes backwards or past the end.
+        queue.prune_below(3);
+        queue.prune_below(50);
+        assert_eq!(queue.len(), 10);
+        assert!(queue.due(10, 100).is_empty());
     }
 }

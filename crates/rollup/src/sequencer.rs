@@ -161,8 +161,10 @@ pub fn run(
             });
         }
         let executed = builder.finish()?;
+        let included = L1Origin::queue_index_of(executed.block.header());
         drop(reader);
         seal(&backend, executed)?;
+        queue.lock().prune_below(included);
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
