@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ethers } from 'ethers';
-import { startDevnet, startL2, compile, tandemBin, rawRpc } from './lib/node.mjs';
+import { startDevnet, startL2, compile, tandemBin, rawRpc, waitFor } from './lib/node.mjs';
 
 const run = promisify(execFile);
 const ETH = 10n ** 18n;
@@ -19,16 +19,6 @@ const WINDOW = 12;
 
 function provider(url, chainId) {
   return new ethers.JsonRpcProvider(url, chainId, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
-}
-
-async function waitFor(what, check, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function rpc(url, method, params) {

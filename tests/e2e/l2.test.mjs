@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { ethers } from 'ethers';
-import { startDev, startDevnet, startL2, compile, tempDir, cleanup } from './lib/node.mjs';
+import { startDev, startDevnet, startL2, compile, tempDir, cleanup, waitFor } from './lib/node.mjs';
 
 const L2_CHAIN = 901n;
 const GWEI = 10n ** 9n;
@@ -27,16 +27,6 @@ async function batch(url, calls) {
 
 async function status(url) {
   return (await batch(url, [['tandem_rollupStatus', []]]))[0];
-}
-
-async function waitFor(what, check, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** Blocks 0..=head of a node: [hash, stateRoot] per height. */

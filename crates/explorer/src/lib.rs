@@ -31,6 +31,8 @@ pub(crate) struct App {
     pub(crate) l1: Node,
     pub(crate) l2: Option<Node>,
     pub(crate) batches: tokio::sync::Mutex<rollup::BatchIndex>,
+    /// L2's chain id, asked once.
+    pub(crate) l2_chain_id: std::sync::OnceLock<u64>,
 }
 
 /// A running explorer.
@@ -76,6 +78,7 @@ pub async fn serve(config: ExplorerConfig) -> Result<ExplorerHandle, ExplorerErr
             .map(|url| Node::new("L2", url))
             .transpose()?,
         batches: Default::default(),
+        l2_chain_id: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

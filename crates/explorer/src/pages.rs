@@ -351,10 +351,20 @@ pub(crate) async fn block(app: &App, layer: &str, id: &str) -> PageResult {
     }))
 }
 
+/// L2's chain id (the batch codec needs it), asked of the node once.
+async fn l2_chain_id(app: &App, l2: &Node) -> RpcResult<u64> {
+    if let Some(id) = app.l2_chain_id.get() {
+        return Ok(*id);
+    }
+    let id = quantity(&l2.call("eth_chainId", vec![]).await?)
+        .ok_or_else(|| l2.malformed("eth_chainId is not a number"))?;
+    Ok(*app.l2_chain_id.get_or_init(|| id))
+}
+
 /// The batch that carried L2 block `number`, reading L1 up to its head first.
 async fn carrying(app: &App, number: u64) -> Option<BatchInfo> {
     let l2 = app.l2.as_ref()?;
-    let chain_id = quantity(&l2.call("eth_chainId", vec![]).await.ok()?)?;
+    let chain_id = l2_chain_id(app, l2).await.ok()?;
     let mut index = app.batches.lock().await;
     if let Err(e) = index.update(&app.l1, chain_id).await {
         tracing::debug!(target: "explorer", error = %e, "cannot read batches");
@@ -569,7 +579,7 @@ pub(crate) async fn rollup(app: &App) -> PageResult {
             window: 0,
         }));
     };
-    let chain_id = quantity(&l2.call("eth_chainId", vec![]).await?).unwrap_or_default();
+    let chain_id = l2_chain_id(app, l2).await?;
     let batches = {
         let mut index = app.batches.lock().await;
         index.update(&app.l1, chain_id).await?;
@@ -606,7 +616,7 @@ pub(crate) async fn batch(app: &App, sequence: &str) -> PageResult {
     let Some(l2) = &app.l2 else {
         return Err(PageError::NotFound(NO_ROLLUP.into()));
     };
-    let chain_id = quantity(&l2.call("eth_chainId", vec![]).await?).unwrap_or_default();
+    let chain_id = l2_chain_id(app, l2).await?;
     let mut index = app.batches.lock().await;
     index.update(&app.l1, chain_id).await?;
     let b = index

@@ -407,10 +407,15 @@ async fn track_origin(
         }
         let latest = async {
             let latest = l1.finalized().await?;
-            let mut read = queue.lock().clone();
-            if !read.covers(latest.number) {
+            // Copy the queue only when there is something to read (the sync awaits L1), and keep
+            // what the sequencer pruned meanwhile.
+            let covered = queue.lock().covers(latest.number);
+            if !covered {
+                let mut read = queue.lock().clone();
                 read.sync(&l1, latest.number).await?;
-                *queue.lock() = read;
+                let mut current = queue.lock();
+                read.prune_below(current.first());
+                *current = read;
             }
             Ok::<_, Error>(latest)
         };

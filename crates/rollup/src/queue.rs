@@ -62,6 +62,11 @@ impl PortalQueue {
         self.offset + self.entries.len() as u64
     }
 
+    /// The lowest index still kept (entries below it were pruned).
+    pub fn first(&self) -> u64 {
+        self.offset
+    }
+
     /// Forgets the entries below `index` (the L2 chain has included them).
     pub fn prune_below(&mut self, index: u64) {
         while self.offset < index && self.entries.pop_front().is_some() {

@@ -55,6 +55,32 @@ impl StateReader for LatestState<'_> {
     }
 }
 
+/// An account as the accounts trie holds it.
+pub(crate) fn trie_account<D: eth_trie::DB>(
+    accounts: &EthTrie<D>,
+    address: Address,
+) -> Result<Option<TrieAccount>> {
+    let raw = accounts.get(keccak256(address).as_slice())?;
+    Ok(raw.map(|raw| alloy_rlp::decode_exact(&raw)).transpose()?)
+}
+
+/// A slot of `account` (zero when the account or the slot is absent), opening its storage trie
+/// with `open_storage`.
+pub(crate) fn trie_slot<D: eth_trie::DB>(
+    account: Option<TrieAccount>,
+    open_storage: impl FnOnce(B256) -> Result<EthTrie<D>>,
+    slot: B256,
+) -> Result<U256> {
+    let Some(account) = account.filter(|a| a.storage_root != EMPTY_ROOT_HASH) else {
+        return Ok(U256::ZERO);
+    };
+    let raw = open_storage(account.storage_root)?.get(keccak256(slot).as_slice())?;
+    Ok(raw
+        .map(|raw| alloy_rlp::decode_exact(&raw))
+        .transpose()?
+        .unwrap_or_default())
+}
+
 fn block_hash(reader: &Reader, number: u64) -> Result<Option<B256>> {
     Ok(reader.header(number)?.map(|h| h.hash_slow()))
 }
@@ -86,23 +112,11 @@ impl<'r> HistoricalState<'r> {
 
 impl StateReader for HistoricalState<'_> {
     fn account(&self, address: Address) -> Result<Option<TrieAccount>> {
-        let raw = self.accounts.get(keccak256(address).as_slice())?;
-        Ok(raw.map(|raw| alloy_rlp::decode_exact(&raw)).transpose()?)
+        trie_account(&self.accounts, address)
     }
 
     fn storage(&self, address: Address, slot: B256) -> Result<U256> {
-        let Some(account) = self.account(address)? else {
-            return Ok(U256::ZERO);
-        };
-        if account.storage_root == EMPTY_ROOT_HASH {
-            return Ok(U256::ZERO);
-        }
-        let trie = open(&self.db, account.storage_root)?;
-        let raw = trie.get(keccak256(slot).as_slice())?;
-        Ok(raw
-            .map(|raw| alloy_rlp::decode_exact(&raw))
-            .transpose()?
-            .unwrap_or_default())
+        trie_slot(self.account(address)?, |root| open(&self.db, root), slot)
     }
 
     fn code(&self, hash: B256) -> Result<Option<Bytes>> {

@@ -1,10 +1,13 @@
 //! State read from a witness alone: the trie nodes a block touches and the code it runs, keyed by
 //! their hashes. What EXECUTE (and any stateless re-execution) reads instead of a database.
 //! Reading anything the witness lacks is an error, never a default value.
-use crate::{Error, Result, StateReader};
+use crate::{
+    Error, Result, StateReader,
+    reader::{trie_account, trie_slot},
+};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
-use eth_trie::{DB, EthTrie, MemoryDB, Trie};
+use eth_trie::{DB, EthTrie, MemoryDB};
 use std::{collections::HashMap, sync::Arc};
 
 /// The state under `root` as far as a witness reaches.
@@ -47,23 +50,11 @@ fn trie(db: &Arc<MemoryDB>, root: B256) -> Result<EthTrie<MemoryDB>> {
 
 impl StateReader for WitnessState {
     fn account(&self, address: Address) -> Result<Option<TrieAccount>> {
-        let raw = self.accounts.get(keccak256(address).as_slice())?;
-        Ok(raw.map(|raw| alloy_rlp::decode_exact(&raw)).transpose()?)
+        trie_account(&self.accounts, address)
     }
 
     fn storage(&self, address: Address, slot: B256) -> Result<U256> {
-        let Some(account) = self.account(address)? else {
-            return Ok(U256::ZERO);
-        };
-        if account.storage_root == EMPTY_ROOT_HASH {
-            return Ok(U256::ZERO);
-        }
-        let storage = trie(&self.db, account.storage_root)?;
-        let raw = storage.get(keccak256(slot).as_slice())?;
-        Ok(raw
-            .map(|raw| alloy_rlp::decode_exact(&raw))
-            .transpose()?
-            .unwrap_or_default())
+        trie_slot(self.account(address)?, |root| trie(&self.db, root), slot)
     }
 
     fn code(&self, hash: B256) -> Result<Option<Bytes>> {

@@ -108,3 +108,14 @@ export async function rawRpc(url, method, params = []) {
 export function cleanup(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** Polls `check` every 200 ms until it returns something truthy (which it returns), or throws. */
+export async function waitFor(what, check, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
