@@ -12,7 +12,9 @@ use tandem_primitives::{
     Block, ChainConfig, Genesis, Receipt, SealedBlock, StoredTx, TxDeposit, TxEnvelope, TxType,
     genesis, next_base_fee,
 };
-use tandem_state::{AccountChange, EMPTY_ROOT_HASH, Pending, StateChanges, StateDb, StateReader};
+use tandem_state::{
+    AccountChange, EMPTY_ROOT_HASH, NodeSource, Pending, StateChanges, StateDb, StateReader,
+};
 use tandem_storage::{BlockCommit, Reader, StateDiff};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,9 +60,8 @@ type Db<S> = State<WrapDatabaseRef<StateDb<S>>>;
 
 /// Executes transactions one by one into a new block on top of `parent`.
 pub struct Executor<'r, S: StateReader> {
-    reader: &'r Reader,
-    /// Uncommitted blocks between the committed state and `parent`, if any.
-    pending: Option<&'r Pending>,
+    /// Where the parent's trie nodes are read for the new state root.
+    nodes: NodeSource<'r>,
     parent: Header,
     header: Header,
     evm: crate::TandemEvm<Db<S>>,
@@ -93,6 +94,24 @@ impl<'r, S: StateReader> Executor<'r, S> {
     pub fn on_pending(
         reader: &'r Reader,
         pending: Option<&'r Pending>,
+        state: S,
+        chain: &ChainConfig,
+        parent: &Header,
+        attrs: &BlockAttributes,
+    ) -> Self {
+        Self::over(
+            NodeSource::store(reader, pending),
+            state,
+            chain,
+            parent,
+            attrs,
+        )
+    }
+
+    /// Starts a block on top of `parent`, with `state` reading its post-state and the new state
+    /// root computed over the trie nodes of `nodes` (the store, or a witness).
+    pub fn over(
+        nodes: NodeSource<'r>,
         state: S,
         chain: &ChainConfig,
         parent: &Header,
@@ -132,8 +151,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
             chain.layer,
         );
         Self {
-            reader,
-            pending,
+            nodes,
             parent: parent.clone(),
             header,
             evm,
@@ -366,12 +384,8 @@ impl<'r, S: StateReader> Executor<'r, S> {
             db.merge_transitions(BundleRetention::PlainState);
             changes_of(db.take_bundle())
         };
-        let (state_root, diff) = tandem_state::apply_pending(
-            self.reader,
-            self.pending,
-            self.parent.state_root,
-            &changes,
-        )?;
+        let (state_root, diff) =
+            tandem_state::apply_on(self.nodes, self.parent.state_root, &changes)?;
         let txs: Vec<TxEnvelope> = self.transactions.iter().map(|t| t.tx.clone()).collect();
         self.header.state_root = state_root;
         self.header.transactions_root = proofs::calculate_transaction_root(&txs);

@@ -6,8 +6,7 @@ use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
 use tandem_primitives::{ChainConfig, Header, Layer, StoredTx, TxEnvelope, system};
-use tandem_state::{Pending, StateReader};
-use tandem_storage::Reader;
+use tandem_state::{NodeSource, StateReader};
 
 /// The L1 block an L2 block derives from; recorded in the L1Block predeploy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, RlpEncodable, RlpDecodable)]
@@ -75,19 +74,17 @@ pub struct L2Block {
     pub skipped: Vec<(B256, String)>,
 }
 
-/// Executes the next L2 block on `parent`, whose post-state `state` reads (and `pending` holds,
-/// when the parent is not committed). Deterministic: the same parent and inputs give the same block.
+/// Executes the next L2 block on `parent`, whose post-state `state` reads and whose trie nodes
+/// `nodes` holds (the store, or a witness). Deterministic: the same parent and inputs give the same block.
 pub fn execute_l2_block<S: StateReader>(
-    reader: &Reader,
-    pending: Option<&Pending>,
+    nodes: NodeSource<'_>,
     state: S,
     chain: &ChainConfig,
     parent: &Header,
     inputs: &L2BlockInputs,
 ) -> Result<L2Block, L2Error> {
     let mut builder = L2BlockBuilder::open(
-        reader,
-        pending,
+        nodes,
         state,
         chain,
         parent,
@@ -138,8 +135,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     /// if its call fails); a forced transaction that is invalid is passed over like any other.
     #[allow(clippy::too_many_arguments)]
     pub fn open(
-        reader: &'r Reader,
-        pending: Option<&'r Pending>,
+        nodes: NodeSource<'r>,
         state: S,
         chain: &ChainConfig,
         parent: &Header,
@@ -194,7 +190,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             beneficiary: system::SEQUENCER_FEE_VAULT,
             prev_randao: origin.hash,
         };
-        let mut executor = Executor::on_pending(reader, pending, state, chain, parent, &attrs);
+        let mut executor = Executor::over(nodes, state, chain, parent, &attrs);
         executor.set_l1_origin(&origin)?;
         let mut queued = 0;
         for entry in queue {

@@ -7,6 +7,7 @@ mod env;
 mod executor;
 pub mod l2;
 mod recover;
+pub mod stateless;
 pub mod system;
 pub mod witness;
 

@@ -4,24 +4,29 @@
 //! fault proofs' EXECUTE.
 use crate::l2::{L1Origin, L2BlockInputs, QueuedTx, execute_l2_block};
 use alloy_primitives::{Address, B256, Bytes, keccak256};
+use alloy_rlp::{RlpDecodable, RlpEncodable};
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::Mutex,
 };
-use tandem_primitives::{ChainConfig, Header, SealedBlock};
-use tandem_state::{HistoricalState, StateReader, TrieAccount};
+use tandem_primitives::{ChainConfig, Header, SealedBlock, system::L2_TO_L1_MESSAGE_PASSER};
+use tandem_state::{HistoricalState, NodeSource, StateReader, TrieAccount};
 use tandem_storage::Reader;
 
-/// What one block's re-execution needs, besides its inputs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one block's re-execution needs, besides its inputs. RLP-encoded, it is EXECUTE's witness.
+#[derive(Debug, Clone, PartialEq, Eq, Default, RlpEncodable, RlpDecodable)]
 pub struct ExecutionWitness {
     pub block_number: u64,
     pub parent_state_root: B256,
-    /// Trie nodes (accounts and storage), each known by its keccak hash.
+    /// Trie nodes (accounts and storage), each known by its keccak hash: the paths of everything
+    /// the block reads, and the nodes its state-root update reads besides (the siblings a
+    /// deletion folds in).
     pub state: Vec<Bytes>,
     pub codes: Vec<Bytes>,
     /// The preimages of the trie keys: addresses and storage slots.
     pub keys: Vec<Bytes>,
+    /// RLP headers: the parent's, then each one's parent as far back as BLOCKHASH reached.
+    pub headers: Vec<Bytes>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +79,7 @@ pub struct Recorder<S> {
 struct Seen {
     accounts: BTreeMap<Address, BTreeSet<B256>>,
     codes: BTreeSet<B256>,
+    oldest_hash: Option<u64>,
 }
 
 impl<S> Recorder<S> {
@@ -118,12 +124,14 @@ impl<S: StateReader> StateReader for Recorder<S> {
     }
 
     fn block_hash(&self, number: u64) -> tandem_state::Result<Option<B256>> {
+        self.note(|s| {
+            s.oldest_hash = Some(s.oldest_hash.map_or(number, |n| n.min(number)));
+        });
         self.inner.block_hash(number)
     }
 }
 
-/// The witness of L2 block `number`: re-executes it on its parent's state (which the node must
-/// still keep), checks it reproduces the stored block, and proves everything it read.
+/// The witness of L2 block `number` for the inputs its own transactions make ([`inputs_of`]).
 pub fn execution_witness(
     reader: &Reader,
     chain: &ChainConfig,
@@ -134,15 +142,40 @@ pub fn execution_witness(
         return Err(WitnessError::Unknown(number));
     };
     let inputs = inputs_of(&block, &parent).ok_or(WitnessError::NotL2(number))?;
+    execution_witness_for(reader, chain, number, &inputs)
+}
+
+/// The witness of L2 block `number` built from `inputs` (as its batch and the queue give them,
+/// invalid transactions included: leaving one out reads its sender too): re-executes them on the
+/// parent's state (which the node must still keep), checks that reproduces the stored block, and
+/// proves everything the execution and the new state root read.
+pub fn execution_witness_for(
+    reader: &Reader,
+    chain: &ChainConfig,
+    number: u64,
+    inputs: &L2BlockInputs,
+) -> Result<ExecutionWitness, WitnessError> {
+    let parent_number = number.checked_sub(1).ok_or(WitnessError::NotL2(number))?;
+    let (Some(block), Some(parent)) = (reader.block(number)?, reader.header(parent_number)?) else {
+        return Err(WitnessError::Unknown(number));
+    };
     let state = HistoricalState::new(reader, parent.state_root)
         .map_err(|_| WitnessError::Unknown(number))?;
     let recorder = Recorder::new(state);
-    let executed = execute_l2_block(reader, None, &recorder, chain, &parent, &inputs)?;
+    // The output root needs the message passer's storage root, touched or not.
+    recorder.account(L2_TO_L1_MESSAGE_PASSER)?;
+    let root_reads = parking_lot::Mutex::new(HashMap::new());
+    let nodes_source = NodeSource::from(reader).recording(&root_reads);
+    let executed = execute_l2_block(nodes_source, &recorder, chain, &parent, inputs)?;
     if executed.executed.block.hash != block.hash {
         return Err(WitnessError::Mismatch(number));
     }
     let seen = recorder.seen.into_inner().unwrap_or_default();
-    let mut nodes: BTreeMap<B256, Bytes> = BTreeMap::new();
+    let mut nodes: BTreeMap<B256, Bytes> = root_reads
+        .into_inner()
+        .into_iter()
+        .map(|(hash, node)| (hash, Bytes::from(node)))
+        .collect();
     let mut keys = Vec::new();
     for (address, slots) in &seen.accounts {
         let slots: Vec<B256> = slots.iter().copied().collect();
@@ -163,11 +196,19 @@ pub fn execution_witness(
             codes.push(code);
         }
     }
+    let mut headers = vec![alloy_rlp::encode(&parent).into()];
+    for ancestor in (seen.oldest_hash.unwrap_or(parent_number)..parent_number).rev() {
+        let header = reader
+            .header(ancestor)?
+            .ok_or(WitnessError::Unknown(ancestor))?;
+        headers.push(alloy_rlp::encode(&header).into());
+    }
     Ok(ExecutionWitness {
         block_number: number,
         parent_state_root: parent.state_root,
         state: nodes.into_values().collect(),
         codes,
         keys,
+        headers,
     })
 }

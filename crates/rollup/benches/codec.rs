@@ -69,8 +69,7 @@ fn sequenced() -> Batch {
         let reader = storage.read().unwrap();
         let parent = reader.header(number - 1).unwrap().unwrap();
         let block = execute_l2_block(
-            &reader,
-            None,
+            (&reader).into(),
             LatestState(&reader),
             &chain,
             &parent,

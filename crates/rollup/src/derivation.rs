@@ -173,8 +173,7 @@ impl Deriver {
                 transactions,
             };
             let executed = match execute_l2_block(
-                &reader,
-                None,
+                (&reader).into(),
                 LatestState(&reader),
                 &self.chain,
                 &parent,

@@ -100,8 +100,7 @@ pub fn run(
         };
         wal.begin(&open).map_err(Error::Wal)?;
         let mut builder = L2BlockBuilder::open(
-            &reader,
-            None,
+            (&reader).into(),
             LatestState(&reader),
             &backend.chain,
             &parent,

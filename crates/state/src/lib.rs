@@ -14,12 +14,12 @@ mod root;
 mod witness;
 
 pub use changes::{AccountChange, StateChanges};
-pub use nodes::{NodeDb, TrieWrites};
+pub use nodes::{NodeDb, NodeSource, TrieWrites};
 pub use pending::{Pending, PendingState};
 pub use proof::{AccountProof, StorageProof, prove};
 pub use reader::{HistoricalState, LatestState, StateReader};
 pub use revm_db::StateDb;
-pub use root::{apply, apply_pending, genesis_changes, genesis_diff};
+pub use root::{apply, apply_on, genesis_changes, genesis_diff};
 pub use witness::WitnessState;
 
 pub use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};

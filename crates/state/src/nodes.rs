@@ -11,9 +11,53 @@ use tandem_storage::Reader;
 pub struct NodeDb<'r> {
     base: Option<&'r Reader>,
     pending: Option<&'r HashMap<B256, Vec<u8>>>,
+    seen: Option<&'r Mutex<HashMap<B256, Vec<u8>>>>,
     overlay: RwLock<HashMap<B256, Vec<u8>>>,
     inserted: Mutex<Vec<B256>>,
     removed: Mutex<Vec<B256>>,
+}
+
+/// Where a state update reads the trie nodes it does not write itself: the store (with
+/// uncommitted blocks on top), or a witness alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NodeSource<'r> {
+    base: Option<&'r Reader>,
+    pending: Option<&'r HashMap<B256, Vec<u8>>>,
+    seen: Option<&'r Mutex<HashMap<B256, Vec<u8>>>>,
+}
+
+impl<'r> NodeSource<'r> {
+    /// The store's nodes, with those of uncommitted `pending` blocks on top.
+    pub fn store(reader: &'r Reader, pending: Option<&'r crate::Pending>) -> Self {
+        Self {
+            base: Some(reader),
+            pending: pending.map(|p| &p.nodes),
+            seen: None,
+        }
+    }
+
+    /// A witness's nodes, and nothing else: a missing node is an error, never an empty subtree.
+    pub fn witness(state: &'r crate::WitnessState) -> Self {
+        Self {
+            base: None,
+            pending: Some(state.nodes()),
+            seen: None,
+        }
+    }
+
+    /// Also remembers every node read from here (not those the update writes), for a witness.
+    pub fn recording(self, seen: &'r Mutex<HashMap<B256, Vec<u8>>>) -> Self {
+        Self {
+            seen: Some(seen),
+            ..self
+        }
+    }
+}
+
+impl<'r> From<&'r Reader> for NodeSource<'r> {
+    fn from(reader: &'r Reader) -> Self {
+        Self::store(reader, None)
+    }
 }
 
 /// What a state update wrote to and removed from the trie.
@@ -34,11 +78,12 @@ impl<'r> NodeDb<'r> {
         }
     }
 
-    /// Nodes over a database snapshot with uncommitted blocks' nodes on top.
-    pub fn with_pending(base: &'r Reader, pending: &'r crate::Pending) -> Self {
+    /// Nodes read from `source`, with what is written kept in memory.
+    pub fn over(source: NodeSource<'r>) -> Self {
         Self {
-            base: Some(base),
-            pending: Some(&pending.nodes),
+            base: source.base,
+            pending: source.pending,
+            seen: source.seen,
             ..Self::default()
         }
     }
@@ -84,13 +129,17 @@ impl eth_trie::DB for NodeDb<'_> {
         if let Some(node) = self.overlay.read().get(&hash) {
             return Ok(Some(node.clone()));
         }
-        if let Some(node) = self.pending.and_then(|p| p.get(&hash)) {
-            return Ok(Some(node.clone()));
+        let node = match self.pending.and_then(|p| p.get(&hash)) {
+            Some(node) => Some(node.clone()),
+            None => match self.base {
+                Some(reader) => reader.trie_node(hash)?,
+                None => None,
+            },
+        };
+        if let (Some(seen), Some(node)) = (self.seen, &node) {
+            seen.lock().insert(hash, node.clone());
         }
-        match self.base {
-            Some(reader) => reader.trie_node(hash),
-            None => Ok(None),
-        }
+        Ok(node)
     }
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> Result<(), Self::Error> {

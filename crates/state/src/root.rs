@@ -1,4 +1,4 @@
-use crate::{AccountChange, NodeDb, Result, StateChanges};
+use crate::{AccountChange, NodeDb, NodeSource, Result, StateChanges};
 use alloy_primitives::{B256, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 use eth_trie::{EthTrie, Trie};
@@ -22,20 +22,17 @@ pub fn apply(
     parent_root: B256,
     changes: &StateChanges,
 ) -> Result<(B256, StateDiff)> {
-    apply_pending(reader, None, parent_root, changes)
+    apply_on(reader.into(), parent_root, changes)
 }
 
-/// Like [`apply`], on a parent whose state includes uncommitted `pending` blocks.
-pub fn apply_pending(
-    reader: &Reader,
-    pending: Option<&crate::Pending>,
+/// Like [`apply`], with the parent's trie nodes read from `nodes`: the store with uncommitted
+/// blocks on top, or a witness (then a node the update needs and the witness lacks is an error).
+pub fn apply_on(
+    nodes: NodeSource<'_>,
     parent_root: B256,
     changes: &StateChanges,
 ) -> Result<(B256, StateDiff)> {
-    let db = Arc::new(match pending {
-        Some(pending) => NodeDb::with_pending(reader, pending),
-        None => NodeDb::new(reader),
-    });
+    let db = Arc::new(NodeDb::over(nodes));
     let mut accounts = open(&db, parent_root)?;
     let mut diff = StateDiff::default();
     for (address, change) in &changes.accounts {

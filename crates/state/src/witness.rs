@@ -12,9 +12,11 @@ use std::{collections::HashMap, sync::Arc};
 
 /// The state under `root` as far as a witness reaches.
 pub struct WitnessState {
+    nodes: HashMap<B256, Vec<u8>>,
     db: Arc<MemoryDB>,
     accounts: EthTrie<MemoryDB>,
     codes: HashMap<B256, Bytes>,
+    block_hashes: HashMap<u64, B256>,
 }
 
 impl std::fmt::Debug for WitnessState {
@@ -27,17 +29,32 @@ impl WitnessState {
     /// The state with `root`, from trie `nodes` and `codes` (each stored under its keccak hash,
     /// so a node that does not belong simply never matches).
     pub fn new(root: B256, nodes: &[Bytes], codes: &[Bytes]) -> Result<Self> {
+        let nodes: HashMap<B256, Vec<u8>> =
+            nodes.iter().map(|n| (keccak256(n), n.to_vec())).collect();
         let db = Arc::new(MemoryDB::new(false));
-        for node in nodes {
-            db.insert(keccak256(node).as_slice(), node.to_vec())
+        for (hash, node) in &nodes {
+            db.insert(hash.as_slice(), node.clone())
                 .map_err(|e| Error::Witness(e.to_string()))?;
         }
         let accounts = trie(&db, root)?;
         Ok(Self {
+            nodes,
             db,
             accounts,
             codes: codes.iter().map(|c| (keccak256(c), c.clone())).collect(),
+            block_hashes: HashMap::new(),
         })
+    }
+
+    /// Also answers BLOCKHASH for these blocks (the caller has checked the hashes).
+    pub fn with_block_hashes(mut self, hashes: HashMap<u64, B256>) -> Self {
+        self.block_hashes = hashes;
+        self
+    }
+
+    /// The witness's trie nodes by hash.
+    pub fn nodes(&self) -> &HashMap<B256, Vec<u8>> {
+        &self.nodes
     }
 }
 
@@ -65,6 +82,9 @@ impl StateReader for WitnessState {
     }
 
     fn block_hash(&self, number: u64) -> Result<Option<B256>> {
-        Err(Error::Witness(format!("no hash of block {number}")))
+        match self.block_hashes.get(&number) {
+            Some(hash) => Ok(Some(*hash)),
+            None => Err(Error::Witness(format!("no hash of block {number}"))),
+        }
     }
 }

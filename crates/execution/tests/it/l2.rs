@@ -61,8 +61,7 @@ fn execute(
 ) -> Result<tandem_execution::l2::L2Block, L2Error> {
     let reader = chain.storage.read().unwrap();
     execute_l2_block(
-        &reader,
-        None,
+        (&reader).into(),
         LatestState(&reader),
         &chain.chain,
         &chain.head(),

@@ -3,4 +3,5 @@ mod blocks;
 mod chain;
 mod fees;
 mod l2;
+mod stateless;
 mod system;

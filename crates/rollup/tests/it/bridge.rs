@@ -234,8 +234,7 @@ impl Bridge {
         };
         let reader = self.l2.storage.read().unwrap();
         let block = execute_l2_block(
-            &reader,
-            None,
+            (&reader).into(),
             LatestState(&reader),
             &self.l2.config,
             &parent,
@@ -573,8 +572,7 @@ fn queue_entries_cannot_be_skipped_or_reordered() {
         let parent = b.l2.head();
         let reader = b.l2.storage.read().unwrap();
         execute_l2_block(
-            &reader,
-            None,
+            (&reader).into(),
             LatestState(&reader),
             &b.l2.config,
             &parent,
@@ -741,8 +739,10 @@ fn a_sequencer_that_leaves_out_a_deposit_is_overruled_by_derivation() {
 
 #[test]
 fn a_block_re_executes_from_its_witness_alone_and_fails_closed_without_any_part() {
-    use tandem_execution::witness::{execution_witness, inputs_of};
-    use tandem_state::WitnessState;
+    use tandem_execution::{
+        stateless::{OutputPreimage, decode_inputs, encode_inputs, execute_stateless},
+        witness::{ExecutionWitness, execution_witness, inputs_of},
+    };
     let mut b = Bridge::new();
     let mut rng = StdRng::seed_from_u64(11);
     let users: Vec<dev::DevAccount> = (0..3).map(fresh).collect();
@@ -798,48 +798,67 @@ fn a_block_re_executes_from_its_witness_alone_and_fails_closed_without_any_part(
     }
     let head = b.l2.head().number;
     let reader = b.l2.storage.read().unwrap();
-    let rerun = |number: u64, nodes: &[Bytes], codes: &[Bytes]| {
+    let preimage = |number: u64| {
+        let o = output_at(&reader, number).unwrap().unwrap();
+        OutputPreimage {
+            state_root: o.state_root,
+            message_passer_root: o.message_passer_storage_root,
+            block_hash: o.block_hash,
+        }
+    };
+    let rerun = |number: u64, witness: &ExecutionWitness| {
         let block = reader.block(number).unwrap().unwrap();
         let parent = reader.header(number - 1).unwrap().unwrap();
         let inputs = inputs_of(&block, &parent).unwrap();
-        let state = WitnessState::new(parent.state_root, nodes, codes)?;
-        execute_l2_block(&reader, None, state, &b.l2.config, &parent, &inputs)
-            .map(|done| done.executed.block.hash == block.hash)
-            .map_err(|e| tandem_state::Error::Witness(e.to_string()))
+        // Through EXECUTE's own encoding, as L1 receives it.
+        let inputs = decode_inputs(&encode_inputs(&inputs)).unwrap();
+        let witness =
+            alloy_rlp::decode_exact::<ExecutionWitness>(alloy_rlp::encode(witness)).unwrap();
+        execute_stateless(&b.l2.config, &preimage(number - 1), &inputs, &witness)
+            .map(|done| done.output.root())
     };
     for number in 1..=head {
         let witness = execution_witness(&reader, &b.l2.config, number).unwrap();
         assert!(!witness.state.is_empty());
-        // Everything the block reads is in its witness: the same block, hash for hash.
-        assert!(
-            rerun(number, &witness.state, &witness.codes).unwrap(),
+        // Everything the block reads and writes is in its witness: the node's output root.
+        assert_eq!(
+            rerun(number, &witness).unwrap(),
+            preimage(number).root(),
             "block {number}"
         );
-        // Without any one node, the re-execution fails; it never yields a block silently.
+        // Without any one node, the re-execution fails; it never yields a root silently.
         for skip in 0..witness.state.len() {
-            let mut nodes = witness.state.clone();
-            nodes.remove(skip);
+            let mut partial = witness.clone();
+            partial.state.remove(skip);
             assert!(
-                rerun(number, &nodes, &witness.codes).is_err(),
+                rerun(number, &partial).is_err(),
                 "block {number} without node {skip}"
             );
         }
-        // Nor without the code it runs.
+        // Nor without the code it runs, nor without the parent's header.
         if !witness.codes.is_empty() {
+            let mut partial = witness.clone();
+            partial.codes.clear();
             assert!(
-                rerun(number, &witness.state, &[]).is_err(),
+                rerun(number, &partial).is_err(),
                 "block {number} without code"
             );
         }
+        let mut partial = witness.clone();
+        partial.headers.clear();
+        assert!(
+            rerun(number, &partial).is_err(),
+            "block {number} without its parent"
+        );
         // A node altered in one bit does not count (it no longer hashes to its place).
-        let mut tampered = witness.state.clone();
-        let last = tampered.len() - 1;
-        let mut bytes = tampered[last].to_vec();
+        let mut tampered = witness.clone();
+        let last = tampered.state.len() - 1;
+        let mut bytes = tampered.state[last].to_vec();
         let at = bytes.len() / 2;
         bytes[at] ^= 1;
-        tampered[last] = bytes.into();
+        tampered.state[last] = bytes.into();
         assert!(
-            rerun(number, &tampered, &witness.codes).is_err(),
+            rerun(number, &tampered).is_err(),
             "block {number} with a tampered node"
         );
     }

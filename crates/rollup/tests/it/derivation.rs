@@ -72,8 +72,7 @@ fn sequencer_chain(
             transactions,
         };
         let block = execute_l2_block(
-            &reader,
-            None,
+            (&reader).into(),
             LatestState(&reader),
             &chain,
             &parent,

@@ -1,0 +1,272 @@
+//! EXECUTE's core against the node: for many randomized L2 blocks (transfers, deposits with and
+//! without reverting calls, withdrawals, storage writes and deletions, BLOCKHASH, reverts, invalid
+//! transactions), stateless re-execution from the recorded witness gives exactly the node's output
+//! root, and a witness with any node removed or altered fails closed.
+use crate::chain::TestChain;
+use alloy_consensus::TxEip1559;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_sol_types::SolCall;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use tandem_execution::{
+    l2::{L1Origin, L2BlockInputs, QueuedTx, execute_l2_block},
+    stateless::{OutputPreimage, decode_inputs, encode_inputs, execute_stateless},
+    system::{IL2ToL1MessagePasser, portal::deposit_transaction},
+    witness::{ExecutionWitness, execution_witness_for},
+};
+use tandem_primitives::{
+    GenesisAccount, StoredTx, TxEnvelope, dev, genesis, system::L2_TO_L1_MESSAGE_PASSER,
+};
+use tandem_state::LatestState;
+
+/// Reverts on empty calldata; otherwise stores calldata word 1 at slot word 0 (zero deletes the
+/// slot), or, when word 1 is 1, the hash of the block two back.
+const STORE: Address = Address::new([0x5e; 20]);
+const STORE_CODE: &str = "366007575f5ffd5b5f35602035806001146017579055005b506002430340905500";
+
+const BLOCKS: u64 = 10_000;
+const SENDERS: usize = 10;
+
+fn preimage(chain: &TestChain) -> OutputPreimage {
+    let reader = chain.storage.read().unwrap();
+    let head = chain.head();
+    OutputPreimage {
+        state_root: head.state_root,
+        message_passer_root: reader
+            .account(L2_TO_L1_MESSAGE_PASSER)
+            .unwrap()
+            .map(|a| a.storage_root)
+            .unwrap_or(tandem_state::EMPTY_ROOT_HASH),
+        block_hash: head.hash_slow(),
+    }
+}
+
+fn sign(from: usize, nonce: u64, to: Address, value: U256, input: Vec<u8>, gas: u64) -> StoredTx {
+    let account = &dev::accounts()[from];
+    let tx = TxEip1559 {
+        chain_id: 901,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to: TxKind::Call(to),
+        value,
+        input: input.into(),
+        ..Default::default()
+    };
+    StoredTx {
+        sender: account.address,
+        tx: account.sign(tx),
+    }
+}
+
+fn store_call(rng: &mut StdRng) -> Vec<u8> {
+    let slot = U256::from(rng.random_range(0..6u64));
+    let value = match rng.random_range(0..4) {
+        0 => U256::ZERO,
+        1 => U256::from(1),
+        _ => U256::from(rng.random::<u64>()),
+    };
+    [slot.to_be_bytes::<32>(), value.to_be_bytes::<32>()].concat()
+}
+
+/// One randomized block's inputs on top of the chain's head.
+fn random_inputs(
+    rng: &mut StdRng,
+    chain: &TestChain,
+    origin: &mut L1Origin,
+    queue_next: &mut u64,
+) -> L2BlockInputs {
+    let head = chain.head();
+    if rng.random_bool(0.3) {
+        origin.number += 1;
+        origin.hash = keccak256(origin.number.to_be_bytes());
+        origin.timestamp = origin.timestamp.max(head.timestamp);
+        origin.base_fee = rng.random_range(1..50);
+    }
+    let mut queue = Vec::new();
+    for _ in 0..rng.random_range(0..3) {
+        if !rng.random_bool(0.4) {
+            continue;
+        }
+        let (to, data) = match rng.random_range(0..3) {
+            0 => (Address::from(rng.random::<[u8; 20]>()), Vec::new()),
+            1 => (STORE, store_call(rng)),
+            _ => (STORE, Vec::new()), // reverts; the mint stays
+        };
+        let deposit = deposit_transaction(
+            *queue_next,
+            Address::from(rng.random::<[u8; 20]>()),
+            to,
+            U256::from(rng.random_range(0..1_000_000u64)),
+            U256::ZERO,
+            100_000,
+            data.into(),
+        );
+        queue.push(QueuedTx {
+            index: *queue_next,
+            l1_block: origin.number,
+            tx: StoredTx {
+                sender: deposit.from,
+                tx: TxEnvelope::Deposit(alloy_primitives::Sealed::new(deposit)),
+            },
+        });
+        *queue_next += 1;
+    }
+    let reader = chain.storage.read().unwrap();
+    let mut nonces: Vec<u64> = dev::accounts()[..SENDERS]
+        .iter()
+        .map(|a| {
+            reader
+                .account(a.address)
+                .unwrap()
+                .map(|a| a.nonce)
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut transactions = Vec::new();
+    for _ in 0..rng.random_range(0..5) {
+        let from = rng.random_range(0..SENDERS);
+        let nonce = nonces[from];
+        let tx = match rng.random_range(0..6) {
+            0 => sign(
+                from,
+                nonce,
+                Address::from(rng.random::<[u8; 20]>()),
+                U256::from(7),
+                vec![],
+                21_000,
+            ),
+            1 | 2 => sign(from, nonce, STORE, U256::ZERO, store_call(rng), 100_000),
+            3 => sign(from, nonce, STORE, U256::ZERO, vec![], 100_000),
+            4 => {
+                let call = IL2ToL1MessagePasser::initiateWithdrawalCall {
+                    to: Address::from(rng.random::<[u8; 20]>()),
+                    gasLimit: 100_000,
+                    data: Bytes::new(),
+                };
+                let value = U256::from(rng.random_range(1..1_000u64));
+                sign(
+                    from,
+                    nonce,
+                    L2_TO_L1_MESSAGE_PASSER,
+                    value,
+                    call.abi_encode(),
+                    100_000,
+                )
+            }
+            // A nonce from the future: left out of the block.
+            _ => {
+                transactions.push(sign(from, nonce + 3, STORE, U256::ZERO, vec![], 100_000));
+                continue;
+            }
+        };
+        nonces[from] += 1;
+        transactions.push(tx);
+    }
+    L2BlockInputs {
+        timestamp: head.timestamp + 1,
+        l1_origin: *origin,
+        queue,
+        transactions,
+    }
+}
+
+fn flip_a_bit(bytes: &Bytes, rng: &mut StdRng) -> Bytes {
+    let mut bytes = bytes.to_vec();
+    let at = rng.random_range(0..bytes.len());
+    bytes[at] ^= 1 << rng.random_range(0..8);
+    bytes.into()
+}
+
+#[test]
+fn execute_over_the_witness_gives_the_node_s_output_root_and_fails_closed() {
+    let mut g = genesis::dev_l2_genesis();
+    g.alloc.insert(
+        STORE,
+        GenesisAccount::default().with_code(Some(
+            alloy_primitives::hex::decode(STORE_CODE).unwrap().into(),
+        )),
+    );
+    let chain = TestChain::from_genesis(g);
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut origin = L1Origin::default();
+    let mut queue_next = 0;
+    let mut parent = preimage(&chain);
+    let (mut reverted, mut skipped, mut deposits, mut with_code) = (0, 0, 0, 0);
+    for number in 1..=BLOCKS {
+        let inputs = random_inputs(&mut rng, &chain, &mut origin, &mut queue_next);
+        let block = {
+            let reader = chain.storage.read().unwrap();
+            execute_l2_block(
+                (&reader).into(),
+                LatestState(&reader),
+                &chain.chain,
+                &chain.head(),
+                &inputs,
+            )
+            .unwrap()
+        };
+        skipped += block.skipped.len();
+        deposits += inputs.queue.len();
+        reverted += block
+            .executed
+            .receipts
+            .iter()
+            .filter(|r| !r.status())
+            .count();
+        chain.storage.commit(&block.executed.into_commit()).unwrap();
+        let output = preimage(&chain);
+
+        let reader = chain.storage.read().unwrap();
+        let witness = execution_witness_for(&reader, &chain.chain, number, &inputs).unwrap();
+        drop(reader);
+        // Both through the encodings L1 receives.
+        let encoded = alloy_rlp::encode(&witness);
+        let witness: ExecutionWitness = alloy_rlp::decode_exact(&encoded).unwrap();
+        let inputs = decode_inputs(&encode_inputs(&inputs)).unwrap();
+        let execute = |w: &ExecutionWitness| execute_stateless(&chain.chain, &parent, &inputs, w);
+        let got = execute(&witness).unwrap_or_else(|e| panic!("block {number}: {e} {inputs:?}"));
+        assert_eq!(got.output, output, "block {number}");
+        assert_eq!(got.output.root(), output.root());
+
+        // Any node removed, or any one altered, and EXECUTE fails closed.
+        let at = rng.random_range(0..witness.state.len());
+        let mut partial = witness.clone();
+        partial.state.remove(at);
+        assert!(
+            execute(&partial).is_err(),
+            "block {number} without node {at}"
+        );
+        let mut altered = witness.clone();
+        altered.state[at] = flip_a_bit(&altered.state[at], &mut rng);
+        assert!(
+            execute(&altered).is_err(),
+            "block {number} with node {at} altered"
+        );
+        if !witness.codes.is_empty() {
+            with_code += 1;
+            let mut altered = witness.clone();
+            altered.codes[0] = flip_a_bit(&altered.codes[0], &mut rng);
+            assert!(
+                execute(&altered).is_err(),
+                "block {number} with its code altered"
+            );
+        }
+        let mut altered = witness.clone();
+        let at = rng.random_range(0..altered.headers.len());
+        altered.headers[at] = flip_a_bit(&altered.headers[at], &mut rng);
+        assert!(
+            execute(&altered).is_err(),
+            "block {number} with header {at} altered"
+        );
+        // A parent output that is not the witness's parent is refused.
+        let wrong = OutputPreimage {
+            message_passer_root: B256::repeat_byte(1),
+            ..parent
+        };
+        assert!(execute_stateless(&chain.chain, &wrong, &inputs, &witness).is_err());
+        parent = output;
+    }
+    // The mix the blocks were meant to have.
+    assert!(reverted > 500 && skipped > 500 && deposits > 1_000 && with_code > 1_000);
+}
