@@ -2,14 +2,13 @@
 //!
 //! - [`sequencer`] executes transactions into the open L2 block as they arrive (preconfirmations),
 //!   logs them to a write-ahead log, and seals a block every 250 ms;
-//! - [`batch`] packs a run of L2 blocks in columns (all nonces together, all recipients together,
+//! - [`batch`] (re-exported from `tandem-execution`, since L1's BatchInbox decodes batches too) packs a run of L2 blocks in columns (all nonces together, all recipients together,
 //!   ...) and compresses them, so the many similar fields cost few L1 bytes;
 //! - [`batcher`] posts batches to L1's BatchInbox and resumes from what L1 holds;
 //! - [`derivation`] rebuilds the L2 chain from finalized L1 data alone, skipping invalid batches;
 //! - [`bridge`] computes output roots, runs the proposer, follows final outputs and tracks withdrawals;
 //! - [`queue`] reads the Portal's deposits and forced transactions that every L2 block must take;
 //! - [`node`] wires these into the `tandem l2 sequencer` and `tandem l2 verifier` processes.
-pub mod batch;
 pub mod batcher;
 pub mod bridge;
 pub mod derivation;
@@ -19,7 +18,9 @@ pub mod queue;
 pub mod sequencer;
 pub mod wal;
 
-pub use batch::{AddressTable, Batch, BatchBlock, BatchError, Compression, Limits};
+pub use tandem_execution::batch::{
+    self, AddressTable, Batch, BatchBlock, BatchError, Compression, Limits,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -90,6 +90,31 @@ impl AddressTable {
     }
 }
 
+/// Where a decoder looks up the addresses earlier batches introduced: an [`AddressTable`] in
+/// memory (the batcher, verifiers), or BatchInbox's storage on L1.
+pub trait AddressBook {
+    /// How many addresses the table holds.
+    fn count(&self) -> u64;
+    /// The address at `index`; `None` past the end.
+    fn address(&self, index: u64) -> Result<Option<Address>, BatchError>;
+    /// Whether the table holds `address` already.
+    fn holds(&self, address: &Address) -> Result<bool, BatchError>;
+}
+
+impl AddressBook for AddressTable {
+    fn count(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn address(&self, index: u64) -> Result<Option<Address>, BatchError> {
+        Ok(self.get(index))
+    }
+
+    fn holds(&self, address: &Address) -> Result<bool, BatchError> {
+        Ok(self.position(address).is_some())
+    }
+}
+
 /// The selector of ERC-20 `transfer(address,uint256)`.
 const TRANSFER_SELECTOR: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
 
@@ -161,6 +186,9 @@ pub enum BatchError {
     NotConsecutive(u64, u64),
     #[error("timestamps or L1 origins go backwards in block {0}")]
     Backwards(u64),
+    /// The address table could not be read (a storage failure, not bad batch data).
+    #[error("address table: {0}")]
+    Table(String),
     #[error("transaction {index} cannot go in a batch: {reason}")]
     Unbatchable { index: usize, reason: String },
 }
@@ -370,7 +398,7 @@ impl Batch {
         data: &[u8],
         chain_id: u64,
         limits: &Limits,
-        table: &AddressTable,
+        table: &dyn AddressBook,
     ) -> Result<(Self, Vec<Address>), BatchError> {
         let (&version, compressed) = data.split_first().ok_or(BatchError::Empty)?;
         let raw = decompress(version, compressed, limits.max_decompressed_bytes)?;
@@ -421,13 +449,12 @@ impl Batch {
         }
         let new: Vec<Address> = c.recipients.chunks(20).map(Address::from_slice).collect();
         let mut seen = HashSet::with_capacity(new.len());
-        if new
-            .iter()
-            .any(|a| table.position(a).is_some() || !seen.insert(*a))
-        {
-            return Err(BatchError::Malformed(
-                "an introduced address is already known".into(),
-            ));
+        for address in &new {
+            if !seen.insert(*address) || table.holds(address)? {
+                return Err(BatchError::Malformed(
+                    "an introduced address is already known".into(),
+                ));
+            }
         }
         let mut reader = ColumnReader {
             c: &c,
@@ -478,7 +505,7 @@ impl Batch {
 
 struct ColumnReader<'a> {
     c: &'a Columns,
-    table: &'a AddressTable,
+    table: &'a dyn AddressBook,
     new: &'a [Address],
     tip: usize,
     recipient: usize,
@@ -488,15 +515,17 @@ struct ColumnReader<'a> {
 
 impl ColumnReader<'_> {
     /// The next address of `recipient_indexes`, from the table or the batch's new ones.
-    fn next_address(&mut self) -> Option<Address> {
-        let slot = *self.c.recipient_indexes.get(self.recipient)?;
+    fn next_address(&mut self) -> Result<Option<Address>, BatchError> {
+        let Some(slot) = self.c.recipient_indexes.get(self.recipient).copied() else {
+            return Ok(None);
+        };
         self.recipient += 1;
-        match slot.checked_sub(self.table.len() as u64) {
-            None => self.table.get(slot),
-            Some(i) => usize::try_from(i)
+        match slot.checked_sub(self.table.count()) {
+            None => self.table.address(slot),
+            Some(i) => Ok(usize::try_from(i)
                 .ok()
                 .and_then(|i| self.new.get(i))
-                .copied(),
+                .copied()),
         }
     }
 
@@ -507,7 +536,7 @@ impl ColumnReader<'_> {
             TxKind::Create
         } else {
             TxKind::Call(
-                self.next_address()
+                self.next_address()?
                     .ok_or_else(|| malformed("recipient index out of range"))?,
             )
         };
@@ -516,7 +545,7 @@ impl ColumnReader<'_> {
                 return Err(malformed("a transfer call with calldata"));
             }
             let to = self
-                .next_address()
+                .next_address()?
                 .ok_or_else(|| malformed("transfer recipient index out of range"))?;
             let (mantissa, exponent) = c
                 .transfer_mantissas
