@@ -67,6 +67,62 @@ pub enum L2Error {
     Execution(#[from] Error),
 }
 
+/// The inputs derivation (and EXECUTE) runs for one block of an accepted batch: `inputs` as they
+/// are when they keep the rules, or else a block without its sequenced transactions, at the
+/// nearest timestamp and L1 origin that keep them (the parent's origin when the batch's goes back).
+/// So every block of every batch L1 accepted is exactly one L2 block, which is what lets a dispute
+/// name a block's inputs by its batch alone. The second value says which rule the batch broke.
+pub fn sanitize<S: StateReader>(
+    mut inputs: L2BlockInputs,
+    parent: &Header,
+    state: &S,
+    chain: &ChainConfig,
+) -> Result<(L2BlockInputs, Option<L2Error>), Error> {
+    use crate::system::l1_block::{BASEFEE_SLOT, HASH_SLOT, NUMBER_SLOT, TIMESTAMP_SLOT};
+    let read = |slot: U256| state.storage(system::L1_BLOCK, B256::from(slot));
+    let mut broken = None;
+    let previous = read(NUMBER_SLOT)?.saturating_to::<u64>();
+    if inputs.l1_origin.number < previous {
+        broken = Some(L2Error::OriginBackwards {
+            parent: previous,
+            got: inputs.l1_origin.number,
+        });
+        inputs.l1_origin = L1Origin {
+            number: previous,
+            hash: B256::from(read(HASH_SLOT)?),
+            timestamp: read(TIMESTAMP_SLOT)?.saturating_to(),
+            base_fee: read(BASEFEE_SLOT)?.saturating_to(),
+        };
+    }
+    let origin = inputs.l1_origin.timestamp;
+    let got = inputs.timestamp;
+    let late = origin.saturating_add(chain.max_sequencer_drift);
+    let timing = if got < parent.timestamp {
+        Some(L2Error::TimestampBackwards {
+            parent: parent.timestamp,
+            got,
+        })
+    } else if got < origin {
+        Some(L2Error::BeforeOrigin { origin, got })
+    } else if got > late {
+        Some(L2Error::DriftExceeded {
+            origin,
+            got,
+            drift: chain.max_sequencer_drift,
+        })
+    } else {
+        None
+    };
+    if timing.is_some() {
+        inputs.timestamp = parent.timestamp.max(origin);
+    }
+    broken = broken.or(timing);
+    if broken.is_some() {
+        inputs.transactions.clear();
+    }
+    Ok((inputs, broken))
+}
+
 /// The outcome of one L2 block: the block, and the transactions left out with why.
 #[derive(Debug)]
 pub struct L2Block {
@@ -106,6 +162,21 @@ pub fn execute_l2_block<S: StateReader>(
         executed: builder.finish()?,
         skipped,
     })
+}
+
+/// Derivation's state transition for one block of an accepted batch: [`sanitize`] its inputs, then
+/// [`execute_l2_block`]. Verifiers, the challenger and EXECUTE all run this. Also returns the rule
+/// the batch broke, if it broke one.
+pub fn derive_l2_block<S: StateReader>(
+    nodes: NodeSource<'_>,
+    state: S,
+    chain: &ChainConfig,
+    parent: &Header,
+    inputs: &L2BlockInputs,
+) -> Result<(L2Block, Option<L2Error>), L2Error> {
+    let (inputs, broken) = sanitize(inputs.clone(), parent, &state, chain)?;
+    let block = execute_l2_block(nodes, state, chain, parent, &inputs)?;
+    Ok((block, broken))
 }
 
 /// An L2 block being built one transaction at a time: the sequencer's open block, and the

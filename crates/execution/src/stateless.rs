@@ -1,10 +1,10 @@
 //! Stateless re-execution of one L2 block: what L1's EXECUTE precompile runs. From the parent's
 //! output-root preimage, the block's inputs and a witness, it computes the block's output root with
-//! the same state-transition code the sequencer and verifiers run ([`execute_l2_block`]), reading
+//! the same state-transition code the sequencer and verifiers run ([`derive_l2_block`]), reading
 //! state only from the witness. Anything the witness lacks or gets wrong is an error, never a
 //! default: the result is the true output root or nothing.
 use crate::{
-    l2::{L1Origin, L2BlockInputs, QueuedTx, execute_l2_block},
+    l2::{L1Origin, L2BlockInputs, QueuedTx, derive_l2_block},
     system::output_oracle::output_root,
     witness::ExecutionWitness,
 };
@@ -156,13 +156,14 @@ pub fn execute_stateless(
     if parent_passer != parent.message_passer_root {
         return Err(StatelessError::Parent("message-passer storage root"));
     }
-    let block = execute_l2_block(
+    let block = derive_l2_block(
         NodeSource::witness(&state),
         &state,
         chain,
         &parent_header,
         inputs,
     )
+    .map(|(block, _)| block)
     .map_err(|e| match e {
         crate::l2::L2Error::Execution(crate::Error::State(e)) => {
             StatelessError::Witness(e.to_string())

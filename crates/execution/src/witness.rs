@@ -2,7 +2,7 @@
 //! node's state: the trie nodes on the paths of every account and slot the block touches (under
 //! its parent's state root) and the code it runs. Like `debug_executionWitness`; the input of the
 //! fault proofs' EXECUTE.
-use crate::l2::{L1Origin, L2BlockInputs, QueuedTx, execute_l2_block};
+use crate::l2::{L1Origin, L2BlockInputs, QueuedTx, derive_l2_block};
 use alloy_primitives::{Address, B256, Bytes, keccak256};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
 use std::{
@@ -166,7 +166,7 @@ pub fn execution_witness_for(
     recorder.account(L2_TO_L1_MESSAGE_PASSER)?;
     let root_reads = parking_lot::Mutex::new(HashMap::new());
     let nodes_source = NodeSource::from(reader).recording(&root_reads);
-    let executed = execute_l2_block(nodes_source, &recorder, chain, &parent, inputs)?;
+    let (executed, _) = derive_l2_block(nodes_source, &recorder, chain, &parent, inputs)?;
     if executed.executed.block.hash != block.hash {
         return Err(WitnessError::Mismatch(number));
     }

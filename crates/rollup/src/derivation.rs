@@ -3,7 +3,7 @@
 //! runs. Invalid batch data is skipped, never fatal: a wrong sender or sequence number, an unknown
 //! version, undecodable bytes, a gap, an L1 origin that is unknown or later than the batch.
 use crate::{
-    AddressTable, Batch, BatchError, Error, Limits, Result,
+    AddressTable, Batch, BatchBlock, BatchError, Error, Limits, Result,
     l1::{L1Client, L1Error},
     queue::PortalQueue,
 };
@@ -12,7 +12,7 @@ use alloy_rpc_types_eth::Filter;
 use alloy_sol_types::{SolCall, SolEvent};
 use std::{collections::HashMap, sync::Arc, time::Duration};
 use tandem_execution::{
-    l2::{L1Origin, L2BlockInputs, L2Error, execute_l2_block},
+    l2::{L1Origin, L2BlockInputs, L2Error, derive_l2_block},
     system::IBatchInbox,
 };
 use tandem_primitives::{ChainConfig, StoredTx, system::BATCH_INBOX};
@@ -153,37 +153,23 @@ impl Deriver {
             let parent = reader
                 .header(head)?
                 .ok_or_else(|| Error::Corrupt(format!("L2 block {head} missing")))?;
-            // A transaction whose sender cannot be recovered could never have executed: leave it out.
-            let transactions = block
-                .transactions
-                .into_iter()
-                .filter_map(|tx| {
-                    let sender = tandem_execution::recover_sender(&tx).ok()?;
-                    Some(StoredTx { sender, tx })
-                })
-                .collect();
-            // The queue's due entries come from L1, whatever the batch says.
-            let queue = self
-                .queue
-                .due(L1Origin::queue_index_of(&parent), origin.number);
-            let inputs = L2BlockInputs {
-                timestamp: block.timestamp,
-                l1_origin: origin,
-                queue,
-                transactions,
-            };
-            let executed = match execute_l2_block(
+            let inputs = block_inputs(block, origin, &self.queue, &parent);
+            let executed = match derive_l2_block(
                 (&reader).into(),
                 LatestState(&reader),
                 &self.chain,
                 &parent,
                 &inputs,
             ) {
-                Ok(executed) => executed,
+                Ok((executed, None)) => executed,
+                Ok((executed, Some(broken))) => {
+                    tracing::warn!(target: "rollup::derivation", block = head + 1, %broken, "batch block breaks a rule: derived without its transactions");
+                    executed
+                }
                 Err(L2Error::Execution(e)) => return Err(e.into()),
                 Err(e) => {
                     return Ok(Err(Skip::InvalidBlock {
-                        block: block.number,
+                        block: head + 1,
                         reason: e.to_string(),
                     }));
                 }
@@ -197,6 +183,32 @@ impl Deriver {
             derived += 1;
         }
         Ok(Ok(derived))
+    }
+}
+
+/// The inputs of one batch block: its transactions with their senders (one whose sender cannot be
+/// recovered could never have executed, and is left out), its L1 origin, and the Portal queue's
+/// entries from the parent's next index up to what the origin reaches (from L1, whatever the
+/// batch says).
+pub fn block_inputs(
+    block: BatchBlock,
+    origin: L1Origin,
+    queue: &PortalQueue,
+    parent: &tandem_primitives::Header,
+) -> L2BlockInputs {
+    let transactions = block
+        .transactions
+        .into_iter()
+        .filter_map(|tx| {
+            let sender = tandem_execution::recover_sender(&tx).ok()?;
+            Some(StoredTx { sender, tx })
+        })
+        .collect();
+    L2BlockInputs {
+        timestamp: block.timestamp,
+        l1_origin: origin,
+        queue: queue.due(L1Origin::queue_index_of(parent), origin.number),
+        transactions,
     }
 }
 
