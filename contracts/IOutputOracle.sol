@@ -6,9 +6,10 @@ pragma solidity ^0.8.20;
 ///
 /// outputRoot = keccak256(bytes32(0) ++ L2 state root ++ L2ToL1MessagePasser storage root ++ L2 block hash).
 /// Anyone may propose, with a bond, the output of L2 block nextBlockNumber() (every `interval`
-/// blocks). `blocksRoot` commits to the per-block output roots the output covers (a binary keccak
-/// Merkle root over blocks previous+1 ..= l2BlockNumber), so a challenger can name the first wrong
-/// block. An output is final once `challengeWindow` seconds of L1 time have passed since it was
+/// blocks), with the output root of every block it covers (previous+1 ..= l2BlockNumber, the last
+/// equal to `outputRoot`). The contract stores their binary keccak Merkle root as `blocksRoot` (an
+/// odd node is paired with zero) and logs them, so a challenger can name the first wrong block
+/// and prove what the proposer claimed for it. An output is final once `challengeWindow` seconds of L1 time have passed since it was
 /// proposed; the DisputeGame may delete outputs that are not final yet.
 /// Storage: slot 0 output count, 1 challenge window, 2 interval, 3 minimum bond; output i at
 /// keccak256(abi.encode(i, 5)) + (0 outputRoot, 1 blocksRoot, 2 l2BlockNumber, 3 timestamp,
@@ -25,7 +26,7 @@ interface IOutputOracle {
 
     /// Proposes the output of L2 block `l2BlockNumber`, which must equal nextBlockNumber(), with
     /// msg.value >= minBond() as bond.
-    function proposeOutput(bytes32 outputRoot, uint64 l2BlockNumber, bytes32 blocksRoot) external payable;
+    function proposeOutput(bytes32 outputRoot, uint64 l2BlockNumber, bytes32[] calldata blockRoots) external payable;
     /// Returns a final output's bond to its proposer, once.
     function claimBond(uint256 index) external;
     /// Deletes output `index` and every later one; only the DisputeGame, and never a final output.
@@ -48,10 +49,12 @@ interface IOutputOracle {
         uint64 timestamp,
         address proposer
     );
+    event OutputBlockRoots(uint256 indexed index, bytes32[] blockRoots);
     event OutputsDeleted(uint256 indexed fromIndex, uint256 count);
     event BondClaimed(uint256 indexed index, address proposer, uint256 amount);
 
     error WrongBlockNumber(uint64 expected, uint64 got);
+    error WrongBlockRoots(uint64 expectedCount, bool lastIsOutputRoot);
     error BondTooLow(uint256 minimum, uint256 got);
     error OutputNotFound(uint256 index);
     error OutputNotFinal(uint256 index, uint64 finalAt);

@@ -14,7 +14,9 @@ pragma solidity ^0.8.20;
 ///
 /// Withdrawals: prove `sentMessages[hash] == true` in the L2ToL1MessagePasser's storage against a
 /// final output (OutputOracle) and the Portal pays `value` to `target`, once.
-/// Storage: slot 0 queue length, slot 1 queue hash, keccak256(abi.encode(hash, 2)) finalized.
+/// Storage: slot 0 queue length, slot 1 queue hash, keccak256(abi.encode(hash, 2)) finalized,
+/// keccak256(abi.encode(i, 3)) the queue hash after entry i, keccak256(abi.encode(i, 4)) the L1
+/// block that queued entry i (so a dispute can prove any run of entries and when they were due).
 interface IPortal {
     struct Withdrawal {
         uint256 nonce;
@@ -56,6 +58,8 @@ interface IPortal {
     function queueLength() external view returns (uint64);
     /// The rolling hash after the last queued entry (zero when empty).
     function queueHash() external view returns (bytes32);
+    /// The rolling hash after entry `index` and the L1 block that queued it (zeros past the end).
+    function queueEntry(uint64 index) external view returns (bytes32 hashAfter, uint64 l1Block);
     /// Whether a withdrawal (by its hash) has been paid.
     function finalizedWithdrawals(bytes32 withdrawalHash) external view returns (bool);
 

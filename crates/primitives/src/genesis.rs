@@ -80,10 +80,7 @@ fn system_account() -> GenesisAccount {
 
 /// The L2 dev genesis: chain 901, the ten dev accounts with 10,000 ETH each, and the predeploys.
 pub fn dev_l2_genesis() -> Genesis {
-    let mut genesis = dev_genesis(ChainConfig::L2_DEV_CHAIN_ID);
-    for l1_only in system::L1_SYSTEM_CONTRACTS {
-        genesis.alloc.remove(&l1_only);
-    }
+    let mut genesis = funded_genesis(ChainConfig::L2_DEV_CHAIN_ID);
     genesis.alloc.insert(system::L1_BLOCK, system_account());
     genesis
         .alloc
@@ -111,8 +108,25 @@ pub fn base_fee(genesis: &Genesis) -> u64 {
         .unwrap_or(DEFAULT_GENESIS_BASE_FEE_WEI)
 }
 
-/// A dev genesis: the given chain id, the ten dev accounts with 10,000 ETH each.
+/// A dev genesis: the given chain id, the ten dev accounts with 10,000 ETH each, and the L1 system
+/// contracts (set up for the dev L2).
 pub fn dev_genesis(chain_id: u64) -> Genesis {
+    let mut genesis = funded_genesis(chain_id);
+    // BatchInbox, with the dev batcher registered in slot 0.
+    let batcher = B256::left_padding_from(dev::accounts()[dev::DEV_BATCHER].address.as_slice());
+    genesis.alloc.insert(
+        system::BATCH_INBOX,
+        system_account().with_storage(Some([(B256::ZERO, batcher)].into_iter().collect())),
+    );
+    genesis.alloc.insert(system::PORTAL, system_account());
+    genesis.alloc.insert(system::DISPUTE_GAME, system_account());
+    set_bridge_params(&mut genesis, &BridgeParams::dev());
+    set_l2_rules(&mut genesis, &chain_config(&dev_l2_genesis()));
+    genesis
+}
+
+/// The given chain id and the ten dev accounts with 10,000 ETH each.
+fn funded_genesis(chain_id: u64) -> Genesis {
     let mut genesis = Genesis::default();
     genesis.config.chain_id = chain_id;
     genesis.gas_limit = ChainConfig::DEFAULT_GAS_LIMIT;
@@ -127,15 +141,38 @@ pub fn dev_genesis(chain_id: u64) -> Genesis {
             )
         })
         .collect();
-    // BatchInbox, with the dev batcher registered in slot 0.
-    let batcher = B256::left_padding_from(dev::accounts()[dev::DEV_BATCHER].address.as_slice());
-    genesis.alloc.insert(
-        system::BATCH_INBOX,
-        system_account().with_storage(Some([(B256::ZERO, batcher)].into_iter().collect())),
-    );
-    genesis.alloc.insert(system::PORTAL, system_account());
-    set_bridge_params(&mut genesis, &BridgeParams::dev());
     genesis
+}
+
+/// Writes the rules of the L2 that settles on this L1 into EXECUTE's storage (slots 0 to 5: chain
+/// id, gas limit, elasticity, base-fee change denominator, minimum base fee, sequencer drift), so
+/// L1 re-executes L2 blocks, and decodes batches, exactly as the L2 runs them.
+pub fn set_l2_rules(genesis: &mut Genesis, l2: &ChainConfig) {
+    let storage = [
+        l2.chain_id,
+        l2.gas_limit,
+        l2.fees.elasticity_multiplier,
+        l2.fees.base_fee_change_denominator,
+        l2.fees.min_base_fee_wei,
+        l2.max_sequencer_drift,
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(slot, value)| (B256::from(U256::from(slot)), B256::from(U256::from(value))))
+    .collect();
+    genesis.alloc.insert(
+        system::EXECUTE,
+        system_account().with_storage(Some(storage)),
+    );
+}
+
+/// Writes the output root of the L2 genesis block into the DisputeGame (slot 0): the parent a
+/// challenge of L2 block 1 starts from.
+pub fn set_l2_genesis_output(genesis: &mut Genesis, output_root: B256) {
+    genesis.alloc.insert(
+        system::DISPUTE_GAME,
+        system_account().with_storage(Some([(B256::ZERO, output_root)].into_iter().collect())),
+    );
 }
 
 /// What an L1 genesis fixes about settlement, in OutputOracle's storage.

@@ -13,8 +13,11 @@ pub const PORTAL: Address = address!("0x000000000000000000000000000000000000b0a1
 /// L1: L2 output roots, their bonds and challenge windows.
 pub const OUTPUT_ORACLE: Address = address!("0x000000000000000000000000000000000000b0a2");
 
-/// L1: may delete outputs that are not final (the fault-proof game; reserved until it exists).
+/// L1: the fault-proof game; challenges an output's block with one EXECUTE and deletes it if wrong.
 pub const DISPUTE_GAME: Address = address!("0x000000000000000000000000000000000000b0a3");
+
+/// L1: EXECUTE, stateless re-execution of one L2 block (holds the L2 chain's rules in storage).
+pub const EXECUTE: Address = address!("0x000000000000000000000000000000000000b0a4");
 
 /// L2 predeploy holding the current L1 origin (OP Stack's address).
 pub const L1_BLOCK: Address = address!("0x4200000000000000000000000000000000000015");
@@ -28,7 +31,8 @@ pub const SEQUENCER_FEE_VAULT: Address = address!("0x420000000000000000000000000
 pub const L1_FEE_VAULT: Address = address!("0x420000000000000000000000000000000000001A");
 
 /// The L1 system contracts.
-pub const L1_SYSTEM_CONTRACTS: [Address; 3] = [BATCH_INBOX, PORTAL, OUTPUT_ORACLE];
+pub const L1_SYSTEM_CONTRACTS: [Address; 5] =
+    [BATCH_INBOX, PORTAL, OUTPUT_ORACLE, DISPUTE_GAME, EXECUTE];
 
 /// The L2 system contracts (native predeploys).
 pub const L2_SYSTEM_CONTRACTS: [Address; 2] = [L1_BLOCK, L2_TO_L1_MESSAGE_PASSER];

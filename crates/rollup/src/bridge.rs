@@ -64,6 +64,8 @@ pub struct Proposal {
     pub output: Output,
     pub first_block: u64,
     pub blocks_root: B256,
+    /// The output root of every block `first_block..=` the output's.
+    pub block_roots: Vec<B256>,
 }
 
 /// The proposal for blocks `first..=last`; `None` if L2 does not have them all.
@@ -86,6 +88,7 @@ pub fn proposal(reader: &Reader, first: u64, last: u64) -> Result<Option<Proposa
         output,
         first_block: first,
         blocks_root: blocks_root(&roots),
+        block_roots: roots,
     }))
 }
 
@@ -533,7 +536,7 @@ pub async fn run_proposer(
             let input = alloy_sol_types::SolCall::abi_encode(&IOutputOracle::proposeOutputCall {
                 outputRoot: proposal.output.output_root,
                 l2BlockNumber: next,
-                blocksRoot: proposal.blocks_root,
+                blockRoots: proposal.block_roots,
             });
             let receipt = l1
                 .transact(

@@ -137,7 +137,7 @@ impl Deriver {
                     got: block.number,
                 }));
             }
-            if block.l1_origin > batch.l1_block {
+            if block.l1_origin >= batch.l1_block {
                 return Ok(Err(Skip::FutureOrigin {
                     block: block.number,
                     origin: block.l1_origin,

@@ -1,12 +1,17 @@
-//! BatchInbox: takes the L2 batcher's batches in order and stores a commitment to each. The batch
-//! bytes themselves stay in the L1 transaction's calldata, where derivation reads them.
+//! BatchInbox: takes the L2 batcher's batches in order, decodes each as it arrives and accepts it
+//! only if derivation can use all of it (it decodes, continues the L2 chain where the last batch
+//! ended, and names only earlier L1 blocks as origins). It stores a commitment to each batch, the
+//! L2 blocks it carries, and the address table the batch format refers to. The batch bytes stay in
+//! the L1 transaction's calldata, where derivation (and a challenger) read them.
 use super::Call;
+use crate::batch::{AddressBook, AddressTable, Batch, BatchError, Limits};
 use alloy_sol_types::{SolCall, SolError, SolEvent, sol};
 use revm::{
     context_interface::ContextTr,
     precompile::PrecompileOutput,
     primitives::{Address, B256, U256, keccak256},
 };
+use std::cell::RefCell;
 
 sol!("../../contracts/IBatchInbox.sol");
 
@@ -16,14 +21,135 @@ pub const BATCHER_SLOT: U256 = U256::ZERO;
 pub const NEXT_SEQUENCE_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
 /// Commitments live at keccak256(abi.encode(sequence, 2)), like `mapping(uint64 => bytes32)` at slot 2.
 const COMMITMENTS_SLOT: u64 = 2;
+/// The last L2 block the accepted batches carry.
+const LAST_BLOCK_SLOT: U256 = U256::from_limbs([3, 0, 0, 0]);
+const TABLE_SIZE_SLOT: U256 = U256::from_limbs([4, 0, 0, 0]);
+const TABLE_SLOT: u64 = 5;
+const POSITION_SLOT: u64 = 6;
+const RANGES_SLOT: u64 = 7;
+
+/// Gas per batch byte decoded.
+const DECODE_GAS_PER_BYTE: u64 = 8;
+/// Gas per transaction decoded.
+const DECODE_GAS_PER_TX: u64 = 500;
+/// Gas per address the table gains (its entry and its position).
+const TABLE_ENTRY_GAS: u64 = 5_000;
+/// Gas per table lookup.
+const TABLE_READ_GAS: u64 = 200;
 
 fn commitment_slot(sequence: u64) -> U256 {
     super::mapping_slot(U256::from(sequence).into(), COMMITMENTS_SLOT)
 }
 
+fn table_slot(index: u64) -> U256 {
+    super::mapping_slot(U256::from(index).into(), TABLE_SLOT)
+}
+
+fn position_slot(address: &Address) -> U256 {
+    super::mapping_slot(address.into_word(), POSITION_SLOT)
+}
+
+fn range_slot(sequence: u64) -> U256 {
+    super::mapping_slot(U256::from(sequence).into(), RANGES_SLOT)
+}
+
 /// The commitment BatchInbox stores for a batch.
 pub fn batch_commitment(batch: &[u8]) -> B256 {
     keccak256(batch)
+}
+
+/// The address table in BatchInbox's storage, read through a call (which pays for each lookup).
+/// With `resolve` off, an address in range reads as zero without a lookup: enough to check that a
+/// batch decodes, which never depends on which address an index names.
+struct StoredTable<'c, 'a, CTX: ContextTr> {
+    call: RefCell<&'c mut Call<'a, CTX>>,
+    count: u64,
+    resolve: bool,
+}
+
+impl<CTX: ContextTr> AddressBook for StoredTable<'_, '_, CTX> {
+    fn count(&self) -> u64 {
+        self.count
+    }
+
+    fn address(&self, index: u64) -> Result<Option<Address>, BatchError> {
+        if index >= self.count {
+            return Ok(None);
+        }
+        if !self.resolve {
+            return Ok(Some(Address::ZERO));
+        }
+        let word = self
+            .call
+            .borrow_mut()
+            .sload_priced(table_slot(index), TABLE_READ_GAS)
+            .map_err(BatchError::Table)?;
+        Ok(Some(Address::from_word(word.into())))
+    }
+
+    fn holds(&self, address: &Address) -> Result<bool, BatchError> {
+        let position = self
+            .call
+            .borrow_mut()
+            .sload_priced(position_slot(address), TABLE_READ_GAS)
+            .map_err(BatchError::Table)?;
+        Ok(!position.is_zero())
+    }
+}
+
+/// Decodes accepted batch data against the table in storage (resolving addresses when `resolve`),
+/// charging for the work. `Ok(Err(..))` for data that does not decode.
+pub(crate) fn decode_stored<CTX: ContextTr>(
+    call: &mut Call<'_, CTX>,
+    data: &[u8],
+    chain_id: u64,
+    resolve: bool,
+) -> Result<Result<(Batch, Vec<Address>), BatchError>, String> {
+    call.charge(DECODE_GAS_PER_BYTE * data.len() as u64);
+    let count = call.sload(TABLE_SIZE_SLOT)?.saturating_to();
+    let table = StoredTable {
+        call: RefCell::new(call),
+        count,
+        resolve,
+    };
+    let decoded = Batch::decode(data, chain_id, &Limits::default(), &table);
+    let call = table.call.into_inner();
+    match decoded {
+        Err(BatchError::Table(e)) => Err(e),
+        Err(e) => Ok(Err(e)),
+        Ok((batch, new)) => {
+            let txs: usize = batch.blocks.iter().map(|b| b.transactions.len()).sum();
+            call.charge(DECODE_GAS_PER_TX * txs as u64);
+            Ok(Ok((batch, new)))
+        }
+    }
+}
+
+/// The L2 blocks accepted batch `sequence` carries, `None` if there is no such batch.
+pub(crate) fn batch_range<CTX: ContextTr>(
+    call: &mut Call<'_, CTX>,
+    sequence: u64,
+) -> Result<Option<(u64, u64)>, String> {
+    let packed = call.sload_at(tandem_primitives::system::BATCH_INBOX, range_slot(sequence))?;
+    if packed.is_zero() {
+        return Ok(None);
+    }
+    let first: u64 = (packed >> 64usize).saturating_to();
+    let last: u64 = (packed & U256::from(u64::MAX)).saturating_to();
+    Ok(Some((first, last)))
+}
+
+/// The stored commitment of batch `sequence` (zero if none).
+pub(crate) fn stored_commitment<CTX: ContextTr>(
+    call: &mut Call<'_, CTX>,
+    sequence: u64,
+) -> Result<B256, String> {
+    Ok(call
+        .sload_at(
+            tandem_primitives::system::BATCH_INBOX,
+            commitment_slot(sequence),
+        )?
+        .into())
 }
 
 pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<PrecompileOutput, String> {
@@ -46,6 +172,22 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
         Calls::commitment(c) => IBatchInbox::commitmentCall::abi_encode_returns(&B256::from(
             call.sload(commitment_slot(c.sequence))?,
         )),
+        Calls::nextBlock(_) => IBatchInbox::nextBlockCall::abi_encode_returns(
+            &(call.sload(LAST_BLOCK_SLOT)?.saturating_to::<u64>() + 1),
+        ),
+        Calls::batchRange(c) => {
+            let (first, last) = batch_range(call, c.sequence)?.unwrap_or_default();
+            IBatchInbox::batchRangeCall::abi_encode_returns(&IBatchInbox::batchRangeReturn {
+                firstBlock: first,
+                lastBlock: last,
+            })
+        }
+        Calls::tableSize(_) => IBatchInbox::tableSizeCall::abi_encode_returns(
+            &call.sload(TABLE_SIZE_SLOT)?.saturating_to::<u64>(),
+        ),
+        Calls::tableEntry(c) => IBatchInbox::tableEntryCall::abi_encode_returns(
+            &Address::from_word(call.sload(table_slot(c.index))?.into()),
+        ),
         Calls::submitBatch(c) => {
             let batcher = Address::from_word(call.sload(BATCHER_SLOT)?.into());
             if call.caller != batcher {
@@ -66,6 +208,9 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                     .abi_encode(),
                 );
             }
+            if let Err(revert) = accept(call, c.sequence, &c.batch)? {
+                return call.revert(revert);
+            }
             call.charge_keccak(c.batch.len());
             let commitment = batch_commitment(&c.batch);
             call.sstore(
@@ -83,4 +228,66 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
         }
     };
     call.finish(output)
+}
+
+/// Checks that derivation can use all of `data` and records its blocks and new addresses;
+/// `Ok(Err(revert))` when it cannot.
+fn accept<CTX: ContextTr>(
+    call: &mut Call<'_, CTX>,
+    sequence: u64,
+    data: &[u8],
+) -> Result<Result<(), Vec<u8>>, String> {
+    let chain_id = super::execute::l2_rules(call)?.chain_id;
+    let (batch, new) = match decode_stored(call, data, chain_id, false)? {
+        Ok(decoded) => decoded,
+        Err(e) => {
+            return Ok(Err(IBatchInbox::BadBatch {
+                reason: e.to_string(),
+            }
+            .abi_encode()));
+        }
+    };
+    let next = call.sload(LAST_BLOCK_SLOT)?.saturating_to::<u64>() + 1;
+    let (Some(first), Some(last)) = (batch.blocks.first(), batch.blocks.last()) else {
+        return Ok(Err(IBatchInbox::BadBatch {
+            reason: "no blocks".into(),
+        }
+        .abi_encode()));
+    };
+    if first.number != next {
+        return Ok(Err(IBatchInbox::WrongFirstBlock {
+            expected: next,
+            got: first.number,
+        }
+        .abi_encode()));
+    }
+    let now = call.block_number();
+    if let Some(block) = batch.blocks.iter().find(|b| b.l1_origin >= now) {
+        return Ok(Err(IBatchInbox::FutureOrigin {
+            l2Block: block.number,
+            l1Origin: block.l1_origin,
+        }
+        .abi_encode()));
+    }
+    let (first, last) = (first.number, last.number);
+    call.sstore(LAST_BLOCK_SLOT, U256::from(last))?;
+    call.sstore(
+        range_slot(sequence),
+        (U256::from(first) << 64) | U256::from(last),
+    )?;
+    let mut size = call.sload(TABLE_SIZE_SLOT)?.saturating_to::<u64>();
+    for address in new {
+        if size >= AddressTable::MAX_ENTRIES as u64 {
+            break;
+        }
+        call.sstore_priced(
+            table_slot(size),
+            U256::from_be_slice(address.as_slice()),
+            TABLE_ENTRY_GAS,
+        )?;
+        call.sstore_priced(position_slot(&address), U256::from(size + 1), 0)?;
+        size += 1;
+    }
+    call.sstore(TABLE_SIZE_SLOT, U256::from(size))?;
+    Ok(Ok(()))
 }

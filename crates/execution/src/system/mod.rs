@@ -4,12 +4,14 @@
 //! [`SystemPrecompiles`] wraps Ethereum's precompiles of the active fork and claims the system
 //! addresses. Every EVM tandem builds (block building, verification, `eth_call`) uses it.
 mod batch_inbox;
+pub mod execute;
 pub mod l1_block;
 pub mod message_passer;
 pub mod output_oracle;
 pub mod portal;
 
 pub use batch_inbox::{BATCHER_SLOT, IBatchInbox, NEXT_SEQUENCE_SLOT, batch_commitment};
+pub use execute::IExecute;
 pub use l1_block::IL1Block;
 pub use message_passer::IL2ToL1MessagePasser;
 pub use output_oracle::IOutputOracle;
@@ -28,8 +30,8 @@ use revm::{
 use tandem_primitives::{
     Layer,
     system::{
-        BATCH_INBOX, L1_BLOCK, L1_SYSTEM_CONTRACTS, L2_SYSTEM_CONTRACTS, L2_TO_L1_MESSAGE_PASSER,
-        OUTPUT_ORACLE, PORTAL,
+        BATCH_INBOX, EXECUTE, L1_BLOCK, L1_SYSTEM_CONTRACTS, L2_SYSTEM_CONTRACTS,
+        L2_TO_L1_MESSAGE_PASSER, OUTPUT_ORACLE, PORTAL,
     },
 };
 
@@ -78,6 +80,7 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for SystemPrecompiles {
             (Layer::L1, BATCH_INBOX) => batch_inbox::call(&mut Call::new(ctx, inputs))?,
             (Layer::L1, PORTAL) => portal::call(&mut Call::new(ctx, inputs))?,
             (Layer::L1, OUTPUT_ORACLE) => output_oracle::call(&mut Call::new(ctx, inputs))?,
+            (Layer::L1, EXECUTE) => execute::call(&mut Call::new(ctx, inputs))?,
             (Layer::L2, L2_TO_L1_MESSAGE_PASSER) => {
                 message_passer::call(&mut Call::new(ctx, inputs))?
             }
@@ -181,6 +184,32 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
         Ok(())
     }
 
+    /// Reads a slot at a price the contract sets itself (native bookkeeping, not an EVM SLOAD).
+    pub(crate) fn sload_priced(&mut self, slot: U256, gas: u64) -> Result<U256, String> {
+        self.gas = self.gas.saturating_add(gas);
+        Ok(self
+            .ctx
+            .journal_mut()
+            .sload(self.address, slot)
+            .map_err(|e| e.to_string())?
+            .data)
+    }
+
+    /// Writes a slot at a price the contract sets itself (native bookkeeping, not an EVM SSTORE).
+    pub(crate) fn sstore_priced(
+        &mut self,
+        slot: U256,
+        value: U256,
+        gas: u64,
+    ) -> Result<(), String> {
+        self.gas = self.gas.saturating_add(gas);
+        self.ctx
+            .journal_mut()
+            .sstore(self.address, slot, value)
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     /// Reads another account's storage (a system contract reading its neighbour's).
     pub(crate) fn sload_at(&mut self, address: Address, slot: U256) -> Result<U256, String> {
         let gas = self.ctx.cfg().gas_params().clone();
@@ -206,6 +235,12 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
     pub(crate) fn timestamp(&self) -> u64 {
         use revm::context_interface::Block;
         self.ctx.block().timestamp().saturating_to()
+    }
+
+    /// The L1 (or L2) block's number.
+    pub(crate) fn block_number(&self) -> u64 {
+        use revm::context_interface::Block;
+        self.ctx.block().number().saturating_to()
     }
 
     /// The transaction's signer (`tx.origin`).
@@ -245,6 +280,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .load_account_mut(self.address)
             .map_err(|e| e.to_string())?;
         Ok(account.data.decr_balance(amount))
+    }
+
+    /// Whether the gas charged so far exceeds what the call has.
+    pub(crate) fn out_of_gas(&self) -> bool {
+        self.gas > self.gas_limit
     }
 
     /// Adds gas for work the helpers do not meter.

@@ -172,13 +172,26 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                     .abi_encode(),
                 );
             }
+            let interval = call.sload(INTERVAL_SLOT)?.saturating_to::<u64>().max(1);
+            let last_is_output = c.blockRoots.last() == Some(&c.outputRoot);
+            if c.blockRoots.len() as u64 != interval || !last_is_output {
+                return call.revert(
+                    IOutputOracle::WrongBlockRoots {
+                        expectedCount: interval,
+                        lastIsOutputRoot: last_is_output,
+                    }
+                    .abi_encode(),
+                );
+            }
+            call.charge_keccak(64 * c.blockRoots.len());
+            let blocks_root = blocks_root(&c.blockRoots);
             let count = call.sload(COUNT_SLOT)?;
             let index = count.saturating_to::<u64>();
             let now = call.timestamp();
             let proposer = call.caller;
             for (field, value) in [
                 (ROOT, U256::from_be_bytes(c.outputRoot.0)),
-                (BLOCKS_ROOT, U256::from_be_bytes(c.blocksRoot.0)),
+                (BLOCKS_ROOT, U256::from_be_bytes(blocks_root.0)),
                 (NUMBER, U256::from(c.l2BlockNumber)),
                 (TIMESTAMP, U256::from(now)),
                 (PROPOSER, U256::from_be_slice(proposer.as_slice())),
@@ -192,11 +205,18 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                 index: count,
                 outputRoot: c.outputRoot,
                 l2BlockNumber: c.l2BlockNumber,
-                blocksRoot: c.blocksRoot,
+                blocksRoot: blocks_root,
                 timestamp: now,
                 proposer,
             };
             call.log(event.encode_log_data());
+            call.log(
+                IOutputOracle::OutputBlockRoots {
+                    index: count,
+                    blockRoots: c.blockRoots,
+                }
+                .encode_log_data(),
+            );
             Vec::new()
         }
         Calls::claimBond(c) => {

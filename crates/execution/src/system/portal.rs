@@ -70,6 +70,20 @@ pub fn deposit_transaction(
     }
 }
 
+/// `mapping(uint64 => bytes32)` of the queue hash after each entry, at slot 3.
+const ENTRY_HASH_SLOT: u64 = 3;
+/// `mapping(uint64 => uint64)` of the L1 block that queued each entry, at slot 4.
+const ENTRY_BLOCK_SLOT: u64 = 4;
+
+/// The storage slots of queue entry `index`: the hash after it, and its L1 block.
+pub fn entry_slots(index: u64) -> (U256, U256) {
+    let key = B256::from(U256::from(index));
+    (
+        super::mapping_slot(key, ENTRY_HASH_SLOT),
+        super::mapping_slot(key, ENTRY_BLOCK_SLOT),
+    )
+}
+
 fn finalized_slot(hash: B256) -> U256 {
     super::mapping_slot(hash, FINALIZED_SLOT)
 }
@@ -94,6 +108,13 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
         ),
         Calls::queueHash(_) => {
             IPortal::queueHashCall::abi_encode_returns(&B256::from(call.sload(QUEUE_HASH_SLOT)?))
+        }
+        Calls::queueEntry(c) => {
+            let (hash_slot, block_slot) = entry_slots(c.index);
+            IPortal::queueEntryCall::abi_encode_returns(&IPortal::queueEntryReturn {
+                hashAfter: call.sload(hash_slot)?.into(),
+                l1Block: call.sload(block_slot)?.saturating_to(),
+            })
         }
         Calls::finalizedWithdrawals(c) => IPortal::finalizedWithdrawalsCall::abi_encode_returns(
             &!call.sload(finalized_slot(c.withdrawalHash))?.is_zero(),
@@ -290,6 +311,10 @@ fn push<CTX: ContextTr>(
     let queue_hash = next_queue_hash(previous, entry);
     call.sstore(QUEUE_HASH_SLOT, U256::from_be_bytes(queue_hash.0))?;
     call.sstore(QUEUE_LENGTH_SLOT, U256::from(index + 1))?;
+    let (hash_slot, block_slot) = entry_slots(index);
+    call.sstore(hash_slot, U256::from_be_bytes(queue_hash.0))?;
+    let l1_block = call.block_number();
+    call.sstore(block_slot, U256::from(l1_block))?;
     Ok(queue_hash)
 }
 

@@ -4,7 +4,11 @@ use alloy_consensus::{Transaction, TxEip1559};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use revm::context_interface::result::ExecutionResult;
-use tandem_execution::{BlockAttributes, Executor, system::IBatchInbox};
+use tandem_execution::{
+    BlockAttributes, Executor,
+    batch::{AddressTable, Batch, BatchBlock, Compression},
+    system::IBatchInbox,
+};
 use tandem_primitives::{dev, system::BATCH_INBOX};
 use tandem_state::LatestState;
 
@@ -66,14 +70,54 @@ fn revert_data(result: &ExecutionResult) -> Bytes {
     }
 }
 
+/// A real batch of L2 blocks `first..first + blocks` on L1 origin `origin`, each with one transfer
+/// to address `recipients + i`; the addresses it introduces.
+fn batch_of(
+    first: u64,
+    blocks: u64,
+    origin: u64,
+    table: &AddressTable,
+    recipients: u8,
+) -> (Vec<u8>, Vec<Address>) {
+    let account = &dev::accounts()[0];
+    let batch = Batch {
+        blocks: (0..blocks)
+            .map(|i| BatchBlock {
+                number: first + i,
+                timestamp: 10 + i,
+                l1_origin: origin,
+                transactions: vec![account.sign(TxEip1559 {
+                    chain_id: 901,
+                    nonce: first + i,
+                    gas_limit: 21_000,
+                    max_fee_per_gas: 1_000_000_000,
+                    to: TxKind::Call(Address::with_last_byte(recipients + i as u8)),
+                    value: U256::from(1),
+                    ..Default::default()
+                })],
+            })
+            .collect(),
+    };
+    batch.encode(901, Compression::Brotli, table).unwrap()
+}
+
+fn returned(result: &ExecutionResult) -> Bytes {
+    match result {
+        ExecutionResult::Success { output, .. } => output.data().clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn batch_inbox_takes_batches_in_order_from_the_batcher_only() {
     let chain = TestChain::new(30_000_000);
     let batcher = dev::DEV_BATCHER;
-    let batch = b"a compressed batch".repeat(20);
-    let block = chain.mine(&[call(batcher, 0, submit(0, &batch), 0, 200_000)]);
+    let mut table = AddressTable::default();
+    let (batch, new) = batch_of(1, 3, 0, &table, 1);
+    let block = chain.mine(&[call(batcher, 0, submit(0, &batch), 0, 500_000)]);
     let receipt = &block.receipts[0];
     assert!(receipt.status(), "the batcher's first batch is accepted");
+    table.extend(&new);
     let log = IBatchInbox::BatchSubmitted::decode_log_data(&receipt.logs()[0].data).unwrap();
     assert_eq!(
         (log.sequence, log.commitment, log.size),
@@ -82,8 +126,8 @@ fn batch_inbox_takes_batches_in_order_from_the_batcher_only() {
     let gas = block.block.header().gas_used;
     let calldata_floor = 21_000 + 16 * block.block.block.transactions[0].tx.input().len() as u64;
     assert!(
-        gas > calldata_floor && gas < calldata_floor + 60_000,
-        "metered like Solidity: {gas} gas"
+        gas > calldata_floor && gas < calldata_floor + 150_000,
+        "metered: {gas} gas"
     );
 
     let reader = chain.storage.read().unwrap();
@@ -94,22 +138,32 @@ fn batch_inbox_takes_batches_in_order_from_the_batcher_only() {
     assert_eq!((account.nonce, account.code_hash), (1, keccak256([0xfe])));
     drop(reader);
 
+    let (next, _) = batch_of(4, 2, 1, &table, 4);
+    let (gap, _) = batch_of(5, 2, 1, &table, 4);
+    let (repeat, _) = batch_of(3, 2, 1, &table, 4);
+    let (future, _) = batch_of(4, 2, 2, &table, 4);
+    let (stale_table, _) = batch_of(4, 2, 1, &AddressTable::default(), 1);
+    let view = |nonce: u64, input: Vec<u8>| call(batcher, nonce, input, 0, 100_000);
     let results = run(
         &chain,
         vec![
-            call(batcher, 1, submit(0, b"again"), 0, 200_000),
-            call(batcher, 2, submit(5, b"gap"), 0, 200_000),
-            call(0, 0, submit(1, b"not the batcher"), 0, 200_000),
-            call(batcher, 3, submit(1, b"paid"), 1, 200_000),
+            call(batcher, 1, submit(0, &next), 0, 500_000),
+            call(batcher, 2, submit(5, &next), 0, 500_000),
+            call(0, 0, submit(1, &next), 0, 500_000),
+            call(batcher, 3, submit(1, &next), 1, 500_000),
             call(batcher, 4, vec![0xde, 0xad, 0xbe, 0xef], 0, 200_000),
-            call(
-                batcher,
-                5,
-                IBatchInbox::nextSequenceCall {}.abi_encode(),
-                0,
-                100_000,
-            ),
-            call(batcher, 6, submit(1, b"next"), 0, 200_000),
+            view(5, IBatchInbox::nextSequenceCall {}.abi_encode()),
+            call(batcher, 6, submit(1, b"not a batch"), 0, 500_000),
+            call(batcher, 7, submit(1, &gap), 0, 500_000),
+            call(batcher, 8, submit(1, &repeat), 0, 500_000),
+            call(batcher, 9, submit(1, &future), 0, 500_000),
+            call(batcher, 10, submit(1, &stale_table), 0, 500_000),
+            view(11, IBatchInbox::nextBlockCall {}.abi_encode()),
+            call(batcher, 12, submit(1, &next), 0, 500_000),
+            view(13, IBatchInbox::nextBlockCall {}.abi_encode()),
+            view(14, IBatchInbox::batchRangeCall { sequence: 1 }.abi_encode()),
+            view(15, IBatchInbox::tableSizeCall {}.abi_encode()),
+            view(16, IBatchInbox::tableEntryCall { index: 1 }.abi_encode()),
         ],
     );
     assert_eq!(
@@ -143,29 +197,61 @@ fn batch_inbox_takes_batches_in_order_from_the_batcher_only() {
             .0,
         [0xde, 0xad, 0xbe, 0xef]
     );
-    match &results[5] {
-        ExecutionResult::Success { output, .. } => assert_eq!(
-            IBatchInbox::nextSequenceCall::abi_decode_returns(output.data()).unwrap(),
-            1
-        ),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        IBatchInbox::nextSequenceCall::abi_decode_returns(&returned(&results[5])).unwrap(),
+        1
+    );
+    // What derivation could not use all of is refused whole.
+    assert!(IBatchInbox::BadBatch::abi_decode(&revert_data(&results[6])).is_ok());
+    let wrong_first = |i: usize| {
+        let e = IBatchInbox::WrongFirstBlock::abi_decode(&revert_data(&results[i])).unwrap();
+        (e.expected, e.got)
+    };
+    assert_eq!(wrong_first(7), (4, 5), "an L2 gap is refused");
+    assert_eq!(wrong_first(8), (4, 3), "a repeated block is refused");
+    let future = IBatchInbox::FutureOrigin::abi_decode(&revert_data(&results[9])).unwrap();
+    assert_eq!(
+        (future.l2Block, future.l1Origin),
+        (4, 2),
+        "origins are earlier L1 blocks"
+    );
+    let stale = IBatchInbox::BadBatch::abi_decode(&revert_data(&results[10])).unwrap();
+    assert!(stale.reason.contains("already known"), "{}", stale.reason);
+    assert_eq!(
+        IBatchInbox::nextBlockCall::abi_decode_returns(&returned(&results[11])).unwrap(),
+        4
+    );
     assert!(
-        results[6].is_success(),
-        "the next sequence number is accepted"
+        results[12].is_success(),
+        "the next sequence number with the next blocks is accepted"
+    );
+    assert_eq!(
+        IBatchInbox::nextBlockCall::abi_decode_returns(&returned(&results[13])).unwrap(),
+        6
+    );
+    let range = IBatchInbox::batchRangeCall::abi_decode_returns(&returned(&results[14])).unwrap();
+    assert_eq!((range.firstBlock, range.lastBlock), (4, 5));
+    assert_eq!(
+        IBatchInbox::tableSizeCall::abi_decode_returns(&returned(&results[15])).unwrap(),
+        5,
+        "three addresses from the first batch, two from the second"
+    );
+    assert_eq!(
+        IBatchInbox::tableEntryCall::abi_decode_returns(&returned(&results[16])).unwrap(),
+        table.get(1).unwrap()
     );
 }
 
 #[test]
 fn a_batch_without_gas_for_its_storage_runs_out_and_changes_nothing() {
     let chain = TestChain::new(30_000_000);
-    let batch = vec![7u8; 100];
+    let (batch, _) = batch_of(1, 1, 0, &AddressTable::default(), 1);
     let starved = call(
         dev::DEV_BATCHER,
         0,
         submit(0, &batch),
         0,
-        21_000 + 16 * 200 + 5_000,
+        21_000 + 16 * (batch.len() as u64 + 100) + 5_000,
     );
     let block = chain.mine(&[starved]);
     assert!(!block.receipts[0].status());

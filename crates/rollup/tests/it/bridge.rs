@@ -260,7 +260,7 @@ impl Bridge {
             let call = IOutputOracle::proposeOutputCall {
                 outputRoot: p.output.output_root,
                 l2BlockNumber: last,
-                blocksRoot: p.blocks_root,
+                blockRoots: p.block_roots,
             };
             let tx = self.l1_tx(
                 PROPOSER,
@@ -717,7 +717,7 @@ fn a_sequencer_that_leaves_out_a_deposit_is_overruled_by_derivation() {
     let mut deriver = Deriver::new(verifier.storage.clone(), verifier.config.clone(), batcher);
     *deriver.queue_mut() = PortalQueue::from_entries(queue.clone(), origin.number);
     let l1_batch = L1Batch {
-        l1_block: origin.number,
+        l1_block: origin.number + 1,
         sender: batcher,
         sequence: 0,
         data: data.into(),

@@ -1,0 +1,110 @@
+//! EXECUTE (L1): stateless re-execution of one L2 block, from the parent's output preimage, the
+//! block's inputs and a witness, with the L2's own state-transition code
+//! ([`crate::stateless::execute_stateless`]). The DisputeGame settles a dispute with one call.
+use super::Call;
+use crate::{
+    stateless::{OutputPreimage, StatelessOutput, decode_inputs, execute_stateless},
+    witness::ExecutionWitness,
+};
+use alloy_sol_types::{SolCall, SolError, sol};
+use revm::{context_interface::ContextTr, precompile::PrecompileOutput, primitives::U256};
+use tandem_primitives::{ChainConfig, FeeParams, Layer, system::EXECUTE};
+
+sol!("../../contracts/IExecute.sol");
+
+/// Base cost of one re-execution.
+pub const EXECUTE_BASE_GAS: u64 = 2_000;
+/// Per byte of inputs and witness: decoding and hashing every node.
+pub const EXECUTE_GAS_PER_BYTE: u64 = 16;
+/// Per transaction: recovering its sender.
+pub const EXECUTE_GAS_PER_TX: u64 = 3_000;
+/// Per unit of L2 gas the block uses: re-execution costs L1 what the same EVM work costs.
+pub const EXECUTE_GAS_PER_L2_GAS: u64 = 1;
+
+/// The L2 rules EXECUTE's storage holds (see `set_l2_rules` in tandem-primitives).
+pub(crate) fn l2_rules<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<ChainConfig, String> {
+    let mut word = |slot: u64| -> Result<u64, String> {
+        Ok(call.sload_at(EXECUTE, U256::from(slot))?.saturating_to())
+    };
+    Ok(ChainConfig {
+        chain_id: word(0)?,
+        gas_limit: word(1)?,
+        fees: FeeParams {
+            elasticity_multiplier: word(2)?,
+            base_fee_change_denominator: word(3)?,
+            min_base_fee_wei: word(4)?,
+        },
+        layer: Layer::L2,
+        max_sequencer_drift: word(5)?,
+    })
+}
+
+/// Re-executes one L2 block for `call`, charging its gas: `Ok(Err(reason))` when the block cannot
+/// be re-executed from what was given (the caller reverts); `Err` only when L1 itself fails.
+pub(crate) fn run<CTX: ContextTr>(
+    call: &mut Call<'_, CTX>,
+    parent: &OutputPreimage,
+    inputs: &[u8],
+    witness: &[u8],
+) -> Result<Result<StatelessOutput, String>, String> {
+    let chain = l2_rules(call)?;
+    if chain.chain_id == 0 {
+        return Ok(Err("no L2 rules at genesis".into()));
+    }
+    call.charge(EXECUTE_BASE_GAS + EXECUTE_GAS_PER_BYTE * (inputs.len() + witness.len()) as u64);
+    if call.out_of_gas() {
+        return Ok(Err("out of gas before execution".into()));
+    }
+    let inputs = match decode_inputs(inputs) {
+        Ok(inputs) => inputs,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let witness: ExecutionWitness = match alloy_rlp::decode_exact(witness) {
+        Ok(witness) => witness,
+        Err(e) => return Ok(Err(format!("witness: {e}"))),
+    };
+    call.charge(EXECUTE_GAS_PER_TX * (inputs.queue.len() + inputs.transactions.len()) as u64);
+    Ok(match execute_stateless(&chain, parent, &inputs, &witness) {
+        Ok(output) => {
+            call.charge(EXECUTE_GAS_PER_L2_GAS * output.gas_used);
+            Ok(output)
+        }
+        Err(e) => Err(e.to_string()),
+    })
+}
+
+pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<PrecompileOutput, String> {
+    use IExecute::IExecuteCalls as Calls;
+    let decoded = match call.decode::<Calls>() {
+        Ok(decoded) => decoded,
+        Err(revert) => return call.revert(revert),
+    };
+    if !call.value.is_zero() {
+        return call.revert(IExecute::NotAllowed {}.abi_encode());
+    }
+    let output = match decoded {
+        Calls::l2ChainId(_) => {
+            IExecute::l2ChainIdCall::abi_encode_returns(&l2_rules(call)?.chain_id)
+        }
+        Calls::execute(c) => {
+            let parent = OutputPreimage {
+                state_root: c.parentStateRoot,
+                message_passer_root: c.parentMessagePasserRoot,
+                block_hash: c.parentBlockHash,
+            };
+            match run(call, &parent, &c.inputs, &c.witness)? {
+                Ok(done) => IExecute::executeCall::abi_encode_returns(&IExecute::executeReturn {
+                    outputRoot: done.output.root(),
+                    stateRoot: done.output.state_root,
+                    messagePasserRoot: done.output.message_passer_root,
+                    blockHash: done.output.block_hash,
+                    l2GasUsed: done.gas_used,
+                }),
+                Err(reason) => {
+                    return call.revert(IExecute::ExecutionFailed { reason }.abi_encode());
+                }
+            }
+        }
+    };
+    call.finish(output)
+}
