@@ -14,7 +14,8 @@ pragma solidity ^0.8.20;
 /// Storage: slot 0 the batcher, slot 1 the next sequence number, keccak256(abi.encode(sequence, 2))
 /// the commitment of batch `sequence`, slot 3 the last L2 block accepted, slot 4 the table size,
 /// keccak256(abi.encode(i, 5)) table entry i, keccak256(abi.encode(address, 6)) its position + 1,
-/// keccak256(abi.encode(sequence, 7)) the batch's first block << 64 | last block.
+/// keccak256(abi.encode(sequence, 7)) the table size before the batch << 128 | its first block << 64
+/// | its last block.
 /// Gas: besides the commitment's hashing, 8 per batch byte and 500 per transaction decoded, and
 /// 5,000 per address added to the table.
 interface IBatchInbox {

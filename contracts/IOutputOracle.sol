@@ -24,8 +24,8 @@ interface IOutputOracle {
         uint256 bond;
     }
 
-    /// Proposes the output of L2 block `l2BlockNumber`, which must equal nextBlockNumber(), with
-    /// msg.value >= minBond() as bond.
+    /// Proposes the output of L2 block `l2BlockNumber`, which must equal nextBlockNumber() and be
+    /// in a batch BatchInbox holds (so its inputs are on L1), with msg.value >= minBond() as bond.
     function proposeOutput(bytes32 outputRoot, uint64 l2BlockNumber, bytes32[] calldata blockRoots) external payable;
     /// Returns a final output's bond to its proposer, once.
     function claimBond(uint256 index) external;
@@ -55,6 +55,7 @@ interface IOutputOracle {
 
     error WrongBlockNumber(uint64 expected, uint64 got);
     error WrongBlockRoots(uint64 expectedCount, bool lastIsOutputRoot);
+    error BlockNotBatched(uint64 block, uint64 lastBatched);
     error BondTooLow(uint256 minimum, uint256 got);
     error OutputNotFound(uint256 index);
     error OutputNotFinal(uint256 index, uint64 finalAt);

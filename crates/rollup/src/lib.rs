@@ -7,10 +7,13 @@
 //! - [`batcher`] posts batches to L1's BatchInbox and resumes from what L1 holds;
 //! - [`derivation`] rebuilds the L2 chain from finalized L1 data alone, skipping invalid batches;
 //! - [`bridge`] computes output roots, runs the proposer, follows final outputs and tracks withdrawals;
+//! - [`challenger`] checks every proposed output against the node's chain and proves the first
+//!   wrong block to L1's DisputeGame in one transaction;
 //! - [`queue`] reads the Portal's deposits and forced transactions that every L2 block must take;
 //! - [`node`] wires these into the `tandem l2 sequencer` and `tandem l2 verifier` processes.
 pub mod batcher;
 pub mod bridge;
+pub mod challenger;
 pub mod derivation;
 pub mod l1;
 pub mod node;

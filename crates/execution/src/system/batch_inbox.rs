@@ -22,7 +22,7 @@ pub const NEXT_SEQUENCE_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
 /// Commitments live at keccak256(abi.encode(sequence, 2)), like `mapping(uint64 => bytes32)` at slot 2.
 const COMMITMENTS_SLOT: u64 = 2;
 /// The last L2 block the accepted batches carry.
-const LAST_BLOCK_SLOT: U256 = U256::from_limbs([3, 0, 0, 0]);
+pub(crate) const LAST_BLOCK_SLOT: U256 = U256::from_limbs([3, 0, 0, 0]);
 const TABLE_SIZE_SLOT: U256 = U256::from_limbs([4, 0, 0, 0]);
 const TABLE_SLOT: u64 = 5;
 const POSITION_SLOT: u64 = 6;
@@ -97,16 +97,17 @@ impl<CTX: ContextTr> AddressBook for StoredTable<'_, '_, CTX> {
     }
 }
 
-/// Decodes accepted batch data against the table in storage (resolving addresses when `resolve`),
-/// charging for the work. `Ok(Err(..))` for data that does not decode.
+/// Decodes batch data against the first `count` entries of the table in storage (the table as it
+/// stood before the batch), resolving addresses when `resolve`, and charging for the work.
+/// `Ok(Err(..))` for data that does not decode.
 pub(crate) fn decode_stored<CTX: ContextTr>(
     call: &mut Call<'_, CTX>,
     data: &[u8],
     chain_id: u64,
+    count: u64,
     resolve: bool,
 ) -> Result<Result<(Batch, Vec<Address>), BatchError>, String> {
     call.charge(DECODE_GAS_PER_BYTE * data.len() as u64);
-    let count = call.sload(TABLE_SIZE_SLOT)?.saturating_to();
     let table = StoredTable {
         call: RefCell::new(call),
         count,
@@ -125,18 +126,30 @@ pub(crate) fn decode_stored<CTX: ContextTr>(
     }
 }
 
-/// The L2 blocks accepted batch `sequence` carries, `None` if there is no such batch.
+/// What BatchInbox recorded of an accepted batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Accepted {
+    pub(crate) first: u64,
+    pub(crate) last: u64,
+    /// The address table's size before the batch: what its indexes refer to.
+    pub(crate) table_before: u64,
+}
+
+/// What BatchInbox recorded of batch `sequence`, `None` if there is no such batch.
 pub(crate) fn batch_range<CTX: ContextTr>(
     call: &mut Call<'_, CTX>,
     sequence: u64,
-) -> Result<Option<(u64, u64)>, String> {
+) -> Result<Option<Accepted>, String> {
     let packed = call.sload_at(tandem_primitives::system::BATCH_INBOX, range_slot(sequence))?;
     if packed.is_zero() {
         return Ok(None);
     }
-    let first: u64 = (packed >> 64usize).saturating_to();
-    let last: u64 = (packed & U256::from(u64::MAX)).saturating_to();
-    Ok(Some((first, last)))
+    let word = |shift: usize| -> u64 { ((packed >> shift) & U256::from(u64::MAX)).saturating_to() };
+    Ok(Some(Accepted {
+        first: word(64),
+        last: word(0),
+        table_before: word(128),
+    }))
 }
 
 /// The stored commitment of batch `sequence` (zero if none).
@@ -176,10 +189,10 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
             &(call.sload(LAST_BLOCK_SLOT)?.saturating_to::<u64>() + 1),
         ),
         Calls::batchRange(c) => {
-            let (first, last) = batch_range(call, c.sequence)?.unwrap_or_default();
+            let accepted = batch_range(call, c.sequence)?;
             IBatchInbox::batchRangeCall::abi_encode_returns(&IBatchInbox::batchRangeReturn {
-                firstBlock: first,
-                lastBlock: last,
+                firstBlock: accepted.map_or(0, |a| a.first),
+                lastBlock: accepted.map_or(0, |a| a.last),
             })
         }
         Calls::tableSize(_) => IBatchInbox::tableSizeCall::abi_encode_returns(
@@ -238,7 +251,8 @@ fn accept<CTX: ContextTr>(
     data: &[u8],
 ) -> Result<Result<(), Vec<u8>>, String> {
     let chain_id = super::execute::l2_rules(call)?.chain_id;
-    let (batch, new) = match decode_stored(call, data, chain_id, false)? {
+    let table_before = call.sload(TABLE_SIZE_SLOT)?.saturating_to::<u64>();
+    let (batch, new) = match decode_stored(call, data, chain_id, table_before, false)? {
         Ok(decoded) => decoded,
         Err(e) => {
             return Ok(Err(IBatchInbox::BadBatch {
@@ -273,9 +287,9 @@ fn accept<CTX: ContextTr>(
     call.sstore(LAST_BLOCK_SLOT, U256::from(last))?;
     call.sstore(
         range_slot(sequence),
-        (U256::from(first) << 64) | U256::from(last),
+        (U256::from(table_before) << 128usize) | (U256::from(first) << 64usize) | U256::from(last),
     )?;
-    let mut size = call.sload(TABLE_SIZE_SLOT)?.saturating_to::<u64>();
+    let mut size = table_before;
     for address in new {
         if size >= AddressTable::MAX_ENTRIES as u64 {
             break;

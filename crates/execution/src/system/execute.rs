@@ -47,24 +47,46 @@ pub(crate) fn run<CTX: ContextTr>(
     inputs: &[u8],
     witness: &[u8],
 ) -> Result<Result<StatelessOutput, String>, String> {
-    let chain = l2_rules(call)?;
-    if chain.chain_id == 0 {
-        return Ok(Err("no L2 rules at genesis".into()));
-    }
-    call.charge(EXECUTE_BASE_GAS + EXECUTE_GAS_PER_BYTE * (inputs.len() + witness.len()) as u64);
-    if call.out_of_gas() {
-        return Ok(Err("out of gas before execution".into()));
-    }
+    call.charge(EXECUTE_GAS_PER_BYTE * inputs.len() as u64);
     let inputs = match decode_inputs(inputs) {
         Ok(inputs) => inputs,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let witness: ExecutionWitness = match alloy_rlp::decode_exact(witness) {
+    let witness = match decode_witness(call, witness) {
         Ok(witness) => witness,
-        Err(e) => return Ok(Err(format!("witness: {e}"))),
+        Err(e) => return Ok(Err(e)),
     };
     call.charge(EXECUTE_GAS_PER_TX * (inputs.queue.len() + inputs.transactions.len()) as u64);
-    Ok(match execute_stateless(&chain, parent, &inputs, &witness) {
+    run_decoded(call, parent, &inputs, &witness)
+}
+
+/// Decodes a witness, charging for its bytes first.
+pub(crate) fn decode_witness<CTX: ContextTr>(
+    call: &mut Call<'_, CTX>,
+    witness: &[u8],
+) -> Result<ExecutionWitness, String> {
+    call.charge(EXECUTE_BASE_GAS + EXECUTE_GAS_PER_BYTE * witness.len() as u64);
+    if call.out_of_gas() {
+        return Err("out of gas before execution".into());
+    }
+    alloy_rlp::decode_exact(witness).map_err(|e| format!("witness: {e}"))
+}
+
+/// [`run`] on decoded inputs and witness (their bytes, and sender recovery, charged already).
+pub(crate) fn run_decoded<CTX: ContextTr>(
+    call: &mut Call<'_, CTX>,
+    parent: &OutputPreimage,
+    inputs: &crate::l2::L2BlockInputs,
+    witness: &ExecutionWitness,
+) -> Result<Result<StatelessOutput, String>, String> {
+    let chain = l2_rules(call)?;
+    if chain.chain_id == 0 {
+        return Ok(Err("no L2 rules at genesis".into()));
+    }
+    if call.out_of_gas() {
+        return Ok(Err("out of gas before execution".into()));
+    }
+    Ok(match execute_stateless(&chain, parent, inputs, witness) {
         Ok(output) => {
             call.charge(EXECUTE_GAS_PER_L2_GAS * output.gas_used);
             Ok(output)

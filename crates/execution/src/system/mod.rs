@@ -4,6 +4,7 @@
 //! [`SystemPrecompiles`] wraps Ethereum's precompiles of the active fork and claims the system
 //! addresses. Every EVM tandem builds (block building, verification, `eth_call`) uses it.
 mod batch_inbox;
+pub mod dispute_game;
 pub mod execute;
 pub mod l1_block;
 pub mod message_passer;
@@ -11,6 +12,7 @@ pub mod output_oracle;
 pub mod portal;
 
 pub use batch_inbox::{BATCHER_SLOT, IBatchInbox, NEXT_SEQUENCE_SLOT, batch_commitment};
+pub use dispute_game::IDisputeGame;
 pub use execute::IExecute;
 pub use l1_block::IL1Block;
 pub use message_passer::IL2ToL1MessagePasser;
@@ -30,7 +32,7 @@ use revm::{
 use tandem_primitives::{
     Layer,
     system::{
-        BATCH_INBOX, EXECUTE, L1_BLOCK, L1_SYSTEM_CONTRACTS, L2_SYSTEM_CONTRACTS,
+        BATCH_INBOX, DISPUTE_GAME, EXECUTE, L1_BLOCK, L1_SYSTEM_CONTRACTS, L2_SYSTEM_CONTRACTS,
         L2_TO_L1_MESSAGE_PASSER, OUTPUT_ORACLE, PORTAL,
     },
 };
@@ -81,6 +83,7 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for SystemPrecompiles {
             (Layer::L1, PORTAL) => portal::call(&mut Call::new(ctx, inputs))?,
             (Layer::L1, OUTPUT_ORACLE) => output_oracle::call(&mut Call::new(ctx, inputs))?,
             (Layer::L1, EXECUTE) => execute::call(&mut Call::new(ctx, inputs))?,
+            (Layer::L1, DISPUTE_GAME) => dispute_game::call(&mut Call::new(ctx, inputs))?,
             (Layer::L2, L2_TO_L1_MESSAGE_PASSER) => {
                 message_passer::call(&mut Call::new(ctx, inputs))?
             }
@@ -229,6 +232,70 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             };
         self.gas += cost;
         Ok(loaded.data)
+    }
+
+    /// Writes another system contract's storage (the DisputeGame deleting outputs).
+    pub(crate) fn sstore_at(
+        &mut self,
+        address: Address,
+        slot: U256,
+        value: U256,
+    ) -> Result<(), String> {
+        let gas = self.ctx.cfg().gas_params().clone();
+        let journal = self.ctx.journal_mut();
+        journal.load_account(address).map_err(|e| e.to_string())?;
+        let stored = journal
+            .sstore(address, slot, value)
+            .map_err(|e| e.to_string())?;
+        self.gas +=
+            gas.sstore_static_gas() + gas.sstore_dynamic_gas(true, &stored.data, stored.is_cold);
+        Ok(())
+    }
+
+    /// Moves `amount` from `from` (this contract or a neighbour) to `to`; `false` when `from`
+    /// holds less.
+    pub(crate) fn transfer(
+        &mut self,
+        from: Address,
+        to: Address,
+        amount: U256,
+    ) -> Result<bool, String> {
+        self.gas += 9_000;
+        let failed = self
+            .ctx
+            .journal_mut()
+            .transfer(from, to, amount)
+            .map_err(|e| e.to_string())?;
+        Ok(failed.is_none())
+    }
+
+    /// Destroys `amount` of `address`'s balance. `false` when it holds less.
+    pub(crate) fn burn_at(&mut self, address: Address, amount: U256) -> Result<bool, String> {
+        use revm::context_interface::journaled_state::account::JournaledAccountTr;
+        let mut account = self
+            .ctx
+            .journal_mut()
+            .load_account_mut(address)
+            .map_err(|e| e.to_string())?;
+        Ok(account.data.decr_balance(amount))
+    }
+
+    /// Emits a log as another system contract (the OutputOracle's deletion event).
+    pub(crate) fn log_as(&mut self, address: Address, data: revm::primitives::LogData) {
+        let gas = self.ctx.cfg().gas_params().clone();
+        self.gas += 375 + gas.log_cost(data.topics().len() as u8, data.data.len() as u64);
+        self.ctx.journal_mut().log(Log { address, data });
+    }
+
+    /// The hash of an earlier L1 block at any depth (zero if unknown): system contracts may look
+    /// past BLOCKHASH's 256 blocks, since every node keeps every header.
+    pub(crate) fn l1_block_hash(&mut self, number: u64) -> Result<B256, String> {
+        use revm::Database;
+        self.gas += 2_100;
+        self.ctx
+            .db_mut()
+            .block_hash(number)
+            .map_err(|e| e.to_string())
     }
 
     /// The L1 (or L2) block's timestamp.

@@ -46,17 +46,63 @@ pub fn blocks_root(roots: &[B256]) -> B256 {
     while level.len() > 1 {
         level = level
             .chunks(2)
-            .map(|pair| {
-                let mut preimage = [0u8; 64];
-                preimage[..32].copy_from_slice(pair[0].as_slice());
-                if let Some(right) = pair.get(1) {
-                    preimage[32..].copy_from_slice(right.as_slice());
-                }
-                keccak256(preimage)
-            })
+            .map(|pair| hash_pair(pair[0], pair.get(1).copied().unwrap_or(B256::ZERO)))
             .collect();
     }
     level[0]
+}
+
+/// The Merkle proof of leaf `index` in [`blocks_root`]`(roots)`: the sibling at each level, zero
+/// where a node has none.
+pub fn block_root_proof(roots: &[B256], index: usize) -> Vec<B256> {
+    let mut proof = Vec::new();
+    let mut level: Vec<B256> = roots.to_vec();
+    let mut at = index;
+    while level.len() > 1 {
+        proof.push(level.get(at ^ 1).copied().unwrap_or(B256::ZERO));
+        level = level
+            .chunks(2)
+            .map(|pair| hash_pair(pair[0], pair.get(1).copied().unwrap_or(B256::ZERO)))
+            .collect();
+        at /= 2;
+    }
+    proof
+}
+
+/// Whether `leaf` is leaf `index` of `count` under `root` by `proof` (one sibling per level).
+pub fn verify_block_root(root: B256, leaf: B256, index: u64, count: u64, proof: &[B256]) -> bool {
+    if index >= count || proof.len() != levels(count) {
+        return false;
+    }
+    let mut node = leaf;
+    let mut at = index;
+    for sibling in proof {
+        node = if at.is_multiple_of(2) {
+            hash_pair(node, *sibling)
+        } else {
+            hash_pair(*sibling, node)
+        };
+        at /= 2;
+    }
+    node == root
+}
+
+/// How many levels a Merkle tree over `count` leaves has above them.
+fn levels(count: u64) -> usize {
+    let mut levels = 0;
+    let mut width = count;
+    while width > 1 {
+        width = width.div_ceil(2);
+        levels += 1;
+    }
+    levels
+}
+
+fn hash_pair(left: B256, right: B256) -> B256 {
+    let mut preimage = [0u8; 64];
+    preimage[..32].copy_from_slice(left.as_slice());
+    preimage[32..].copy_from_slice(right.as_slice());
+    keccak256(preimage)
 }
 
 /// The storage slot of field `field` of output `index`.
@@ -68,6 +114,16 @@ pub fn output_slot(index: u64, field: u64) -> U256 {
 pub(crate) struct StoredOutput {
     pub(crate) root: B256,
     pub(crate) timestamp: u64,
+}
+
+/// Field slots for the DisputeGame.
+pub(crate) mod field {
+    pub(crate) const ROOT: u64 = super::ROOT;
+    pub(crate) const BLOCKS_ROOT: u64 = super::BLOCKS_ROOT;
+    pub(crate) const NUMBER: u64 = super::NUMBER;
+    pub(crate) const TIMESTAMP: u64 = super::TIMESTAMP;
+    pub(crate) const PROPOSER: u64 = super::PROPOSER;
+    pub(crate) const BOND: u64 = super::BOND;
 }
 
 /// Reads output `index` through `read` (own or another contract's storage): `None` past the end.
@@ -158,6 +214,22 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                     IOutputOracle::WrongBlockNumber {
                         expected,
                         got: c.l2BlockNumber,
+                    }
+                    .abi_encode(),
+                );
+            }
+            // Only blocks L1 holds the batches of: their inputs, so any claim can be checked.
+            let batched: u64 = call
+                .sload_at(
+                    tandem_primitives::system::BATCH_INBOX,
+                    super::batch_inbox::LAST_BLOCK_SLOT,
+                )?
+                .saturating_to();
+            if c.l2BlockNumber > batched {
+                return call.revert(
+                    IOutputOracle::BlockNotBatched {
+                        block: c.l2BlockNumber,
+                        lastBatched: batched,
                     }
                     .abi_encode(),
                 );

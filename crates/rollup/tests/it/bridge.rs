@@ -11,7 +11,7 @@ use tandem_execution::{
     BlockAttributes, Executor,
     l2::{L1Origin, L2BlockInputs, L2Error, QueuedTx, execute_l2_block},
     system::{
-        IL2ToL1MessagePasser, IOutputOracle, IPortal,
+        IBatchInbox, IL2ToL1MessagePasser, IOutputOracle, IPortal,
         message_passer::Withdrawal,
         portal::{MAX_QUEUED_GAS, deposit_transaction},
     },
@@ -19,16 +19,19 @@ use tandem_execution::{
 use tandem_primitives::{
     BridgeParams, ChainConfig, Genesis, GenesisAccount, Receipt, StoredTx, TxEnvelope, dev,
     genesis,
-    system::{self, L2_TO_L1_MESSAGE_PASSER, OUTPUT_ORACLE, PORTAL},
+    system::{self, BATCH_INBOX, L2_TO_L1_MESSAGE_PASSER, OUTPUT_ORACLE, PORTAL},
 };
-use tandem_rollup::bridge::{WithdrawalArgs, WithdrawalProof, output_at, proposal};
+use tandem_rollup::{
+    AddressTable, Batch, BatchBlock, Compression,
+    bridge::{WithdrawalArgs, WithdrawalProof, output_at, proposal},
+};
 use tandem_state::LatestState;
 use tandem_storage::Storage;
 
-const WINDOW: u64 = 100;
+pub(crate) const WINDOW: u64 = 100;
 /// L2 blocks per output.
-const INTERVAL: u64 = 2;
-const PROPOSER: usize = 8;
+pub(crate) const INTERVAL: u64 = 2;
+pub(crate) const PROPOSER: usize = 8;
 const RELAYER: usize = 7;
 /// An L1 contract that forwards its calldata and value to the Portal (so the Portal sees a
 /// contract caller): CALLDATACOPY, CALL(gas, portal, callvalue, 0, calldatasize, 0, 0), revert on failure.
@@ -46,13 +49,13 @@ fn hex(s: &str) -> Vec<u8> {
     alloy_primitives::hex::decode(s).unwrap()
 }
 
-struct Chain {
-    storage: Arc<Storage>,
-    config: ChainConfig,
+pub(crate) struct Chain {
+    pub(crate) storage: Arc<Storage>,
+    pub(crate) config: ChainConfig,
 }
 
 impl Chain {
-    fn new(dir: &tempfile::TempDir, name: &str, g: &Genesis) -> Self {
+    pub(crate) fn new(dir: &tempfile::TempDir, name: &str, g: &Genesis) -> Self {
         let storage = Arc::new(Storage::open(&dir.path().join(name)).unwrap());
         tandem_node::init_genesis(&storage, g).unwrap();
         Self {
@@ -61,7 +64,7 @@ impl Chain {
         }
     }
 
-    fn head(&self) -> tandem_primitives::Header {
+    pub(crate) fn head(&self) -> tandem_primitives::Header {
         let reader = self.storage.read().unwrap();
         reader
             .header(reader.last_height().unwrap())
@@ -69,7 +72,7 @@ impl Chain {
             .unwrap()
     }
 
-    fn balance(&self, address: Address) -> U256 {
+    pub(crate) fn balance(&self, address: Address) -> U256 {
         let reader = self.storage.read().unwrap();
         reader
             .account(address)
@@ -78,7 +81,7 @@ impl Chain {
             .unwrap_or_default()
     }
 
-    fn nonce(&self, address: Address) -> u64 {
+    pub(crate) fn nonce(&self, address: Address) -> u64 {
         let reader = self.storage.read().unwrap();
         reader
             .account(address)
@@ -89,11 +92,11 @@ impl Chain {
 }
 
 /// L1, L2 and what the test has seen move between them.
-struct Bridge {
+pub(crate) struct Bridge {
     _dir: tempfile::TempDir,
-    l1: Chain,
-    l2: Chain,
-    queue: Vec<QueuedTx>,
+    pub(crate) l1: Chain,
+    pub(crate) l2: Chain,
+    pub(crate) queue: Vec<QueuedTx>,
     l1_time: u64,
     /// ETH minted on L2 by deposits, and paid out on L1 by withdrawals.
     minted: U256,
@@ -101,11 +104,19 @@ struct Bridge {
     /// Withdrawals initiated and not paid out yet, with their L2 block.
     pending: Vec<(Withdrawal, u64)>,
     /// L2 blocks covered by outputs so far.
-    proposed_to: u64,
+    pub(crate) proposed_to: u64,
+    /// The inputs each L2 block was built from, the batches posted (by sequence) with the blocks
+    /// they carry, and the address table they built.
+    pub(crate) inputs: std::collections::BTreeMap<u64, L2BlockInputs>,
+    pub(crate) batches: Vec<(Bytes, u64, u64)>,
+    table: AddressTable,
+    /// How the transactions of the last L1 block ended (revert data included).
+    pub(crate) last_results:
+        Vec<tandem_execution::revm::context_interface::result::ExecutionResult>,
 }
 
 impl Bridge {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut g1 = genesis::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
         genesis::set_bridge_params(
@@ -121,8 +132,10 @@ impl Bridge {
             GenesisAccount::default().with_code(Some(forwarder_code())),
         );
         let g2 = genesis::dev_l2_genesis();
-        let l1 = Chain::new(&dir, "l1", &g1);
         let l2 = Chain::new(&dir, "l2", &g2);
+        let genesis_output = output_at(&l2.storage.read().unwrap(), 0).unwrap().unwrap();
+        genesis::set_l2_genesis_output(&mut g1, genesis_output.output_root);
+        let l1 = Chain::new(&dir, "l1", &g1);
         Self {
             _dir: dir,
             l1,
@@ -133,10 +146,14 @@ impl Bridge {
             paid: U256::ZERO,
             pending: Vec::new(),
             proposed_to: 0,
+            inputs: Default::default(),
+            batches: Vec::new(),
+            table: AddressTable::default(),
+            last_results: Vec::new(),
         }
     }
 
-    fn l1_tx(
+    pub(crate) fn l1_tx(
         &self,
         from: usize,
         to: Address,
@@ -160,7 +177,11 @@ impl Bridge {
 
     /// Mines one L1 block of `txs` (one per sender) `seconds` after the last, reads the Portal's
     /// events into the queue and returns the receipts.
-    fn mine_l1(&mut self, txs: Vec<(TxEnvelope, Address)>, seconds: u64) -> Vec<Receipt> {
+    pub(crate) fn mine_l1(
+        &mut self,
+        txs: Vec<(TxEnvelope, Address)>,
+        seconds: u64,
+    ) -> Vec<Receipt> {
         self.l1_time += seconds;
         let reader = self.l1.storage.read().unwrap();
         let parent = self.l1.head();
@@ -176,8 +197,10 @@ impl Bridge {
             &parent,
             &attrs,
         );
+        self.last_results.clear();
         for (tx, sender) in txs {
-            executor.execute(tx, sender).unwrap();
+            let outcome = executor.execute(tx, sender).unwrap();
+            self.last_results.push(outcome.result);
         }
         let executed = executor.finish().unwrap();
         drop(reader);
@@ -217,7 +240,7 @@ impl Bridge {
     }
 
     /// Mines one L2 block on the newest L1 block as origin, with the queue's due entries first.
-    fn mine_l2(&mut self, transactions: Vec<StoredTx>) -> tandem_execution::l2::L2Block {
+    pub(crate) fn mine_l2(&mut self, transactions: Vec<StoredTx>) -> tandem_execution::l2::L2Block {
         let l1_head = self.l1.head();
         let origin = L1Origin {
             number: l1_head.number,
@@ -246,11 +269,62 @@ impl Bridge {
             .storage
             .commit(&block.executed.clone().into_commit())
             .unwrap();
+        self.inputs.insert(block.executed.block.number(), inputs);
         block
     }
 
+    /// Posts the L2 blocks no batch carries yet to BatchInbox, as the batcher does.
+    pub(crate) fn post_batches(&mut self) {
+        let head = self.l2.head().number;
+        let from = self.batches.last().map_or(1, |(_, _, last)| last + 1);
+        if from > head {
+            return;
+        }
+        let reader = self.l2.storage.read().unwrap();
+        let blocks = (from..=head)
+            .map(|number| {
+                let block = reader.block(number).unwrap().unwrap();
+                let header = block.header();
+                let queued = L1Origin::queued_of(header);
+                BatchBlock {
+                    number,
+                    timestamp: header.timestamp,
+                    l1_origin: L1Origin::of_header(header).unwrap().number,
+                    transactions: block.block.transactions[queued..]
+                        .iter()
+                        .map(|t| t.tx.clone())
+                        .collect(),
+                }
+            })
+            .collect();
+        drop(reader);
+        self.post_batch(Batch { blocks });
+    }
+
+    /// Posts `batch` to BatchInbox (it must be accepted).
+    pub(crate) fn post_batch(&mut self, batch: Batch) {
+        let (data, new) = batch
+            .encode(
+                ChainConfig::L2_DEV_CHAIN_ID,
+                Compression::Brotli,
+                &self.table,
+            )
+            .unwrap();
+        let call = IBatchInbox::submitBatchCall {
+            sequence: self.batches.len() as u64,
+            batch: data.clone().into(),
+        };
+        let tx = self.l1_tx(dev::DEV_BATCHER, BATCH_INBOX, U256::ZERO, call.abi_encode());
+        let receipts = self.mine_l1(vec![tx], 1);
+        assert!(receipts[0].status(), "BatchInbox takes the batch");
+        self.table.extend(&new);
+        let (first, last) = (batch.blocks[0].number, batch.blocks.last().unwrap().number);
+        self.batches.push((data.into(), first, last));
+    }
+
     /// Proposes the output of every L2 block up to the head that the interval makes due.
-    fn propose(&mut self) {
+    pub(crate) fn propose(&mut self) {
+        self.post_batches();
         let head = self.l2.head().number;
         while self.proposed_to + INTERVAL <= head {
             let (first, last) = (self.proposed_to + 1, self.proposed_to + INTERVAL);
@@ -277,11 +351,11 @@ impl Bridge {
         }
     }
 
-    fn output_count(&self) -> u64 {
+    pub(crate) fn output_count(&self) -> u64 {
         self.l1_slot(OUTPUT_ORACLE, 0).saturating_to()
     }
 
-    fn l1_slot(&self, address: Address, slot: u64) -> U256 {
+    pub(crate) fn l1_slot(&self, address: Address, slot: u64) -> U256 {
         let reader = self.l1.storage.read().unwrap();
         reader
             .storage(address, B256::from(U256::from(slot)))
@@ -289,7 +363,7 @@ impl Bridge {
     }
 
     /// The proof of `withdrawal` against output `index` (which covers L2 block `last`).
-    fn proof(&self, withdrawal: &Withdrawal, index: u64, last: u64) -> WithdrawalProof {
+    pub(crate) fn proof(&self, withdrawal: &Withdrawal, index: u64, last: u64) -> WithdrawalProof {
         let reader = self.l2.storage.read().unwrap();
         let output = output_at(&reader, last).unwrap().unwrap();
         let slot = B256::from(tandem_execution::system::message_passer::sent_message_slot(
@@ -314,18 +388,18 @@ impl Bridge {
     }
 
     /// Sends `Portal.finalizeWithdrawal` with `calldata` from the relayer; true if it succeeded.
-    fn finalize(&mut self, calldata: Bytes) -> bool {
+    pub(crate) fn finalize(&mut self, calldata: Bytes) -> bool {
         let tx = self.l1_tx(RELAYER, PORTAL, U256::ZERO, calldata.to_vec());
         self.mine_l1(vec![tx], 1)[0].status()
     }
 }
 
 /// A fresh L2 account with no genesis balance: what it has, a deposit brought.
-fn fresh(i: u64) -> dev::DevAccount {
+pub(crate) fn fresh(i: u64) -> dev::DevAccount {
     dev::DevAccount::from_secret(keccak256(i.to_be_bytes())).unwrap()
 }
 
-fn l2_call(
+pub(crate) fn l2_call(
     from: &dev::DevAccount,
     nonce: u64,
     to: Address,
@@ -349,7 +423,7 @@ fn l2_call(
     }
 }
 
-fn deposit_call(to: Address, value: U256, gas: u64, data: Vec<u8>) -> Vec<u8> {
+pub(crate) fn deposit_call(to: Address, value: U256, gas: u64, data: Vec<u8>) -> Vec<u8> {
     IPortal::depositTransactionCall {
         to,
         value,

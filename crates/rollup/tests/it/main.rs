@@ -2,4 +2,5 @@
 mod bridge;
 mod codec;
 mod derivation;
+mod dispute;
 mod workload;

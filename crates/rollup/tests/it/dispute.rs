@@ -1,0 +1,832 @@
+//! Fault proofs inside one process: a faulty proposer posts outputs wrong in each way that matters,
+//! and the challenger (the library `tandem l2 challenger` runs) proves the first wrong block to the
+//! DisputeGame in one L1 transaction; honest outputs survive every challenge, bogus ones included.
+//! L1 runs the real executor with Portal, BatchInbox, OutputOracle, DisputeGame and EXECUTE; L2
+//! blocks are the real state transition; batches go through BatchInbox.
+use crate::bridge::{Bridge, Chain, INTERVAL, PROPOSER, WINDOW, deposit_call, fresh, l2_call};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_sol_types::{SolCall, SolEvent};
+use tandem_execution::{
+    BlockAttributes, ExecutedBlock, Executor,
+    l2::{L1Origin, L2BlockInputs, QueuedTx, derive_l2_block, execute_l2_block},
+    system::{
+        IDisputeGame, IL2ToL1MessagePasser, IOutputOracle, IPortal, dispute_game::BURN_DIVISOR,
+        l1_block::QUEUE_HASH_SLOT, message_passer::Withdrawal, output_oracle::output_root,
+        portal::next_queue_hash,
+    },
+};
+use tandem_primitives::{
+    BridgeParams, Header, StoredTx, TxEnvelope, genesis,
+    system::{DISPUTE_GAME, L1_BLOCK, L2_TO_L1_MESSAGE_PASSER, OUTPUT_ORACLE, PORTAL},
+};
+use tandem_rollup::{
+    Batch, BatchBlock,
+    bridge::{output_at, proposal},
+    challenger::{self, Claim, OnL1, Verdict},
+};
+use tandem_state::LatestState;
+
+const FAULTY: usize = 5;
+const CHALLENGER: usize = 6;
+
+fn eth(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
+}
+
+/// The ways an output can be wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    StateRoot,
+    StorageRoot,
+    BlockHash,
+    GasUsed,
+    SkippedDeposit,
+    ReorderedDeposit,
+    ExtraTransaction,
+    DroppedTransaction,
+    Timestamp,
+    L1Origin,
+    Fee,
+    ForgedWithdrawal,
+    InvalidBatch,
+    ValidAfterWrong,
+}
+
+const FAULTS: [Fault; 14] = [
+    Fault::StateRoot,
+    Fault::StorageRoot,
+    Fault::BlockHash,
+    Fault::GasUsed,
+    Fault::SkippedDeposit,
+    Fault::ReorderedDeposit,
+    Fault::ExtraTransaction,
+    Fault::DroppedTransaction,
+    Fault::Timestamp,
+    Fault::L1Origin,
+    Fault::Fee,
+    Fault::ForgedWithdrawal,
+    Fault::InvalidBatch,
+    Fault::ValidAfterWrong,
+];
+
+impl Fault {
+    /// Whether the fault changes a claimed root after execution (the first block of output 1)
+    /// rather than how a block executes (its last block).
+    fn is_tweak(self) -> bool {
+        matches!(
+            self,
+            Fault::StateRoot
+                | Fault::StorageRoot
+                | Fault::BlockHash
+                | Fault::GasUsed
+                | Fault::ValidAfterWrong
+        )
+    }
+
+    /// The claimed output of a block whose true header is `header` and output `true_output`.
+    fn tweak(self, header: &Header, o: &tandem_rollup::bridge::Output) -> B256 {
+        let flip = |h: B256| B256::from(U256::from_be_bytes(h.0) ^ U256::from(1));
+        let (mut state, mut passer, mut hash) =
+            (o.state_root, o.message_passer_storage_root, o.block_hash);
+        match self {
+            Fault::StateRoot | Fault::ValidAfterWrong => state = flip(state),
+            Fault::StorageRoot => passer = flip(passer),
+            Fault::BlockHash => hash = flip(hash),
+            Fault::GasUsed => {
+                let mut h = header.clone();
+                h.gas_used += 1;
+                hash = h.hash_slow();
+            }
+            _ => unreachable!("not a tweak"),
+        }
+        output_root(state, passer, hash)
+    }
+}
+
+/// A block built outside the state transition's rules, as a faulty proposer's node might: the
+/// deposits in the order given, the transactions without the L1 data fee and at any timestamp.
+fn rogue_block(
+    chain: &Chain,
+    timestamp: u64,
+    origin: L1Origin,
+    deposits: &[QueuedTx],
+    txs: &[StoredTx],
+) -> ExecutedBlock {
+    let reader = chain.storage.read().unwrap();
+    let parent = chain.head();
+    let attrs = BlockAttributes {
+        timestamp,
+        beneficiary: tandem_primitives::system::SEQUENCER_FEE_VAULT,
+        prev_randao: origin.hash,
+    };
+    let mut queue_hash = B256::from(
+        reader
+            .storage(L1_BLOCK, B256::from(QUEUE_HASH_SLOT))
+            .unwrap(),
+    );
+    let next = L1Origin::queue_index_of(&parent) + deposits.len() as u64;
+    let mut executor = Executor::new(
+        &reader,
+        LatestState(&reader),
+        &chain.config,
+        &parent,
+        &attrs,
+    );
+    executor.set_l1_origin(&origin).unwrap();
+    for entry in deposits {
+        let TxEnvelope::Deposit(deposit) = &entry.tx.tx else {
+            panic!("not a deposit")
+        };
+        executor.execute_deposit(deposit.inner().clone()).unwrap();
+        queue_hash = next_queue_hash(queue_hash, entry.tx.tx.tx_hash());
+    }
+    executor.set_queue(next, queue_hash).unwrap();
+    executor.set_extra_data(origin.extra_data(next, deposits.len() as u64));
+    for tx in txs {
+        executor.execute(tx.tx.clone(), tx.sender).unwrap();
+    }
+    executor.finish().unwrap()
+}
+
+/// What a scenario leaves for the challenge: the honest bridge, the faulty chain and the claim.
+struct Scenario {
+    b: Bridge,
+    faulty: Chain,
+    claim: Claim,
+    wrong_block: u64,
+    /// A withdrawal only the faulty chain has, with its L2 block.
+    forged: Option<(Withdrawal, u64)>,
+}
+
+/// Runs L2 blocks 1 and 2 (deposits, transfers) with an honest output 0, then blocks 3 and 4 with
+/// deposits due in block 4 and its batch on L1; the faulty proposer posts output 1 (blocks 3-4)
+/// wrong by `fault`.
+fn scenario(fault: Fault) -> Scenario {
+    let mut b = Bridge::new();
+    let users: Vec<_> = (0..3).map(fresh).collect();
+    let mut txs = Vec::new();
+    for (from, user) in users.iter().enumerate() {
+        txs.push(b.l1_tx(
+            from,
+            PORTAL,
+            eth(1),
+            deposit_call(user.address, eth(1), 100_000, vec![]),
+        ));
+    }
+    b.mine_l1(txs, 1);
+    b.mine_l2(Vec::new());
+    b.mine_l2(vec![l2_call(
+        &users[0],
+        0,
+        users[1].address,
+        U256::from(7),
+        vec![],
+    )]);
+    b.propose();
+    assert_eq!(b.output_count(), 1);
+    b.mine_l2(vec![l2_call(
+        &users[1],
+        0,
+        users[2].address,
+        U256::from(9),
+        vec![],
+    )]);
+    // Two deposits due from the next L2 block on.
+    let txs = vec![
+        b.l1_tx(
+            3,
+            PORTAL,
+            eth(2),
+            deposit_call(users[0].address, eth(2), 100_000, vec![]),
+        ),
+        b.l1_tx(
+            4,
+            PORTAL,
+            eth(3),
+            deposit_call(users[2].address, eth(3), 100_000, vec![]),
+        ),
+    ];
+    b.mine_l1(txs, 1);
+    let withdraw = IL2ToL1MessagePasser::initiateWithdrawalCall {
+        to: users[1].address,
+        gasLimit: 100_000,
+        data: Bytes::new(),
+    };
+    let block4_txs = vec![
+        l2_call(&users[0], 1, users[2].address, U256::from(11), vec![]),
+        l2_call(
+            &users[1],
+            1,
+            L2_TO_L1_MESSAGE_PASSER,
+            U256::from(1_000),
+            withdraw.abi_encode(),
+        ),
+    ];
+    if fault == Fault::InvalidBatch {
+        // The batch's block 4 runs past the sequencer drift: derivation takes it without its
+        // transactions; the faulty chain runs them anyway.
+        let l1_head = b.l1.head();
+        let origin = origin_of(&l1_head);
+        let raw = L2BlockInputs {
+            timestamp: origin.timestamp + b.l2.config.max_sequencer_drift + 10,
+            l1_origin: origin,
+            queue: b.queue.clone(),
+            transactions: block4_txs.clone(),
+        };
+        let reader = b.l2.storage.read().unwrap();
+        let (block, broken) = derive_l2_block(
+            (&reader).into(),
+            LatestState(&reader),
+            &b.l2.config,
+            &b.l2.head(),
+            &raw,
+        )
+        .unwrap();
+        drop(reader);
+        assert!(broken.is_some(), "the batch block breaks the drift rule");
+        b.l2.storage.commit(&block.executed.into_commit()).unwrap();
+        b.inputs.insert(4, raw.clone());
+        let stored3 = b.l2.storage.read().unwrap().block(3).unwrap().unwrap();
+        let header3 = stored3.header();
+        b.post_batch(Batch {
+            blocks: vec![
+                BatchBlock {
+                    number: 3,
+                    timestamp: header3.timestamp,
+                    l1_origin: L1Origin::of_header(header3).unwrap().number,
+                    transactions: stored3
+                        .block
+                        .transactions
+                        .iter()
+                        .map(|t| t.tx.clone())
+                        .collect(),
+                },
+                BatchBlock {
+                    number: 4,
+                    timestamp: raw.timestamp,
+                    l1_origin: origin.number,
+                    transactions: block4_txs.iter().map(|t| t.tx.clone()).collect(),
+                },
+            ],
+        });
+    } else {
+        b.mine_l2(block4_txs);
+        b.post_batches();
+    }
+    // The faulty node: the honest chain up to the wrong block, then its own.
+    let dir = tempfile::tempdir().unwrap();
+    let faulty = Chain::new(&dir, "faulty", &genesis::dev_l2_genesis());
+    let wrong_block = if fault.is_tweak() { 3 } else { 4 };
+    for number in 1..wrong_block {
+        replay(&faulty, &b.inputs[&number]);
+    }
+    let mut forged = None;
+    if !fault.is_tweak() {
+        let honest = b.inputs[&4].clone();
+        let due: Vec<QueuedTx> = honest
+            .queue
+            .iter()
+            .filter(|e| e.index >= L1Origin::queue_index_of(&faulty.head()))
+            .cloned()
+            .collect();
+        assert_eq!(due.len(), 2, "two deposits are due in block 4");
+        let mut inputs = honest.clone();
+        let block = match fault {
+            Fault::SkippedDeposit => {
+                inputs.queue.clear();
+                executed(&faulty, &inputs)
+            }
+            Fault::ReorderedDeposit => rogue_block(
+                &faulty,
+                honest.timestamp,
+                honest.l1_origin,
+                &[due[1].clone(), due[0].clone()],
+                &honest.transactions,
+            ),
+            Fault::ExtraTransaction => {
+                inputs.transactions.push(l2_call(
+                    &users[2],
+                    0,
+                    users[0].address,
+                    U256::from(5),
+                    vec![],
+                ));
+                executed(&faulty, &inputs)
+            }
+            Fault::DroppedTransaction => {
+                inputs.transactions.pop();
+                executed(&faulty, &inputs)
+            }
+            Fault::Timestamp => {
+                inputs.timestamp += 1;
+                executed(&faulty, &inputs)
+            }
+            Fault::L1Origin => {
+                let earlier =
+                    b.l1.storage
+                        .read()
+                        .unwrap()
+                        .header(honest.l1_origin.number - 1);
+                inputs.l1_origin = origin_of(&earlier.unwrap().unwrap());
+                executed(&faulty, &inputs)
+            }
+            Fault::Fee => {
+                inputs.l1_origin.base_fee *= 3;
+                executed(&faulty, &inputs)
+            }
+            Fault::ForgedWithdrawal => {
+                // 1,000 ETH minted from nothing to the faulty proposer on L2, and 5 withdrawn
+                // (what the Portal holds from others' deposits would pay it).
+                let thief = fresh(99);
+                let mut deposits = due;
+                let mut minted = deposits[1].clone();
+                let TxEnvelope::Deposit(d) = &minted.tx.tx else {
+                    unreachable!()
+                };
+                let mut d = d.inner().clone();
+                d.from = thief.address;
+                d.to = alloy_primitives::TxKind::Call(thief.address);
+                d.mint = eth(1_000).to();
+                minted.tx.sender = thief.address;
+                minted.tx.tx = TxEnvelope::Deposit(alloy_primitives::Sealed::new(d));
+                deposits[1] = minted;
+                let withdraw = IL2ToL1MessagePasser::initiateWithdrawalCall {
+                    to: thief.address,
+                    gasLimit: 100_000,
+                    data: Bytes::new(),
+                };
+                let mut txs = honest.transactions.clone();
+                // The deposit from the thief used its nonce 0.
+                txs.push(l2_call(
+                    &thief,
+                    1,
+                    L2_TO_L1_MESSAGE_PASSER,
+                    eth(5),
+                    withdraw.abi_encode(),
+                ));
+                let block =
+                    rogue_block(&faulty, honest.timestamp, honest.l1_origin, &deposits, &txs);
+                let passed = block
+                    .receipts
+                    .iter()
+                    .flat_map(|r| r.logs().to_vec())
+                    .filter_map(|l| {
+                        IL2ToL1MessagePasser::MessagePassed::decode_log_data(&l.data).ok()
+                    })
+                    .find(|e| e.sender == thief.address)
+                    .unwrap();
+                forged = Some((
+                    Withdrawal {
+                        nonce: passed.nonce,
+                        sender: passed.sender,
+                        target: passed.target,
+                        value: passed.value,
+                        gas_limit: passed.gasLimit,
+                        data: passed.data,
+                    },
+                    4,
+                ));
+                block
+            }
+            Fault::InvalidBatch => rogue_block(
+                &faulty,
+                honest.timestamp,
+                honest.l1_origin,
+                &due,
+                &honest.transactions,
+            ),
+            _ => unreachable!(),
+        };
+        faulty.storage.commit(&block.into_commit()).unwrap();
+    }
+    let roots = (3..=4)
+        .map(|number| {
+            let honest = output_at(&b.l2.storage.read().unwrap(), number)
+                .unwrap()
+                .unwrap();
+            if fault.is_tweak() {
+                let header =
+                    b.l2.storage
+                        .read()
+                        .unwrap()
+                        .header(number)
+                        .unwrap()
+                        .unwrap();
+                fault.tweak(&header, &honest)
+            } else if number < wrong_block {
+                honest.output_root
+            } else {
+                output_at(&faulty.storage.read().unwrap(), number)
+                    .unwrap()
+                    .unwrap()
+                    .output_root
+            }
+        })
+        .collect::<Vec<_>>();
+    assert_ne!(
+        roots,
+        proposal(&b.l2.storage.read().unwrap(), 3, 4)
+            .unwrap()
+            .unwrap()
+            .block_roots
+    );
+    let claim = Claim {
+        index: 1,
+        first_block: 3,
+        roots,
+    };
+    b.propose_claim(FAULTY, &claim);
+    // An honest output on top of the wrong one.
+    if fault == Fault::ValidAfterWrong {
+        for _ in 0..INTERVAL {
+            b.mine_l2(Vec::new());
+        }
+        b.post_batches();
+        let honest = proposal(&b.l2.storage.read().unwrap(), 5, 6)
+            .unwrap()
+            .unwrap();
+        b.propose_claim(
+            PROPOSER,
+            &Claim {
+                index: 2,
+                first_block: 5,
+                roots: honest.block_roots,
+            },
+        );
+    }
+    std::mem::forget(dir); // the faulty chain's files live as long as the test process
+    Scenario {
+        b,
+        faulty,
+        claim,
+        wrong_block,
+        forged,
+    }
+}
+
+fn origin_of(header: &Header) -> L1Origin {
+    L1Origin {
+        number: header.number,
+        hash: header.hash_slow(),
+        timestamp: header.timestamp,
+        base_fee: header.base_fee_per_gas.unwrap_or_default(),
+    }
+}
+
+fn executed(chain: &Chain, inputs: &L2BlockInputs) -> ExecutedBlock {
+    let reader = chain.storage.read().unwrap();
+    execute_l2_block(
+        (&reader).into(),
+        LatestState(&reader),
+        &chain.config,
+        &chain.head(),
+        inputs,
+    )
+    .unwrap()
+    .executed
+}
+
+fn replay(chain: &Chain, inputs: &L2BlockInputs) {
+    let block = executed(chain, inputs);
+    chain.storage.commit(&block.into_commit()).unwrap();
+}
+
+impl Bridge {
+    /// Proposes `claim` from dev account `from` with the minimum bond; it must be accepted.
+    fn propose_claim(&mut self, from: usize, claim: &Claim) {
+        let call = IOutputOracle::proposeOutputCall {
+            outputRoot: *claim.roots.last().unwrap(),
+            l2BlockNumber: claim.last_block(),
+            blockRoots: claim.roots.clone(),
+        };
+        let tx = self.l1_tx(
+            from,
+            OUTPUT_ORACLE,
+            BridgeParams::dev().min_bond,
+            call.abi_encode(),
+        );
+        assert!(
+            self.mine_l1(vec![tx], 1)[0].status(),
+            "output {} proposed",
+            claim.index
+        );
+    }
+
+    /// Where L2 block `number`'s inputs sit on L1.
+    fn on_l1(&self, number: u64) -> OnL1 {
+        let (sequence, (batch, _, _)) = self
+            .batches
+            .iter()
+            .enumerate()
+            .find(|(_, (_, first, last))| (*first..=*last).contains(&number))
+            .unwrap();
+        let origin = self.inputs[&number].l1_origin.number;
+        OnL1 {
+            batch_sequence: sequence as u64,
+            batch: batch.clone(),
+            origin_header: self
+                .l1
+                .storage
+                .read()
+                .unwrap()
+                .header(origin)
+                .unwrap()
+                .unwrap(),
+        }
+    }
+
+    /// The challenger's call against block `number` of `claim`, from the honest node.
+    fn challenge_of(&self, claim: &Claim, number: u64) -> IDisputeGame::Challenge {
+        challenger::challenge(
+            &self.l2.storage.read().unwrap(),
+            &self.l2.config,
+            claim,
+            number,
+            &self.on_l1(number),
+            &self.inputs[&number],
+        )
+        .unwrap()
+    }
+
+    /// Sends a challenge with the minimum bond: `Some(won)` if it went through, `None` if it
+    /// reverted.
+    fn send_challenge(&mut self, c: IDisputeGame::Challenge) -> Option<bool> {
+        let call = IDisputeGame::challengeCall { c };
+        let tx = self.l1_tx(
+            CHALLENGER,
+            DISPUTE_GAME,
+            BridgeParams::dev().min_bond,
+            call.abi_encode(),
+        );
+        let receipt = self.mine_l1(vec![tx], 1).remove(0);
+        if !receipt.status() {
+            if std::env::var("TANDEM_TEST_DEBUG").is_ok() {
+                eprintln!("challenge reverted: {:?}", self.last_results[0]);
+            }
+            return None;
+        }
+        let event = receipt
+            .logs()
+            .iter()
+            .find_map(|l| IDisputeGame::Challenged::decode_log_data(&l.data).ok())
+            .unwrap();
+        Some(event.won)
+    }
+
+    fn l1_balance(&self, address: Address) -> U256 {
+        self.l1.balance(address)
+    }
+}
+
+/// The L1 fee the challenger paid for its last transaction.
+fn last_fee(b: &Bridge) -> U256 {
+    let reader = b.l1.storage.read().unwrap();
+    let head = reader.last_height().unwrap();
+    let header = reader.header(head).unwrap().unwrap();
+    let receipts = reader.receipts(head).unwrap().unwrap();
+    let gas = receipts.last().unwrap().cumulative_gas_used();
+    U256::from(gas) * U256::from(header.base_fee_per_gas.unwrap() + 1)
+}
+
+#[test]
+fn the_challenger_wins_against_every_kind_of_wrong_output() {
+    let bond = BridgeParams::dev().min_bond;
+    for fault in FAULTS {
+        let Scenario {
+            mut b,
+            faulty,
+            claim,
+            wrong_block,
+            forged,
+        } = scenario(fault);
+        let count = b.output_count();
+        // The challenger finds the first wrong block from its own chain.
+        let verdict = challenger::check(&b.l2.storage.read().unwrap(), &claim).unwrap();
+        assert_eq!(verdict, Verdict::Wrong(wrong_block), "{fault:?}");
+        // A withdrawal only the wrong output holds has a proof against it, but not final yet.
+        if let Some((withdrawal, block)) = &forged {
+            assert!(
+                !b.finalize(forged_proof(&faulty, withdrawal, 1, *block)),
+                "{fault:?}"
+            );
+        }
+        let (challenger_before, faulty_before, oracle_before) = (
+            b.l1_balance(dev_address(CHALLENGER)),
+            b.l1_balance(dev_address(FAULTY)),
+            b.l1_balance(OUTPUT_ORACLE),
+        );
+        let challenge = b.challenge_of(&claim, wrong_block);
+        assert_eq!(b.send_challenge(challenge), Some(true), "{fault:?}");
+        let fee = last_fee(&b);
+        // The wrong output and every later one are gone; the bonds moved.
+        assert_eq!(b.output_count(), 1, "{fault:?}");
+        assert!(count >= 2);
+        let burn = bond / U256::from(BURN_DIVISOR);
+        assert_eq!(
+            b.l1_balance(dev_address(CHALLENGER)) + fee,
+            challenger_before + bond - burn,
+            "{fault:?}: the challenger gets its bond back and the wrong bond less the burn"
+        );
+        assert_eq!(
+            b.l1_balance(dev_address(FAULTY)),
+            faulty_before,
+            "{fault:?}"
+        );
+        assert_eq!(b.l1_balance(DISPUTE_GAME), U256::ZERO);
+        let later_bonds = bond * U256::from(count - 2);
+        assert_eq!(
+            b.l1_balance(OUTPUT_ORACLE),
+            oracle_before - bond - later_bonds,
+            "{fault:?}: later outputs' bonds went back to their proposers"
+        );
+        // The honest proposer proposes again, and that output stands against a challenge.
+        b.propose();
+        assert!(b.output_count() >= 2, "{fault:?}");
+        let honest = Claim {
+            index: 1,
+            first_block: 3,
+            roots: proposal(&b.l2.storage.read().unwrap(), 3, 4)
+                .unwrap()
+                .unwrap()
+                .block_roots,
+        };
+        assert_eq!(
+            challenger::check(&b.l2.storage.read().unwrap(), &honest).unwrap(),
+            Verdict::Agrees
+        );
+        // The forged withdrawal can never be finalized: not against the honest output, even final.
+        if let Some((withdrawal, block)) = &forged {
+            b.mine_l1(Vec::new(), WINDOW + 1);
+            assert!(
+                !b.finalize(forged_proof(&faulty, withdrawal, 1, *block)),
+                "{fault:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unchallenged_a_forged_withdrawal_would_be_paid() {
+    // What the challenger prevents: the same forged output, left alone for the window.
+    let Scenario {
+        mut b,
+        faulty,
+        forged,
+        ..
+    } = scenario(Fault::ForgedWithdrawal);
+    let (withdrawal, block) = forged.unwrap();
+    let before = b.l1_balance(withdrawal.target);
+    b.mine_l1(Vec::new(), WINDOW + 1);
+    assert!(b.finalize(forged_proof(&faulty, &withdrawal, 1, block)));
+    assert_eq!(b.l1_balance(withdrawal.target), before + eth(5));
+}
+
+fn dev_address(i: usize) -> Address {
+    tandem_primitives::dev::accounts()[i].address
+}
+
+/// The Portal call finalizing `withdrawal` with a proof from the faulty chain's block `block`,
+/// claimed under output `index`.
+fn forged_proof(faulty: &Chain, withdrawal: &Withdrawal, index: u64, block: u64) -> Bytes {
+    let reader = faulty.storage.read().unwrap();
+    let output = output_at(&reader, block).unwrap().unwrap();
+    let slot = B256::from(tandem_execution::system::message_passer::sent_message_slot(
+        withdrawal.hash(),
+    ));
+    let proof =
+        tandem_state::prove(&reader, output.state_root, L2_TO_L1_MESSAGE_PASSER, &[slot]).unwrap();
+    assert!(
+        !proof.storage[0].value.is_zero(),
+        "the faulty chain holds the withdrawal"
+    );
+    IPortal::finalizeWithdrawalCall {
+        withdrawal: IPortal::Withdrawal {
+            nonce: withdrawal.nonce,
+            sender: withdrawal.sender,
+            target: withdrawal.target,
+            value: withdrawal.value,
+            gasLimit: withdrawal.gas_limit,
+            data: withdrawal.data.clone(),
+        },
+        outputIndex: U256::from(index),
+        outputRootProof: IPortal::OutputRootProof {
+            version: B256::ZERO,
+            stateRoot: output.state_root,
+            messagePasserStorageRoot: output.message_passer_storage_root,
+            blockHash: output.block_hash,
+        },
+        withdrawalProof: proof.storage[0].proof.clone(),
+    }
+    .abi_encode()
+    .into()
+}
+
+#[test]
+fn honest_outputs_survive_every_challenge_and_bogus_ones_change_nothing() {
+    let bond = BridgeParams::dev().min_bond;
+    let Scenario { mut b, .. } = scenario(Fault::Fee);
+    // Replace the wrong output with the honest one first.
+    let wrong = b.challenge_of(&challenger_claim(&b, 1), 4);
+    assert_eq!(b.send_challenge(wrong), Some(true));
+    b.propose();
+    let honest = challenger_claim(&b, 1);
+    assert_eq!(
+        challenger::check(&b.l2.storage.read().unwrap(), &honest).unwrap(),
+        Verdict::Agrees
+    );
+    let proposer = dev_address(PROPOSER);
+    // A challenge of each honest block, with honest data: it loses and the bond goes to the proposer.
+    for number in 3..=4 {
+        let before = (
+            b.l1_balance(dev_address(CHALLENGER)),
+            b.l1_balance(proposer),
+        );
+        let c = b.challenge_of(&honest, number);
+        assert_eq!(b.send_challenge(c), Some(false), "block {number}");
+        let fee = last_fee(&b);
+        assert_eq!(b.l1_balance(dev_address(CHALLENGER)) + fee + bond, before.0);
+        assert_eq!(b.l1_balance(proposer), before.1 + bond);
+        assert_eq!(b.output_count(), 2);
+    }
+    // Bogus challenges: each reverts and changes nothing but the challenger's gas.
+    let base = b.challenge_of(&honest, 4);
+    let mut bogus: Vec<(&str, IDisputeGame::Challenge)> = Vec::new();
+    let mut c = base.clone();
+    c.claimedRoot = B256::repeat_byte(7);
+    bogus.push(("a root the output does not claim", c));
+    let mut c = base.clone();
+    c.parent.stateRoot = B256::repeat_byte(7);
+    bogus.push(("a parent the output does not claim", c));
+    let mut c = base.clone();
+    let mut batch = c.batch.to_vec();
+    batch.push(0);
+    c.batch = batch.into();
+    bogus.push(("batch bytes L1 does not hold", c));
+    let mut c = base.clone();
+    c.batchSequence = 0;
+    bogus.push(("a batch that does not carry the block", c));
+    let mut c = base.clone();
+    c.queue.pop();
+    bogus.push(("a due deposit left out", c));
+    let mut c = base.clone();
+    c.queue.reverse();
+    bogus.push(("deposits reordered", c));
+    let mut c = base.clone();
+    let mut origin = alloy_rlp::decode_exact::<Header>(&c.l1OriginHeader).unwrap();
+    origin.timestamp += 1;
+    c.l1OriginHeader = alloy_rlp::encode(&origin).into();
+    bogus.push(("an origin header L1 does not have", c));
+    let mut witness: tandem_execution::witness::ExecutionWitness =
+        alloy_rlp::decode_exact(&base.witness).unwrap();
+    witness.state.pop();
+    let mut c = base.clone();
+    c.witness = alloy_rlp::encode(&witness).into();
+    bogus.push(("a witness missing a node", c));
+    let mut c = base;
+    c.outputIndex = U256::from(0);
+    bogus.push(("the wrong output", c));
+    for (what, c) in bogus {
+        let before = (
+            b.l1_balance(dev_address(CHALLENGER)),
+            b.l1_balance(proposer),
+        );
+        assert_eq!(b.send_challenge(c), None, "{what}");
+        let fee = last_fee(&b);
+        assert_eq!(
+            b.l1_balance(dev_address(CHALLENGER)) + fee,
+            before.0,
+            "{what}"
+        );
+        assert_eq!(b.l1_balance(proposer), before.1, "{what}");
+        assert_eq!(b.output_count(), 2, "{what}");
+    }
+    // Once final, an output cannot be challenged at all.
+    b.mine_l1(Vec::new(), WINDOW + 1);
+    let c = b.challenge_of(&honest, 4);
+    assert_eq!(b.send_challenge(c), None, "a final output");
+}
+
+/// The claim of output `index` as L1 holds it (from the OutputBlockRoots log).
+fn challenger_claim(b: &Bridge, index: u64) -> Claim {
+    let reader = b.l1.storage.read().unwrap();
+    let head = reader.last_height().unwrap();
+    for number in (0..=head).rev() {
+        for receipt in reader.receipts(number).unwrap().unwrap_or_default() {
+            for log in receipt.logs() {
+                if log.address != OUTPUT_ORACLE {
+                    continue;
+                }
+                if let Ok(e) = IOutputOracle::OutputBlockRoots::decode_log_data(&log.data)
+                    && e.index == U256::from(index)
+                {
+                    return Claim {
+                        index,
+                        first_block: index * INTERVAL + 1,
+                        roots: e.blockRoots,
+                    };
+                }
+            }
+        }
+    }
+    panic!("no output {index}")
+}
