@@ -6,7 +6,7 @@ pragma solidity ^0.8.20;
 ///
 /// The batch bytes stay in the transaction's calldata; the contract decodes each batch as it
 /// arrives and takes it only if derivation can use all of it: it decodes, its first block follows
-/// the last block of the batch before, and every block's L1 origin is an earlier L1 block. So the
+/// the last block of the batch before, and no block's L1 origin is later than the batch's L1 block. So the
 /// accepted batches split the L2 chain into consecutive ranges, and any L2 block's inputs are named
 /// by one batch, which is what lets a dispute settle in one transaction. The contract keeps the
 /// address table the batch format names addresses by (the addresses each batch introduces, in

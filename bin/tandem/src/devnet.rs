@@ -13,7 +13,8 @@ use tandem_primitives::{BridgeParams, ChainConfig, dev, genesis, system};
 use tandem_rollup::{
     batcher::BatcherConfig,
     node::{
-        L2Config, L2Handle, ProposerHandle, launch_proposer, launch_sequencer, launch_verifier,
+        ChallengerHandle, L2Config, L2Handle, ProposerHandle, launch_challenger, launch_proposer,
+        launch_sequencer, launch_verifier,
     },
 };
 use tandem_storage::History;
@@ -69,6 +70,9 @@ pub(crate) struct Args {
     /// Do not start the explorer.
     #[arg(long)]
     no_explorer: bool,
+    /// Do not start the output proposer (run `tandem l2 proposer` yourself; the challenger still runs).
+    #[arg(long)]
+    no_proposer: bool,
     /// Print the start-up summary as one JSON object on stdout, for scripts.
     #[arg(long)]
     json: bool,
@@ -103,6 +107,9 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             ..BridgeParams::dev()
         },
     );
+    let l2_genesis_output = tandem_execution::genesis_output(&genesis::dev_l2_genesis())
+        .wrap_err("computing the L2 genesis output")?;
+    genesis::set_l2_genesis_output(&mut genesis, l2_genesis_output.root());
     let keys: Vec<ValidatorKey> = (0..u64::from(args.validators))
         .map(ValidatorKey::from_seed)
         .collect();
@@ -179,7 +186,10 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             explorer.shutdown().await;
         }
         if let Some(l2) = l2 {
-            l2.proposer.shutdown().await;
+            l2.challenger.shutdown().await;
+            if let Some(proposer) = l2.proposer {
+                proposer.shutdown().await;
+            }
             l2.verifier.shutdown().await;
             l2.sequencer.shutdown().await;
         }
@@ -194,11 +204,13 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
 struct L2Stack {
     sequencer: L2Handle,
     verifier: L2Handle,
-    proposer: ProposerHandle,
+    proposer: Option<ProposerHandle>,
+    challenger: ChallengerHandle,
 }
 
-/// The L2 on top: a sequencer (with the batcher) and a verifier, both on the dev L2 genesis, and
-/// a proposer posting the verifier's outputs to L1.
+/// The L2 on top: a sequencer (with the batcher) and a verifier, both on the dev L2 genesis, a
+/// proposer posting the verifier's outputs to L1 and a challenger checking every output against
+/// the verifier's chain.
 async fn start_l2(args: &Args, data_dir: &std::path::Path, l1_rpc: &str) -> eyre::Result<L2Stack> {
     let config = |dir: &str, port: u16| L2Config {
         data_dir: data_dir.join(dir),
@@ -222,16 +234,29 @@ async fn start_l2(args: &Args, data_dir: &std::path::Path, l1_rpc: &str) -> eyre
     let verifier = launch_verifier(config("l2-verifier", args.verifier_port))
         .await
         .wrap_err("starting the L2 verifier")?;
-    let proposer = launch_proposer(
+    let proposer = match args.no_proposer {
+        true => None,
+        false => Some(
+            launch_proposer(
+                l1_rpc,
+                &format!("http://{}", verifier.rpc_addr),
+                dev::accounts()[dev::DEV_PROPOSER].clone(),
+                None,
+            )
+            .wrap_err("starting the L2 output proposer")?,
+        ),
+    };
+    let challenger = launch_challenger(
+        &verifier,
         l1_rpc,
-        &format!("http://{}", verifier.rpc_addr),
-        dev::accounts()[dev::DEV_PROPOSER].clone(),
+        dev::accounts()[dev::DEV_CHALLENGER].clone(),
     )
-    .wrap_err("starting the L2 output proposer")?;
+    .wrap_err("starting the L2 challenger")?;
     Ok(L2Stack {
         sequencer,
         verifier,
         proposer,
+        challenger,
     })
 }
 
@@ -260,6 +285,8 @@ fn print_banner(
                 "challengeWindow": args.challenge_window,
                 "outputInterval": args.output_interval,
                 "proposer": dev::accounts()[dev::DEV_PROPOSER].address,
+                "challenger": dev::accounts()[dev::DEV_CHALLENGER].address,
+                "disputeGame": system::DISPUTE_GAME,
             })),
             "rpc": format!("http://{rpc}"),
             "ws": format!("ws://{rpc}"),

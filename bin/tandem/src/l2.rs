@@ -28,6 +28,10 @@ enum L2Command {
     /// Run a proposer: posts the output root of every N-th safe L2 block to L1's OutputOracle,
     /// with a bond. Permissionless: anyone may run one.
     Proposer(ProposerArgs),
+    /// Run a challenger: a verifier that checks every output posted to L1 against its own chain
+    /// and proves the first wrong block of a wrong one to the DisputeGame in one L1 transaction,
+    /// with a bond. Permissionless: anyone may run one.
+    Challenger(ChallengerArgs),
     /// Show an L2 node's heads, pending batch data and last batch.
     Status(StatusArgs),
 }
@@ -44,6 +48,30 @@ struct ProposerArgs {
     #[arg(
         long,
         env = "TANDEM_PROPOSER_KEY",
+        value_name = "HEX",
+        hide_env_values = true
+    )]
+    private_key: Option<String>,
+    /// Use dev account N of the standard dev mnemonic instead (dev chains only).
+    #[arg(long, value_name = "N", conflicts_with = "private_key")]
+    mnemonic_index: Option<usize>,
+    /// Testing only: post every output wrong this way (state-root, storage-root or block-hash),
+    /// to watch a challenger remove it and take the bond.
+    #[arg(long, value_name = "FAULT")]
+    fault: Option<tandem_rollup::bridge::OutputFault>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ChallengerArgs {
+    #[command(flatten)]
+    common: Common,
+    /// JSON-RPC port (HTTP and WebSocket) of the challenger's own verifier.
+    #[arg(long, short, default_value_t = 9547)]
+    port: u16,
+    /// The challenger's private key (hex); it pays the bonds of its challenges.
+    #[arg(
+        long,
+        env = "TANDEM_CHALLENGER_KEY",
         value_name = "HEX",
         hide_env_values = true
     )]
@@ -132,6 +160,7 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         L2Command::Sequencer(args) => sequencer(args).await,
         L2Command::Verifier(args) => verifier(args).await,
         L2Command::Proposer(args) => proposer(args).await,
+        L2Command::Challenger(args) => challenger(args).await,
         L2Command::Status(args) => status(args).await,
     }
 }
@@ -229,7 +258,8 @@ async fn verifier(args: VerifierArgs) -> eyre::Result<()> {
 async fn proposer(args: ProposerArgs) -> eyre::Result<()> {
     let key = crate::bridge::key(args.private_key.as_deref(), args.mnemonic_index)?;
     let address = key.address;
-    let proposer = tandem_rollup::node::launch_proposer(&args.l1_rpc, &args.l2_rpc, key)?;
+    let proposer =
+        tandem_rollup::node::launch_proposer(&args.l1_rpc, &args.l2_rpc, key, args.fault)?;
     println!(
         "tandem l2 proposer {address}: outputs of {} to L1 {}",
         args.l2_rpc, args.l1_rpc
@@ -237,6 +267,27 @@ async fn proposer(args: ProposerArgs) -> eyre::Result<()> {
     crate::shutdown_signal().await?;
     eprintln!("\nShutting down...");
     proposer.shutdown().await;
+    Ok(())
+}
+
+async fn challenger(args: ChallengerArgs) -> eyre::Result<()> {
+    let key = crate::bridge::key(args.private_key.as_deref(), args.mnemonic_index)?;
+    let address = key.address;
+    let (dir, temp) = data_dir(&args.common.data_dir, "tandem-l2-challenger-")?;
+    let config = config(&args.common, args.port, dir.clone())?;
+    let node = launch_verifier(config)
+        .await
+        .wrap_err("starting the challenger's verifier")?;
+    let challenger = tandem_rollup::node::launch_challenger(&node, &args.common.l1_rpc, key)?;
+    banner("challenger", &args.common, &node, &dir);
+    if !args.common.json {
+        println!("Challenging wrong outputs on L1 as {address}");
+    }
+    crate::shutdown_signal().await?;
+    eprintln!("\nShutting down...");
+    challenger.shutdown().await;
+    node.shutdown().await;
+    drop(temp);
     Ok(())
 }
 

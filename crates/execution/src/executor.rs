@@ -449,7 +449,37 @@ fn changes_of(bundle: revm::database::BundleState) -> StateChanges {
 /// The genesis block of `genesis`, with its state.
 pub fn genesis_block(reader: &Reader, genesis: &Genesis) -> Result<ExecutedBlock, Error> {
     let (state_root, diff) = tandem_state::genesis_diff(reader, genesis)?;
-    let header = Header {
+    let block = SealedBlock::seal(Block {
+        header: genesis_header(genesis, state_root),
+        transactions: Vec::new(),
+    });
+    Ok(ExecutedBlock {
+        block,
+        receipts: Vec::new(),
+        diff,
+    })
+}
+
+/// The output of an L2 genesis block, computed in memory (what L1's DisputeGame starts from).
+pub fn genesis_output(genesis: &Genesis) -> Result<crate::stateless::OutputPreimage, Error> {
+    let changes = tandem_state::genesis_changes(genesis);
+    let (state_root, diff) =
+        tandem_state::apply_on(NodeSource::default(), EMPTY_ROOT_HASH, &changes)?;
+    let message_passer_root = diff
+        .accounts
+        .iter()
+        .find(|(address, _)| *address == tandem_primitives::system::L2_TO_L1_MESSAGE_PASSER)
+        .and_then(|(_, account)| account.map(|a| a.storage_root))
+        .unwrap_or(EMPTY_ROOT_HASH);
+    Ok(crate::stateless::OutputPreimage {
+        state_root,
+        message_passer_root,
+        block_hash: genesis_header(genesis, state_root).hash_slow(),
+    })
+}
+
+fn genesis_header(genesis: &Genesis, state_root: B256) -> Header {
+    Header {
         ommers_hash: EMPTY_OMMER_ROOT_HASH,
         beneficiary: genesis.coinbase,
         state_root,
@@ -468,14 +498,5 @@ pub fn genesis_block(reader: &Reader, genesis: &Genesis) -> Result<ExecutedBlock
         parent_beacon_block_root: Some(B256::ZERO),
         requests_hash: Some(EMPTY_REQUESTS_HASH),
         ..Default::default()
-    };
-    let block = SealedBlock::seal(Block {
-        header,
-        transactions: Vec::new(),
-    });
-    Ok(ExecutedBlock {
-        block,
-        receipts: Vec::new(),
-        diff,
-    })
+    }
 }

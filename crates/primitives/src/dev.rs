@@ -16,6 +16,9 @@ pub const DEV_BATCHER: usize = 9;
 /// The dev account `tandem devnet` proposes L2 outputs with (L1 only).
 pub const DEV_PROPOSER: usize = 8;
 
+/// The dev account the devnet's challenger signs with.
+pub const DEV_CHALLENGER: usize = 7;
+
 /// Balance of each dev account at genesis, in ETH.
 pub const DEV_BALANCE_ETH: u64 = 10_000;
 

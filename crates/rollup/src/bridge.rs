@@ -448,6 +448,52 @@ pub struct ProposerConfig {
     pub key: DevAccount,
     /// How often to check for a due output.
     pub poll: Duration,
+    /// Testing only: get every output wrong this way (the challenger should remove them).
+    pub fault: Option<OutputFault>,
+}
+
+/// What a faulty proposer gets wrong in the last block of every output it posts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFault {
+    StateRoot,
+    StorageRoot,
+    BlockHash,
+}
+
+impl std::str::FromStr for OutputFault {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "state-root" => Ok(Self::StateRoot),
+            "storage-root" => Ok(Self::StorageRoot),
+            "block-hash" => Ok(Self::BlockHash),
+            other => Err(format!(
+                "unknown fault {other:?}: state-root, storage-root or block-hash"
+            )),
+        }
+    }
+}
+
+impl OutputFault {
+    /// `proposal` with its last block's output wrong this way.
+    pub fn apply(self, mut proposal: Proposal) -> Proposal {
+        let flip = |h: B256| B256::from(U256::from_be_bytes(h.0) ^ U256::from(1));
+        let o = &mut proposal.output;
+        match self {
+            Self::StateRoot => o.state_root = flip(o.state_root),
+            Self::StorageRoot => {
+                o.message_passer_storage_root = flip(o.message_passer_storage_root)
+            }
+            Self::BlockHash => o.block_hash = flip(o.block_hash),
+        }
+        o.output_root = output_root(o.state_root, o.message_passer_storage_root, o.block_hash);
+        if let Some(last) = proposal.block_roots.last_mut() {
+            *last = proposal.output.output_root;
+        }
+        proposal.blocks_root = blocks_root(&proposal.block_roots);
+        proposal
+    }
 }
 
 /// What the proposer reports.
@@ -527,9 +573,12 @@ pub async fn run_proposer(
             let proposal: Option<Proposal> = l2
                 .request_json("tandem_outputProposal", (first, next))
                 .await?;
-            let proposal = proposal.ok_or_else(|| {
+            let mut proposal = proposal.ok_or_else(|| {
                 L1Error::Unexpected(format!("the L2 node has no output for block {next}"))
             })?;
+            if let Some(fault) = config.fault {
+                proposal = fault.apply(proposal);
+            }
             let bond = l1
                 .call_sol(OUTPUT_ORACLE, &IOutputOracle::minBondCall {})
                 .await?;

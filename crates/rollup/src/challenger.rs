@@ -2,16 +2,40 @@
 //! L1) and, for the first block of an output whose claimed root is wrong, builds the one
 //! DisputeGame call that proves it: the claims with their Merkle proofs, the parent's output, the
 //! batch, the L1 origin's header, the due queue entries and the block's witness.
-use crate::{Error, Result, bridge::output_at};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{B256, Bytes};
+use crate::{
+    AddressTable, Batch, BatchBlock, Error, Limits, Result,
+    batch::{AddressBook, BatchError},
+    bridge::{Oracle, output_at},
+    derivation::{LOG_WINDOW, block_inputs, read_batch},
+    l1::L1Client,
+    queue::PortalQueue,
+};
+use alloy_eips::{BlockNumberOrTag, eip2718::Encodable2718};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_rpc_types_eth::Filter;
+use alloy_sol_types::{SolCall, SolEvent};
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 use tandem_execution::{
-    l2::L2BlockInputs,
-    system::{IDisputeGame, output_oracle::block_root_proof},
+    l2::{L1Origin, L2BlockInputs},
+    system::{
+        IBatchInbox, IDisputeGame, IOutputOracle,
+        output_oracle::{block_root_proof, blocks_root},
+    },
     witness::execution_witness_for,
 };
-use tandem_primitives::{ChainConfig, Header};
-use tandem_storage::Reader;
+use tandem_primitives::{
+    ChainConfig, Header,
+    dev::DevAccount,
+    system::{BATCH_INBOX, DISPUTE_GAME, OUTPUT_ORACLE},
+};
+use tandem_storage::{Reader, Storage};
+use tokio::sync::watch;
 
 /// An output as its proposer claimed it: its index, first block and every block's output root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,4 +142,323 @@ pub fn challenge(
         queue,
         witness: alloy_rlp::encode(&witness).into(),
     })
+}
+
+/// The challenger service: signs challenges with `key`, checks L1 every `poll`.
+#[derive(Debug, Clone)]
+pub struct ChallengerConfig {
+    pub key: DevAccount,
+    pub poll: Duration,
+}
+
+/// What the challenger reports.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengerStatus {
+    /// Outputs found right, and challenges sent and won.
+    pub agreed: u64,
+    pub challenged: u64,
+    pub won: u64,
+    /// The last challenge: output index, L2 block and L1 transaction.
+    pub last_challenge: Option<(u64, u64, B256)>,
+    pub last_error: Option<String>,
+}
+
+/// One accepted batch as the challenger keeps it: where its bytes are and what it carries.
+#[derive(Debug, Clone, Copy)]
+struct KnownBatch {
+    first: u64,
+    last: u64,
+    table_before: u64,
+    l1_tx: B256,
+}
+
+/// The first `count` entries of an address table: the table as it stood before a batch.
+struct TableBefore<'a> {
+    table: &'a AddressTable,
+    count: u64,
+}
+
+impl AddressBook for TableBefore<'_> {
+    fn count(&self) -> u64 {
+        self.count
+    }
+
+    fn address(&self, index: u64) -> std::result::Result<Option<Address>, BatchError> {
+        Ok((index < self.count)
+            .then(|| self.table.get(index))
+            .flatten())
+    }
+
+    fn holds(&self, address: &Address) -> std::result::Result<bool, BatchError> {
+        Ok(self.table.position(address).is_some_and(|p| p < self.count))
+    }
+}
+
+/// What the challenger follows on L1: the accepted batches (with the address table they build)
+/// and the Portal's queue.
+struct Follower {
+    l1: L1Client,
+    chain: ChainConfig,
+    batcher: Address,
+    batches: BTreeMap<u64, KnownBatch>,
+    table: AddressTable,
+    next_sequence: u64,
+    cursor: u64,
+    queue: PortalQueue,
+    /// Outputs already found right, by index and root (a deleted index may come back).
+    agreed: HashSet<(u64, B256)>,
+}
+
+impl Follower {
+    /// Reads the batches L1 accepted up to finalized block `to`.
+    async fn sync(&mut self, to: u64) -> Result<()> {
+        while self.cursor <= to {
+            let end = to.min(self.cursor + LOG_WINDOW - 1);
+            let filter = Filter::new()
+                .address(BATCH_INBOX)
+                .event_signature(IBatchInbox::BatchSubmitted::SIGNATURE_HASH)
+                .from_block(self.cursor)
+                .to_block(end);
+            for log in self.l1.logs(&filter).await? {
+                let Some(batch) = read_batch(&self.l1, &log).await? else {
+                    continue;
+                };
+                if batch.sender != self.batcher || batch.sequence != self.next_sequence {
+                    continue;
+                }
+                self.next_sequence += 1;
+                // BatchInbox accepted it, so it decodes against the table so far.
+                let (decoded, new) = Batch::decode(
+                    &batch.data,
+                    self.chain.chain_id,
+                    &Limits::default(),
+                    &self.table,
+                )
+                .map_err(|e| Error::Corrupt(format!("accepted batch {}: {e}", batch.sequence)))?;
+                let (Some(first), Some(last)) = (decoded.blocks.first(), decoded.blocks.last())
+                else {
+                    continue;
+                };
+                self.batches.insert(
+                    batch.sequence,
+                    KnownBatch {
+                        first: first.number,
+                        last: last.number,
+                        table_before: self.table.len() as u64,
+                        l1_tx: log.transaction_hash.unwrap_or_default(),
+                    },
+                );
+                self.table.extend(&new);
+            }
+            self.cursor = end + 1;
+        }
+        Ok(())
+    }
+
+    /// The accepted batch carrying L2 block `number`: its sequence, bytes and the block.
+    async fn batch_of(&self, number: u64) -> Result<Option<(u64, Bytes, BatchBlock)>> {
+        let Some((sequence, known)) = self
+            .batches
+            .range(..)
+            .rev()
+            .find(|(_, b)| (b.first..=b.last).contains(&number))
+        else {
+            return Ok(None);
+        };
+        let tx =
+            self.l1.transaction(known.l1_tx).await?.ok_or_else(|| {
+                Error::Corrupt(format!("batch transaction {} missing", known.l1_tx))
+            })?;
+        let input = alloy_consensus::Transaction::input(tx.inner.inner.inner());
+        let call = IBatchInbox::submitBatchCall::abi_decode(input)
+            .map_err(|e| Error::Corrupt(format!("batch transaction {}: {e}", known.l1_tx)))?;
+        let before = TableBefore {
+            table: &self.table,
+            count: known.table_before,
+        };
+        let (decoded, _) = Batch::decode(
+            &call.batch,
+            self.chain.chain_id,
+            &Limits::default(),
+            &before,
+        )
+        .map_err(|e| Error::Corrupt(format!("batch {sequence}: {e}")))?;
+        let block = decoded.blocks.into_iter().find(|b| b.number == number);
+        Ok(block.map(|block| (*sequence, call.batch, block)))
+    }
+
+    /// The claim of output `index` (ending at L2 block `last`) whose roots have the stored Merkle
+    /// root, from its OutputBlockRoots log.
+    async fn claim(&self, index: u64, last: u64, stored_root: B256) -> Result<Option<Claim>> {
+        let filter = Filter::new()
+            .address(OUTPUT_ORACLE)
+            .event_signature(IOutputOracle::OutputBlockRoots::SIGNATURE_HASH)
+            .topic1(B256::from(U256::from(index)))
+            .from_block(0);
+        for log in self.l1.logs(&filter).await?.iter().rev() {
+            let Ok(event) = IOutputOracle::OutputBlockRoots::decode_log_data(log.data()) else {
+                continue;
+            };
+            if blocks_root(&event.blockRoots) == stored_root && !event.blockRoots.is_empty() {
+                let count = event.blockRoots.len() as u64;
+                return Ok(Some(Claim {
+                    index,
+                    first_block: last + 1 - count,
+                    roots: event.blockRoots,
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Runs the challenger on the node's `storage` (a verifier's: derived from L1 alone) until `stop`
+/// turns true: checks every output that is not final yet against the node's chain and challenges
+/// the first wrong block of each wrong one.
+pub async fn run_challenger(
+    storage: Arc<Storage>,
+    chain: ChainConfig,
+    l1: L1Client,
+    config: ChallengerConfig,
+    status: Arc<Mutex<ChallengerStatus>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut follower = None;
+    loop {
+        let step = async {
+            if follower.is_none() {
+                follower = Some(Follower {
+                    batcher: crate::derivation::batcher_address(&l1).await?,
+                    l1: l1.clone(),
+                    chain: chain.clone(),
+                    batches: BTreeMap::new(),
+                    table: AddressTable::default(),
+                    next_sequence: 0,
+                    cursor: 0,
+                    queue: PortalQueue::default(),
+                    agreed: HashSet::new(),
+                });
+            }
+            let Some(f) = follower.as_mut() else {
+                return Ok(());
+            };
+            check_outputs(f, &storage, &config, &status).await
+        };
+        match step.await {
+            Ok(()) => status.lock().last_error = None,
+            Err(e) => {
+                tracing::warn!(target: "rollup::challenger", error = %e, "challenger step failed; retrying");
+                status.lock().last_error = Some(e.to_string());
+            }
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(config.poll) => {}
+        }
+    }
+}
+
+async fn check_outputs(
+    f: &mut Follower,
+    storage: &Storage,
+    config: &ChallengerConfig,
+    status: &Mutex<ChallengerStatus>,
+) -> Result<()> {
+    let oracle = Oracle::new(f.l1.clone());
+    let (count, finalized) = (oracle.count().await?, oracle.finalized_count().await?);
+    for index in finalized..count {
+        let output =
+            f.l1.call_sol(
+                OUTPUT_ORACLE,
+                &IOutputOracle::getOutputCall {
+                    index: U256::from(index),
+                },
+            )
+            .await?;
+        if f.agreed.contains(&(index, output.outputRoot)) {
+            continue;
+        }
+        let Some(claim) = f
+            .claim(index, output.l2BlockNumber, output.blocksRoot)
+            .await?
+        else {
+            continue;
+        };
+        let verdict = check(&storage.read()?, &claim)?;
+        let number = match verdict {
+            Verdict::Agrees => {
+                f.agreed.insert((index, output.outputRoot));
+                status.lock().agreed += 1;
+                continue;
+            }
+            // The node has not derived this far: look again next round.
+            Verdict::Behind(_) => return Ok(()),
+            Verdict::Wrong(number) => number,
+        };
+        tracing::warn!(target: "rollup::challenger", index, block = number, "output claims a wrong root; challenging");
+        let finalized_l1 = f.l1.finalized().await?.number;
+        f.sync(finalized_l1).await?;
+        let Some((batch_sequence, batch, block)) = f.batch_of(number).await? else {
+            return Err(Error::Corrupt(format!(
+                "no accepted batch carries L2 block {number}"
+            )));
+        };
+        let raw: Option<Bytes> =
+            f.l1.request_json(
+                "debug_getRawHeader",
+                (BlockNumberOrTag::Number(block.l1_origin),),
+            )
+            .await?;
+        let raw = raw.ok_or_else(|| Error::Corrupt(format!("no L1 block {}", block.l1_origin)))?;
+        let origin_header: Header = alloy_rlp::decode_exact(&raw)
+            .map_err(|e| Error::Corrupt(format!("L1 header {}: {e}", block.l1_origin)))?;
+        let origin = L1Origin {
+            number: origin_header.number,
+            hash: keccak256(&raw),
+            timestamp: origin_header.timestamp,
+            base_fee: origin_header.base_fee_per_gas.unwrap_or_default(),
+        };
+        f.queue.sync(&f.l1, finalized_l1).await?;
+        let c = {
+            let reader = storage.read()?;
+            let parent = reader
+                .header(number - 1)?
+                .ok_or_else(|| Error::Corrupt(format!("L2 block {} missing", number - 1)))?;
+            let inputs = block_inputs(block, origin, &f.queue, &parent);
+            let on_l1 = OnL1 {
+                batch_sequence,
+                batch,
+                origin_header,
+            };
+            challenge(&reader, &f.chain, &claim, number, &on_l1, &inputs)?
+        };
+        let bond: U256 =
+            f.l1.call_sol(DISPUTE_GAME, &IDisputeGame::bondCall {})
+                .await?;
+        let input = IDisputeGame::challengeCall { c }.abi_encode();
+        let receipt =
+            f.l1.transact(
+                &config.key,
+                DISPUTE_GAME,
+                bond,
+                input.into(),
+                Duration::from_secs(60),
+            )
+            .await?;
+        let won = receipt
+            .inner
+            .logs()
+            .iter()
+            .find_map(|l| IDisputeGame::Challenged::decode_log_data(l.data()).ok())
+            .is_some_and(|e| e.won);
+        tracing::info!(target: "rollup::challenger", index, block = number, won, l1_tx = %receipt.transaction_hash, "challenge settled");
+        let mut s = status.lock();
+        s.challenged += 1;
+        s.won += u64::from(won);
+        s.last_challenge = Some((index, number, receipt.transaction_hash));
+        // Later outputs went with this one (if it lost): start over next round.
+        return Ok(());
+    }
+    Ok(())
 }

@@ -137,7 +137,7 @@ impl Deriver {
                     got: block.number,
                 }));
             }
-            if block.l1_origin >= batch.l1_block {
+            if block.l1_origin > batch.l1_block {
                 return Ok(Err(Skip::FutureOrigin {
                     block: block.number,
                     origin: block.l1_origin,
@@ -227,7 +227,7 @@ pub struct DerivationStatus {
 }
 
 /// How many L1 blocks one log query covers.
-const LOG_WINDOW: u64 = 2_000;
+pub(crate) const LOG_WINDOW: u64 = 2_000;
 /// Most L1 origins cached.
 const MAX_CACHED_ORIGINS: usize = 10_000;
 
@@ -327,7 +327,10 @@ pub async fn follow(
 
 /// The batch a BatchSubmitted log announces, from its transaction's calldata; `None` if the
 /// calldata does not match the log (not a direct call, or a different payload).
-async fn read_batch(l1: &L1Client, log: &alloy_rpc_types_eth::Log) -> Result<Option<L1Batch>> {
+pub(crate) async fn read_batch(
+    l1: &L1Client,
+    log: &alloy_rpc_types_eth::Log,
+) -> Result<Option<L1Batch>> {
     let (Some(hash), Some(l1_block)) = (log.transaction_hash, log.block_number) else {
         return Err(L1Error::Unexpected("log without transaction or block".into()).into());
     };

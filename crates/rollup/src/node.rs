@@ -3,7 +3,7 @@
 use crate::{
     Error, Result,
     batcher::{self, BatcherConfig, BatcherStatus},
-    bridge,
+    bridge, challenger,
     derivation::{self, DerivationStatus, Deriver},
     l1::L1Client,
     queue::PortalQueue,
@@ -254,20 +254,25 @@ pub async fn launch_verifier(config: L2Config) -> Result<L2Handle> {
     })
 }
 
-/// A running proposer.
-pub struct ProposerHandle {
-    pub status: Arc<Mutex<bridge::ProposerStatus>>,
+/// A running background service (the proposer, the challenger) and what it reports.
+pub struct ServiceHandle<S> {
+    pub status: Arc<Mutex<S>>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl std::fmt::Debug for ProposerHandle {
+/// A running proposer.
+pub type ProposerHandle = ServiceHandle<bridge::ProposerStatus>;
+/// A running challenger.
+pub type ChallengerHandle = ServiceHandle<challenger::ChallengerStatus>;
+
+impl<S> std::fmt::Debug for ServiceHandle<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProposerHandle").finish_non_exhaustive()
+        f.debug_struct("ServiceHandle").finish_non_exhaustive()
     }
 }
 
-impl ProposerHandle {
+impl<S> ServiceHandle<S> {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
@@ -276,13 +281,19 @@ impl ProposerHandle {
 
 /// Starts a proposer posting the outputs of the L2 node at `l2_rpc` (best a verifier: it
 /// derives from L1 alone) to L1's OutputOracle, signed by `key`.
-pub fn launch_proposer(l1_rpc: &str, l2_rpc: &str, key: DevAccount) -> Result<ProposerHandle> {
+pub fn launch_proposer(
+    l1_rpc: &str,
+    l2_rpc: &str,
+    key: DevAccount,
+    fault: Option<bridge::OutputFault>,
+) -> Result<ProposerHandle> {
     let (l1, l2) = (L1Client::new(l1_rpc)?, L1Client::new(l2_rpc)?);
     let status = Arc::new(Mutex::new(bridge::ProposerStatus::default()));
     let (stop, stopped) = watch::channel(false);
     let config = bridge::ProposerConfig {
         key,
         poll: Duration::from_millis(500),
+        fault,
     };
     let task = tokio::spawn(bridge::run_proposer(
         l1,
@@ -291,7 +302,33 @@ pub fn launch_proposer(l1_rpc: &str, l2_rpc: &str, key: DevAccount) -> Result<Pr
         status.clone(),
         stopped,
     ));
-    Ok(ProposerHandle { status, stop, task })
+    Ok(ServiceHandle { status, stop, task })
+}
+
+/// Starts a challenger on `node` (best a verifier: it derives from L1 alone): checks every output
+/// posted to L1 against the node's chain and challenges wrong ones in the DisputeGame, signing with
+/// `key`.
+pub fn launch_challenger(
+    node: &L2Handle,
+    l1_rpc: &str,
+    key: DevAccount,
+) -> Result<ChallengerHandle> {
+    let l1 = L1Client::new(l1_rpc)?;
+    let status = Arc::new(Mutex::new(challenger::ChallengerStatus::default()));
+    let (stop, stopped) = watch::channel(false);
+    let config = challenger::ChallengerConfig {
+        key,
+        poll: Duration::from_millis(500),
+    };
+    let task = tokio::spawn(challenger::run_challenger(
+        node.backend.storage.clone(),
+        node.backend.chain.clone(),
+        l1,
+        config,
+        status.clone(),
+        stopped,
+    ));
+    Ok(ServiceHandle { status, stop, task })
 }
 
 fn open(config: &L2Config, block_time: Duration) -> Result<Backend> {

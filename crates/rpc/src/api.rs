@@ -92,6 +92,9 @@ pub trait EthApi {
     fn block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<RpcBlock>>;
     #[method(name = "eth_getBlockByHash", blocking)]
     fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>>;
+    /// geth's `debug_getRawHeader`: the RLP of a block's header (what hashes to the block hash).
+    #[method(name = "debug_getRawHeader", blocking)]
+    fn raw_header(&self, block: BlockNumberOrTag) -> RpcResult<Option<Bytes>>;
     #[method(name = "eth_getBlockTransactionCountByNumber", blocking)]
     fn block_tx_count_by_number(&self, block: BlockNumberOrTag) -> RpcResult<Option<U64>>;
     #[method(name = "eth_getBlockTransactionCountByHash", blocking)]

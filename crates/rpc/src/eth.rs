@@ -427,6 +427,14 @@ impl EthApiServer for Rpc {
         Ok(Some(convert::block(&block, full, receipts.as_deref())))
     }
 
+    fn raw_header(&self, block: BlockNumberOrTag) -> RpcResult<Option<Bytes>> {
+        let reader = self.reader()?;
+        let Some(block) = block_at(&reader, resolve_number(&reader, block)?)? else {
+            return Ok(None);
+        };
+        Ok(Some(alloy_rlp::encode(block.header()).into()))
+    }
+
     fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {
         let reader = self.reader()?;
         let Some(block) = block_at(&reader, reader.number_of(hash).map_err(RpcError::from)?)?

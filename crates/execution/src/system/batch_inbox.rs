@@ -1,6 +1,6 @@
 //! BatchInbox: takes the L2 batcher's batches in order, decodes each as it arrives and accepts it
 //! only if derivation can use all of it (it decodes, continues the L2 chain where the last batch
-//! ended, and names only earlier L1 blocks as origins). It stores a commitment to each batch, the
+//! ended, and names no later L1 block than its own as an origin). It stores a commitment to each batch, the
 //! L2 blocks it carries, and the address table the batch format refers to. The batch bytes stay in
 //! the L1 transaction's calldata, where derivation (and a challenger) read them.
 use super::Call;
@@ -276,7 +276,7 @@ fn accept<CTX: ContextTr>(
         .abi_encode()));
     }
     let now = call.block_number();
-    if let Some(block) = batch.blocks.iter().find(|b| b.l1_origin >= now) {
+    if let Some(block) = batch.blocks.iter().find(|b| b.l1_origin > now) {
         return Ok(Err(IBatchInbox::FutureOrigin {
             l2Block: block.number,
             l1Origin: block.l1_origin,

@@ -141,7 +141,7 @@ fn batch_inbox_takes_batches_in_order_from_the_batcher_only() {
     let (next, _) = batch_of(4, 2, 1, &table, 4);
     let (gap, _) = batch_of(5, 2, 1, &table, 4);
     let (repeat, _) = batch_of(3, 2, 1, &table, 4);
-    let (future, _) = batch_of(4, 2, 2, &table, 4);
+    let (future, _) = batch_of(4, 2, 3, &table, 4);
     let (stale_table, _) = batch_of(4, 2, 1, &AddressTable::default(), 1);
     let view = |nonce: u64, input: Vec<u8>| call(batcher, nonce, input, 0, 100_000);
     let results = run(
@@ -212,8 +212,8 @@ fn batch_inbox_takes_batches_in_order_from_the_batcher_only() {
     let future = IBatchInbox::FutureOrigin::abi_decode(&revert_data(&results[9])).unwrap();
     assert_eq!(
         (future.l2Block, future.l1Origin),
-        (4, 2),
-        "origins are earlier L1 blocks"
+        (4, 3),
+        "no origin is later than the batch's L1 block (2)"
     );
     let stale = IBatchInbox::BadBatch::abi_decode(&revert_data(&results[10])).unwrap();
     assert!(stale.reason.contains("already known"), "{}", stale.reason);

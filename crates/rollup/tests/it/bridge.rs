@@ -134,6 +134,8 @@ impl Bridge {
         let g2 = genesis::dev_l2_genesis();
         let l2 = Chain::new(&dir, "l2", &g2);
         let genesis_output = output_at(&l2.storage.read().unwrap(), 0).unwrap().unwrap();
+        let in_memory = tandem_execution::genesis_output(&g2).unwrap();
+        assert_eq!(in_memory.root(), genesis_output.output_root);
         genesis::set_l2_genesis_output(&mut g1, genesis_output.output_root);
         let l1 = Chain::new(&dir, "l1", &g1);
         Self {
@@ -791,7 +793,7 @@ fn a_sequencer_that_leaves_out_a_deposit_is_overruled_by_derivation() {
     let mut deriver = Deriver::new(verifier.storage.clone(), verifier.config.clone(), batcher);
     *deriver.queue_mut() = PortalQueue::from_entries(queue.clone(), origin.number);
     let l1_batch = L1Batch {
-        l1_block: origin.number + 1,
+        l1_block: origin.number,
         sender: batcher,
         sequence: 0,
         data: data.into(),

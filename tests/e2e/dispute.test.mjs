@@ -1,0 +1,126 @@
+// Fault proofs on a devnet: a faulty proposer (`tandem l2 proposer --fault ...`) posts wrong
+// outputs; the devnet's challenger proves each wrong one to the DisputeGame in one L1 transaction,
+// within the challenge window: the output is deleted and the bonds move; then an honest proposer
+// posts the right output in its place, and no challenge removes that. Observed with ethers.js
+// through L1's logs and views.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { ethers } from 'ethers';
+import { startDevnet, tandemBin, waitFor } from './lib/node.mjs';
+
+const ETH = 10n ** 18n;
+const ORACLE = '0x000000000000000000000000000000000000b0a2';
+const GAME = '0x000000000000000000000000000000000000b0a3';
+const WINDOW = 60;
+const FAULTY_INDEX = 5;
+
+const oracleAbi = [
+  'event OutputProposed(uint256 indexed index, bytes32 indexed outputRoot, uint64 indexed l2BlockNumber, bytes32 blocksRoot, uint64 timestamp, address proposer)',
+  'event OutputsDeleted(uint256 indexed fromIndex, uint256 count)',
+  'function getOutput(uint256 index) view returns (tuple(bytes32 outputRoot, bytes32 blocksRoot, uint64 l2BlockNumber, uint64 timestamp, address proposer, uint256 bond))',
+  'function outputCount() view returns (uint256)',
+];
+const gameAbi = [
+  'event Challenged(uint256 indexed outputIndex, uint64 indexed l2BlockNumber, address indexed challenger, bool won, bytes32 claimedRoot, bytes32 trueRoot)',
+  'function bond() view returns (uint256)',
+];
+
+describe('fault proofs on a devnet', () => {
+  let net, l1, oracle, game;
+  const oracleIface = new ethers.Interface(oracleAbi);
+  const gameIface = new ethers.Interface(gameAbi);
+
+  before(async () => {
+    net = await startDevnet(['--challenge-window', String(WINDOW), '--output-interval', '8', '--no-explorer', '--no-proposer']);
+    l1 = new ethers.JsonRpcProvider(net.url, 900, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
+    oracle = new ethers.Contract(ORACLE, oracleAbi, l1);
+    game = new ethers.Contract(GAME, gameAbi, l1);
+  });
+  after(async () => { await net?.stop(); });
+
+  /** Every OutputProposed log so far, oldest first. */
+  async function proposals() {
+    const logs = await l1.getLogs({ address: ORACLE, topics: [oracleIface.getEvent('OutputProposed').topicHash], fromBlock: 0 });
+    return logs.map((l) => ({ ...oracleIface.parseLog(l).args.toObject(), block: l.blockNumber, tx: l.transactionHash }));
+  }
+
+  /** Every Challenged log so far, with the block it landed in. */
+  async function challenges() {
+    const logs = await l1.getLogs({ address: GAME, topics: [gameIface.getEvent('Challenged').topicHash], fromBlock: 0 });
+    return logs.map((l) => ({ ...gameIface.parseLog(l).args.toObject(), block: l.blockNumber, tx: l.transactionHash }));
+  }
+
+  /** Who proposed output `index` as it stood just before L1 block `block`. */
+  function proposerBefore(all, index, block) {
+    const earlier = all.filter((p) => p.index === index && p.block < block);
+    return earlier.at(-1);
+  }
+
+  /** Runs `tandem l2 proposer` as dev account `index` (with `--fault`, if given) until `done` holds. */
+  async function proposeUntil(index, fault, what, done) {
+    const args = ['l2', 'proposer', '--l1-rpc', net.url, '--l2-rpc', net.info.l2Verifier.rpc, '--mnemonic-index', String(index), '--log', 'warn'];
+    if (fault) args.push('--fault', fault);
+    const proc = spawn(tandemBin(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (d) => { stderr += d; });
+    try {
+      return await waitFor(what, done, 90_000).catch((e) => {
+        throw new Error(`${e.message}; the proposer said: ${stderr.slice(-2000)}`);
+      });
+    } finally {
+      proc.kill('SIGINT');
+      await new Promise((r) => proc.on('exit', r));
+    }
+  }
+
+  it('removes every wrong output within the window, moves the bonds, and never an honest one', async () => {
+    const faulty = ethers.getAddress(net.info.accounts[FAULTY_INDEX].address);
+    const honest = ethers.getAddress(net.info.bridge.proposer);
+    const honestIndex = net.info.accounts.findIndex((a) => ethers.getAddress(a.address) === honest);
+    const challenger = ethers.getAddress(net.info.bridge.challenger);
+    const bond = await game.bond();
+    assert.equal(bond, ETH);
+    const before = { faulty: await l1.getBalance(faulty), challenger: await l1.getBalance(challenger) };
+    const won = [];
+    for (const fault of ['state-root', 'storage-root', 'block-hash']) {
+      // The faulty proposer alone, until the challenger has removed one of its outputs.
+      const from = await l1.getBlockNumber();
+      const settled = await proposeUntil(FAULTY_INDEX, fault, `a won challenge against a ${fault} output`, async () => {
+        const [all, cs] = [await proposals(), await challenges()];
+        return cs.find((c) => c.block > from && c.won
+          && ethers.getAddress(proposerBefore(all, c.outputIndex, c.block)?.proposer ?? ethers.ZeroAddress) === faulty);
+      });
+      won.push({ fault, ...settled });
+      // Then the honest one, which puts the right output in its place (and no challenge removes it).
+      await proposeUntil(honestIndex, null, `output ${settled.outputIndex} re-proposed honestly`, async () => {
+        if ((await oracle.outputCount()) <= settled.outputIndex) return false;
+        const o = await oracle.getOutput(settled.outputIndex);
+        return ethers.getAddress(o.proposer) === ethers.getAddress(honest) && o.outputRoot === settled.trueRoot;
+      });
+    }
+    const [all, cs] = [await proposals(), await challenges()];
+    for (const c of won) {
+      const wrong = proposerBefore(all, c.outputIndex, c.block);
+      // Within the window: the challenge landed before the output could be final.
+      const at = (await l1.getBlock(c.block)).timestamp;
+      assert.ok(BigInt(at) < wrong.timestamp + BigInt(WINDOW), `${c.fault}: challenged in time`);
+      assert.notEqual(c.claimedRoot, c.trueRoot);
+      assert.equal(ethers.getAddress(c.challenger), ethers.getAddress(challenger));
+      // The output went, in the same transaction.
+      const receipt = await l1.getTransactionReceipt(c.tx);
+      const events = receipt.logs.filter((l) => l.address.toLowerCase() === ORACLE).map((l) => oracleIface.parseLog(l));
+      assert.ok(events.some((e) => e?.name === 'OutputsDeleted' && e.args.fromIndex === c.outputIndex), `${c.fault}: output deleted`);
+    }
+    // Every successful challenge was against the faulty proposer's output; none against an honest one.
+    for (const c of cs.filter((c) => c.won)) {
+      const target = proposerBefore(all, c.outputIndex, c.block);
+      assert.equal(ethers.getAddress(target.proposer), faulty, `challenge of output ${c.outputIndex} at L1 block ${c.block}`);
+    }
+    // Bonds: the faulty proposer lost one per deleted output; the challenger gained three quarters of each.
+    const lost = BigInt(cs.filter((c) => c.won).length);
+    const after = { faulty: await l1.getBalance(faulty), challenger: await l1.getBalance(challenger) };
+    assert.ok(before.faulty - after.faulty >= lost * bond, 'the faulty proposer paid its bonds');
+    assert.ok(after.challenger - before.challenger > (lost * bond * 3n) / 4n - ETH / 100n, 'the challenger was paid');
+  });
+});
