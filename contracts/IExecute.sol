@@ -13,7 +13,7 @@ pragma solidity ^0.8.20;
 ///                [[queueIndex, l1Block, eip2718Tx], ...], [eip2718Tx, ...]])
 /// witness = rlp([blockNumber, parentStateRoot, [trieNode, ...], [code, ...], [key, ...],
 ///                [parentHeader, grandparentHeader, ...]])
-/// Gas: 2,000 + 16 per byte of inputs and witness + 3,000 per transaction (sender recovery)
+/// Gas: 2,000 + 2 per byte of inputs and witness (their calldata is paid besides) + 3,000 per transaction (sender recovery)
 /// + 1 per unit of L2 gas the block uses. The L2 rules (chain id, gas limit, fee parameters,
 /// sequencer drift) sit in storage slots 0 to 5, fixed at genesis.
 interface IExecute {

@@ -17,7 +17,9 @@ pub struct Config {
     pub max_total: usize,
     /// A replacement must raise both fee caps by this many percent.
     pub price_bump_percent: u64,
-    /// Largest encoded transaction accepted, in bytes (geth: 128 KiB).
+    /// Largest encoded transaction accepted, in bytes. geth takes 128 KiB; tandem takes about what
+    /// one 30M-gas block's calldata can carry, so a fault-proof challenge (an L2 block's witness in
+    /// calldata) always gets in.
     pub max_tx_bytes: usize,
     /// Encoded bytes of all pooled transactions together: bounds memory under spam.
     pub max_total_bytes: usize,
@@ -29,7 +31,7 @@ impl Default for Config {
             max_per_sender: 64,
             max_total: 8_192,
             price_bump_percent: 10,
-            max_tx_bytes: 128 * 1024,
+            max_tx_bytes: 2 * 1024 * 1024,
             max_total_bytes: 64 * 1024 * 1024,
         }
     }

@@ -14,8 +14,9 @@ sol!("../../contracts/IExecute.sol");
 
 /// Base cost of one re-execution.
 pub const EXECUTE_BASE_GAS: u64 = 2_000;
-/// Per byte of inputs and witness: decoding and hashing every node.
-pub const EXECUTE_GAS_PER_BYTE: u64 = 16;
+/// Per byte of inputs and witness: decoding and hashing every node (the bytes' calldata gas is
+/// paid by the transaction besides).
+pub const EXECUTE_GAS_PER_BYTE: u64 = 2;
 /// Per transaction: recovering its sender.
 pub const EXECUTE_GAS_PER_TX: u64 = 3_000;
 /// Per unit of L2 gas the block uses: re-execution costs L1 what the same EVM work costs.
