@@ -89,7 +89,15 @@ describe('tandem bench', () => {
       assert.ok(file.l2.l1_bytes_per_tx > 0 && file.l2.compression_ratio > 1);
       assert.ok(file.congestion.length > 0);
       assert.ok(file.machine.cores >= 1 && file.tradeoffs.l2_finality);
-      assert.equal(file.targets.length, 6);
+      // One withdrawal's whole life: output, the 10 s window, and payout right after it.
+      const w = file.l2.withdrawal;
+      assert.ok(w, 'the withdrawal life was measured');
+      assert.equal(w.challenge_window_s, 10);
+      assert.ok(w.total_ms >= 10_000 && w.total_ms > w.to_output_ms, 'paid after the window');
+      assert.ok(w.l1_blocks_after_window >= 1 && w.l1_blocks_after_window <= 2, `paid ${w.l1_blocks_after_window} L1 blocks past the window`);
+      const paid = await rawRpc(devnet.url, 'eth_getTransactionReceipt', [w.l1_transaction]);
+      assert.equal(paid.result.status, '0x1');
+      assert.equal(file.targets.length, 7);
       for (const t of file.targets) assert.equal(typeof t.met, 'boolean', t.what);
       await checkSamples(devnet.url, file.samples.l1);
       await checkSamples(devnet.info.l2.rpc, file.samples.l2);

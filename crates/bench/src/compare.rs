@@ -76,6 +76,8 @@ pub struct L2Column {
     pub finalized_ms: Option<Percentiles>,
     /// The OutputOracle's challenge window on this L1, in seconds.
     pub challenge_window_s: Option<u64>,
+    /// One withdrawal's whole life, when the window is short enough to wait out.
+    pub withdrawal: Option<WithdrawalLife>,
     /// Of `fee_wei_per_transfer`: L2 execution and L1 data.
     pub execution_fee_wei_per_transfer: Option<u128>,
     pub l1_data_fee_wei_per_transfer: Option<u128>,
@@ -84,6 +86,21 @@ pub struct L2Column {
     /// Signed transaction bytes / batch bytes.
     pub compression_ratio: Option<f64>,
     pub batches: usize,
+}
+
+/// One withdrawal from L2 to L1, start to end: initiated on L2, covered by an output, the
+/// output's challenge window, and paid out on L1 by `Portal.finalizeWithdrawal`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WithdrawalLife {
+    /// From sending the L2 transaction to the L1 payout's receipt.
+    pub total_ms: f64,
+    /// From sending it to an output covering it being on L1.
+    pub to_output_ms: f64,
+    pub challenge_window_s: u64,
+    /// L1 blocks from the first one past the window to the payout's (1 = paid in the first).
+    pub l1_blocks_after_window: u64,
+    pub l2_transaction: alloy_primitives::B256,
+    pub l1_transaction: alloy_primitives::B256,
 }
 
 /// One moment of the fee markets while the load runs.
@@ -252,6 +269,16 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
     }
     // Finalized: wait out the challenge window (plus an output interval) when it is short enough.
     let window = challenge_window(&l1).await;
+    // Meanwhile, one withdrawal's whole life.
+    let withdrawal = window.filter(|w| *w <= MAX_FINALIZED_WAIT_S).map(|window| {
+        let (l1_url, l2_url) = (http(&config.l1_rpc), http(&config.l2_rpc));
+        tokio::spawn(async move {
+            withdrawal_life(&l1_url, &l2_url, window)
+                .await
+                .inspect_err(|e| tracing::warn!(target: "bench", error = %e, "the withdrawal's life was not measured"))
+                .ok()
+        })
+    });
     if let Some(window) = window.filter(|w| *w <= MAX_FINALIZED_WAIT_S) {
         let deadline = Instant::now() + Duration::from_secs(window + 60);
         while rollup
@@ -267,6 +294,14 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+    let withdrawal = match withdrawal {
+        Some(task) => tokio::time::timeout(Duration::from_secs(MAX_FINALIZED_WAIT_S + 120), task)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten(),
+        None => None,
+    };
     let _ = stop.send(true);
     let _ = tracer.await;
     let _ = sampler.await;
@@ -345,6 +380,7 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
         finalized_ms: (finalized_ms.len() == l2_run.transactions.len() && !finalized_ms.is_empty())
             .then(|| Percentiles::of(&finalized_ms)),
         challenge_window_s: window,
+        withdrawal,
         execution_fee_wei_per_transfer: mean(&l2_run, &|t| {
             (!t.erc20).then_some(t.fee_wei - t.l1_fee_wei)
         }),
@@ -456,6 +492,17 @@ pub fn targets(r: &Report) -> Vec<Target> {
             format!("1/{ratio:.1}"),
             ratio >= 16.0,
         ),
+        target(
+            "withdrawal life (devnet)",
+            "<= window + 2 L1 blocks",
+            r.l2.withdrawal
+                .as_ref()
+                .map(|w| format!("window + {} L1 block(s)", w.l1_blocks_after_window))
+                .unwrap_or_else(|| "not measured".into()),
+            r.l2.withdrawal
+                .as_ref()
+                .is_some_and(|w| w.l1_blocks_after_window <= 2),
+        ),
     ]
 }
 
@@ -506,6 +553,131 @@ async fn sample_fees(
 const MAX_FINALIZED_WAIT_S: u64 = 120;
 
 /// The challenge window of L1's OutputOracle, if L1 has one.
+/// The HTTP URL of a node given by its HTTP or WebSocket URL (tandem serves both on one port).
+fn http(url: &str) -> String {
+    match url.strip_prefix("ws://") {
+        Some(rest) => format!("http://{rest}"),
+        None => match url.strip_prefix("wss://") {
+            Some(rest) => format!("https://{rest}"),
+            None => url.to_string(),
+        },
+    }
+}
+
+/// A round trip through the bridge with dev account 4: a deposit (so the Portal holds what it
+/// pays out), then a withdrawal of part of it, followed until it is paid out on L1.
+async fn withdrawal_life(
+    l1_url: &str,
+    l2_url: &str,
+    window: u64,
+) -> Result<WithdrawalLife, tandem_rollup::Error> {
+    use alloy_sol_types::SolCall;
+    use tandem_execution::system::{IL2ToL1MessagePasser, IPortal};
+    use tandem_primitives::system::{L2_TO_L1_MESSAGE_PASSER, PORTAL};
+    use tandem_rollup::{
+        bridge::{Stage, WithdrawalProof, WithdrawalStatus},
+        l1::{L1Client, L1Error, succeeded},
+    };
+    let (l1, l2) = (L1Client::new(l1_url)?, L1Client::new(l2_url)?);
+    let key = dev::accounts()[4].clone();
+    let patience = Duration::from_secs(60);
+    let milli = alloy_primitives::U256::from(10u64).pow(alloy_primitives::U256::from(15));
+    let deposit = IPortal::depositTransactionCall {
+        to: key.address,
+        value: milli * alloy_primitives::U256::from(10),
+        gasLimit: 100_000,
+        data: Default::default(),
+    };
+    l1.transact(
+        &key,
+        PORTAL,
+        deposit.value,
+        deposit.abi_encode().into(),
+        patience,
+    )
+    .await?;
+    let started = Instant::now();
+    let call = IL2ToL1MessagePasser::initiateWithdrawalCall {
+        to: key.address,
+        gasLimit: 100_000,
+        data: Default::default(),
+    };
+    let initiated = l2
+        .transact(
+            &key,
+            L2_TO_L1_MESSAGE_PASSER,
+            milli,
+            call.abi_encode().into(),
+            patience,
+        )
+        .await?;
+    if !succeeded(&initiated) {
+        return Err(L1Error::Unexpected("the withdrawal reverted on L2".into()).into());
+    }
+    let hash = initiated.transaction_hash;
+    let deadline = Instant::now() + Duration::from_secs(window + 120);
+    let mut to_output_ms = None;
+    let ends_at = loop {
+        let statuses: Vec<WithdrawalStatus> =
+            l2.request_json("tandem_withdrawalStatus", [hash]).await?;
+        let status = statuses
+            .first()
+            .ok_or_else(|| L1Error::Unexpected("the transaction initiated no withdrawal".into()))?;
+        if status.output.is_some() && to_output_ms.is_none() {
+            to_output_ms = Some(started.elapsed().as_secs_f64() * 1e3);
+        }
+        if status.stage == Stage::Finalizable {
+            break status.challenge_window_ends_at.unwrap_or_default();
+        }
+        if Instant::now() > deadline {
+            return Err(
+                L1Error::Unexpected("the withdrawal did not become final in time".into()).into(),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let proofs: Vec<WithdrawalProof> = l2.request_json("tandem_withdrawalProof", [hash]).await?;
+    let proof = proofs
+        .first()
+        .ok_or_else(|| L1Error::Unexpected("no withdrawal proof".into()))?;
+    let paid = l1
+        .transact(
+            &key,
+            PORTAL,
+            alloy_primitives::U256::ZERO,
+            proof.calldata(),
+            patience,
+        )
+        .await?;
+    if !succeeded(&paid) {
+        return Err(L1Error::Unexpected("finalizing reverted on L1".into()).into());
+    }
+    let total_ms = started.elapsed().as_secs_f64() * 1e3;
+    // L1 blocks from the first past the window to the payout's.
+    let paid_block = paid.block_number.unwrap_or_default();
+    let mut first_past = paid_block;
+    while first_past > 0 {
+        let Some(earlier) = l1
+            .origin(alloy_eips::BlockNumberOrTag::Number(first_past - 1))
+            .await?
+        else {
+            break;
+        };
+        if earlier.timestamp < ends_at {
+            break;
+        }
+        first_past -= 1;
+    }
+    Ok(WithdrawalLife {
+        total_ms,
+        to_output_ms: to_output_ms.unwrap_or(total_ms),
+        challenge_window_s: window,
+        l1_blocks_after_window: paid_block - first_past + 1,
+        l2_transaction: hash,
+        l1_transaction: paid.transaction_hash,
+    })
+}
+
 async fn challenge_window(l1: &Rpc) -> Option<u64> {
     let selector = &alloy_primitives::keccak256("challengeWindow()")[..4];
     let call = serde_json::json!({

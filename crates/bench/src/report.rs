@@ -93,6 +93,21 @@ pub fn table(report: &Report) -> String {
         "-".into(),
     );
     row(
+        "withdrawal L2 -> L1, whole life",
+        "-".into(),
+        match &l2.withdrawal {
+            Some(w) => format!(
+                "{:.1} s: output after {:.1} s, {} s window, paid in the {} L1 block past it",
+                w.total_ms / 1e3,
+                w.to_output_ms / 1e3,
+                w.challenge_window_s,
+                ordinal(w.l1_blocks_after_window)
+            ),
+            None => "not measured".into(),
+        },
+        "-".into(),
+    );
+    row(
         "fee per transfer (gwei)",
         gwei(l1.fee_wei_per_transfer),
         gwei(l2.layer.fee_wei_per_transfer),
@@ -373,4 +388,16 @@ pub fn charts(report: &Report) -> Vec<(&'static str, String)> {
             ),
         ),
     ]
+}
+
+/// 1st, 2nd, 3rd, 4th, ...
+fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
