@@ -32,7 +32,7 @@ describe('fault proofs on a devnet', () => {
   const gameIface = new ethers.Interface(gameAbi);
 
   before(async () => {
-    net = await startDevnet(['--challenge-window', String(WINDOW), '--output-interval', '8', '--no-explorer', '--no-proposer']);
+    net = await startDevnet(['--challenge-window', String(WINDOW), '--output-interval', '8', '--explorer-port', '0', '--no-proposer']);
     l1 = new ethers.JsonRpcProvider(net.url, 900, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
     oracle = new ethers.Contract(ORACLE, oracleAbi, l1);
     game = new ethers.Contract(GAME, gameAbi, l1);
@@ -122,5 +122,9 @@ describe('fault proofs on a devnet', () => {
     const after = { faulty: await l1.getBalance(faulty), challenger: await l1.getBalance(challenger) };
     assert.ok(before.faulty - after.faulty >= lost * bond, 'the faulty proposer paid its bonds');
     assert.ok(after.challenger - before.challenger > (lost * bond * 3n) / 4n - ETH / 100n, 'the challenger was paid');
+    // The explorer lists the disputes.
+    const page = await (await fetch(`${net.info.explorer}/rollup`)).text();
+    assert.match(page, /id="disputes"/);
+    assert.ok(page.includes('wrong output removed') && page.includes(won[0].tx), 'the explorer shows the challenge');
   });
 });

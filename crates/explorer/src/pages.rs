@@ -565,6 +565,7 @@ struct RollupPage {
     unavailable: Option<String>,
     batches: Vec<BatchInfo>,
     outputs: Vec<OutputInfo>,
+    disputes: Vec<rollup::DisputeInfo>,
     window: u64,
 }
 
@@ -576,6 +577,7 @@ pub(crate) async fn rollup(app: &App) -> PageResult {
             unavailable: Some(NO_ROLLUP.into()),
             batches: Vec::new(),
             outputs: Vec::new(),
+            disputes: Vec::new(),
             window: 0,
         }));
     };
@@ -593,10 +595,12 @@ pub(crate) async fn rollup(app: &App) -> PageResult {
             Some("Output roots are not yet available on the connected network.".into()),
         ),
     };
+    let disputes = rollup::disputes(&app.l1, 20).await.unwrap_or_default();
     Ok(render(&RollupPage {
         unavailable,
         batches,
         outputs,
+        disputes,
         window,
     }))
 }

@@ -144,6 +144,61 @@ impl BatchIndex {
     }
 }
 
+/// One challenge settled by the DisputeGame.
+#[derive(Debug, Clone)]
+pub struct DisputeInfo {
+    pub l1_block: u64,
+    pub l1_transaction: B256,
+    pub output_index: u64,
+    pub l2_block: u64,
+    pub challenger: Address,
+    pub won: bool,
+    pub claimed_root: B256,
+    pub true_root: B256,
+}
+
+/// The newest `n` challenges of the last 10,000 L1 blocks, newest first.
+pub async fn disputes(l1: &Node, n: usize) -> RpcResult<Vec<DisputeInfo>> {
+    use tandem_execution::system::IDisputeGame;
+    let head = l1.head().await?;
+    let logs = l1
+        .logs(
+            tandem_primitives::system::DISPUTE_GAME,
+            IDisputeGame::Challenged::SIGNATURE_HASH,
+            head.saturating_sub(LOG_WINDOW * 5 - 1),
+            head,
+        )
+        .await?;
+    let mut out = Vec::new();
+    for log in logs.iter().rev().take(n) {
+        let topics: Vec<B256> = log["topics"]
+            .as_array()
+            .map(|t| t.iter().filter_map(b256).collect())
+            .unwrap_or_default();
+        let data = bytes(&log["data"]).unwrap_or_default();
+        let event = alloy_primitives::LogData::new(topics, data.into())
+            .and_then(|d| IDisputeGame::Challenged::decode_log_data(&d).ok());
+        let (Some(event), Some(l1_block), Some(l1_transaction)) = (
+            event,
+            quantity(&log["blockNumber"]),
+            b256(&log["transactionHash"]),
+        ) else {
+            return Err(l1.malformed("an unreadable Challenged log"));
+        };
+        out.push(DisputeInfo {
+            l1_block,
+            l1_transaction,
+            output_index: event.outputIndex.saturating_to(),
+            l2_block: event.l2BlockNumber,
+            challenger: event.challenger,
+            won: event.won,
+            claimed_root: event.claimedRoot,
+            true_root: event.trueRoot,
+        });
+    }
+    Ok(out)
+}
+
 /// One output on L1.
 #[derive(Debug, Clone)]
 pub struct OutputInfo {
