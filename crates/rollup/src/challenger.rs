@@ -17,7 +17,7 @@ use alloy_sol_types::{SolCall, SolEvent};
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::Arc,
     time::Duration,
 };
@@ -208,6 +208,9 @@ struct Follower {
     queue: PortalQueue,
     /// Outputs already found right, by index and root (a deleted index may come back).
     agreed: HashSet<(u64, B256)>,
+    /// Every block root claimed, by output index and their Merkle root, read up to `claims_cursor`.
+    claims: HashMap<(u64, B256), Vec<B256>>,
+    claims_cursor: u64,
 }
 
 impl Follower {
@@ -288,28 +291,46 @@ impl Follower {
         Ok(block.map(|block| (*sequence, call.batch, block)))
     }
 
-    /// The claim of output `index` (ending at L2 block `last`) whose roots have the stored Merkle
-    /// root, from its OutputBlockRoots log.
-    async fn claim(&self, index: u64, last: u64, stored_root: B256) -> Result<Option<Claim>> {
-        let filter = Filter::new()
-            .address(OUTPUT_ORACLE)
-            .event_signature(IOutputOracle::OutputBlockRoots::SIGNATURE_HASH)
-            .topic1(B256::from(U256::from(index)))
-            .from_block(0);
-        for log in self.l1.logs(&filter).await?.iter().rev() {
-            let Ok(event) = IOutputOracle::OutputBlockRoots::decode_log_data(log.data()) else {
-                continue;
-            };
-            if blocks_root(&event.blockRoots) == stored_root && !event.blockRoots.is_empty() {
-                let count = event.blockRoots.len() as u64;
-                return Ok(Some(Claim {
-                    index,
-                    first_block: last + 1 - count,
-                    roots: event.blockRoots,
-                }));
+    /// Reads the block roots of every output proposed up to L1 block `to`.
+    async fn sync_claims(&mut self, to: u64) -> Result<()> {
+        while self.claims_cursor <= to {
+            let end = to.min(self.claims_cursor + LOG_WINDOW - 1);
+            let filter = Filter::new()
+                .address(OUTPUT_ORACLE)
+                .event_signature(IOutputOracle::OutputBlockRoots::SIGNATURE_HASH)
+                .from_block(self.claims_cursor)
+                .to_block(end);
+            for log in self.l1.logs(&filter).await? {
+                let Ok(event) = IOutputOracle::OutputBlockRoots::decode_log_data(log.data()) else {
+                    continue;
+                };
+                if event.blockRoots.is_empty() {
+                    continue;
+                }
+                let index = event.index.saturating_to::<u64>();
+                self.claims
+                    .insert((index, blocks_root(&event.blockRoots)), event.blockRoots);
             }
+            self.claims_cursor = end + 1;
         }
-        Ok(None)
+        Ok(())
+    }
+
+    /// The claim of output `index` (ending at L2 block `last`) whose roots have the stored Merkle
+    /// root, as its OutputBlockRoots log gave them.
+    fn claim(&self, index: u64, last: u64, stored_root: B256) -> Option<Claim> {
+        let roots = self.claims.get(&(index, stored_root))?;
+        Some(Claim {
+            index,
+            first_block: last + 1 - roots.len() as u64,
+            roots: roots.clone(),
+        })
+    }
+
+    /// Forgets the claims of outputs below `index` (final: nothing to challenge).
+    fn forget_below(&mut self, index: u64) {
+        self.claims.retain(|(i, _), _| *i >= index);
+        self.agreed.retain(|(i, _)| *i >= index);
     }
 }
 
@@ -338,6 +359,8 @@ pub async fn run_challenger(
                     cursor: 0,
                     queue: PortalQueue::default(),
                     agreed: HashSet::new(),
+                    claims: HashMap::new(),
+                    claims_cursor: 0,
                 });
             }
             let Some(f) = follower.as_mut() else {
@@ -367,6 +390,16 @@ async fn check_outputs(
 ) -> Result<()> {
     let oracle = Oracle::new(f.l1.clone());
     let (count, finalized) = (oracle.count().await?, oracle.finalized_count().await?);
+    f.forget_below(finalized);
+    let head =
+        f.l1.origin(BlockNumberOrTag::Latest)
+            .await?
+            .map(|o| o.number);
+    f.sync_claims(head.unwrap_or_default()).await?;
+    // Batches and the queue follow L1 every round, so a challenge never waits on history.
+    let finalized_l1 = f.l1.finalized().await?.number;
+    f.sync(finalized_l1).await?;
+    f.queue.sync(&f.l1, finalized_l1).await?;
     for index in finalized..count {
         let output =
             f.l1.call_sol(
@@ -379,10 +412,7 @@ async fn check_outputs(
         if f.agreed.contains(&(index, output.outputRoot)) {
             continue;
         }
-        let Some(claim) = f
-            .claim(index, output.l2BlockNumber, output.blocksRoot)
-            .await?
-        else {
+        let Some(claim) = f.claim(index, output.l2BlockNumber, output.blocksRoot) else {
             continue;
         };
         let verdict = check(&storage.read()?, &claim)?;
@@ -397,8 +427,6 @@ async fn check_outputs(
             Verdict::Wrong(number) => number,
         };
         tracing::warn!(target: "rollup::challenger", index, block = number, "output claims a wrong root; challenging");
-        let finalized_l1 = f.l1.finalized().await?.number;
-        f.sync(finalized_l1).await?;
         let Some((batch_sequence, batch, block)) = f.batch_of(number).await? else {
             return Err(Error::Corrupt(format!(
                 "no accepted batch carries L2 block {number}"
@@ -419,7 +447,6 @@ async fn check_outputs(
             timestamp: origin_header.timestamp,
             base_fee: origin_header.base_fee_per_gas.unwrap_or_default(),
         };
-        f.queue.sync(&f.l1, finalized_l1).await?;
         let c = {
             let reader = storage.read()?;
             let parent = reader
