@@ -30,6 +30,18 @@ pub struct L2BlockInputs {
     pub transactions: Vec<StoredTx>,
 }
 
+/// A batch block's transactions with their senders, as derivation (and the DisputeGame) takes
+/// them: one whose sender cannot be recovered could never have executed, and is left out.
+pub fn with_senders(transactions: Vec<TxEnvelope>) -> Vec<StoredTx> {
+    transactions
+        .into_iter()
+        .filter_map(|tx| {
+            let sender = crate::recover_sender(&tx).ok()?;
+            Some(StoredTx { sender, tx })
+        })
+        .collect()
+}
+
 /// One entry of the Portal's queue on L1: a deposit (type 0x7E) or a forced signed transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedTx {

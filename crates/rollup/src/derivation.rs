@@ -12,10 +12,10 @@ use alloy_rpc_types_eth::Filter;
 use alloy_sol_types::{SolCall, SolEvent};
 use std::{collections::HashMap, sync::Arc, time::Duration};
 use tandem_execution::{
-    l2::{L1Origin, L2BlockInputs, L2Error, derive_l2_block},
+    l2::{L1Origin, L2BlockInputs, L2Error, derive_l2_block, with_senders},
     system::IBatchInbox,
 };
-use tandem_primitives::{ChainConfig, StoredTx, system::BATCH_INBOX};
+use tandem_primitives::{ChainConfig, system::BATCH_INBOX};
 use tandem_state::LatestState;
 use tandem_storage::Storage;
 use tokio::sync::watch;
@@ -186,8 +186,8 @@ impl Deriver {
     }
 }
 
-/// The inputs of one batch block: its transactions with their senders (one whose sender cannot be
-/// recovered could never have executed, and is left out), its L1 origin, and the Portal queue's
+/// The inputs of one batch block: its transactions with their senders ([`with_senders`]), its L1
+/// origin, and the Portal queue's
 /// entries from the parent's next index up to what the origin reaches (from L1, whatever the
 /// batch says).
 pub fn block_inputs(
@@ -196,14 +196,7 @@ pub fn block_inputs(
     queue: &PortalQueue,
     parent: &tandem_primitives::Header,
 ) -> L2BlockInputs {
-    let transactions = block
-        .transactions
-        .into_iter()
-        .filter_map(|tx| {
-            let sender = tandem_execution::recover_sender(&tx).ok()?;
-            Some(StoredTx { sender, tx })
-        })
-        .collect();
+    let transactions = with_senders(block.transactions);
     L2BlockInputs {
         timestamp: block.timestamp,
         l1_origin: origin,

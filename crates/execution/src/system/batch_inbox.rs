@@ -12,6 +12,7 @@ use revm::{
     primitives::{Address, B256, U256, keccak256},
 };
 use std::cell::RefCell;
+use tandem_primitives::system::BATCH_INBOX;
 
 sol!("../../contracts/IBatchInbox.sol");
 
@@ -58,7 +59,8 @@ pub fn batch_commitment(batch: &[u8]) -> B256 {
     keccak256(batch)
 }
 
-/// The address table in BatchInbox's storage, read through a call (which pays for each lookup).
+/// The first `count` entries of the address table in BatchInbox's storage (the table as it stood
+/// before a batch), read through a call of BatchInbox or a neighbour (which pays for each lookup).
 /// With `resolve` off, an address in range reads as zero without a lookup: enough to check that a
 /// batch decodes, which never depends on which address an index names.
 struct StoredTable<'c, 'a, CTX: ContextTr> {
@@ -82,18 +84,19 @@ impl<CTX: ContextTr> AddressBook for StoredTable<'_, '_, CTX> {
         let word = self
             .call
             .borrow_mut()
-            .sload_priced(table_slot(index), TABLE_READ_GAS)
+            .sload_priced(BATCH_INBOX, table_slot(index), TABLE_READ_GAS)
             .map_err(BatchError::Table)?;
         Ok(Some(Address::from_word(word.into())))
     }
 
     fn holds(&self, address: &Address) -> Result<bool, BatchError> {
+        // Position + 1 in storage: held before the batch if within its first `count` entries.
         let position = self
             .call
             .borrow_mut()
-            .sload_priced(position_slot(address), TABLE_READ_GAS)
+            .sload_priced(BATCH_INBOX, position_slot(address), TABLE_READ_GAS)
             .map_err(BatchError::Table)?;
-        Ok(!position.is_zero())
+        Ok(!position.is_zero() && position <= U256::from(self.count))
     }
 }
 
@@ -140,7 +143,7 @@ pub(crate) fn batch_range<CTX: ContextTr>(
     call: &mut Call<'_, CTX>,
     sequence: u64,
 ) -> Result<Option<Accepted>, String> {
-    let packed = call.sload_at(tandem_primitives::system::BATCH_INBOX, range_slot(sequence))?;
+    let packed = call.sload_at(BATCH_INBOX, range_slot(sequence))?;
     if packed.is_zero() {
         return Ok(None);
     }
@@ -158,10 +161,7 @@ pub(crate) fn stored_commitment<CTX: ContextTr>(
     sequence: u64,
 ) -> Result<B256, String> {
     Ok(call
-        .sload_at(
-            tandem_primitives::system::BATCH_INBOX,
-            commitment_slot(sequence),
-        )?
+        .sload_at(BATCH_INBOX, commitment_slot(sequence))?
         .into())
 }
 

@@ -328,15 +328,7 @@ fn block_inputs<CTX: ContextTr>(
             "entry {following} is due and missing"
         ))));
     }
-    // The sequenced transactions: those whose sender recovers, as derivation takes them.
-    let transactions = block
-        .transactions
-        .into_iter()
-        .filter_map(|tx| {
-            let sender = crate::recover_sender(&tx).ok()?;
-            Some(StoredTx { sender, tx })
-        })
-        .collect();
+    let transactions = crate::l2::with_senders(block.transactions);
     Ok(Ok(L2BlockInputs {
         timestamp: block.timestamp,
         l1_origin: origin,

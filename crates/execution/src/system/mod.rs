@@ -187,13 +187,19 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
         Ok(())
     }
 
-    /// Reads a slot at a price the contract sets itself (native bookkeeping, not an EVM SLOAD).
-    pub(crate) fn sload_priced(&mut self, slot: U256, gas: u64) -> Result<U256, String> {
+    /// Reads a slot of system contract `address` (this one or a neighbour) at a price the
+    /// contract sets itself (native bookkeeping, not an EVM SLOAD).
+    pub(crate) fn sload_priced(
+        &mut self,
+        address: Address,
+        slot: U256,
+        gas: u64,
+    ) -> Result<U256, String> {
         self.gas = self.gas.saturating_add(gas);
-        Ok(self
-            .ctx
-            .journal_mut()
-            .sload(self.address, slot)
+        let journal = self.ctx.journal_mut();
+        journal.load_account(address).map_err(|e| e.to_string())?;
+        Ok(journal
+            .sload(address, slot)
             .map_err(|e| e.to_string())?
             .data)
     }

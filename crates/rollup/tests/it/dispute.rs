@@ -830,3 +830,110 @@ fn challenger_claim(b: &Bridge, index: u64) -> Claim {
     }
     panic!("no output {index}")
 }
+
+#[test]
+fn over_a_long_randomized_run_no_challenge_of_an_honest_output_succeeds() {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    let mut b = Bridge::new();
+    let mut rng = StdRng::seed_from_u64(21);
+    let users: Vec<_> = (10..14).map(fresh).collect();
+    let mut txs = Vec::new();
+    for (from, user) in users.iter().enumerate() {
+        txs.push(b.l1_tx(
+            from,
+            PORTAL,
+            eth(5),
+            deposit_call(user.address, eth(5), 100_000, vec![]),
+        ));
+    }
+    b.mine_l1(txs, 1);
+    let (mut upheld, mut refused) = (0, 0);
+    for round in 0..40 {
+        if rng.random_bool(0.3) {
+            let user = &users[rng.random_range(0..users.len())];
+            let from = rng.random_range(0..4);
+            let tx = b.l1_tx(
+                from,
+                PORTAL,
+                eth(1),
+                deposit_call(user.address, eth(1), 100_000, vec![]),
+            );
+            b.mine_l1(vec![tx], 1);
+        }
+        let mut txs = Vec::new();
+        for user in &users {
+            if rng.random_bool(0.5) {
+                continue;
+            }
+            let nonce = b.l2.nonce(user.address);
+            let to = users[rng.random_range(0..users.len())].address;
+            txs.push(if rng.random_bool(0.3) {
+                let call = IL2ToL1MessagePasser::initiateWithdrawalCall {
+                    to,
+                    gasLimit: 100_000,
+                    data: Bytes::new(),
+                };
+                l2_call(
+                    user,
+                    nonce,
+                    L2_TO_L1_MESSAGE_PASSER,
+                    U256::from(rng.random_range(1..1_000u64)),
+                    call.abi_encode(),
+                )
+            } else {
+                l2_call(
+                    user,
+                    nonce,
+                    to,
+                    U256::from(rng.random_range(1..1_000u64)),
+                    vec![],
+                )
+            });
+        }
+        b.mine_l2(txs);
+        if round % INTERVAL as usize != 1 {
+            continue;
+        }
+        let count = b.output_count();
+        b.propose();
+        assert_eq!(b.output_count(), count + 1);
+        // An honest challenge of a random block of the new output: upheld, the bond lost.
+        let index = count;
+        let claim = challenger_claim(&b, index);
+        let number = claim.first_block + rng.random_range(0..INTERVAL);
+        let honest = b.challenge_of(&claim, number);
+        assert_eq!(
+            b.send_challenge(honest.clone()),
+            Some(false),
+            "output {index} block {number}"
+        );
+        upheld += 1;
+        // And a bogus one: refused, nothing changes.
+        let mut bogus = honest;
+        match rng.random_range(0..4) {
+            0 => bogus.claimedRoot = B256::from(rng.random::<[u8; 32]>()),
+            1 => {
+                let mut w: tandem_execution::witness::ExecutionWitness =
+                    alloy_rlp::decode_exact(&bogus.witness).unwrap();
+                let at = rng.random_range(0..w.state.len());
+                w.state.remove(at);
+                bogus.witness = alloy_rlp::encode(&w).into();
+            }
+            2 => {
+                let mut batch = bogus.batch.to_vec();
+                let at = rng.random_range(0..batch.len());
+                batch[at] ^= 1;
+                bogus.batch = batch.into();
+            }
+            _ => bogus.parent.blockHash = B256::from(rng.random::<[u8; 32]>()),
+        }
+        assert_eq!(
+            b.send_challenge(bogus),
+            None,
+            "a bogus challenge of output {index}"
+        );
+        refused += 1;
+        assert_eq!(b.output_count(), count + 1, "no honest output was removed");
+    }
+    assert!(upheld >= 20 && refused >= 20);
+}
