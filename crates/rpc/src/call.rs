@@ -1,6 +1,6 @@
 //! `eth_call` and `eth_estimateGas`: a transaction run on a block's state and thrown away.
 use crate::{Backend, RpcError, error::Result, eth::with_state};
-use alloy_eips::BlockId;
+use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::TransactionRequest;
 use revm::{
@@ -167,7 +167,26 @@ pub(crate) fn estimate_gas(
 ) -> Result<u64> {
     let reader = backend.storage.read()?;
     let chain = &backend.chain;
+    // At the head, estimate in the block the transaction would land in (as geth's pending block):
+    // contracts that read the block number or time see what they will see.
+    let at_head = matches!(
+        block,
+        None | Some(BlockId::Number(
+            BlockNumberOrTag::Latest | BlockNumberOrTag::Pending
+        ))
+    );
     with_state(&reader, block, |state, header| {
+        let next;
+        let header = if at_head {
+            next = Header {
+                number: header.number + 1,
+                timestamp: header.timestamp + 1,
+                ..header.clone()
+            };
+            &next
+        } else {
+            header
+        };
         let mut hi = call_gas_limit(request, header);
         // A caller cannot pay for more gas than its balance covers.
         let price = request
