@@ -14,7 +14,8 @@ pragma solidity ^0.8.20;
 /// witness = rlp([blockNumber, parentStateRoot, [trieNode, ...], [code, ...], [key, ...],
 ///                [parentHeader, grandparentHeader, ...]])
 /// Gas: 2,000 + 2 per byte of inputs and witness (their calldata is paid besides) + 3,000 per transaction (sender recovery)
-/// + 1 per unit of L2 gas the block uses. The L2 rules (chain id, gas limit, fee parameters,
+/// + 1 per unit of L2 gas the block uses; before re-executing, the call must still have the gas
+/// limits of the block's transactions (at most the L2 block gas limit) left. The L2 rules (chain id, gas limit, fee parameters,
 /// sequencer drift) sit in storage slots 0 to 5, fixed at genesis.
 interface IExecute {
     function execute(

@@ -338,5 +338,10 @@ fn print_banner(
             args.output_interval,
             args.challenge_window
         );
+        println!(
+            "Fault proofs:      a challenger ({}) removes wrong outputs through the DisputeGame {}",
+            dev::accounts()[dev::DEV_CHALLENGER].address,
+            system::DISPUTE_GAME
+        );
     }
 }

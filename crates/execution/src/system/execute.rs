@@ -6,6 +6,7 @@ use crate::{
     stateless::{OutputPreimage, StatelessOutput, decode_inputs, execute_stateless},
     witness::ExecutionWitness,
 };
+use alloy_consensus::Transaction;
 use alloy_sol_types::{SolCall, SolError, sol};
 use revm::{context_interface::ContextTr, precompile::PrecompileOutput, primitives::U256};
 use tandem_primitives::{ChainConfig, FeeParams, Layer, system::EXECUTE};
@@ -84,8 +85,20 @@ pub(crate) fn run_decoded<CTX: ContextTr>(
     if chain.chain_id == 0 {
         return Ok(Err("no L2 rules at genesis".into()));
     }
-    if call.out_of_gas() {
-        return Ok(Err("out of gas before execution".into()));
+    // The block cannot use more L2 gas than its transactions ask for: the call must have that
+    // much left before the work starts, so nobody gets re-execution they do not pay for.
+    let asked = inputs
+        .queue
+        .iter()
+        .map(|e| e.gas_limit())
+        .chain(inputs.transactions.iter().map(|t| t.tx.gas_limit()))
+        .fold(0u64, u64::saturating_add)
+        .min(chain.gas_limit);
+    if call.out_of_gas() || call.gas_left() < EXECUTE_GAS_PER_L2_GAS.saturating_mul(asked) {
+        return Ok(Err(format!(
+            "out of gas: re-executing needs up to {} more",
+            EXECUTE_GAS_PER_L2_GAS.saturating_mul(asked)
+        )));
     }
     Ok(match execute_stateless(&chain, parent, inputs, witness) {
         Ok(output) => {

@@ -355,6 +355,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
         Ok(account.data.decr_balance(amount))
     }
 
+    /// Gas the call has left after what is charged so far.
+    pub(crate) fn gas_left(&self) -> u64 {
+        self.gas_limit.saturating_sub(self.gas)
+    }
+
     /// Whether the gas charged so far exceeds what the call has.
     pub(crate) fn out_of_gas(&self) -> bool {
         self.gas > self.gas_limit

@@ -5,7 +5,7 @@
 //! blocks are the real state transition; batches go through BatchInbox.
 use crate::bridge::{Bridge, Chain, INTERVAL, PROPOSER, WINDOW, deposit_call, fresh, l2_call};
 use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_sol_types::{SolCall, SolEvent};
+use alloy_sol_types::{SolCall, SolError, SolEvent};
 use tandem_execution::{
     BlockAttributes, ExecutedBlock, Executor,
     l2::{L1Origin, L2BlockInputs, QueuedTx, derive_l2_block, execute_l2_block},
@@ -936,4 +936,56 @@ fn over_a_long_randomized_run_no_challenge_of_an_honest_output_succeeds() {
         assert_eq!(b.output_count(), count + 1, "no honest output was removed");
     }
     assert!(upheld >= 20 && refused >= 20);
+}
+
+#[test]
+fn the_execute_precompile_returns_the_node_s_output_and_reverts_on_a_bad_witness() {
+    use tandem_execution::{
+        revm::context_interface::result::ExecutionResult, stateless::encode_inputs,
+        system::IExecute, witness::execution_witness_for,
+    };
+    let Scenario { mut b, .. } = scenario(Fault::StateRoot);
+    let number = 4;
+    let reader = b.l2.storage.read().unwrap();
+    let parent = output_at(&reader, number - 1).unwrap().unwrap();
+    let own = output_at(&reader, number).unwrap().unwrap();
+    let inputs = b.inputs[&number].clone();
+    let witness = execution_witness_for(&reader, &b.l2.config, number, &inputs).unwrap();
+    drop(reader);
+    let call = |witness: &tandem_execution::witness::ExecutionWitness| IExecute::executeCall {
+        parentStateRoot: parent.state_root,
+        parentMessagePasserRoot: parent.message_passer_storage_root,
+        parentBlockHash: parent.block_hash,
+        inputs: encode_inputs(&inputs),
+        witness: alloy_rlp::encode(witness).into(),
+    };
+    let mut run = |input: Vec<u8>| {
+        let tx = b.l1_tx(
+            CHALLENGER,
+            tandem_primitives::system::EXECUTE,
+            U256::ZERO,
+            input,
+        );
+        b.mine_l1(vec![tx], 1);
+        b.last_results[0].clone()
+    };
+    // Anyone may call it: the output root the node has.
+    match run(call(&witness).abi_encode()) {
+        ExecutionResult::Success { output, .. } => {
+            let got = IExecute::executeCall::abi_decode_returns(output.data()).unwrap();
+            assert_eq!(got.outputRoot, own.output_root);
+            assert_eq!(got.stateRoot, own.state_root);
+            assert_eq!(got.blockHash, own.block_hash);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A witness missing a node: ExecutionFailed, never a root.
+    let mut partial = witness.clone();
+    partial.state.pop();
+    match run(call(&partial).abi_encode()) {
+        ExecutionResult::Revert { output, .. } => {
+            assert!(IExecute::ExecutionFailed::abi_decode(&output).is_ok())
+        }
+        other => panic!("{other:?}"),
+    }
 }
