@@ -980,7 +980,7 @@ fn the_execute_precompile_returns_the_node_s_output_and_reverts_on_a_bad_witness
         other => panic!("{other:?}"),
     }
     // A witness missing a node: ExecutionFailed, never a root.
-    let mut partial = witness.clone();
+    let mut partial = witness;
     partial.state.pop();
     match run(call(&partial).abi_encode()) {
         ExecutionResult::Revert { output, .. } => {
