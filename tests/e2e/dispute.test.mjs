@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { ethers } from 'ethers';
-import { startDevnet, tandemBin, waitFor } from './lib/node.mjs';
+import { startDevnet, tandemBin, waitFor, rawRpc } from './lib/node.mjs';
 
 const ETH = 10n ** 18n;
 const ORACLE = '0x000000000000000000000000000000000000b0a2';
@@ -122,6 +122,9 @@ describe('fault proofs on a devnet', () => {
     const after = { faulty: await l1.getBalance(faulty), challenger: await l1.getBalance(challenger) };
     assert.ok(before.faulty - after.faulty >= lost * bond, 'the faulty proposer paid its bonds');
     assert.ok(after.challenger - before.challenger > (lost * bond * 3n) / 4n - ETH / 100n, 'the challenger was paid');
+    // The verifier running the challenger reports it.
+    const status = (await rawRpc(net.info.l2Verifier.rpc, 'tandem_rollupStatus', [])).result;
+    assert.ok(status.challenger.won >= won.length && status.challenger.agreed > 0, JSON.stringify(status.challenger));
     // The explorer lists the disputes.
     const page = await (await fetch(`${net.info.explorer}/rollup`)).text();
     assert.match(page, /id="disputes"/);

@@ -375,6 +375,15 @@ async fn status(args: StatusArgs) -> eyre::Result<()> {
             println!("error      {e}");
         }
     }
+    if let Some(c) = status["challenger"].as_object() {
+        println!(
+            "challenger {} outputs found right, {} challenged, {} won",
+            c["agreed"], c["challenged"], c["won"]
+        );
+        if let Some(e) = c["lastError"].as_str() {
+            println!("error      {e}");
+        }
+    }
     if let Some(d) = status["derivation"].as_object() {
         println!(
             "derivation L1 cursor {} of finalized {}, {} batches applied, {} skipped",

@@ -47,6 +47,7 @@ pub struct L2Config {
 pub struct L2Handle {
     pub rpc_addr: SocketAddr,
     pub backend: Backend,
+    challenger: ChallengerSlot,
     rpc: jsonrpsee::server::ServerHandle,
     stop: watch::Sender<bool>,
     stop_sequencer: Arc<AtomicBool>,
@@ -165,7 +166,9 @@ pub async fn launch_sequencer(
         l1_rpc: config.l1_rpc.clone(),
         batcher: Some(batcher_status),
         derivation: None,
+        challenger: ChallengerSlot::default(),
     };
+    let challenger = status.challenger.clone();
     let (rpc_addr, rpc) = serve(&config, &backend, status).await?;
 
     let stop_sequencer = Arc::new(AtomicBool::new(false));
@@ -196,6 +199,7 @@ pub async fn launch_sequencer(
     Ok(L2Handle {
         rpc_addr,
         backend,
+        challenger,
         rpc,
         stop,
         stop_sequencer,
@@ -241,11 +245,14 @@ pub async fn launch_verifier(config: L2Config) -> Result<L2Handle> {
         l1_rpc: config.l1_rpc.clone(),
         batcher: None,
         derivation: Some(derivation_status),
+        challenger: ChallengerSlot::default(),
     };
+    let challenger = status.challenger.clone();
     let (rpc_addr, rpc) = serve(&config, &backend, status).await?;
     Ok(L2Handle {
         rpc_addr,
         backend,
+        challenger,
         rpc,
         stop,
         stop_sequencer: Arc::new(AtomicBool::new(false)),
@@ -315,6 +322,7 @@ pub fn launch_challenger(
 ) -> Result<ChallengerHandle> {
     let l1 = L1Client::new(l1_rpc)?;
     let status = Arc::new(Mutex::new(challenger::ChallengerStatus::default()));
+    *node.challenger.lock() = Some(status.clone());
     let (stop, stopped) = watch::channel(false);
     let config = challenger::ChallengerConfig {
         key,
@@ -499,7 +507,11 @@ struct Status {
     l1_rpc: String,
     batcher: Option<Arc<Mutex<BatcherStatus>>>,
     derivation: Option<Arc<Mutex<DerivationStatus>>>,
+    challenger: ChallengerSlot,
 }
+
+/// Where a challenger started on a node (after it) reports, for `tandem_rollupStatus`.
+type ChallengerSlot = Arc<Mutex<Option<Arc<Mutex<challenger::ChallengerStatus>>>>>;
 
 impl Status {
     fn report(&self) -> serde_json::Value {
@@ -525,6 +537,7 @@ impl Status {
             "preconfirmed": self.backend.preconf.len(),
             "batcher": self.batcher.as_ref().map(|b| b.lock().clone()),
             "derivation": self.derivation.as_ref().map(|d| d.lock().clone()),
+            "challenger": self.challenger.lock().as_ref().map(|c| c.lock().clone()),
         })
     }
 }
