@@ -391,6 +391,16 @@ async fn check_outputs(
     let oracle = Oracle::new(f.l1.clone());
     let (count, finalized) = (oracle.count().await?, oracle.finalized_count().await?);
     f.forget_below(finalized);
+    // Nothing up to the last final output's block can be challenged: forget its batches and
+    // queue entries, so memory follows what is still open.
+    if let Some(last_final) = finalized.checked_sub(1) {
+        let block = oracle.output(last_final, 0).await?.l2_block_number;
+        if let Some(header) = storage.read()?.header(block)? {
+            f.queue
+                .prune_below(tandem_execution::l2::L1Origin::queue_index_of(&header));
+            f.batches.retain(|_, b| b.last > block);
+        }
+    }
     let head =
         f.l1.origin(BlockNumberOrTag::Latest)
             .await?
