@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { ethers } from 'ethers';
-import { startDevnet, tandemBin, waitFor, rawRpc } from './lib/node.mjs';
+import { startDevnet, startL2, tandemBin, waitFor, rawRpc } from './lib/node.mjs';
 
 const ETH = 10n ** 18n;
 const ORACLE = '0x000000000000000000000000000000000000b0a2';
@@ -57,9 +57,12 @@ describe('fault proofs on a devnet', () => {
     return earlier.at(-1);
   }
 
-  /** Runs `tandem l2 proposer` as dev account `index` (with `--fault`, if given) until `done` holds. */
-  async function proposeUntil(index, fault, what, done) {
-    const args = ['l2', 'proposer', '--l1-rpc', net.url, '--l2-rpc', net.info.l2Verifier.rpc, '--mnemonic-index', String(index), '--log', 'warn'];
+  /**
+   * Runs `tandem l2 proposer` as dev account `index` (with `--fault`, if given) on the outputs of
+   * `l2Rpc` (the devnet's verifier by default) until `done` holds.
+   */
+  async function proposeUntil(index, fault, what, done, l2Rpc = net.info.l2Verifier.rpc) {
+    const args = ['l2', 'proposer', '--l1-rpc', net.url, '--l2-rpc', l2Rpc, '--mnemonic-index', String(index), '--log', 'warn'];
     if (fault) args.push('--fault', fault);
     const proc = spawn(tandemBin(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -129,5 +132,36 @@ describe('fault proofs on a devnet', () => {
     const page = await (await fetch(`${net.info.explorer}/rollup`)).text();
     assert.match(page, /id="disputes"/);
     assert.ok(page.includes('wrong output removed') && page.includes(won[0].tx), 'the explorer shows the challenge');
+  });
+
+  it('removes the outputs of a node that leaves a deposit out, at the block that should take it', async () => {
+    const faulty = ethers.getAddress(net.info.accounts[FAULTY_INDEX].address);
+    const honest = ethers.getAddress(net.info.bridge.proposer);
+    const honestIndex = net.info.accounts.findIndex((a) => ethers.getAddress(a.address) === honest);
+    const node = await startL2('verifier', net.url, ['--skip-deposits']);
+    try {
+      const from = await l1.getBlockNumber();
+      const depositor = new ethers.Wallet(net.info.accounts[3].privateKey, l1);
+      const portal = new ethers.Contract('0x000000000000000000000000000000000000b0a1',
+        ['function depositTransaction(address to, uint256 value, uint64 gasLimit, bytes data) payable'], depositor);
+      await (await portal.depositTransaction(depositor.address, ETH / 100n, 100_000n, '0x', { value: ETH / 100n })).wait();
+      const settled = await proposeUntil(FAULTY_INDEX, null, 'a won challenge against an output without the deposit', async () => {
+        const [all, cs] = [await proposals(), await challenges()];
+        return cs.find((c) => c.block > from && c.won
+          && ethers.getAddress(proposerBefore(all, c.outputIndex, c.block)?.proposer ?? ethers.ZeroAddress) === faulty);
+      }, node.url);
+      // The first wrong block is the one that takes the deposit on the true chain.
+      const l2 = new ethers.JsonRpcProvider(net.info.l2Verifier.rpc, 901, { staticNetwork: true });
+      const block = await l2.send('eth_getBlockByNumber', [ethers.toQuantity(settled.l2BlockNumber), true]);
+      assert.ok(block.transactions.some((t) => t.type === '0x7e'), `L2 block ${settled.l2BlockNumber} takes the deposit`);
+      await proposeUntil(honestIndex, null, `output ${settled.outputIndex} re-proposed honestly`, async () => {
+        if ((await oracle.outputCount()) <= settled.outputIndex) return false;
+        const o = await oracle.getOutput(settled.outputIndex);
+        const own = (await rawRpc(net.info.l2Verifier.rpc, 'tandem_outputAtBlock', [ethers.toQuantity(o.l2BlockNumber)])).result;
+        return ethers.getAddress(o.proposer) === honest && o.outputRoot === own.outputRoot;
+      });
+    } finally {
+      await node.stop();
+    }
   });
 });

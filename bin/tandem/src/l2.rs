@@ -143,6 +143,10 @@ struct VerifierArgs {
     /// JSON-RPC port (HTTP and WebSocket).
     #[arg(long, short, default_value_t = 9546)]
     port: u16,
+    /// Testing only: derive blocks without the Portal's deposits, a faulty node (point a proposer
+    /// at it to watch a challenger remove its outputs).
+    #[arg(long)]
+    skip_deposits: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -198,6 +202,7 @@ fn config(common: &Common, port: u16, data_dir: PathBuf) -> eyre::Result<L2Confi
             Vec::new()
         },
         ignore: Vec::new(),
+        skip_deposits: false,
     })
 }
 
@@ -247,7 +252,8 @@ async fn sequencer(args: SequencerArgs) -> eyre::Result<()> {
 
 async fn verifier(args: VerifierArgs) -> eyre::Result<()> {
     let (dir, temp) = data_dir(&args.common.data_dir, "tandem-l2-verifier-")?;
-    let config = config(&args.common, args.port, dir.clone())?;
+    let mut config = config(&args.common, args.port, dir.clone())?;
+    config.skip_deposits = args.skip_deposits;
     let node = launch_verifier(config)
         .await
         .wrap_err("starting the L2 verifier")?;

@@ -65,6 +65,8 @@ pub struct Deriver {
     table: AddressTable,
     /// The Portal's queue, read up to the L1 block of the batch being applied.
     queue: PortalQueue,
+    /// Testing only: leave the queue out of every block (a faulty node).
+    skip_deposits: bool,
 }
 
 impl Deriver {
@@ -77,7 +79,14 @@ impl Deriver {
             limits: Limits::default(),
             table: AddressTable::default(),
             queue: PortalQueue::default(),
+            skip_deposits: false,
         }
+    }
+
+    /// Testing only: derive every block without the Portal's queue, as a faulty node would, so
+    /// its outputs are wrong from the first deposit on.
+    pub fn skip_deposits(&mut self) {
+        self.skip_deposits = true;
     }
 
     /// The Portal's queue as read so far; [`Deriver::apply`] needs it read up to the batch's
@@ -153,7 +162,10 @@ impl Deriver {
             let parent = reader
                 .header(head)?
                 .ok_or_else(|| Error::Corrupt(format!("L2 block {head} missing")))?;
-            let inputs = block_inputs(block, origin, &self.queue, &parent);
+            let mut inputs = block_inputs(block, origin, &self.queue, &parent);
+            if self.skip_deposits {
+                inputs.queue.clear();
+            }
             let executed = match derive_l2_block(
                 (&reader).into(),
                 LatestState(&reader),
