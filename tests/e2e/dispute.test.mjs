@@ -1,8 +1,8 @@
-// Fault proofs on a devnet: a faulty proposer (`tandem l2 proposer --fault ...`) posts wrong
-// outputs; the devnet's challenger proves each wrong one to the DisputeGame in one L1 transaction,
-// within the challenge window: the output is deleted and the bonds move; then an honest proposer
-// posts the right output in its place, and no challenge removes that. Observed with ethers.js
-// through L1's logs and views.
+// Fault proofs on a devnet: a faulty proposer (`tandem l2 proposer --fault ...`), or a proposer on
+// a faulty node (`tandem l2 verifier --fault ...`), posts wrong outputs; the devnet's challenger
+// proves each wrong one to the DisputeGame in one L1 transaction, within the challenge window: the
+// output is deleted and the bonds move; then an honest proposer posts the right output in its
+// place, and no challenge removes that. Observed with ethers.js through L1's logs and views.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -134,34 +134,52 @@ describe('fault proofs on a devnet', () => {
     assert.ok(page.includes('wrong output removed') && page.includes(won[0].tx), 'the explorer shows the challenge');
   });
 
-  it('removes the outputs of a node that leaves a deposit out, at the block that should take it', async () => {
+  it('removes the outputs of faulty nodes at their first wrong block', async () => {
     const faulty = ethers.getAddress(net.info.accounts[FAULTY_INDEX].address);
     const honest = ethers.getAddress(net.info.bridge.proposer);
     const honestIndex = net.info.accounts.findIndex((a) => ethers.getAddress(a.address) === honest);
-    const node = await startL2('verifier', net.url, ['--skip-deposits']);
-    try {
-      const from = await l1.getBlockNumber();
-      const depositor = new ethers.Wallet(net.info.accounts[3].privateKey, l1);
-      const portal = new ethers.Contract('0x000000000000000000000000000000000000b0a1',
-        ['function depositTransaction(address to, uint256 value, uint64 gasLimit, bytes data) payable'], depositor);
-      await (await portal.depositTransaction(depositor.address, ETH / 100n, 100_000n, '0x', { value: ETH / 100n })).wait();
-      const settled = await proposeUntil(FAULTY_INDEX, null, 'a won challenge against an output without the deposit', async () => {
-        const [all, cs] = [await proposals(), await challenges()];
-        return cs.find((c) => c.block > from && c.won
-          && ethers.getAddress(proposerBefore(all, c.outputIndex, c.block)?.proposer ?? ethers.ZeroAddress) === faulty);
-      }, node.url);
-      // The first wrong block is the one that takes the deposit on the true chain.
-      const l2 = new ethers.JsonRpcProvider(net.info.l2Verifier.rpc, 901, { staticNetwork: true });
-      const block = await l2.send('eth_getBlockByNumber', [ethers.toQuantity(settled.l2BlockNumber), true]);
-      assert.ok(block.transactions.some((t) => t.type === '0x7e'), `L2 block ${settled.l2BlockNumber} takes the deposit`);
-      await proposeUntil(honestIndex, null, `output ${settled.outputIndex} re-proposed honestly`, async () => {
-        if ((await oracle.outputCount()) <= settled.outputIndex) return false;
-        const o = await oracle.getOutput(settled.outputIndex);
-        const own = (await rawRpc(net.info.l2Verifier.rpc, 'tandem_outputAtBlock', [ethers.toQuantity(o.l2BlockNumber)])).result;
-        return ethers.getAddress(o.proposer) === honest && o.outputRoot === own.outputRoot;
-      });
-    } finally {
-      await node.stop();
+    const l2 = new ethers.JsonRpcProvider(net.info.l2.rpc, 901, { staticNetwork: true, pollingInterval: 100 });
+    const verifier = new ethers.JsonRpcProvider(net.info.l2Verifier.rpc, 901, { staticNetwork: true });
+    const user = new ethers.Wallet(net.info.accounts[3].privateKey);
+    // What each faulty node gets wrong, and what makes its first wrong block on the true chain.
+    const faults = {
+      'skip-deposits': {
+        trigger: async () => {
+          const portal = new ethers.Contract('0x000000000000000000000000000000000000b0a1',
+            ['function depositTransaction(address to, uint256 value, uint64 gasLimit, bytes data) payable'], user.connect(l1));
+          await (await portal.depositTransaction(user.address, ETH / 100n, 100_000n, '0x', { value: ETH / 100n })).wait();
+        },
+        wrongBlock: (block) => block.transactions.some((t) => t.type === '0x7e'),
+      },
+      'drop-transaction': {
+        trigger: async () => { await (await user.connect(l2).sendTransaction({ to: faulty, value: 1n })).wait(); },
+        wrongBlock: (block) => block.transactions.some((t) => t.type !== '0x7e'),
+      },
+      // These get every block wrong: the first block the faulty proposer claims is wrong.
+      'timestamp': { trigger: async () => {}, wrongBlock: () => true },
+      'l1-fee': { trigger: async () => {}, wrongBlock: () => true },
+    };
+    for (const [fault, { trigger, wrongBlock }] of Object.entries(faults)) {
+      const node = await startL2('verifier', net.url, ['--fault', fault]);
+      try {
+        const from = await l1.getBlockNumber();
+        await trigger();
+        const settled = await proposeUntil(FAULTY_INDEX, null, `a won challenge against a ${fault} node's output`, async () => {
+          const [all, cs] = [await proposals(), await challenges()];
+          return cs.find((c) => c.block > from && c.won
+            && ethers.getAddress(proposerBefore(all, c.outputIndex, c.block)?.proposer ?? ethers.ZeroAddress) === faulty);
+        }, node.url);
+        const block = await verifier.send('eth_getBlockByNumber', [ethers.toQuantity(settled.l2BlockNumber), true]);
+        assert.ok(wrongBlock(block), `${fault}: L2 block ${settled.l2BlockNumber} is where the node goes wrong`);
+        await proposeUntil(honestIndex, null, `output ${settled.outputIndex} re-proposed honestly`, async () => {
+          if ((await oracle.outputCount()) <= settled.outputIndex) return false;
+          const o = await oracle.getOutput(settled.outputIndex);
+          const own = (await rawRpc(net.info.l2Verifier.rpc, 'tandem_outputAtBlock', [ethers.toQuantity(o.l2BlockNumber)])).result;
+          return ethers.getAddress(o.proposer) === honest && o.outputRoot === own.outputRoot;
+        });
+      } finally {
+        await node.stop();
+      }
     }
   });
 });

@@ -222,7 +222,7 @@ async fn start_l2(args: &Args, data_dir: &std::path::Path, l1_rpc: &str) -> eyre
         history: History::Recent(args.history.max(crate::l2::L2_HISTORY_BLOCKS)),
         dev_signers: dev::accounts().to_vec(),
         ignore: Vec::new(),
-        skip_deposits: false,
+        fault: None,
     };
     let batcher = BatcherConfig::new(crate::l2::batcher_key(None, true)?);
     let sequencer = launch_sequencer(

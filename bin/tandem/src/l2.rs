@@ -143,10 +143,10 @@ struct VerifierArgs {
     /// JSON-RPC port (HTTP and WebSocket).
     #[arg(long, short, default_value_t = 9546)]
     port: u16,
-    /// Testing only: derive blocks without the Portal's deposits, a faulty node (point a proposer
-    /// at it to watch a challenger remove its outputs).
-    #[arg(long)]
-    skip_deposits: bool,
+    /// Testing only: derive every block wrong this way (skip-deposits, drop-transaction, timestamp
+    /// or l1-fee), a faulty node: point a proposer at it to watch a challenger remove its outputs.
+    #[arg(long, value_name = "FAULT")]
+    fault: Option<tandem_rollup::derivation::DerivationFault>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -202,7 +202,7 @@ fn config(common: &Common, port: u16, data_dir: PathBuf) -> eyre::Result<L2Confi
             Vec::new()
         },
         ignore: Vec::new(),
-        skip_deposits: false,
+        fault: None,
     })
 }
 
@@ -253,7 +253,7 @@ async fn sequencer(args: SequencerArgs) -> eyre::Result<()> {
 async fn verifier(args: VerifierArgs) -> eyre::Result<()> {
     let (dir, temp) = data_dir(&args.common.data_dir, "tandem-l2-verifier-")?;
     let mut config = config(&args.common, args.port, dir.clone())?;
-    config.skip_deposits = args.skip_deposits;
+    config.fault = args.fault;
     let node = launch_verifier(config)
         .await
         .wrap_err("starting the L2 verifier")?;

@@ -65,8 +65,52 @@ pub struct Deriver {
     table: AddressTable,
     /// The Portal's queue, read up to the L1 block of the batch being applied.
     queue: PortalQueue,
-    /// Testing only: leave the queue out of every block (a faulty node).
-    skip_deposits: bool,
+    /// Testing only: derive every block wrong this way (a faulty node).
+    fault: Option<DerivationFault>,
+}
+
+/// Testing only: how a faulty node derives every block wrong, so a challenger has something to
+/// remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DerivationFault {
+    /// Leaves the Portal's queue out (deposits and forced transactions).
+    SkipDeposits,
+    /// Leaves each block's last sequenced transaction out.
+    DropTransaction,
+    /// Runs each block one second late.
+    Timestamp,
+    /// Prices L1 data at twice the origin's base fee.
+    L1Fee,
+}
+
+impl std::str::FromStr for DerivationFault {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "skip-deposits" => Ok(Self::SkipDeposits),
+            "drop-transaction" => Ok(Self::DropTransaction),
+            "timestamp" => Ok(Self::Timestamp),
+            "l1-fee" => Ok(Self::L1Fee),
+            other => Err(format!(
+                "unknown fault {other:?}: skip-deposits, drop-transaction, timestamp or l1-fee"
+            )),
+        }
+    }
+}
+
+impl DerivationFault {
+    /// `inputs` gone wrong this way.
+    fn apply(self, inputs: &mut L2BlockInputs) {
+        match self {
+            Self::SkipDeposits => inputs.queue.clear(),
+            Self::DropTransaction => {
+                inputs.transactions.pop();
+            }
+            Self::Timestamp => inputs.timestamp += 1,
+            Self::L1Fee => inputs.l1_origin.base_fee = inputs.l1_origin.base_fee.saturating_mul(2),
+        }
+    }
 }
 
 impl Deriver {
@@ -79,14 +123,13 @@ impl Deriver {
             limits: Limits::default(),
             table: AddressTable::default(),
             queue: PortalQueue::default(),
-            skip_deposits: false,
+            fault: None,
         }
     }
 
-    /// Testing only: derive every block without the Portal's queue, as a faulty node would, so
-    /// its outputs are wrong from the first deposit on.
-    pub fn skip_deposits(&mut self) {
-        self.skip_deposits = true;
+    /// Testing only: derive every block wrong this way, as a faulty node would.
+    pub fn set_fault(&mut self, fault: DerivationFault) {
+        self.fault = Some(fault);
     }
 
     /// The Portal's queue as read so far; [`Deriver::apply`] needs it read up to the batch's
@@ -163,8 +206,8 @@ impl Deriver {
                 .header(head)?
                 .ok_or_else(|| Error::Corrupt(format!("L2 block {head} missing")))?;
             let mut inputs = block_inputs(block, origin, &self.queue, &parent);
-            if self.skip_deposits {
-                inputs.queue.clear();
+            if let Some(fault) = self.fault {
+                fault.apply(&mut inputs);
             }
             let executed = match derive_l2_block(
                 (&reader).into(),

@@ -41,9 +41,9 @@ pub struct L2Config {
     pub dev_signers: Vec<DevAccount>,
     /// Sequencer only: senders whose transactions it never includes (to test forced inclusion).
     pub ignore: Vec<alloy_primitives::Address>,
-    /// Verifier only, testing only: derive blocks without the Portal's queue, a faulty node whose
+    /// Verifier only, testing only: derive every block wrong this way, a faulty node whose
     /// outputs a challenger should remove.
-    pub skip_deposits: bool,
+    pub fault: Option<derivation::DerivationFault>,
 }
 
 /// A running L2 node.
@@ -224,9 +224,9 @@ pub async fn launch_verifier(config: L2Config) -> Result<L2Handle> {
     })
     .await?;
     let mut deriver = Deriver::new(backend.storage.clone(), backend.chain.clone(), batcher);
-    if config.skip_deposits {
-        tracing::warn!(target: "rollup::derivation", "deriving without the Portal's queue (testing only): this node's chain is wrong");
-        deriver.skip_deposits();
+    if let Some(fault) = config.fault {
+        tracing::warn!(target: "rollup::derivation", ?fault, "deriving every block wrong (testing only): this node's chain is not L2's");
+        deriver.set_fault(fault);
     }
     let derivation_status = Arc::new(Mutex::new(DerivationStatus::default()));
     let (stop, stopped) = watch::channel(false);
