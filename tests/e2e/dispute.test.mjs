@@ -158,6 +158,7 @@ describe('fault proofs on a devnet', () => {
       // These get every block wrong: the first block the faulty proposer claims is wrong.
       'timestamp': { trigger: async () => {}, wrongBlock: () => true },
       'l1-fee': { trigger: async () => {}, wrongBlock: () => true },
+      'l1-origin': { trigger: async () => {}, wrongBlock: () => true },
     };
     for (const [fault, { trigger, wrongBlock }] of Object.entries(faults)) {
       const node = await startL2('verifier', net.url, ['--fault', fault]);

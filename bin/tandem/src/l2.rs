@@ -143,8 +143,9 @@ struct VerifierArgs {
     /// JSON-RPC port (HTTP and WebSocket).
     #[arg(long, short, default_value_t = 9546)]
     port: u16,
-    /// Testing only: derive every block wrong this way (skip-deposits, drop-transaction, timestamp
-    /// or l1-fee), a faulty node: point a proposer at it to watch a challenger remove its outputs.
+    /// Testing only: derive every block wrong this way (skip-deposits, drop-transaction, timestamp,
+    /// l1-fee or l1-origin), a faulty node: point a proposer at it to watch a challenger remove its
+    /// outputs.
     #[arg(long, value_name = "FAULT")]
     fault: Option<tandem_rollup::derivation::DerivationFault>,
 }

@@ -81,6 +81,8 @@ pub enum DerivationFault {
     Timestamp,
     /// Prices L1 data at twice the origin's base fee.
     L1Fee,
+    /// Takes a different hash for each block's L1 origin.
+    L1Origin,
 }
 
 impl std::str::FromStr for DerivationFault {
@@ -92,8 +94,9 @@ impl std::str::FromStr for DerivationFault {
             "drop-transaction" => Ok(Self::DropTransaction),
             "timestamp" => Ok(Self::Timestamp),
             "l1-fee" => Ok(Self::L1Fee),
+            "l1-origin" => Ok(Self::L1Origin),
             other => Err(format!(
-                "unknown fault {other:?}: skip-deposits, drop-transaction, timestamp or l1-fee"
+                "unknown fault {other:?}: skip-deposits, drop-transaction, timestamp, l1-fee or l1-origin"
             )),
         }
     }
@@ -109,6 +112,9 @@ impl DerivationFault {
             }
             Self::Timestamp => inputs.timestamp += 1,
             Self::L1Fee => inputs.l1_origin.base_fee = inputs.l1_origin.base_fee.saturating_mul(2),
+            Self::L1Origin => {
+                inputs.l1_origin.hash = alloy_primitives::keccak256(inputs.l1_origin.hash)
+            }
         }
     }
 }
