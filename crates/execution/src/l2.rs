@@ -79,60 +79,65 @@ pub enum L2Error {
     Execution(#[from] Error),
 }
 
-/// The inputs derivation (and EXECUTE) runs for one block of an accepted batch: `inputs` as they
-/// are when they keep the rules, or else a block without its sequenced transactions, at the
-/// nearest timestamp and L1 origin that keep them (the parent's origin when the batch's goes back).
-/// So every block of every batch L1 accepted is exactly one L2 block, which is what lets a dispute
-/// name a block's inputs by its batch alone. The second value says which rule the batch broke.
+/// What derivation (and EXECUTE) runs instead of one block of an accepted batch that breaks a
+/// rule: a block without its sequenced transactions, at the nearest timestamp and L1 origin that
+/// keep the rules (the parent's origin when the batch's goes back), with the rule it broke. `None`
+/// when `inputs` keep the rules and run as they are. So every block of every batch L1 accepted is
+/// exactly one L2 block, which is what lets a dispute name a block's inputs by its batch alone.
 pub fn sanitize<S: StateReader>(
-    mut inputs: L2BlockInputs,
+    inputs: &L2BlockInputs,
     parent: &Header,
     state: &S,
     chain: &ChainConfig,
-) -> Result<(L2BlockInputs, Option<L2Error>), Error> {
+) -> Result<Option<(L2BlockInputs, L2Error)>, Error> {
     use crate::system::l1_block::{BASEFEE_SLOT, HASH_SLOT, NUMBER_SLOT, TIMESTAMP_SLOT};
     let read = |slot: U256| state.storage(system::L1_BLOCK, B256::from(slot));
     let mut broken = None;
+    let mut origin = inputs.l1_origin;
     let previous = read(NUMBER_SLOT)?.saturating_to::<u64>();
-    if inputs.l1_origin.number < previous {
+    if origin.number < previous {
         broken = Some(L2Error::OriginBackwards {
             parent: previous,
-            got: inputs.l1_origin.number,
+            got: origin.number,
         });
-        inputs.l1_origin = L1Origin {
+        origin = L1Origin {
             number: previous,
             hash: B256::from(read(HASH_SLOT)?),
             timestamp: read(TIMESTAMP_SLOT)?.saturating_to(),
             base_fee: read(BASEFEE_SLOT)?.saturating_to(),
         };
     }
-    let origin = inputs.l1_origin.timestamp;
-    let got = inputs.timestamp;
-    let late = origin.saturating_add(chain.max_sequencer_drift);
+    let (at, got) = (origin.timestamp, inputs.timestamp);
+    let late = at.saturating_add(chain.max_sequencer_drift);
     let timing = if got < parent.timestamp {
         Some(L2Error::TimestampBackwards {
             parent: parent.timestamp,
             got,
         })
-    } else if got < origin {
-        Some(L2Error::BeforeOrigin { origin, got })
+    } else if got < at {
+        Some(L2Error::BeforeOrigin { origin: at, got })
     } else if got > late {
         Some(L2Error::DriftExceeded {
-            origin,
+            origin: at,
             got,
             drift: chain.max_sequencer_drift,
         })
     } else {
         None
     };
-    if timing.is_some() {
-        inputs.timestamp = parent.timestamp.max(origin);
-    }
-    broken = broken.or(timing);
-    if broken.is_some() {
-        inputs.transactions.clear();
-    }
-    Ok((inputs, broken))
+    let timestamp = match timing {
+        Some(_) => parent.timestamp.max(at),
+        None => got,
+    };
+    Ok(broken.or(timing).map(|broken| {
+        let instead = L2BlockInputs {
+            timestamp,
+            l1_origin: origin,
+            queue: inputs.queue.clone(),
+            transactions: Vec::new(),
+        };
+        (instead, broken)
+    }))
 }
 
 /// The outcome of one L2 block: the block, and the transactions left out with why.
@@ -186,9 +191,13 @@ pub fn derive_l2_block<S: StateReader>(
     parent: &Header,
     inputs: &L2BlockInputs,
 ) -> Result<(L2Block, Option<L2Error>), L2Error> {
-    let (inputs, broken) = sanitize(inputs.clone(), parent, &state, chain)?;
-    let block = execute_l2_block(nodes, state, chain, parent, &inputs)?;
-    Ok((block, broken))
+    match sanitize(inputs, parent, &state, chain)? {
+        None => Ok((execute_l2_block(nodes, state, chain, parent, inputs)?, None)),
+        Some((instead, broken)) => Ok((
+            execute_l2_block(nodes, state, chain, parent, &instead)?,
+            Some(broken),
+        )),
+    }
 }
 
 /// An L2 block being built one transaction at a time: the sequencer's open block, and the

@@ -122,10 +122,9 @@ pub fn decode_inputs(mut bytes: &[u8]) -> Result<L2BlockInputs, StatelessError> 
                 tx.ty()
             )));
         }
-        if let Ok(sender) = crate::recover_sender(&tx) {
-            transactions.push(StoredTx { sender, tx });
-        }
+        transactions.push(tx);
     }
+    let transactions = crate::l2::with_senders(transactions);
     Ok(L2BlockInputs {
         timestamp: encoded.timestamp,
         l1_origin: encoded.l1_origin,

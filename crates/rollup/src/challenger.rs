@@ -6,7 +6,7 @@ use crate::{
     AddressTable, Batch, BatchBlock, Error, Limits, Result,
     batch::{AddressBook, BatchError},
     bridge::{Oracle, output_at},
-    derivation::{LOG_WINDOW, block_inputs, read_batch},
+    derivation::{AcceptedBatches, LOG_WINDOW, block_inputs},
     l1::L1Client,
     queue::PortalQueue,
 };
@@ -32,7 +32,7 @@ use tandem_execution::{
 use tandem_primitives::{
     ChainConfig, Header,
     dev::DevAccount,
-    system::{BATCH_INBOX, DISPUTE_GAME, OUTPUT_ORACLE},
+    system::{DISPUTE_GAME, OUTPUT_ORACLE},
 };
 use tandem_storage::{Reader, Storage};
 use tokio::sync::watch;
@@ -202,9 +202,7 @@ struct Follower {
     chain: ChainConfig,
     batcher: Address,
     batches: BTreeMap<u64, KnownBatch>,
-    table: AddressTable,
-    next_sequence: u64,
-    cursor: u64,
+    accepted: AcceptedBatches,
     queue: PortalQueue,
     /// Outputs already found right, by index and root (a deleted index may come back).
     agreed: HashSet<(u64, B256)>,
@@ -216,47 +214,24 @@ struct Follower {
 impl Follower {
     /// Reads the batches L1 accepted up to finalized block `to`.
     async fn sync(&mut self, to: u64) -> Result<()> {
-        while self.cursor <= to {
-            let end = to.min(self.cursor + LOG_WINDOW - 1);
-            let filter = Filter::new()
-                .address(BATCH_INBOX)
-                .event_signature(IBatchInbox::BatchSubmitted::SIGNATURE_HASH)
-                .from_block(self.cursor)
-                .to_block(end);
-            for log in self.l1.logs(&filter).await? {
-                let Some(batch) = read_batch(&self.l1, &log).await? else {
-                    continue;
-                };
-                if batch.sender != self.batcher || batch.sequence != self.next_sequence {
-                    continue;
+        let known = &mut self.batches;
+        self.accepted
+            .read_to(&self.l1, self.chain.chain_id, self.batcher, to, |a| {
+                if let (Some(first), Some(last)) =
+                    (a.decoded.blocks.first(), a.decoded.blocks.last())
+                {
+                    known.insert(
+                        a.batch.sequence,
+                        KnownBatch {
+                            first: first.number,
+                            last: last.number,
+                            table_before: a.table_before,
+                            l1_tx: a.l1_transaction,
+                        },
+                    );
                 }
-                self.next_sequence += 1;
-                // BatchInbox accepted it, so it decodes against the table so far.
-                let (decoded, new) = Batch::decode(
-                    &batch.data,
-                    self.chain.chain_id,
-                    &Limits::default(),
-                    &self.table,
-                )
-                .map_err(|e| Error::Corrupt(format!("accepted batch {}: {e}", batch.sequence)))?;
-                let (Some(first), Some(last)) = (decoded.blocks.first(), decoded.blocks.last())
-                else {
-                    continue;
-                };
-                self.batches.insert(
-                    batch.sequence,
-                    KnownBatch {
-                        first: first.number,
-                        last: last.number,
-                        table_before: self.table.len() as u64,
-                        l1_tx: log.transaction_hash.unwrap_or_default(),
-                    },
-                );
-                self.table.extend(&new);
-            }
-            self.cursor = end + 1;
-        }
-        Ok(())
+            })
+            .await
     }
 
     /// The accepted batch carrying L2 block `number`: its sequence, bytes and the block.
@@ -277,7 +252,7 @@ impl Follower {
         let call = IBatchInbox::submitBatchCall::abi_decode(input)
             .map_err(|e| Error::Corrupt(format!("batch transaction {}: {e}", known.l1_tx)))?;
         let before = TableBefore {
-            table: &self.table,
+            table: self.accepted.table(),
             count: known.table_before,
         };
         let (decoded, _) = Batch::decode(
@@ -354,9 +329,7 @@ pub async fn run_challenger(
                     l1: l1.clone(),
                     chain: chain.clone(),
                     batches: BTreeMap::new(),
-                    table: AddressTable::default(),
-                    next_sequence: 0,
-                    cursor: 0,
+                    accepted: AcceptedBatches::default(),
                     queue: PortalQueue::default(),
                     agreed: HashSet::new(),
                     claims: HashMap::new(),

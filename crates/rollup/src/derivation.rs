@@ -7,7 +7,7 @@ use crate::{
     l1::{L1Client, L1Error},
     queue::PortalQueue,
 };
-use alloy_primitives::{Address, Bytes};
+use alloy_primitives::{Address, B256, Bytes};
 use alloy_rpc_types_eth::Filter;
 use alloy_sol_types::{SolCall, SolEvent};
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -381,10 +381,7 @@ pub async fn follow(
 
 /// The batch a BatchSubmitted log announces, from its transaction's calldata; `None` if the
 /// calldata does not match the log (not a direct call, or a different payload).
-pub(crate) async fn read_batch(
-    l1: &L1Client,
-    log: &alloy_rpc_types_eth::Log,
-) -> Result<Option<L1Batch>> {
+async fn read_batch(l1: &L1Client, log: &alloy_rpc_types_eth::Log) -> Result<Option<L1Batch>> {
     let (Some(hash), Some(l1_block)) = (log.transaction_hash, log.block_number) else {
         return Err(L1Error::Unexpected("log without transaction or block".into()).into());
     };
@@ -412,6 +409,76 @@ pub(crate) async fn read_batch(
     }))
 }
 
+/// The batches BatchInbox accepted, read from L1 in sequence with the address table they build
+/// (without executing anything): what a restarted batcher and the challenger follow.
+#[derive(Debug, Default)]
+pub struct AcceptedBatches {
+    table: AddressTable,
+    next_sequence: u64,
+    /// The next L1 block to read.
+    cursor: u64,
+}
+
+/// One accepted batch as [`AcceptedBatches`] hands it over.
+#[derive(Debug)]
+pub struct Accepted<'a> {
+    pub batch: &'a L1Batch,
+    pub decoded: &'a Batch,
+    /// The address table's size before the batch: what its indexes refer to.
+    pub table_before: u64,
+    /// The L1 transaction that carried it.
+    pub l1_transaction: B256,
+}
+
+impl AcceptedBatches {
+    /// The address table the batches read so far built.
+    pub fn table(&self) -> &AddressTable {
+        &self.table
+    }
+
+    /// Reads the batches `batcher` posted in L1 blocks up to `to`, in sequence, and hands each one
+    /// that decodes to `visit`.
+    pub async fn read_to(
+        &mut self,
+        l1: &L1Client,
+        chain_id: u64,
+        batcher: Address,
+        to: u64,
+        mut visit: impl FnMut(Accepted<'_>),
+    ) -> Result<()> {
+        while self.cursor <= to {
+            let end = to.min(self.cursor + LOG_WINDOW - 1);
+            let filter = Filter::new()
+                .address(BATCH_INBOX)
+                .event_signature(IBatchInbox::BatchSubmitted::SIGNATURE_HASH)
+                .from_block(self.cursor)
+                .to_block(end);
+            for log in l1.logs(&filter).await? {
+                let Some(batch) = read_batch(l1, &log).await? else {
+                    continue;
+                };
+                if batch.sender != batcher || batch.sequence != self.next_sequence {
+                    continue;
+                }
+                self.next_sequence += 1;
+                if let Ok((decoded, new)) =
+                    Batch::decode(&batch.data, chain_id, &Limits::default(), &self.table)
+                {
+                    visit(Accepted {
+                        batch: &batch,
+                        decoded: &decoded,
+                        table_before: self.table.len() as u64,
+                        l1_transaction: log.transaction_hash.unwrap_or_default(),
+                    });
+                    self.table.extend(&new);
+                }
+            }
+            self.cursor = end + 1;
+        }
+        Ok(())
+    }
+}
+
 /// Replays every batch L1 holds (as a verifier would, without executing): the address table
 /// after them and the last L2 block they carry. What a restarted batcher resumes from.
 pub async fn replay_batches(
@@ -419,37 +486,17 @@ pub async fn replay_batches(
     chain_id: u64,
     batcher: Address,
 ) -> Result<(AddressTable, u64)> {
-    let mut table = AddressTable::default();
-    let (mut next_sequence, mut last_block) = (0u64, 0u64);
+    let mut batches = AcceptedBatches::default();
+    let mut last_block = 0u64;
     let head = l1.finalized().await?.number;
-    let mut from = 0;
-    while from <= head {
-        let to = head.min(from + LOG_WINDOW - 1);
-        let filter = Filter::new()
-            .address(BATCH_INBOX)
-            .event_signature(IBatchInbox::BatchSubmitted::SIGNATURE_HASH)
-            .from_block(from)
-            .to_block(to);
-        for log in l1.logs(&filter).await? {
-            let Some(batch) = read_batch(l1, &log).await? else {
-                continue;
-            };
-            if batch.sender != batcher || batch.sequence != next_sequence {
-                continue;
+    batches
+        .read_to(l1, chain_id, batcher, head, |accepted| {
+            if let Some(last) = accepted.decoded.blocks.last() {
+                last_block = last_block.max(last.number);
             }
-            next_sequence += 1;
-            if let Ok((decoded, new)) =
-                Batch::decode(&batch.data, chain_id, &Limits::default(), &table)
-            {
-                table.extend(&new);
-                if let Some(last) = decoded.blocks.last() {
-                    last_block = last_block.max(last.number);
-                }
-            }
-        }
-        from = to + 1;
-    }
-    Ok((table, last_block))
+        })
+        .await?;
+    Ok((batches.table, last_block))
 }
 
 /// The registered batcher, as L1's BatchInbox says.
