@@ -456,6 +456,11 @@ async fn check_outputs(
                 Duration::from_secs(60),
             )
             .await?;
+        if !crate::l1::succeeded(&receipt) {
+            // Someone else's challenge (or the window) got there first: look again next round.
+            tracing::warn!(target: "rollup::challenger", index, block = number, l1_tx = %receipt.transaction_hash, "challenge reverted");
+            return Ok(());
+        }
         let won = receipt
             .inner
             .logs()
