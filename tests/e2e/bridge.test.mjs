@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ethers } from 'ethers';
-import { startDevnet, startL2, compile, tandemBin, rawRpc, waitFor } from './lib/node.mjs';
+import { startDevnet, startL2, compile, tandemBin, rawRpc, waitFor, revertName } from './lib/node.mjs';
 
 const run = promisify(execFile);
 const ETH = 10n ** 18n;
@@ -41,18 +41,6 @@ async function findDeposit(l2, from) {
     if (tx) return tx;
   }
   return null;
-}
-
-/** Revert data of a failed call, decoded with `iface` (its error name). */
-async function revertName(iface, promise) {
-  try {
-    await promise;
-  } catch (e) {
-    const data = e?.data ?? e?.info?.error?.data ?? e?.error?.data;
-    if (typeof data === 'string' && data.length >= 10) return iface.parseError(data)?.name;
-    throw e;
-  }
-  throw new Error('expected a revert');
 }
 
 describe('the bridge on a devnet', () => {

@@ -1,19 +1,28 @@
-// Fault proofs on a devnet: a faulty proposer (`tandem l2 proposer --fault ...`), or a proposer on
-// a faulty node (`tandem l2 verifier --fault ...`), posts wrong outputs; the devnet's challenger
-// proves each wrong one to the DisputeGame in one L1 transaction, within the challenge window: the
-// output is deleted and the bonds move; then an honest proposer posts the right output in its
-// place, and no challenge removes that. Observed with ethers.js through L1's logs and views.
+// Fault proofs on a devnet, every mutation class: a faulty proposer (`tandem l2 proposer --fault
+// ...`: state root, storage root, block hash, a right output after a wrong one), or a proposer on a
+// faulty node (`tandem l2 verifier --fault ...`: skipped, reordered or forged deposits, a dropped
+// or extra transaction, gas used, timestamp, L1 fee, L1 origin, a batch block that breaks a rule,
+// posted by the devnet's `--faulty-batcher`), posts wrong outputs; the devnet's challenger proves
+// each wrong one to the DisputeGame in one L1 transaction, within the challenge window: the output
+// is deleted and the bonds move; then an honest proposer posts the right output in its place, and
+// no challenge removes that. A withdrawal only the wrong output had is never paid. Observed with
+// ethers.js through L1's logs and views.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { ethers } from 'ethers';
-import { startDevnet, startL2, tandemBin, waitFor, rawRpc } from './lib/node.mjs';
+import { startDevnet, startL2, tandemBin, waitFor, rawRpc, revertName, compile } from './lib/node.mjs';
 
 const ETH = 10n ** 18n;
 const ORACLE = '0x000000000000000000000000000000000000b0a2';
 const GAME = '0x000000000000000000000000000000000000b0a3';
 const WINDOW = 60;
 const FAULTY_INDEX = 5;
+// The dev account a faulty node signs its own transactions with (derivation::FAULT_ACCOUNT).
+const FAULT_ACCOUNT = 6;
+// A transaction to it makes the devnet's faulty batcher break a rule (batcher::FAULT_MARKER).
+const FAULT_MARKER = '0x000000000000000000000000000000000000fa17';
+const PORTAL = '0x000000000000000000000000000000000000b0a1';
 
 const oracleAbi = [
   'event OutputProposed(uint256 indexed index, bytes32 indexed outputRoot, uint64 indexed l2BlockNumber, bytes32 blocksRoot, uint64 timestamp, address proposer)',
@@ -32,7 +41,7 @@ describe('fault proofs on a devnet', () => {
   const gameIface = new ethers.Interface(gameAbi);
 
   before(async () => {
-    net = await startDevnet(['--challenge-window', String(WINDOW), '--output-interval', '8', '--explorer-port', '0', '--no-proposer']);
+    net = await startDevnet(['--challenge-window', String(WINDOW), '--output-interval', '8', '--explorer-port', '0', '--no-proposer', '--faulty-batcher']);
     l1 = new ethers.JsonRpcProvider(net.url, 900, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
     oracle = new ethers.Contract(ORACLE, oracleAbi, l1);
     game = new ethers.Contract(GAME, gameAbi, l1);
@@ -49,6 +58,13 @@ describe('fault proofs on a devnet', () => {
   async function challenges() {
     const logs = await l1.getLogs({ address: GAME, topics: [gameIface.getEvent('Challenged').topicHash], fromBlock: 0 });
     return logs.map((l) => ({ ...gameIface.parseLog(l).args.toObject(), block: l.blockNumber, tx: l.transactionHash }));
+  }
+
+  /** The OutputsDeleted event of challenge `c`'s transaction. */
+  async function deleted(c) {
+    const receipt = await l1.getTransactionReceipt(c.tx);
+    const events = receipt.logs.filter((l) => l.address.toLowerCase() === ORACLE).map((l) => oracleIface.parseLog(l));
+    return events.find((e) => e?.name === 'OutputsDeleted')?.args ?? { fromIndex: -1n, count: 0n };
   }
 
   /** Who proposed output `index` as it stood just before L1 block `block`. */
@@ -86,14 +102,27 @@ describe('fault proofs on a devnet', () => {
     assert.equal(bond, ETH);
     const before = { faulty: await l1.getBalance(faulty), challenger: await l1.getBalance(challenger) };
     const won = [];
-    for (const fault of ['state-root', 'storage-root', 'block-hash']) {
-      // The faulty proposer alone, until the challenger has removed one of its outputs.
+    for (const fault of ['state-root', 'storage-root', 'block-hash', 'valid-after-wrong']) {
+      // The faulty proposer alone, until the challenger has removed one of its outputs (for
+      // valid-after-wrong, with the right one after it).
       const from = await l1.getBlockNumber();
       const settled = await proposeUntil(FAULTY_INDEX, fault, `a won challenge against a ${fault} output`, async () => {
         const [all, cs] = [await proposals(), await challenges()];
-        return cs.find((c) => c.block > from && c.won
-          && ethers.getAddress(proposerBefore(all, c.outputIndex, c.block)?.proposer ?? ethers.ZeroAddress) === faulty);
+        for (const c of cs.filter((c) => c.block > from && c.won)) {
+          if (ethers.getAddress(proposerBefore(all, c.outputIndex, c.block)?.proposer ?? ethers.ZeroAddress) !== faulty) continue;
+          if (fault !== 'valid-after-wrong') return c;
+          const next = proposerBefore(all, c.outputIndex + 1n, c.block);
+          if (next && (await deleted(c)).count >= 2n) return { ...c, next };
+        }
+        return null;
       });
+      if (fault === 'valid-after-wrong') {
+        // The output after the wrong one was right, and went with it.
+        const { next } = settled;
+        assert.equal(ethers.getAddress(next.proposer), faulty);
+        const own = (await rawRpc(net.info.l2Verifier.rpc, 'tandem_outputAtBlock', [ethers.toQuantity(next.l2BlockNumber)])).result;
+        assert.equal(next.outputRoot, own.outputRoot, 'the later output is right');
+      }
       won.push({ fault, ...settled });
       // Then the honest one, which puts the right output in its place (and no challenge removes it).
       await proposeUntil(honestIndex, null, `output ${settled.outputIndex} re-proposed honestly`, async () => {
@@ -111,9 +140,7 @@ describe('fault proofs on a devnet', () => {
       assert.notEqual(c.claimedRoot, c.trueRoot);
       assert.equal(ethers.getAddress(c.challenger), ethers.getAddress(challenger));
       // The output went, in the same transaction.
-      const receipt = await l1.getTransactionReceipt(c.tx);
-      const events = receipt.logs.filter((l) => l.address.toLowerCase() === ORACLE).map((l) => oracleIface.parseLog(l));
-      assert.ok(events.some((e) => e?.name === 'OutputsDeleted' && e.args.fromIndex === c.outputIndex), `${c.fault}: output deleted`);
+      assert.equal((await deleted(c)).fromIndex, c.outputIndex, `${c.fault}: output deleted`);
     }
     // Every successful challenge was against the faulty proposer's output; none against an honest one.
     for (const c of cs.filter((c) => c.won)) {
@@ -141,26 +168,74 @@ describe('fault proofs on a devnet', () => {
     const l2 = new ethers.JsonRpcProvider(net.info.l2.rpc, 901, { staticNetwork: true, pollingInterval: 100 });
     const verifier = new ethers.JsonRpcProvider(net.info.l2Verifier.rpc, 901, { staticNetwork: true });
     const user = new ethers.Wallet(net.info.accounts[3].privateKey);
-    // What each faulty node gets wrong, and what makes its first wrong block on the true chain.
+    const other = new ethers.Wallet(net.info.accounts[4].privateKey);
+    const thief = ethers.getAddress(net.info.accounts[FAULT_ACCOUNT].address);
+    const portalAbi = compile('contracts/IPortal.sol', 'IPortal').abi;
+    const portal = new ethers.Contract(PORTAL, portalAbi, l1);
+    const deposit = async (wallet, nonce) => portal.connect(wallet.connect(l1))
+      .depositTransaction(wallet.address, ETH / 100n, 100_000n, '0x', { value: ETH / 100n, nonce });
+    const hasDeposits = (n) => (block) => block.transactions.filter((t) => t.type === '0x7e').length >= n;
+    const hasSequenced = (block) => block.transactions.some((t) => t.type !== '0x7e');
+    const sendL2 = async (to) => { await (await user.connect(l2).sendTransaction({ to, value: 1n })).wait(); };
+    // A forged withdrawal's proof against the wrong output, to try once that index is final.
+    let forged = null;
+    // What each faulty node gets wrong, what makes its first wrong block on the true chain, and
+    // (maybe) what to check once its output is gone.
     const faults = {
-      'skip-deposits': {
-        trigger: async () => {
-          const portal = new ethers.Contract('0x000000000000000000000000000000000000b0a1',
-            ['function depositTransaction(address to, uint256 value, uint64 gasLimit, bytes data) payable'], user.connect(l1));
-          await (await portal.depositTransaction(user.address, ETH / 100n, 100_000n, '0x', { value: ETH / 100n })).wait();
+      // First, so the output it replaces is final by the end.
+      'forged-withdrawal': {
+        trigger: async () => { await (await deposit(user)).wait(); },
+        wrongBlock: hasDeposits(1),
+        after: async (settled, node, all) => {
+          // The thief's withdrawal is in the faulty node's block, and its proof matches the output
+          // the faulty proposer posted: that output, left standing, would have paid it.
+          const faultyBlock = (await rawRpc(node.url, 'eth_getBlockByNumber', [ethers.toQuantity(settled.l2BlockNumber), true])).result;
+          const tx = faultyBlock.transactions.find((t) => ethers.getAddress(t.from) === thief && t.type !== '0x7e');
+          assert.ok(tx, 'the faulty node has the forged withdrawal');
+          assert.equal(await verifier.getTransaction(tx.hash), null, 'L2 does not');
+          const res = await rawRpc(node.url, 'tandem_withdrawalProof', [tx.hash, Number(settled.outputIndex)]);
+          assert.ok(res.result, `the faulty node proves its withdrawal: ${JSON.stringify(res.error)}`);
+          const [proof] = res.result;
+          const p = proof.outputRootProof;
+          const root = ethers.keccak256(ethers.concat([p.version, p.stateRoot, p.messagePasserStorageRoot, p.blockHash]));
+          const wrong = all.filter((o) => o.index === settled.outputIndex && o.block < settled.block).at(-1);
+          assert.equal(root, wrong.outputRoot, 'the proof is against the wrong output');
+          forged = proof;
         },
-        wrongBlock: (block) => block.transactions.some((t) => t.type === '0x7e'),
       },
-      'drop-transaction': {
-        trigger: async () => { await (await user.connect(l2).sendTransaction({ to: faulty, value: 1n })).wait(); },
-        wrongBlock: (block) => block.transactions.some((t) => t.type !== '0x7e'),
+      'skip-deposits': { trigger: async () => { await (await deposit(user)).wait(); }, wrongBlock: hasDeposits(1) },
+      'reorder-deposits': {
+        // Two deposits in one L1 block, so one L2 block takes both.
+        trigger: async () => {
+          for (let attempt = 0; attempt < 5; attempt++) {
+            const sent = await Promise.all([deposit(user), deposit(other)]);
+            const [a, b] = await Promise.all(sent.map((t) => t.wait()));
+            if (a.blockNumber === b.blockNumber) return;
+          }
+          throw new Error('no two deposits landed in one L1 block');
+        },
+        wrongBlock: hasDeposits(2),
       },
+      'drop-transaction': { trigger: () => sendL2(faulty), wrongBlock: hasSequenced },
+      'extra-transaction': { trigger: () => sendL2(faulty), wrongBlock: hasSequenced },
+      'gas-used': { trigger: () => sendL2(faulty), wrongBlock: hasSequenced },
       // These get every block wrong: the first block the faulty proposer claims is wrong.
       'timestamp': { trigger: async () => {}, wrongBlock: () => true },
       'l1-fee': { trigger: async () => {}, wrongBlock: () => true },
       'l1-origin': { trigger: async () => {}, wrongBlock: () => true },
+      // Last: the devnet's sequencer keeps the transactions L2 leaves out, so its chain differs
+      // from L2's from here on.
+      'invalid-batch': {
+        trigger: async () => { await (await other.connect(l2).sendTransaction({ to: FAULT_MARKER, value: 1n })).wait(); },
+        // L2 ran the block without its transactions (the batch broke the drift rule); the
+        // sequencer's block of that number has the one to the marker.
+        wrongBlock: async (block) => {
+          const sequenced = await l2.send('eth_getBlockByNumber', [block.number, true]);
+          return !hasSequenced(block) && sequenced.transactions.some((t) => t.to?.toLowerCase() === FAULT_MARKER);
+        },
+      },
     };
-    for (const [fault, { trigger, wrongBlock }] of Object.entries(faults)) {
+    for (const [fault, { trigger, wrongBlock, after }] of Object.entries(faults)) {
       const node = await startL2('verifier', net.url, ['--fault', fault]);
       try {
         const from = await l1.getBlockNumber();
@@ -170,8 +245,18 @@ describe('fault proofs on a devnet', () => {
           return cs.find((c) => c.block > from && c.won
             && ethers.getAddress(proposerBefore(all, c.outputIndex, c.block)?.proposer ?? ethers.ZeroAddress) === faulty);
         }, node.url);
-        const block = await verifier.send('eth_getBlockByNumber', [ethers.toQuantity(settled.l2BlockNumber), true]);
-        assert.ok(wrongBlock(block), `${fault}: L2 block ${settled.l2BlockNumber} is where the node goes wrong`);
+        // The challenged block is the first wrong one: where the node goes wrong or, when it went
+        // wrong before this output (at an earlier deposit), the output's first block.
+        const n = settled.l2BlockNumber;
+        const parent = (number) => rawRpc(node.url, 'eth_getBlockByNumber', [ethers.toQuantity(number), false]);
+        const [faultyParent, trueParent] = [(await parent(n - 1n)).result, await verifier.send('eth_getBlockByNumber', [ethers.toQuantity(n - 1n), false])];
+        if (faultyParent.hash === trueParent.hash) {
+          const block = await verifier.send('eth_getBlockByNumber', [ethers.toQuantity(n), true]);
+          assert.ok(await wrongBlock(block), `${fault}: L2 block ${n} is where the node goes wrong`);
+        } else {
+          const previous = settled.outputIndex > 0n ? (await oracle.getOutput(settled.outputIndex - 1n)).l2BlockNumber : 0n;
+          assert.equal(n, previous + 1n, `${fault}: wrong since before output ${settled.outputIndex}, challenged at its first block`);
+        }
         await proposeUntil(honestIndex, null, `output ${settled.outputIndex} re-proposed honestly`, async () => {
           // A wrong output the faulty proposer sent last may still land and be removed meanwhile.
           const o = await oracle.getOutput(settled.outputIndex).catch(() => null);
@@ -179,9 +264,24 @@ describe('fault proofs on a devnet', () => {
           const own = (await rawRpc(net.info.l2Verifier.rpc, 'tandem_outputAtBlock', [ethers.toQuantity(o.l2BlockNumber)])).result;
           return ethers.getAddress(o.proposer) === honest && o.outputRoot === own.outputRoot;
         });
+        await after?.(settled, node, await proposals());
       } finally {
         await node.stop();
       }
     }
+    // The forged withdrawal: once the honest output at its index is final, its proof is refused.
+    assert.ok(forged, 'the forged withdrawal was proven against the wrong output');
+    const args = [
+      [forged.withdrawal.nonce, forged.withdrawal.sender, forged.withdrawal.target, forged.withdrawal.value, forged.withdrawal.gasLimit, forged.withdrawal.data],
+      forged.outputIndex,
+      [forged.outputRootProof.version, forged.outputRootProof.stateRoot, forged.outputRootProof.messagePasserStorageRoot, forged.outputRootProof.blockHash],
+      forged.withdrawalProof,
+    ];
+    const thiefL1 = new ethers.Wallet(net.info.accounts[FAULT_ACCOUNT].privateKey, l1);
+    await waitFor(`output ${forged.outputIndex} to be final`, async () => {
+      const o = await oracle.getOutput(forged.outputIndex);
+      return BigInt((await l1.getBlock('latest')).timestamp) > o.timestamp + BigInt(WINDOW);
+    }, (WINDOW + 60) * 1000);
+    assert.equal(await revertName(portal.interface, portal.connect(thiefL1).finalizeWithdrawal(...args)), 'BadOutputRootProof');
   });
 });

@@ -73,6 +73,12 @@ pub(crate) struct Args {
     /// Do not start the output proposer (run `tandem l2 proposer` yourself; the challenger still runs).
     #[arg(long)]
     no_proposer: bool,
+    /// Testing only: the batcher posts each L2 block that has a transaction to
+    /// 0x000000000000000000000000000000000000fa17 with a timestamp that breaks the drift rule, so
+    /// L2 runs it without its transactions (a faulty batcher, for `tandem l2 verifier --fault
+    /// invalid-batch`). The sequencer's own chain then differs from L2's from that block on.
+    #[arg(long)]
+    faulty_batcher: bool,
     /// Print the start-up summary as one JSON object on stdout, for scripts.
     #[arg(long)]
     json: bool,
@@ -224,7 +230,10 @@ async fn start_l2(args: &Args, data_dir: &std::path::Path, l1_rpc: &str) -> eyre
         ignore: Vec::new(),
         fault: None,
     };
-    let batcher = BatcherConfig::new(crate::l2::batcher_key(None, true)?);
+    let batcher = BatcherConfig {
+        fault: args.faulty_batcher,
+        ..BatcherConfig::new(crate::l2::batcher_key(None, true)?)
+    };
     let sequencer = launch_sequencer(
         config("l2-sequencer", args.l2_port),
         crate::l2::block_time(args.l2_block_time)?,

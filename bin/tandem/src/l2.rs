@@ -55,8 +55,9 @@ struct ProposerArgs {
     /// Use dev account N of the standard dev mnemonic instead (dev chains only).
     #[arg(long, value_name = "N", conflicts_with = "private_key")]
     mnemonic_index: Option<usize>,
-    /// Testing only: post every output wrong this way (state-root, storage-root or block-hash),
-    /// to watch a challenger remove it and take the bond.
+    /// Testing only: post every output wrong this way (state-root, storage-root or block-hash;
+    /// valid-after-wrong posts a wrong output and the right next one together), to watch a
+    /// challenger remove it and take the bond.
     #[arg(long, value_name = "FAULT")]
     fault: Option<tandem_rollup::bridge::OutputFault>,
 }
@@ -143,9 +144,10 @@ struct VerifierArgs {
     /// JSON-RPC port (HTTP and WebSocket).
     #[arg(long, short, default_value_t = 9546)]
     port: u16,
-    /// Testing only: derive every block wrong this way (skip-deposits, drop-transaction, timestamp,
-    /// l1-fee or l1-origin), a faulty node: point a proposer at it to watch a challenger remove its
-    /// outputs.
+    /// Testing only: derive blocks wrong this way, a faulty node: point a proposer at it to watch
+    /// a challenger remove its outputs. skip-deposits, reorder-deposits, drop-transaction,
+    /// extra-transaction, gas-used, forged-withdrawal, invalid-batch (keeps the transactions of a
+    /// batch block that breaks a rule), timestamp, l1-fee or l1-origin.
     #[arg(long, value_name = "FAULT")]
     fault: Option<tandem_rollup::derivation::DerivationFault>,
 }

@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tandem_execution::{l2::L1Origin, system::IBatchInbox};
-use tandem_primitives::{dev::DevAccount, system::BATCH_INBOX};
+use tandem_primitives::{ChainConfig, dev::DevAccount, system::BATCH_INBOX};
 use tandem_storage::Storage;
 use tokio::sync::watch;
 
@@ -30,7 +30,15 @@ pub struct BatcherConfig {
     pub compression: Compression,
     /// The registered batcher's key.
     pub key: DevAccount,
+    /// Testing only: post each block that has a transaction to [`FAULT_MARKER`] with a timestamp
+    /// past the drift rule, at the end of its batch (a faulty batcher: derivation runs that block
+    /// without its transactions).
+    pub fault: bool,
 }
+
+/// A block with a transaction to this address is the one a faulty batcher posts breaking a rule.
+pub const FAULT_MARKER: Address =
+    alloy_primitives::address!("0x000000000000000000000000000000000000fa17");
 
 impl BatcherConfig {
     pub fn new(key: DevAccount) -> Self {
@@ -39,6 +47,7 @@ impl BatcherConfig {
             max_batch_bytes: 120_000,
             compression: Compression::Brotli,
             key,
+            fault: false,
         }
     }
 }
@@ -227,12 +236,23 @@ impl Batcher {
                 .map(|t| t.eip2718_encoded_length())
                 .sum();
             raw.push(raw.last().copied().unwrap_or(0) + bytes);
+            let faulty = self.config.fault
+                && transactions
+                    .iter()
+                    .any(|t| alloy_consensus::Transaction::to(t) == Some(FAULT_MARKER));
             blocks.push(BatchBlock {
                 number,
-                timestamp,
+                timestamp: match faulty {
+                    true => origin.timestamp + ChainConfig::DEFAULT_MAX_SEQUENCER_DRIFT * 2,
+                    false => timestamp,
+                },
                 l1_origin: origin.number,
                 transactions,
             });
+            if faulty {
+                // Later blocks would go back in time within the batch.
+                break;
+            }
             // Far more than fits even at the best compression: stop reading.
             if bytes > 0 && raw[raw.len() - 1] > self.config.max_batch_bytes * 8 {
                 break;

@@ -458,6 +458,9 @@ pub enum OutputFault {
     StateRoot,
     StorageRoot,
     BlockHash,
+    /// A wrong state root, then the next output right, in one go: the right one builds on the
+    /// wrong one and goes with it.
+    ValidAfterWrong,
 }
 
 impl std::str::FromStr for OutputFault {
@@ -468,8 +471,9 @@ impl std::str::FromStr for OutputFault {
             "state-root" => Ok(Self::StateRoot),
             "storage-root" => Ok(Self::StorageRoot),
             "block-hash" => Ok(Self::BlockHash),
+            "valid-after-wrong" => Ok(Self::ValidAfterWrong),
             other => Err(format!(
-                "unknown fault {other:?}: state-root, storage-root or block-hash"
+                "unknown fault {other:?}: state-root, storage-root, block-hash or valid-after-wrong"
             )),
         }
     }
@@ -481,7 +485,7 @@ impl OutputFault {
         let flip = |h: B256| B256::from(U256::from_be_bytes(h.0) ^ U256::from(1));
         let o = &mut proposal.output;
         match self {
-            Self::StateRoot => o.state_root = flip(o.state_root),
+            Self::StateRoot | Self::ValidAfterWrong => o.state_root = flip(o.state_root),
             Self::StorageRoot => {
                 o.message_passer_storage_root = flip(o.message_passer_storage_root)
             }
@@ -569,44 +573,53 @@ pub async fn run_proposer(
             if safe < next {
                 return Ok::<bool, Error>(false);
             }
-            let first = next + 1 - interval.max(1).min(next);
-            let proposal: Option<Proposal> = l2
-                .request_json("tandem_outputProposal", (first, next))
-                .await?;
-            let mut proposal = proposal.ok_or_else(|| {
-                L1Error::Unexpected(format!("the L2 node has no output for block {next}"))
-            })?;
-            if let Some(fault) = config.fault {
-                proposal = fault.apply(proposal);
+            // A valid-after-wrong proposer waits until it has two outputs to post.
+            let count = match config.fault {
+                Some(OutputFault::ValidAfterWrong) => 2,
+                _ => 1,
+            };
+            let last = next + (count - 1) * interval;
+            if safe < last {
+                return Ok(false);
             }
             let bond = l1
                 .call_sol(OUTPUT_ORACLE, &IOutputOracle::minBondCall {})
                 .await?;
-            let input = alloy_sol_types::SolCall::abi_encode(&IOutputOracle::proposeOutputCall {
-                outputRoot: proposal.output.output_root,
-                l2BlockNumber: next,
-                blockRoots: proposal.block_roots,
-            });
-            let receipt = l1
-                .transact(
-                    &config.key,
-                    OUTPUT_ORACLE,
-                    bond,
-                    input.into(),
-                    Duration::from_secs(60),
-                )
-                .await?;
-            if !crate::l1::succeeded(&receipt) {
-                return Err(L1Error::Unexpected(format!(
-                    "proposing the output of L2 block {next} reverted ({})",
-                    receipt.transaction_hash
-                ))
-                .into());
+            let mut calls = Vec::new();
+            for n in (0..count).map(|i| next + i * interval) {
+                let first = n + 1 - interval.max(1).min(n);
+                let proposal: Option<Proposal> =
+                    l2.request_json("tandem_outputProposal", (first, n)).await?;
+                let mut proposal = proposal.ok_or_else(|| {
+                    L1Error::Unexpected(format!("the L2 node has no output for block {n}"))
+                })?;
+                if let (Some(fault), true) = (config.fault, n == next) {
+                    proposal = fault.apply(proposal);
+                }
+                let input =
+                    alloy_sol_types::SolCall::abi_encode(&IOutputOracle::proposeOutputCall {
+                        outputRoot: proposal.output.output_root,
+                        l2BlockNumber: n,
+                        blockRoots: proposal.block_roots,
+                    });
+                calls.push((OUTPUT_ORACLE, bond, input.into()));
             }
-            tracing::info!(target: "rollup::proposer", l2_block = next, output = %proposal.output.output_root, l1_tx = %receipt.transaction_hash, "proposed output");
+            let receipts = l1
+                .transact_all(&config.key, &calls, Duration::from_secs(60))
+                .await?;
+            for (receipt, n) in receipts.iter().zip((0..count).map(|i| next + i * interval)) {
+                if !crate::l1::succeeded(receipt) {
+                    return Err(L1Error::Unexpected(format!(
+                        "proposing the output of L2 block {n} reverted ({})",
+                        receipt.transaction_hash
+                    ))
+                    .into());
+                }
+                tracing::info!(target: "rollup::proposer", l2_block = n, l1_tx = %receipt.transaction_hash, "proposed output");
+            }
             let mut s = status.lock();
-            s.proposed += 1;
-            s.last_l2_block = Some(next);
+            s.proposed += count;
+            s.last_l2_block = Some(last);
             Ok(true)
         };
         let more = match step.await {

@@ -195,12 +195,34 @@ impl L1Client {
         input: Bytes,
         patience: Duration,
     ) -> L1Result<RpcReceipt> {
+        let mut receipts = self
+            .transact_all(key, &[(to, value, input)], patience)
+            .await?;
+        Ok(receipts.remove(0))
+    }
+
+    /// As [`L1Client::transact`] for several calls sent back to back, with consecutive nonces, so
+    /// they land in order and usually in one block. Only the first is estimated (the later ones
+    /// may only run after it): each gets its estimate plus a half.
+    pub async fn transact_all(
+        &self,
+        key: &DevAccount,
+        calls: &[(Address, U256, Bytes)],
+        patience: Duration,
+    ) -> L1Result<Vec<RpcReceipt>> {
+        let Some((to, value, input)) = calls.first() else {
+            return Ok(Vec::new());
+        };
         let request = TransactionRequest::default()
             .from(key.address)
-            .to(to)
-            .value(value)
+            .to(*to)
+            .value(*value)
             .input(input.clone().into());
         let gas = self.estimate_gas(&request).await?;
+        let gas = match calls.len() {
+            1 => gas + gas / 4,
+            _ => gas + gas / 2,
+        };
         let chain_id = self.chain_id().await?;
         let nonce = self.nonce(key.address).await?;
         let base_fee = self
@@ -210,20 +232,27 @@ impl L1Client {
             .unwrap_or_default();
         // 1 gwei, or the base fee where gas is cheaper than that (L2).
         let tip: u128 = 1_000_000_000.min(u128::from(base_fee).max(1));
-        let tx = TxEip1559 {
-            chain_id,
-            nonce,
-            gas_limit: gas + gas / 4,
-            max_fee_per_gas: u128::from(base_fee) * 2 + tip,
-            max_priority_fee_per_gas: tip,
-            to: TxKind::Call(to),
-            value,
-            input,
-            access_list: Default::default(),
-        };
-        let raw = Bytes::from(key.sign(tx).encoded_2718());
-        let hash = self.send_raw(&raw).await?;
-        self.wait_receipt(hash, patience).await
+        let mut hashes = Vec::with_capacity(calls.len());
+        for (i, (to, value, input)) in calls.iter().enumerate() {
+            let tx = TxEip1559 {
+                chain_id,
+                nonce: nonce + i as u64,
+                gas_limit: gas,
+                max_fee_per_gas: u128::from(base_fee) * 2 + tip,
+                max_priority_fee_per_gas: tip,
+                to: TxKind::Call(*to),
+                value: *value,
+                input: input.clone(),
+                access_list: Default::default(),
+            };
+            let raw = Bytes::from(key.sign(tx).encoded_2718());
+            hashes.push(self.send_raw(&raw).await?);
+        }
+        let mut receipts = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            receipts.push(self.wait_receipt(hash, patience).await?);
+        }
+        Ok(receipts)
     }
 
     /// Waits up to `patience` for a transaction's receipt.

@@ -105,6 +105,18 @@ export async function rawRpc(url, method, params = []) {
   return res.json();
 }
 
+/** Revert data of a failed call, decoded with `iface` (its error name). */
+export async function revertName(iface, promise) {
+  try {
+    await promise;
+  } catch (e) {
+    const data = e?.data ?? e?.info?.error?.data ?? e?.error?.data;
+    if (typeof data === 'string' && data.length >= 10) return iface.parseError(data)?.name;
+    throw e;
+  }
+  throw new Error('expected a revert');
+}
+
 export function cleanup(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
