@@ -309,7 +309,7 @@ for (const mode of ['dev', 'devnet', 'l2']) describe(`tandem ${mode} with ethers
     await expectError(await stranger.signTransaction({ ...base, nonce: 0 }), /^insufficient funds for gas \* price \+ value/);
     await expectError(await sign({ maxFeePerGas: 1n, maxPriorityFeePerGas: 1n }), /^transaction underpriced/);
     await expectError(await sign({ gasLimit: 20_000n }), /^intrinsic gas too low/);
-    await expectError(await sign({ gasLimit: 31_000_000n }), /^exceeds block gas limit/);
+    await expectError(await sign({ gasLimit: 61_000_000n }), /^exceeds block gas limit/);
     await expectError(await sign({ chainId: 1n }), /^invalid chain id/);
     await expectError(await sign({ type: 0, gasPrice: GWEI, maxFeePerGas: undefined, maxPriorityFeePerGas: undefined, chainId: 0n }), /^only replay-protected/);
 

@@ -1,7 +1,9 @@
 //! What EXECUTE costs: the witness and L1 gas of one L2 block re-executed statelessly, for blocks
 //! of plain transfers (the common case) and for adversarial blocks that touch as much state per
 //! unit of L2 gas as they can (cold BALANCE of many accounts; EXTCODESIZE of many 24 KB
-//! contracts), on a state of 100,000 accounts; and how long the re-execution takes.
+//! contracts), each as large as the block's witness budget lets it be, on a state of 100,000
+//! accounts; the worst case (the largest witness with a full block of gas); and how long the
+//! re-execution takes.
 //! Run: `cargo bench -p tandem-execution --bench execute`
 use alloy_consensus::TxEip1559;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
@@ -103,14 +105,10 @@ fn signed(from: &dev::DevAccount, to: Address, gas: u64, input: Bytes) -> Stored
     }
 }
 
-/// Executes `txs` as L2 block 1 (committed), then its witness and EXECUTE's price.
-fn measure(
-    s: &Setup,
-    txs: Vec<StoredTx>,
-) -> (L2BlockInputs, ExecutionWitness, OutputPreimage, u64) {
-    let reader = s.storage.read().unwrap();
-    let parent = reader.header(0).unwrap().unwrap();
-    let inputs = L2BlockInputs {
+/// L2 block 1 of `txs`.
+fn inputs_of(s: &Setup, txs: Vec<StoredTx>) -> L2BlockInputs {
+    let parent = s.storage.read().unwrap().header(0).unwrap().unwrap();
+    L2BlockInputs {
         timestamp: parent.timestamp + 1,
         l1_origin: L1Origin {
             number: 1,
@@ -120,18 +118,58 @@ fn measure(
         },
         queue: Vec::new(),
         transactions: txs,
-    };
-    let block = execute_l2_block(
+    }
+}
+
+/// Executes `inputs` as L2 block 1 (not committed).
+fn block_1(s: &Setup, inputs: &L2BlockInputs) -> tandem_execution::l2::L2Block {
+    let reader = s.storage.read().unwrap();
+    let parent = reader.header(0).unwrap().unwrap();
+    execute_l2_block(
         (&reader).into(),
         LatestState(&reader),
         &s.chain,
         &parent,
-        &inputs,
+        inputs,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The transactions of `txs` that fit in L2 block 1 (the rest pass its witness budget).
+fn fitting(s: &Setup, txs: Vec<StoredTx>) -> Vec<StoredTx> {
+    let inputs = inputs_of(s, txs);
+    let included = block_1(s, &inputs).executed.block.block.transactions;
+    inputs
+        .transactions
+        .into_iter()
+        .filter(|t| included.contains(t))
+        .collect()
+}
+
+/// The largest `n <= most` for which `make(n)` fits in one block.
+fn largest(s: &Setup, most: u64, make: impl Fn(u64) -> Vec<StoredTx>) -> u64 {
+    let (mut lo, mut hi) = (0, most);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fitting(s, make(mid)).len() == make(mid).len() {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// Executes `txs` as L2 block 1 (committed), then its witness and EXECUTE's price.
+fn measure(
+    s: &Setup,
+    txs: Vec<StoredTx>,
+) -> (L2BlockInputs, ExecutionWitness, OutputPreimage, u64) {
+    let parent = s.storage.read().unwrap().header(0).unwrap().unwrap();
+    let inputs = inputs_of(s, txs);
+    let block = block_1(s, &inputs);
     assert!(block.skipped.is_empty(), "{:?}", block.skipped.first());
     let gas_used = block.executed.block.header().gas_used;
-    drop(reader);
     s.storage.commit(&block.executed.into_commit()).unwrap();
     let reader = s.storage.read().unwrap();
     let witness = execution_witness_for(&reader, &s.chain, 1, &inputs).unwrap();
@@ -184,38 +222,52 @@ fn bench(c: &mut Criterion) {
             })
             .collect()
     };
-    let (inputs, witness, parent, gas) = measure(&s, transfers(500));
-    let l1_gas = report("500 transfers to new accounts", &inputs, &witness, gas);
-    println!(
-        "  a 30M-gas L1 block fits the challenge of a block of about {:.0} such transfers",
-        (30_000_000 - 21_000) as f64 / ((l1_gas - 21_000) as f64 / 500.0)
+    // As many transfers to new accounts as the block's witness budget takes.
+    let included = fitting(&s, transfers(1_000));
+    let n = included.len();
+    let (inputs, witness, parent, gas) = measure(&s, included);
+    let mut worst = report(
+        &format!("{n} transfers to new accounts (budget-full)"),
+        &inputs,
+        &witness,
+        gas,
     );
-    c.bench_function("EXECUTE of 500 transfers", |b| {
+    c.bench_function("EXECUTE of a budget-full block of transfers", |b| {
         b.iter(|| execute_stateless(&s.chain, &parent, &inputs, &witness).unwrap())
     });
     drop(s);
     // Adversarial: EXTCODESIZE of many 24 KB contracts (code enters the witness whole).
     let s = setup(0x3b);
-    let words: Vec<u8> = (0..BIG_CONTRACTS)
-        .flat_map(|i| big_contract(i).into_word().0)
-        .collect();
-    let (inputs, witness, _, gas) =
-        measure(&s, vec![signed(&sender(0), PROBE, 1_000_000, words.into())]);
-    report(
-        &format!("EXTCODESIZE of {BIG_CONTRACTS} 24 KB contracts"),
+    let probe = |op_gas: u64, words: Vec<u8>| vec![signed(&sender(0), PROBE, op_gas, words.into())];
+    let code_words = |n: u64| (0..n).flat_map(|i| big_contract(i).into_word().0).collect();
+    let n = largest(&s, BIG_CONTRACTS, |n| probe(1_000_000, code_words(n)));
+    let (inputs, witness, _, gas) = measure(&s, probe(1_000_000, code_words(n)));
+    worst = worst.max(report(
+        &format!("EXTCODESIZE of {n} 24 KB contracts (budget-full)"),
         &inputs,
         &witness,
         gas,
-    );
+    ));
     drop(s);
     // Adversarial: cold BALANCE of many accounts.
     let s = setup(0x31);
-    let words: Vec<u8> = (0..1_000u64)
-        .flat_map(|i| keccak256(i.to_be_bytes()).0)
-        .collect();
-    let (inputs, witness, _, gas) =
-        measure(&s, vec![signed(&sender(0), PROBE, 3_000_000, words.into())]);
-    report("BALANCE of 1,000 cold accounts", &inputs, &witness, gas);
+    let balance_words = |n: u64| (0..n).flat_map(|i| keccak256(i.to_be_bytes()).0).collect();
+    let n = largest(&s, 3_000, |n| probe(10_000_000, balance_words(n)));
+    let (inputs, witness, _, gas) = measure(&s, probe(10_000_000, balance_words(n)));
+    worst = worst.max(report(
+        &format!("BALANCE of {n} cold accounts (budget-full)"),
+        &inputs,
+        &witness,
+        gas,
+    ));
+    // The worst case: the largest of these witnesses and, on top, the rest of a full block's gas
+    // (pure computation reads nothing new), one L1 gas each.
+    let full = ChainConfig::DEFAULT_GAS_LIMIT;
+    println!(
+        "worst case: the largest budget-full challenge plus {full} L2 gas of computation: ~{} L1 gas (L1 block: {} gas)",
+        worst + EXECUTE_GAS_PER_L2_GAS * full,
+        ChainConfig::L1_GAS_LIMIT
+    );
 }
 
 criterion_group! {

@@ -25,6 +25,10 @@ pub enum Error {
     /// The transaction does not fit in what is left of the block. Not fatal for the block.
     #[error("transaction {hash} wants {wanted} gas, the block has {left} left")]
     BlockFull { hash: B256, wanted: u64, left: u64 },
+    /// L2: the transaction reads more state than the block's witness budget has left (see
+    /// [`crate::budget`]); nothing changed. Not fatal for the block.
+    #[error("transaction {hash} reads more state than the block's witness budget has left")]
+    WitnessFull { hash: B256 },
     #[error(transparent)]
     State(#[from] tandem_state::Error),
     #[error("evm: {0}")]

@@ -1,10 +1,14 @@
 //! The L2 state transition: a pure function from a parent L2 block (its header and post-state)
 //! and the next block's inputs to that block. The sequencer, every verifier and, later, L1's
 //! EXECUTE precompile run this same code, so they cannot disagree.
-use crate::{BlockAttributes, Error, ExecutedBlock, Executor, TxOutcome};
+use crate::{
+    BlockAttributes, Error, ExecutedBlock, Executor, TxOutcome,
+    budget::{Meter, Metered, WITNESS_BUDGET},
+};
 use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
+use std::sync::Arc;
 use tandem_primitives::{ChainConfig, Header, Layer, StoredTx, TxEnvelope, system};
 use tandem_state::{NodeSource, StateReader};
 
@@ -169,9 +173,9 @@ pub fn execute_l2_block<S: StateReader>(
     for stored in &inputs.transactions {
         match builder.execute(stored.tx.clone(), stored.sender) {
             Ok(_) => {}
-            Err(e @ (Error::InvalidTx { .. } | Error::BlockFull { .. })) => {
-                skipped.push((stored.tx.tx_hash(), e.to_string()))
-            }
+            Err(
+                e @ (Error::InvalidTx { .. } | Error::BlockFull { .. } | Error::WitnessFull { .. }),
+            ) => skipped.push((stored.tx.tx_hash(), e.to_string())),
             Err(e) => return Err(e.into()),
         }
     }
@@ -203,7 +207,9 @@ pub fn derive_l2_block<S: StateReader>(
 /// An L2 block being built one transaction at a time: the sequencer's open block, and the
 /// verifier's replay of a batch. [`execute_l2_block`] is this, run to the end.
 pub struct L2BlockBuilder<'r, S: StateReader> {
-    executor: Executor<'r, S>,
+    executor: Executor<'r, Metered<S>>,
+    /// The block's witness so far (see [`crate::budget`]).
+    meter: Arc<Meter>,
     origin: L1Origin,
     /// How many of the block's first transactions came from the Portal's queue.
     queued: usize,
@@ -282,6 +288,8 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             beneficiary: system::SEQUENCER_FEE_VAULT,
             prev_randao: origin.hash,
         };
+        let meter = Meter::new(WITNESS_BUDGET);
+        let state = Metered::new(state, meter.clone());
         let mut executor = Executor::over(nodes, state, chain, parent, &attrs);
         executor.set_l1_origin(&origin)?;
         let mut queued = 0;
@@ -316,6 +324,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         executor.set_extra_data(origin.extra_data(next, queued as u64));
         Ok(Self {
             executor,
+            meter,
             origin,
             queued,
         })
@@ -346,8 +355,27 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         self.executor.account(address)
     }
 
-    /// Charges the L1 data fee, then executes the transaction. On an error nothing changed.
+    /// Witness bytes the block has read so far (see [`crate::budget`]).
+    pub fn witness_used(&self) -> u64 {
+        self.meter.used()
+    }
+
+    /// Charges the L1 data fee, then executes the transaction, within the block's witness budget.
+    /// On an error nothing changed.
     pub fn execute(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
+        let hash = tx.tx_hash();
+        self.meter.enforce(true);
+        let outcome = self.execute_metered(tx, sender);
+        self.meter.enforce(false);
+        match outcome {
+            Err(Error::State(tandem_state::Error::WitnessBudget(_))) => {
+                Err(Error::WitnessFull { hash })
+            }
+            other => other,
+        }
+    }
+
+    fn execute_metered(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
         let fee = l1_fee(&tx, self.origin.base_fee);
         let hash = tx.tx_hash();
         if tx.gas_limit() > self.executor.gas_left() {
@@ -373,6 +401,8 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         if fee.fee.is_zero() {
             return self.executor.execute(tx, sender);
         }
+        // Both accounts read before the fee moves, so a refused read cannot split the move.
+        self.executor.balance(system::L1_FEE_VAULT)?;
         self.executor
             .move_balance(sender, system::L1_FEE_VAULT, fee.fee)?;
         match self.executor.execute(tx, sender) {

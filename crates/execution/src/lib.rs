@@ -4,6 +4,7 @@
 //! the parent state, and on [`Executor::finish`] folds the changes into the state trie and seals the
 //! Ethereum header. The same environment code serves `eth_call` and `eth_estimateGas`.
 pub mod batch;
+pub mod budget;
 mod env;
 mod executor;
 pub mod l2;

@@ -57,8 +57,11 @@ impl ChainConfig {
     pub const L1_DEV_CHAIN_ID: u64 = 900;
     /// The L2 devnet chain id.
     pub const L2_DEV_CHAIN_ID: u64 = 901;
-    /// Block gas limit of the dev chain, as anvil's.
+    /// Block gas limit of the dev L2, as anvil's.
     pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;
+    /// Block gas limit of the dev L1, as Ethereum's since late 2025: room for a challenge that
+    /// re-executes any L2 block (its gas, and its witness within the L2's witness budget).
+    pub const L1_GAS_LIMIT: u64 = 60_000_000;
     /// Production sequencer drift: 10 minutes of L1 time.
     pub const DEFAULT_MAX_SEQUENCER_DRIFT: u64 = 600;
     /// The dev L2's sequencer drift, short so the forced-inclusion window is short.

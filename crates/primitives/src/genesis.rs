@@ -112,6 +112,7 @@ pub fn base_fee(genesis: &Genesis) -> u64 {
 /// contracts (set up for the dev L2).
 pub fn dev_genesis(chain_id: u64) -> Genesis {
     let mut genesis = funded_genesis(chain_id);
+    genesis.gas_limit = ChainConfig::L1_GAS_LIMIT;
     // BatchInbox, with the dev batcher registered in slot 0.
     let batcher = B256::left_padding_from(dev::accounts()[dev::DEV_BATCHER].address.as_slice());
     genesis.alloc.insert(

@@ -203,6 +203,17 @@ fn execute_all<S: tandem_state::StateReader>(
             Err(ExecError::BlockFull { .. }) => {
                 full.insert(sender);
             }
+            // Too much state for what is left of the block's witness budget: the next block, unless
+            // no block could take it (this one holds nothing else).
+            Err(e @ ExecError::WitnessFull { .. }) if builder.executed().0.is_empty() => {
+                tracing::debug!(target: "rollup::sequencer", %hash, error = %e, "dropping a transaction no block can take");
+                backend.pool.lock().remove(&hash);
+                backend.preconf.rejected(hash, e.to_string());
+                skipped.insert(sender);
+            }
+            Err(ExecError::WitnessFull { .. }) => {
+                full.insert(sender);
+            }
             Err(e) => return Err(e.into()),
         }
     }

@@ -37,6 +37,9 @@ pub enum Error {
     /// A stateless read reached past what its witness holds.
     #[error("incomplete witness: {0}")]
     Witness(String),
+    /// An L2 block's sequenced transactions read past its witness budget (bytes).
+    #[error("the block's witness budget of {0} bytes is spent")]
+    WitnessBudget(u64),
 }
 
 impl revm::database_interface::DBErrorMarker for Error {}

@@ -270,3 +270,121 @@ fn execute_over_the_witness_gives_the_node_s_output_root_and_fails_closed() {
     // The mix the blocks were meant to have.
     assert!(reverted > 500 && skipped > 500 && deposits > 1_000 && with_code > 1_000);
 }
+
+/// Calls BALANCE on every 32-byte address word of its calldata.
+const PROBE: Address = Address::new([0x9b; 20]);
+const PROBE_CODE: &str = "5f5b80361115601357803531506020016001565b00";
+
+#[test]
+fn no_block_reads_past_its_witness_budget_and_every_verifier_takes_what_the_sequencer_built() {
+    use tandem_execution::budget::{
+        ACCOUNT_BYTES, CODE_BYTES, HEADER_BYTES, SLOT_BYTES, WITNESS_BUDGET,
+    };
+    let mut g = genesis::dev_l2_genesis();
+    g.alloc.insert(
+        PROBE,
+        GenesisAccount::default().with_code(Some(
+            alloy_primitives::hex::decode(PROBE_CODE).unwrap().into(),
+        )),
+    );
+    let chain = TestChain::from_genesis(g);
+    let origin = L1Origin::default();
+    let inputs = |transactions| L2BlockInputs {
+        timestamp: chain.head().timestamp + 1,
+        l1_origin: origin,
+        queue: Vec::new(),
+        transactions,
+    };
+    let run = |inputs: &L2BlockInputs| {
+        let reader = chain.storage.read().unwrap();
+        execute_l2_block(
+            (&reader).into(),
+            LatestState(&reader),
+            &chain.chain,
+            &chain.head(),
+            inputs,
+        )
+        .unwrap()
+    };
+    let fresh = |i: u64| Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
+    let is_budget = |reason: &String| reason.contains("witness budget");
+
+    // One transaction that reads more accounts than any block may: left out, nothing changed.
+    let over = (WITNESS_BUDGET / ACCOUNT_BYTES) * 2;
+    let words: Vec<u8> = (0..over).flat_map(|i| fresh(i).into_word().0).collect();
+    let greedy = inputs(vec![sign(0, 0, PROBE, U256::ZERO, words, 10_000_000)]);
+    let block = run(&greedy);
+    assert_eq!(block.skipped.len(), 1);
+    assert!(is_budget(&block.skipped[0].1), "{:?}", block.skipped);
+    assert!(block.executed.block.block.transactions.is_empty());
+
+    // Transfers to new accounts, from ten senders: the block takes them until its witness budget
+    // is spent, and leaves the rest out.
+    let transfers: Vec<StoredTx> = (0..1_300u64)
+        .map(|i| {
+            sign(
+                (i % 10) as usize,
+                i / 10,
+                fresh(1_000_000 + i),
+                U256::from(1),
+                vec![],
+                21_000,
+            )
+        })
+        .collect();
+    let sequenced = run(&inputs(transfers));
+    let included = sequenced.executed.block.block.transactions.clone();
+    assert!(
+        included.len() > 400 && included.len() < 1_300,
+        "{} included",
+        included.len()
+    );
+    assert!(
+        sequenced
+            .skipped
+            .iter()
+            .all(|(_, reason)| is_budget(reason) || reason.contains("nonce"))
+    );
+    assert!(
+        sequenced
+            .skipped
+            .iter()
+            .any(|(_, reason)| is_budget(reason))
+    );
+
+    // A verifier re-running just what the sequencer included gets the same block, leaving
+    // nothing out; EXECUTE over its witness gets the same output; the witness holds no more
+    // accounts than the budget pays for.
+    let batch = inputs(included);
+    let derived = run(&batch);
+    assert!(derived.skipped.is_empty(), "{:?}", derived.skipped.first());
+    assert_eq!(derived.executed.block.hash, sequenced.executed.block.hash);
+    let parent = preimage(&chain);
+    chain
+        .storage
+        .commit(&derived.executed.into_commit())
+        .unwrap();
+    let witness = {
+        let reader = chain.storage.read().unwrap();
+        execution_witness_for(&reader, &chain.chain, 1, &batch).unwrap()
+    };
+    // What the budget charged for the witness's reads (the message passer's account is added
+    // outside the block's reads).
+    let charged: u64 = witness
+        .keys
+        .iter()
+        .map(|k| match k.len() {
+            20 => ACCOUNT_BYTES,
+            _ => SLOT_BYTES,
+        })
+        .chain(witness.codes.iter().map(|c| CODE_BYTES + c.len() as u64))
+        .chain(witness.headers.iter().skip(1).map(|_| HEADER_BYTES))
+        .sum();
+    assert!(charged <= WITNESS_BUDGET + ACCOUNT_BYTES, "{charged}");
+    assert!(
+        charged > WITNESS_BUDGET * 9 / 10,
+        "{charged}: the budget is what stopped it"
+    );
+    let got = execute_stateless(&chain.chain, &parent, &batch, &witness).unwrap();
+    assert_eq!(got.output, preimage(&chain));
+}
