@@ -18,9 +18,9 @@ const ORACLE = '0x000000000000000000000000000000000000b0a2';
 const GAME = '0x000000000000000000000000000000000000b0a3';
 const WINDOW = 60;
 const FAULTY_INDEX = 5;
-// The dev account a faulty node signs its own transactions with (derivation::FAULT_ACCOUNT).
+// The dev account a faulty node signs its own transactions with (fault::FAULT_ACCOUNT).
 const FAULT_ACCOUNT = 6;
-// A transaction to it makes the devnet's faulty batcher break a rule (batcher::FAULT_MARKER).
+// A transaction to it makes the devnet's faulty batcher break a rule (fault::FAULT_MARKER).
 const FAULT_MARKER = '0x000000000000000000000000000000000000fa17';
 const PORTAL = '0x000000000000000000000000000000000000b0a1';
 

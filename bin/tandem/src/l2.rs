@@ -59,7 +59,7 @@ struct ProposerArgs {
     /// valid-after-wrong posts a wrong output and the right next one together), to watch a
     /// challenger remove it and take the bond.
     #[arg(long, value_name = "FAULT")]
-    fault: Option<tandem_rollup::bridge::OutputFault>,
+    fault: Option<tandem_rollup::fault::OutputFault>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,7 +149,7 @@ struct VerifierArgs {
     /// extra-transaction, gas-used, forged-withdrawal, invalid-batch (keeps the transactions of a
     /// batch block that breaks a rule), timestamp, l1-fee or l1-origin.
     #[arg(long, value_name = "FAULT")]
-    fault: Option<tandem_rollup::derivation::DerivationFault>,
+    fault: Option<tandem_rollup::fault::DerivationFault>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -19,7 +19,7 @@ use std::{
     collections::HashSet,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
 };
 use tandem_state::{Error, Result, StateReader};
@@ -49,24 +49,27 @@ enum Read {
 #[derive(Debug)]
 pub struct Meter {
     limit: u64,
-    used: AtomicU64,
     enforce: AtomicBool,
-    seen: Mutex<HashSet<Read>>,
+    count: Mutex<Count>,
+}
+
+#[derive(Debug, Default)]
+struct Count {
+    used: u64,
+    seen: HashSet<Read>,
 }
 
 impl Meter {
     pub fn new(limit: u64) -> Arc<Self> {
         Arc::new(Self {
             limit,
-            used: AtomicU64::new(0),
             enforce: AtomicBool::new(false),
-            seen: Mutex::new(HashSet::new()),
+            count: Mutex::new(Count::default()),
         })
     }
 
-    /// Witness bytes charged so far.
-    pub fn used(&self) -> u64 {
-        self.used.load(Ordering::Relaxed)
+    fn count(&self) -> std::sync::MutexGuard<'_, Count> {
+        self.count.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether reads past the budget are refused (for sequenced transactions) or only charged.
@@ -75,16 +78,16 @@ impl Meter {
     }
 
     fn charge(&self, read: Read, bytes: impl FnOnce() -> u64) -> Result<()> {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.contains(&read) {
+        let mut count = self.count();
+        if count.seen.contains(&read) {
             return Ok(());
         }
-        let used = self.used().saturating_add(bytes());
+        let used = count.used.saturating_add(bytes());
         if used > self.limit && self.enforce.load(Ordering::Relaxed) {
             return Err(Error::WitnessBudget(self.limit));
         }
-        seen.insert(read);
-        self.used.store(used, Ordering::Relaxed);
+        count.seen.insert(read);
+        count.used = used;
         Ok(())
     }
 }

@@ -355,11 +355,6 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         self.executor.account(address)
     }
 
-    /// Witness bytes the block has read so far (see [`crate::budget`]).
-    pub fn witness_used(&self) -> u64 {
-        self.meter.used()
-    }
-
     /// Charges the L1 data fee, then executes the transaction, within the block's witness budget.
     /// On an error nothing changed.
     pub fn execute(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {

@@ -30,15 +30,11 @@ pub struct BatcherConfig {
     pub compression: Compression,
     /// The registered batcher's key.
     pub key: DevAccount,
-    /// Testing only: post each block that has a transaction to [`FAULT_MARKER`] with a timestamp
+    /// Testing only: post each block that has a transaction to [`crate::fault::FAULT_MARKER`] with a timestamp
     /// past the drift rule, at the end of its batch (a faulty batcher: derivation runs that block
     /// without its transactions).
     pub fault: bool,
 }
-
-/// A block with a transaction to this address is the one a faulty batcher posts breaking a rule.
-pub const FAULT_MARKER: Address =
-    alloy_primitives::address!("0x000000000000000000000000000000000000fa17");
 
 impl BatcherConfig {
     pub fn new(key: DevAccount) -> Self {
@@ -237,9 +233,9 @@ impl Batcher {
                 .sum();
             raw.push(raw.last().copied().unwrap_or(0) + bytes);
             let faulty = self.config.fault
-                && transactions
-                    .iter()
-                    .any(|t| alloy_consensus::Transaction::to(t) == Some(FAULT_MARKER));
+                && transactions.iter().any(|t| {
+                    alloy_consensus::Transaction::to(t) == Some(crate::fault::FAULT_MARKER)
+                });
             blocks.push(BatchBlock {
                 number,
                 timestamp: match faulty {

@@ -449,55 +449,7 @@ pub struct ProposerConfig {
     /// How often to check for a due output.
     pub poll: Duration,
     /// Testing only: get every output wrong this way (the challenger should remove them).
-    pub fault: Option<OutputFault>,
-}
-
-/// What a faulty proposer gets wrong in the last block of every output it posts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFault {
-    StateRoot,
-    StorageRoot,
-    BlockHash,
-    /// A wrong state root, then the next output right, in one go: the right one builds on the
-    /// wrong one and goes with it.
-    ValidAfterWrong,
-}
-
-impl std::str::FromStr for OutputFault {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        match s {
-            "state-root" => Ok(Self::StateRoot),
-            "storage-root" => Ok(Self::StorageRoot),
-            "block-hash" => Ok(Self::BlockHash),
-            "valid-after-wrong" => Ok(Self::ValidAfterWrong),
-            other => Err(format!(
-                "unknown fault {other:?}: state-root, storage-root, block-hash or valid-after-wrong"
-            )),
-        }
-    }
-}
-
-impl OutputFault {
-    /// `proposal` with its last block's output wrong this way.
-    pub fn apply(self, mut proposal: Proposal) -> Proposal {
-        let flip = |h: B256| B256::from(U256::from_be_bytes(h.0) ^ U256::from(1));
-        let o = &mut proposal.output;
-        match self {
-            Self::StateRoot | Self::ValidAfterWrong => o.state_root = flip(o.state_root),
-            Self::StorageRoot => {
-                o.message_passer_storage_root = flip(o.message_passer_storage_root)
-            }
-            Self::BlockHash => o.block_hash = flip(o.block_hash),
-        }
-        o.output_root = output_root(o.state_root, o.message_passer_storage_root, o.block_hash);
-        if let Some(last) = proposal.block_roots.last_mut() {
-            *last = proposal.output.output_root;
-        }
-        proposal.blocks_root = blocks_root(&proposal.block_roots);
-        proposal
-    }
+    pub fault: Option<crate::fault::OutputFault>,
 }
 
 /// What the proposer reports.
@@ -570,23 +522,21 @@ pub async fn run_proposer(
                 .await?
                 .map(|b| b.number)
                 .unwrap_or_default();
-            if safe < next {
-                return Ok::<bool, Error>(false);
-            }
             // A valid-after-wrong proposer waits until it has two outputs to post.
             let count = match config.fault {
-                Some(OutputFault::ValidAfterWrong) => 2,
+                Some(crate::fault::OutputFault::ValidAfterWrong) => 2,
                 _ => 1,
             };
-            let last = next + (count - 1) * interval;
+            let numbers: Vec<u64> = (0..count).map(|i| next + i * interval).collect();
+            let last = numbers[numbers.len() - 1];
             if safe < last {
-                return Ok(false);
+                return Ok::<bool, Error>(false);
             }
             let bond = l1
                 .call_sol(OUTPUT_ORACLE, &IOutputOracle::minBondCall {})
                 .await?;
             let mut calls = Vec::new();
-            for n in (0..count).map(|i| next + i * interval) {
+            for &n in &numbers {
                 let first = n + 1 - interval.max(1).min(n);
                 let proposal: Option<Proposal> =
                     l2.request_json("tandem_outputProposal", (first, n)).await?;
@@ -607,7 +557,7 @@ pub async fn run_proposer(
             let receipts = l1
                 .transact_all(&config.key, &calls, Duration::from_secs(60))
                 .await?;
-            for (receipt, n) in receipts.iter().zip((0..count).map(|i| next + i * interval)) {
+            for (receipt, n) in receipts.iter().zip(&numbers) {
                 if !crate::l1::succeeded(receipt) {
                     return Err(L1Error::Unexpected(format!(
                         "proposing the output of L2 block {n} reverted ({})",

@@ -15,6 +15,7 @@ pub mod batcher;
 pub mod bridge;
 pub mod challenger;
 pub mod derivation;
+pub mod fault;
 pub mod l1;
 pub mod node;
 pub mod queue;

@@ -43,7 +43,7 @@ pub struct L2Config {
     pub ignore: Vec<alloy_primitives::Address>,
     /// Verifier only, testing only: derive every block wrong this way, a faulty node whose
     /// outputs a challenger should remove.
-    pub fault: Option<derivation::DerivationFault>,
+    pub fault: Option<crate::fault::DerivationFault>,
 }
 
 /// A running L2 node.
@@ -299,7 +299,7 @@ pub fn launch_proposer(
     l1_rpc: &str,
     l2_rpc: &str,
     key: DevAccount,
-    fault: Option<bridge::OutputFault>,
+    fault: Option<crate::fault::OutputFault>,
 ) -> Result<ProposerHandle> {
     let (l1, l2) = (L1Client::new(l1_rpc)?, L1Client::new(l2_rpc)?);
     let status = Arc::new(Mutex::new(bridge::ProposerStatus::default()));

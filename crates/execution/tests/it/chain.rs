@@ -1,8 +1,11 @@
 //! A test chain: dev genesis in a temporary redb, and helpers to build and commit blocks.
 use alloy_consensus::TxEip1559;
 use alloy_primitives::{Address, TxKind, U256};
-use tandem_execution::{BlockAttributes, ExecutedBlock, Executor, genesis_block};
-use tandem_primitives::{ChainConfig, Genesis, Header, TxEnvelope, dev, genesis};
+use tandem_execution::{
+    BlockAttributes, ExecutedBlock, Executor, genesis_block,
+    l2::{L2Block, L2BlockInputs, L2Error, execute_l2_block},
+};
+use tandem_primitives::{ChainConfig, Genesis, GenesisAccount, Header, TxEnvelope, dev, genesis};
 use tandem_state::LatestState;
 use tandem_storage::Storage;
 
@@ -37,6 +40,29 @@ impl TestChain {
             .header(reader.last_height().unwrap())
             .unwrap()
             .unwrap()
+    }
+
+    /// Executes the L2 block of `inputs` on top of the head without committing.
+    pub(crate) fn execute_l2(&self, inputs: &L2BlockInputs) -> Result<L2Block, L2Error> {
+        let reader = self.storage.read().unwrap();
+        execute_l2_block(
+            (&reader).into(),
+            LatestState(&reader),
+            &self.chain,
+            &self.head(),
+            inputs,
+        )
+    }
+
+    /// An L2 dev chain with `code` (hex) at `address` besides.
+    pub(crate) fn l2_with_code(address: Address, code: &str) -> Self {
+        let mut g = genesis::dev_l2_genesis();
+        g.alloc.insert(
+            address,
+            GenesisAccount::default()
+                .with_code(Some(alloy_primitives::hex::decode(code).unwrap().into())),
+        );
+        Self::from_genesis(g)
     }
 
     /// Executes `txs` on top of the head without committing. Every transaction must be valid.

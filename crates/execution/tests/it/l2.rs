@@ -5,7 +5,7 @@ use alloy_primitives::{Address, B256, TxKind, U256};
 use alloy_sol_types::SolCall;
 use revm::context_interface::result::ExecutionResult;
 use tandem_execution::{
-    l2::{L1Origin, L2BlockInputs, L2Error, execute_l2_block},
+    l2::{L1Origin, L2BlockInputs, L2Error},
     system::IL1Block,
 };
 use tandem_primitives::{Layer, StoredTx, dev, genesis, system::L1_BLOCK};
@@ -55,20 +55,6 @@ fn origin(number: u64) -> L1Origin {
     }
 }
 
-fn execute(
-    chain: &TestChain,
-    inputs: &L2BlockInputs,
-) -> Result<tandem_execution::l2::L2Block, L2Error> {
-    let reader = chain.storage.read().unwrap();
-    execute_l2_block(
-        (&reader).into(),
-        LatestState(&reader),
-        &chain.chain,
-        &chain.head(),
-        inputs,
-    )
-}
-
 #[test]
 fn an_l2_block_records_its_l1_origin_and_contracts_read_it() {
     let chain = TestChain::from_genesis(genesis::dev_l2_genesis());
@@ -82,7 +68,7 @@ fn an_l2_block_records_its_l1_origin_and_contracts_read_it() {
             read_l1_block(1, 0),
         ],
     };
-    let block = execute(&chain, &inputs).unwrap();
+    let block = chain.execute_l2(&inputs).unwrap();
     assert!(block.skipped.is_empty());
     assert_eq!(
         block.executed.block.header().mix_hash,
@@ -149,8 +135,8 @@ fn the_same_parent_and_inputs_always_give_the_same_block() {
             .map(|i| l2_transfer(i % 3, i as u64 / 3, Address::with_last_byte(9)))
             .collect(),
     };
-    let a = execute(&chain, &inputs).unwrap();
-    let b = execute(&chain, &inputs).unwrap();
+    let a = chain.execute_l2(&inputs).unwrap();
+    let b = chain.execute_l2(&inputs).unwrap();
     assert_eq!(a.executed.block.hash, b.executed.block.hash);
 }
 
@@ -171,7 +157,7 @@ fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
             l2_transfer(1, 0, Address::ZERO),
         ],
     };
-    let block = execute(&chain, &inputs).unwrap();
+    let block = chain.execute_l2(&inputs).unwrap();
     assert_eq!(
         block.skipped.len(),
         2,
@@ -187,7 +173,7 @@ fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
         transactions: vec![],
     };
     assert!(matches!(
-        execute(&chain, &backwards_time),
+        chain.execute_l2(&backwards_time),
         Err(L2Error::TimestampBackwards { .. })
     ));
     let backwards_origin = L2BlockInputs {
@@ -197,7 +183,7 @@ fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
         transactions: vec![],
     };
     assert!(matches!(
-        execute(&chain, &backwards_origin),
+        chain.execute_l2(&backwards_origin),
         Err(L2Error::OriginBackwards { parent: 3, got: 2 })
     ));
     let mut future_origin = origin(4);
@@ -209,11 +195,14 @@ fn invalid_transactions_are_left_out_and_invalid_inputs_refused() {
         transactions: vec![],
     };
     assert!(matches!(
-        execute(&chain, &before_origin),
+        chain.execute_l2(&before_origin),
         Err(L2Error::BeforeOrigin { origin: 7, got: 6 })
     ));
     let l1 = TestChain::new(30_000_000);
-    assert!(matches!(execute(&l1, &backwards_time), Err(L2Error::NotL2)));
+    assert!(matches!(
+        l1.execute_l2(&backwards_time),
+        Err(L2Error::NotL2)
+    ));
 }
 
 fn balance(chain: &TestChain, address: Address) -> U256 {
@@ -253,7 +242,7 @@ fn the_data_fee_is_charged_exactly_refunded_for_skipped_transactions_and_in_the_
         // The second is a nonce gap: it is skipped and must leave no charge behind.
         transactions: vec![good.clone(), l2_transfer(0, 7, to)],
     };
-    let block = execute(&chain, &inputs).unwrap();
+    let block = chain.execute_l2(&inputs).unwrap();
     assert_eq!(block.skipped.len(), 1);
     let fee = tandem_execution::l2::l1_fee(&good.tx, origin.base_fee);
     assert_eq!(
@@ -292,16 +281,14 @@ fn a_transfer_costs_at_most_a_sixteenth_on_l2_of_what_it_costs_on_l1() {
     let mut origin = origin(1);
     origin.base_fee = l1_base_fee;
     let transfer = l2_transfer(0, 0, Address::with_last_byte(1));
-    let block = execute(
-        &l2,
-        &L2BlockInputs {
+    let block = l2
+        .execute_l2(&L2BlockInputs {
             timestamp: 1,
             l1_origin: origin,
             queue: Vec::new(),
             transactions: vec![transfer.clone()],
-        },
-    )
-    .unwrap();
+        })
+        .unwrap();
     let l2_fee_paid = execution_fee(&block.executed)
         + tandem_execution::l2::l1_fee(&transfer.tx, l1_base_fee).fee;
     assert!(

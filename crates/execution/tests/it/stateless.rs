@@ -8,15 +8,12 @@ use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy_sol_types::SolCall;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tandem_execution::{
-    l2::{L1Origin, L2BlockInputs, QueuedTx, execute_l2_block},
+    l2::{L1Origin, L2BlockInputs, QueuedTx},
     stateless::{OutputPreimage, decode_inputs, encode_inputs, execute_stateless},
     system::{IL2ToL1MessagePasser, portal::deposit_transaction},
     witness::{ExecutionWitness, execution_witness_for},
 };
-use tandem_primitives::{
-    GenesisAccount, StoredTx, TxEnvelope, dev, genesis, system::L2_TO_L1_MESSAGE_PASSER,
-};
-use tandem_state::LatestState;
+use tandem_primitives::{StoredTx, TxEnvelope, dev, system::L2_TO_L1_MESSAGE_PASSER};
 
 /// Reverts on empty calldata; otherwise stores calldata word 1 at slot word 0 (zero deletes the
 /// slot), or, when word 1 is 1, the hash of the block two back.
@@ -180,14 +177,7 @@ fn flip_a_bit(bytes: &Bytes, rng: &mut StdRng) -> Bytes {
 
 #[test]
 fn execute_over_the_witness_gives_the_node_s_output_root_and_fails_closed() {
-    let mut g = genesis::dev_l2_genesis();
-    g.alloc.insert(
-        STORE,
-        GenesisAccount::default().with_code(Some(
-            alloy_primitives::hex::decode(STORE_CODE).unwrap().into(),
-        )),
-    );
-    let chain = TestChain::from_genesis(g);
+    let chain = TestChain::l2_with_code(STORE, STORE_CODE);
     let mut rng = StdRng::seed_from_u64(7);
     let mut origin = L1Origin::default();
     let mut queue_next = 0;
@@ -195,17 +185,7 @@ fn execute_over_the_witness_gives_the_node_s_output_root_and_fails_closed() {
     let (mut reverted, mut skipped, mut deposits, mut with_code) = (0, 0, 0, 0);
     for number in 1..=BLOCKS {
         let inputs = random_inputs(&mut rng, &chain, &mut origin, &mut queue_next);
-        let block = {
-            let reader = chain.storage.read().unwrap();
-            execute_l2_block(
-                (&reader).into(),
-                LatestState(&reader),
-                &chain.chain,
-                &chain.head(),
-                &inputs,
-            )
-            .unwrap()
-        };
+        let block = chain.execute_l2(&inputs).unwrap();
         skipped += block.skipped.len();
         deposits += inputs.queue.len();
         reverted += block
@@ -280,14 +260,7 @@ fn no_block_reads_past_its_witness_budget_and_every_verifier_takes_what_the_sequ
     use tandem_execution::budget::{
         ACCOUNT_BYTES, CODE_BYTES, HEADER_BYTES, SLOT_BYTES, WITNESS_BUDGET,
     };
-    let mut g = genesis::dev_l2_genesis();
-    g.alloc.insert(
-        PROBE,
-        GenesisAccount::default().with_code(Some(
-            alloy_primitives::hex::decode(PROBE_CODE).unwrap().into(),
-        )),
-    );
-    let chain = TestChain::from_genesis(g);
+    let chain = TestChain::l2_with_code(PROBE, PROBE_CODE);
     let origin = L1Origin::default();
     let inputs = |transactions| L2BlockInputs {
         timestamp: chain.head().timestamp + 1,
@@ -295,17 +268,7 @@ fn no_block_reads_past_its_witness_budget_and_every_verifier_takes_what_the_sequ
         queue: Vec::new(),
         transactions,
     };
-    let run = |inputs: &L2BlockInputs| {
-        let reader = chain.storage.read().unwrap();
-        execute_l2_block(
-            (&reader).into(),
-            LatestState(&reader),
-            &chain.chain,
-            &chain.head(),
-            inputs,
-        )
-        .unwrap()
-    };
+    let run = |inputs: &L2BlockInputs| chain.execute_l2(inputs).unwrap();
     let fresh = |i: u64| Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
     let is_budget = |reason: &String| reason.contains("witness budget");
 
