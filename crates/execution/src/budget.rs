@@ -7,8 +7,10 @@
 //! 100,000 accounts, rounded up), the code's length, a header. A sequenced transaction whose next
 //! read would pass the budget fails with [`crate::Error::WitnessFull`] and changes nothing: the
 //! sequencer leaves it for the next block, derivation and EXECUTE leave it out. The refused read
-//! never happens, so no block's witness passes the budget. Reads by the Portal's queue (deposits
-//! and forced transactions, paid for on L1) are charged but never refused.
+//! never happens, so no block's witness passes the budget. The Portal's queue comes first: a block
+//! takes its entries while it has read less than [`QUEUE_WITNESS`], so each has at least half the
+//! budget; a deposit whose call reads past the budget lands as a call that cannot run (its mint
+//! stands, its gas is used), a forced transaction is passed over.
 //!
 //! The sequencer's count for a block is never below derivation's: derivation re-runs only the
 //! transactions the sequencer included, so it reads a subset of what the sequencer read. A block
@@ -27,6 +29,8 @@ use tandem_state::{Error, Result, StateReader};
 /// Witness bytes one L2 block may read: with its 30M gas, one challenge of any L2 block fits a
 /// 60M-gas L1 block (the README's "What EXECUTE costs").
 pub const WITNESS_BUDGET: u64 = 1_200_000;
+/// A block takes the Portal queue's next entry only while it has read less than this.
+pub const QUEUE_WITNESS: u64 = WITNESS_BUDGET / 2;
 /// What one account adds to a witness: its proof's nodes not shared with other reads.
 pub const ACCOUNT_BYTES: u64 = 1_000;
 /// What one storage slot adds: its storage-trie proof's nodes.
@@ -75,6 +79,11 @@ impl Meter {
     /// Whether reads past the budget are refused (for sequenced transactions) or only charged.
     pub fn enforce(&self, on: bool) {
         self.enforce.store(on, Ordering::Relaxed);
+    }
+
+    /// Witness bytes charged so far.
+    pub fn used(&self) -> u64 {
+        self.count().used
     }
 
     fn charge(&self, read: Read, bytes: impl FnOnce() -> u64) -> Result<()> {

@@ -338,7 +338,8 @@ impl<'r, S: StateReader> Executor<'r, S> {
                 result.tx_gas_used(),
                 result.logs().to_vec(),
             ),
-            Err(Error::InvalidTx { .. }) => {
+            // (L2) A call that reads past the block's witness budget cannot run either.
+            Err(Error::InvalidTx { .. } | Error::State(tandem_state::Error::WitnessBudget(_))) => {
                 self.write_outside_evm(from, |info| info.nonce += 1, &[])?;
                 (false, deposit.gas_limit, Vec::new())
             }

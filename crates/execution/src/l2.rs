@@ -3,7 +3,7 @@
 //! EXECUTE precompile run this same code, so they cannot disagree.
 use crate::{
     BlockAttributes, Error, ExecutedBlock, Executor, TxOutcome,
-    budget::{Meter, Metered, WITNESS_BUDGET},
+    budget::{Meter, Metered, QUEUE_WITNESS, WITNESS_BUDGET},
 };
 use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -229,8 +229,10 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     /// the block is no older than its origin and no further ahead than the chain's drift, writes
     /// the origin into the L1Block predeploy and the header, then includes the due part of the
     /// Portal's `queue`: in order from the next index the state records, each entry whose L1
-    /// block the origin reaches, while its gas fits. A deposit always lands (its mint stands even
-    /// if its call fails); a forced transaction that is invalid is passed over like any other.
+    /// block the origin reaches, while its gas fits and the block has read less than
+    /// [`QUEUE_WITNESS`]. A deposit always lands (its mint stands even if its call fails, or reads
+    /// past the witness budget); a forced transaction that is invalid, or reads past the budget,
+    /// is passed over like any other.
     #[allow(clippy::too_many_arguments)]
     pub fn open(
         nodes: NodeSource<'r>,
@@ -303,20 +305,29 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                     got: entry.index,
                 });
             }
-            if entry.l1_block > origin.number || entry.gas_limit() > executor.gas_left() {
+            if entry.l1_block > origin.number
+                || entry.gas_limit() > executor.gas_left()
+                || meter.used() > QUEUE_WITNESS
+            {
                 break;
             }
-            match &entry.tx.tx {
-                TxEnvelope::Deposit(deposit) => {
-                    executor.execute_deposit(deposit.inner().clone())?;
-                    queued += 1;
-                }
+            meter.enforce(true);
+            let included = match &entry.tx.tx {
+                TxEnvelope::Deposit(deposit) => executor
+                    .execute_deposit(deposit.inner().clone())
+                    .map(|_| true),
                 tx => match executor.execute(tx.clone(), entry.tx.sender) {
-                    Ok(_) => queued += 1,
-                    Err(Error::InvalidTx { .. } | Error::BlockFull { .. }) => {}
-                    Err(e) => return Err(e.into()),
+                    Ok(_) => Ok(true),
+                    Err(
+                        Error::InvalidTx { .. }
+                        | Error::BlockFull { .. }
+                        | Error::State(tandem_state::Error::WitnessBudget(_)),
+                    ) => Ok(false),
+                    Err(e) => Err(e),
                 },
-            }
+            };
+            meter.enforce(false);
+            queued += usize::from(included?);
             queue_hash = crate::system::portal::next_queue_hash(queue_hash, entry.tx.tx.tx_hash());
             next += 1;
         }

@@ -351,3 +351,67 @@ fn no_block_reads_past_its_witness_budget_and_every_verifier_takes_what_the_sequ
     let got = execute_stateless(&chain.chain, &parent, &batch, &witness).unwrap();
     assert_eq!(got.output, preimage(&chain));
 }
+
+#[test]
+fn a_deposit_that_reads_past_the_budget_lands_without_its_call_and_the_next_waits() {
+    use tandem_execution::budget::{ACCOUNT_BYTES, WITNESS_BUDGET};
+    let chain = TestChain::l2_with_code(PROBE, PROBE_CODE);
+    let fresh = |i: u64| Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
+    let eth = U256::from(10u64).pow(U256::from(18));
+    let queued = |index: u64, from: Address, to: Address, gas: u64, data: Vec<u8>| {
+        let deposit = deposit_transaction(index, from, to, eth, U256::ZERO, gas, data.into());
+        QueuedTx {
+            index,
+            l1_block: 0,
+            tx: StoredTx {
+                sender: deposit.from,
+                tx: TxEnvelope::Deposit(alloy_primitives::Sealed::new(deposit)),
+            },
+        }
+    };
+    let (heavy, light) = (fresh(10_000_001), fresh(10_000_002));
+    let words: Vec<u8> = (0..(WITNESS_BUDGET / ACCOUNT_BYTES) * 2)
+        .flat_map(|i| fresh(i).into_word().0)
+        .collect();
+    let queue = vec![
+        queued(0, heavy, PROBE, 10_000_000, words),
+        queued(1, light, light, 100_000, vec![]),
+    ];
+    let inputs = |queue: Vec<QueuedTx>| L2BlockInputs {
+        timestamp: chain.head().timestamp + 1,
+        l1_origin: L1Origin::default(),
+        queue,
+        transactions: Vec::new(),
+    };
+    // The heavy deposit lands: its mint stands, its call fails with all its gas used. It read
+    // past half the budget, so the light one waits for the next block.
+    let first = inputs(queue.clone());
+    let block = chain.execute_l2(&first).unwrap();
+    let txs = &block.executed.block.block.transactions;
+    assert_eq!(txs.len(), 1);
+    assert_eq!(txs[0].sender, heavy);
+    let receipt = &block.executed.receipts[0];
+    assert!(!receipt.status());
+    assert_eq!(block.executed.block.header().gas_used, 10_000_000);
+    assert_eq!(L1Origin::queue_index_of(block.executed.block.header()), 1);
+    // EXECUTE over its witness agrees.
+    let parent = preimage(&chain);
+    chain.storage.commit(&block.executed.into_commit()).unwrap();
+    let witness = {
+        let reader = chain.storage.read().unwrap();
+        execution_witness_for(&reader, &chain.chain, 1, &first).unwrap()
+    };
+    let got = execute_stateless(&chain.chain, &parent, &first, &witness).unwrap();
+    assert_eq!(got.output, preimage(&chain));
+    let reader = chain.storage.read().unwrap();
+    let account = reader.account(heavy).unwrap().unwrap();
+    assert_eq!((account.balance, account.nonce), (eth, 1));
+    assert!(witness.keys.len() as u64 <= WITNESS_BUDGET / 700 + 2);
+    drop(reader);
+    // The next block takes the light one.
+    let block = chain.execute_l2(&inputs(queue[1..].to_vec())).unwrap();
+    let txs = &block.executed.block.block.transactions;
+    assert_eq!(txs.len(), 1);
+    assert_eq!(txs[0].sender, light);
+    assert!(block.executed.receipts[0].status());
+}
