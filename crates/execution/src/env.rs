@@ -13,6 +13,21 @@ pub fn evm_spec() -> SpecId {
     SpecId::OSAKA
 }
 
+/// The most gas one transaction may use: EIP-7825's cap (2^24), except on L1 for a call to the
+/// DisputeGame, which may use a whole block: a challenge re-executes a whole L2 block (its gas and
+/// its witness) in one transaction.
+pub fn tx_gas_limit_cap(
+    layer: tandem_primitives::Layer,
+    to: alloy_primitives::TxKind,
+    block_gas_limit: u64,
+) -> u64 {
+    use tandem_primitives::{Layer, system::DISPUTE_GAME};
+    match (layer, to) {
+        (Layer::L1, alloy_primitives::TxKind::Call(to)) if to == DISPUTE_GAME => block_gas_limit,
+        _ => revm::primitives::eip7825::TX_GAS_LIMIT_CAP,
+    }
+}
+
 /// Every EVM tandem runs: mainnet rules of [`evm_spec`] plus tandem's system contracts.
 pub type TandemEvm<DB> = revm::context::Evm<
     revm::handler::MainnetContext<DB>,

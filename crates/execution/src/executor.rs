@@ -9,8 +9,8 @@ use revm::{
 };
 use std::collections::BTreeMap;
 use tandem_primitives::{
-    Block, ChainConfig, Genesis, Receipt, SealedBlock, StoredTx, TxDeposit, TxEnvelope, TxType,
-    genesis, next_base_fee,
+    Block, ChainConfig, Genesis, Layer, Receipt, SealedBlock, StoredTx, TxDeposit, TxEnvelope,
+    TxType, genesis, next_base_fee,
 };
 use tandem_state::{
     AccountChange, EMPTY_ROOT_HASH, NodeSource, Pending, StateChanges, StateDb, StateReader,
@@ -69,6 +69,9 @@ pub struct Executor<'r, S: StateReader> {
     parent: Header,
     header: Header,
     evm: crate::TandemEvm<Db<S>>,
+    layer: Layer,
+    /// [`ChainConfig::soft_gas_limit`].
+    soft_gas_limit: u64,
     transactions: Vec<StoredTx>,
     receipts: Vec<Receipt>,
 }
@@ -159,6 +162,8 @@ impl<'r, S: StateReader> Executor<'r, S> {
             parent: parent.clone(),
             header,
             evm,
+            layer: chain.layer,
+            soft_gas_limit: chain.soft_gas_limit(),
             transactions: Vec::new(),
             receipts: Vec::new(),
         }
@@ -275,13 +280,24 @@ impl<'r, S: StateReader> Executor<'r, S> {
                 reason: "transaction type not supported".into(),
             });
         }
-        if tx.gas_limit() > self.gas_left() {
+        // An ordinary transaction fills the block up to its soft limit; one allowed past EIP-7825's
+        // cap (a challenge) up to the limit itself.
+        let left = match tx.gas_limit() > revm::primitives::eip7825::TX_GAS_LIMIT_CAP {
+            true => self.gas_left(),
+            false => self.soft_gas_limit.saturating_sub(self.header.gas_used),
+        };
+        if tx.gas_limit() > left {
             return Err(Error::BlockFull {
                 hash,
                 wanted: tx.gas_limit(),
-                left: self.gas_left(),
+                left,
             });
         }
+        self.evm.ctx.cfg.tx_gas_limit_cap = Some(crate::tx_gas_limit_cap(
+            self.layer,
+            tx.kind(),
+            self.header.gas_limit,
+        ));
         let result = self.transact(tx_env(&tx, sender), hash)?;
         let gas_used = result.tx_gas_used();
         self.header.gas_used += gas_used;

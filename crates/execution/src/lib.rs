@@ -15,6 +15,7 @@ pub mod witness;
 
 pub use env::{
     BlockAttributes, TandemEvm, block_env, build_evm, cfg_env, evm_spec, intrinsic_gas, tx_env,
+    tx_gas_limit_cap,
 };
 pub use executor::{Error, ExecutedBlock, Executor, TxOutcome, genesis_block, genesis_output};
 pub use recover::{RecoveryError, recover_sender, recover_senders};

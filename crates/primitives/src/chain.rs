@@ -53,6 +53,13 @@ fn default_max_sequencer_drift() -> u64 {
 }
 
 impl ChainConfig {
+    /// How far a proposer fills a block with ordinary transactions: twice the base fee's target
+    /// (the whole limit at elasticity 2). Only a transaction allowed more gas than EIP-7825's cap
+    /// (a fault-proof challenge) may take a block past it, up to the limit.
+    pub fn soft_gas_limit(&self) -> u64 {
+        (self.gas_limit / self.fees.elasticity_multiplier.max(1) * 2).min(self.gas_limit)
+    }
+
     /// The L1 devnet chain id.
     pub const L1_DEV_CHAIN_ID: u64 = 900;
     /// The L2 devnet chain id.
@@ -60,7 +67,9 @@ impl ChainConfig {
     /// Block gas limit of the dev L2, as anvil's.
     pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;
     /// Block gas limit of the dev L1, as Ethereum's since late 2025: room for a challenge that
-    /// re-executes any L2 block (its gas, and its witness within the L2's witness budget).
+    /// re-executes any L2 block (its gas, and its witness within the L2's witness budget). Its
+    /// base fee targets a quarter of it (elasticity 4), and proposers fill ordinary blocks to
+    /// half of it ([`ChainConfig::soft_gas_limit`]).
     pub const L1_GAS_LIMIT: u64 = 60_000_000;
     /// Production sequencer drift: 10 minutes of L1 time.
     pub const DEFAULT_MAX_SEQUENCER_DRIFT: u64 = 600;

@@ -57,16 +57,25 @@ pub fn chain_config(genesis: &Genesis) -> ChainConfig {
     } else {
         Layer::L1
     };
+    let extra = |name: &str| {
+        genesis
+            .config
+            .extra_fields
+            .get_deserialized::<u64>(name)
+            .and_then(Result::ok)
+    };
+    let fees = FeeParams::default();
     ChainConfig {
         chain_id: genesis.config.chain_id,
         gas_limit: genesis.gas_limit,
-        fees: FeeParams::default(),
+        fees: FeeParams {
+            elasticity_multiplier: extra("eip1559Elasticity")
+                .unwrap_or(fees.elasticity_multiplier)
+                .max(1),
+            ..fees
+        },
         layer,
-        max_sequencer_drift: genesis
-            .config
-            .extra_fields
-            .get_deserialized::<u64>("maxSequencerDrift")
-            .and_then(Result::ok)
+        max_sequencer_drift: extra("maxSequencerDrift")
             .unwrap_or(ChainConfig::DEFAULT_MAX_SEQUENCER_DRIFT),
     }
 }
@@ -112,7 +121,13 @@ pub fn base_fee(genesis: &Genesis) -> u64 {
 /// contracts (set up for the dev L2).
 pub fn dev_genesis(chain_id: u64) -> Genesis {
     let mut genesis = funded_genesis(chain_id);
+    // Room for a challenge of any L2 block; the base fee targets a quarter of it (15M, as
+    // Ethereum's 30M block with elasticity 2), and proposers fill ordinary blocks to twice that.
     genesis.gas_limit = ChainConfig::L1_GAS_LIMIT;
+    genesis
+        .config
+        .extra_fields
+        .insert("eip1559Elasticity".into(), 4.into());
     // BatchInbox, with the dev batcher registered in slot 0.
     let batcher = B256::left_padding_from(dev::accounts()[dev::DEV_BATCHER].address.as_slice());
     genesis.alloc.insert(

@@ -219,17 +219,20 @@ impl L1Client {
             .value(*value)
             .input(input.clone().into());
         let gas = self.estimate_gas(&request).await?;
+        let chain_id = self.chain_id().await?;
+        let nonce = self.nonce(key.address).await?;
+        let latest = self
+            .block(BlockNumberOrTag::Latest)
+            .await?
+            .ok_or_else(|| L1Error::Unexpected("no latest block".into()))?;
+        let base_fee = latest.header.base_fee_per_gas.unwrap_or_default();
+        // No more than a block holds (a challenge can be most of one).
         let gas = match calls.len() {
             1 => gas + gas / 4,
             _ => gas + gas / 2,
-        };
-        let chain_id = self.chain_id().await?;
-        let nonce = self.nonce(key.address).await?;
-        let base_fee = self
-            .origin(BlockNumberOrTag::Latest)
-            .await?
-            .map(|o| o.base_fee)
-            .unwrap_or_default();
+        }
+        .min(latest.header.gas_limit)
+        .max(gas);
         // 1 gwei, or the base fee where gas is cheaper than that (L2).
         let tip: u128 = 1_000_000_000.min(u128::from(base_fee).max(1));
         let mut hashes = Vec::with_capacity(calls.len());

@@ -9,12 +9,9 @@ use revm::{
     context_interface::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction},
     database::CacheDB,
 };
-use tandem_execution::{BlockAttributes, block_env, cfg_env};
+use tandem_execution::{BlockAttributes, block_env, cfg_env, tx_gas_limit_cap};
 use tandem_primitives::{ChainConfig, Header};
 use tandem_state::{StateDb, StateReader};
-
-/// EIP-7825: no transaction may use more gas than this, so neither may a call.
-const TX_GAS_CAP: u64 = 1 << 24;
 
 enum Outcome {
     Success { gas_used: u64, output: Bytes },
@@ -67,6 +64,7 @@ fn run(
     let fees_given = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
     cfg.disable_base_fee = !fees_given;
     cfg.disable_block_gas_limit = true;
+    cfg.tx_gas_limit_cap = Some(cap(chain, request, header));
     let attrs = BlockAttributes {
         timestamp: header.timestamp,
         beneficiary: header.beneficiary,
@@ -129,12 +127,19 @@ fn halt_message(reason: &HaltReason) -> String {
     }
 }
 
-fn call_gas_limit(request: &TransactionRequest, header: &Header) -> u64 {
+/// The gas a call runs with: what it asks for, at most the block's and a transaction's cap
+/// ([`tx_gas_limit_cap`]).
+fn call_gas_limit(chain: &ChainConfig, request: &TransactionRequest, header: &Header) -> u64 {
     request
         .gas
         .unwrap_or(header.gas_limit)
         .min(header.gas_limit)
-        .min(TX_GAS_CAP)
+        .min(cap(chain, request, header))
+}
+
+fn cap(chain: &ChainConfig, request: &TransactionRequest, header: &Header) -> u64 {
+    let to = request.to.unwrap_or(TxKind::Create);
+    tx_gas_limit_cap(chain.layer, to, header.gas_limit)
 }
 
 /// Runs a call on the state of `block` and returns its output.
@@ -150,7 +155,7 @@ pub(crate) fn call(
             header,
             &backend.chain,
             request,
-            call_gas_limit(request, header),
+            call_gas_limit(&backend.chain, request, header),
         )? {
             Outcome::Success { output, .. } => Ok(output),
             Outcome::Revert { output } => Err(RpcError::reverted(&output)),
@@ -187,7 +192,7 @@ pub(crate) fn estimate_gas(
         } else {
             header
         };
-        let mut hi = call_gas_limit(request, header);
+        let mut hi = call_gas_limit(chain, request, header);
         // A caller cannot pay for more gas than its balance covers.
         let price = request
             .max_fee_per_gas

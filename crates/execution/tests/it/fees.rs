@@ -71,3 +71,71 @@ fn transaction_that_cannot_pay_the_base_fee_is_refused_and_changes_nothing() {
         "a refused transaction leaves the state alone"
     );
 }
+
+#[test]
+fn the_dev_l1_fills_ordinary_blocks_to_half_its_limit_and_a_challenge_to_all_of_it() {
+    use alloy_consensus::TxEip1559;
+    use alloy_primitives::{TxKind, U256};
+    use tandem_execution::revm::primitives::eip7825::TX_GAS_LIMIT_CAP;
+    use tandem_primitives::{ChainConfig, dev, genesis, system::DISPUTE_GAME};
+    let chain = TestChain::from_genesis(genesis::dev_genesis(900));
+    assert_eq!(chain.chain.gas_limit, ChainConfig::L1_GAS_LIMIT);
+    assert_eq!(chain.chain.soft_gas_limit(), ChainConfig::L1_GAS_LIMIT / 2);
+    let call = |nonce: u64, to, gas: u64, data: Vec<u8>| {
+        let account = &dev::accounts()[0];
+        let tx = account.sign(TxEip1559 {
+            chain_id: 900,
+            nonce,
+            gas_limit: gas,
+            max_fee_per_gas: 100_000_000_000,
+            to: TxKind::Call(to),
+            value: U256::ZERO,
+            input: data.into(),
+            ..Default::default()
+        });
+        (tx, account.address)
+    };
+    let reader = chain.storage.read().unwrap();
+    let parent = chain.head();
+    let attrs = tandem_execution::BlockAttributes {
+        timestamp: 1,
+        beneficiary: Address::ZERO,
+        prev_randao: Default::default(),
+    };
+    let mut executor = tandem_execution::Executor::new(
+        &reader,
+        tandem_state::LatestState(&reader),
+        &chain.chain,
+        &parent,
+        &attrs,
+    );
+    let other = Address::with_last_byte(1);
+    // Ordinary transactions fill the block to half its limit: two of 8M gas of calldata, then
+    // one asking 15M does not fit (it would under the limit itself).
+    for nonce in 0..2 {
+        let (tx, sender) = call(nonce, other, 8_100_000, vec![0xff; 200_000]);
+        executor.execute(tx, sender).unwrap();
+    }
+    let (tx, sender) = call(2, other, 15_000_000, vec![]);
+    assert!(matches!(
+        executor.execute(tx, sender),
+        Err(tandem_execution::Error::BlockFull { .. })
+    ));
+    // Nor may one ask for more than EIP-7825's cap; a call to the DisputeGame may, up to the
+    // limit.
+    let (tx, sender) = call(2, other, TX_GAS_LIMIT_CAP + 1, vec![]);
+    assert!(matches!(
+        executor.execute(tx, sender),
+        Err(tandem_execution::Error::InvalidTx { .. })
+    ));
+    let room = ChainConfig::L1_GAS_LIMIT - executor.header().gas_used;
+    let (tx, sender) = call(2, DISPUTE_GAME, room + 1, vec![]);
+    assert!(matches!(
+        executor.execute(tx, sender),
+        Err(tandem_execution::Error::BlockFull { .. })
+    ));
+    let (tx, sender) = call(2, DISPUTE_GAME, room, vec![]);
+    // Included, asking for more than the half the ordinary ones had left.
+    executor.execute(tx, sender).unwrap();
+    assert_eq!(executor.executed().0.len(), 3);
+}

@@ -162,11 +162,23 @@ impl Bridge {
         value: U256,
         input: Vec<u8>,
     ) -> (TxEnvelope, Address) {
+        self.l1_tx_with_gas(from, to, value, input, 3_000_000)
+    }
+
+    /// [`Bridge::l1_tx`] with `gas`.
+    pub(crate) fn l1_tx_with_gas(
+        &self,
+        from: usize,
+        to: Address,
+        value: U256,
+        input: Vec<u8>,
+        gas: u64,
+    ) -> (TxEnvelope, Address) {
         let account = &dev::accounts()[from];
         let tx = TxEip1559 {
             chain_id: ChainConfig::L1_DEV_CHAIN_ID,
             nonce: self.l1.nonce(account.address),
-            gas_limit: 3_000_000,
+            gas_limit: gas,
             max_fee_per_gas: 100_000_000_000,
             max_priority_fee_per_gas: 1,
             to: TxKind::Call(to),
@@ -316,7 +328,14 @@ impl Bridge {
             sequence: self.batches.len() as u64,
             batch: data.clone().into(),
         };
-        let tx = self.l1_tx(dev::DEV_BATCHER, BATCH_INBOX, U256::ZERO, call.abi_encode());
+        // A batch pays per byte, transaction and new address: a large one takes more than 3M.
+        let tx = self.l1_tx_with_gas(
+            dev::DEV_BATCHER,
+            BATCH_INBOX,
+            U256::ZERO,
+            call.abi_encode(),
+            10_000_000,
+        );
         let receipts = self.mine_l1(vec![tx], 1);
         assert!(receipts[0].status(), "BatchInbox takes the batch");
         self.table.extend(&new);

@@ -989,3 +989,107 @@ fn the_execute_precompile_returns_the_node_s_output_and_reverts_on_a_bad_witness
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_challenge_past_eip_7825_s_cap_lands_in_one_l1_block_and_wins() {
+    use tandem_execution::revm::primitives::eip7825::TX_GAS_LIMIT_CAP;
+    let mut b = Bridge::new();
+    let users: Vec<_> = (0..6).map(|i| fresh(100 + i)).collect();
+    let txs = users
+        .iter()
+        .enumerate()
+        .map(|(from, user)| {
+            b.l1_tx(
+                from,
+                PORTAL,
+                eth(1),
+                deposit_call(user.address, eth(1), 100_000, vec![]),
+            )
+        })
+        .collect();
+    b.mine_l1(txs, 1);
+    b.mine_l2(Vec::new());
+    b.mine_l2(Vec::new());
+    b.propose();
+    // Block 3: 900 transfers to new accounts: its challenge needs more gas than EIP-7825 allows.
+    let transfers = (0..900u64)
+        .map(|i| {
+            let to = Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
+            l2_call(&users[(i % 6) as usize], i / 6, to, U256::from(1), vec![])
+        })
+        .collect();
+    b.mine_l2(transfers);
+    assert_eq!(
+        b.l2.storage
+            .read()
+            .unwrap()
+            .block(3)
+            .unwrap()
+            .unwrap()
+            .block
+            .transactions
+            .len(),
+        900
+    );
+    b.mine_l2(Vec::new());
+    b.post_batches();
+    let honest = proposal(&b.l2.storage.read().unwrap(), 3, 4)
+        .unwrap()
+        .unwrap();
+    let header = b.l2.storage.read().unwrap().header(3).unwrap().unwrap();
+    let mut roots = honest.block_roots;
+    roots[0] = Fault::StateRoot.tweak(
+        &header,
+        &output_at(&b.l2.storage.read().unwrap(), 3)
+            .unwrap()
+            .unwrap(),
+    );
+    let claim = Claim {
+        index: 1,
+        first_block: 3,
+        roots,
+    };
+    b.propose_claim(FAULTY, &claim);
+    let call = IDisputeGame::challengeCall {
+        c: b.challenge_of(&claim, 3),
+    };
+    let gas = b.l1.config.gas_limit;
+    let tx = b.l1_tx_with_gas(
+        CHALLENGER,
+        DISPUTE_GAME,
+        BridgeParams::dev().min_bond,
+        call.abi_encode(),
+        gas,
+    );
+    let receipt = b.mine_l1(vec![tx], 1).remove(0);
+    assert!(receipt.status(), "{:?}", b.last_results[0]);
+    let used = receipt.cumulative_gas_used();
+    assert!(used > TX_GAS_LIMIT_CAP, "the challenge used {used} gas");
+    let event = receipt
+        .logs()
+        .iter()
+        .find_map(|l| IDisputeGame::Challenged::decode_log_data(&l.data).ok())
+        .unwrap();
+    assert!(event.won);
+    assert_eq!(b.output_count(), 1, "the wrong output is gone");
+    // Any other call is held to the cap.
+    let tx = b.l1_tx_with_gas(
+        CHALLENGER,
+        OUTPUT_ORACLE,
+        U256::ZERO,
+        vec![],
+        TX_GAS_LIMIT_CAP + 1,
+    );
+    let reader = b.l1.storage.read().unwrap();
+    let parent = b.l1.head();
+    let attrs = BlockAttributes {
+        timestamp: parent.timestamp + 1,
+        beneficiary: Address::ZERO,
+        prev_randao: B256::ZERO,
+    };
+    let mut executor = Executor::new(&reader, LatestState(&reader), &b.l1.config, &parent, &attrs);
+    assert!(matches!(
+        executor.execute(tx.0, tx.1),
+        Err(tandem_execution::Error::InvalidTx { .. })
+    ));
+}
