@@ -7,7 +7,7 @@ use tandem_execution::{
 };
 use tandem_primitives::{ChainConfig, Genesis, GenesisAccount, Header, TxEnvelope, dev, genesis};
 use tandem_state::LatestState;
-use tandem_storage::Storage;
+use tandem_storage::{Reader, Storage};
 
 pub(crate) struct TestChain {
     _dir: tempfile::TempDir,
@@ -67,17 +67,21 @@ impl TestChain {
         Self::from_genesis(g)
     }
 
-    /// Executes `txs` on top of the head without committing. Every transaction must be valid.
-    pub(crate) fn execute(&self, txs: &[(TxEnvelope, Address)]) -> ExecutedBlock {
-        let reader = self.storage.read().unwrap();
+    /// The next block opened on the head, over `reader`.
+    pub(crate) fn open<'r>(&self, reader: &'r Reader) -> Executor<'r, LatestState<'r>> {
         let parent = self.head();
         let attrs = BlockAttributes {
             timestamp: parent.timestamp + 1,
             beneficiary: Address::with_last_byte(0xfe),
             prev_randao: Default::default(),
         };
-        let mut executor =
-            Executor::new(&reader, LatestState(&reader), &self.chain, &parent, &attrs);
+        Executor::new(reader, LatestState(reader), &self.chain, &parent, &attrs)
+    }
+
+    /// Executes `txs` on top of the head without committing. Every transaction must be valid.
+    pub(crate) fn execute(&self, txs: &[(TxEnvelope, Address)]) -> ExecutedBlock {
+        let reader = self.storage.read().unwrap();
+        let mut executor = self.open(&reader);
         for (tx, sender) in txs {
             executor.execute(tx.clone(), *sender).unwrap();
         }

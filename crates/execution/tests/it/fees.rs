@@ -45,18 +45,7 @@ fn transaction_that_cannot_pay_the_base_fee_is_refused_and_changes_nothing() {
     let chain = TestChain::new(30_000_000);
     let reader = chain.storage.read().unwrap();
     let parent = chain.head();
-    let attrs = tandem_execution::BlockAttributes {
-        timestamp: 1,
-        beneficiary: Address::ZERO,
-        prev_randao: Default::default(),
-    };
-    let mut executor = tandem_execution::Executor::new(
-        &reader,
-        tandem_state::LatestState(&reader),
-        &chain.chain,
-        &parent,
-        &attrs,
-    );
+    let mut executor = chain.open(&reader);
     let (tx, sender) = transfer(0, 0, Address::with_last_byte(1), 1, 1);
     let err = executor.execute(tx, sender).unwrap_err();
     assert!(
@@ -96,19 +85,7 @@ fn the_dev_l1_fills_ordinary_blocks_to_half_its_limit_and_a_challenge_to_all_of_
         (tx, account.address)
     };
     let reader = chain.storage.read().unwrap();
-    let parent = chain.head();
-    let attrs = tandem_execution::BlockAttributes {
-        timestamp: 1,
-        beneficiary: Address::ZERO,
-        prev_randao: Default::default(),
-    };
-    let mut executor = tandem_execution::Executor::new(
-        &reader,
-        tandem_state::LatestState(&reader),
-        &chain.chain,
-        &parent,
-        &attrs,
-    );
+    let mut executor = chain.open(&reader);
     let other = Address::with_last_byte(1);
     // Ordinary transactions fill the block to half its limit: two of 8M gas of calldata, then
     // one asking 15M does not fit (it would under the limit itself).
