@@ -26,7 +26,15 @@ interface IOutputOracle {
 
     /// Proposes the output of L2 block `l2BlockNumber`, which must equal nextBlockNumber() and be
     /// in a batch BatchInbox holds (so its inputs are on L1), with msg.value >= minBond() as bond.
-    function proposeOutput(bytes32 outputRoot, uint64 l2BlockNumber, bytes32[] calldata blockRoots) external payable;
+    /// `parentOutputRoot` is the output root the proposer holds for the previous output's block
+    /// (the L2 genesis output for the first): the call reverts with WrongParent unless L1 holds
+    /// the same, so an output is never put on top of one its proposer disagrees with.
+    function proposeOutput(
+        bytes32 outputRoot,
+        uint64 l2BlockNumber,
+        bytes32 parentOutputRoot,
+        bytes32[] calldata blockRoots
+    ) external payable;
     /// Returns a final output's bond to its proposer, once.
     function claimBond(uint256 index) external;
     /// Deletes output `index` and every later one; only the DisputeGame, and never a final output.
@@ -54,6 +62,7 @@ interface IOutputOracle {
     event BondClaimed(uint256 indexed index, address proposer, uint256 amount);
 
     error WrongBlockNumber(uint64 expected, uint64 got);
+    error WrongParent(bytes32 stored, bytes32 given);
     error WrongBlockRoots(uint64 expectedCount, bool lastIsOutputRoot);
     error BlockNotBatched(uint64 block, uint64 lastBatched);
     error BondTooLow(uint256 minimum, uint256 got);

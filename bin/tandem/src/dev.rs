@@ -43,7 +43,7 @@ pub(crate) struct Args {
 pub(crate) async fn run(args: Args) -> eyre::Result<()> {
     let genesis = match &args.genesis {
         Some(path) => genesis::load(path)?,
-        None => genesis::dev_genesis(args.chain_id),
+        None => tandem_execution::dev_genesis(args.chain_id),
     };
     let mining = match args.block_time {
         None => Mining::Instant,

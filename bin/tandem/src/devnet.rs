@@ -104,7 +104,7 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             .map(|t| t.path().to_path_buf())
             .unwrap_or_default()
     });
-    let mut genesis = genesis::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+    let mut genesis = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
     genesis::set_bridge_params(
         &mut genesis,
         &BridgeParams {
@@ -113,9 +113,6 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             ..BridgeParams::dev()
         },
     );
-    let l2_genesis_output = tandem_execution::genesis_output(&genesis::dev_l2_genesis())
-        .wrap_err("computing the L2 genesis output")?;
-    genesis::set_l2_genesis_output(&mut genesis, l2_genesis_output.root());
     let keys: Vec<ValidatorKey> = (0..u64::from(args.validators))
         .map(ValidatorKey::from_seed)
         .collect();

@@ -132,7 +132,7 @@ pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
             address: SocketAddr::from(([127, 0, 0, 1], observer_port(j))),
         })
         .collect();
-    let genesis = genesis::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+    let genesis = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
     std::fs::write(
         args.out.join("genesis.json"),
         serde_json::to_string_pretty(&genesis)?,

@@ -46,7 +46,7 @@ fn main() {
     let senders: Vec<DevAccount> = (0..SENDERS)
         .map(|i| DevAccount::from_secret(keccak256(i.to_be_bytes())).unwrap())
         .collect();
-    let mut genesis = genesis::dev_genesis(900);
+    let mut genesis = tandem_execution::dev_genesis(900);
     for s in &senders {
         genesis.alloc.insert(
             s.address,

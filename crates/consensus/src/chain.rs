@@ -283,7 +283,8 @@ impl Chain {
             &attrs,
         );
         let base_fee = executor.header().base_fee_per_gas.unwrap_or_default();
-        let candidates = self.pool.lock().best(base_fee);
+        let candidates =
+            tandem_mempool::disputes_first(self.pool.lock().best(base_fee), self.config.layer);
         let parent_state = pending.state(&reader);
         let mut included = 0usize;
         let mut skipped = std::collections::HashSet::new();

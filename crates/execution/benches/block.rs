@@ -33,7 +33,7 @@ fn signed_transfers() -> Vec<TxEnvelope> {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(&dir.path().join("db")).unwrap();
-    let genesis = genesis::dev_genesis(900);
+    let genesis = tandem_execution::dev_genesis(900);
     let chain = genesis::chain_config(&genesis);
     storage
         .commit(

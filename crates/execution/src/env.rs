@@ -13,18 +13,26 @@ pub fn evm_spec() -> SpecId {
     SpecId::OSAKA
 }
 
-/// The most gas one transaction may use: EIP-7825's cap (2^24), except on L1 for a call to the
-/// DisputeGame, which may use a whole block: a challenge re-executes a whole L2 block (its gas and
-/// its witness) in one transaction.
+/// Whether a transaction to `to` settles a dispute: on L1, a call to the DisputeGame. Such a call
+/// may use a whole block (past EIP-7825's cap and the soft limit ordinary transactions fill
+/// blocks to), and block builders take it before ordinary transactions, so a challenge gets into
+/// the next block whatever the load.
+pub fn settles_dispute(layer: tandem_primitives::Layer, to: alloy_primitives::TxKind) -> bool {
+    use tandem_primitives::{Layer, system::DISPUTE_GAME};
+    matches!((layer, to), (Layer::L1, alloy_primitives::TxKind::Call(to)) if to == DISPUTE_GAME)
+}
+
+/// The most gas one transaction may use: EIP-7825's cap (2^24), except for a call that
+/// [`settles_dispute`], which may use a whole block: a challenge re-executes a whole L2 block (its
+/// gas and its witness) in one transaction.
 pub fn tx_gas_limit_cap(
     layer: tandem_primitives::Layer,
     to: alloy_primitives::TxKind,
     block_gas_limit: u64,
 ) -> u64 {
-    use tandem_primitives::{Layer, system::DISPUTE_GAME};
-    match (layer, to) {
-        (Layer::L1, alloy_primitives::TxKind::Call(to)) if to == DISPUTE_GAME => block_gas_limit,
-        _ => revm::primitives::eip7825::TX_GAS_LIMIT_CAP,
+    match settles_dispute(layer, to) {
+        true => block_gas_limit,
+        false => revm::primitives::eip7825::TX_GAS_LIMIT_CAP,
     }
 }
 

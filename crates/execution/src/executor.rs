@@ -130,7 +130,9 @@ impl<'r, S: StateReader> Executor<'r, S> {
             parent.gas_limit,
             parent.base_fee_per_gas.unwrap_or_default(),
         );
-        let number = parent.number + 1;
+        // Saturating: the L2 transition refuses a parent at u64::MAX before it gets here
+        // ([`crate::l2::L2Error::LastNumber`]); an L1 chain never reaches it.
+        let number = parent.number.saturating_add(1);
         let header = Header {
             parent_hash: parent.hash_slow(),
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -280,9 +282,9 @@ impl<'r, S: StateReader> Executor<'r, S> {
                 reason: "transaction type not supported".into(),
             });
         }
-        // An ordinary transaction fills the block up to its soft limit; one allowed past EIP-7825's
-        // cap (a challenge) up to the limit itself.
-        let left = match tx.gas_limit() > revm::primitives::eip7825::TX_GAS_LIMIT_CAP {
+        // An ordinary transaction fills the block up to its soft limit; a challenge up to the
+        // limit itself, so the room above the soft limit is always there for challenges.
+        let left = match crate::settles_dispute(self.layer, tx.kind()) {
             true => self.gas_left(),
             false => self.soft_gas_limit.saturating_sub(self.header.gas_used),
         };
@@ -497,6 +499,23 @@ pub fn genesis_output(genesis: &Genesis) -> Result<crate::stateless::OutputPreim
         message_passer_root,
         block_hash: genesis_header(genesis, state_root).hash_slow(),
     })
+}
+
+/// Puts the L2 of genesis `l2` on the L1 of genesis `l1`: its rules and its genesis output
+/// ([`genesis::carry_l2`]).
+pub fn carry_l2_genesis(l1: &mut Genesis, l2: &Genesis) -> Result<(), Error> {
+    let output = genesis_output(l2)?;
+    genesis::carry_l2(l1, &genesis::chain_config(l2), output.root());
+    Ok(())
+}
+
+/// The dev L1 genesis ([`genesis::dev_l1_genesis`]) carrying the dev L2
+/// ([`genesis::dev_l2_genesis`]): what `tandem dev`, `tandem setup` and `tandem devnet` start from.
+pub fn dev_genesis(chain_id: u64) -> Genesis {
+    let mut l1 = genesis::dev_l1_genesis(chain_id);
+    carry_l2_genesis(&mut l1, &genesis::dev_l2_genesis())
+        .expect("the dev L2 genesis is in memory and well formed");
+    l1
 }
 
 fn genesis_header(genesis: &Genesis, state_root: B256) -> Header {

@@ -63,6 +63,48 @@ impl QueuedTx {
     }
 }
 
+/// Most Portal queue entries one L2 block takes (a rule of the state transition, so a block's queue
+/// is bounded whatever the entries' gas; an L2 block fits about 1,400 plain transfers).
+pub const MAX_QUEUE_ENTRIES: u64 = 2_048;
+
+/// The Portal queue entries from index `from` that a block's inputs offer the state transition:
+/// enough that it always stops on its own ([`MAX_QUEUE_ENTRIES`] and one more). The sequencer,
+/// derivation and the challenger all offer this, so they hand the same block the same entries.
+pub fn queue_offer<'a>(queue: impl IntoIterator<Item = &'a QueuedTx>, from: u64) -> Vec<QueuedTx> {
+    queue
+        .into_iter()
+        .skip_while(|e| e.index < from)
+        .take(MAX_QUEUE_ENTRIES as usize + 1)
+        .cloned()
+        .collect()
+}
+
+/// The Portal queue entries a challenge of L2 block `block` must hand EXECUTE, out of `queue` (the
+/// entries L1 holds, in order): from the parent's next index, every entry the block took, then the
+/// one after it if L1 has one. How many entries a block takes is decided by the state transition
+/// alone ([`L2BlockBuilder::open`]: due, fitting the gas left and the queue's share of the witness);
+/// the entry after shows EXECUTE where it stopped. The DisputeGame refuses a list the block took
+/// whole while L1 holds a next entry that is due ([`queue_is_whole`]).
+pub fn queue_for_challenge(queue: &[QueuedTx], parent: &Header, block: &Header) -> Vec<QueuedTx> {
+    let (from, to) = (
+        L1Origin::queue_index_of(parent),
+        L1Origin::queue_index_of(block),
+    );
+    queue
+        .iter()
+        .filter(|e| e.index >= from && e.index <= to)
+        .cloned()
+        .collect()
+}
+
+/// Whether a block built from queue entries `first..first + given` could have depended on no
+/// other entry: it stopped taking entries within them (`taken_to`, the queue index after the
+/// block, is short of their end), or the entry after them is not due at the block's L1 origin
+/// (`next_due`: L1 holds it and it was queued at or before the origin).
+pub fn queue_is_whole(first: u64, given: u64, taken_to: u64, next_due: bool) -> bool {
+    taken_to < first.saturating_add(given) || !next_due
+}
+
 /// Why an L2 block's inputs cannot make a block at all (a single invalid transaction can: it is
 /// left out).
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +121,8 @@ pub enum L2Error {
     DriftExceeded { origin: u64, got: u64, drift: u64 },
     #[error("queue entry {got} given where entry {expected} is next")]
     QueueGap { expected: u64, got: u64 },
+    #[error("the parent is numbered {0}: no block can follow it")]
+    LastNumber(u64),
     #[error(transparent)]
     Execution(#[from] Error),
 }
@@ -229,8 +273,10 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     /// the block is no older than its origin and no further ahead than the chain's drift, writes
     /// the origin into the L1Block predeploy and the header, then includes the due part of the
     /// Portal's `queue`: in order from the next index the state records, each entry whose L1
-    /// block the origin reaches, while its gas fits and the block has read less than
-    /// [`QUEUE_WITNESS`]. A deposit always lands (its mint stands even if its call fails, or reads
+    /// block the origin reaches, while its gas fits, the block has read less than
+    /// [`QUEUE_WITNESS`] and taken fewer than [`MAX_QUEUE_ENTRIES`]. `queue` may run past what
+    /// the block takes (entries not due yet included): the loop stops on its own, and nothing
+    /// else decides how many entries a block takes. A deposit always lands (its mint stands even if its call fails, or reads
     /// past the witness budget); a forced transaction that is invalid, or reads past the budget,
     /// is passed over like any other.
     #[allow(clippy::too_many_arguments)]
@@ -246,6 +292,9 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         use crate::system::l1_block::{QUEUE_HASH_SLOT, QUEUE_INDEX_SLOT};
         if chain.layer != Layer::L2 {
             return Err(L2Error::NotL2);
+        }
+        if parent.number == u64::MAX {
+            return Err(L2Error::LastNumber(parent.number));
         }
         if timestamp < parent.timestamp {
             return Err(L2Error::TimestampBackwards {
@@ -295,6 +344,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         let mut executor = Executor::over(nodes, state, chain, parent, &attrs);
         executor.set_l1_origin(&origin)?;
         let mut queued = 0;
+        let first = next;
         for entry in queue {
             if entry.index < next {
                 continue;
@@ -306,6 +356,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                 });
             }
             if entry.l1_block > origin.number
+                || next - first >= MAX_QUEUE_ENTRIES
                 || entry.gas_limit() > executor.gas_left()
                 || meter.used() > QUEUE_WITNESS
             {

@@ -14,10 +14,13 @@ pub mod system;
 pub mod witness;
 
 pub use env::{
-    BlockAttributes, TandemEvm, block_env, build_evm, cfg_env, evm_spec, intrinsic_gas, tx_env,
-    tx_gas_limit_cap,
+    BlockAttributes, TandemEvm, block_env, build_evm, cfg_env, evm_spec, intrinsic_gas,
+    settles_dispute, tx_env, tx_gas_limit_cap,
 };
-pub use executor::{Error, ExecutedBlock, Executor, TxOutcome, genesis_block, genesis_output};
+pub use executor::{
+    Error, ExecutedBlock, Executor, TxOutcome, carry_l2_genesis, dev_genesis, genesis_block,
+    genesis_output,
+};
 pub use recover::{RecoveryError, recover_sender, recover_senders};
 
 pub use revm;

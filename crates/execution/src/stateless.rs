@@ -30,11 +30,16 @@ impl OutputPreimage {
     }
 }
 
-/// What EXECUTE found: the block's output and the L2 gas it used.
+/// What EXECUTE found: the block's output, the L2 gas it used, and where its Portal queue and L1
+/// origin ended up (the state transition decides how many queue entries a block takes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatelessOutput {
     pub output: OutputPreimage,
     pub gas_used: u64,
+    /// The Portal queue index after the block.
+    pub queue_next: u64,
+    /// The number of the L1 block the block derived from (after [`crate::l2::sanitize`]).
+    pub l1_origin: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +95,60 @@ pub fn encode_inputs(inputs: &L2BlockInputs) -> Bytes {
     alloy_rlp::encode(encoded).into()
 }
 
-/// Decodes [`encode_inputs`], recovering every sender. A sequenced transaction whose sender cannot
-/// be recovered is left out, as derivation leaves it out; a queue entry must be whole.
-pub fn decode_inputs(mut bytes: &[u8]) -> Result<L2BlockInputs, StatelessError> {
+/// One L2 block's inputs decoded but with no sender recovered yet: what EXECUTE charges for
+/// before it does the work ([`DecodedInputs::recover`]).
+#[derive(Debug)]
+pub struct DecodedInputs {
+    timestamp: u64,
+    l1_origin: L1Origin,
+    queue: Vec<(u64, u64, TxEnvelope)>,
+    transactions: Vec<TxEnvelope>,
+}
+
+impl DecodedInputs {
+    /// How many transactions (queue entries and sequenced) recovering senders will take.
+    pub fn len(&self) -> usize {
+        self.queue.len() + self.transactions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Recovers every sender. A sequenced transaction whose sender cannot be recovered is left
+    /// out, as derivation leaves it out; a queue entry must be whole.
+    pub fn recover(self) -> Result<L2BlockInputs, StatelessError> {
+        let mut queue = Vec::with_capacity(self.queue.len());
+        for (index, l1_block, tx) in self.queue {
+            let sender = match &tx {
+                TxEnvelope::Deposit(deposit) => deposit.from,
+                tx => {
+                    crate::recover_sender(tx).map_err(|e| StatelessError::Inputs(e.to_string()))?
+                }
+            };
+            queue.push(QueuedTx {
+                index,
+                l1_block,
+                tx: StoredTx { sender, tx },
+            });
+        }
+        Ok(L2BlockInputs {
+            timestamp: self.timestamp,
+            l1_origin: self.l1_origin,
+            queue,
+            transactions: crate::l2::with_senders(self.transactions),
+        })
+    }
+}
+
+/// Decodes [`encode_inputs`] and recovers every sender ([`decode_inputs_unrecovered`], then
+/// [`DecodedInputs::recover`]).
+pub fn decode_inputs(bytes: &[u8]) -> Result<L2BlockInputs, StatelessError> {
+    decode_inputs_unrecovered(bytes)?.recover()
+}
+
+/// Decodes [`encode_inputs`] without recovering any sender.
+pub fn decode_inputs_unrecovered(mut bytes: &[u8]) -> Result<DecodedInputs, StatelessError> {
     let bad = |e: String| StatelessError::Inputs(e);
     let encoded = EncodedInputs::decode(&mut bytes).map_err(|e| bad(e.to_string()))?;
     if !bytes.is_empty() {
@@ -102,16 +158,7 @@ pub fn decode_inputs(mut bytes: &[u8]) -> Result<L2BlockInputs, StatelessError> 
         |raw: &Bytes| TxEnvelope::decode_2718_exact(raw).map_err(|e| bad(e.to_string()));
     let mut queue = Vec::with_capacity(encoded.queue.len());
     for entry in &encoded.queue {
-        let tx = decode_tx(&entry.tx)?;
-        let sender = match &tx {
-            TxEnvelope::Deposit(deposit) => deposit.from,
-            tx => crate::recover_sender(tx).map_err(|e| bad(e.to_string()))?,
-        };
-        queue.push(QueuedTx {
-            index: entry.index,
-            l1_block: entry.l1_block,
-            tx: StoredTx { sender, tx },
-        });
+        queue.push((entry.index, entry.l1_block, decode_tx(&entry.tx)?));
     }
     let mut transactions = Vec::with_capacity(encoded.transactions.len());
     for raw in &encoded.transactions {
@@ -124,8 +171,7 @@ pub fn decode_inputs(mut bytes: &[u8]) -> Result<L2BlockInputs, StatelessError> 
         }
         transactions.push(tx);
     }
-    let transactions = crate::l2::with_senders(transactions);
-    Ok(L2BlockInputs {
+    Ok(DecodedInputs {
         timestamp: encoded.timestamp,
         l1_origin: encoded.l1_origin,
         queue,
@@ -189,6 +235,8 @@ pub fn execute_stateless(
             block_hash: executed.block.hash,
         },
         gas_used: header.gas_used,
+        queue_next: L1Origin::queue_index_of(header),
+        l1_origin: L1Origin::of_header(header).map_or(0, |o| o.number),
     })
 }
 

@@ -86,7 +86,8 @@ pub fn mine_block(
         &attrs,
     );
     let base_fee = executor.header().base_fee_per_gas.unwrap_or_default();
-    let candidates = backend.pool.lock().best(base_fee);
+    let candidates =
+        tandem_mempool::disputes_first(backend.pool.lock().best(base_fee), backend.chain.layer);
     let (mut skipped, mut invalid) = (HashSet::new(), Vec::new());
     let mut included = 0usize;
     for tx in candidates {

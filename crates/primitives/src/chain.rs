@@ -86,11 +86,11 @@ pub fn next_base_fee(params: &FeeParams, gas_used: u64, gas_limit: u64, base_fee
     } else if gas_used > target {
         let delta =
             u128::from(base_fee) * u128::from(gas_used - target) / u128::from(target) / denominator;
-        base_fee.saturating_add(delta.max(1) as u64)
+        base_fee.saturating_add(u64::try_from(delta.max(1)).unwrap_or(u64::MAX))
     } else {
         let delta =
             u128::from(base_fee) * u128::from(target - gas_used) / u128::from(target) / denominator;
-        base_fee.saturating_sub(delta as u64)
+        base_fee.saturating_sub(u64::try_from(delta).unwrap_or(u64::MAX))
     };
     next.max(params.min_base_fee_wei)
 }

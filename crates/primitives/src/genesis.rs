@@ -117,9 +117,10 @@ pub fn base_fee(genesis: &Genesis) -> u64 {
         .unwrap_or(DEFAULT_GENESIS_BASE_FEE_WEI)
 }
 
-/// A dev genesis: the given chain id, the ten dev accounts with 10,000 ETH each, and the L1 system
-/// contracts (set up for the dev L2).
-pub fn dev_genesis(chain_id: u64) -> Genesis {
+/// A dev L1 genesis without an L2: the given chain id, the ten dev accounts with 10,000 ETH each,
+/// and the L1 system contracts. `tandem_execution::dev_genesis` puts the dev L2 on it
+/// ([`carry_l2`]), with its genesis output, which only execution can compute.
+pub fn dev_l1_genesis(chain_id: u64) -> Genesis {
     let mut genesis = funded_genesis(chain_id);
     // Room for a challenge of any L2 block; the base fee targets a quarter of it (15M, as
     // Ethereum's 30M block with elasticity 2), and proposers fill ordinary blocks to twice that.
@@ -137,7 +138,6 @@ pub fn dev_genesis(chain_id: u64) -> Genesis {
     genesis.alloc.insert(system::PORTAL, system_account());
     genesis.alloc.insert(system::DISPUTE_GAME, system_account());
     set_bridge_params(&mut genesis, &BridgeParams::dev());
-    set_l2_rules(&mut genesis, &chain_config(&dev_l2_genesis()));
     genesis
 }
 
@@ -160,10 +160,13 @@ fn funded_genesis(chain_id: u64) -> Genesis {
     genesis
 }
 
-/// Writes the rules of the L2 that settles on this L1 into EXECUTE's storage (slots 0 to 5: chain
-/// id, gas limit, elasticity, base-fee change denominator, minimum base fee, sequencer drift), so
-/// L1 re-executes L2 blocks, and decodes batches, exactly as the L2 runs them.
-pub fn set_l2_rules(genesis: &mut Genesis, l2: &ChainConfig) {
+/// Puts an L2 on this L1: writes its rules into EXECUTE's storage (slots 0 to 5: chain id, gas
+/// limit, elasticity, base-fee change denominator, minimum base fee, sequencer drift), so L1
+/// re-executes L2 blocks and decodes batches exactly as the L2 runs them, and the output root of
+/// its genesis block into the DisputeGame (slot 0), the parent a challenge of L2 block 1 starts
+/// from and the one the first output must name. The two go together, so every L1 that carries an
+/// L2 can dispute its first output.
+pub fn carry_l2(genesis: &mut Genesis, l2: &ChainConfig, genesis_output_root: B256) {
     let storage = [
         l2.chain_id,
         l2.gas_limit,
@@ -180,14 +183,11 @@ pub fn set_l2_rules(genesis: &mut Genesis, l2: &ChainConfig) {
         system::EXECUTE,
         system_account().with_storage(Some(storage)),
     );
-}
-
-/// Writes the output root of the L2 genesis block into the DisputeGame (slot 0): the parent a
-/// challenge of L2 block 1 starts from.
-pub fn set_l2_genesis_output(genesis: &mut Genesis, output_root: B256) {
     genesis.alloc.insert(
         system::DISPUTE_GAME,
-        system_account().with_storage(Some([(B256::ZERO, output_root)].into_iter().collect())),
+        system_account().with_storage(Some(
+            [(B256::ZERO, genesis_output_root)].into_iter().collect(),
+        )),
     );
 }
 

@@ -145,6 +145,26 @@ impl Oracle {
             .await?)
     }
 
+    /// The output root the next output builds on: the newest output's, or the L2 genesis output
+    /// (the DisputeGame's) before the first, with the L2 block it is for.
+    pub async fn parent_of_next(&self) -> Result<(u64, B256)> {
+        match self.count().await?.checked_sub(1) {
+            Some(last) => {
+                let o = self.output(last, 0).await?;
+                Ok((o.l2_block_number, o.output_root))
+            }
+            None => Ok((
+                0,
+                self.l1
+                    .call_sol(
+                        tandem_primitives::system::DISPUTE_GAME,
+                        &tandem_execution::system::IDisputeGame::genesisOutputRootCall {},
+                    )
+                    .await?,
+            )),
+        }
+    }
+
     pub async fn output(&self, index: u64, window: u64) -> Result<PostedOutput> {
         let o = self
             .l1
@@ -532,6 +552,35 @@ pub async fn run_proposer(
             if safe < last {
                 return Ok::<bool, Error>(false);
             }
+            // The honest proposer's rule: never build on an output its own chain disagrees
+            // with (it waits for the challenger to remove it). L1 checks the same when the
+            // proposal lands (`WrongParent`), so no race can put it on top of one.
+            let (parent_block, on_l1) = Oracle::new(l1.clone()).parent_of_next().await?;
+            let own = l2
+                .request_json::<Option<Proposal>, _>(
+                    "tandem_outputProposal",
+                    (parent_block, parent_block),
+                )
+                .await?
+                .map(|p| p.output.output_root);
+            let mut parent = match (config.fault, own) {
+                (None, Some(own)) if own != on_l1 => {
+                    return Err(L1Error::Unexpected(format!(
+                        "the newest output on L1 claims {on_l1} for L2 block {parent_block}, \
+                         this node has {own}: waiting for it to be challenged"
+                    ))
+                    .into());
+                }
+                (None, Some(own)) => own,
+                (None, None) => {
+                    return Err(L1Error::Unexpected(format!(
+                        "the L2 node has no output for block {parent_block}"
+                    ))
+                    .into());
+                }
+                // A faulty proposer builds on whatever L1 holds.
+                (Some(_), _) => on_l1,
+            };
             let bond = l1
                 .call_sol(OUTPUT_ORACLE, &IOutputOracle::minBondCall {})
                 .await?;
@@ -550,8 +599,10 @@ pub async fn run_proposer(
                     alloy_sol_types::SolCall::abi_encode(&IOutputOracle::proposeOutputCall {
                         outputRoot: proposal.output.output_root,
                         l2BlockNumber: n,
+                        parentOutputRoot: parent,
                         blockRoots: proposal.block_roots,
                     });
+                parent = proposal.output.output_root;
                 calls.push((OUTPUT_ORACLE, bond, input.into()));
             }
             let receipts = l1

@@ -103,25 +103,20 @@ pub fn challenge(
         .ok_or_else(|| Error::Config(format!("the node lacks L2 block {}", number - 1)))?;
     let witness = execution_witness_for(reader, chain, number, inputs)
         .map_err(|e| Error::Config(format!("witness of L2 block {number}: {e}")))?;
-    // The due entries from the parent's next index that can matter: up to the first that would
-    // not fit an empty block.
-    let next = reader
-        .header(number - 1)?
-        .map(|h| tandem_execution::l2::L1Origin::queue_index_of(&h))
-        .unwrap_or_default();
-    let mut gas = 0u64;
-    let mut queue = Vec::new();
-    let due = inputs
-        .queue
-        .iter()
-        .filter(|e| e.index >= next && e.l1_block <= inputs.l1_origin.number);
-    for entry in due {
-        queue.push(Bytes::from(entry.tx.tx.encoded_2718()));
-        gas = gas.saturating_add(entry.gas_limit());
-        if gas > chain.gas_limit {
-            break;
-        }
-    }
+    // The queue entries the block took, and the one after: the state transition decides.
+    let header = |n: u64| {
+        reader
+            .header(n)?
+            .ok_or_else(|| Error::Config(format!("the node lacks L2 block {n}")))
+    };
+    let queue = tandem_execution::l2::queue_for_challenge(
+        &inputs.queue,
+        &header(number - 1)?,
+        &header(number)?,
+    )
+    .iter()
+    .map(|entry| Bytes::from(entry.tx.tx.encoded_2718()))
+    .collect();
     Ok(IDisputeGame::Challenge {
         outputIndex: alloy_primitives::U256::from(claim.index),
         l2BlockNumber: number,

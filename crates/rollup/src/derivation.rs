@@ -216,7 +216,7 @@ pub fn block_inputs(
     L2BlockInputs {
         timestamp: block.timestamp,
         l1_origin: origin,
-        queue: queue.due(L1Origin::queue_index_of(parent), origin.number),
+        queue: queue.offer(L1Origin::queue_index_of(parent)),
         transactions,
     }
 }

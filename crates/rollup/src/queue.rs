@@ -10,7 +10,7 @@ use alloy_primitives::{Address, B256};
 use alloy_rpc_types_eth::{Filter, Log};
 use alloy_sol_types::SolEvent;
 use tandem_execution::{
-    l2::QueuedTx,
+    l2::{QueuedTx, queue_offer},
     system::{
         IPortal,
         portal::{deposit_transaction, next_queue_hash},
@@ -20,8 +20,6 @@ use tandem_primitives::{StoredTx, TxEnvelope, system::PORTAL};
 
 /// L1 blocks one log query covers.
 const LOG_WINDOW: u64 = 2_000;
-/// Most entries one L2 block is offered (an L2 block fits about 1,400 plain transfers).
-const MAX_DUE: usize = 2_048;
 
 /// The queue read so far.
 #[derive(Debug, Default, Clone)]
@@ -83,18 +81,13 @@ impl PortalQueue {
             .get(usize::try_from(index.checked_sub(self.offset)?).ok()?)
     }
 
-    /// The entries from `from` on that L1 block `origin` has queued.
-    pub fn due(&self, from: u64, origin: u64) -> Vec<QueuedTx> {
+    /// The entries from `from` on that an L2 block is offered ([`queue_offer`]): how many it
+    /// takes, and which are due at its origin, the state transition decides.
+    pub fn offer(&self, from: u64) -> Vec<QueuedTx> {
         let start = usize::try_from(from.saturating_sub(self.offset))
             .unwrap_or(usize::MAX)
             .min(self.entries.len());
-        self.entries
-            .iter()
-            .skip(start)
-            .take_while(|e| e.l1_block <= origin)
-            .take(MAX_DUE)
-            .cloned()
-            .collect()
+        queue_offer(self.entries.range(start..), from)
     }
 
     /// Reads the Portal's events up to L1 block `to` (finalized).
@@ -200,12 +193,12 @@ mod tests {
         assert_eq!(queue.len(), 10);
         assert!(queue.get(5).is_none());
         assert_eq!(queue.get(6).map(|e| e.index), Some(6));
-        let due: Vec<u64> = queue.due(6, 3).iter().map(|e| e.index).collect();
-        assert_eq!(due, vec![6, 7]);
+        let offered: Vec<u64> = queue.offer(6).iter().map(|e| e.index).collect();
+        assert_eq!(offered, vec![6, 7, 8, 9]);
         // Pruning never goes backwards or past the end.
         queue.prune_below(3);
         queue.prune_below(50);
         assert_eq!(queue.len(), 10);
-        assert!(queue.due(10, 100).is_empty());
+        assert!(queue.offer(10).is_empty());
     }
 }

@@ -90,7 +90,7 @@ pub fn run(
             {
                 let queue = queue.lock();
                 if queue.covers(open.origin.number) {
-                    break queue.due(L1Origin::queue_index_of(&parent), open.origin.number);
+                    break queue.offer(L1Origin::queue_index_of(&parent));
                 }
             }
             if stop.load(Ordering::Relaxed) {

@@ -1,2 +1,3 @@
 //! Integration tests of tandem-consensus: seeded simulations of several validators in one process.
+mod build;
 mod sim;

@@ -112,7 +112,7 @@ impl Sim {
         )
         .await;
         network.start();
-        let genesis_config = genesis::dev_genesis(900);
+        let genesis_config = tandem_execution::dev_genesis(900);
         let chain_config = genesis::chain_config(&genesis_config);
         let mut chains = Vec::new();
         for (i, signer) in signers.iter().enumerate() {
@@ -267,7 +267,7 @@ impl Sim {
 
     /// Starts a full node that follows the validators' finalization certificates; returns its chain.
     async fn start_full_node(&self, dir: &Path) -> Arc<Chain> {
-        let genesis_config = genesis::dev_genesis(900);
+        let genesis_config = tandem_execution::dev_genesis(900);
         let chain_config = genesis::chain_config(&genesis_config);
         let storage = Arc::new(Storage::open(&dir.join("full-node.redb")).unwrap());
         let eth_genesis = genesis_block(&storage.read().unwrap(), &genesis_config).unwrap();

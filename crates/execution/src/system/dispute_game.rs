@@ -13,7 +13,6 @@ use crate::{
     l2::{L1Origin, L2BlockInputs, QueuedTx},
     stateless::OutputPreimage,
 };
-use alloy_consensus::Transaction;
 use alloy_eips::eip2718::Decodable2718;
 use alloy_sol_types::{SolCall, SolError, SolEvent, sol};
 use revm::{
@@ -103,7 +102,7 @@ fn challenge<CTX: ContextTr>(
         .saturating_to::<u64>()
         .max(1);
     let last: u64 = read(call, field::NUMBER)?.saturating_to();
-    let first = last + 1 - interval.min(last);
+    let first = last.saturating_add(1).saturating_sub(interval.min(last));
     let number = c.l2BlockNumber;
     if number < first || number > last {
         return Ok(Err(
@@ -112,7 +111,9 @@ fn challenge<CTX: ContextTr>(
     }
     let blocks_root: B256 = read(call, field::BLOCKS_ROOT)?.into();
     let at = number - first;
-    call.charge_keccak(64 * (c.claimedProof.len() + c.parentProof.len()));
+    call.charge_keccak(
+        64usize.saturating_mul(c.claimedProof.len().saturating_add(c.parentProof.len())),
+    );
     if !output_oracle::verify_block_root(blocks_root, c.claimedRoot, at, interval, &c.claimedProof)
     {
         return Ok(Err(bad_proof("claimed root")));
@@ -152,13 +153,33 @@ fn challenge<CTX: ContextTr>(
         Ok(inputs) => inputs,
         Err(revert) => return Ok(Err(revert)),
     };
-    call.charge(
-        execute::EXECUTE_GAS_PER_TX * (inputs.queue.len() + inputs.transactions.len()) as u64,
-    );
     let done = match execute::run_decoded(call, &parent, &inputs, &witness)? {
         Ok(done) => done,
         Err(reason) => return Ok(Err(IDisputeGame::ExecutionFailed { reason }.abi_encode())),
     };
+    // The queue list was all the block could depend on: the state transition stopped within it,
+    // or the entry after it is not due at the block's origin.
+    let queue_first = L1Origin::queue_index_of(&parent_header);
+    let following = queue_first.saturating_add(inputs.queue.len() as u64);
+    let length: u64 = call
+        .sload_at(PORTAL, portal::QUEUE_LENGTH_SLOT)?
+        .saturating_to();
+    let next_due = following < length
+        && call
+            .sload_at(PORTAL, portal::entry_slots(following).1)?
+            .saturating_to::<u64>()
+            <= done.l1_origin;
+    if !crate::l2::queue_is_whole(
+        queue_first,
+        inputs.queue.len() as u64,
+        done.queue_next,
+        next_due,
+    ) {
+        return Ok(Err(IDisputeGame::BadQueue {
+            reason: format!("entry {following} is due and missing"),
+        }
+        .abi_encode()));
+    }
     let true_root = done.output.root();
     let won = true_root != c.claimedRoot;
     let proposer = Address::from_word(read(call, field::PROPOSER)?.into());
@@ -273,18 +294,23 @@ fn block_inputs<CTX: ContextTr>(
         timestamp: header.timestamp,
         base_fee: header.base_fee_per_gas.unwrap_or_default(),
     };
-    // The queue: entries from the parent's next index, each the Portal's and due by the origin,
-    // until the next is not due, not there, or could not fit the L2 block anyway.
+    // The queue: entries from the parent's next index, each the Portal's (its hash chains on to
+    // the recorded one) at its recorded L1 block. How many of them the block takes is the state
+    // transition's to decide; `challenge` checks after EXECUTE that the list did not end early.
     let bad_queue = |reason: String| IDisputeGame::BadQueue { reason }.abi_encode();
     let next = L1Origin::queue_index_of(parent);
     let mut previous = match next.checked_sub(1) {
         Some(before) => B256::from(call.sload_at(PORTAL, portal::entry_slots(before).0)?),
         None => B256::ZERO,
     };
-    let gas_limit = execute::l2_rules(call)?.gas_limit;
-    let (mut queue, mut gas) = (Vec::with_capacity(c.queue.len()), 0u64);
+    let mut queue = Vec::with_capacity(c.queue.len());
     for (i, raw) in c.queue.iter().enumerate() {
-        let index = next + i as u64;
+        let index = next.saturating_add(i as u64);
+        // Paid for before its sender is recovered.
+        call.charge(execute::EXECUTE_GAS_PER_TX);
+        if call.out_of_gas() {
+            return Ok(Err(bad_queue(format!("out of gas at entry {index}"))));
+        }
         let Ok(tx) = TxEnvelope::decode_2718_exact(raw) else {
             return Ok(Err(bad_queue(format!("entry {index} does not decode"))));
         };
@@ -296,9 +322,6 @@ fn block_inputs<CTX: ContextTr>(
             return Ok(Err(bad_queue(format!("entry {index} is not the Portal's"))));
         }
         let l1_block: u64 = call.sload_at(PORTAL, block_slot)?.saturating_to();
-        if l1_block > origin.number {
-            return Ok(Err(bad_queue(format!("entry {index} is not due yet"))));
-        }
         let sender = match &tx {
             TxEnvelope::Deposit(deposit) => deposit.from,
             signed => match crate::recover_sender(signed) {
@@ -306,27 +329,16 @@ fn block_inputs<CTX: ContextTr>(
                 Err(_) => return Ok(Err(bad_queue(format!("entry {index} has no sender")))),
             },
         };
-        gas = gas.saturating_add(tx.gas_limit());
         queue.push(QueuedTx {
             index,
             l1_block,
             tx: StoredTx { sender, tx },
         });
     }
-    let following = next + queue.len() as u64;
-    let length: u64 = call
-        .sload_at(PORTAL, portal::QUEUE_LENGTH_SLOT)?
-        .saturating_to();
-    let complete = following >= length
-        || gas > gas_limit
-        || call
-            .sload_at(PORTAL, portal::entry_slots(following).1)?
-            .saturating_to::<u64>()
-            > origin.number;
-    if !complete {
-        return Ok(Err(bad_queue(format!(
-            "entry {following} is due and missing"
-        ))));
+    // The batch block's transactions, paid for before their senders are recovered.
+    call.charge(execute::EXECUTE_GAS_PER_TX.saturating_mul(block.transactions.len() as u64));
+    if call.out_of_gas() {
+        return Ok(Err(bad_batch("out of gas before recovering senders")));
     }
     let transactions = crate::l2::with_senders(block.transactions);
     Ok(Ok(L2BlockInputs {

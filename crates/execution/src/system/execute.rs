@@ -3,7 +3,7 @@
 //! ([`crate::stateless::execute_stateless`]). The DisputeGame settles a dispute with one call.
 use super::Call;
 use crate::{
-    stateless::{OutputPreimage, StatelessOutput, decode_inputs, execute_stateless},
+    stateless::{OutputPreimage, StatelessOutput, decode_inputs_unrecovered, execute_stateless},
     witness::ExecutionWitness,
 };
 use alloy_consensus::Transaction;
@@ -23,7 +23,7 @@ pub const EXECUTE_GAS_PER_TX: u64 = 3_000;
 /// Per unit of L2 gas the block uses: re-execution costs L1 what the same EVM work costs.
 pub const EXECUTE_GAS_PER_L2_GAS: u64 = 1;
 
-/// The L2 rules EXECUTE's storage holds (see `set_l2_rules` in tandem-primitives).
+/// The L2 rules EXECUTE's storage holds (see `carry_l2` in tandem-primitives).
 pub(crate) fn l2_rules<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<ChainConfig, String> {
     let mut word = |slot: u64| -> Result<u64, String> {
         Ok(call.sload_at(EXECUTE, U256::from(slot))?.saturating_to())
@@ -49,8 +49,8 @@ pub(crate) fn run<CTX: ContextTr>(
     inputs: &[u8],
     witness: &[u8],
 ) -> Result<Result<StatelessOutput, String>, String> {
-    call.charge(EXECUTE_GAS_PER_BYTE * inputs.len() as u64);
-    let inputs = match decode_inputs(inputs) {
+    call.charge(EXECUTE_GAS_PER_BYTE.saturating_mul(inputs.len() as u64));
+    let inputs = match decode_inputs_unrecovered(inputs) {
         Ok(inputs) => inputs,
         Err(e) => return Ok(Err(e.to_string())),
     };
@@ -58,7 +58,15 @@ pub(crate) fn run<CTX: ContextTr>(
         Ok(witness) => witness,
         Err(e) => return Ok(Err(e)),
     };
-    call.charge(EXECUTE_GAS_PER_TX * (inputs.queue.len() + inputs.transactions.len()) as u64);
+    // Senders are recovered only once they are paid for.
+    call.charge(EXECUTE_GAS_PER_TX.saturating_mul(inputs.len() as u64));
+    if call.out_of_gas() {
+        return Ok(Err("out of gas before recovering senders".into()));
+    }
+    let inputs = match inputs.recover() {
+        Ok(inputs) => inputs,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
     run_decoded(call, parent, &inputs, &witness)
 }
 
@@ -67,7 +75,9 @@ pub(crate) fn decode_witness<CTX: ContextTr>(
     call: &mut Call<'_, CTX>,
     witness: &[u8],
 ) -> Result<ExecutionWitness, String> {
-    call.charge(EXECUTE_BASE_GAS + EXECUTE_GAS_PER_BYTE * witness.len() as u64);
+    call.charge(
+        EXECUTE_BASE_GAS.saturating_add(EXECUTE_GAS_PER_BYTE.saturating_mul(witness.len() as u64)),
+    );
     if call.out_of_gas() {
         return Err("out of gas before execution".into());
     }
@@ -102,7 +112,7 @@ pub(crate) fn run_decoded<CTX: ContextTr>(
     }
     Ok(match execute_stateless(&chain, parent, inputs, witness) {
         Ok(output) => {
-            call.charge(EXECUTE_GAS_PER_L2_GAS * output.gas_used);
+            call.charge(EXECUTE_GAS_PER_L2_GAS.saturating_mul(output.gas_used));
             Ok(output)
         }
         Err(e) => Err(e.to_string()),

@@ -244,6 +244,23 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                     .abi_encode(),
                 );
             }
+            // The parent: what L1 holds for the previous output's block is what the proposer
+            // holds, so no challenge can win against this output through its parent.
+            let count = call.sload(COUNT_SLOT)?;
+            let stored = match count.saturating_to::<u64>().checked_sub(1) {
+                Some(previous) => call.sload(output_slot(previous, ROOT))?,
+                None => call.sload_at(DISPUTE_GAME, super::dispute_game::GENESIS_OUTPUT_SLOT)?,
+            };
+            let stored = B256::from(stored);
+            if stored != c.parentOutputRoot || stored.is_zero() {
+                return call.revert(
+                    IOutputOracle::WrongParent {
+                        stored,
+                        given: c.parentOutputRoot,
+                    }
+                    .abi_encode(),
+                );
+            }
             let interval = call.sload(INTERVAL_SLOT)?.saturating_to::<u64>().max(1);
             let last_is_output = c.blockRoots.last() == Some(&c.outputRoot);
             if c.blockRoots.len() as u64 != interval || !last_is_output {
@@ -257,7 +274,6 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
             }
             call.charge_keccak(64 * c.blockRoots.len());
             let blocks_root = blocks_root(&c.blockRoots);
-            let count = call.sload(COUNT_SLOT)?;
             let index = count.saturating_to::<u64>();
             let now = call.timestamp();
             let proposer = call.caller;

@@ -18,7 +18,7 @@ pub(crate) struct TestChain {
 impl TestChain {
     /// The dev L1 with `gas_limit` and Ethereum's elasticity of 2 (blocks fill to the limit).
     pub(crate) fn new(gas_limit: u64) -> Self {
-        let mut g: Genesis = genesis::dev_genesis(900);
+        let mut g: Genesis = tandem_execution::dev_genesis(900);
         g.gas_limit = gas_limit;
         g.config.extra_fields.remove("eip1559Elasticity");
         Self::from_genesis(g)

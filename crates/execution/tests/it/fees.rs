@@ -62,12 +62,12 @@ fn transaction_that_cannot_pay_the_base_fee_is_refused_and_changes_nothing() {
 }
 
 #[test]
-fn the_dev_l1_fills_ordinary_blocks_to_half_its_limit_and_a_challenge_to_all_of_it() {
+fn the_dev_l1_fills_ordinary_blocks_to_half_its_limit_and_challenges_to_all_of_it() {
     use alloy_consensus::TxEip1559;
     use alloy_primitives::{TxKind, U256};
     use tandem_execution::revm::primitives::eip7825::TX_GAS_LIMIT_CAP;
-    use tandem_primitives::{ChainConfig, dev, genesis, system::DISPUTE_GAME};
-    let chain = TestChain::from_genesis(genesis::dev_genesis(900));
+    use tandem_primitives::{ChainConfig, dev, system::DISPUTE_GAME};
+    let chain = TestChain::from_genesis(tandem_execution::dev_genesis(900));
     assert_eq!(chain.chain.gas_limit, ChainConfig::L1_GAS_LIMIT);
     assert_eq!(chain.chain.soft_gas_limit(), ChainConfig::L1_GAS_LIMIT / 2);
     let call = |nonce: u64, to, gas: u64, data: Vec<u8>| {
@@ -85,8 +85,14 @@ fn the_dev_l1_fills_ordinary_blocks_to_half_its_limit_and_a_challenge_to_all_of_
         (tx, account.address)
     };
     let reader = chain.storage.read().unwrap();
-    let mut executor = chain.open(&reader);
     let other = Address::with_last_byte(1);
+    // No ordinary transaction may ask for more than EIP-7825's cap, even in an empty block.
+    let (tx, sender) = call(0, other, TX_GAS_LIMIT_CAP + 1, vec![]);
+    assert!(matches!(
+        chain.open(&reader).execute(tx, sender),
+        Err(tandem_execution::Error::InvalidTx { .. })
+    ));
+    let mut executor = chain.open(&reader);
     // Ordinary transactions fill the block to half its limit: two of 8M gas of calldata, then
     // one asking 15M does not fit (it would under the limit itself).
     for nonce in 0..2 {
@@ -98,21 +104,19 @@ fn the_dev_l1_fills_ordinary_blocks_to_half_its_limit_and_a_challenge_to_all_of_
         executor.execute(tx, sender),
         Err(tandem_execution::Error::BlockFull { .. })
     ));
-    // Nor may one ask for more than EIP-7825's cap; a call to the DisputeGame may, up to the
-    // limit.
-    let (tx, sender) = call(2, other, TX_GAS_LIMIT_CAP + 1, vec![]);
-    assert!(matches!(
-        executor.execute(tx, sender),
-        Err(tandem_execution::Error::InvalidTx { .. })
-    ));
+    // A call to the DisputeGame has the room above the soft limit, whatever its size: one
+    // within the cap, then one past it up to the limit.
+    let (tx, sender) = call(2, DISPUTE_GAME, 15_000_000, vec![]);
+    executor.execute(tx, sender).unwrap();
     let room = ChainConfig::L1_GAS_LIMIT - executor.header().gas_used;
-    let (tx, sender) = call(2, DISPUTE_GAME, room + 1, vec![]);
+    assert!(room > TX_GAS_LIMIT_CAP);
+    let (tx, sender) = call(3, DISPUTE_GAME, room + 1, vec![]);
     assert!(matches!(
         executor.execute(tx, sender),
         Err(tandem_execution::Error::BlockFull { .. })
     ));
-    let (tx, sender) = call(2, DISPUTE_GAME, room, vec![]);
+    let (tx, sender) = call(3, DISPUTE_GAME, room, vec![]);
     // Included, asking for more than the half the ordinary ones had left.
     executor.execute(tx, sender).unwrap();
-    assert_eq!(executor.executed().0.len(), 3);
+    assert_eq!(executor.executed().0.len(), 4);
 }

@@ -118,7 +118,7 @@ pub(crate) struct Bridge {
 impl Bridge {
     pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut g1 = genesis::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+        let mut g1 = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
         genesis::set_bridge_params(
             &mut g1,
             &BridgeParams {
@@ -136,7 +136,11 @@ impl Bridge {
         let genesis_output = output_at(&l2.storage.read().unwrap(), 0).unwrap().unwrap();
         let in_memory = tandem_execution::genesis_output(&g2).unwrap();
         assert_eq!(in_memory.root(), genesis_output.output_root);
-        genesis::set_l2_genesis_output(&mut g1, genesis_output.output_root);
+        assert_eq!(
+            g1.alloc[&system::DISPUTE_GAME].storage.as_ref().unwrap()[&B256::ZERO],
+            genesis_output.output_root,
+            "the dev L1 genesis records the dev L2's genesis output"
+        );
         let l1 = Chain::new(&dir, "l1", &g1);
         Self {
             _dir: dir,
@@ -352,9 +356,13 @@ impl Bridge {
             let p = proposal(&self.l2.storage.read().unwrap(), first, last)
                 .unwrap()
                 .unwrap();
+            let parent = output_at(&self.l2.storage.read().unwrap(), self.proposed_to)
+                .unwrap()
+                .unwrap();
             let call = IOutputOracle::proposeOutputCall {
                 outputRoot: p.output.output_root,
                 l2BlockNumber: last,
+                parentOutputRoot: parent.output_root,
                 blockRoots: p.block_roots,
             };
             let tx = self.l1_tx(
@@ -370,6 +378,21 @@ impl Bridge {
             );
             self.proposed_to = last;
         }
+    }
+
+    /// The output root L1 holds for the block the next output builds on (the newest output's, or
+    /// the L2 genesis output).
+    pub(crate) fn parent_on_l1(&self) -> B256 {
+        let reader = self.l1.storage.read().unwrap();
+        let slot = match self.output_count().checked_sub(1) {
+            Some(last) => tandem_execution::system::output_oracle::output_slot(last, 0),
+            None => tandem_execution::system::dispute_game::GENESIS_OUTPUT_SLOT,
+        };
+        let address = match self.output_count() {
+            0 => system::DISPUTE_GAME,
+            _ => OUTPUT_ORACLE,
+        };
+        B256::from(reader.storage(address, B256::from(slot)).unwrap())
     }
 
     pub(crate) fn output_count(&self) -> u64 {

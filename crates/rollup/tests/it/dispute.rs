@@ -26,10 +26,10 @@ use tandem_rollup::{
 };
 use tandem_state::LatestState;
 
-const FAULTY: usize = 5;
-const CHALLENGER: usize = 6;
+pub(crate) const FAULTY: usize = 5;
+pub(crate) const CHALLENGER: usize = 6;
 
-fn eth(n: u64) -> U256 {
+pub(crate) fn eth(n: u64) -> U256 {
     U256::from(n) * U256::from(10u64).pow(U256::from(18))
 }
 
@@ -105,7 +105,7 @@ impl Fault {
 
 /// A block built outside the state transition's rules, as a faulty proposer's node might: the
 /// deposits in the order given, the transactions without the L1 data fee and at any timestamp.
-fn rogue_block(
+pub(crate) fn rogue_block(
     chain: &Chain,
     timestamp: u64,
     origin: L1Origin,
@@ -464,7 +464,7 @@ fn scenario(fault: Fault) -> Scenario {
     }
 }
 
-fn origin_of(header: &Header) -> L1Origin {
+pub(crate) fn origin_of(header: &Header) -> L1Origin {
     L1Origin {
         number: header.number,
         hash: header.hash_slow(),
@@ -473,7 +473,7 @@ fn origin_of(header: &Header) -> L1Origin {
     }
 }
 
-fn executed(chain: &Chain, inputs: &L2BlockInputs) -> ExecutedBlock {
+pub(crate) fn executed(chain: &Chain, inputs: &L2BlockInputs) -> ExecutedBlock {
     let reader = chain.storage.read().unwrap();
     execute_l2_block(
         (&reader).into(),
@@ -486,17 +486,18 @@ fn executed(chain: &Chain, inputs: &L2BlockInputs) -> ExecutedBlock {
     .executed
 }
 
-fn replay(chain: &Chain, inputs: &L2BlockInputs) {
+pub(crate) fn replay(chain: &Chain, inputs: &L2BlockInputs) {
     let block = executed(chain, inputs);
     chain.storage.commit(&block.into_commit()).unwrap();
 }
 
 impl Bridge {
     /// Proposes `claim` from dev account `from` with the minimum bond; it must be accepted.
-    fn propose_claim(&mut self, from: usize, claim: &Claim) {
+    pub(crate) fn propose_claim(&mut self, from: usize, claim: &Claim) {
         let call = IOutputOracle::proposeOutputCall {
             outputRoot: *claim.roots.last().unwrap(),
             l2BlockNumber: claim.last_block(),
+            parentOutputRoot: self.parent_on_l1(),
             blockRoots: claim.roots.clone(),
         };
         let tx = self.l1_tx(
@@ -513,7 +514,7 @@ impl Bridge {
     }
 
     /// Where L2 block `number`'s inputs sit on L1.
-    fn on_l1(&self, number: u64) -> OnL1 {
+    pub(crate) fn on_l1(&self, number: u64) -> OnL1 {
         let (sequence, (batch, _, _)) = self
             .batches
             .iter()
@@ -536,7 +537,7 @@ impl Bridge {
     }
 
     /// The challenger's call against block `number` of `claim`, from the honest node.
-    fn challenge_of(&self, claim: &Claim, number: u64) -> IDisputeGame::Challenge {
+    pub(crate) fn challenge_of(&self, claim: &Claim, number: u64) -> IDisputeGame::Challenge {
         challenger::challenge(
             &self.l2.storage.read().unwrap(),
             &self.l2.config,
@@ -550,13 +551,16 @@ impl Bridge {
 
     /// Sends a challenge with the minimum bond: `Some(won)` if it went through, `None` if it
     /// reverted.
-    fn send_challenge(&mut self, c: IDisputeGame::Challenge) -> Option<bool> {
+    pub(crate) fn send_challenge(&mut self, c: IDisputeGame::Challenge) -> Option<bool> {
         let call = IDisputeGame::challengeCall { c };
-        let tx = self.l1_tx(
+        // As the challenger sends it: as much gas as an L1 block has, so re-executing any L2
+        // block is paid for.
+        let tx = self.l1_tx_with_gas(
             CHALLENGER,
             DISPUTE_GAME,
             BridgeParams::dev().min_bond,
             call.abi_encode(),
+            self.l1.config.gas_limit,
         );
         let receipt = self.mine_l1(vec![tx], 1).remove(0);
         if !receipt.status() {
@@ -573,7 +577,7 @@ impl Bridge {
         Some(event.won)
     }
 
-    fn l1_balance(&self, address: Address) -> U256 {
+    pub(crate) fn l1_balance(&self, address: Address) -> U256 {
         self.l1.balance(address)
     }
 }
@@ -681,13 +685,18 @@ fn unchallenged_a_forged_withdrawal_would_be_paid() {
     assert_eq!(b.l1_balance(withdrawal.target), before + eth(5));
 }
 
-fn dev_address(i: usize) -> Address {
+pub(crate) fn dev_address(i: usize) -> Address {
     tandem_primitives::dev::accounts()[i].address
 }
 
 /// The Portal call finalizing `withdrawal` with a proof from the faulty chain's block `block`,
 /// claimed under output `index`.
-fn forged_proof(faulty: &Chain, withdrawal: &Withdrawal, index: u64, block: u64) -> Bytes {
+pub(crate) fn forged_proof(
+    faulty: &Chain,
+    withdrawal: &Withdrawal,
+    index: u64,
+    block: u64,
+) -> Bytes {
     let reader = faulty.storage.read().unwrap();
     let output = output_at(&reader, block).unwrap().unwrap();
     let slot = B256::from(tandem_execution::system::message_passer::sent_message_slot(
@@ -807,7 +816,7 @@ fn honest_outputs_survive_every_challenge_and_bogus_ones_change_nothing() {
 }
 
 /// The claim of output `index` as L1 holds it (from the OutputBlockRoots log).
-fn challenger_claim(b: &Bridge, index: u64) -> Claim {
+pub(crate) fn challenger_claim(b: &Bridge, index: u64) -> Claim {
     let reader = b.l1.storage.read().unwrap();
     let head = reader.last_height().unwrap();
     for number in (0..=head).rev() {
@@ -1092,4 +1101,234 @@ fn a_challenge_past_eip_7825_s_cap_lands_in_one_l1_block_and_wins() {
         executor.execute(tx.0, tx.1),
         Err(tandem_execution::Error::InvalidTx { .. })
     ));
+}
+
+/// `calls` from dev account `from` with consecutive nonces, for one L1 block.
+pub(crate) fn l1_txs_from(
+    b: &Bridge,
+    from: usize,
+    calls: Vec<(Address, U256, Vec<u8>)>,
+) -> Vec<(TxEnvelope, Address)> {
+    let account = &tandem_primitives::dev::accounts()[from];
+    let nonce = b.l1.nonce(account.address);
+    calls
+        .into_iter()
+        .enumerate()
+        .map(|(i, (to, value, input))| {
+            let tx = alloy_consensus::TxEip1559 {
+                chain_id: tandem_primitives::ChainConfig::L1_DEV_CHAIN_ID,
+                nonce: nonce + i as u64,
+                gas_limit: 3_000_000,
+                max_fee_per_gas: 100_000_000_000,
+                max_priority_fee_per_gas: 1,
+                to: alloy_primitives::TxKind::Call(to),
+                value,
+                input: input.into(),
+                ..Default::default()
+            };
+            (account.sign(tx), account.address)
+        })
+        .collect()
+}
+
+/// Seventeen deposits of 2M gas each queued in one L1 block: their gas limits add up past the L2
+/// block's 30M, but each uses about 21,000, so the state transition takes all seventeen into L2
+/// block 3. Returns the bridge with blocks 1-4 mined and batched and output 0 (blocks 1-2) honest.
+fn seventeen_deposits_of_2m_gas() -> Bridge {
+    use tandem_execution::system::portal::MAX_QUEUED_GAS;
+    let mut b = Bridge::new();
+    b.mine_l2(Vec::new());
+    b.mine_l2(Vec::new());
+    b.propose();
+    let deposits = (0..17u64)
+        .map(|i| {
+            let to = fresh(300 + i).address;
+            (
+                PORTAL,
+                eth(1),
+                deposit_call(to, eth(1), MAX_QUEUED_GAS, vec![]),
+            )
+        })
+        .collect();
+    let txs = l1_txs_from(&b, 0, deposits);
+    assert!(b.mine_l1(txs, 1).iter().all(|r| r.status()));
+    let block = b.mine_l2(Vec::new());
+    let header = block.executed.block.header();
+    assert_eq!(
+        L1Origin::queued_of(header),
+        17,
+        "block 3 takes all seventeen"
+    );
+    assert!(17 * MAX_QUEUED_GAS > b.l2.config.gas_limit);
+    b.mine_l2(Vec::new());
+    b.post_batches();
+    b
+}
+
+#[test]
+fn an_honest_block_that_takes_17_deposits_of_2m_gas_survives_a_challenge_that_hands_it_16() {
+    let mut b = seventeen_deposits_of_2m_gas();
+    b.propose();
+    let honest = challenger_claim(&b, 1);
+    let full = b.challenge_of(&honest, 3);
+    assert_eq!(
+        full.queue.len(),
+        17,
+        "the block took 17 and L1 holds no 18th"
+    );
+    // Shortened: EXECUTE would build a block with 16 deposits and call the honest output wrong.
+    for keep in [16, 10, 1, 0] {
+        let mut short = full.clone();
+        short.queue.truncate(keep);
+        assert_eq!(
+            b.send_challenge(short),
+            None,
+            "a list of {keep} of 17 is refused"
+        );
+        assert_eq!(b.output_count(), 2);
+    }
+    // The whole list: the honest output stands and the challenger's bond goes to its proposer.
+    assert_eq!(b.send_challenge(full), Some(false));
+    assert_eq!(b.output_count(), 2);
+}
+
+#[test]
+fn a_wrong_output_over_17_deposits_of_2m_gas_is_removed_by_the_shipped_challenger() {
+    let mut b = seventeen_deposits_of_2m_gas();
+    // The faulty proposer claims block 3 took 16 deposits, and anything it likes for block 4.
+    let faulty_dir = tempfile::tempdir().unwrap();
+    let faulty = Chain::new(&faulty_dir, "faulty", &genesis::dev_l2_genesis());
+    for number in 1..=2 {
+        replay(&faulty, &b.inputs[&number]);
+    }
+    let mut sixteen = b.inputs[&3].clone();
+    let from = L1Origin::queue_index_of(&faulty.head());
+    sixteen.queue.retain(|e| e.index >= from);
+    sixteen.queue.truncate(16);
+    replay(&faulty, &sixteen);
+    assert_eq!(L1Origin::queued_of(&faulty.head()), 16);
+    let roots = (3..=4)
+        .map(|number| match number {
+            3 => {
+                output_at(&faulty.storage.read().unwrap(), 3)
+                    .unwrap()
+                    .unwrap()
+                    .output_root
+            }
+            _ => B256::repeat_byte(0x44),
+        })
+        .collect();
+    let claim = Claim {
+        index: 1,
+        first_block: 3,
+        roots,
+    };
+    b.propose_claim(FAULTY, &claim);
+    let on_l1 = challenger_claim(&b, 1);
+    assert_eq!(
+        challenger::check(&b.l2.storage.read().unwrap(), &on_l1).unwrap(),
+        Verdict::Wrong(3)
+    );
+    let c = b.challenge_of(&on_l1, 3);
+    assert_eq!(b.send_challenge(c), Some(true), "the wrong output loses");
+    assert_eq!(b.output_count(), 1);
+    // A challenge built on the faulty node's 16 would agree with the claim: it is refused, so
+    // a challenger following the claim cannot be made to lose its bond on it.
+    b.propose_claim(FAULTY, &claim);
+    let mut agreeing = b.challenge_of(&claim, 3);
+    agreeing.queue.truncate(16);
+    assert_eq!(b.send_challenge(agreeing), None);
+}
+
+#[test]
+fn the_l1_genesis_of_tandem_dev_and_setup_can_dispute_output_0() {
+    // Bridge::new starts L1 from `tandem_execution::dev_genesis`, as `tandem dev`, `tandem setup`
+    // and `tandem devnet` do.
+    let g1 = tandem_execution::dev_genesis(tandem_primitives::ChainConfig::L1_DEV_CHAIN_ID);
+    let expected = tandem_execution::genesis_output(&genesis::dev_l2_genesis())
+        .unwrap()
+        .root();
+    let slot = tandem_execution::system::dispute_game::GENESIS_OUTPUT_SLOT;
+    assert_eq!(
+        g1.alloc[&DISPUTE_GAME].storage.as_ref().unwrap()[&B256::from(slot)],
+        expected
+    );
+    let mut b = Bridge::new();
+    b.mine_l2(Vec::new());
+    b.mine_l2(Vec::new());
+    b.post_batches();
+    let honest = proposal(&b.l2.storage.read().unwrap(), 1, 2)
+        .unwrap()
+        .unwrap();
+    let mut roots = honest.block_roots;
+    roots[0] = B256::repeat_byte(0x01);
+    let claim = Claim {
+        index: 0,
+        first_block: 1,
+        roots,
+    };
+    b.propose_claim(FAULTY, &claim);
+    let c = b.challenge_of(&claim, 1);
+    assert_eq!(b.send_challenge(c), Some(true), "a wrong L2 block 1 loses");
+    assert_eq!(b.output_count(), 0);
+    // And the honest output 0 stands against a challenge of block 1.
+    b.propose();
+    let c = b.challenge_of(&challenger_claim(&b, 0), 1);
+    assert_eq!(b.send_challenge(c), Some(false));
+    assert_eq!(b.output_count(), 1);
+}
+
+#[test]
+fn an_honest_proposer_never_builds_on_a_wrong_output_so_its_parent_cannot_be_used_against_it() {
+    let Scenario { mut b, claim, .. } = scenario(Fault::ExtraTransaction);
+    // Output 1 is wrong (an extra transaction in block 4) and has a consistent state behind it.
+    for _ in 0..INTERVAL {
+        b.mine_l2(Vec::new());
+    }
+    b.post_batches();
+    let honest = proposal(&b.l2.storage.read().unwrap(), 5, 6)
+        .unwrap()
+        .unwrap();
+    let own_parent = output_at(&b.l2.storage.read().unwrap(), 4)
+        .unwrap()
+        .unwrap()
+        .output_root;
+    assert_ne!(own_parent, *claim.roots.last().unwrap());
+    // The honest proposer names its own parent: L1 holds another, so the proposal is refused.
+    let call = IOutputOracle::proposeOutputCall {
+        outputRoot: honest.output.output_root,
+        l2BlockNumber: 6,
+        parentOutputRoot: own_parent,
+        blockRoots: honest.block_roots,
+    };
+    let tx = b.l1_tx(
+        PROPOSER,
+        OUTPUT_ORACLE,
+        BridgeParams::dev().min_bond,
+        call.abi_encode(),
+    );
+    let receipt = b.mine_l1(vec![tx], 1).remove(0);
+    assert!(!receipt.status());
+    match &b.last_results[0] {
+        tandem_execution::revm::context_interface::result::ExecutionResult::Revert {
+            output,
+            ..
+        } => {
+            let e = IOutputOracle::WrongParent::abi_decode(output).unwrap();
+            assert_eq!(
+                (e.stored, e.given),
+                (*claim.roots.last().unwrap(), own_parent)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.output_count(), 2);
+    // The wrong output is removed by the honest challenger.
+    let c = b.challenge_of(&challenger_claim(&b, 1), 4);
+    assert_eq!(b.send_challenge(c), Some(true));
+    assert_eq!(b.output_count(), 1);
+    // Now the honest proposer's parent is L1's, and its outputs go on.
+    b.proposed_to = 2;
+    b.propose();
+    assert_eq!(b.output_count(), 3);
 }

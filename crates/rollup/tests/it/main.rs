@@ -1,4 +1,5 @@
 //! Integration tests of tandem-rollup.
+mod adversary;
 mod bridge;
 mod codec;
 mod derivation;
