@@ -35,7 +35,7 @@ pub(crate) fn eth(n: u64) -> U256 {
 
 /// The ways an output can be wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
+pub(crate) enum Fault {
     StateRoot,
     StorageRoot,
     BlockHash,
@@ -149,19 +149,19 @@ pub(crate) fn rogue_block(
 }
 
 /// What a scenario leaves for the challenge: the honest bridge, the faulty chain and the claim.
-struct Scenario {
-    b: Bridge,
-    faulty: Chain,
-    claim: Claim,
-    wrong_block: u64,
+pub(crate) struct Scenario {
+    pub(crate) b: Bridge,
+    pub(crate) faulty: Chain,
+    pub(crate) claim: Claim,
+    pub(crate) wrong_block: u64,
     /// A withdrawal only the faulty chain has, with its L2 block.
-    forged: Option<(Withdrawal, u64)>,
+    pub(crate) forged: Option<(Withdrawal, u64)>,
 }
 
 /// Runs L2 blocks 1 and 2 (deposits, transfers) with an honest output 0, then blocks 3 and 4 with
 /// deposits due in block 4 and its batch on L1; the faulty proposer posts output 1 (blocks 3-4)
 /// wrong by `fault`.
-fn scenario(fault: Fault) -> Scenario {
+pub(crate) fn scenario(fault: Fault) -> Scenario {
     let mut b = Bridge::new();
     let users: Vec<_> = (0..3).map(fresh).collect();
     let mut txs = Vec::new();
@@ -1331,4 +1331,70 @@ fn an_honest_proposer_never_builds_on_a_wrong_output_so_its_parent_cannot_be_use
     b.proposed_to = 2;
     b.propose();
     assert_eq!(b.output_count(), 3);
+}
+
+#[test]
+fn execute_refuses_a_parent_numbered_u64_max_and_charges_for_senders_before_recovering_them() {
+    use tandem_execution::{
+        revm::context_interface::result::ExecutionResult, stateless::encode_inputs,
+        system::IExecute, witness::execution_witness_for,
+    };
+    let Scenario { mut b, .. } = scenario(Fault::StateRoot);
+    let number = 4;
+    let reader = b.l2.storage.read().unwrap();
+    let inputs = b.inputs[&number].clone();
+    let mut witness = execution_witness_for(&reader, &b.l2.config, number, &inputs).unwrap();
+    let parent = output_at(&reader, number - 1).unwrap().unwrap();
+    drop(reader);
+    // The caller's parent header, renumbered u64::MAX (its state root and the witness stay
+    // consistent): refused, not an overflow inside L1 block building.
+    let mut header: Header = alloy_rlp::decode_exact(&witness.headers[0]).unwrap();
+    header.number = u64::MAX;
+    witness.headers = vec![alloy_rlp::encode(&header).into()];
+    let call = IExecute::executeCall {
+        parentStateRoot: parent.state_root,
+        parentMessagePasserRoot: parent.message_passer_storage_root,
+        parentBlockHash: header.hash_slow(),
+        inputs: encode_inputs(&inputs),
+        witness: alloy_rlp::encode(&witness).into(),
+    };
+    let revert_reason = |b: &mut Bridge, input: Vec<u8>, gas: u64| {
+        let tx = b.l1_tx_with_gas(
+            CHALLENGER,
+            tandem_primitives::system::EXECUTE,
+            U256::ZERO,
+            input,
+            gas,
+        );
+        b.mine_l1(vec![tx], 1);
+        match b.last_results[0].clone() {
+            ExecutionResult::Revert { output, .. } => {
+                IExecute::ExecutionFailed::abi_decode(&output)
+                    .unwrap()
+                    .reason
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let reason = revert_reason(&mut b, call.abi_encode(), 3_000_000);
+    assert!(
+        reason.contains("u64::MAX") || reason.contains("18446744073709551615"),
+        "{reason}"
+    );
+    // Many signed transactions and gas for their bytes but not their senders: refused before
+    // any sender is recovered.
+    let user = fresh(77);
+    let mut many = inputs.clone();
+    many.transactions = (0..500)
+        .map(|nonce| l2_call(&user, nonce, user.address, U256::ONE, vec![]))
+        .collect();
+    let call = IExecute::executeCall {
+        parentStateRoot: parent.state_root,
+        parentMessagePasserRoot: parent.message_passer_storage_root,
+        parentBlockHash: parent.block_hash,
+        inputs: encode_inputs(&many),
+        witness: alloy_rlp::encode(&witness).into(),
+    };
+    let reason = revert_reason(&mut b, call.abi_encode(), 2_500_000);
+    assert_eq!(reason, "out of gas before recovering senders");
 }

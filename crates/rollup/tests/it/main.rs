@@ -4,4 +4,5 @@ mod bridge;
 mod codec;
 mod derivation;
 mod dispute;
+mod fuzz;
 mod workload;
