@@ -1384,7 +1384,7 @@ fn execute_refuses_a_parent_numbered_u64_max_and_charges_for_senders_before_reco
     // Many signed transactions and gas for their bytes but not their senders: refused before
     // any sender is recovered.
     let user = fresh(77);
-    let mut many = inputs.clone();
+    let mut many = inputs;
     many.transactions = (0..500)
         .map(|nonce| l2_call(&user, nonce, user.address, U256::ONE, vec![]))
         .collect();
