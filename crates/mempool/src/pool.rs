@@ -44,6 +44,8 @@ pub enum Error {
     AlreadyKnown,
     #[error("nonce too low: next nonce {expected}, tx nonce {got}")]
     NonceTooLow { expected: u64, got: u64 },
+    #[error("nonce has max value")]
+    NonceMax,
     #[error(
         "insufficient funds for gas * price + value: balance {balance}, tx cost {cost}, overshot {overshot}"
     )]
@@ -51,6 +53,25 @@ pub enum Error {
         balance: U256,
         cost: U256,
         overshot: U256,
+    },
+    /// gas × fee cap must fit in 128 bits (as the EVM requires) and the cost in 256.
+    #[error(
+        "insufficient funds for gas * price + value: balance {balance}, tx cost overflows: gas {gas} * fee cap {max_fee} + value {value}"
+    )]
+    CostOverflow {
+        balance: U256,
+        gas: u64,
+        max_fee: u128,
+        value: U256,
+    },
+    /// The sender's pooled transactions and this one cost more together than its balance.
+    #[error(
+        "transaction would cause overdraft: balance {balance}, queued cost {pooled}, tx cost {cost}"
+    )]
+    Overdraft {
+        balance: U256,
+        pooled: U256,
+        cost: U256,
     },
     #[error("transaction underpriced: gas tip cap {tip}, minimum needed {min}")]
     Underpriced { tip: u128, min: u128 },
@@ -120,6 +141,23 @@ impl PoolTx {
     fn effective_tip(&self, base_fee: u64) -> Option<u128> {
         self.tx.effective_tip_per_gas(base_fee)
     }
+}
+
+/// The most `tx` can take from its sender, gas × fee cap + value; `None` when it does not fit.
+/// gas × fee cap is held to 128 bits, as the EVM (revm) holds it, so nothing the pool admits is
+/// refused by the EVM for its size.
+fn max_cost(tx: &TxEnvelope) -> Option<U256> {
+    let gas = u128::from(tx.gas_limit()).checked_mul(tx.max_fee_per_gas())?;
+    U256::from(gas).checked_add(tx.value())
+}
+
+/// `fee` raised by `percent`, rounded down, saturating instead of wrapping.
+fn bumped(fee: u128, percent: u64) -> u128 {
+    let percent = u128::from(percent);
+    let raise = (fee / 100)
+        .saturating_mul(percent)
+        .saturating_add(fee % 100 * percent / 100);
+    fee.saturating_add(raise)
 }
 
 /// Where an accepted transaction waits.
@@ -269,13 +307,21 @@ impl Mempool {
             return Err(Error::AlreadyKnown);
         }
         let nonce = tx.nonce();
+        if nonce == u64::MAX {
+            return Err(Error::NonceMax);
+        }
         if nonce < account.nonce {
             return Err(Error::NonceTooLow {
                 expected: account.nonce,
                 got: nonce,
             });
         }
-        let cost = U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas()) + tx.value();
+        let cost = max_cost(&tx).ok_or(Error::CostOverflow {
+            balance: account.balance,
+            gas: tx.gas_limit(),
+            max_fee: tx.max_fee_per_gas(),
+            value: tx.value(),
+        })?;
         if cost > account.balance {
             return Err(Error::InsufficientFunds {
                 balance: account.balance,
@@ -291,7 +337,7 @@ impl Mempool {
             size,
         };
         let limit = self.config.max_per_sender;
-        if nonce >= account.nonce + limit as u64 {
+        if nonce >= account.nonce.saturating_add(limit as u64) {
             return Err(Error::NonceTooHigh {
                 expected: account.nonce,
                 got: nonce,
@@ -301,12 +347,26 @@ impl Mempool {
         let entry = self.senders.entry(sender).or_default();
         entry.nonce = entry.nonce.max(account.nonce);
         if let Some(old) = entry.txs.get(&nonce) {
-            let bump = |old: u128| old + old * u128::from(self.config.price_bump_percent) / 100;
+            let bump = |old: u128| bumped(old, self.config.price_bump_percent);
             if new.max_fee() < bump(old.max_fee()) || new.tip_cap() < bump(old.tip_cap()) {
                 return Err(Error::ReplacementUnderpriced);
             }
         } else if entry.txs.len() >= limit {
             return Err(Error::SenderFull { limit });
+        }
+        // Everything a sender has pooled must be payable together, as geth checks.
+        let others = entry
+            .txs
+            .range(account.nonce..)
+            .filter(|(n, _)| **n != nonce)
+            .try_fold(U256::ZERO, |sum, (_, t)| sum.checked_add(max_cost(&t.tx)?));
+        let total = others.and_then(|others| others.checked_add(cost));
+        if total.is_none_or(|total| total > account.balance) {
+            return Err(Error::Overdraft {
+                balance: account.balance,
+                pooled: others.unwrap_or(U256::MAX),
+                cost,
+            });
         }
         let replaced = self.get_at(sender, nonce).map_or(0, |old| old.size);
         for victim in self.victims_for(&new, replaced)? {
@@ -354,7 +414,7 @@ impl Mempool {
             if (new.tip_cap(), new.max_fee()) <= (victim.tip_cap(), victim.max_fee()) {
                 return Err(Error::Underpriced {
                     tip: new.tip_cap(),
-                    min: victim.tip_cap() + 1,
+                    min: victim.tip_cap().saturating_add(1),
                 });
             }
             victims.push(victim.hash);
@@ -651,6 +711,107 @@ mod tests {
             pool.bytes(),
             pool.best(0).iter().map(|t| t.size).sum::<usize>()
         );
+    }
+
+    #[test]
+    fn a_cost_that_does_not_fit_is_refused_not_wrapped() {
+        let mut pool = pool();
+        let key = &dev::accounts()[0];
+        let gas_cost = U256::from(21_000u64) * U256::from(10 * GWEI);
+        // gas * price + value wraps to zero in 256 bits: an empty account could send it.
+        let wraps = key.sign(TxEip1559 {
+            chain_id: 900,
+            gas_limit: 21_000,
+            max_fee_per_gas: 10 * GWEI,
+            max_priority_fee_per_gas: GWEI,
+            to: TxKind::Call(Address::ZERO),
+            value: U256::MAX - gas_cost + U256::from(1),
+            ..Default::default()
+        });
+        let err = pool
+            .add(wraps, key.address, AccountState::default())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("insufficient funds for gas * price + value"),
+            "{err}"
+        );
+        // gas * fee cap past 128 bits: the EVM refuses it whatever the balance, so the pool does.
+        let huge_fee = key.sign(TxEip1559 {
+            chain_id: 900,
+            gas_limit: 21_000,
+            max_fee_per_gas: u128::MAX / 1_000,
+            max_priority_fee_per_gas: GWEI,
+            to: TxKind::Call(Address::ZERO),
+            ..Default::default()
+        });
+        let err = pool
+            .add(
+                huge_fee,
+                key.address,
+                AccountState {
+                    nonce: 0,
+                    balance: U256::MAX,
+                },
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("overflows"), "{err}");
+        assert!(pool.is_empty());
+    }
+
+    /// Finding 8 of issue 15: queued transactions (nonce gaps, never executable, so never paid
+    /// for) filled every slot and the pool refused everything after.
+    #[test]
+    fn a_sender_cannot_pool_more_than_its_balance_pays_for() {
+        let mut pool = pool();
+        let (t0, a) = tx(0, 0, 10 * GWEI, GWEI);
+        let cost = U256::from(21_000u64 * 10) * U256::from(GWEI);
+        let account = AccountState {
+            nonce: 0,
+            balance: cost * U256::from(2),
+        };
+        pool.add(t0, a, account).unwrap();
+        let (t1, _) = tx(0, 1, 10 * GWEI, GWEI);
+        pool.add(t1, a, account).unwrap();
+        let (t2, _) = tx(0, 2, 10 * GWEI, GWEI);
+        let err = pool.add(t2, a, account).unwrap_err();
+        assert_eq!(
+            err,
+            Error::Overdraft {
+                balance: cost * U256::from(2),
+                pooled: cost * U256::from(2),
+                cost,
+            }
+        );
+        assert!(
+            err.to_string()
+                .starts_with("transaction would cause overdraft")
+        );
+        // A replacement counts instead of what it replaces.
+        let (bumped, _) = tx(0, 1, 11 * GWEI, 2 * GWEI);
+        assert!(matches!(
+            pool.add(bumped, a, account),
+            Err(Error::Overdraft { .. })
+        ));
+        assert_eq!(pool.len(), 2);
+    }
+
+    #[test]
+    fn fee_bumps_and_nonces_saturate_instead_of_wrapping() {
+        assert_eq!(bumped(1_000, 10), 1_100);
+        assert_eq!(bumped(15, 10), 16);
+        assert_eq!(bumped(u128::MAX - 5, 10), u128::MAX);
+        let mut pool = pool();
+        let (t, a) = tx(0, u64::MAX, 10 * GWEI, GWEI);
+        let account = AccountState {
+            nonce: u64::MAX - 1,
+            balance: U256::MAX,
+        };
+        assert_eq!(pool.add(t, a, account), Err(Error::NonceMax));
+        let (t, a) = tx(0, u64::MAX - 1, 10 * GWEI, GWEI);
+        assert_eq!(pool.add(t, a, account).unwrap().1, Status::Pending);
+        assert_eq!(pool.next_nonce(a, u64::MAX - 1), u64::MAX);
+        assert_eq!(pool.best(0).len(), 1);
     }
 
     #[test]
