@@ -8,11 +8,19 @@ use std::{
 use tandem_execution::{intrinsic_gas, recover_sender};
 use tandem_primitives::TxEnvelope;
 
+mod evict;
+
 /// Pool limits.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Transactions one sender may have waiting, pending and queued together.
     pub max_per_sender: usize,
+    /// How many nonces past a sender's next executable one a queued transaction may be, so also
+    /// the most one sender can have queued. (geth queues 64 per account; gaps here stay short.)
+    pub max_queued_per_sender: usize,
+    /// Queued transactions in the whole pool. They cannot execute, so they never pay: this is all
+    /// the room they can take from transactions that can, which always displace them.
+    pub max_queued: usize,
     /// Transactions in the whole pool.
     pub max_total: usize,
     /// A replacement must raise both fee caps by this many percent.
@@ -29,6 +37,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             max_per_sender: 64,
+            max_queued_per_sender: 16,
+            max_queued: 2_048,
             max_total: 8_192,
             price_bump_percent: 10,
             max_tx_bytes: 2 * 1024 * 1024,
@@ -122,6 +132,9 @@ pub struct PoolTx {
     pub size: usize,
 }
 
+/// What a transaction bids per gas, compared tip cap first, then fee cap.
+type Price = (u128, u128);
+
 impl PoolTx {
     pub fn nonce(&self) -> u64 {
         self.tx.nonce()
@@ -135,6 +148,10 @@ impl PoolTx {
         self.tx
             .max_priority_fee_per_gas()
             .unwrap_or_else(|| self.tx.max_fee_per_gas())
+    }
+
+    fn price(&self) -> Price {
+        (self.tip_cap(), self.max_fee())
     }
 
     /// The tip per gas it pays at `base_fee`, `None` when it cannot pay the base fee.
@@ -171,20 +188,19 @@ pub enum Status {
 
 #[derive(Debug, Default)]
 struct Sender {
-    /// The state nonce last seen.
+    /// The state nonce last seen; no pooled transaction is below it.
     nonce: u64,
     txs: BTreeMap<u64, PoolTx>,
+    /// How many of `txs` follow `nonce` without a gap, and how many do not, as last counted.
+    pending: usize,
+    queued: usize,
 }
 
 impl Sender {
-    /// The nonce after the last pending transaction.
-    fn next_nonce(&self) -> u64 {
-        self.next_nonce_from(self.nonce)
-    }
-
+    /// The nonce after the pooled transactions that follow `nonce` without a gap.
     fn next_nonce_from(&self, nonce: u64) -> u64 {
         let mut next = nonce;
-        while self.txs.contains_key(&next) {
+        while next < u64::MAX && self.txs.contains_key(&next) {
             next += 1;
         }
         next
@@ -203,6 +219,8 @@ pub struct Mempool {
     by_hash: HashMap<B256, (Address, u64)>,
     /// Encoded bytes of every pooled transaction.
     bytes: usize,
+    /// Queued transactions of every sender.
+    queued: usize,
 }
 
 impl Mempool {
@@ -215,6 +233,7 @@ impl Mempool {
             senders: HashMap::new(),
             by_hash: HashMap::new(),
             bytes: 0,
+            queued: 0,
         }
     }
 
@@ -228,11 +247,7 @@ impl Mempool {
 
     pub fn get(&self, hash: &B256) -> Option<&PoolTx> {
         let (sender, nonce) = self.by_hash.get(hash)?;
-        self.get_at(*sender, *nonce)
-    }
-
-    fn get_at(&self, sender: Address, nonce: u64) -> Option<&PoolTx> {
-        self.senders.get(&sender)?.txs.get(&nonce)
+        self.senders.get(sender)?.txs.get(nonce)
     }
 
     /// Encoded bytes of every pooled transaction.
@@ -295,7 +310,9 @@ impl Mempool {
         Ok(sender)
     }
 
-    /// Validates `tx` from `sender` against its account and adds it. On an error nothing changed.
+    /// Validates `tx` from `sender` against its account and adds it; when the pool is full, it
+    /// evicts what the newcomer displaces (the rules are in `evict.rs`). On an error nothing
+    /// changed.
     pub fn add(
         &mut self,
         tx: TxEnvelope,
@@ -310,9 +327,12 @@ impl Mempool {
         if nonce == u64::MAX {
             return Err(Error::NonceMax);
         }
-        if nonce < account.nonce {
+        let pooled = self.senders.get(&sender);
+        // The pool may know a newer nonce than `account` (a block it was told of), or an older one.
+        let state_nonce = pooled.map_or(account.nonce, |s| s.nonce.max(account.nonce));
+        if nonce < state_nonce {
             return Err(Error::NonceTooLow {
-                expected: account.nonce,
+                expected: state_nonce,
                 got: nonce,
             });
         }
@@ -329,37 +349,48 @@ impl Mempool {
                 overshot: cost - account.balance,
             });
         }
-        let size = tx.eip2718_encoded_length();
-        let new = PoolTx {
-            tx: Arc::new(tx),
-            sender,
-            hash,
-            size,
-        };
-        let limit = self.config.max_per_sender;
-        if nonce >= account.nonce.saturating_add(limit as u64) {
+        // The sender's transactions that stay; those below `state_nonce` are stale.
+        let own: Vec<&PoolTx> = pooled
+            .map(|s| s.txs.range(state_nonce..).map(|(_, t)| t).collect())
+            .unwrap_or_default();
+        let replaced = own.iter().find(|t| t.nonce() == nonce).copied();
+        let bump = self.config.price_bump_percent;
+        match replaced {
+            Some(old)
+                if tx.max_fee_per_gas() < bumped(old.max_fee(), bump)
+                    || tx
+                        .max_priority_fee_per_gas()
+                        .unwrap_or_else(|| tx.max_fee_per_gas())
+                        < bumped(old.tip_cap(), bump) =>
+            {
+                return Err(Error::ReplacementUnderpriced);
+            }
+            None if own.len() >= self.config.max_per_sender => {
+                return Err(Error::SenderFull {
+                    limit: self.config.max_per_sender,
+                });
+            }
+            _ => {}
+        }
+        let next = pooled.map_or(state_nonce, |s| s.next_nonce_from(state_nonce));
+        let limit = self.config.max_queued_per_sender;
+        if nonce > next && nonce - next > limit as u64 {
             return Err(Error::NonceTooHigh {
-                expected: account.nonce,
+                expected: next,
                 got: nonce,
                 limit,
             });
         }
-        let entry = self.senders.entry(sender).or_default();
-        entry.nonce = entry.nonce.max(account.nonce);
-        if let Some(old) = entry.txs.get(&nonce) {
-            let bump = |old: u128| bumped(old, self.config.price_bump_percent);
-            if new.max_fee() < bump(old.max_fee()) || new.tip_cap() < bump(old.tip_cap()) {
-                return Err(Error::ReplacementUnderpriced);
-            }
-        } else if entry.txs.len() >= limit {
-            return Err(Error::SenderFull { limit });
-        }
+        let status = if nonce <= next {
+            Status::Pending
+        } else {
+            Status::Queued
+        };
         // Everything a sender has pooled must be payable together, as geth checks.
-        let others = entry
-            .txs
-            .range(account.nonce..)
-            .filter(|(n, _)| **n != nonce)
-            .try_fold(U256::ZERO, |sum, (_, t)| sum.checked_add(max_cost(&t.tx)?));
+        let others = own
+            .iter()
+            .filter(|t| t.nonce() != nonce)
+            .try_fold(U256::ZERO, |sum, t| sum.checked_add(max_cost(&t.tx)?));
         let total = others.and_then(|others| others.checked_add(cost));
         if total.is_none_or(|total| total > account.balance) {
             return Err(Error::Overdraft {
@@ -368,93 +399,45 @@ impl Mempool {
                 cost,
             });
         }
-        let replaced = self.get_at(sender, nonce).map_or(0, |old| old.size);
-        for victim in self.victims_for(&new, replaced)? {
-            tracing::debug!(target: "mempool", evicted = %victim, "pool full, evicted a cheaper transaction");
-            self.remove(&victim);
+        let new = PoolTx {
+            size: tx.eip2718_encoded_length(),
+            tx: Arc::new(tx),
+            sender,
+            hash,
+        };
+        let victims = self.victims_for(&new, state_nonce, status)?;
+        if pooled.is_some_and(|s| s.nonce < state_nonce) {
+            self.set_nonce(sender, state_nonce);
         }
-        self.bytes += new.size;
+        for (address, victim) in victims {
+            if let Some(evicted) = self.take(address, victim) {
+                tracing::debug!(target: "mempool", evicted = %evicted.hash, sender = %address, nonce = victim, by = %hash, "pool full, evicted a transaction");
+            }
+        }
         let entry = self.senders.entry(sender).or_default();
+        entry.nonce = entry.nonce.max(state_nonce);
+        self.bytes += new.size;
         if let Some(old) = entry.txs.insert(nonce, new) {
             self.bytes -= old.size;
             self.by_hash.remove(&old.hash);
         }
         self.by_hash.insert(hash, (sender, nonce));
-        let entry = &self.senders[&sender];
-        let status = if nonce < entry.next_nonce() {
-            Status::Pending
-        } else {
-            Status::Queued
-        };
+        self.settle(sender);
         tracing::trace!(target: "mempool", %hash, %sender, nonce, ?status, "added transaction");
         Ok((hash, status))
     }
 
-    /// Chooses what to evict so that `new` fits: the lowest-paying transactions that are last of
-    /// their sender (so no gap opens), each paying less than `new`. Removes nothing itself, so a
-    /// refusal changes nothing.
-    fn victims_for(&self, new: &PoolTx, replaced: usize) -> Result<Vec<B256>, Error> {
-        let mut candidates: Vec<&PoolTx> = self
-            .senders
-            .values()
-            .filter_map(|s| s.txs.values().next_back())
-            .filter(|tx| tx.sender != new.sender)
-            .collect();
-        candidates.sort_by_key(|tx| (tx.tip_cap(), tx.max_fee()));
-        let (mut count, mut bytes) = (
-            self.by_hash.len() - usize::from(replaced > 0),
-            self.bytes - replaced,
-        );
-        let mut victims = Vec::new();
-        let mut cheapest = candidates.into_iter();
-        while count >= self.config.max_total || bytes + new.size > self.config.max_total_bytes {
-            let Some(victim) = cheapest.next() else {
-                return Err(Error::PoolFull);
-            };
-            if (new.tip_cap(), new.max_fee()) <= (victim.tip_cap(), victim.max_fee()) {
-                return Err(Error::Underpriced {
-                    tip: new.tip_cap(),
-                    min: victim.tip_cap().saturating_add(1),
-                });
-            }
-            victims.push(victim.hash);
-            count -= 1;
-            bytes -= victim.size;
-        }
-        Ok(victims)
-    }
-
-    /// Drops one transaction, e.g. one that failed to execute.
+    /// Drops one transaction, e.g. one that failed to execute. The sender's later ones wait for
+    /// its nonce again (queued), as many as the queue limits take.
     pub fn remove(&mut self, hash: &B256) -> Option<PoolTx> {
-        let (sender, nonce) = self.by_hash.remove(hash)?;
-        let entry = self.senders.get_mut(&sender)?;
-        let tx = entry.txs.remove(&nonce);
-        if entry.txs.is_empty() {
-            self.senders.remove(&sender);
-        }
-        if let Some(tx) = &tx {
-            self.bytes -= tx.size;
-        }
-        tx
+        let (sender, nonce) = *self.by_hash.get(hash)?;
+        self.take(sender, nonce)
     }
 
     /// After a block: records senders' new state nonces and drops what they made stale.
     pub fn on_block(&mut self, nonces: impl IntoIterator<Item = (Address, u64)>) {
         for (sender, nonce) in nonces {
-            let Some(entry) = self.senders.get_mut(&sender) else {
-                continue;
-            };
-            entry.nonce = nonce;
-            let stale: Vec<u64> = entry.txs.range(..nonce).map(|(n, _)| *n).collect();
-            for n in stale {
-                if let Some(tx) = entry.txs.remove(&n) {
-                    self.bytes -= tx.size;
-                    self.by_hash.remove(&tx.hash);
-                }
-            }
-            if entry.txs.is_empty() {
-                self.senders.remove(&sender);
-            }
+            self.set_nonce(sender, nonce);
         }
     }
 
@@ -482,12 +465,63 @@ impl Mempool {
 
     /// Counts of pending and queued transactions.
     pub fn counts(&self) -> (usize, usize) {
-        let pending: usize = self
-            .senders
-            .values()
-            .map(|s| (s.next_nonce() - s.nonce) as usize)
-            .sum();
-        (pending, self.len() - pending)
+        (self.len() - self.queued, self.queued)
+    }
+
+    /// Records a sender's state nonce and drops its transactions below it.
+    fn set_nonce(&mut self, address: Address, nonce: u64) {
+        let Some(sender) = self.senders.get_mut(&address) else {
+            return;
+        };
+        sender.nonce = nonce;
+        let live = sender.txs.split_off(&nonce);
+        for (_, tx) in std::mem::replace(&mut sender.txs, live) {
+            self.bytes -= tx.size;
+            self.by_hash.remove(&tx.hash);
+        }
+        self.settle(address);
+    }
+
+    /// Removes one transaction of `address`.
+    fn take(&mut self, address: Address, nonce: u64) -> Option<PoolTx> {
+        let tx = self.senders.get_mut(&address)?.txs.remove(&nonce)?;
+        self.bytes -= tx.size;
+        self.by_hash.remove(&tx.hash);
+        self.settle(address);
+        Some(tx)
+    }
+
+    /// Recounts a sender after its transactions or nonce changed. When a pending transaction left
+    /// and those behind it became queued, the queue limits apply to them too: what lies past the
+    /// sender's window, or past the pool's queued share, is dropped from the sender's tail.
+    fn settle(&mut self, address: Address) {
+        let Some(sender) = self.senders.get_mut(&address) else {
+            return;
+        };
+        let others = self.queued - sender.queued;
+        let next = sender.next_nonce_from(sender.nonce);
+        sender.pending = (next - sender.nonce) as usize;
+        let mut dropped = Vec::new();
+        if let Some(past) = next
+            .checked_add(self.config.max_queued_per_sender as u64)
+            .and_then(|last| last.checked_add(1))
+        {
+            dropped.extend(sender.txs.split_off(&past).into_values());
+        }
+        sender.queued = sender.txs.len() - sender.pending;
+        while others + sender.queued > self.config.max_queued && sender.queued > 0 {
+            dropped.extend(sender.txs.pop_last().map(|(_, tx)| tx));
+            sender.queued -= 1;
+        }
+        self.queued = others + sender.queued;
+        if sender.txs.is_empty() {
+            self.senders.remove(&address);
+        }
+        for tx in dropped {
+            tracing::debug!(target: "mempool", hash = %tx.hash, sender = %address, nonce = tx.nonce(), "dropped a queued transaction past the queue limits");
+            self.bytes -= tx.size;
+            self.by_hash.remove(&tx.hash);
+        }
     }
 }
 
@@ -762,6 +796,162 @@ mod tests {
     /// Finding 8 of issue 15: queued transactions (nonce gaps, never executable, so never paid
     /// for) filled every slot and the pool refused everything after.
     #[test]
+    fn a_pool_full_of_nonce_gaps_still_takes_gap_fillers_new_senders_and_payers() {
+        let mut pool = Mempool::new(
+            Config {
+                max_total: 64,
+                ..Config::default()
+            },
+            900,
+            30_000_000,
+            7,
+        );
+        let fee = 10 * GWEI;
+        // Eight funded attackers, each with nonces 1..=8 waiting for a nonce 0 they never send.
+        for key in 0..8 {
+            for nonce in 1..=8 {
+                let (t, a) = tx(key, nonce, fee, fee);
+                pool.add(t, a, rich()).unwrap();
+            }
+        }
+        assert_eq!(pool.len(), 64);
+        assert_eq!(pool.counts().0, 0, "nothing executable");
+        // A transaction that fills a gap, at the same fee.
+        let (filler, a) = tx(0, 0, fee, fee);
+        assert_eq!(pool.add(filler, a, rich()).unwrap().1, Status::Pending);
+        // A new sender at the same fee, and one at a tenth of it.
+        let (t, b) = tx(8, 0, fee, fee);
+        assert_eq!(pool.add(t, b, rich()).unwrap().1, Status::Pending);
+        let (cheap, c) = tx(9, 0, fee / 10, fee / 10);
+        assert_eq!(pool.add(cheap, c, rich()).unwrap().1, Status::Pending);
+        assert_eq!(pool.len(), 64);
+        let (pending, _) = pool.counts();
+        assert_eq!(pool.best(0).len(), pending);
+        assert_eq!(pending, 9 + 2, "sender 0's nine and the two new senders'");
+    }
+
+    #[test]
+    fn a_sender_whose_first_transaction_is_cheapest_loses_its_tail_first() {
+        let mut pool = pool();
+        // Sender 0: a cheap head and dear transactions behind it, which cannot run before it.
+        let (head, a) = tx(0, 0, 10 * GWEI, GWEI);
+        pool.add(head, a, rich()).unwrap();
+        for nonce in 1..4 {
+            let (t, _) = tx(0, nonce, 50 * GWEI, 40 * GWEI);
+            pool.add(t, a, rich()).unwrap();
+        }
+        for key in 1..3 {
+            let (t, b) = tx(key, 0, 50 * GWEI, 20 * GWEI);
+            pool.add(t, b, rich()).unwrap();
+        }
+        assert_eq!(pool.len(), 6);
+        // Pays more than sender 0's head, the cheapest transaction here.
+        let (t, c) = tx(3, 0, 50 * GWEI, 2 * GWEI);
+        pool.add(t, c, rich()).unwrap();
+        assert_eq!(pool.len(), 6);
+        let order: Vec<(Address, u64)> = pool
+            .best(0)
+            .iter()
+            .map(|t| (t.sender, t.nonce()))
+            .filter(|(s, _)| *s == a)
+            .collect();
+        assert_eq!(order, vec![(a, 0), (a, 1), (a, 2)], "the tail went, no gap");
+        assert_eq!(pool.counts(), (6, 0));
+    }
+
+    #[test]
+    fn queued_transactions_have_a_bounded_share_per_sender_and_in_all() {
+        let mut pool = Mempool::new(
+            Config {
+                max_queued_per_sender: 3,
+                max_queued: 4,
+                max_total: 8,
+                ..Config::default()
+            },
+            900,
+            30_000_000,
+            7,
+        );
+        let fee = 10 * GWEI;
+        // At most three nonces past the next executable one.
+        let (t, a) = tx(0, 4, fee, fee);
+        assert_eq!(
+            pool.add(t, a, rich()),
+            Err(Error::NonceTooHigh {
+                expected: 0,
+                got: 4,
+                limit: 3
+            })
+        );
+        for nonce in 1..=3 {
+            let (t, a) = tx(0, nonce, fee, fee);
+            assert_eq!(pool.add(t, a, rich()).unwrap().1, Status::Queued);
+        }
+        // Four queued in all: a fifth must outbid a queued one, and takes its place.
+        let (t, b) = tx(1, 1, fee, fee);
+        assert_eq!(pool.add(t, b, rich()).unwrap().1, Status::Queued);
+        let (t, c) = tx(2, 1, fee, fee);
+        assert!(matches!(
+            pool.add(t, c, rich()),
+            Err(Error::Underpriced { .. })
+        ));
+        let (t, c) = tx(2, 1, 2 * fee, 2 * fee);
+        assert_eq!(pool.add(t, c, rich()).unwrap().1, Status::Queued);
+        assert_eq!(pool.counts(), (0, 4));
+        // Executable transactions take the rest, then the queued ones' places, whatever those bid.
+        for key in 3..9 {
+            let (t, d) = tx(key, 0, fee / 10, fee / 10);
+            assert_eq!(pool.add(t, d, rich()).unwrap().1, Status::Pending);
+        }
+        assert_eq!(pool.counts(), (6, 2));
+        // A queued newcomer displaces cheaper queued ones, never an executable transaction.
+        for nonce in 1..=2 {
+            let (t, e) = tx(9, nonce, 100 * fee, 100 * fee);
+            pool.add(t, e, rich()).unwrap();
+        }
+        let (t, e) = tx(9, 3, 100 * fee, 100 * fee);
+        assert_eq!(pool.add(t, e, rich()), Err(Error::PoolFull));
+        assert_eq!(pool.counts(), (6, 2));
+        assert_eq!(pool.next_nonce(e, 0), 0);
+    }
+
+    #[test]
+    fn removing_a_pending_transaction_demotes_those_behind_it_within_the_queue_limits() {
+        let mut pool = Mempool::new(
+            Config {
+                max_queued_per_sender: 3,
+                ..Config::default()
+            },
+            900,
+            30_000_000,
+            7,
+        );
+        let mut hashes = Vec::new();
+        for nonce in 0..8 {
+            let (t, a) = tx(0, nonce, 10 * GWEI, GWEI);
+            hashes.push(pool.add(t, a, rich()).unwrap().0);
+        }
+        assert_eq!(pool.counts(), (8, 0));
+        // Nonce 2 failed to execute: 3..=5 wait for it again; 6 and 7 are past the window.
+        pool.remove(&hashes[2]).unwrap();
+        assert_eq!(pool.counts(), (2, 3));
+        assert_eq!(pool.len(), 5);
+        assert!(pool.get(&hashes[6]).is_none() && pool.get(&hashes[5]).is_some());
+        assert_eq!(pool.best(0).len(), 2);
+        assert_eq!(
+            pool.bytes(),
+            [0, 1, 3, 4, 5]
+                .iter()
+                .map(|i| pool.get(&hashes[*i]).unwrap().size)
+                .sum::<usize>()
+        );
+        // Filling the gap again makes them executable.
+        let (t, a) = tx(0, 2, 10 * GWEI, GWEI);
+        assert_eq!(pool.add(t, a, rich()).unwrap().1, Status::Pending);
+        assert_eq!(pool.counts(), (6, 0));
+    }
+
+    #[test]
     fn a_sender_cannot_pool_more_than_its_balance_pays_for() {
         let mut pool = pool();
         let (t0, a) = tx(0, 0, 10 * GWEI, GWEI);
@@ -822,9 +1012,6 @@ mod tests {
             pool.add(t, a, rich()).unwrap();
         }
         let (t, a) = tx(0, 4, 10 * GWEI, GWEI);
-        assert!(matches!(
-            pool.add(t, a, rich()),
-            Err(Error::NonceTooHigh { .. })
-        ));
+        assert_eq!(pool.add(t, a, rich()), Err(Error::SenderFull { limit: 4 }));
     }
 }
