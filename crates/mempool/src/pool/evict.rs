@@ -8,7 +8,7 @@
 //!   execute, so their bids cost nothing), then executable ones that rank below it.
 //! - A queued newcomer displaces only queued transactions that rank below it.
 //! - Either may displace its own sender's later transactions, which rank no higher than it.
-use super::{Error, Mempool, PoolTx, Price, Sender, Status};
+use super::{Error, Mempool, PENDING, PoolTx, Price, QUEUED, Sender, Status, Tail};
 use alloy_primitives::{Address, B256};
 use std::{cmp::Reverse, collections::BinaryHeap};
 
@@ -72,9 +72,9 @@ impl Chain<'_> {
     }
 }
 
-/// Lowest rank first; on a tie the newcomer's own sender, then by hash. Then which chain, and the
-/// candidate's nonce and size.
-type Key = Reverse<(Price, bool, B256, usize, u64, usize)>;
+/// Lowest rank first; on a tie the newcomer's own sender, then by hash. Then the candidate's
+/// sender, nonce and size.
+type Key = Reverse<(Price, bool, B256, Address, u64, usize)>;
 
 /// How many of `nonces` (ascending) follow `from` without a gap.
 fn run_from(nonces: impl IntoIterator<Item = u64>, from: u64) -> usize {
@@ -136,39 +136,51 @@ impl Mempool {
             return Ok(Vec::new());
         }
 
-        let mut chains: Vec<(Address, Chain<'_>)> = self
-            .senders
-            .iter()
-            .filter(|(address, _)| **address != new.sender)
-            .map(|(address, sender)| (*address, Chain::Other(sender)))
-            .collect();
-        chains.push((
-            new.sender,
-            Chain::Own {
-                pending_until: state_nonce + mine_pending as u64,
-                newcomer: new.nonce(),
-                txs: mine,
-            },
-        ));
-        // [queued, pending]
-        let mut heaps: [BinaryHeap<Key>; 2] = Default::default();
-        let push = |heaps: &mut [BinaryHeap<Key>; 2], i: usize, c: Candidate| {
-            let other = chains[i].0 != new.sender;
-            heaps[usize::from(c.pending)]
-                .push(Reverse((c.rank, other, c.hash, i, c.nonce, c.size)));
+        // Candidates come in rank order from the pool's index of tails (other senders'), merged
+        // with those this plan uncovers: the newcomer's own sender's, and the transaction before
+        // each tail the plan takes (it ranks no lower, so the index never lists it earlier).
+        let own = Chain::Own {
+            pending_until: state_nonce + mine_pending as u64,
+            newcomer: new.nonce(),
+            txs: mine,
         };
-        for (i, (_, chain)) in chains.iter().enumerate() {
-            if let Some(c) = chain.tail_below(u64::MAX) {
-                push(&mut heaps, i, c);
-            }
+        let others = |tail: &&Tail| tail.2 != new.sender;
+        let mut index = [
+            self.tails[QUEUED].iter().filter(others).peekable(),
+            self.tails[PENDING].iter().filter(others).peekable(),
+        ];
+        let mut found: [BinaryHeap<Key>; 2] = Default::default();
+        let push = |found: &mut [BinaryHeap<Key>; 2], address: Address, c: Candidate| {
+            let other = address != new.sender;
+            let class = if c.pending { PENDING } else { QUEUED };
+            found[class].push(Reverse((c.rank, other, c.hash, address, c.nonce, c.size)));
+        };
+        if let Some(c) = own.tail_below(u64::MAX) {
+            push(&mut found, new.sender, c);
         }
 
         let mut victims = Vec::new();
         while over(count, bytes, queued) {
+            let queued_left = index[QUEUED].peek().is_some() || !found[QUEUED].is_empty();
             // An executable newcomer takes any queued transaction's place.
-            let any_queued = status == Status::Pending && !heaps[0].is_empty();
-            let heap = usize::from(status == Status::Pending && heaps[0].is_empty());
-            let Some(&Reverse((rank, other, _, i, nonce, size))) = heaps[heap].peek() else {
+            let any_queued = status == Status::Pending && queued_left;
+            let class = if status == Status::Pending && !queued_left {
+                PENDING
+            } else {
+                QUEUED
+            };
+            let listed = index[class]
+                .peek()
+                .map(|&&(rank, hash, _)| (rank, true, hash));
+            let uncovered = found[class]
+                .peek()
+                .map(|Reverse((rank, other, hash, ..))| (*rank, *other, *hash));
+            let from_index = match (listed, uncovered) {
+                (None, None) => return Err(Error::PoolFull),
+                (Some(listed), Some(uncovered)) => listed <= uncovered,
+                (listed, _) => listed.is_some(),
+            };
+            let Some((rank, other, _)) = (if from_index { listed } else { uncovered }) else {
                 return Err(Error::PoolFull);
             };
             if !any_queued && other && rank >= new_rank {
@@ -177,15 +189,39 @@ impl Mempool {
                     min: rank.0.saturating_add(1),
                 });
             }
-            heaps[heap].pop();
-            victims.push((chains[i].0, nonce));
+            let (address, nonce, size) = if from_index {
+                let Some(&(_, _, address)) = index[class].next() else {
+                    return Err(Error::PoolFull);
+                };
+                let Some((&nonce, tx)) = self
+                    .senders
+                    .get(&address)
+                    .and_then(|s| s.txs.last_key_value())
+                else {
+                    continue;
+                };
+                (address, nonce, tx.size)
+            } else {
+                let Some(Reverse((.., address, nonce, size))) = found[class].pop() else {
+                    return Err(Error::PoolFull);
+                };
+                (address, nonce, size)
+            };
+            victims.push((address, nonce));
             count -= 1;
             bytes -= size;
-            if heap == 0 {
+            if class == QUEUED {
                 queued -= 1;
             }
-            if let Some(c) = chains[i].1.tail_below(nonce) {
-                push(&mut heaps, i, c);
+            let before = if address == new.sender {
+                own.tail_below(nonce)
+            } else {
+                self.senders
+                    .get(&address)
+                    .and_then(|s| Chain::Other(s).tail_below(nonce))
+            };
+            if let Some(c) = before {
+                push(&mut found, address, c);
             }
         }
         Ok(victims)
