@@ -2,17 +2,25 @@ use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, U256};
 use std::{
     cmp::Reverse,
-    collections::{BTreeMap, BinaryHeap, HashMap},
+    collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap},
     sync::Arc,
 };
 use tandem_execution::{intrinsic_gas, recover_sender};
 use tandem_primitives::TxEnvelope;
+
+mod evict;
 
 /// Pool limits.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Transactions one sender may have waiting, pending and queued together.
     pub max_per_sender: usize,
+    /// How many nonces past a sender's next executable one a queued transaction may be, so also
+    /// the most one sender can have queued. (geth queues 64 per account; gaps here stay short.)
+    pub max_queued_per_sender: usize,
+    /// Queued transactions in the whole pool. They cannot execute, so they never pay: this is all
+    /// the room they can take from transactions that can, which always displace them.
+    pub max_queued: usize,
     /// Transactions in the whole pool.
     pub max_total: usize,
     /// A replacement must raise both fee caps by this many percent.
@@ -29,6 +37,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             max_per_sender: 64,
+            max_queued_per_sender: 16,
+            max_queued: 2_048,
             max_total: 8_192,
             price_bump_percent: 10,
             max_tx_bytes: 2 * 1024 * 1024,
@@ -44,6 +54,8 @@ pub enum Error {
     AlreadyKnown,
     #[error("nonce too low: next nonce {expected}, tx nonce {got}")]
     NonceTooLow { expected: u64, got: u64 },
+    #[error("nonce has max value")]
+    NonceMax,
     #[error(
         "insufficient funds for gas * price + value: balance {balance}, tx cost {cost}, overshot {overshot}"
     )]
@@ -51,6 +63,25 @@ pub enum Error {
         balance: U256,
         cost: U256,
         overshot: U256,
+    },
+    /// gas × fee cap must fit in 128 bits (as the EVM requires) and the cost in 256.
+    #[error(
+        "insufficient funds for gas * price + value: balance {balance}, tx cost overflows: gas {gas} * fee cap {max_fee} + value {value}"
+    )]
+    CostOverflow {
+        balance: U256,
+        gas: u64,
+        max_fee: u128,
+        value: U256,
+    },
+    /// The sender's pooled transactions and this one cost more together than its balance.
+    #[error(
+        "transaction would cause overdraft: balance {balance}, queued cost {pooled}, tx cost {cost}"
+    )]
+    Overdraft {
+        balance: U256,
+        pooled: U256,
+        cost: U256,
     },
     #[error("transaction underpriced: gas tip cap {tip}, minimum needed {min}")]
     Underpriced { tip: u128, min: u128 },
@@ -101,6 +132,9 @@ pub struct PoolTx {
     pub size: usize,
 }
 
+/// What a transaction bids per gas, compared tip cap first, then fee cap.
+type Price = (u128, u128);
+
 impl PoolTx {
     pub fn nonce(&self) -> u64 {
         self.tx.nonce()
@@ -116,10 +150,31 @@ impl PoolTx {
             .unwrap_or_else(|| self.tx.max_fee_per_gas())
     }
 
+    fn price(&self) -> Price {
+        (self.tip_cap(), self.max_fee())
+    }
+
     /// The tip per gas it pays at `base_fee`, `None` when it cannot pay the base fee.
     fn effective_tip(&self, base_fee: u64) -> Option<u128> {
         self.tx.effective_tip_per_gas(base_fee)
     }
+}
+
+/// The most `tx` can take from its sender, gas × fee cap + value; `None` when it does not fit.
+/// gas × fee cap is held to 128 bits, as the EVM (revm) holds it, so nothing the pool admits is
+/// refused by the EVM for its size.
+fn max_cost(tx: &TxEnvelope) -> Option<U256> {
+    let gas = u128::from(tx.gas_limit()).checked_mul(tx.max_fee_per_gas())?;
+    U256::from(gas).checked_add(tx.value())
+}
+
+/// `fee` raised by `percent`, rounded down, saturating instead of wrapping.
+fn bumped(fee: u128, percent: u64) -> u128 {
+    let percent = u128::from(percent);
+    let raise = (fee / 100)
+        .saturating_mul(percent)
+        .saturating_add(fee % 100 * percent / 100);
+    fee.saturating_add(raise)
 }
 
 /// Where an accepted transaction waits.
@@ -133,20 +188,30 @@ pub enum Status {
 
 #[derive(Debug, Default)]
 struct Sender {
-    /// The state nonce last seen.
+    /// The state nonce last seen; no pooled transaction is below it.
     nonce: u64,
     txs: BTreeMap<u64, PoolTx>,
+    /// How many of `txs` follow `nonce` without a gap, and how many do not, as last counted.
+    pending: usize,
+    queued: usize,
+    /// Its entry in [`Mempool::tails`]: which of them, and the key.
+    tail: Option<(usize, Tail)>,
 }
 
-impl Sender {
-    /// The nonce after the last pending transaction.
-    fn next_nonce(&self) -> u64 {
-        self.next_nonce_from(self.nonce)
-    }
+/// A sender's last transaction as eviction ranks it: the lowest price among all the sender's
+/// transactions (the last cannot be mined before any of them), then its hash.
+type Tail = (Price, B256, Address);
 
+/// [`Mempool::tails`] index of senders whose last transaction is queued.
+const QUEUED: usize = 0;
+/// [`Mempool::tails`] index of senders with nothing queued.
+const PENDING: usize = 1;
+
+impl Sender {
+    /// The nonce after the pooled transactions that follow `nonce` without a gap.
     fn next_nonce_from(&self, nonce: u64) -> u64 {
         let mut next = nonce;
-        while self.txs.contains_key(&next) {
+        while next < u64::MAX && self.txs.contains_key(&next) {
             next += 1;
         }
         next
@@ -165,6 +230,11 @@ pub struct Mempool {
     by_hash: HashMap<B256, (Address, u64)>,
     /// Encoded bytes of every pooled transaction.
     bytes: usize,
+    /// Queued transactions of every sender.
+    queued: usize,
+    /// Every sender's last transaction, lowest rank first, apart for senders with something queued
+    /// ([`QUEUED`]) and without ([`PENDING`]): what eviction takes from.
+    tails: [BTreeSet<Tail>; 2],
 }
 
 impl Mempool {
@@ -177,6 +247,8 @@ impl Mempool {
             senders: HashMap::new(),
             by_hash: HashMap::new(),
             bytes: 0,
+            queued: 0,
+            tails: Default::default(),
         }
     }
 
@@ -190,11 +262,7 @@ impl Mempool {
 
     pub fn get(&self, hash: &B256) -> Option<&PoolTx> {
         let (sender, nonce) = self.by_hash.get(hash)?;
-        self.get_at(*sender, *nonce)
-    }
-
-    fn get_at(&self, sender: Address, nonce: u64) -> Option<&PoolTx> {
-        self.senders.get(&sender)?.txs.get(&nonce)
+        self.senders.get(sender)?.txs.get(nonce)
     }
 
     /// Encoded bytes of every pooled transaction.
@@ -257,7 +325,9 @@ impl Mempool {
         Ok(sender)
     }
 
-    /// Validates `tx` from `sender` against its account and adds it. On an error nothing changed.
+    /// Validates `tx` from `sender` against its account and adds it; when the pool is full, it
+    /// evicts what the newcomer displaces (the rules are in `evict.rs`). On an error nothing
+    /// changed.
     pub fn add(
         &mut self,
         tx: TxEnvelope,
@@ -269,13 +339,24 @@ impl Mempool {
             return Err(Error::AlreadyKnown);
         }
         let nonce = tx.nonce();
-        if nonce < account.nonce {
+        if nonce == u64::MAX {
+            return Err(Error::NonceMax);
+        }
+        let pooled = self.senders.get(&sender);
+        // The pool may know a newer nonce than `account` (a block it was told of), or an older one.
+        let state_nonce = pooled.map_or(account.nonce, |s| s.nonce.max(account.nonce));
+        if nonce < state_nonce {
             return Err(Error::NonceTooLow {
-                expected: account.nonce,
+                expected: state_nonce,
                 got: nonce,
             });
         }
-        let cost = U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas()) + tx.value();
+        let cost = max_cost(&tx).ok_or(Error::CostOverflow {
+            balance: account.balance,
+            gas: tx.gas_limit(),
+            max_fee: tx.max_fee_per_gas(),
+            value: tx.value(),
+        })?;
         if cost > account.balance {
             return Err(Error::InsufficientFunds {
                 balance: account.balance,
@@ -283,118 +364,95 @@ impl Mempool {
                 overshot: cost - account.balance,
             });
         }
-        let size = tx.eip2718_encoded_length();
-        let new = PoolTx {
-            tx: Arc::new(tx),
-            sender,
-            hash,
-            size,
-        };
-        let limit = self.config.max_per_sender;
-        if nonce >= account.nonce + limit as u64 {
+        // The sender's transactions that stay; those below `state_nonce` are stale.
+        let own: Vec<&PoolTx> = pooled
+            .map(|s| s.txs.range(state_nonce..).map(|(_, t)| t).collect())
+            .unwrap_or_default();
+        let replaced = own.iter().find(|t| t.nonce() == nonce).copied();
+        let bump = self.config.price_bump_percent;
+        match replaced {
+            Some(old)
+                if tx.max_fee_per_gas() < bumped(old.max_fee(), bump)
+                    || tx
+                        .max_priority_fee_per_gas()
+                        .unwrap_or_else(|| tx.max_fee_per_gas())
+                        < bumped(old.tip_cap(), bump) =>
+            {
+                return Err(Error::ReplacementUnderpriced);
+            }
+            None if own.len() >= self.config.max_per_sender => {
+                return Err(Error::SenderFull {
+                    limit: self.config.max_per_sender,
+                });
+            }
+            _ => {}
+        }
+        let next = pooled.map_or(state_nonce, |s| s.next_nonce_from(state_nonce));
+        let limit = self.config.max_queued_per_sender;
+        if nonce > next && nonce - next > limit as u64 {
             return Err(Error::NonceTooHigh {
-                expected: account.nonce,
+                expected: next,
                 got: nonce,
                 limit,
             });
         }
-        let entry = self.senders.entry(sender).or_default();
-        entry.nonce = entry.nonce.max(account.nonce);
-        if let Some(old) = entry.txs.get(&nonce) {
-            let bump = |old: u128| old + old * u128::from(self.config.price_bump_percent) / 100;
-            if new.max_fee() < bump(old.max_fee()) || new.tip_cap() < bump(old.tip_cap()) {
-                return Err(Error::ReplacementUnderpriced);
+        let status = if nonce <= next {
+            Status::Pending
+        } else {
+            Status::Queued
+        };
+        // Everything a sender has pooled must be payable together, as geth checks.
+        let others = own
+            .iter()
+            .filter(|t| t.nonce() != nonce)
+            .try_fold(U256::ZERO, |sum, t| sum.checked_add(max_cost(&t.tx)?));
+        let total = others.and_then(|others| others.checked_add(cost));
+        if total.is_none_or(|total| total > account.balance) {
+            return Err(Error::Overdraft {
+                balance: account.balance,
+                pooled: others.unwrap_or(U256::MAX),
+                cost,
+            });
+        }
+        let new = PoolTx {
+            size: tx.eip2718_encoded_length(),
+            tx: Arc::new(tx),
+            sender,
+            hash,
+        };
+        let victims = self.victims_for(&new, state_nonce, status)?;
+        if pooled.is_some_and(|s| s.nonce < state_nonce) {
+            self.set_nonce(sender, state_nonce);
+        }
+        for (address, victim) in victims {
+            if let Some(evicted) = self.take(address, victim) {
+                tracing::debug!(target: "mempool", evicted = %evicted.hash, sender = %address, nonce = victim, by = %hash, "pool full, evicted a transaction");
             }
-        } else if entry.txs.len() >= limit {
-            return Err(Error::SenderFull { limit });
         }
-        let replaced = self.get_at(sender, nonce).map_or(0, |old| old.size);
-        for victim in self.victims_for(&new, replaced)? {
-            tracing::debug!(target: "mempool", evicted = %victim, "pool full, evicted a cheaper transaction");
-            self.remove(&victim);
-        }
-        self.bytes += new.size;
         let entry = self.senders.entry(sender).or_default();
+        entry.nonce = entry.nonce.max(state_nonce);
+        self.bytes += new.size;
         if let Some(old) = entry.txs.insert(nonce, new) {
             self.bytes -= old.size;
             self.by_hash.remove(&old.hash);
         }
         self.by_hash.insert(hash, (sender, nonce));
-        let entry = &self.senders[&sender];
-        let status = if nonce < entry.next_nonce() {
-            Status::Pending
-        } else {
-            Status::Queued
-        };
+        self.settle(sender);
         tracing::trace!(target: "mempool", %hash, %sender, nonce, ?status, "added transaction");
         Ok((hash, status))
     }
 
-    /// Chooses what to evict so that `new` fits: the lowest-paying transactions that are last of
-    /// their sender (so no gap opens), each paying less than `new`. Removes nothing itself, so a
-    /// refusal changes nothing.
-    fn victims_for(&self, new: &PoolTx, replaced: usize) -> Result<Vec<B256>, Error> {
-        let mut candidates: Vec<&PoolTx> = self
-            .senders
-            .values()
-            .filter_map(|s| s.txs.values().next_back())
-            .filter(|tx| tx.sender != new.sender)
-            .collect();
-        candidates.sort_by_key(|tx| (tx.tip_cap(), tx.max_fee()));
-        let (mut count, mut bytes) = (
-            self.by_hash.len() - usize::from(replaced > 0),
-            self.bytes - replaced,
-        );
-        let mut victims = Vec::new();
-        let mut cheapest = candidates.into_iter();
-        while count >= self.config.max_total || bytes + new.size > self.config.max_total_bytes {
-            let Some(victim) = cheapest.next() else {
-                return Err(Error::PoolFull);
-            };
-            if (new.tip_cap(), new.max_fee()) <= (victim.tip_cap(), victim.max_fee()) {
-                return Err(Error::Underpriced {
-                    tip: new.tip_cap(),
-                    min: victim.tip_cap() + 1,
-                });
-            }
-            victims.push(victim.hash);
-            count -= 1;
-            bytes -= victim.size;
-        }
-        Ok(victims)
-    }
-
-    /// Drops one transaction, e.g. one that failed to execute.
+    /// Drops one transaction, e.g. one that failed to execute. The sender's later ones wait for
+    /// its nonce again (queued), as many as the queue limits take.
     pub fn remove(&mut self, hash: &B256) -> Option<PoolTx> {
-        let (sender, nonce) = self.by_hash.remove(hash)?;
-        let entry = self.senders.get_mut(&sender)?;
-        let tx = entry.txs.remove(&nonce);
-        if entry.txs.is_empty() {
-            self.senders.remove(&sender);
-        }
-        if let Some(tx) = &tx {
-            self.bytes -= tx.size;
-        }
-        tx
+        let (sender, nonce) = *self.by_hash.get(hash)?;
+        self.take(sender, nonce)
     }
 
     /// After a block: records senders' new state nonces and drops what they made stale.
     pub fn on_block(&mut self, nonces: impl IntoIterator<Item = (Address, u64)>) {
         for (sender, nonce) in nonces {
-            let Some(entry) = self.senders.get_mut(&sender) else {
-                continue;
-            };
-            entry.nonce = nonce;
-            let stale: Vec<u64> = entry.txs.range(..nonce).map(|(n, _)| *n).collect();
-            for n in stale {
-                if let Some(tx) = entry.txs.remove(&n) {
-                    self.bytes -= tx.size;
-                    self.by_hash.remove(&tx.hash);
-                }
-            }
-            if entry.txs.is_empty() {
-                self.senders.remove(&sender);
-            }
+            self.set_nonce(sender, nonce);
         }
     }
 
@@ -422,248 +480,79 @@ impl Mempool {
 
     /// Counts of pending and queued transactions.
     pub fn counts(&self) -> (usize, usize) {
-        let pending: usize = self
-            .senders
-            .values()
-            .map(|s| (s.next_nonce() - s.nonce) as usize)
-            .sum();
-        (pending, self.len() - pending)
+        (self.len() - self.queued, self.queued)
+    }
+
+    /// Records a sender's state nonce and drops its transactions below it.
+    fn set_nonce(&mut self, address: Address, nonce: u64) {
+        let Some(sender) = self.senders.get_mut(&address) else {
+            return;
+        };
+        sender.nonce = nonce;
+        let live = sender.txs.split_off(&nonce);
+        for (_, tx) in std::mem::replace(&mut sender.txs, live) {
+            self.bytes -= tx.size;
+            self.by_hash.remove(&tx.hash);
+        }
+        self.settle(address);
+    }
+
+    /// Removes one transaction of `address`.
+    fn take(&mut self, address: Address, nonce: u64) -> Option<PoolTx> {
+        let tx = self.senders.get_mut(&address)?.txs.remove(&nonce)?;
+        self.bytes -= tx.size;
+        self.by_hash.remove(&tx.hash);
+        self.settle(address);
+        Some(tx)
+    }
+
+    /// Recounts a sender after its transactions or nonce changed. When a pending transaction left
+    /// and those behind it became queued, the queue limits apply to them too: what lies past the
+    /// sender's window, or past the pool's queued share, is dropped from the sender's tail.
+    fn settle(&mut self, address: Address) {
+        let Some(sender) = self.senders.get_mut(&address) else {
+            return;
+        };
+        let others = self.queued - sender.queued;
+        let next = sender.next_nonce_from(sender.nonce);
+        sender.pending = (next - sender.nonce) as usize;
+        let mut dropped = Vec::new();
+        if let Some(past) = next
+            .checked_add(self.config.max_queued_per_sender as u64)
+            .and_then(|last| last.checked_add(1))
+        {
+            dropped.extend(sender.txs.split_off(&past).into_values());
+        }
+        sender.queued = sender.txs.len() - sender.pending;
+        while others + sender.queued > self.config.max_queued && sender.queued > 0 {
+            dropped.extend(sender.txs.pop_last().map(|(_, tx)| tx));
+            sender.queued -= 1;
+        }
+        self.queued = others + sender.queued;
+        let tail = sender.txs.last_key_value().map(|(_, last)| {
+            let rank = sender.txs.values().map(PoolTx::price).min();
+            let class = if sender.queued > 0 { QUEUED } else { PENDING };
+            (class, (rank.unwrap_or_default(), last.hash, address))
+        });
+        if sender.tail != tail {
+            if let Some((class, old)) = sender.tail.take() {
+                self.tails[class].remove(&old);
+            }
+            if let Some((class, new)) = tail {
+                self.tails[class].insert(new);
+            }
+            sender.tail = tail;
+        }
+        if sender.txs.is_empty() {
+            self.senders.remove(&address);
+        }
+        for tx in dropped {
+            tracing::debug!(target: "mempool", hash = %tx.hash, sender = %address, nonce = tx.nonce(), "dropped a queued transaction past the queue limits");
+            self.bytes -= tx.size;
+            self.by_hash.remove(&tx.hash);
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use alloy_consensus::{TxEip1559, TxLegacy};
-    use alloy_primitives::TxKind;
-    use tandem_primitives::dev;
-
-    const GWEI: u128 = 1_000_000_000;
-
-    fn pool() -> Mempool {
-        Mempool::new(
-            Config {
-                max_per_sender: 4,
-                max_total: 6,
-                ..Config::default()
-            },
-            900,
-            30_000_000,
-            7,
-        )
-    }
-
-    fn tx(key: usize, nonce: u64, max_fee: u128, tip: u128) -> (TxEnvelope, Address) {
-        let tx = TxEip1559 {
-            chain_id: 900,
-            nonce,
-            gas_limit: 21_000,
-            max_fee_per_gas: max_fee,
-            max_priority_fee_per_gas: tip,
-            to: TxKind::Call(Address::ZERO),
-            ..Default::default()
-        };
-        let account = &dev::accounts()[key];
-        (account.sign(tx), account.address)
-    }
-
-    fn rich() -> AccountState {
-        AccountState {
-            nonce: 0,
-            balance: U256::from(10u128.pow(22)),
-        }
-    }
-
-    #[test]
-    fn nonce_gap_is_queued_until_filled_and_best_orders_by_tip_then_nonce() {
-        let mut pool = pool();
-        let (t1, a) = tx(0, 1, 10 * GWEI, GWEI);
-        assert_eq!(pool.add(t1, a, rich()).unwrap().1, Status::Queued);
-        let (t0, a) = tx(0, 0, 10 * GWEI, GWEI);
-        assert_eq!(pool.add(t0, a, rich()).unwrap().1, Status::Pending);
-        let (rich_tip, b) = tx(1, 0, 10 * GWEI, 3 * GWEI);
-        pool.add(rich_tip, b, rich()).unwrap();
-        assert_eq!(pool.counts(), (3, 0));
-        assert_eq!(pool.next_nonce(a, 0), 2);
-        let order: Vec<(Address, u64)> = pool
-            .best(GWEI as u64)
-            .iter()
-            .map(|t| (t.sender, t.nonce()))
-            .collect();
-        assert_eq!(order, vec![(b, 0), (a, 0), (a, 1)]);
-        assert!(
-            pool.best(20 * GWEI as u64).is_empty(),
-            "nothing pays a base fee above every fee cap"
-        );
-        pool.on_block([(a, 1)]);
-        assert_eq!(pool.len(), 2);
-    }
-
-    #[test]
-    fn replacement_needs_a_ten_percent_bump_on_both_caps() {
-        let mut pool = pool();
-        let (t, a) = tx(0, 0, 10 * GWEI, GWEI);
-        pool.add(t, a, rich()).unwrap();
-        let (low, _) = tx(0, 0, 10 * GWEI + 1, GWEI + 1);
-        assert_eq!(pool.add(low, a, rich()), Err(Error::ReplacementUnderpriced));
-        let (ok, _) = tx(0, 0, 11 * GWEI, GWEI * 11 / 10);
-        let (hash, _) = pool.add(ok, a, rich()).unwrap();
-        assert_eq!(pool.len(), 1);
-        assert_eq!(pool.get(&hash).unwrap().max_fee(), 11 * GWEI);
-    }
-
-    #[test]
-    fn refuses_with_geth_messages_and_changes_nothing() {
-        let mut pool = pool();
-        let (t, a) = tx(0, 0, 10 * GWEI, GWEI);
-        let err = pool
-            .add(
-                t.clone(),
-                a,
-                AccountState {
-                    nonce: 1,
-                    balance: U256::MAX,
-                },
-            )
-            .unwrap_err();
-        assert!(err.to_string().starts_with("nonce too low"));
-        let err = pool
-            .add(
-                t.clone(),
-                a,
-                AccountState {
-                    nonce: 0,
-                    balance: U256::from(1),
-                },
-            )
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("insufficient funds for gas * price + value")
-        );
-        pool.add(t.clone(), a, rich()).unwrap();
-        assert_eq!(pool.add(t, a, rich()), Err(Error::AlreadyKnown));
-        let low_gas = TxLegacy {
-            chain_id: Some(900),
-            gas_limit: 20_000,
-            gas_price: GWEI,
-            to: TxKind::Call(a),
-            ..Default::default()
-        };
-        let err = pool
-            .check_stateless(&dev::accounts()[0].sign(low_gas), 100)
-            .unwrap_err();
-        assert!(err.to_string().starts_with("intrinsic gas too low"));
-        let wrong_chain = TxLegacy {
-            chain_id: Some(1),
-            gas_limit: 21_000,
-            gas_price: GWEI,
-            to: TxKind::Call(a),
-            ..Default::default()
-        };
-        assert!(
-            pool.check_stateless(&dev::accounts()[0].sign(wrong_chain), 100)
-                .unwrap_err()
-                .to_string()
-                .starts_with("invalid chain id")
-        );
-        let huge = TxLegacy {
-            chain_id: Some(900),
-            gas_limit: 30_000_001,
-            gas_price: GWEI,
-            to: TxKind::Call(a),
-            ..Default::default()
-        };
-        assert_eq!(
-            pool.check_stateless(&dev::accounts()[0].sign(huge), 100),
-            Err(Error::GasLimitExceeded)
-        );
-        let cheap = TxLegacy {
-            chain_id: Some(900),
-            gas_limit: 21_000,
-            gas_price: 1,
-            to: TxKind::Call(a),
-            ..Default::default()
-        };
-        assert!(
-            pool.check_stateless(&dev::accounts()[0].sign(cheap), 100)
-                .unwrap_err()
-                .to_string()
-                .starts_with("transaction underpriced")
-        );
-        assert_eq!(pool.len(), 1);
-    }
-
-    #[test]
-    fn full_pool_evicts_the_cheapest_and_refuses_cheaper() {
-        let mut pool = pool();
-        for key in 0..6 {
-            let (t, a) = tx(key, 0, 10 * GWEI, GWEI + key as u128);
-            pool.add(t, a, rich()).unwrap();
-        }
-        let (cheap, c) = tx(6, 0, 10 * GWEI, GWEI / 2);
-        assert!(matches!(
-            pool.add(cheap, c, rich()),
-            Err(Error::Underpriced { .. })
-        ));
-        let (better, c) = tx(6, 0, 10 * GWEI, 2 * GWEI);
-        pool.add(better, c, rich()).unwrap();
-        assert_eq!(pool.len(), 6);
-        let cheapest = dev::accounts()[0].address;
-        assert!(
-            pool.best(1).iter().all(|t| t.sender != cheapest),
-            "the lowest payer was evicted"
-        );
-    }
-
-    #[test]
-    fn pooled_bytes_are_bounded_and_accounted() {
-        let mut pool = Mempool::new(
-            Config {
-                max_total_bytes: 400,
-                ..Config::default()
-            },
-            900,
-            30_000_000,
-            7,
-        );
-        let (t0, a) = tx(0, 0, 10 * GWEI, GWEI);
-        let size = t0.eip2718_encoded_length();
-        pool.add(t0, a, rich()).unwrap();
-        let (t1, a) = tx(0, 1, 10 * GWEI, GWEI);
-        pool.add(t1, a, rich()).unwrap();
-        assert_eq!(pool.bytes(), 2 * size);
-        let mut added = 2;
-        for key in 1..8 {
-            let (t, b) = tx(key, 0, 10 * GWEI, 2 * GWEI);
-            if pool.add(t, b, rich()).is_ok() {
-                added += 1;
-            }
-        }
-        assert!(added > 2 && pool.bytes() <= 400, "{} bytes", pool.bytes());
-        pool.on_block(
-            pool.best(0)
-                .into_iter()
-                .map(|t| (t.sender, t.nonce() + 1))
-                .collect::<Vec<_>>(),
-        );
-        assert_eq!(
-            pool.bytes(),
-            pool.best(0).iter().map(|t| t.size).sum::<usize>()
-        );
-    }
-
-    #[test]
-    fn per_sender_limit_holds() {
-        let mut pool = pool();
-        for nonce in 0..4 {
-            let (t, a) = tx(0, nonce, 10 * GWEI, GWEI);
-            pool.add(t, a, rich()).unwrap();
-        }
-        let (t, a) = tx(0, 4, 10 * GWEI, GWEI);
-        assert!(matches!(
-            pool.add(t, a, rich()),
-            Err(Error::NonceTooHigh { .. })
-        ));
-    }
-}
+mod tests;

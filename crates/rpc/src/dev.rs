@@ -65,7 +65,10 @@ pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionReques
         };
         let max_fee = match request.max_fee_per_gas {
             Some(fee) => fee,
-            None => 2 * u128::from(fees::next_block_base_fee(backend, &reader)?) + tip,
+            // Saturates on a tip near 2^128 rather than wrap; the pool then refuses the cost.
+            None => {
+                (2 * u128::from(fees::next_block_base_fee(backend, &reader)?)).saturating_add(tip)
+            }
         };
         signer.sign(TxEip1559 {
             chain_id,

@@ -1,0 +1,2 @@
+//! Integration tests of tandem-mempool through its public API, with real signed transactions.
+mod adversary;
