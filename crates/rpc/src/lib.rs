@@ -19,6 +19,7 @@ mod filters;
 mod preconf;
 mod probes;
 mod pubsub;
+mod status;
 
 pub use api::EthApiServer;
 pub use backend::{
@@ -28,6 +29,7 @@ pub use convert::{RpcBlock, RpcReceipt, RpcTransaction, receipts};
 pub use error::RpcError;
 pub use preconf::{Preconf, Preconfirmations};
 pub use probes::{ExtraMetrics, Health};
+pub use status::{AT_TIP_BLOCKS, NetworkStatus, PeerCount, SyncProgress, Syncing};
 
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use std::{net::SocketAddr, sync::Arc};

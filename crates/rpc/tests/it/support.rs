@@ -6,13 +6,19 @@ use hyper::body::Frame;
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use parking_lot::Mutex;
 use std::{convert::Infallible, net::SocketAddr, sync::Arc};
+use tandem_execution::{BlockAttributes, Executor};
 use tandem_mempool::Mempool;
-use tandem_primitives::genesis::{chain_config, dev_genesis};
+use tandem_primitives::{
+    Address, B256,
+    genesis::{chain_config, dev_genesis},
+};
 use tandem_rpc::{Backend, Limits};
+use tandem_state::LatestState;
 use tandem_storage::Storage;
 
 pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
+    pub(crate) backend: Backend,
     handle: jsonrpsee::server::ServerHandle,
     _dir: tempfile::TempDir,
 }
@@ -50,6 +56,7 @@ pub(crate) async fn serve(backend: Backend, dir: tempfile::TempDir) -> Server {
         .unwrap();
     Server {
         addr,
+        backend,
         handle,
         _dir: dir,
     }
@@ -58,6 +65,29 @@ pub(crate) async fn serve(backend: Backend, dir: tempfile::TempDir) -> Server {
 pub(crate) async fn start(limits: Limits) -> Server {
     let (backend, dir) = backend(limits);
     serve(backend, dir).await
+}
+
+/// Commits an empty block on top of the last one.
+pub(crate) fn empty_block(backend: &Backend) {
+    let reader = backend.storage.read().unwrap();
+    let last = reader.last_height().unwrap();
+    let parent = reader.header(last).unwrap().unwrap();
+    let attrs = BlockAttributes {
+        timestamp: parent.timestamp + 1,
+        beneficiary: Address::ZERO,
+        prev_randao: B256::ZERO,
+    };
+    let executed = Executor::new(
+        &reader,
+        LatestState(&reader),
+        &backend.chain,
+        &parent,
+        &attrs,
+    )
+    .finish()
+    .unwrap();
+    drop(reader);
+    backend.storage.commit(&executed.into_commit()).unwrap();
 }
 
 pub(crate) struct Answer {
@@ -112,6 +142,11 @@ pub(crate) async fn post_chunked(addr: SocketAddr, chunks: Vec<Bytes>) -> Answer
         StreamBody::new(frames).boxed(),
     )
     .await
+}
+
+pub(crate) async fn get(addr: SocketAddr, path: &str) -> Answer {
+    let body = Full::new(Bytes::new()).boxed();
+    send(addr, hyper::Method::GET, path, body).await
 }
 
 /// Calls `method` and returns its result, failing on an error answer.
