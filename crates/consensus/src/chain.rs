@@ -41,6 +41,10 @@ pub enum ProposerFault {
 /// Called after each block commits durably, e.g. to notify RPC subscribers.
 pub type OnCommit = Arc<dyn Fn(&ExecutedBlock) + Send + Sync>;
 
+/// Called when consensus learns of a newer finalized height (marshal's tip), with that height and
+/// the node's committed height, which trails it while the node catches up.
+pub type OnTip = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
 /// Shared by the application (propose, verify) and the finalizer.
 pub struct Chain {
     pub storage: Arc<Storage>,
@@ -52,6 +56,7 @@ pub struct Chain {
     pub allow_empty: bool,
     executed: Mutex<HashMap<Digest, Arc<ExecutedBlock>>>,
     on_commit: Option<OnCommit>,
+    on_tip: Option<OnTip>,
     fault: Option<ProposerFault>,
 }
 
@@ -80,7 +85,27 @@ impl Chain {
             allow_empty,
             executed: Mutex::default(),
             on_commit,
+            on_tip: None,
             fault: None,
+        }
+    }
+
+    /// Tells `on_tip` of each newer finalized height consensus learns of, e.g. for `eth_syncing`.
+    pub fn with_on_tip(mut self, on_tip: OnTip) -> Self {
+        self.on_tip = Some(on_tip);
+        self
+    }
+
+    /// Consensus finalized `height`; the blocks up to it may not have arrived yet.
+    pub fn report_tip(&self, height: u64) {
+        let Some(on_tip) = &self.on_tip else {
+            return;
+        };
+        match self.committed_height() {
+            Ok(committed) => on_tip(height, committed),
+            Err(e) => {
+                tracing::warn!(target: "consensus::finalizer", height, error = %e, "cannot read the committed height")
+            }
         }
     }
 

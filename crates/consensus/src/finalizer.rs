@@ -24,6 +24,7 @@ impl Reporter for Finalizer {
         match activity {
             Update::Tip(_, height, _) => {
                 tracing::trace!(target: "consensus::finalizer", height = height.get(), "finalized tip");
+                self.chain.report_tip(height.get());
             }
             Update::Block(block, ack) => match self.chain.commit(block.inner()) {
                 Ok(()) => ack.acknowledge(),

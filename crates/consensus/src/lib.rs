@@ -14,7 +14,7 @@ mod node;
 
 pub use application::Application;
 pub use block::{Block, ConsensusContext, Digest};
-pub use chain::{Chain, Error, MAX_FUTURE_SECONDS, OnCommit, ProposerFault};
+pub use chain::{Chain, Error, MAX_FUTURE_SECONDS, OnCommit, OnTip, ProposerFault};
 pub use engine::{Channels, Config, Running, follow, start};
 pub use finalizer::Finalizer;
 pub use keys::{KeyError, PeerId, ValidatorKey};

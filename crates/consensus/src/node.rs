@@ -183,6 +183,18 @@ impl Runtime {
         Arc::new(move || commonware_runtime::Metrics::encode(&context))
     }
 
+    /// Counts the p2p peers the node started with `partition` is connected to right now. The count
+    /// is the p2p tracker's own record: commonware-p2p keeps one series of its `connected` gauge
+    /// per connected peer (added on connect, removed when the connection ends) and exposes no
+    /// other count, so this reads that gauge from the runtime's metrics.
+    pub fn peer_count(&self, partition: &str) -> Arc<dyn Fn() -> usize + Send + Sync> {
+        let context = self.0.child("peers");
+        let partition = format!("partition=\"{partition}\"");
+        Arc::new(move || {
+            connected_peers(&commonware_runtime::Metrics::encode(&context), &partition)
+        })
+    }
+
     /// Starts a validator: p2p, consensus and gossip. Returns once everything is running.
     pub async fn start_validator(
         &self,
@@ -346,6 +358,20 @@ impl Runtime {
     }
 }
 
+/// The name of the p2p tracker's gauge of connected peers, after the node's role prefix.
+const CONNECTED_PEERS: &str = "_network_tracker_directory_connected";
+
+/// The series of [`CONNECTED_PEERS`] carrying `partition_label` in Prometheus text: one per peer.
+fn connected_peers(metrics: &str, partition_label: &str) -> usize {
+    metrics
+        .lines()
+        .filter_map(|line| line.split_once('{'))
+        .filter(|(name, labels)| {
+            name.ends_with(CONNECTED_PEERS) && labels.contains(partition_label)
+        })
+        .count()
+}
+
 /// Announces the validator's latest finalization certificate every [`TIP_INTERVAL`], so full nodes
 /// joining an idle network learn how far to sync.
 fn spawn_tips(
@@ -376,4 +402,25 @@ fn spawn_tips(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connected_peers_counts_the_trackers_series_of_one_node() {
+        let metrics = "\
+# HELP validator_network_tracker_directory_connected Unix timestamp in milliseconds when each connected peer became active
+# TYPE validator_network_tracker_directory_connected gauge
+validator_network_tracker_directory_connected{partition=\"node-aa\",peer=\"01\"} 1700000000000
+validator_network_tracker_directory_connected{partition=\"node-aa\",peer=\"02\"} 1700000000001
+validator_network_tracker_directory_connected{partition=\"node-aab\",peer=\"01\"} 1700000000002
+full_node_network_tracker_directory_connected{partition=\"node-bb\",peer=\"01\"} 1700000000003
+validator_network_tracker_tracked{partition=\"node-aa\"} 3
+";
+        assert_eq!(connected_peers(metrics, "partition=\"node-aa\""), 2);
+        assert_eq!(connected_peers(metrics, "partition=\"node-bb\""), 1);
+        assert_eq!(connected_peers(metrics, "partition=\"node-cc\""), 0);
+    }
 }

@@ -5,7 +5,7 @@ use parking_lot::Mutex;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use tandem_consensus::{Chain, FullNodeSpec, Gossip, PeerId, Runtime, ValidatorKey, ValidatorSpec};
 use tandem_primitives::{Address, Bytes, Genesis, dev::DevAccount};
-use tandem_rpc::{Backend, Limits, NewBlock};
+use tandem_rpc::{Backend, Limits, NetworkStatus, NewBlock};
 use tandem_storage::History;
 
 /// How many accepted transactions may wait to be gossiped before new ones are dropped.
@@ -76,6 +76,9 @@ pub async fn launch_validator(
         config.allow_empty_blocks,
         Some(runtime.metrics()),
     ));
+    let partition = format!("node-{}", config.key.public().to_hex());
+    // Peers from the p2p tracker; the finalized tip from marshal, through the chain below.
+    backend.network = Arc::new(NetworkStatus::new(runtime.peer_count(&partition)));
     let (gossip_tx, gossip_rx) = mpsc::channel::<Vec<u8>>(GOSSIP_BACKLOG);
     let gossip_tx = Mutex::new(gossip_tx);
     backend.on_accept = Some(Arc::new(move |raw: &Bytes| {
@@ -101,14 +104,20 @@ pub async fn launch_validator(
             receipts: executed.receipts.clone(),
         }));
     });
-    let chain = Arc::new(Chain::new(
-        storage,
-        pool,
-        chain_config,
-        config.fee_recipient,
-        config.allow_empty_blocks,
-        Some(on_commit),
-    ));
+    let network = backend.network.clone();
+    let on_tip: tandem_consensus::OnTip =
+        Arc::new(move |finalized, committed| network.observe_finalized(finalized, committed));
+    let chain = Arc::new(
+        Chain::new(
+            storage,
+            pool,
+            chain_config,
+            config.fee_recipient,
+            config.allow_empty_blocks,
+            Some(on_commit),
+        )
+        .with_on_tip(on_tip),
+    );
     let gossip_backend = backend.clone();
     let gossip = Gossip {
         outbound: gossip_rx,
@@ -121,7 +130,6 @@ pub async fn launch_validator(
         }),
     };
     let namespace = format!("tandem-{}", config.genesis.config.chain_id).into_bytes();
-    let partition = format!("node-{}", config.key.public().to_hex());
     if !config
         .validators
         .iter()

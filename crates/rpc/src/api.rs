@@ -3,7 +3,7 @@ use crate::convert::{RpcBlock, RpcTransaction};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use alloy_rpc_types_eth::{
-    EIP1186AccountProofResponse, FeeHistory, Filter, Log, SyncStatus, TransactionRequest,
+    EIP1186AccountProofResponse, FeeHistory, Filter, Log, TransactionRequest,
 };
 use alloy_serde::JsonStorageKey;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
@@ -24,7 +24,7 @@ pub trait EthApi {
     #[method(name = "web3_sha3")]
     fn sha3(&self, data: Bytes) -> RpcResult<B256>;
     #[method(name = "eth_syncing")]
-    fn syncing(&self) -> RpcResult<SyncStatus>;
+    fn syncing(&self) -> RpcResult<crate::Syncing>;
     #[method(name = "eth_accounts")]
     fn accounts(&self) -> RpcResult<Vec<Address>>;
     #[method(name = "eth_blockNumber")]

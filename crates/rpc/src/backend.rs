@@ -73,6 +73,8 @@ pub struct Backend {
     pub refuses_transactions: Option<String>,
     /// Receipts from a sequencer's open block (empty elsewhere).
     pub preconf: Arc<crate::Preconfirmations>,
+    /// Peers and the finalized tip as consensus sees them (empty on nodes without consensus).
+    pub network: Arc<crate::NetworkStatus>,
     pub(crate) filters: Arc<Mutex<Filters>>,
 }
 
@@ -104,6 +106,7 @@ impl Backend {
             health: Arc::default(),
             refuses_transactions: None,
             preconf: Arc::default(),
+            network: Arc::default(),
             filters: Arc::default(),
         }
     }

@@ -7,8 +7,7 @@ use crate::{
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
 use alloy_rpc_types_eth::{
-    EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter, Log, SyncStatus,
-    TransactionRequest,
+    EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter, Log, TransactionRequest,
 };
 use alloy_serde::JsonStorageKey;
 use jsonrpsee::{PendingSubscriptionSink, core::RpcResult};
@@ -147,7 +146,7 @@ impl EthApiServer for Rpc {
     }
 
     fn net_peer_count(&self) -> RpcResult<U64> {
-        Ok(U64::ZERO)
+        Ok(U64::from(self.backend.network.peer_count()))
     }
 
     fn client_version(&self) -> RpcResult<String> {
@@ -162,8 +161,9 @@ impl EthApiServer for Rpc {
         Ok(keccak256(data))
     }
 
-    fn syncing(&self) -> RpcResult<SyncStatus> {
-        Ok(SyncStatus::None)
+    fn syncing(&self) -> RpcResult<crate::Syncing> {
+        let executed = self.reader()?.last_height().unwrap_or_default();
+        Ok(self.backend.network.syncing(executed))
     }
 
     fn accounts(&self) -> RpcResult<Vec<Address>> {

@@ -4,12 +4,14 @@
 //! transactions to the mempool, and streams new blocks to subscribers. Answers and errors follow
 //! geth's: quantities in minimal hex, -32000 with geth's messages for rejected transactions, code 3
 //! with the revert data for reverts. Request size, batch length, log ranges, filters and
-//! subscriptions are bounded.
+//! subscriptions are bounded. Every HTTP request's envelope is checked before jsonrpsee sees it, so
+//! a malformed request gets -32700 or -32600, never an empty or internal-error answer.
 mod api;
 mod backend;
 mod call;
 mod convert;
 mod dev;
+mod envelope;
 mod error;
 mod eth;
 mod fees;
@@ -17,6 +19,7 @@ mod filters;
 mod preconf;
 mod probes;
 mod pubsub;
+mod status;
 
 pub use api::EthApiServer;
 pub use backend::{
@@ -26,9 +29,10 @@ pub use convert::{RpcBlock, RpcReceipt, RpcTransaction, receipts};
 pub use error::RpcError;
 pub use preconf::{Preconf, Preconfirmations};
 pub use probes::{ExtraMetrics, Health};
+pub use status::{AT_TIP_BLOCKS, NetworkStatus, PeerCount, SyncProgress, Syncing};
 
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 /// Starts the JSON-RPC server (HTTP and WebSocket on the same port) and returns its address.
 pub async fn serve(
@@ -53,23 +57,23 @@ pub async fn serve_with(
         .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch_len))
         .set_id_provider(pubsub::HexIdProvider)
         .build();
-    let cors = tower_http::cors::CorsLayer::permissive();
-    let server =
-        Server::builder()
-            .set_config(config)
-            .set_http_middleware(tower::ServiceBuilder::new().layer(cors).layer(
-                probes::ProbesLayer {
-                    backend: backend.clone(),
-                },
-            ))
-            .build(addr)
-            .await?;
-    let local = server.local_addr()?;
-    let mut module = eth::Rpc::new(backend).into_rpc();
+    let mut module = eth::Rpc::new(backend.clone()).into_rpc();
     module
         .merge(extra)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let handle = server.start(module);
+    let methods = jsonrpsee::Methods::from(module);
+    let rules = Arc::new(envelope::Rules::new(&limits, &methods));
+    let http = tower::ServiceBuilder::new()
+        .layer(tower_http::cors::CorsLayer::permissive())
+        .layer(probes::ProbesLayer { backend })
+        .layer(envelope::EnvelopeLayer(rules));
+    let server = Server::builder()
+        .set_config(config)
+        .set_http_middleware(http)
+        .build(addr)
+        .await?;
+    let local = server.local_addr()?;
+    let handle = server.start(methods);
     tracing::info!(target: "rpc", %local, "JSON-RPC listening (HTTP and WebSocket)");
     Ok((local, handle))
 }

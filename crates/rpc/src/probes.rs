@@ -118,7 +118,17 @@ fn health(backend: &Backend) -> HttpResponse {
 }
 
 fn metrics(backend: &Backend) -> HttpResponse {
-    let height = committed_height(backend);
+    let reader = backend.storage.read().ok();
+    let height = reader
+        .as_ref()
+        .and_then(|r| r.last_height())
+        .unwrap_or_default();
+    // On L1 every committed block is final; a rollup node's finalized head trails its head.
+    let finalized = reader
+        .as_ref()
+        .and_then(|r| r.finalized_height())
+        .unwrap_or_default();
+    drop(reader);
     let (pending, queued, bytes) = {
         let pool = backend.pool.lock();
         let (pending, queued) = pool.counts();
@@ -138,9 +148,21 @@ fn metrics(backend: &Backend) -> HttpResponse {
     );
     gauge(
         "tandem_finalized_height",
-        "Number of the newest finalized block (blocks commit only once final).",
-        height as f64,
+        "Number of the newest finalized block this node holds.",
+        finalized as f64,
     );
+    gauge(
+        "tandem_peers",
+        "Connected p2p peers (0 on nodes without consensus).",
+        backend.network.peer_count() as f64,
+    );
+    if let Some(highest) = backend.network.highest_finalized() {
+        gauge(
+            "tandem_highest_finalized_height",
+            "Newest finalized block this node has heard of from consensus.",
+            highest as f64,
+        );
+    }
     gauge(
         "tandem_mempool_pending",
         "Executable transactions in the pool.",

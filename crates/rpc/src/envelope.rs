@@ -1,0 +1,419 @@
+//! Checks the JSON-RPC envelope of every HTTP request before jsonrpsee sees it, so a malformed
+//! request gets a JSON-RPC error, as geth gives one.
+//!
+//! jsonrpsee alone answers some bad requests oddly: a request whose `id` is not a string, null or
+//! an integer it can hold passes as a notification and gets the body `null`; a chunked body over
+//! the limit is an internal error (500); a subscription over HTTP is -32603. This layer reads the
+//! body within the limit (413 past it, whether the size is declared or not), answers a body that
+//! is not JSON with -32700 and a request that is not a JSON-RPC request with -32600, answers
+//! subscriptions with geth's -32601 "notifications not supported", and hands the rest on. A
+//! batch is checked entry by entry: each bad entry gets its own error beside the answers to the
+//! good ones. An error carries the request's `id` when that id is itself valid, `null` otherwise.
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use jsonrpsee::{
+    core::BoxError,
+    server::{HttpBody, HttpRequest, HttpResponse, http::response},
+    types::{
+        ErrorObjectOwned, Id, Response, ResponsePayload, TwoPointZero,
+        error::{INVALID_REQUEST_CODE, METHOD_NOT_FOUND_CODE, PARSE_ERROR_CODE},
+    },
+};
+use serde::{Deserialize, Deserializer, de};
+use serde_json::value::RawValue;
+use std::{
+    collections::HashSet,
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+use tokio::sync::Semaphore;
+
+/// What the check needs to know about the server.
+#[derive(Debug)]
+pub(crate) struct Rules {
+    pub(crate) max_request_bytes: u32,
+    pub(crate) max_batch_len: u32,
+    /// Methods that only work over a WebSocket (subscribe and unsubscribe), from the module.
+    pub(crate) subscriptions: HashSet<&'static str>,
+    /// Requests being read or answered at once; jsonrpsee's own bound starts only after the body is
+    /// read, so this keeps the reading bounded too.
+    pub(crate) in_flight: Arc<Semaphore>,
+}
+
+impl Rules {
+    pub(crate) fn new(limits: &crate::Limits, methods: &jsonrpsee::Methods) -> Self {
+        use jsonrpsee::core::server::MethodCallback;
+        let subscriptions = methods
+            .method_names()
+            .filter(|name| {
+                matches!(
+                    methods.method(name),
+                    Some(MethodCallback::Subscription(_) | MethodCallback::Unsubscription(_))
+                )
+            })
+            .collect();
+        Self {
+            max_request_bytes: limits.max_request_bytes,
+            max_batch_len: limits.max_batch_len,
+            subscriptions,
+            in_flight: Arc::new(Semaphore::new(limits.max_connections as usize)),
+        }
+    }
+}
+
+/// Wraps jsonrpsee's HTTP service in [`Envelope`].
+#[derive(Clone, Debug)]
+pub(crate) struct EnvelopeLayer(pub(crate) Arc<Rules>);
+
+impl<S> tower::Layer<S> for EnvelopeLayer {
+    type Service = Envelope<S>;
+
+    fn layer(&self, inner: S) -> Envelope<S> {
+        Envelope {
+            inner,
+            rules: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Envelope<S> {
+    inner: S,
+    rules: Arc<Rules>,
+}
+
+impl<S, B> tower::Service<HttpRequest<B>> for Envelope<S>
+where
+    S: tower::Service<HttpRequest<HttpBody>, Response = HttpResponse> + Clone + Send + 'static,
+    S::Error: Send + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = HttpResponse;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
+        // WebSocket upgrades, other HTTP methods and other content types are jsonrpsee's to answer.
+        let is_rpc = request.method() == http::Method::POST
+            && jsonrpsee::server::http::content_type_is_json(&request)
+            && !jsonrpsee::server::ws::is_upgrade_request(&request);
+        if !is_rpc {
+            return Box::pin(self.inner.call(request.map(HttpBody::new)));
+        }
+        // The service that was made ready is the one to call; leave a clone in its place.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let rules = self.rules.clone();
+        Box::pin(async move {
+            let Ok(_permit) = rules.in_flight.clone().try_acquire_owned() else {
+                return Ok(response::too_many_requests());
+            };
+            let (parts, body) = request.into_parts();
+            let body = match read_body(body, rules.max_request_bytes).await {
+                Ok(body) => body,
+                Err(answer) => return Ok(answer),
+            };
+            match check(&body, &rules) {
+                Checked::Answer(answer) => Ok(answer),
+                Checked::Forward { body, errors } => {
+                    let mut request = HttpRequest::from_parts(parts, HttpBody::from(body));
+                    let headers = request.headers_mut();
+                    headers.remove(http::header::TRANSFER_ENCODING);
+                    headers.remove(http::header::CONTENT_LENGTH);
+                    let answer = forward(inner, request).await?;
+                    Ok(match errors {
+                        None => answer,
+                        Some(errors) => merge_batch(answer, errors).await,
+                    })
+                }
+            }
+        })
+    }
+}
+
+async fn forward<S>(mut inner: S, request: HttpRequest<HttpBody>) -> Result<HttpResponse, S::Error>
+where
+    S: tower::Service<HttpRequest<HttpBody>, Response = HttpResponse>,
+{
+    std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+    inner.call(request).await
+}
+
+/// Reads the whole body, at most `max` bytes however it is sent (with a Content-Length or chunked).
+async fn read_body<B>(body: B, max: u32) -> Result<Bytes, HttpResponse>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let too_large = || {
+        let message = format!("request body too large: the limit is {max} bytes");
+        answer(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            &error(Id::Null, INVALID_REQUEST_CODE, message),
+        )
+    };
+    if http_body::Body::size_hint(&body).lower() > u64::from(max) {
+        return Err(too_large());
+    }
+    match Limited::new(body, max as usize).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(answer(
+            http::StatusCode::BAD_REQUEST,
+            &error(
+                Id::Null,
+                PARSE_ERROR_CODE,
+                format!("parse error: cannot read the request body: {e}"),
+            ),
+        )),
+    }
+}
+
+enum Checked {
+    /// The request is answered here.
+    Answer(HttpResponse),
+    /// jsonrpsee answers `body`; for a batch, `errors` are the answers to the entries left out.
+    Forward {
+        body: String,
+        errors: Option<Vec<Box<RawValue>>>,
+    },
+}
+
+/// One request of the body, once checked.
+enum Call<'a> {
+    Call(&'a RawValue),
+    Notification,
+}
+
+fn check(body: &[u8], rules: &Rules) -> Checked {
+    let ok = |e: &RawValue| answer(http::StatusCode::OK, e);
+    let raw: &RawValue = match serde_json::from_slice(body) {
+        Ok(raw) => raw,
+        Err(e) => return Checked::Answer(ok(&error(Id::Null, PARSE_ERROR_CODE, parse_error(&e)))),
+    };
+    if !raw.get().starts_with('[') {
+        return match check_call(raw, rules) {
+            Ok(Call::Call(call)) => Checked::Forward {
+                body: call.get().to_string(),
+                errors: None,
+            },
+            // jsonrpsee runs no notifications; over HTTP they are acknowledged with an empty body.
+            Ok(Call::Notification) => Checked::Answer(empty()),
+            Err(e) => Checked::Answer(ok(&e)),
+        };
+    }
+    let batch = match Batch::parse(raw.get(), rules.max_batch_len as usize) {
+        Ok(batch) => batch,
+        Err(e) => return Checked::Answer(ok(&error(Id::Null, PARSE_ERROR_CODE, parse_error(&e)))),
+    };
+    if batch.len == 0 {
+        return Checked::Answer(ok(&error(Id::Null, INVALID_REQUEST_CODE, "empty batch")));
+    }
+    if batch.len > rules.max_batch_len as usize {
+        let message = format!(
+            "batch too large: {} requests, at most {}",
+            batch.len, rules.max_batch_len
+        );
+        return Checked::Answer(ok(&error(Id::Null, INVALID_REQUEST_CODE, message)));
+    }
+    let (mut calls, mut errors) = (Vec::new(), Vec::new());
+    for entry in batch.entries {
+        match check_call(entry, rules) {
+            Ok(Call::Call(call)) => calls.push(call),
+            Ok(Call::Notification) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if calls.is_empty() {
+        return Checked::Answer(if errors.is_empty() {
+            empty()
+        } else {
+            answer(http::StatusCode::OK, &to_raw(&errors))
+        });
+    }
+    Checked::Forward {
+        body: to_raw(&calls).get().to_string(),
+        errors: Some(errors),
+    }
+}
+
+/// The fields of a request object that decide whether it is one; others are ignored, as geth does.
+#[derive(Deserialize)]
+struct Fields<'a> {
+    #[serde(default, borrow, deserialize_with = "present")]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    method: Option<&'a RawValue>,
+}
+
+/// Tells `"id": null` (a call) from no `id` at all (a notification).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// Checks one request object with jsonrpsee's own types for its id and version, so what passes
+/// here parses as a call there.
+fn check_call<'a>(raw: &'a RawValue, rules: &Rules) -> Result<Call<'a>, Box<RawValue>> {
+    let invalid = |id: Id<'static>, why: &str| {
+        error(id, INVALID_REQUEST_CODE, format!("invalid request: {why}"))
+    };
+    if !raw.get().starts_with('{') {
+        return Err(invalid(Id::Null, "not a JSON object"));
+    }
+    let fields: Fields =
+        serde_json::from_str(raw.get()).map_err(|e| invalid(Id::Null, &e.to_string()))?;
+    let id = match fields.id {
+        None => None,
+        Some(id) => Some(
+            serde_json::from_str::<Id>(id.get())
+                .map(Id::into_owned)
+                .map_err(|_| {
+                    invalid(
+                        Id::Null,
+                        "id must be a string, null or an integer from 0 to 2^64-1",
+                    )
+                })?,
+        ),
+    };
+    let echo = id.clone().unwrap_or(Id::Null);
+    let version_ok = fields
+        .jsonrpc
+        .is_some_and(|v| serde_json::from_str::<TwoPointZero>(v.get()).is_ok());
+    if !version_ok {
+        return Err(invalid(echo, "jsonrpc must be \"2.0\""));
+    }
+    let method: String = match fields.method.map(|m| serde_json::from_str(m.get())) {
+        Some(Ok(method)) => method,
+        Some(Err(_)) => return Err(invalid(echo, "method must be a string")),
+        None => return Err(invalid(echo, "no method")),
+    };
+    let Some(id) = id else {
+        return Ok(Call::Notification);
+    };
+    if rules.subscriptions.contains(method.as_str()) {
+        // geth's answer to a subscription over HTTP.
+        let message = format!("notifications not supported: {method} needs a WebSocket connection");
+        return Err(error(id, METHOD_NOT_FOUND_CODE, message));
+    }
+    Ok(Call::Call(raw))
+}
+
+/// A batch's entries, up to a limit, and its length: entries past the limit are counted, not kept.
+struct Batch<'a> {
+    entries: Vec<&'a RawValue>,
+    len: usize,
+}
+
+impl<'a> Batch<'a> {
+    fn parse(json: &'a str, keep: usize) -> serde_json::Result<Self> {
+        use de::DeserializeSeed as _;
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let batch = Keep(keep).deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(batch)
+    }
+}
+
+/// Reads a batch, keeping at most this many entries.
+struct Keep(usize);
+
+impl<'de> de::DeserializeSeed<'de> for Keep {
+    type Value = Batch<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Batch<'de>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for Keep {
+    type Value = Batch<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a batch of requests")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Batch<'de>, A::Error> {
+        let mut batch = Batch {
+            entries: Vec::new(),
+            len: 0,
+        };
+        while batch.len < self.0 {
+            match seq.next_element::<&RawValue>()? {
+                Some(entry) => batch.entries.push(entry),
+                None => return Ok(batch),
+            }
+            batch.len += 1;
+        }
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {
+            batch.len += 1;
+        }
+        Ok(batch)
+    }
+}
+
+/// Adds the errors for the entries left out to jsonrpsee's answer to the rest of a batch.
+async fn merge_batch(answer: HttpResponse, mut errors: Vec<Box<RawValue>>) -> HttpResponse {
+    if errors.is_empty() {
+        return answer;
+    }
+    let (mut parts, body) = answer.into_parts();
+    let body = match body.collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            tracing::warn!(target: "rpc", error = %e, "cannot read a batch answer");
+            return response::internal_error();
+        }
+    };
+    let mut entries: Vec<Box<RawValue>> = match serde_json::from_slice::<&RawValue>(&body) {
+        Ok(raw) if raw.get().starts_with('[') => {
+            serde_json::from_str(raw.get()).unwrap_or_default()
+        }
+        // A batch-wide error (such as an answer too large) stands for the entries it covered.
+        Ok(raw) => vec![raw.to_owned()],
+        Err(_) => Vec::new(),
+    };
+    entries.append(&mut errors);
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    HttpResponse::from_parts(parts, HttpBody::from(to_raw(&entries).get().to_string()))
+}
+
+fn parse_error(e: &serde_json::Error) -> String {
+    format!("parse error: {e}")
+}
+
+/// A JSON-RPC error answer.
+fn error(id: Id<'static>, code: i32, message: impl Into<String>) -> Box<RawValue> {
+    let error = ErrorObjectOwned::owned(code, message.into(), None::<()>);
+    to_raw(&Response::new(ResponsePayload::<()>::error(error), id))
+}
+
+/// Encodes answers and raw entries, which always encode: they hold no maps and no custom `Serialize`.
+fn to_raw<T: serde::Serialize + ?Sized>(value: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).expect("JSON-RPC answers always encode")
+}
+
+fn answer(status: http::StatusCode, body: &RawValue) -> HttpResponse {
+    HttpResponse::builder()
+        .status(status)
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )
+        .body(HttpBody::from(body.get().to_string()))
+        .unwrap_or_else(|_| response::internal_error())
+}
+
+fn empty() -> HttpResponse {
+    HttpResponse::new(HttpBody::empty())
+}
