@@ -9,8 +9,9 @@ use std::{
     time::{Duration, Instant},
 };
 use tandem_consensus::ValidatorKey;
+use tandem_execution::dev_genesis;
 use tandem_node::{Config, Mining, ValidatorConfig, launch_validator};
-use tandem_primitives::{Address, genesis::dev_genesis};
+use tandem_primitives::Address;
 
 /// How long a test waits for a network to get somewhere before it fails.
 const PATIENCE: Duration = Duration::from_secs(60);

@@ -8,10 +8,7 @@ use parking_lot::Mutex;
 use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 use tandem_execution::{BlockAttributes, Executor};
 use tandem_mempool::Mempool;
-use tandem_primitives::{
-    Address, B256,
-    genesis::{chain_config, dev_genesis},
-};
+use tandem_primitives::{Address, B256, genesis::chain_config};
 use tandem_rpc::{Backend, Limits};
 use tandem_state::LatestState;
 use tandem_storage::Storage;
@@ -33,7 +30,7 @@ impl Drop for Server {
 pub(crate) fn backend(limits: Limits) -> (Backend, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let storage = Arc::new(Storage::open(&dir.path().join("chain.redb")).unwrap());
-    let genesis = dev_genesis(900);
+    let genesis = tandem_execution::dev_genesis(900);
     let block = tandem_execution::genesis_block(&storage.read().unwrap(), &genesis).unwrap();
     storage.commit(&block.into_commit()).unwrap();
     let chain = chain_config(&genesis);
