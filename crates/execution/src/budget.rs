@@ -86,6 +86,13 @@ impl Meter {
         self.count().used
     }
 
+    /// Counts `bytes` a challenge of the block carries besides the witness (a Portal queue
+    /// entry's encoding), never refused.
+    pub fn add(&self, bytes: u64) {
+        let mut count = self.count();
+        count.used = count.used.saturating_add(bytes);
+    }
+
     fn charge(&self, read: Read, bytes: impl FnOnce() -> u64) -> Result<()> {
         let mut count = self.count();
         if count.seen.contains(&read) {

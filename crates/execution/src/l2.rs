@@ -362,6 +362,8 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             {
                 break;
             }
+            // A challenge carries every entry the block takes: its bytes count like witness.
+            meter.add(alloy_eips::eip2718::Encodable2718::encode_2718_len(&entry.tx.tx) as u64);
             meter.enforce(true);
             let included = match &entry.tx.tx {
                 TxEnvelope::Deposit(deposit) => executor
@@ -380,7 +382,10 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             meter.enforce(false);
             queued += usize::from(included?);
             queue_hash = crate::system::portal::next_queue_hash(queue_hash, entry.tx.tx.tx_hash());
-            next += 1;
+            next = next.checked_add(1).ok_or(L2Error::QueueGap {
+                expected: next,
+                got: entry.index,
+            })?;
         }
         executor.set_queue(next, queue_hash)?;
         executor.set_extra_data(origin.extra_data(next, queued as u64));

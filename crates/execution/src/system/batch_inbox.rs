@@ -17,6 +17,8 @@ use tandem_primitives::system::BATCH_INBOX;
 sol!("../../contracts/IBatchInbox.sol");
 
 /// Storage slot of the registered batcher (set at genesis).
+/// Largest batch BatchInbox takes, in bytes.
+pub(crate) const MAX_BATCH_BYTES: usize = 128 * 1024;
 pub const BATCHER_SLOT: U256 = U256::ZERO;
 /// Storage slot of the next expected sequence number.
 pub const NEXT_SEQUENCE_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
@@ -203,7 +205,9 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
         ),
         Calls::submitBatch(c) => {
             let batcher = Address::from_word(call.sload(BATCHER_SLOT)?.into());
-            if call.caller != batcher {
+            // Derivation reads a batch from its transaction's calldata: only a transaction sent
+            // straight to BatchInbox by the batcher carries exactly one batch there.
+            if call.caller != batcher || !call.is_top_level() {
                 return call.revert(
                     IBatchInbox::NotBatcher {
                         caller: call.caller,
@@ -217,6 +221,19 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                     IBatchInbox::WrongSequence {
                         expected,
                         got: c.sequence,
+                    }
+                    .abi_encode(),
+                );
+            }
+            // A challenge carries the whole batch of its block, with the witness, in one L1
+            // transaction: batches are bounded (the batcher posts at most 120 KB).
+            if c.batch.len() > MAX_BATCH_BYTES {
+                return call.revert(
+                    IBatchInbox::BadBatch {
+                        reason: format!(
+                            "{} bytes, more than the {MAX_BATCH_BYTES} a batch may have",
+                            c.batch.len()
+                        ),
                     }
                     .abi_encode(),
                 );

@@ -115,7 +115,12 @@ pub(crate) fn run_decoded<CTX: ContextTr>(
             call.charge(EXECUTE_GAS_PER_L2_GAS.saturating_mul(output.gas_used));
             Ok(output)
         }
-        Err(e) => Err(e.to_string()),
+        // Work that fails late (a node missing deep in the block) is paid as if it used all
+        // it asked for, so a failing re-execution is never free.
+        Err(e) => {
+            call.charge(EXECUTE_GAS_PER_L2_GAS.saturating_mul(asked));
+            Err(e.to_string())
+        }
     })
 }
 

@@ -316,6 +316,14 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
         self.ctx.block().number().saturating_to()
     }
 
+    /// Whether this call is the transaction itself (sent straight to this contract by its signer),
+    /// not a call from a contract or delegated code.
+    pub(crate) fn is_top_level(&self) -> bool {
+        use revm::context_interface::Transaction;
+        self.ctx.tx().kind() == revm::primitives::TxKind::Call(self.address)
+            && self.caller == self.origin()
+    }
+
     /// The transaction's signer (`tx.origin`).
     pub(crate) fn origin(&self) -> Address {
         use revm::context_interface::Transaction;
@@ -387,7 +395,14 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
         if self.delegated {
             return Err(SystemErrors::NotAllowed {}.abi_encode());
         }
-        I::abi_decode(&self.input).map_err(|_| {
+        // Strict: canonical offsets, no aliasing, so decoding copies no more than the input
+        // holds (a non-strict decoder expands overlapping `bytes[]` elements a thousandfold
+        // before any gas is charged). Trailing bytes are allowed, as Solidity allows them.
+        let config = alloy_sol_types::abi::AbiDecoderConfig::new()
+            .strict(true)
+            .validate_allow_trailing_bytes(true)
+            .memory_limit(self.input.len().saturating_mul(2).saturating_add(64 * 1024));
+        I::abi_decode_with_config(&self.input, config).map_err(|_| {
             let selector: [u8; 4] = self
                 .input
                 .get(..4)

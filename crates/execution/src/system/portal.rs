@@ -31,6 +31,9 @@ pub const MIN_QUEUED_GAS: u64 = 21_000;
 pub const MAX_QUEUED_GAS: u64 = 2_000_000;
 /// The most calldata a deposit may carry.
 pub const MAX_DEPOSIT_DATA: usize = 64 * 1024;
+/// Largest forced transaction, encoded: a deposit's data and room for the rest. Every queue entry
+/// a block takes rides in the calldata of a challenge of that block, so entries are bounded.
+pub const MAX_FORCED_TX_BYTES: usize = MAX_DEPOSIT_DATA + 1024;
 /// L1 gas charged per unit of L2 gas a queued transaction asks for: queued gas is not free, so
 /// the queue cannot be flooded for the price of a log.
 pub const QUEUED_GAS_DIVISOR: u64 = 16;
@@ -166,6 +169,14 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
             Vec::new()
         }
         Calls::forceTransaction(c) => {
+            if c.signedL2Tx.len() > MAX_FORCED_TX_BYTES {
+                return call.revert(
+                    IPortal::DataTooLarge {
+                        size: U256::from(c.signedL2Tx.len()),
+                    }
+                    .abi_encode(),
+                );
+            }
             call.charge_keccak(c.signedL2Tx.len());
             // ecrecover's price.
             call.charge(3_000);

@@ -192,7 +192,11 @@ fn a_full_node_that_joins_late_reports_its_sync_until_it_reaches_the_tip() {
                 && height(&call(rpc, "eth_blockNumber").await) >= 60
         })
         .await;
-        assert_eq!(call(rpc, "net_peerCount").await, "0x2");
+        eventually(
+            "the full node is connected to both validators",
+            || async move { call(rpc, "net_peerCount").await == "0x2" },
+        )
+        .await;
         drop((full, nodes));
     });
 }

@@ -11,7 +11,7 @@ use crate::{
     dispute::{CHALLENGER, Fault, Scenario, scenario},
 };
 use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_sol_types::{SolCall, SolEvent};
+use alloy_sol_types::{SolCall, SolError, SolEvent};
 use proptest::{prelude::*, test_runner::TestRunner};
 use tandem_execution::{
     BlockAttributes, Executor,
@@ -275,4 +275,80 @@ fn raw_transactions_decode_or_are_refused_without_panicking() {
             },
         )
         .unwrap();
+}
+
+#[test]
+fn aliased_abi_offsets_oversized_batches_and_forced_transactions_are_refused_before_any_work() {
+    use tandem_execution::system::{IBatchInbox, IPortal};
+    let Scenario { b, claim, .. } = scenario(Fault::Fee);
+    // A challenge whose `queue` elements all point at one blob: a non-strict decoder copies the
+    // blob once per element (megabytes per kilobyte sent) before any gas is charged.
+    let mut c = b.challenge_of(&claim, 4);
+    c.queue = vec![Bytes::from(vec![0xab; 4096]); 2];
+    let honest = IDisputeGame::challengeCall { c }.abi_encode();
+    // Find the queue's element offsets: the two words after the array length that precede the
+    // first element's length word, and point both at the first element.
+    let needle = U256::from(2u64).to_be_bytes::<32>();
+    let at = honest
+        .windows(32)
+        .enumerate()
+        .skip(4)
+        .find(|(i, w)| *w == needle && (i - 4) % 32 == 0)
+        .map(|(i, _)| i)
+        .unwrap();
+    let mut aliased = honest.clone();
+    let first = aliased[at + 32..at + 64].to_vec();
+    aliased[at + 64..at + 96].copy_from_slice(&first);
+    let bond = BridgeParams::dev().min_bond;
+    match run_on_l1(&b, DISPUTE_GAME, bond, aliased) {
+        ExecutionResult::Revert { output, gas, .. } => {
+            assert!(
+                output.starts_with(&IDisputeGame::BadCall::SELECTOR),
+                "{output}"
+            );
+            assert!(gas.total_gas_spent() < 2_000_000);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A batch past the bound, from the batcher itself.
+    let call = IBatchInbox::submitBatchCall {
+        sequence: b.batches.len() as u64,
+        batch: vec![1u8; 128 * 1024 + 1].into(),
+    };
+    let (tx, sender) = b.l1_tx_with_gas(
+        tandem_primitives::dev::DEV_BATCHER,
+        tandem_primitives::system::BATCH_INBOX,
+        U256::ZERO,
+        call.abi_encode(),
+        16_000_000,
+    );
+    let reader = b.l1.storage.read().unwrap();
+    let parent = b.l1.head();
+    let attrs = BlockAttributes {
+        timestamp: parent.timestamp + 1,
+        beneficiary: Address::ZERO,
+        prev_randao: B256::ZERO,
+    };
+    let mut executor = Executor::new(&reader, LatestState(&reader), &b.l1.config, &parent, &attrs);
+    let outcome = executor.execute(tx, sender).unwrap();
+    assert!(
+        !outcome.result.is_success(),
+        "an oversized batch is refused"
+    );
+    drop(reader);
+    // A forced transaction past the bound.
+    let call = IPortal::forceTransactionCall {
+        signedL2Tx: vec![2u8; tandem_execution::system::portal::MAX_FORCED_TX_BYTES + 1].into(),
+    };
+    match run_on_l1(
+        &b,
+        tandem_primitives::system::PORTAL,
+        U256::ZERO,
+        call.abi_encode(),
+    ) {
+        ExecutionResult::Revert { output, .. } => {
+            assert!(output.starts_with(&IPortal::DataTooLarge::SELECTOR))
+        }
+        other => panic!("{other:?}"),
+    }
 }
