@@ -296,7 +296,7 @@ fn aliased_abi_offsets_oversized_batches_and_forced_transactions_are_refused_bef
         .find(|(i, w)| *w == needle && (i - 4) % 32 == 0)
         .map(|(i, _)| i)
         .unwrap();
-    let mut aliased = honest.clone();
+    let mut aliased = honest;
     let first = aliased[at + 32..at + 64].to_vec();
     aliased[at + 64..at + 96].copy_from_slice(&first);
     let bond = BridgeParams::dev().min_bond;
