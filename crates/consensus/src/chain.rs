@@ -115,7 +115,7 @@ impl Chain {
         for block in ancestors.iter().rev() {
             let number = block.header().number;
             if number <= last {
-                if reader.header(number)?.map(|h| h.hash_slow()) != Some(block.eth.hash) {
+                if reader.header(number)?.map(|h| h.hash_slow()) != Some(block.hash()) {
                     return Err(Error::Unrelated { number });
                 }
                 continue;
@@ -182,7 +182,7 @@ impl Chain {
             )?,
             None => self.run(reader, None, LatestState(reader), parent, &attrs, block)?,
         };
-        if executed.block.hash != block.eth.hash {
+        if executed.block.hash != block.hash() {
             let ours = executed.block.header();
             return Err(invalid(format!(
                 "re-execution gives a different header (state root {} vs {}, receipts root {} vs {}, gas used {} vs {}, base fee {:?} vs {:?})",
@@ -209,18 +209,20 @@ impl Chain {
         block: &Block,
     ) -> Result<ExecutedBlock, Error> {
         let number = block.header().number;
+        let senders = block.senders().map_err(|e| Error::Invalid {
+            number,
+            reason: e.to_string(),
+        })?;
         let mut executor =
             Executor::on_pending(reader, pending, state, &self.config, parent, attrs);
-        for stored in &block.eth.block.transactions {
-            executor
-                .execute(stored.tx.clone(), stored.sender)
-                .map_err(|e| match e {
-                    ExecError::InvalidTx { .. } | ExecError::BlockFull { .. } => Error::Invalid {
-                        number,
-                        reason: e.to_string(),
-                    },
-                    other => Error::Execution(other),
-                })?;
+        for (tx, sender) in block.transactions().iter().zip(senders) {
+            executor.execute(tx.clone(), *sender).map_err(|e| match e {
+                ExecError::InvalidTx { .. } | ExecError::BlockFull { .. } => Error::Invalid {
+                    number,
+                    reason: e.to_string(),
+                },
+                other => Error::Execution(other),
+            })?;
         }
         Ok(executor.finish()?)
     }
@@ -244,7 +246,7 @@ impl Chain {
         if number <= reader.last_height().unwrap_or_default() {
             // Finalized while this verification waited: valid exactly if it is the committed block.
             let stored = reader.header(number)?.map(|h| h.hash_slow());
-            return if stored == Some(block.eth.hash) {
+            return if stored == Some(block.hash()) {
                 Ok(())
             } else {
                 Err(Error::Unrelated { number })
@@ -354,7 +356,7 @@ impl Chain {
         let number = block.header().number;
         if number <= last {
             let stored = reader.header(number)?.map(|h| h.hash_slow());
-            return if stored == Some(block.eth.hash) {
+            return if stored == Some(block.hash()) {
                 Ok(())
             } else {
                 Err(Error::Unrelated { number })
