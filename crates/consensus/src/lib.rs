@@ -19,7 +19,9 @@ pub use chain::{Chain, Error, MAX_FUTURE_SECONDS, OnCommit, ProposerFault};
 pub use engine::{Channels, Config, Running, follow, start};
 pub use finalizer::Finalizer;
 pub use keys::{KeyError, PeerId, ValidatorKey};
-pub use node::{FullNodeSpec, Gossip, OnGossip, Runtime, StartError, ValidatorSpec, run};
+pub use node::{
+    FullNodeSpec, Gossip, OnGossip, Runtime, StartError, ValidatorSpec, run, spawn_gossip,
+};
 
 /// The certificate scheme validators sign votes with: ed25519, attributable.
 pub type Scheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
