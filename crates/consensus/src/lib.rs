@@ -15,7 +15,7 @@ mod node;
 
 pub use application::Application;
 pub use block::{Block, ConsensusContext, Digest, InvalidSender, Limits as BlockLimits, Refused};
-pub use chain::{Chain, Error, MAX_FUTURE_SECONDS, OnCommit, ProposerFault};
+pub use chain::{Chain, Error, MAX_FUTURE_SECONDS, MAX_PAST_SECONDS, OnCommit, ProposerFault};
 pub use engine::{Channels, Config, Running, follow, start};
 pub use finalizer::Finalizer;
 pub use keys::{KeyError, PeerId, ValidatorKey};
