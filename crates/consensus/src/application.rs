@@ -92,7 +92,7 @@ impl<E: Clock + Send + Sync + 'static> commonware_consensus::Application<E> for 
             }
         };
         let block = Block::new(context, executed.block.clone());
-        tracing::debug!(target: "consensus::application", number = block.header().number, txs = block.eth.block.transactions.len(), "proposed block");
+        tracing::debug!(target: "consensus::application", number = block.header().number, txs = block.transactions().len(), "proposed block");
         self.chain.remember(&block, executed);
         let digest = block.digest();
         Some(Digested::precomputed(block, digest))

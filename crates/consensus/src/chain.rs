@@ -28,6 +28,11 @@ pub enum Error {
 
 /// How far ahead of a verifier's clock a block's timestamp may be, as in geth.
 pub const MAX_FUTURE_SECONDS: u64 = 15;
+/// How far behind a verifier's clock a block's timestamp may be. An honest proposer stamps its
+/// clock (or its parent's time, if later) just before it builds, so only a proposer that holds
+/// time back falls further behind. A minute leaves room for clock skew and slow verification and
+/// is small next to the windows contracts measure in block time (the DisputeGame's hour).
+pub const MAX_PAST_SECONDS: u64 = 60;
 
 /// A deliberate fault a simulated validator can be given, to test that honest validators reject it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +41,8 @@ pub enum ProposerFault {
     WrongStateRoot,
     /// Proposes blocks stamped an hour in the future.
     FutureTimestamp,
+    /// Proposes blocks stamped an hour in the past (before their parent, from the second block).
+    PastTimestamp,
 }
 
 /// Called after each block commits durably, e.g. to notify RPC subscribers.
@@ -140,7 +147,7 @@ impl Chain {
         for block in ancestors.iter().rev() {
             let number = block.header().number;
             if number <= last {
-                if reader.header(number)?.map(|h| h.hash_slow()) != Some(block.eth.hash) {
+                if reader.header(number)?.map(|h| h.hash_slow()) != Some(block.hash()) {
                     return Err(Error::Unrelated { number });
                 }
                 continue;
@@ -207,7 +214,7 @@ impl Chain {
             )?,
             None => self.run(reader, None, LatestState(reader), parent, &attrs, block)?,
         };
-        if executed.block.hash != block.eth.hash {
+        if executed.block.hash != block.hash() {
             let ours = executed.block.header();
             return Err(invalid(format!(
                 "re-execution gives a different header (state root {} vs {}, receipts root {} vs {}, gas used {} vs {}, base fee {:?} vs {:?})",
@@ -234,46 +241,57 @@ impl Chain {
         block: &Block,
     ) -> Result<ExecutedBlock, Error> {
         let number = block.header().number;
+        let senders = block.senders().map_err(|e| Error::Invalid {
+            number,
+            reason: e.to_string(),
+        })?;
         let mut executor =
             Executor::on_pending(reader, pending, state, &self.config, parent, attrs);
-        for stored in &block.eth.block.transactions {
-            executor
-                .execute(stored.tx.clone(), stored.sender)
-                .map_err(|e| match e {
-                    ExecError::InvalidTx { .. } | ExecError::BlockFull { .. } => Error::Invalid {
-                        number,
-                        reason: e.to_string(),
-                    },
-                    other => Error::Execution(other),
-                })?;
+        for (tx, sender) in block.transactions().iter().zip(senders) {
+            executor.execute(tx.clone(), *sender).map_err(|e| match e {
+                ExecError::InvalidTx { .. } | ExecError::BlockFull { .. } => Error::Invalid {
+                    number,
+                    reason: e.to_string(),
+                },
+                other => Error::Execution(other),
+            })?;
         }
         Ok(executor.finish()?)
     }
 
     /// Verifies `block`, whose ancestors are `ancestors` (newest first, ending with a committed block).
     ///
-    /// `now` is the verifier's clock in seconds: a block stamped more than [`MAX_FUTURE_SECONDS`]
-    /// ahead of it is refused, so no proposer can push the chain's clock out of reach.
+    /// `now` is the verifier's clock in seconds (the runtime's): a block stamped more than
+    /// [`MAX_FUTURE_SECONDS`] ahead of it or [`MAX_PAST_SECONDS`] behind it is refused, as is one
+    /// stamped before its parent, so no proposer can move the chain's clock far from real time.
     pub fn verify(&self, block: &Block, ancestors: &[Block], now: u64) -> Result<(), Error> {
         let reader = self.storage.read()?;
         let number = block.header().number;
-        if block.header().timestamp > now.saturating_add(MAX_FUTURE_SECONDS) {
-            return Err(Error::Invalid {
-                number,
-                reason: format!(
-                    "timestamp {} is more than {MAX_FUTURE_SECONDS} s ahead of {now}",
-                    block.header().timestamp
-                ),
-            });
-        }
         if number <= reader.last_height().unwrap_or_default() {
             // Finalized while this verification waited: valid exactly if it is the committed block.
             let stored = reader.header(number)?.map(|h| h.hash_slow());
-            return if stored == Some(block.eth.hash) {
+            return if stored == Some(block.hash()) {
                 Ok(())
             } else {
                 Err(Error::Unrelated { number })
             };
+        }
+        let timestamp = block.header().timestamp;
+        if timestamp > now.saturating_add(MAX_FUTURE_SECONDS) {
+            return Err(Error::Invalid {
+                number,
+                reason: format!(
+                    "timestamp {timestamp} is more than {MAX_FUTURE_SECONDS} s ahead of {now}"
+                ),
+            });
+        }
+        if timestamp.saturating_add(MAX_PAST_SECONDS) < now {
+            return Err(Error::Invalid {
+                number,
+                reason: format!(
+                    "timestamp {timestamp} is more than {MAX_PAST_SECONDS} s behind {now}"
+                ),
+            });
         }
         let (pending, parent) = self.prepare(&reader, ancestors)?;
         let executed = self.re_execute(&reader, Some(&pending), &parent, block)?;
@@ -359,6 +377,9 @@ impl Chain {
                     block.header.state_root = tandem_primitives::B256::repeat_byte(0xbb)
                 }
                 ProposerFault::FutureTimestamp => block.header.timestamp += 3_600,
+                ProposerFault::PastTimestamp => {
+                    block.header.timestamp = block.header.timestamp.saturating_sub(3_600)
+                }
             }
             executed.block = SealedBlock::seal(block);
         }
@@ -380,7 +401,7 @@ impl Chain {
         let number = block.header().number;
         if number <= last {
             let stored = reader.header(number)?.map(|h| h.hash_slow());
-            return if stored == Some(block.eth.hash) {
+            return if stored == Some(block.hash()) {
                 Ok(())
             } else {
                 Err(Error::Unrelated { number })

@@ -1,7 +1,7 @@
 //! Wires one validator: marshal (block dissemination, backfill, ordered finalized delivery), the
 //! `Deferred` wrapper around the [`Application`], and the simplex engine. Generic over the runtime
 //! and the network, so seeded simulations and real authenticated p2p run the same code.
-use crate::{Application, Block, Finalizer, Scheme, chain::Chain};
+use crate::{Application, Block, Finalizer, Scheme, block::Limits, chain::Chain};
 use commonware_broadcast::buffered;
 use commonware_consensus::{
     marshal::{
@@ -175,6 +175,8 @@ where
     B: Blocker<PublicKey = PublicKey>,
 {
     let page_cache = CacheRef::new(NZU16!(16_384), NZUsize!(10_000));
+    // Every block from a peer, or from the archives, is decoded under the chain's limits.
+    let limits = Limits::new(&chain.config);
     let resolver = resolver::init(
         context.child("resolver"),
         resolver::Config {
@@ -196,7 +198,7 @@ where
             mailbox_size,
             deque_size: 16,
             priority: false,
-            codec_config: (),
+            codec_config: limits,
             peer_provider: peers,
             strategy: Sequential,
         },
@@ -218,7 +220,7 @@ where
     .expect("finalizations archive opens");
     let blocks = immutable::Archive::init(
         context.child("finalized_blocks"),
-        archive(prefix, "blocks", &page_cache, ()),
+        archive(prefix, "blocks", &page_cache, limits),
     )
     .await
     .expect("finalized blocks archive opens");
@@ -241,7 +243,7 @@ where
             replay_buffer: NZUsize!(1024 * 1024),
             key_write_buffer: NZUsize!(1024 * 1024),
             value_write_buffer: NZUsize!(1024 * 1024),
-            block_codec_config: (),
+            block_codec_config: limits,
             max_repair: NZUsize!(10),
             max_pending_acks: NZUsize!(1),
             strategy: Sequential,

@@ -271,9 +271,10 @@ impl Runtime {
     }
 }
 
-/// Sends the node's accepted transactions to every peer and pools what peers send.
-fn spawn_gossip(
-    context: &cw_tokio::Context,
+/// Sends the node's accepted transactions to every peer and pools what peers send. Generic over
+/// the runtime, so the seeded simulations run the same loop.
+pub fn spawn_gossip(
+    context: &impl commonware_runtime::Spawner,
     gossip: Gossip,
     mut tx_sender: impl commonware_p2p::Sender<PublicKey = PublicKey>,
     mut tx_receiver: impl commonware_p2p::Receiver<PublicKey = PublicKey>,

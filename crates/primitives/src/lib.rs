@@ -3,6 +3,7 @@
 //! The Ethereum types are alloy's; this crate adds the pieces tandem fixes for itself: the chain
 //! parameters, the genesis format (geth-style `alloc`), the dev accounts and a few helpers. It does no I/O.
 mod block;
+pub mod body;
 mod chain;
 pub mod dev;
 pub mod genesis;
