@@ -627,8 +627,7 @@ mod tests {
 
     #[test]
     fn the_limits_are_the_chains_gas_limit_and_the_evm_rules_gas_floor() {
-        let config =
-            tandem_primitives::genesis::chain_config(&tandem_execution::dev_genesis(900));
+        let config = tandem_primitives::genesis::chain_config(&tandem_execution::dev_genesis(900));
         assert_eq!(Limits::new(&config), LIMITS);
     }
 

@@ -78,16 +78,15 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for SystemPrecompiles {
         ctx: &mut CTX,
         inputs: &CallInputs,
     ) -> Result<Option<InterpreterResult>, String> {
-        let output = match (self.layer, inputs.bytecode_address) {
-            (Layer::L1, BATCH_INBOX) => batch_inbox::call(&mut Call::new(ctx, inputs))?,
-            (Layer::L1, PORTAL) => portal::call(&mut Call::new(ctx, inputs))?,
-            (Layer::L1, OUTPUT_ORACLE) => output_oracle::call(&mut Call::new(ctx, inputs))?,
-            (Layer::L1, EXECUTE) => execute::call(&mut Call::new(ctx, inputs))?,
-            (Layer::L1, DISPUTE_GAME) => dispute_game::call(&mut Call::new(ctx, inputs))?,
-            (Layer::L2, L2_TO_L1_MESSAGE_PASSER) => {
-                message_passer::call(&mut Call::new(ctx, inputs))?
-            }
-            (Layer::L2, L1_BLOCK) => l1_block::call(&mut Call::new(ctx, inputs))?,
+        type Contract<CTX> = fn(&mut Call<'_, CTX>) -> Result<PrecompileOutput, String>;
+        let contract: Contract<CTX> = match (self.layer, inputs.bytecode_address) {
+            (Layer::L1, BATCH_INBOX) => batch_inbox::call,
+            (Layer::L1, PORTAL) => portal::call,
+            (Layer::L1, OUTPUT_ORACLE) => output_oracle::call,
+            (Layer::L1, EXECUTE) => execute::call,
+            (Layer::L1, DISPUTE_GAME) => dispute_game::call,
+            (Layer::L2, L2_TO_L1_MESSAGE_PASSER) => message_passer::call,
+            (Layer::L2, L1_BLOCK) => l1_block::call,
             _ => {
                 return <EthPrecompiles as PrecompileProvider<CTX>>::run(
                     &mut self.eth,
@@ -95,6 +94,11 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for SystemPrecompiles {
                     inputs,
                 );
             }
+        };
+        let mut call = Call::new(ctx, inputs);
+        let output = match contract(&mut call) {
+            Ok(output) => output,
+            Err(e) => return call.into_db_error().map(Some).ok_or(e),
         };
         Ok(Some(to_result(output, inputs.gas_limit)))
     }
@@ -137,6 +141,10 @@ pub(crate) struct Call<'a, CTX: ContextTr> {
     reservoir: u64,
     pub(crate) gas: u64,
     refund: i64,
+    /// A state read that failed (a witness budget refusal, a storage error): kept typed, so the
+    /// EVM reports it as the database's error, as for any other account or slot read, not as a
+    /// failure of the system contract.
+    db_error: Option<<CTX::Db as revm::Database>::Error>,
 }
 
 impl<'a, CTX: ContextTr> Call<'a, CTX> {
@@ -154,8 +162,20 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             reservoir: inputs.reservoir,
             gas: BASE_GAS,
             refund: 0,
+            db_error: None,
             ctx,
         }
+    }
+
+    /// Hands a failed state read back to the EVM (see `db_error`); the call then ends.
+    fn into_db_error(mut self) -> Option<InterpreterResult> {
+        let e = self.db_error.take()?;
+        *self.ctx.error() = Err(revm::context_interface::context::ContextError::Db(e));
+        Some(InterpreterResult::new(
+            revm::interpreter::InstructionResult::FatalExternalError,
+            revm::primitives::Bytes::new(),
+            revm::interpreter::Gas::new(0),
+        ))
     }
 
     pub(crate) fn sload(&mut self, slot: U256) -> Result<U256, String> {
@@ -164,7 +184,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .sload(self.address, slot)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| {
+                let message = e.to_string();
+                self.db_error = Some(e);
+                message
+            })?;
         self.gas += gas.warm_storage_read_cost()
             + if loaded.is_cold {
                 gas.cold_storage_additional_cost()
@@ -180,7 +204,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .sstore(self.address, slot, value)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| {
+                let message = e.to_string();
+                self.db_error = Some(e);
+                message
+            })?;
         self.gas +=
             gas.sstore_static_gas() + gas.sstore_dynamic_gas(true, &stored.data, stored.is_cold);
         self.refund += gas.sstore_refund(true, &stored.data);
@@ -197,10 +225,18 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
     ) -> Result<U256, String> {
         self.gas = self.gas.saturating_add(gas);
         let journal = self.ctx.journal_mut();
-        journal.load_account(address).map_err(|e| e.to_string())?;
+        journal.load_account(address).map_err(|e| {
+            let message = e.to_string();
+            self.db_error = Some(e);
+            message
+        })?;
         Ok(journal
             .sload(address, slot)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| {
+                let message = e.to_string();
+                self.db_error = Some(e);
+                message
+            })?
             .data)
     }
 
@@ -215,7 +251,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
         self.ctx
             .journal_mut()
             .sstore(self.address, slot, value)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| {
+                let message = e.to_string();
+                self.db_error = Some(e);
+                message
+            })?;
         Ok(())
     }
 
@@ -223,13 +263,21 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
     pub(crate) fn sload_at(&mut self, address: Address, slot: U256) -> Result<U256, String> {
         let gas = self.ctx.cfg().gas_params().clone();
         let journal = self.ctx.journal_mut();
-        let account = journal.load_account(address).map_err(|e| e.to_string())?;
+        let account = journal.load_account(address).map_err(|e| {
+            let message = e.to_string();
+            self.db_error = Some(e);
+            message
+        })?;
         let mut cost = if account.is_cold {
             gas.cold_storage_additional_cost()
         } else {
             0
         };
-        let loaded = journal.sload(address, slot).map_err(|e| e.to_string())?;
+        let loaded = journal.sload(address, slot).map_err(|e| {
+            let message = e.to_string();
+            self.db_error = Some(e);
+            message
+        })?;
         cost += gas.warm_storage_read_cost()
             + if loaded.is_cold {
                 gas.cold_storage_additional_cost()
@@ -249,10 +297,16 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
     ) -> Result<(), String> {
         let gas = self.ctx.cfg().gas_params().clone();
         let journal = self.ctx.journal_mut();
-        journal.load_account(address).map_err(|e| e.to_string())?;
-        let stored = journal
-            .sstore(address, slot, value)
-            .map_err(|e| e.to_string())?;
+        journal.load_account(address).map_err(|e| {
+            let message = e.to_string();
+            self.db_error = Some(e);
+            message
+        })?;
+        let stored = journal.sstore(address, slot, value).map_err(|e| {
+            let message = e.to_string();
+            self.db_error = Some(e);
+            message
+        })?;
         self.gas +=
             gas.sstore_static_gas() + gas.sstore_dynamic_gas(true, &stored.data, stored.is_cold);
         Ok(())
@@ -271,7 +325,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .transfer(from, to, amount)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| {
+                let message = e.to_string();
+                self.db_error = Some(e);
+                message
+            })?;
         Ok(failed.is_none())
     }
 
@@ -282,7 +340,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .load_account_mut(address)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| {
+                let message = e.to_string();
+                self.db_error = Some(e);
+                message
+            })?;
         Ok(account.data.decr_balance(amount))
     }
 
@@ -298,10 +360,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
     pub(crate) fn l1_block_hash(&mut self, number: u64) -> Result<B256, String> {
         use revm::Database;
         self.gas += 2_100;
-        self.ctx
-            .db_mut()
-            .block_hash(number)
-            .map_err(|e| e.to_string())
+        self.ctx.db_mut().block_hash(number).map_err(|e| {
+            let message = e.to_string();
+            self.db_error = Some(e);
+            message
+        })
     }
 
     /// The L1 (or L2) block's timestamp.
@@ -338,7 +401,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .transfer(self.address, to, amount)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| {
+                let message = e.to_string();
+                self.db_error = Some(e);
+                message
+            })?;
         Ok(failed.is_none())
     }
 
@@ -348,7 +415,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .load_account(self.address)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| {
+                let message = e.to_string();
+                self.db_error = Some(e);
+                message
+            })?;
         Ok(account.data.info.balance)
     }
 
@@ -359,7 +430,11 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .load_account_mut(self.address)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| {
+                let message = e.to_string();
+                self.db_error = Some(e);
+                message
+            })?;
         Ok(account.data.decr_balance(amount))
     }
 
