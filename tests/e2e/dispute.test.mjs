@@ -240,7 +240,9 @@ describe('fault proofs on a devnet', () => {
       try {
         const from = await l1.getBlockNumber();
         await trigger();
-        const settled = await proposeUntil(FAULTY_INDEX, null, `a won challenge against a ${fault} node's output`, async () => {
+        // `build-on-l1`: the node's own outputs, on top of L1's (an honest proposer would wait,
+        // since its chain disagrees with the outputs already there).
+        const settled = await proposeUntil(FAULTY_INDEX, 'build-on-l1', `a won challenge against a ${fault} node's output`, async () => {
           const [all, cs] = [await proposals(), await challenges()];
           return cs.find((c) => c.block > from && c.won
             && ethers.getAddress(proposerBefore(all, c.outputIndex, c.block)?.proposer ?? ethers.ZeroAddress) === faulty);

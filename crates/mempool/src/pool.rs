@@ -16,7 +16,7 @@ pub struct Config {
     /// Transactions one sender may have waiting, pending and queued together.
     pub max_per_sender: usize,
     /// How many nonces past a sender's next executable one a queued transaction may be, so also
-    /// the most one sender can have queued. (geth queues 64 per account; gaps here stay short.)
+    /// the most one sender can have queued (geth queues 64 per account).
     pub max_queued_per_sender: usize,
     /// Queued transactions in the whole pool. They cannot execute, so they never pay: this is all
     /// the room they can take from transactions that can, which always displace them.
@@ -37,7 +37,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             max_per_sender: 64,
-            max_queued_per_sender: 16,
+            max_queued_per_sender: 64,
             max_queued: 2_048,
             max_total: 8_192,
             price_bump_percent: 10,

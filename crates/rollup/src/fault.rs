@@ -215,14 +215,19 @@ pub enum OutputFault {
     /// A wrong state root, then the next output right, in one go: the right one builds on the
     /// wrong one and goes with it.
     ValidAfterWrong,
+    /// Right outputs of whatever chain the node has, built on whatever L1 holds: skips the honest
+    /// proposer's check that the newest output agrees with its chain, so a proposer on a faulty
+    /// node posts that node's outputs.
+    BuildOnL1,
 }
 
 impl OutputFault {
-    const NAMES: [(&str, Self); 4] = [
+    const NAMES: [(&str, Self); 5] = [
         ("state-root", Self::StateRoot),
         ("storage-root", Self::StorageRoot),
         ("block-hash", Self::BlockHash),
         ("valid-after-wrong", Self::ValidAfterWrong),
+        ("build-on-l1", Self::BuildOnL1),
     ];
 }
 
@@ -237,6 +242,9 @@ impl std::str::FromStr for OutputFault {
 impl OutputFault {
     /// `proposal` with its last block's output wrong this way.
     pub fn apply(self, mut proposal: Proposal) -> Proposal {
+        if self == Self::BuildOnL1 {
+            return proposal;
+        }
         let flip = |h: B256| B256::from(U256::from_be_bytes(h.0) ^ U256::from(1));
         let o = &mut proposal.output;
         match self {
@@ -245,6 +253,7 @@ impl OutputFault {
                 o.message_passer_storage_root = flip(o.message_passer_storage_root)
             }
             Self::BlockHash => o.block_hash = flip(o.block_hash),
+            Self::BuildOnL1 => {}
         }
         o.output_root = output_root(o.state_root, o.message_passer_storage_root, o.block_hash);
         if let Some(last) = proposal.block_roots.last_mut() {
