@@ -116,6 +116,15 @@ alloy_sol_types::sol! {
     }
 }
 
+/// Keeps a failed state read's error in `slot` (see `Call::db_error`) and gives its message.
+fn kept<E: std::fmt::Display>(slot: &mut Option<E>) -> impl FnOnce(E) -> String + '_ {
+    move |e| {
+        let message = e.to_string();
+        *slot = Some(e);
+        message
+    }
+}
+
 /// Base cost of any system-contract call, like a cheap precompile.
 const BASE_GAS: u64 = 200;
 
@@ -184,11 +193,7 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .sload(self.address, slot)
-            .map_err(|e| {
-                let message = e.to_string();
-                self.db_error = Some(e);
-                message
-            })?;
+            .map_err(kept(&mut self.db_error))?;
         self.gas += gas.warm_storage_read_cost()
             + if loaded.is_cold {
                 gas.cold_storage_additional_cost()
@@ -204,11 +209,7 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .sstore(self.address, slot, value)
-            .map_err(|e| {
-                let message = e.to_string();
-                self.db_error = Some(e);
-                message
-            })?;
+            .map_err(kept(&mut self.db_error))?;
         self.gas +=
             gas.sstore_static_gas() + gas.sstore_dynamic_gas(true, &stored.data, stored.is_cold);
         self.refund += gas.sstore_refund(true, &stored.data);
@@ -225,18 +226,12 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
     ) -> Result<U256, String> {
         self.gas = self.gas.saturating_add(gas);
         let journal = self.ctx.journal_mut();
-        journal.load_account(address).map_err(|e| {
-            let message = e.to_string();
-            self.db_error = Some(e);
-            message
-        })?;
+        journal
+            .load_account(address)
+            .map_err(kept(&mut self.db_error))?;
         Ok(journal
             .sload(address, slot)
-            .map_err(|e| {
-                let message = e.to_string();
-                self.db_error = Some(e);
-                message
-            })?
+            .map_err(kept(&mut self.db_error))?
             .data)
     }
 
@@ -251,11 +246,7 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
         self.ctx
             .journal_mut()
             .sstore(self.address, slot, value)
-            .map_err(|e| {
-                let message = e.to_string();
-                self.db_error = Some(e);
-                message
-            })?;
+            .map_err(kept(&mut self.db_error))?;
         Ok(())
     }
 
@@ -263,21 +254,17 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
     pub(crate) fn sload_at(&mut self, address: Address, slot: U256) -> Result<U256, String> {
         let gas = self.ctx.cfg().gas_params().clone();
         let journal = self.ctx.journal_mut();
-        let account = journal.load_account(address).map_err(|e| {
-            let message = e.to_string();
-            self.db_error = Some(e);
-            message
-        })?;
+        let account = journal
+            .load_account(address)
+            .map_err(kept(&mut self.db_error))?;
         let mut cost = if account.is_cold {
             gas.cold_storage_additional_cost()
         } else {
             0
         };
-        let loaded = journal.sload(address, slot).map_err(|e| {
-            let message = e.to_string();
-            self.db_error = Some(e);
-            message
-        })?;
+        let loaded = journal
+            .sload(address, slot)
+            .map_err(kept(&mut self.db_error))?;
         cost += gas.warm_storage_read_cost()
             + if loaded.is_cold {
                 gas.cold_storage_additional_cost()
@@ -297,16 +284,12 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
     ) -> Result<(), String> {
         let gas = self.ctx.cfg().gas_params().clone();
         let journal = self.ctx.journal_mut();
-        journal.load_account(address).map_err(|e| {
-            let message = e.to_string();
-            self.db_error = Some(e);
-            message
-        })?;
-        let stored = journal.sstore(address, slot, value).map_err(|e| {
-            let message = e.to_string();
-            self.db_error = Some(e);
-            message
-        })?;
+        journal
+            .load_account(address)
+            .map_err(kept(&mut self.db_error))?;
+        let stored = journal
+            .sstore(address, slot, value)
+            .map_err(kept(&mut self.db_error))?;
         self.gas +=
             gas.sstore_static_gas() + gas.sstore_dynamic_gas(true, &stored.data, stored.is_cold);
         Ok(())
@@ -325,11 +308,7 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .transfer(from, to, amount)
-            .map_err(|e| {
-                let message = e.to_string();
-                self.db_error = Some(e);
-                message
-            })?;
+            .map_err(kept(&mut self.db_error))?;
         Ok(failed.is_none())
     }
 
@@ -340,11 +319,7 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .load_account_mut(address)
-            .map_err(|e| {
-                let message = e.to_string();
-                self.db_error = Some(e);
-                message
-            })?;
+            .map_err(kept(&mut self.db_error))?;
         Ok(account.data.decr_balance(amount))
     }
 
@@ -360,11 +335,10 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
     pub(crate) fn l1_block_hash(&mut self, number: u64) -> Result<B256, String> {
         use revm::Database;
         self.gas += 2_100;
-        self.ctx.db_mut().block_hash(number).map_err(|e| {
-            let message = e.to_string();
-            self.db_error = Some(e);
-            message
-        })
+        self.ctx
+            .db_mut()
+            .block_hash(number)
+            .map_err(kept(&mut self.db_error))
     }
 
     /// The L1 (or L2) block's timestamp.
@@ -401,11 +375,7 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .transfer(self.address, to, amount)
-            .map_err(|e| {
-                let message = e.to_string();
-                self.db_error = Some(e);
-                message
-            })?;
+            .map_err(kept(&mut self.db_error))?;
         Ok(failed.is_none())
     }
 
@@ -415,11 +385,7 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .load_account(self.address)
-            .map_err(|e| {
-                let message = e.to_string();
-                self.db_error = Some(e);
-                message
-            })?;
+            .map_err(kept(&mut self.db_error))?;
         Ok(account.data.info.balance)
     }
 
@@ -430,11 +396,7 @@ impl<'a, CTX: ContextTr> Call<'a, CTX> {
             .ctx
             .journal_mut()
             .load_account_mut(self.address)
-            .map_err(|e| {
-                let message = e.to_string();
-                self.db_error = Some(e);
-                message
-            })?;
+            .map_err(kept(&mut self.db_error))?;
         Ok(account.data.decr_balance(amount))
     }
 

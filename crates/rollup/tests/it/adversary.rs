@@ -73,20 +73,8 @@ impl History {
         let mut b = Bridge::new();
         let users: Vec<_> = (0..3).map(|i| fresh(1_000 + i)).collect();
         let forcer = fresh(2_000);
-        let funding = users
-            .iter()
-            .chain([&forcer])
-            .enumerate()
-            .map(|(from, user)| {
-                b.l1_tx(
-                    from,
-                    PORTAL,
-                    eth(2),
-                    deposit_call(user.address, eth(2), 100_000, vec![]),
-                )
-            })
-            .collect();
-        b.mine_l1(funding, 1);
+        let funded: Vec<_> = users.iter().chain([&forcer]).map(|u| u.address).collect();
+        b.fund(&funded, eth(2));
         Self {
             b,
             rng: StdRng::seed_from_u64(seed),

@@ -193,6 +193,45 @@ impl Bridge {
         (account.sign(tx), account.address)
     }
 
+    /// One L1 block of deposits of `amount` to each of `to`, the i-th sent by dev account i.
+    pub(crate) fn fund(&mut self, to: &[Address], amount: U256) {
+        let txs = to
+            .iter()
+            .enumerate()
+            .map(|(from, to)| {
+                self.l1_tx(
+                    from,
+                    PORTAL,
+                    amount,
+                    deposit_call(*to, amount, 100_000, vec![]),
+                )
+            })
+            .collect();
+        self.mine_l1(txs, 1);
+    }
+
+    /// Executes one transaction on top of L1's head, one second later, without committing it.
+    pub(crate) fn try_l1(
+        &self,
+        (tx, sender): (TxEnvelope, Address),
+    ) -> Result<tandem_execution::TxOutcome, tandem_execution::Error> {
+        let reader = self.l1.storage.read().unwrap();
+        let parent = self.l1.head();
+        let attrs = BlockAttributes {
+            timestamp: parent.timestamp + 1,
+            beneficiary: Address::ZERO,
+            prev_randao: B256::ZERO,
+        };
+        Executor::new(
+            &reader,
+            LatestState(&reader),
+            &self.l1.config,
+            &parent,
+            &attrs,
+        )
+        .execute(tx, sender)
+    }
+
     /// Mines one L1 block of `txs` (one per sender) `seconds` after the last, reads the Portal's
     /// events into the queue and returns the receipts.
     pub(crate) fn mine_l1(

@@ -582,6 +582,21 @@ impl Bridge {
     }
 }
 
+/// A call of EXECUTE on L2 block `inputs` after the output `parent`, over `witness`.
+pub(crate) fn execute_call(
+    parent: &tandem_rollup::bridge::Output,
+    inputs: &L2BlockInputs,
+    witness: &tandem_execution::witness::ExecutionWitness,
+) -> tandem_execution::system::IExecute::executeCall {
+    tandem_execution::system::IExecute::executeCall {
+        parentStateRoot: parent.state_root,
+        parentMessagePasserRoot: parent.message_passer_storage_root,
+        parentBlockHash: parent.block_hash,
+        inputs: tandem_execution::stateless::encode_inputs(inputs),
+        witness: alloy_rlp::encode(witness).into(),
+    }
+}
+
 /// The L1 fee the challenger paid for its last transaction.
 fn last_fee(b: &Bridge) -> U256 {
     let reader = b.l1.storage.read().unwrap();
@@ -846,16 +861,7 @@ fn over_a_long_randomized_run_no_challenge_of_an_honest_output_succeeds() {
     let mut b = Bridge::new();
     let mut rng = StdRng::seed_from_u64(21);
     let users: Vec<_> = (10..14).map(fresh).collect();
-    let mut txs = Vec::new();
-    for (from, user) in users.iter().enumerate() {
-        txs.push(b.l1_tx(
-            from,
-            PORTAL,
-            eth(5),
-            deposit_call(user.address, eth(5), 100_000, vec![]),
-        ));
-    }
-    b.mine_l1(txs, 1);
+    b.fund(&users.iter().map(|u| u.address).collect::<Vec<_>>(), eth(5));
     let (mut upheld, mut refused) = (0, 0);
     for round in 0..40 {
         if rng.random_bool(0.3) {
@@ -950,8 +956,8 @@ fn over_a_long_randomized_run_no_challenge_of_an_honest_output_succeeds() {
 #[test]
 fn the_execute_precompile_returns_the_node_s_output_and_reverts_on_a_bad_witness() {
     use tandem_execution::{
-        revm::context_interface::result::ExecutionResult, stateless::encode_inputs,
-        system::IExecute, witness::execution_witness_for,
+        revm::context_interface::result::ExecutionResult, system::IExecute,
+        witness::execution_witness_for,
     };
     let Scenario { mut b, .. } = scenario(Fault::StateRoot);
     let number = 4;
@@ -961,12 +967,8 @@ fn the_execute_precompile_returns_the_node_s_output_and_reverts_on_a_bad_witness
     let inputs = b.inputs[&number].clone();
     let witness = execution_witness_for(&reader, &b.l2.config, number, &inputs).unwrap();
     drop(reader);
-    let call = |witness: &tandem_execution::witness::ExecutionWitness| IExecute::executeCall {
-        parentStateRoot: parent.state_root,
-        parentMessagePasserRoot: parent.message_passer_storage_root,
-        parentBlockHash: parent.block_hash,
-        inputs: encode_inputs(&inputs),
-        witness: alloy_rlp::encode(witness).into(),
+    let call = |witness: &tandem_execution::witness::ExecutionWitness| {
+        execute_call(&parent, &inputs, witness)
     };
     let mut run = |input: Vec<u8>| {
         let tx = b.l1_tx(
@@ -1004,19 +1006,7 @@ fn a_challenge_past_eip_7825_s_cap_lands_in_one_l1_block_and_wins() {
     use tandem_execution::revm::primitives::eip7825::TX_GAS_LIMIT_CAP;
     let mut b = Bridge::new();
     let users: Vec<_> = (0..6).map(|i| fresh(100 + i)).collect();
-    let txs = users
-        .iter()
-        .enumerate()
-        .map(|(from, user)| {
-            b.l1_tx(
-                from,
-                PORTAL,
-                eth(1),
-                deposit_call(user.address, eth(1), 100_000, vec![]),
-            )
-        })
-        .collect();
-    b.mine_l1(txs, 1);
+    b.fund(&users.iter().map(|u| u.address).collect::<Vec<_>>(), eth(1));
     b.mine_l2(Vec::new());
     b.mine_l2(Vec::new());
     b.propose();
@@ -1089,16 +1079,8 @@ fn a_challenge_past_eip_7825_s_cap_lands_in_one_l1_block_and_wins() {
         vec![],
         TX_GAS_LIMIT_CAP + 1,
     );
-    let reader = b.l1.storage.read().unwrap();
-    let parent = b.l1.head();
-    let attrs = BlockAttributes {
-        timestamp: parent.timestamp + 1,
-        beneficiary: Address::ZERO,
-        prev_randao: B256::ZERO,
-    };
-    let mut executor = Executor::new(&reader, LatestState(&reader), &b.l1.config, &parent, &attrs);
     assert!(matches!(
-        executor.execute(tx.0, tx.1),
+        b.try_l1(tx),
         Err(tandem_execution::Error::InvalidTx { .. })
     ));
 }
@@ -1336,8 +1318,8 @@ fn an_honest_proposer_never_builds_on_a_wrong_output_so_its_parent_cannot_be_use
 #[test]
 fn execute_refuses_a_parent_numbered_u64_max_and_charges_for_senders_before_recovering_them() {
     use tandem_execution::{
-        revm::context_interface::result::ExecutionResult, stateless::encode_inputs,
-        system::IExecute, witness::execution_witness_for,
+        revm::context_interface::result::ExecutionResult, system::IExecute,
+        witness::execution_witness_for,
     };
     let Scenario { mut b, .. } = scenario(Fault::StateRoot);
     let number = 4;
@@ -1352,11 +1334,8 @@ fn execute_refuses_a_parent_numbered_u64_max_and_charges_for_senders_before_reco
     header.number = u64::MAX;
     witness.headers = vec![alloy_rlp::encode(&header).into()];
     let call = IExecute::executeCall {
-        parentStateRoot: parent.state_root,
-        parentMessagePasserRoot: parent.message_passer_storage_root,
         parentBlockHash: header.hash_slow(),
-        inputs: encode_inputs(&inputs),
-        witness: alloy_rlp::encode(&witness).into(),
+        ..execute_call(&parent, &inputs, &witness)
     };
     let revert_reason = |b: &mut Bridge, input: Vec<u8>, gas: u64| {
         let tx = b.l1_tx_with_gas(
@@ -1388,13 +1367,7 @@ fn execute_refuses_a_parent_numbered_u64_max_and_charges_for_senders_before_reco
     many.transactions = (0..500)
         .map(|nonce| l2_call(&user, nonce, user.address, U256::ONE, vec![]))
         .collect();
-    let call = IExecute::executeCall {
-        parentStateRoot: parent.state_root,
-        parentMessagePasserRoot: parent.message_passer_storage_root,
-        parentBlockHash: parent.block_hash,
-        inputs: encode_inputs(&many),
-        witness: alloy_rlp::encode(&witness).into(),
-    };
+    let call = execute_call(&parent, &many, &witness);
     let reason = revert_reason(&mut b, call.abi_encode(), 2_500_000);
     assert_eq!(reason, "out of gas before recovering senders");
 }

@@ -10,11 +10,10 @@ use crate::{
     bridge::Bridge,
     dispute::{CHALLENGER, Fault, Scenario, scenario},
 };
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use proptest::{prelude::*, test_runner::TestRunner};
 use tandem_execution::{
-    BlockAttributes, Executor,
     revm::context_interface::result::ExecutionResult,
     stateless::encode_inputs,
     system::{IDisputeGame, IExecute},
@@ -25,7 +24,6 @@ use tandem_primitives::{
     system::{DISPUTE_GAME, EXECUTE},
 };
 use tandem_rollup::{AddressTable, Batch, Limits, bridge::output_at};
-use tandem_state::LatestState;
 
 fn runner() -> TestRunner {
     let cases = std::env::var("PROPTEST_CASES")
@@ -86,16 +84,7 @@ fn apply(mut bytes: Vec<u8>, damage: &[Damage]) -> Vec<u8> {
 fn run_on_l1(b: &Bridge, to: Address, value: U256, input: Vec<u8>) -> ExecutionResult {
     let gas =
         tandem_execution::tx_gas_limit_cap(b.l1.config.layer, to.into(), b.l1.config.gas_limit);
-    let (tx, sender) = b.l1_tx_with_gas(CHALLENGER, to, value, input, gas);
-    let reader = b.l1.storage.read().unwrap();
-    let parent = b.l1.head();
-    let attrs = BlockAttributes {
-        timestamp: parent.timestamp + 1,
-        beneficiary: Address::ZERO,
-        prev_randao: B256::ZERO,
-    };
-    let mut executor = Executor::new(&reader, LatestState(&reader), &b.l1.config, &parent, &attrs);
-    match executor.execute(tx, sender) {
+    match b.try_l1(b.l1_tx_with_gas(CHALLENGER, to, value, input, gas)) {
         Ok(outcome) => outcome.result,
         // Refused before execution (e.g. calldata too long for the gas): nothing ran.
         Err(_) => ExecutionResult::Revert {
@@ -162,14 +151,7 @@ fn execute_answers_damaged_input_with_a_revert_or_the_root_of_what_it_was_given(
     let inputs = b.inputs[&number].clone();
     let witness = execution_witness_for(&reader, &b.l2.config, number, &inputs).unwrap();
     drop(reader);
-    let call = IExecute::executeCall {
-        parentStateRoot: parent.state_root,
-        parentMessagePasserRoot: parent.message_passer_storage_root,
-        parentBlockHash: parent.block_hash,
-        inputs: encode_inputs(&inputs),
-        witness: alloy_rlp::encode(&witness).into(),
-    }
-    .abi_encode();
+    let call = crate::dispute::execute_call(&parent, &inputs, &witness).abi_encode();
     // Undamaged, the node's root.
     match run_on_l1(&b, EXECUTE, U256::ZERO, call.clone()) {
         ExecutionResult::Success { output, .. } => {
@@ -315,27 +297,19 @@ fn aliased_abi_offsets_oversized_batches_and_forced_transactions_are_refused_bef
         sequence: b.batches.len() as u64,
         batch: vec![1u8; 128 * 1024 + 1].into(),
     };
-    let (tx, sender) = b.l1_tx_with_gas(
-        tandem_primitives::dev::DEV_BATCHER,
-        tandem_primitives::system::BATCH_INBOX,
-        U256::ZERO,
-        call.abi_encode(),
-        16_000_000,
-    );
-    let reader = b.l1.storage.read().unwrap();
-    let parent = b.l1.head();
-    let attrs = BlockAttributes {
-        timestamp: parent.timestamp + 1,
-        beneficiary: Address::ZERO,
-        prev_randao: B256::ZERO,
-    };
-    let mut executor = Executor::new(&reader, LatestState(&reader), &b.l1.config, &parent, &attrs);
-    let outcome = executor.execute(tx, sender).unwrap();
+    let outcome = b
+        .try_l1(b.l1_tx_with_gas(
+            tandem_primitives::dev::DEV_BATCHER,
+            tandem_primitives::system::BATCH_INBOX,
+            U256::ZERO,
+            call.abi_encode(),
+            16_000_000,
+        ))
+        .unwrap();
     assert!(
         !outcome.result.is_success(),
         "an oversized batch is refused"
     );
-    drop(reader);
     // A forced transaction past the bound.
     let call = IPortal::forceTransactionCall {
         signedL2Tx: vec![2u8; tandem_execution::system::portal::MAX_FORCED_TX_BYTES + 1].into(),
