@@ -22,7 +22,7 @@ pub use engine::{Channels, Config, Running, follow, start};
 pub use finalizer::Finalizer;
 pub use keys::{KeyError, PeerId, ValidatorKey};
 pub use node::{
-    FullNodeSpec, Gossip, OnGossip, Runtime, StartError, ValidatorSpec, run, spawn_gossip,
+    FullNodeSpec, Gossip, OnGossip, Runtime, StartError, ValidatorSpec, channel, run, spawn_gossip,
 };
 
 /// The certificate scheme validators sign votes with: ed25519, attributable.

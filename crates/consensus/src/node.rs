@@ -23,14 +23,27 @@ use tandem_primitives::SealedBlock;
 
 /// Largest p2p message: a full block with room to spare.
 const MAX_MESSAGE_BYTES: u32 = 20 * 1024 * 1024;
-/// p2p channels.
-const VOTES: u64 = 0;
-const CERTIFICATES: u64 = 1;
-const RESOLVER: u64 = 2;
-const BROADCAST: u64 = 3;
-const BACKFILL: u64 = 4;
-const TRANSACTIONS: u64 = 5;
-const TIPS: u64 = 6;
+/// The p2p channels every node registers, by number.
+pub mod channel {
+    pub const VOTES: u64 = 0;
+    pub const CERTIFICATES: u64 = 1;
+    pub const RESOLVER: u64 = 2;
+    pub const BROADCAST: u64 = 3;
+    pub const BACKFILL: u64 = 4;
+    pub const TRANSACTIONS: u64 = 5;
+    pub const TIPS: u64 = 6;
+    /// All of them.
+    pub const ALL: [u64; 7] = [
+        VOTES,
+        CERTIFICATES,
+        RESOLVER,
+        BROADCAST,
+        BACKFILL,
+        TRANSACTIONS,
+        TIPS,
+    ];
+}
+use channel::*;
 /// How often a validator announces its latest finalization to followers.
 const TIP_INTERVAL: Duration = Duration::from_secs(2);
 

@@ -106,23 +106,9 @@ fn full_node_key() -> PrivateKey {
     PrivateKey::from_seed(99)
 }
 
-/// Every p2p channel a node registers, as `node.rs` numbers them.
-const VOTES: u64 = 0;
-const CERTIFICATES: u64 = 1;
-const RESOLVER: u64 = 2;
-const BROADCAST: u64 = 3;
-const BACKFILL: u64 = 4;
-const TRANSACTIONS: u64 = 5;
-const TIPS: u64 = 6;
-const CHANNELS: [u64; 7] = [
-    VOTES,
-    CERTIFICATES,
-    RESOLVER,
-    BROADCAST,
-    BACKFILL,
-    TRANSACTIONS,
-    TIPS,
-];
+use tandem_consensus::channel::{
+    ALL as CHANNELS, BACKFILL, BROADCAST, CERTIFICATES, RESOLVER, TIPS, TRANSACTIONS, VOTES,
+};
 
 /// Adversaries' links are faster than honest ones, so their copies win the races.
 const FAST_LINK: Link = Link {

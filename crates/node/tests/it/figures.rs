@@ -83,6 +83,24 @@ impl Network {
         }
     }
 
+    /// Launches every validator, each with its data under `dir`.
+    async fn launch_validators(
+        &self,
+        runtime: &tandem_consensus::Runtime,
+        dir: &std::path::Path,
+    ) -> Vec<tandem_node::ValidatorHandle> {
+        let mut nodes = Vec::new();
+        for (i, key) in self.keys.iter().enumerate() {
+            let config = self.config(
+                key,
+                self.validators[i].1,
+                &dir.join(format!("validator-{i}")),
+            );
+            nodes.push(launch_validator(runtime, config).await.unwrap());
+        }
+        nodes
+    }
+
     /// The config of node `key` listening on `listen`: a validator if `key` is one, else a full node.
     fn config(
         &self,
@@ -116,12 +134,7 @@ fn validators_count_their_peers_and_report_the_tip() {
     let network = Network::new();
     let consensus_dir = dir.path().join("consensus");
     tandem_consensus::run(&consensus_dir, |runtime| async move {
-        let mut nodes = Vec::new();
-        for (i, key) in network.keys.iter().enumerate() {
-            let data_dir = dir.path().join(format!("validator-{i}"));
-            let config = network.config(key, network.validators[i].1, &data_dir);
-            nodes.push(launch_validator(&runtime, config).await.unwrap());
-        }
+        let nodes = network.launch_validators(&runtime, dir.path()).await;
         let rpcs: Vec<SocketAddr> = nodes.iter().map(|n| n.rpc_addr.unwrap()).collect();
         for &rpc in &rpcs {
             eventually("each validator connected to the other", || async move {
@@ -154,12 +167,7 @@ fn a_full_node_that_joins_late_reports_its_sync_until_it_reaches_the_tip() {
     let network = Network::new();
     let consensus_dir = dir.path().join("consensus");
     tandem_consensus::run(&consensus_dir, |runtime| async move {
-        let mut nodes = Vec::new();
-        for (i, key) in network.keys.iter().enumerate() {
-            let data_dir = dir.path().join(format!("validator-{i}"));
-            let config = network.config(key, network.validators[i].1, &data_dir);
-            nodes.push(launch_validator(&runtime, config).await.unwrap());
-        }
+        let nodes = network.launch_validators(&runtime, dir.path()).await;
         let validator = nodes[0].rpc_addr.unwrap();
         eventually("the validators finalized 60 blocks", || async move {
             height(&call(validator, "eth_blockNumber").await) >= 60
