@@ -612,6 +612,13 @@ impl Sim {
         }
     }
 
+    /// Waits until validators 0-2 and `follower` reach `target`, then gives their chains up to it.
+    async fn honest_views_with(&self, follower: &Arc<Chain>, target: u64) -> Vec<ChainView> {
+        let chains = [&self.chains[0], &self.chains[1], &self.chains[2], follower];
+        self.wait_for(&chains, target).await;
+        chains.iter().map(|chain| view_of(chain, target)).collect()
+    }
+
     fn view(&self, i: usize, upto: u64) -> ChainView {
         view_of(&self.chains[i], upto)
     }
@@ -963,16 +970,7 @@ fn peers_that_serve_other_bodies_under_the_right_header_neither_halt_nor_fork_ho
                     sim.connect(validator, &full_node).await;
                 }
                 let target = cut + 10;
-                sim.wait_for(
-                    &[&sim.chains[0], &sim.chains[1], &sim.chains[2], &follower],
-                    target,
-                )
-                .await;
-                let views = [0, 1, 2]
-                    .map(|i| sim.view(i, target))
-                    .into_iter()
-                    .chain([view_of(&follower, target)])
-                    .collect();
+                let views = sim.honest_views_with(&follower, target).await;
                 (views, (sim.attacks(), sim.context.auditor().state()))
             })
         };
@@ -1006,16 +1004,7 @@ fn junk_on_every_channel_from_a_validator_and_an_observer_neither_halts_nor_fork
                 sim.wait(&[0, 1, 2], 4).await;
                 let follower = sim.start_full_node(dir).await;
                 let target = 10;
-                sim.wait_for(
-                    &[&sim.chains[0], &sim.chains[1], &sim.chains[2], &follower],
-                    target,
-                )
-                .await;
-                let views = [0, 1, 2]
-                    .map(|i| sim.view(i, target))
-                    .into_iter()
-                    .chain([view_of(&follower, target)])
-                    .collect();
+                let views = sim.honest_views_with(&follower, target).await;
                 (views, (sim.attacks(), sim.context.auditor().state()))
             })
         };
