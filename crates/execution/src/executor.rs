@@ -411,7 +411,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
             tandem_state::apply_on(self.nodes, self.parent.state_root, &changes)?;
         let txs: Vec<TxEnvelope> = self.transactions.iter().map(|t| t.tx.clone()).collect();
         self.header.state_root = state_root;
-        self.header.transactions_root = proofs::calculate_transaction_root(&txs);
+        self.header.transactions_root = tandem_primitives::body::transactions_root(&txs);
         self.header.receipts_root = proofs::calculate_receipt_root(&self.receipts);
         self.header.logs_bloom = self
             .receipts
