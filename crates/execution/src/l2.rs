@@ -57,6 +57,20 @@ pub struct QueuedTx {
 }
 
 impl QueuedTx {
+    /// Entry `index`, queued at L1 block `l1_block`, with its sender: a deposit's `from`, a forced
+    /// transaction's signer.
+    pub fn new(index: u64, l1_block: u64, tx: TxEnvelope) -> Result<Self, crate::RecoveryError> {
+        let sender = match &tx {
+            TxEnvelope::Deposit(deposit) => deposit.from,
+            signed => crate::recover_sender(signed)?,
+        };
+        Ok(Self {
+            index,
+            l1_block,
+            tx: StoredTx { sender, tx },
+        })
+    }
+
     /// The L2 gas it asks for.
     pub fn gas_limit(&self) -> u64 {
         self.tx.tx.gas_limit()

@@ -13,7 +13,7 @@ use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
 use std::collections::HashMap;
-use tandem_primitives::{ChainConfig, StoredTx, TxEnvelope, system::L2_TO_L1_MESSAGE_PASSER};
+use tandem_primitives::{ChainConfig, TxEnvelope, system::L2_TO_L1_MESSAGE_PASSER};
 use tandem_state::{NodeSource, StateReader, WitnessState};
 
 /// The three parts of an output root.
@@ -118,20 +118,12 @@ impl DecodedInputs {
     /// Recovers every sender. A sequenced transaction whose sender cannot be recovered is left
     /// out, as derivation leaves it out; a queue entry must be whole.
     pub fn recover(self) -> Result<L2BlockInputs, StatelessError> {
-        let mut queue = Vec::with_capacity(self.queue.len());
-        for (index, l1_block, tx) in self.queue {
-            let sender = match &tx {
-                TxEnvelope::Deposit(deposit) => deposit.from,
-                tx => {
-                    crate::recover_sender(tx).map_err(|e| StatelessError::Inputs(e.to_string()))?
-                }
-            };
-            queue.push(QueuedTx {
-                index,
-                l1_block,
-                tx: StoredTx { sender, tx },
-            });
-        }
+        let queue = self
+            .queue
+            .into_iter()
+            .map(|(index, l1_block, tx)| QueuedTx::new(index, l1_block, tx))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StatelessError::Inputs(e.to_string()))?;
         Ok(L2BlockInputs {
             timestamp: self.timestamp,
             l1_origin: self.l1_origin,

@@ -21,7 +21,7 @@ use revm::{
     primitives::{Address, B256, U256, keccak256},
 };
 use tandem_primitives::{
-    Header, StoredTx, TxEnvelope,
+    Header, TxEnvelope,
     system::{OUTPUT_ORACLE, PORTAL},
 };
 
@@ -322,18 +322,10 @@ fn block_inputs<CTX: ContextTr>(
             return Ok(Err(bad_queue(format!("entry {index} is not the Portal's"))));
         }
         let l1_block: u64 = call.sload_at(PORTAL, block_slot)?.saturating_to();
-        let sender = match &tx {
-            TxEnvelope::Deposit(deposit) => deposit.from,
-            signed => match crate::recover_sender(signed) {
-                Ok(sender) => sender,
-                Err(_) => return Ok(Err(bad_queue(format!("entry {index} has no sender")))),
-            },
-        };
-        queue.push(QueuedTx {
-            index,
-            l1_block,
-            tx: StoredTx { sender, tx },
-        });
+        match QueuedTx::new(index, l1_block, tx) {
+            Ok(entry) => queue.push(entry),
+            Err(_) => return Ok(Err(bad_queue(format!("entry {index} has no sender")))),
+        }
     }
     // The batch block's transactions, paid for before their senders are recovered.
     call.charge(execute::EXECUTE_GAS_PER_TX.saturating_mul(block.transactions.len() as u64));
