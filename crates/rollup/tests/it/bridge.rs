@@ -36,10 +36,16 @@ const RELAYER: usize = 7;
 /// An L1 contract that forwards its calldata and value to the Portal (so the Portal sees a
 /// contract caller): CALLDATACOPY, CALL(gas, portal, callvalue, 0, calldatasize, 0, 0), revert on failure.
 const FORWARDER: Address = Address::new([0xf0; 20]);
+/// The same, forwarding to BatchInbox (code an EOA can delegate to with EIP-7702).
+pub(crate) const BATCH_FORWARDER: Address = Address::new([0xf1; 20]);
 
 fn forwarder_code() -> Bytes {
+    forwarder_to(PORTAL)
+}
+
+fn forwarder_to(target: Address) -> Bytes {
     let mut code = hex("365f5f375f5f365f3473");
-    code.extend_from_slice(PORTAL.as_slice());
+    code.extend_from_slice(target.as_slice());
     code.extend_from_slice(&hex("5af11560255700"));
     code.extend_from_slice(&hex("5b5f5ffd"));
     code.into()
@@ -109,7 +115,7 @@ pub(crate) struct Bridge {
     /// they carry, and the address table they built.
     pub(crate) inputs: std::collections::BTreeMap<u64, L2BlockInputs>,
     pub(crate) batches: Vec<(Bytes, u64, u64)>,
-    table: AddressTable,
+    pub(crate) table: AddressTable,
     /// How the transactions of the last L1 block ended (revert data included).
     pub(crate) last_results:
         Vec<tandem_execution::revm::context_interface::result::ExecutionResult>,
@@ -130,6 +136,10 @@ impl Bridge {
         g1.alloc.insert(
             FORWARDER,
             GenesisAccount::default().with_code(Some(forwarder_code())),
+        );
+        g1.alloc.insert(
+            BATCH_FORWARDER,
+            GenesisAccount::default().with_code(Some(forwarder_to(BATCH_INBOX))),
         );
         let g2 = genesis::dev_l2_genesis();
         let l2 = Chain::new(&dir, "l2", &g2);

@@ -326,3 +326,96 @@ fn aliased_abi_offsets_oversized_batches_and_forced_transactions_are_refused_bef
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn batch_inbox_refuses_a_batch_the_batcher_sends_through_delegated_code() {
+    use alloy_eips::eip7702::Authorization;
+    use tandem_execution::system::IBatchInbox;
+    use tandem_primitives::{dev, system::BATCH_INBOX};
+    let Scenario { mut b, .. } = scenario(Fault::Fee);
+    b.mine_l2(Vec::new());
+    // The next batch, valid as the batcher would post it.
+    let from = b.batches.last().map_or(1, |(_, _, last)| last + 1);
+    let block = b.l2.storage.read().unwrap().block(from).unwrap().unwrap();
+    let header = block.header();
+    let batch = tandem_rollup::Batch {
+        blocks: vec![tandem_rollup::BatchBlock {
+            number: from,
+            timestamp: header.timestamp,
+            l1_origin: tandem_execution::l2::L1Origin::of_header(header)
+                .unwrap()
+                .number,
+            transactions: Vec::new(),
+        }],
+    };
+    let (data, _) = batch
+        .encode(
+            ChainConfig::L2_DEV_CHAIN_ID,
+            tandem_rollup::Compression::Brotli,
+            &b.table,
+        )
+        .unwrap();
+    let call = IBatchInbox::submitBatchCall {
+        sequence: b.batches.len() as u64,
+        batch: data.into(),
+    }
+    .abi_encode();
+    // The batcher delegates its account to a forwarder (EIP-7702) and sends the batch to itself:
+    // BatchInbox sees the batcher as caller, but the batch is not its transaction's calldata.
+    let batcher = &dev::accounts()[dev::DEV_BATCHER];
+    let nonce = b.l1.nonce(batcher.address);
+    let auth = Authorization {
+        chain_id: U256::from(ChainConfig::L1_DEV_CHAIN_ID),
+        address: crate::bridge::BATCH_FORWARDER,
+        nonce: nonce + 1,
+    };
+    let signature = batcher.sign_hash(auth.signature_hash());
+    let tx = batcher.sign(alloy_consensus::TxEip7702 {
+        chain_id: ChainConfig::L1_DEV_CHAIN_ID,
+        nonce,
+        gas_limit: 10_000_000,
+        max_fee_per_gas: 100_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to: batcher.address,
+        value: U256::ZERO,
+        access_list: Default::default(),
+        authorization_list: vec![auth.into_signed(signature)],
+        input: call.clone().into(),
+    });
+    let delegated = b.try_l1((tx, batcher.address)).unwrap();
+    assert!(
+        !delegated.result.is_success(),
+        "a batch through delegated code is refused"
+    );
+    // Sent straight to BatchInbox, the same batch is taken.
+    let direct = b.l1_tx_with_gas(dev::DEV_BATCHER, BATCH_INBOX, U256::ZERO, call, 10_000_000);
+    assert!(b.try_l1(direct).unwrap().result.is_success());
+}
+
+#[test]
+fn a_re_execution_that_fails_pays_for_the_l2_gas_it_asked_for() {
+    use alloy_consensus::Transaction;
+    let Scenario { b, .. } = scenario(Fault::StateRoot);
+    let number = 4;
+    let reader = b.l2.storage.read().unwrap();
+    let parent = output_at(&reader, number - 1).unwrap().unwrap();
+    let inputs = b.inputs[&number].clone();
+    let mut witness = execution_witness_for(&reader, &b.l2.config, number, &inputs).unwrap();
+    drop(reader);
+    let asked: u64 = inputs
+        .transactions
+        .iter()
+        .map(|t| t.tx.gas_limit())
+        .sum::<u64>()
+        + inputs.queue.iter().map(|e| e.gas_limit()).sum::<u64>();
+    witness.state.pop();
+    let call = crate::dispute::execute_call(&parent, &inputs, &witness).abi_encode();
+    match run_on_l1(&b, EXECUTE, U256::ZERO, call) {
+        ExecutionResult::Revert { gas, .. } => assert!(
+            gas.total_gas_spent() > asked,
+            "a failed re-execution spent {} gas, less than the {asked} it asked for",
+            gas.total_gas_spent()
+        ),
+        other => panic!("{other:?}"),
+    }
+}
