@@ -37,7 +37,9 @@ pub const ACCOUNT_BYTES: u64 = 1_000;
 pub const SLOT_BYTES: u64 = 700;
 /// What a contract's code adds besides its length.
 pub const CODE_BYTES: u64 = 64;
-/// What an ancestor header (for BLOCKHASH) adds.
+/// What an ancestor header (for BLOCKHASH) adds. The witness carries every header from the oldest
+/// one read up to the parent (each proves the next), so reading block `n` is charged for every
+/// header between `n` and the oldest charged so far.
 pub const HEADER_BYTES: u64 = 600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,7 +47,6 @@ enum Read {
     Account(Address),
     Slot(Address, B256),
     Code(B256),
-    Header(u64),
 }
 
 /// The running count of one block's witness, shared by the block builder and its [`Metered`]
@@ -61,14 +62,20 @@ pub struct Meter {
 struct Count {
     used: u64,
     seen: HashSet<Read>,
+    /// The oldest ancestor header the witness carries so far (the parent's number to begin with).
+    oldest_header: u64,
 }
 
 impl Meter {
-    pub fn new(limit: u64) -> Arc<Self> {
+    /// A meter for a block whose parent is block `parent` (its header is in every witness).
+    pub fn new(limit: u64, parent: u64) -> Arc<Self> {
         Arc::new(Self {
             limit,
             enforce: AtomicBool::new(false),
-            count: Mutex::new(Count::default()),
+            count: Mutex::new(Count {
+                oldest_header: parent,
+                ..Count::default()
+            }),
         })
     }
 
@@ -91,6 +98,25 @@ impl Meter {
     pub fn add(&self, bytes: u64) {
         let mut count = self.count();
         count.used = count.used.saturating_add(bytes);
+    }
+
+    /// Charges BLOCKHASH of block `number`: the headers from it up to the oldest the witness
+    /// carries already.
+    fn charge_header(&self, number: u64) -> Result<()> {
+        let mut count = self.count();
+        if number >= count.oldest_header {
+            return Ok(());
+        }
+        let headers = count.oldest_header - number;
+        let used = count
+            .used
+            .saturating_add(headers.saturating_mul(HEADER_BYTES));
+        if used > self.limit && self.enforce.load(Ordering::Relaxed) {
+            return Err(Error::WitnessBudget(self.limit));
+        }
+        count.oldest_header = number;
+        count.used = used;
+        Ok(())
     }
 
     fn charge(&self, read: Read, bytes: impl FnOnce() -> u64) -> Result<()> {
@@ -143,7 +169,34 @@ impl<S: StateReader> StateReader for Metered<S> {
     }
 
     fn block_hash(&self, number: u64) -> Result<Option<B256>> {
-        self.meter.charge(Read::Header(number), || HEADER_BYTES)?;
+        self.meter.charge_header(number)?;
         self.inner.block_hash(number)
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn blockhash_far_back_is_charged_for_every_header_the_witness_carries_up_to_the_parent() {
+        let meter = Meter::new(WITNESS_BUDGET, 1_000);
+        // The parent's header is in every witness: free.
+        meter.charge_header(1_000).unwrap();
+        assert_eq!(meter.used(), 0);
+        // 255 blocks back: 255 headers (745..=999).
+        meter.charge_header(745).unwrap();
+        assert_eq!(meter.used(), 255 * HEADER_BYTES);
+        // Anything newer is in the witness already; one older adds one header.
+        meter.charge_header(900).unwrap();
+        meter.charge_header(744).unwrap();
+        assert_eq!(meter.used(), 256 * HEADER_BYTES);
+        // Past the budget, refused when enforced and nothing charged.
+        let small = Meter::new(10 * HEADER_BYTES, 1_000);
+        small.enforce(true);
+        assert!(small.charge_header(980).is_err());
+        assert_eq!(small.used(), 0);
+        small.charge_header(990).unwrap();
+        assert_eq!(small.used(), 10 * HEADER_BYTES);
     }
 }

@@ -353,7 +353,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             beneficiary: system::SEQUENCER_FEE_VAULT,
             prev_randao: origin.hash,
         };
-        let meter = Meter::new(WITNESS_BUDGET);
+        let meter = Meter::new(WITNESS_BUDGET, parent.number);
         let state = Metered::new(state, meter.clone());
         let mut executor = Executor::over(nodes, state, chain, parent, &attrs);
         executor.set_l1_origin(&origin)?;
