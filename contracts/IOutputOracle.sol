@@ -28,7 +28,9 @@ interface IOutputOracle {
     /// in a batch BatchInbox holds (so its inputs are on L1), with msg.value >= minBond() as bond.
     /// `parentOutputRoot` is the output root the proposer holds for the previous output's block
     /// (the L2 genesis output for the first): the call reverts with WrongParent unless L1 holds
-    /// the same, so an output is never put on top of one its proposer disagrees with.
+    /// the same, so an output is never put on top of one its proposer disagrees with. At most
+    /// maxPendingOutputs() outputs are pending (not final) at once: a challenge that deletes an
+    /// output returns the bonds of all later ones, and that work must fit one L1 transaction.
     function proposeOutput(
         bytes32 outputRoot,
         uint64 l2BlockNumber,
@@ -48,6 +50,7 @@ interface IOutputOracle {
     function challengeWindow() external view returns (uint64);
     function interval() external view returns (uint64);
     function minBond() external view returns (uint256);
+    function maxPendingOutputs() external view returns (uint64);
 
     event OutputProposed(
         uint256 indexed index,
@@ -65,6 +68,7 @@ interface IOutputOracle {
     error WrongParent(bytes32 stored, bytes32 given);
     error WrongBlockRoots(uint64 expectedCount, bool lastIsOutputRoot);
     error BlockNotBatched(uint64 block, uint64 lastBatched);
+    error TooManyPending(uint64 pending, uint64 limit);
     error BondTooLow(uint256 minimum, uint256 got);
     error OutputNotFound(uint256 index);
     error OutputNotFinal(uint256 index, uint64 finalAt);

@@ -146,7 +146,13 @@ pub enum Compression {
     Zstd = 1,
 }
 
-/// Bounds on what a decoder accepts, so hostile batch data cannot exhaust memory.
+/// Largest batch BatchInbox takes, in bytes (compressed, with its version byte). A challenge
+/// carries the whole batch of its block.
+pub const MAX_BATCH_BYTES: usize = 128 * 1024;
+
+/// Bounds on what a decoder accepts, so hostile batch data cannot exhaust memory, and a challenge
+/// that decodes a batch on L1 stays within one L1 block. BatchInbox, derivation and the
+/// DisputeGame decode with [`Limits::default`]; the batcher posts nothing past them.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_decompressed_bytes: usize,
@@ -157,9 +163,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_decompressed_bytes: 64 * 1024 * 1024,
-            max_blocks: 10_000,
-            max_transactions: 200_000,
+            max_decompressed_bytes: 1024 * 1024,
+            max_blocks: 2_000,
+            max_transactions: 2_048,
         }
     }
 }
@@ -400,8 +406,20 @@ impl Batch {
         limits: &Limits,
         table: &dyn AddressBook,
     ) -> Result<(Self, Vec<Address>), BatchError> {
+        Self::decode_measured(data, chain_id, limits, table).map(|(batch, new, _)| (batch, new))
+    }
+
+    /// [`Batch::decode`], also returning how many bytes the data decompressed to (what decoding
+    /// it on L1 is charged for).
+    pub fn decode_measured(
+        data: &[u8],
+        chain_id: u64,
+        limits: &Limits,
+        table: &dyn AddressBook,
+    ) -> Result<(Self, Vec<Address>, usize), BatchError> {
         let (&version, compressed) = data.split_first().ok_or(BatchError::Empty)?;
         let raw = decompress(version, compressed, limits.max_decompressed_bytes)?;
+        let raw_len = raw.len();
         let c: Columns =
             alloy_rlp::decode_exact(&raw).map_err(|e| BatchError::Malformed(e.to_string()))?;
         let blocks = c.tx_counts.len();
@@ -499,7 +517,7 @@ impl Batch {
         {
             return Err(BatchError::Malformed("unused column data".into()));
         }
-        Ok((out, new))
+        Ok((out, new, raw_len))
     }
 }
 
@@ -626,22 +644,36 @@ impl ColumnReader<'_> {
     }
 }
 
+/// Decompresses one whole stream: bytes after its end are refused, so a batch has one encoding.
 fn decompress(version: u8, data: &[u8], limit: usize) -> Result<Vec<u8>, BatchError> {
+    let bad = |e: std::io::Error| BatchError::Decompress(e.to_string());
+    let trailing = |n: usize| BatchError::Decompress(format!("{n} bytes after the stream"));
     let mut out = Vec::new();
     match version {
         0 => {
-            brotli::Decompressor::new(data, 64 * 1024)
+            // Fed a byte at a time, the decoder reads no further than its stream's end.
+            let mut input = Counted { data, read: 0 };
+            brotli::Decompressor::new(&mut input, 1)
                 .take(limit as u64 + 1)
                 .read_to_end(&mut out)
-                .map_err(|e| BatchError::Decompress(e.to_string()))?;
+                .map_err(bad)?;
+            if out.len() <= limit && input.read < data.len() {
+                return Err(trailing(data.len() - input.read));
+            }
         }
         1 => {
-            let decoder = zstd::stream::read::Decoder::new(data)
-                .map_err(|e| BatchError::Decompress(e.to_string()))?;
-            decoder
+            let frame = zstd::zstd_safe::find_frame_compressed_size(data).map_err(|code| {
+                BatchError::Decompress(zstd::zstd_safe::get_error_name(code).into())
+            })?;
+            if frame < data.len() {
+                return Err(trailing(data.len() - frame));
+            }
+            zstd::stream::read::Decoder::new(data)
+                .map_err(bad)?
+                .single_frame()
                 .take(limit as u64 + 1)
                 .read_to_end(&mut out)
-                .map_err(|e| BatchError::Decompress(e.to_string()))?;
+                .map_err(bad)?;
         }
         other => return Err(BatchError::Version(other)),
     }
@@ -649,6 +681,20 @@ fn decompress(version: u8, data: &[u8], limit: usize) -> Result<Vec<u8>, BatchEr
         return Err(BatchError::TooLarge(limit));
     }
     Ok(out)
+}
+
+/// A reader over a slice that counts what was taken from it.
+struct Counted<'a> {
+    data: &'a [u8],
+    read: usize,
+}
+
+impl std::io::Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (&self.data[self.read..]).read(buf)?;
+        self.read += n;
+        Ok(n)
+    }
 }
 
 /// Splits a value into mantissa and decimal exponent, taking out every trailing decimal zero.

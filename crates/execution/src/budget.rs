@@ -1,46 +1,68 @@
-//! The witness budget of an L2 block: how much state its sequenced transactions may read, so that
-//! re-executing any L2 block on L1 (EXECUTE, with the witness in the challenge's calldata) fits in
-//! one L1 block.
+//! The witness budget of an L2 block: how much its challenge may carry, so that re-executing any
+//! L2 block on L1 (EXECUTE, with the witness in the challenge's calldata) fits in one L1 block
+//! ([`crate::challenge_cost`]).
 //!
-//! Every distinct account, storage slot, contract code and block hash a block reads is charged what
-//! it adds to the witness: the proof nodes an account or slot brings (measured on a state of
-//! 100,000 accounts, rounded up), the code's length, a header. A sequenced transaction whose next
-//! read would pass the budget fails with [`crate::Error::WitnessFull`] and changes nothing: the
-//! sequencer leaves it for the next block, derivation and EXECUTE leave it out. The refused read
-//! never happens, so no block's witness passes the budget. The Portal's queue comes first: a block
-//! takes its entries while it has read less than [`QUEUE_WITNESS`], so each has at least half the
-//! budget; a deposit whose call reads past the budget lands as a call that cannot run (its mint
-//! stands, its gas is used), a forced transaction is passed over.
+//! Every read is charged exactly what it adds to the witness: each trie node on its path under the
+//! parent's state root that the witness does not hold yet (once, however many reads share it), a
+//! contract's code, the ancestor headers BLOCKHASH needs. A write that deletes a key the parent's
+//! state holds is charged one more node, the most the state-root update can need besides the
+//! paths already read (the sibling a branch folds into its parent when it is left with one child).
 //!
-//! The sequencer's count for a block is never below derivation's: derivation re-runs only the
-//! transactions the sequencer included, so it reads a subset of what the sequencer read. A block
-//! the sequencer built within the budget is within it for every verifier.
-use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_trie::TrieAccount;
+//! Nothing is read before it is paid for: a node is fetched only if the largest node still fits,
+//! a code only if the largest code does. So what a challenge must carry to show that a read was
+//! refused has been charged too, and a block's witness is never larger than its charge, however
+//! many of its transactions were refused. A sequenced transaction refused this way fails with
+//! [`crate::Error::WitnessFull`] and changes nothing: the sequencer leaves it for the next block,
+//! derivation and EXECUTE leave it out. The Portal's queue comes first: a block takes its entries
+//! while it has charged less than [`QUEUE_WITNESS`], so each has at least half the budget, and each
+//! entry's own bytes are charged too (a challenge carries them); a deposit whose call would pass
+//! the budget lands as a call that cannot run (its mint stands, its gas is used), a forced
+//! transaction is passed over.
+//!
+//! A verifier never refuses what the sequencer included: what derivation charges is a subset of
+//! what the sequencer charged (it re-runs only the included transactions, and the sequencer read
+//! everything they read, in them or before), and the sequencer takes sequenced transactions only
+//! within the budget less [`SEQUENCER_MARGIN`], the largest amount one check reserves. EXECUTE
+//! runs derivation's code on derivation's inputs, so it charges exactly what derivation does.
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
-use tandem_state::{Error, Result, StateReader};
+use tandem_state::{Error, NodeSource, Result, StateReader, trie_path};
 
-/// Witness bytes one L2 block may read: with its 30M gas, one challenge of any L2 block fits a
-/// 60M-gas L1 block (the README's "What EXECUTE costs").
-pub const WITNESS_BUDGET: u64 = 1_200_000;
-/// A block takes the Portal queue's next entry only while it has read less than this.
+/// Bytes one L2 block's challenge may carry besides its batch: the witness (trie nodes, codes,
+/// ancestor headers) and the Portal queue entries the block takes. Sized so that the costliest
+/// challenge of a block at the dev L2's 30M gas fits a 60M-gas L1 block
+/// ([`crate::challenge_cost::max_challenge_cost`]).
+pub const WITNESS_BUDGET: u64 = 720_000;
+/// A block takes the Portal queue's next entry only while it has charged less than this.
 pub const QUEUE_WITNESS: u64 = WITNESS_BUDGET / 2;
-/// What one account adds to a witness: its proof's nodes not shared with other reads.
-pub const ACCOUNT_BYTES: u64 = 1_000;
-/// What one storage slot adds: its storage-trie proof's nodes.
-pub const SLOT_BYTES: u64 = 700;
-/// What a contract's code adds besides its length.
+/// What a witness spends on one item besides its bytes (an RLP string header, for items under
+/// 64 KiB).
+pub const ITEM_BYTES: u64 = 3;
+/// What a contract's code adds besides its length (its RLP header, with room to spare).
 pub const CODE_BYTES: u64 = 64;
-/// What an ancestor header (for BLOCKHASH) adds. The witness carries every header from the oldest
-/// one read up to the parent (each proves the next), so reading block `n` is charged for every
-/// header between `n` and the oldest charged so far.
-pub const HEADER_BYTES: u64 = 600;
+/// The longest code a read may bring (EIP-170). An L2 genesis holds none longer.
+pub const MAX_CODE_BYTES: u64 = revm::primitives::eip170::MAX_CODE_SIZE as u64;
+/// What an ancestor header (for BLOCKHASH) adds: an L2 header's RLP is at most 670 bytes. The
+/// witness carries every header from the oldest one read up to the parent (each proves the next),
+/// so reading block `n` is charged for every header between `n` and the oldest charged so far.
+pub const HEADER_BYTES: u64 = 700;
+/// The largest trie node: a branch of sixteen child hashes and an empty value (532 bytes).
+pub const MAX_NODE_BYTES: u64 = 532;
+/// What deleting a key the parent's state holds may add: the one node the root update folds in.
+pub const DELETION_BYTES: u64 = MAX_NODE_BYTES + ITEM_BYTES;
+/// What a Portal queue entry adds to a challenge besides its EIP-2718 bytes: its place in the
+/// ABI-encoded `bytes[]` (offset, length, padding) and its RLP framing in EXECUTE's inputs.
+pub const QUEUE_ENTRY_BYTES: u64 = 128;
+/// How far below the budget the sequencer stops taking sequenced transactions: the most one
+/// check sets aside before a read (the longest code).
+pub const SEQUENCER_MARGIN: u64 = CODE_BYTES + MAX_CODE_BYTES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Read {
@@ -49,11 +71,11 @@ enum Read {
     Code(B256),
 }
 
-/// The running count of one block's witness, shared by the block builder and its [`Metered`]
-/// state.
+/// The running count of one block's witness, shared by the block builder, its [`Metered`] state
+/// and its executor (for deletions).
 #[derive(Debug)]
 pub struct Meter {
-    limit: u64,
+    limit: AtomicU64,
     enforce: AtomicBool,
     count: Mutex<Count>,
 }
@@ -61,7 +83,16 @@ pub struct Meter {
 #[derive(Debug, Default)]
 struct Count {
     used: u64,
-    seen: HashSet<Read>,
+    /// Trie nodes the witness holds so far.
+    nodes: HashSet<B256>,
+    /// Reads whose paths (or codes) are charged.
+    reads: HashSet<Read>,
+    /// Accounts and slots the parent's state holds, as their paths showed.
+    existing: HashSet<Read>,
+    /// Keys whose deletion is charged.
+    deleted: HashSet<Read>,
+    /// The parent state's storage root of each account whose path is charged.
+    storage_roots: HashMap<Address, B256>,
     /// The oldest ancestor header the witness carries so far (the parent's number to begin with).
     oldest_header: u64,
 }
@@ -70,7 +101,7 @@ impl Meter {
     /// A meter for a block whose parent is block `parent` (its header is in every witness).
     pub fn new(limit: u64, parent: u64) -> Arc<Self> {
         Arc::new(Self {
-            limit,
+            limit: AtomicU64::new(limit),
             enforce: AtomicBool::new(false),
             count: Mutex::new(Count {
                 oldest_header: parent,
@@ -88,6 +119,13 @@ impl Meter {
         self.enforce.store(on, Ordering::Relaxed);
     }
 
+    /// Lowers the limit by `margin` for what is refused from here on.
+    pub fn keep_margin(&self, margin: u64) {
+        let limit = self.limit.load(Ordering::Relaxed);
+        self.limit
+            .store(limit.saturating_sub(margin), Ordering::Relaxed);
+    }
+
     /// Witness bytes charged so far.
     pub fn used(&self) -> u64 {
         self.count().used
@@ -100,6 +138,15 @@ impl Meter {
         count.used = count.used.saturating_add(bytes);
     }
 
+    /// Refuses, when enforced, if `bytes` more would pass the limit.
+    fn admit(&self, count: &Count, bytes: u64) -> Result<()> {
+        let limit = self.limit.load(Ordering::Relaxed);
+        match count.used.saturating_add(bytes) > limit && self.enforce.load(Ordering::Relaxed) {
+            true => Err(Error::WitnessBudget(limit)),
+            false => Ok(()),
+        }
+    }
+
     /// Charges BLOCKHASH of block `number`: the headers from it up to the oldest the witness
     /// carries already.
     fn charge_header(&self, number: u64) -> Result<()> {
@@ -107,64 +154,172 @@ impl Meter {
         if number >= count.oldest_header {
             return Ok(());
         }
-        let headers = count.oldest_header - number;
-        let used = count
-            .used
-            .saturating_add(headers.saturating_mul(HEADER_BYTES));
-        if used > self.limit && self.enforce.load(Ordering::Relaxed) {
-            return Err(Error::WitnessBudget(self.limit));
-        }
+        let bytes = (count.oldest_header - number).saturating_mul(HEADER_BYTES);
+        self.admit(&count, bytes)?;
+        count.used = count.used.saturating_add(bytes);
         count.oldest_header = number;
-        count.used = used;
         Ok(())
     }
 
-    fn charge(&self, read: Read, bytes: impl FnOnce() -> u64) -> Result<()> {
+    fn charged(&self, read: Read) -> bool {
+        self.count().reads.contains(&read)
+    }
+
+    /// Reads trie node `hash` from `nodes`: paid for before it is read, unless the witness holds it
+    /// already, with the room the largest node needs; then charged what it is.
+    fn fetch_node(&self, nodes: &NodeSource<'_>, hash: B256) -> Result<Vec<u8>> {
+        {
+            let count = self.count();
+            if !count.nodes.contains(&hash) {
+                self.admit(&count, MAX_NODE_BYTES + ITEM_BYTES)?;
+            }
+        }
+        let node = nodes.fetch(hash)?;
         let mut count = self.count();
-        if count.seen.contains(&read) {
+        if count.nodes.insert(hash) {
+            count.used = count.used.saturating_add(node.len() as u64 + ITEM_BYTES);
+        }
+        Ok(node)
+    }
+
+    /// Notes a read whose path is charged; `exists` when the parent's state holds the key.
+    fn note_read(&self, read: Read, exists: bool) {
+        let mut count = self.count();
+        count.reads.insert(read);
+        if exists {
+            count.existing.insert(read);
+        }
+    }
+
+    fn storage_root(&self, address: Address) -> B256 {
+        self.count()
+            .storage_roots
+            .get(&address)
+            .copied()
+            .unwrap_or(EMPTY_ROOT_HASH)
+    }
+
+    /// Charges what one transaction's writes (`state`, before it is committed) delete from the
+    /// parent's state: [`DELETION_BYTES`] for each account or slot the parent holds that the
+    /// transaction destroys or zeroes, once a key. Refused, when enforced, past the budget:
+    /// the caller then drops the transaction's state.
+    pub fn charge_writes(&self, state: &revm::state::EvmState) -> Result<()> {
+        let mut count = self.count();
+        let mut deleted = HashSet::new();
+        for (address, account) in state {
+            let gone = account.is_selfdestructed() || (account.is_touched() && account.is_empty());
+            let slots = account
+                .storage
+                .iter()
+                .filter(|(_, slot)| slot.is_changed() && slot.present_value.is_zero())
+                .map(|(slot, _)| Read::Slot(*address, B256::from(*slot)));
+            for read in gone
+                .then_some(Read::Account(*address))
+                .into_iter()
+                .chain(slots)
+            {
+                if count.existing.contains(&read) && !count.deleted.contains(&read) {
+                    deleted.insert(read);
+                }
+            }
+        }
+        if deleted.is_empty() {
             return Ok(());
         }
-        let used = count.used.saturating_add(bytes());
-        if used > self.limit && self.enforce.load(Ordering::Relaxed) {
-            return Err(Error::WitnessBudget(self.limit));
-        }
-        count.seen.insert(read);
-        count.used = used;
+        let bytes = DELETION_BYTES.saturating_mul(deleted.len() as u64);
+        self.admit(&count, bytes)?;
+        count.used = count.used.saturating_add(bytes);
+        count.deleted.extend(deleted);
         Ok(())
     }
 }
 
-/// A state reader that charges each distinct read to a [`Meter`] before it happens.
+/// A state reader that charges each distinct read to a [`Meter`] before it happens: the path of
+/// an account or slot is walked in the parent's trie (over `nodes`, the store or the witness),
+/// node by node.
 #[derive(Debug)]
-pub struct Metered<S> {
+pub struct Metered<'r, S> {
     inner: S,
     meter: Arc<Meter>,
+    nodes: NodeSource<'r>,
+    /// The parent's state root.
+    root: B256,
 }
 
-impl<S> Metered<S> {
-    pub fn new(inner: S, meter: Arc<Meter>) -> Self {
-        Self { inner, meter }
+impl<'r, S> Metered<'r, S> {
+    pub fn new(inner: S, meter: Arc<Meter>, nodes: NodeSource<'r>, root: B256) -> Self {
+        Self {
+            inner,
+            meter,
+            nodes,
+            root,
+        }
+    }
+
+    /// Charges the path of `address` in the parent's account trie, and notes its storage root.
+    fn charge_account(&self, address: Address) -> Result<()> {
+        let read = Read::Account(address);
+        if self.meter.charged(read) {
+            return Ok(());
+        }
+        let value = trie_path(self.root, keccak256(address), |hash| {
+            self.meter.fetch_node(&self.nodes, hash)
+        })?;
+        let account = value
+            .as_deref()
+            .map(alloy_rlp::decode_exact::<TrieAccount>)
+            .transpose()?;
+        if let Some(account) = account {
+            self.meter
+                .count()
+                .storage_roots
+                .insert(address, account.storage_root);
+        }
+        self.meter.note_read(read, account.is_some());
+        Ok(())
+    }
+
+    /// Charges the path of `slot` in `address`'s storage trie in the parent's state.
+    fn charge_slot(&self, address: Address, slot: B256) -> Result<()> {
+        self.charge_account(address)?;
+        let read = Read::Slot(address, slot);
+        if self.meter.charged(read) {
+            return Ok(());
+        }
+        let root = self.meter.storage_root(address);
+        let value = trie_path(root, keccak256(slot), |hash| {
+            self.meter.fetch_node(&self.nodes, hash)
+        })?;
+        self.meter.note_read(read, value.is_some());
+        Ok(())
     }
 }
 
-impl<S: StateReader> StateReader for Metered<S> {
+impl<S: StateReader> StateReader for Metered<'_, S> {
     fn account(&self, address: Address) -> Result<Option<TrieAccount>> {
-        self.meter
-            .charge(Read::Account(address), || ACCOUNT_BYTES)?;
+        self.charge_account(address)?;
         self.inner.account(address)
     }
 
     fn storage(&self, address: Address, slot: B256) -> Result<U256> {
-        self.meter
-            .charge(Read::Slot(address, slot), || SLOT_BYTES)?;
+        self.charge_slot(address, slot)?;
         self.inner.storage(address, slot)
     }
 
     fn code(&self, hash: B256) -> Result<Option<Bytes>> {
-        // The length is only known once read: read, then charge (a refused code is not used).
+        let read = Read::Code(hash);
+        if self.meter.charged(read) {
+            return self.inner.code(hash);
+        }
+        // Paid for before it is read, with the room the longest code needs.
+        self.meter
+            .admit(&self.meter.count(), CODE_BYTES + MAX_CODE_BYTES)?;
         let code = self.inner.code(hash)?;
         let len = code.as_ref().map_or(0, |c| c.len() as u64);
-        self.meter.charge(Read::Code(hash), || CODE_BYTES + len)?;
+        let mut count = self.meter.count();
+        if count.reads.insert(read) {
+            count.used = count.used.saturating_add(CODE_BYTES + len);
+        }
         Ok(code)
     }
 

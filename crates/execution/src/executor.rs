@@ -3,7 +3,6 @@ use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header, Transaction, Typed2718, pro
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
 use revm::{
-    ExecuteCommitEvm,
     context_interface::result::{EVMError, ExecutionResult},
     database::{State, WrapDatabaseRef, states::bundle_state::BundleRetention},
 };
@@ -25,12 +24,18 @@ pub enum Error {
     /// The transaction does not fit in what is left of the block. Not fatal for the block.
     #[error("transaction {hash} wants {wanted} gas, the block has {left} left")]
     BlockFull { hash: B256, wanted: u64, left: u64 },
+    /// L2: the block's sequenced transactions would pass [`crate::l2::MAX_BLOCK_DATA_BYTES`], so
+    /// the block would not fit a batch. Not fatal for the block.
+    #[error("transaction {hash} is {bytes} bytes, the block has room for {left} more")]
+    DataFull { hash: B256, bytes: u64, left: u64 },
     /// L2: the transaction reads more state than the block's witness budget has left (see
     /// [`crate::budget`]); nothing changed. Not fatal for the block.
     #[error("transaction {hash} reads more state than the block's witness budget has left")]
     WitnessFull { hash: B256 },
     #[error(transparent)]
     State(#[from] tandem_state::Error),
+    #[error(transparent)]
+    Unchallengeable(#[from] crate::challenge_cost::Unchallengeable),
     #[error("evm: {0}")]
     Evm(String),
 }
@@ -74,6 +79,8 @@ pub struct Executor<'r, S: StateReader> {
     soft_gas_limit: u64,
     transactions: Vec<StoredTx>,
     receipts: Vec<Receipt>,
+    /// (L2) The block's witness meter, charged for what each write deletes before it commits.
+    meter: Option<std::sync::Arc<crate::budget::Meter>>,
 }
 
 impl<S: StateReader> std::fmt::Debug for Executor<'_, S> {
@@ -168,7 +175,25 @@ impl<'r, S: StateReader> Executor<'r, S> {
             soft_gas_limit: chain.soft_gas_limit(),
             transactions: Vec::new(),
             receipts: Vec::new(),
+            meter: None,
         }
+    }
+
+    /// (L2) Charges what every write deletes to the block's witness `meter` before it commits
+    /// ([`crate::budget::Meter::charge_writes`]); a write refused there is dropped whole.
+    pub fn meter_writes(&mut self, meter: std::sync::Arc<crate::budget::Meter>) {
+        self.meter = Some(meter);
+    }
+
+    /// Commits one transaction's (or one direct write's) state to the block, once the witness
+    /// meter, if any, has taken what it deletes; refused, nothing is committed.
+    fn commit(&mut self, state: revm::state::EvmState) -> Result<(), Error> {
+        use revm::ExecuteCommitEvm;
+        if let Some(meter) = &self.meter {
+            meter.charge_writes(&state)?;
+        }
+        self.evm.commit(state);
+        Ok(())
     }
 
     /// L2 only: records the block's L1 origin in the L1Block predeploy, before any transaction.
@@ -241,7 +266,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
         slots: &[(U256, U256)],
     ) -> Result<(), Error> {
         use revm::{
-            Database, DatabaseCommit,
+            Database,
             state::{Account, EvmStorageSlot},
         };
         let db = &mut self.evm.ctx.journaled_state.database;
@@ -260,8 +285,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
         }
         let mut changes = revm::primitives::AddressMap::default();
         changes.insert(address, account);
-        db.commit(changes);
-        Ok(())
+        self.commit(changes)
     }
 
     /// The header fields fixed so far (number, base fee, gas used, ...).
@@ -384,7 +408,11 @@ impl<'r, S: StateReader> Executor<'r, S> {
         env: revm::context::TxEnv,
         hash: B256,
     ) -> Result<ExecutionResult, Error> {
-        self.evm.transact_commit(env).map_err(|e| match e {
+        use revm::ExecuteEvm;
+        let result = self.evm.transact_one(env);
+        // The journal is cleared either way; its state is committed only for a result.
+        let state = self.evm.finalize();
+        let result = result.map_err(|e| match e {
             EVMError::Transaction(reason) => Error::InvalidTx {
                 hash,
                 reason: reason.to_string(),
@@ -397,7 +425,9 @@ impl<'r, S: StateReader> Executor<'r, S> {
                 Error::State(e)
             }
             other => Error::Evm(other.to_string()),
-        })
+        })?;
+        self.commit(state)?;
+        Ok(result)
     }
 
     /// Computes the new state root and seals the block.
@@ -503,7 +533,10 @@ pub fn genesis_output(genesis: &Genesis) -> Result<crate::stateless::OutputPreim
 
 /// Puts the L2 of genesis `l2` on the L1 of genesis `l1`: its rules and its genesis output
 /// ([`genesis::carry_l2`]).
+/// Refused when a challenge of an L2 block might not fit an L1 block
+/// ([`crate::challenge_cost::check`]).
 pub fn carry_l2_genesis(l1: &mut Genesis, l2: &Genesis) -> Result<(), Error> {
+    crate::challenge_cost::check(l2, l1.gas_limit)?;
     let output = genesis_output(l2)?;
     genesis::carry_l2(l1, &genesis::chain_config(l2), output.root());
     Ok(())

@@ -3,7 +3,7 @@
 //! EXECUTE precompile run this same code, so they cannot disagree.
 use crate::{
     BlockAttributes, Error, ExecutedBlock, Executor, TxOutcome,
-    budget::{Meter, Metered, QUEUE_WITNESS, WITNESS_BUDGET},
+    budget::{Meter, Metered, QUEUE_ENTRY_BYTES, QUEUE_WITNESS, WITNESS_BUDGET},
 };
 use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -77,9 +77,51 @@ impl QueuedTx {
     }
 }
 
+/// Most bytes of sequenced transactions (EIP-2718 encoded) one L2 block holds, so that any block
+/// fits a batch by itself, whatever its transactions hold: the batch codec's columns and
+/// compression add less than what is left of BatchInbox's 128 KiB (a test checks incompressible
+/// blocks). With at most `gas_limit / 21,000` transactions (each uses that much), it bounds what a
+/// challenge of the block decodes and recovers. BatchInbox refuses a batch with a block past
+/// either bound, and the sequencer's pool refuses a larger transaction.
+pub const MAX_BLOCK_DATA_BYTES: u64 = 112 * 1024;
+
+/// Why a block's sequenced transactions could not all be in one L2 block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockDataError {
+    #[error("a block of {got} transactions, more than the {limit} its gas allows")]
+    Transactions { got: usize, limit: u64 },
+    #[error("a block of {got} transaction bytes, more than {MAX_BLOCK_DATA_BYTES}")]
+    Bytes { got: u64 },
+}
+
+/// Checks that `transactions` could all be one L2 block's sequenced transactions under a block gas
+/// limit of `gas_limit`: at most one per 21,000 gas (what each uses at least) and at most
+/// [`MAX_BLOCK_DATA_BYTES`] of them. The state transition never builds a block past these, and
+/// BatchInbox refuses a batch holding one.
+pub fn check_block_data(transactions: &[TxEnvelope], gas_limit: u64) -> Result<(), BlockDataError> {
+    let limit = gas_limit / MIN_TX_GAS;
+    if transactions.len() as u64 > limit {
+        return Err(BlockDataError::Transactions {
+            got: transactions.len(),
+            limit,
+        });
+    }
+    let got = transactions
+        .iter()
+        .map(|tx| alloy_eips::eip2718::Encodable2718::encode_2718_len(tx) as u64)
+        .sum();
+    match got > MAX_BLOCK_DATA_BYTES {
+        true => Err(BlockDataError::Bytes { got }),
+        false => Ok(()),
+    }
+}
+
+/// The least gas any transaction uses (its intrinsic gas).
+pub const MIN_TX_GAS: u64 = 21_000;
+
 /// Most Portal queue entries one L2 block takes (a rule of the state transition, so a block's queue
 /// is bounded whatever the entries' gas; an L2 block fits about 1,400 plain transfers).
-pub const MAX_QUEUE_ENTRIES: u64 = 2_048;
+pub const MAX_QUEUE_ENTRIES: u64 = 256;
 
 /// The Portal queue entries from index `from` that a block's inputs offer the state transition:
 /// enough that it always stops on its own ([`MAX_QUEUE_ENTRIES`] and one more). The sequencer,
@@ -207,6 +249,9 @@ pub fn sanitize<S: StateReader>(
 pub struct L2Block {
     pub executed: ExecutedBlock,
     pub skipped: Vec<(B256, String)>,
+    /// What the block charged to its witness budget: its challenge's witness and queue entries
+    /// are no larger (see [`crate::budget`]).
+    pub witness_bytes: u64,
 }
 
 /// Executes the next L2 block on `parent`, whose post-state `state` reads and whose trie nodes
@@ -232,14 +277,19 @@ pub fn execute_l2_block<S: StateReader>(
         match builder.execute(stored.tx.clone(), stored.sender) {
             Ok(_) => {}
             Err(
-                e @ (Error::InvalidTx { .. } | Error::BlockFull { .. } | Error::WitnessFull { .. }),
+                e @ (Error::InvalidTx { .. }
+                | Error::BlockFull { .. }
+                | Error::DataFull { .. }
+                | Error::WitnessFull { .. }),
             ) => skipped.push((stored.tx.tx_hash(), e.to_string())),
             Err(e) => return Err(e.into()),
         }
     }
+    let witness_bytes = builder.witness_bytes();
     Ok(L2Block {
         executed: builder.finish()?,
         skipped,
+        witness_bytes,
     })
 }
 
@@ -265,12 +315,14 @@ pub fn derive_l2_block<S: StateReader>(
 /// An L2 block being built one transaction at a time: the sequencer's open block, and the
 /// verifier's replay of a batch. [`execute_l2_block`] is this, run to the end.
 pub struct L2BlockBuilder<'r, S: StateReader> {
-    executor: Executor<'r, Metered<S>>,
+    executor: Executor<'r, Metered<'r, S>>,
     /// The block's witness so far (see [`crate::budget`]).
     meter: Arc<Meter>,
     origin: L1Origin,
     /// How many of the block's first transactions came from the Portal's queue.
     queued: usize,
+    /// The EIP-2718 bytes of its sequenced transactions so far.
+    data_bytes: u64,
 }
 
 impl<S: StateReader> std::fmt::Debug for L2BlockBuilder<'_, S> {
@@ -329,6 +381,13 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                 drift: chain.max_sequencer_drift,
             });
         }
+        // Every read from here on is charged to the block's witness, its own bookkeeping too.
+        let meter = Meter::new(WITNESS_BUDGET, parent.number);
+        let state = Metered::new(state, meter.clone(), nodes, parent.state_root);
+        // The output root needs the message passer's storage root, touched or not.
+        state
+            .account(system::L2_TO_L1_MESSAGE_PASSER)
+            .map_err(Error::State)?;
         let slot = |s: U256| B256::from(s);
         let previous_origin = state
             .storage(system::L1_BLOCK, slot(crate::system::l1_block::NUMBER_SLOT))
@@ -353,9 +412,8 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             beneficiary: system::SEQUENCER_FEE_VAULT,
             prev_randao: origin.hash,
         };
-        let meter = Meter::new(WITNESS_BUDGET, parent.number);
-        let state = Metered::new(state, meter.clone());
         let mut executor = Executor::over(nodes, state, chain, parent, &attrs);
+        executor.meter_writes(meter.clone());
         executor.set_l1_origin(&origin)?;
         let mut queued = 0;
         let first = next;
@@ -377,7 +435,10 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                 break;
             }
             // A challenge carries every entry the block takes: its bytes count like witness.
-            meter.add(alloy_eips::eip2718::Encodable2718::encode_2718_len(&entry.tx.tx) as u64);
+            meter.add(
+                alloy_eips::eip2718::Encodable2718::encode_2718_len(&entry.tx.tx) as u64
+                    + QUEUE_ENTRY_BYTES,
+            );
             meter.enforce(true);
             let included = match &entry.tx.tx {
                 TxEnvelope::Deposit(deposit) => executor
@@ -408,6 +469,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             meter,
             origin,
             queued,
+            data_bytes: 0,
         })
     }
 
@@ -454,6 +516,11 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     fn execute_metered(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
         let fee = l1_fee(&tx, self.origin.base_fee);
         let hash = tx.tx_hash();
+        let bytes = alloy_eips::eip2718::Encodable2718::encode_2718_len(&tx) as u64;
+        let left = MAX_BLOCK_DATA_BYTES - self.data_bytes;
+        if bytes > left {
+            return Err(Error::DataFull { hash, bytes, left });
+        }
         if tx.gas_limit() > self.executor.gas_left() {
             return Err(Error::BlockFull {
                 hash,
@@ -474,22 +541,38 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                 ),
             });
         }
-        if fee.fee.is_zero() {
-            return self.executor.execute(tx, sender);
-        }
-        // Both accounts read before the fee moves, so a refused read cannot split the move.
-        self.executor.balance(system::L1_FEE_VAULT)?;
-        self.executor
-            .move_balance(sender, system::L1_FEE_VAULT, fee.fee)?;
-        match self.executor.execute(tx, sender) {
-            Ok(outcome) => Ok(outcome),
-            Err(e) => {
-                // Refund: the block's state is as before the charge.
+        let outcome = match fee.fee.is_zero() {
+            true => self.executor.execute(tx, sender)?,
+            false => {
+                // Both accounts read before the fee moves, so a refused read cannot split the move.
+                self.executor.balance(system::L1_FEE_VAULT)?;
                 self.executor
-                    .move_balance(system::L1_FEE_VAULT, sender, fee.fee)?;
-                Err(e)
+                    .move_balance(sender, system::L1_FEE_VAULT, fee.fee)?;
+                match self.executor.execute(tx, sender) {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        // Refund: the block's state is as before the charge.
+                        self.executor
+                            .move_balance(system::L1_FEE_VAULT, sender, fee.fee)?;
+                        return Err(e);
+                    }
+                }
             }
-        }
+        };
+        self.data_bytes += bytes;
+        Ok(outcome)
+    }
+
+    /// For the sequencer, once the queue is in: takes sequenced transactions only within the
+    /// witness budget less [`crate::budget::SEQUENCER_MARGIN`], so that every verifier, which
+    /// charges a subset of what the sequencer charged, takes all it included.
+    pub fn keep_margin(&self) {
+        self.meter.keep_margin(crate::budget::SEQUENCER_MARGIN);
+    }
+
+    /// Witness bytes the block has charged so far (see [`crate::budget`]).
+    pub fn witness_bytes(&self) -> u64 {
+        self.meter.used()
     }
 
     /// Seals the block.

@@ -5,6 +5,7 @@
 //! Ethereum header. The same environment code serves `eth_call` and `eth_estimateGas`.
 pub mod batch;
 pub mod budget;
+pub mod challenge_cost;
 mod env;
 mod executor;
 pub mod l2;

@@ -29,6 +29,18 @@ pub struct ExecutionWitness {
     pub headers: Vec<Bytes>,
 }
 
+impl ExecutionWitness {
+    /// The witness as a challenge carries it: without the key preimages, which EXECUTE does not
+    /// read (it hashes the addresses and slots it is asked for), so the witness is what the
+    /// block's budget charged ([`crate::budget`]).
+    pub fn for_execute(self) -> Self {
+        Self {
+            keys: Vec::new(),
+            ..self
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WitnessError {
     #[error("L2 block {0} is unknown (or its parent's state is no longer kept)")]

@@ -4,7 +4,7 @@
 //! restart it replays the batches L1 holds (the address table and the last block they carry) and
 //! goes on from there.
 use crate::{
-    AddressTable, Batch, BatchBlock, Compression, Error, Result,
+    AddressTable, Batch, BatchBlock, Compression, Error, Limits, Result,
     derivation::replay_batches,
     l1::{L1Client, L1Error},
 };
@@ -25,7 +25,8 @@ use tokio::sync::watch;
 pub struct BatcherConfig {
     /// Post at least this often while there are unposted blocks.
     pub max_interval: Duration,
-    /// Post as soon as a batch reaches this many compressed bytes; never exceed it.
+    /// Post as soon as a batch reaches this many compressed bytes; never exceed it (nor
+    /// BatchInbox's [`tandem_execution::batch::MAX_BATCH_BYTES`]).
     pub max_batch_bytes: usize,
     pub compression: Compression,
     /// The registered batcher's key.
@@ -211,6 +212,7 @@ impl Batcher {
             .ok_or_else(|| Error::Config("the batcher has not read L1 yet".into()))?;
         let mut blocks = Vec::new();
         let mut raw = Vec::new();
+        let mut counts = Vec::new();
         for number in first..=last.min(first + MAX_BLOCKS_PER_BATCH - 1) {
             let block = reader
                 .block(number)?
@@ -232,6 +234,7 @@ impl Batcher {
                 .map(|t| t.eip2718_encoded_length())
                 .sum();
             raw.push(raw.last().copied().unwrap_or(0) + bytes);
+            counts.push(counts.last().copied().unwrap_or(0) + transactions.len());
             let faulty = self.config.fault
                 && transactions.iter().any(|t| {
                     alloy_consensus::Transaction::to(t) == Some(crate::fault::FAULT_MARKER)
@@ -256,7 +259,20 @@ impl Batcher {
         }
         // Blocks whose raw transactions fit `budget` bytes (at least one).
         let fitting = |budget: usize| raw.iter().take_while(|r| **r <= budget).count().max(1);
-        let mut count = fitting(self.config.max_batch_bytes * EXPECTED_COMPRESSION / 10);
+        // Within what L1 decodes (one block always is: the state transition bounds a block's
+        // transactions and their bytes well inside these).
+        let limits = Limits::default();
+        let decodable = fitting(limits.max_decompressed_bytes / 2)
+            .min(
+                counts
+                    .iter()
+                    .take_while(|n| **n <= limits.max_transactions)
+                    .count()
+                    .max(1),
+            )
+            .min(limits.max_blocks);
+        let mut count =
+            fitting(self.config.max_batch_bytes * EXPECTED_COMPRESSION / 10).min(decodable);
         loop {
             let batch = Batch {
                 blocks: blocks[..count].to_vec(),

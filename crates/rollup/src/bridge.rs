@@ -552,6 +552,20 @@ pub async fn run_proposer(
             if safe < last {
                 return Ok::<bool, Error>(false);
             }
+            // L1 holds at most so many outputs that are not final yet: wait for the oldest.
+            let pending = l1
+                .call_sol(OUTPUT_ORACLE, &IOutputOracle::outputCountCall {})
+                .await?
+                .saturating_sub(
+                    l1.call_sol(OUTPUT_ORACLE, &IOutputOracle::finalizedCountCall {})
+                        .await?,
+                );
+            let most: u64 = l1
+                .call_sol(OUTPUT_ORACLE, &IOutputOracle::maxPendingOutputsCall {})
+                .await?;
+            if pending.saturating_add(U256::from(count)) > U256::from(most) {
+                return Ok(false);
+            }
             // The honest proposer's rule: never build on an output its own chain disagrees
             // with (it waits for the challenger to remove it). L1 checks the same when the
             // proposal lands (`WrongParent`), so no race can put it on top of one.

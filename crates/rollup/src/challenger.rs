@@ -102,7 +102,8 @@ pub fn challenge(
     let parent = output_at(reader, number - 1)?
         .ok_or_else(|| Error::Config(format!("the node lacks L2 block {}", number - 1)))?;
     let witness = execution_witness_for(reader, chain, number, inputs)
-        .map_err(|e| Error::Config(format!("witness of L2 block {number}: {e}")))?;
+        .map_err(|e| Error::Config(format!("witness of L2 block {number}: {e}")))?
+        .for_execute();
     // The queue entries the block took, and the one after: the state transition decides.
     let header = |n: u64| {
         reader

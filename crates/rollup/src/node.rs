@@ -347,11 +347,19 @@ pub fn launch_challenger(
 }
 
 fn open(config: &L2Config, block_time: Duration) -> Result<Backend> {
+    // No L2 block holds more transaction bytes than this (the state transition's rule).
+    let mempool = tandem_mempool::Config {
+        max_tx_bytes: config
+            .mempool
+            .max_tx_bytes
+            .min(tandem_execution::l2::MAX_BLOCK_DATA_BYTES as usize),
+        ..config.mempool.clone()
+    };
     let mut backend = tandem_node::open_backend(
         &config.data_dir,
         config.history,
         &config.genesis,
-        &config.mempool,
+        &mempool,
         &config.rpc_limits,
         &config.dev_signers,
     )?;

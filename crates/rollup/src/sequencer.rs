@@ -108,6 +108,7 @@ pub fn run(
             open.origin,
             &due,
         )?;
+        builder.keep_margin();
         backend.preconf.clear();
         let queued = builder.queued();
         if queued > 0 {
@@ -122,7 +123,7 @@ pub fn run(
                     Some(StoredTx { sender, tx })
                 })
                 .collect();
-            let executed = execute_all(&backend, &mut builder, txs, &mut HashSet::new())?;
+            let executed = execute_all(&backend, &mut builder, txs, &mut Round::default())?;
             wal.append(executed.iter().map(|b| b.as_ref()))
                 .map_err(Error::Wal)?;
             if !executed.is_empty() {
@@ -131,21 +132,26 @@ pub fn run(
             tracing::info!(target: "rollup::sequencer", block = open.number, replayed = executed.len(), of = replay.len(), "reopened the block a restart interrupted");
         }
         let deadline = Instant::now() + config.block_time;
-        let mut full = HashSet::new();
+        let mut round = Round::default();
         loop {
             let base_fee = builder.header().base_fee_per_gas.unwrap_or_default();
-            let ready: Vec<StoredTx> = backend
-                .pool
-                .lock()
-                .best(base_fee)
-                .into_iter()
-                .filter(|t| !full.contains(&t.sender) && !config.ignore.contains(&t.sender))
-                .map(|t| StoredTx {
-                    sender: t.sender,
-                    tx: (*t.tx).clone(),
-                })
-                .collect();
-            let executed = execute_all(&backend, &mut builder, ready, &mut full)?;
+            let ready: Vec<StoredTx> = match round.closed(builder.header().gas_limit) {
+                true => Vec::new(),
+                false => backend
+                    .pool
+                    .lock()
+                    .best(base_fee)
+                    .into_iter()
+                    .filter(|t| {
+                        !round.full.contains(&t.sender) && !config.ignore.contains(&t.sender)
+                    })
+                    .map(|t| StoredTx {
+                        sender: t.sender,
+                        tx: (*t.tx).clone(),
+                    })
+                    .collect(),
+            };
+            let executed = execute_all(&backend, &mut builder, ready, &mut round)?;
             if !executed.is_empty() {
                 wal.append(executed.iter().map(|b| b.as_ref()))
                     .map_err(Error::Wal)?;
@@ -170,49 +176,85 @@ pub fn run(
     }
 }
 
+/// What one open block has learnt about the pool: senders whose next transaction waits for the
+/// next block, and the gas of transactions refused after running (for the witness budget).
+#[derive(Debug, Default)]
+struct Round {
+    full: HashSet<Address>,
+    /// Gas limits of transactions that ran and were refused for the witness budget: work nobody
+    /// pays for.
+    unpaid_gas: u64,
+}
+
+impl Round {
+    /// Whether the block has done a block's worth of unpaid work and takes nothing more: a flood
+    /// of transactions built to run long and then read past the witness budget costs the
+    /// sequencer at most one block's gas per block besides what is paid.
+    fn closed(&self, gas_limit: u64) -> bool {
+        self.unpaid_gas >= gas_limit
+    }
+}
+
 /// Executes `txs` into the open block in order; returns the raw bytes of those included. A
 /// transaction that fails is dropped from the pool and its sender skipped for the rest of the
-/// round; one that does not fit leaves its sender for the next block.
+/// round; one that does not fit leaves its sender for the next block; one that no block can take
+/// is dropped.
 fn execute_all<S: tandem_state::StateReader>(
     backend: &Backend,
     builder: &mut L2BlockBuilder<'_, S>,
     txs: Vec<StoredTx>,
-    full: &mut HashSet<Address>,
+    round: &mut Round,
 ) -> Result<Vec<Bytes>> {
     let mut skipped = HashSet::new();
     let mut included = Vec::new();
     let mut nonces = Vec::new();
+    let drop = |hash: B256, reason: String| {
+        tracing::debug!(target: "rollup::sequencer", %hash, reason, "dropping a transaction");
+        backend.pool.lock().remove(&hash);
+        backend.preconf.rejected(hash, reason);
+    };
     for StoredTx { sender, tx } in txs {
-        if skipped.contains(&sender) || full.contains(&sender) {
+        if skipped.contains(&sender) || round.full.contains(&sender) {
             continue;
+        }
+        if round.closed(builder.header().gas_limit) {
+            break;
         }
         let raw = Bytes::from(tx.encoded_2718());
         let hash = tx.tx_hash();
         let nonce = alloy_consensus::Transaction::nonce(&tx);
+        let gas = alloy_consensus::Transaction::gas_limit(&tx);
+        // Nothing else in the block: a transaction refused now no block can take.
+        let alone = builder.executed().0.len() == builder.queued();
         match builder.execute(tx, sender) {
             Ok(_) => {
                 included.push(raw);
                 nonces.push((sender, nonce + 1));
             }
             Err(ExecError::InvalidTx { reason, .. }) => {
-                tracing::debug!(target: "rollup::sequencer", %hash, reason, "dropping invalid transaction");
-                backend.pool.lock().remove(&hash);
-                backend.preconf.rejected(hash, reason);
+                drop(hash, reason);
                 skipped.insert(sender);
             }
-            Err(ExecError::BlockFull { .. }) => {
-                full.insert(sender);
-            }
-            // Too much state for what is left of the block's witness budget: the next block, unless
-            // no block could take it (this one holds nothing else).
-            Err(e @ ExecError::WitnessFull { .. }) if builder.executed().0.is_empty() => {
-                tracing::debug!(target: "rollup::sequencer", %hash, error = %e, "dropping a transaction no block can take");
-                backend.pool.lock().remove(&hash);
-                backend.preconf.rejected(hash, e.to_string());
+            Err(e @ ExecError::DataFull { .. }) if alone => {
+                drop(hash, e.to_string());
                 skipped.insert(sender);
             }
-            Err(ExecError::WitnessFull { .. }) => {
-                full.insert(sender);
+            Err(ExecError::BlockFull { .. } | ExecError::DataFull { .. }) => {
+                round.full.insert(sender);
+            }
+            // Too much state for what is left of the block's witness budget: the next block,
+            // unless no block could take it.
+            Err(e @ ExecError::WitnessFull { .. }) => {
+                round.unpaid_gas = round.unpaid_gas.saturating_add(gas);
+                match alone && builder.queued() == 0 {
+                    true => {
+                        drop(hash, e.to_string());
+                        skipped.insert(sender);
+                    }
+                    false => {
+                        round.full.insert(sender);
+                    }
+                }
             }
             Err(e) => return Err(e.into()),
         }
@@ -288,4 +330,87 @@ fn seal(backend: &Backend, executed: tandem_execution::ExecutedBlock) -> Result<
         receipts: commit.receipts,
     }));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_consensus::TxEip1559;
+    use alloy_primitives::{TxKind, U256, keccak256};
+    use tandem_execution::budget::{CODE_BYTES, WITNESS_BUDGET};
+    use tandem_primitives::{GenesisAccount, dev, genesis};
+
+    /// Calls EXTCODESIZE on every 32-byte address word of its calldata.
+    const PROBE: Address = Address::new([0x9b; 20]);
+    const CODE: usize = 20_000;
+
+    #[test]
+    fn transactions_refused_for_the_witness_budget_cost_at_most_a_block_of_unpaid_work() {
+        let contracts: Vec<Address> = (0..80u64)
+            .map(|i| Address::from_word(keccak256(i.to_be_bytes())))
+            .collect();
+        let mut g = genesis::dev_l2_genesis();
+        let code = |bytes: Vec<u8>| GenesisAccount::default().with_code(Some(bytes.into()));
+        let probe = alloy_primitives::hex::decode("5f5b8036111560135780353b506020016001565b00");
+        g.alloc.insert(PROBE, code(probe.unwrap()));
+        for (i, address) in contracts.iter().enumerate() {
+            let mut bytes = vec![0u8; CODE];
+            bytes[1..9].copy_from_slice(&(i as u64).to_be_bytes());
+            g.alloc.insert(*address, code(bytes));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let backend = tandem_node::open_backend(
+            dir.path(),
+            Default::default(),
+            &g,
+            &Default::default(),
+            &Default::default(),
+            &[],
+        )
+        .unwrap();
+        let read = |from: usize, of: &[Address], gas: u64| {
+            let account = &dev::accounts()[from];
+            let tx = account.sign(TxEip1559 {
+                chain_id: 901,
+                gas_limit: gas,
+                max_fee_per_gas: 1_000_000_000,
+                to: TxKind::Call(PROBE),
+                value: U256::ZERO,
+                input: of
+                    .iter()
+                    .flat_map(|a| a.into_word().0)
+                    .collect::<Vec<u8>>()
+                    .into(),
+                ..Default::default()
+            });
+            StoredTx {
+                sender: account.address,
+                tx,
+            }
+        };
+        // The first takes most of the budget; each after it runs, then reads past it.
+        let fits = (WITNESS_BUDGET / (CODE as u64 + CODE_BYTES) - 3) as usize;
+        let mut txs = vec![read(0, &contracts[..fits], 5_000_000)];
+        txs.extend((1..10).map(|i| read(i, &contracts[fits + 4 * i..fits + 4 * i + 4], 9_000_000)));
+        let reader = backend.storage.read().unwrap();
+        let parent = reader.header(0).unwrap().unwrap();
+        let mut builder = L2BlockBuilder::open(
+            (&reader).into(),
+            LatestState(&reader),
+            &backend.chain,
+            &parent,
+            parent.timestamp + 1,
+            L1Origin::default(),
+            &[],
+        )
+        .unwrap();
+        builder.keep_margin();
+        let mut round = Round::default();
+        let included = execute_all(&backend, &mut builder, txs, &mut round).unwrap();
+        assert_eq!(included.len(), 1);
+        // Four refused (36M gas of unpaid work past the 30M limit), and the block takes nothing more.
+        assert_eq!(round.unpaid_gas, 4 * 9_000_000);
+        assert!(round.closed(backend.chain.gas_limit));
+        assert_eq!(round.full.len(), 4, "the refused wait for the next block");
+    }
 }

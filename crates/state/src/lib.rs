@@ -16,7 +16,7 @@ mod witness;
 pub use changes::{AccountChange, StateChanges};
 pub use nodes::{NodeDb, NodeSource, TrieWrites};
 pub use pending::{Pending, PendingState};
-pub use proof::{AccountProof, StorageProof, prove};
+pub use proof::{AccountProof, StorageProof, prove, trie_path};
 pub use reader::{HistoricalState, LatestState, StateReader};
 pub use revm_db::StateDb;
 pub use root::{apply, apply_on, genesis_changes, genesis_diff};

@@ -9,9 +9,7 @@ use tandem_storage::Reader;
 /// places refer to each node: two storage tries may hold the same node, and both references count.
 #[derive(Debug, Default)]
 pub struct NodeDb<'r> {
-    base: Option<&'r Reader>,
-    pending: Option<&'r HashMap<B256, Vec<u8>>>,
-    seen: Option<&'r Mutex<HashMap<B256, Vec<u8>>>>,
+    source: NodeSource<'r>,
     overlay: RwLock<HashMap<B256, Vec<u8>>>,
     inserted: Mutex<Vec<B256>>,
     removed: Mutex<Vec<B256>>,
@@ -54,6 +52,30 @@ impl<'r> NodeSource<'r> {
     }
 }
 
+impl NodeSource<'_> {
+    /// The node with `hash`, or `None` if this source lacks it.
+    pub fn node(&self, hash: B256) -> Result<Option<Vec<u8>>, tandem_storage::Error> {
+        let node = match self.pending.and_then(|p| p.get(&hash)) {
+            Some(node) => Some(node.clone()),
+            None => match self.base {
+                Some(reader) => reader.trie_node(hash)?,
+                None => None,
+            },
+        };
+        if let (Some(seen), Some(node)) = (self.seen, &node) {
+            seen.lock().insert(hash, node.clone());
+        }
+        Ok(node)
+    }
+
+    /// The node with `hash`; one this source lacks is an error ([`crate::Error::Witness`]),
+    /// never an empty subtree.
+    pub fn fetch(&self, hash: B256) -> crate::Result<Vec<u8>> {
+        self.node(hash)?
+            .ok_or_else(|| crate::Error::Witness(format!("no trie node {hash}")))
+    }
+}
+
 impl<'r> From<&'r Reader> for NodeSource<'r> {
     fn from(reader: &'r Reader) -> Self {
         Self::store(reader, None)
@@ -72,18 +94,13 @@ pub struct TrieWrites {
 impl<'r> NodeDb<'r> {
     /// Nodes over a database snapshot.
     pub fn new(base: &'r Reader) -> Self {
-        Self {
-            base: Some(base),
-            ..Self::default()
-        }
+        Self::over(NodeSource::from(base))
     }
 
     /// Nodes read from `source`, with what is written kept in memory.
     pub fn over(source: NodeSource<'r>) -> Self {
         Self {
-            base: source.base,
-            pending: source.pending,
-            seen: source.seen,
+            source,
             ..Self::default()
         }
     }
@@ -129,17 +146,7 @@ impl eth_trie::DB for NodeDb<'_> {
         if let Some(node) = self.overlay.read().get(&hash) {
             return Ok(Some(node.clone()));
         }
-        let node = match self.pending.and_then(|p| p.get(&hash)) {
-            Some(node) => Some(node.clone()),
-            None => match self.base {
-                Some(reader) => reader.trie_node(hash)?,
-                None => None,
-            },
-        };
-        if let (Some(seen), Some(node)) = (self.seen, &node) {
-            seen.lock().insert(hash, node.clone());
-        }
-        Ok(node)
+        self.source.node(hash)
     }
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> Result<(), Self::Error> {

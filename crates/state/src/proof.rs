@@ -71,3 +71,57 @@ pub fn prove(
 fn to_bytes(nodes: Vec<Vec<u8>>) -> Vec<Bytes> {
     nodes.into_iter().map(Bytes::from).collect()
 }
+
+/// Walks the trie with `root` towards `key` (a hashed key: 64 nibbles) and returns the value there,
+/// if the trie holds one. `fetch` is asked for each node the walk needs that is referred to by its
+/// hash (the root first): exactly the nodes [`prove`] puts in a proof of the key, so a caller can
+/// count, or refuse, each before it is read.
+pub fn trie_path(
+    root: B256,
+    key: B256,
+    mut fetch: impl FnMut(B256) -> Result<Vec<u8>>,
+) -> Result<Option<Vec<u8>>> {
+    use alloy_rlp::Decodable;
+    use alloy_trie::{Nibbles, nodes::TrieNode};
+    if root == EMPTY_ROOT_HASH {
+        return Ok(None);
+    }
+    let nibbles = Nibbles::unpack(key);
+    let mut at = 0;
+    let mut raw = fetch(root)?;
+    loop {
+        let child = match TrieNode::decode(&mut raw.as_slice())? {
+            TrieNode::Branch(branch) => match nibbles.get(at) {
+                Some(nibble) => {
+                    at += 1;
+                    branch
+                        .as_ref()
+                        .children()
+                        .find(|(n, _)| *n == nibble)
+                        .and_then(|(_, child)| child.cloned())
+                }
+                None => None,
+            },
+            TrieNode::Extension(extension) => match nibbles.slice(at..).starts_with(&extension.key)
+            {
+                true => {
+                    at += extension.key.len();
+                    Some(extension.child)
+                }
+                false => None,
+            },
+            TrieNode::Leaf(leaf) => {
+                return Ok((nibbles.slice(at..) == leaf.key).then_some(leaf.value));
+            }
+            TrieNode::EmptyRoot => None,
+        };
+        let Some(child) = child else {
+            return Ok(None);
+        };
+        raw = match child.as_hash() {
+            Some(hash) => fetch(hash)?,
+            // Embedded in its parent: already read.
+            None => child.to_vec(),
+        };
+    }
+}

@@ -4,7 +4,7 @@
 //! L2 blocks it carries, and the address table the batch format refers to. The batch bytes stay in
 //! the L1 transaction's calldata, where derivation (and a challenger) read them.
 use super::Call;
-use crate::batch::{AddressBook, AddressTable, Batch, BatchError, Limits};
+use crate::batch::{AddressBook, AddressTable, Batch, BatchError, Limits, MAX_BATCH_BYTES};
 use alloy_sol_types::{SolCall, SolError, SolEvent, sol};
 use revm::{
     context_interface::ContextTr,
@@ -17,8 +17,6 @@ use tandem_primitives::system::BATCH_INBOX;
 sol!("../../contracts/IBatchInbox.sol");
 
 /// Storage slot of the registered batcher (set at genesis).
-/// Largest batch BatchInbox takes, in bytes.
-pub(crate) const MAX_BATCH_BYTES: usize = 128 * 1024;
 pub const BATCHER_SLOT: U256 = U256::ZERO;
 /// Storage slot of the next expected sequence number.
 pub const NEXT_SEQUENCE_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
@@ -32,9 +30,11 @@ const POSITION_SLOT: u64 = 6;
 const RANGES_SLOT: u64 = 7;
 
 /// Gas per batch byte decoded.
-const DECODE_GAS_PER_BYTE: u64 = 8;
+pub(crate) const DECODE_GAS_PER_BYTE: u64 = 8;
+/// Gas per byte the batch decompresses to.
+pub(crate) const DECODE_GAS_PER_RAW_BYTE: u64 = 2;
 /// Gas per transaction decoded.
-const DECODE_GAS_PER_TX: u64 = 500;
+pub(crate) const DECODE_GAS_PER_TX: u64 = 500;
 /// Gas per address the table gains (its entry and its position).
 const TABLE_ENTRY_GAS: u64 = 5_000;
 /// Gas per table lookup.
@@ -118,14 +118,14 @@ pub(crate) fn decode_stored<CTX: ContextTr>(
         count,
         resolve,
     };
-    let decoded = Batch::decode(data, chain_id, &Limits::default(), &table);
+    let decoded = Batch::decode_measured(data, chain_id, &Limits::default(), &table);
     let call = table.call.into_inner();
     match decoded {
         Err(BatchError::Table(e)) => Err(e),
         Err(e) => Ok(Err(e)),
-        Ok((batch, new)) => {
+        Ok((batch, new, raw)) => {
             let txs: usize = batch.blocks.iter().map(|b| b.transactions.len()).sum();
-            call.charge(DECODE_GAS_PER_TX * txs as u64);
+            call.charge(DECODE_GAS_PER_TX * txs as u64 + DECODE_GAS_PER_RAW_BYTE * raw as u64);
             Ok(Ok((batch, new)))
         }
     }
@@ -267,9 +267,9 @@ fn accept<CTX: ContextTr>(
     sequence: u64,
     data: &[u8],
 ) -> Result<Result<(), Vec<u8>>, String> {
-    let chain_id = super::execute::l2_rules(call)?.chain_id;
+    let rules = super::execute::l2_rules(call)?;
     let table_before = call.sload(TABLE_SIZE_SLOT)?.saturating_to::<u64>();
-    let (batch, new) = match decode_stored(call, data, chain_id, table_before, false)? {
+    let (batch, new) = match decode_stored(call, data, rules.chain_id, table_before, false)? {
         Ok(decoded) => decoded,
         Err(e) => {
             return Ok(Err(IBatchInbox::BadBatch {
@@ -297,6 +297,18 @@ fn accept<CTX: ContextTr>(
         return Ok(Err(IBatchInbox::FutureOrigin {
             l2Block: block.number,
             l1Origin: block.l1_origin,
+        }
+        .abi_encode()));
+    }
+    // Every block as the state transition could have built it, so that a challenge of any block
+    // of the batch stays within one L1 block.
+    if let Some(broken) = batch
+        .blocks
+        .iter()
+        .find_map(|block| crate::l2::check_block_data(&block.transactions, rules.gas_limit).err())
+    {
+        return Ok(Err(IBatchInbox::BadBatch {
+            reason: broken.to_string(),
         }
         .abi_encode()));
     }

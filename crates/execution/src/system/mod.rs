@@ -3,7 +3,7 @@
 //!
 //! [`SystemPrecompiles`] wraps Ethereum's precompiles of the active fork and claims the system
 //! addresses. Every EVM tandem builds (block building, verification, `eth_call`) uses it.
-mod batch_inbox;
+pub(crate) mod batch_inbox;
 pub mod dispute_game;
 pub mod execute;
 pub mod l1_block;

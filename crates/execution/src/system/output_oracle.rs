@@ -141,6 +141,12 @@ pub(crate) fn read_output(
 }
 
 /// How many outputs are final at `now`: final outputs are a prefix, since proposal times only grow.
+/// Most outputs pending (proposed, not final) at once: a successful challenge returns the bond of
+/// every output after the one it deletes, and that loop must fit one L1 transaction
+/// ([`crate::challenge_cost`]). An output interval of at least the challenge window / 64 of L2
+/// time never meets it.
+pub const MAX_PENDING_OUTPUTS: u64 = 64;
+
 fn finalized_count<CTX: ContextTr>(call: &mut Call<'_, CTX>, window: u64) -> Result<u64, String> {
     let now = call.timestamp();
     let (mut low, mut high) = (0u64, call.sload(COUNT_SLOT)?.saturating_to::<u64>());
@@ -182,6 +188,9 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
         ),
         Calls::minBond(_) => {
             IOutputOracle::minBondCall::abi_encode_returns(&call.sload(MIN_BOND_SLOT)?)
+        }
+        Calls::maxPendingOutputs(_) => {
+            IOutputOracle::maxPendingOutputsCall::abi_encode_returns(&MAX_PENDING_OUTPUTS)
         }
         Calls::nextBlockNumber(_) => {
             IOutputOracle::nextBlockNumberCall::abi_encode_returns(&next_block_number(call)?)
@@ -257,6 +266,19 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                     IOutputOracle::WrongParent {
                         stored,
                         given: c.parentOutputRoot,
+                    }
+                    .abi_encode(),
+                );
+            }
+            let window = call.sload(WINDOW_SLOT)?.saturating_to::<u64>();
+            let pending = count
+                .saturating_to::<u64>()
+                .saturating_sub(finalized_count(call, window)?);
+            if pending >= MAX_PENDING_OUTPUTS {
+                return call.revert(
+                    IOutputOracle::TooManyPending {
+                        pending,
+                        limit: MAX_PENDING_OUTPUTS,
                     }
                     .abi_encode(),
                 );

@@ -3,7 +3,7 @@ use alloy_consensus::TxEip1559;
 use alloy_primitives::{Address, TxKind, U256};
 use tandem_execution::{
     BlockAttributes, ExecutedBlock, Executor, genesis_block,
-    l2::{L2Block, L2BlockInputs, L2Error, execute_l2_block},
+    l2::{L2Block, L2BlockBuilder, L2BlockInputs, L2Error, execute_l2_block},
 };
 use tandem_primitives::{ChainConfig, Genesis, GenesisAccount, Header, TxEnvelope, dev, genesis};
 use tandem_state::LatestState;
@@ -54,6 +54,37 @@ impl TestChain {
             &self.head(),
             inputs,
         )
+    }
+
+    /// Builds the L2 block of `inputs` on top of the head the way the sequencer does (within the
+    /// budget less its margin), without committing.
+    pub(crate) fn sequence_l2(&self, inputs: &L2BlockInputs) -> L2Block {
+        let reader = self.storage.read().unwrap();
+        let mut builder = L2BlockBuilder::open(
+            (&reader).into(),
+            LatestState(&reader),
+            &self.chain,
+            &self.head(),
+            inputs.timestamp,
+            inputs.l1_origin,
+            &inputs.queue,
+        )
+        .unwrap();
+        builder.keep_margin();
+        let skipped = inputs
+            .transactions
+            .iter()
+            .filter_map(|t| {
+                let e = builder.execute(t.tx.clone(), t.sender).err()?;
+                Some((t.tx.tx_hash(), e.to_string()))
+            })
+            .collect();
+        let witness_bytes = builder.witness_bytes();
+        L2Block {
+            executed: builder.finish().unwrap(),
+            skipped,
+            witness_bytes,
+        }
     }
 
     /// An L2 dev chain with `code` (hex) at `address` besides.

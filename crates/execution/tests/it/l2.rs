@@ -296,3 +296,56 @@ fn a_transfer_costs_at_most_a_sixteenth_on_l2_of_what_it_costs_on_l1() {
         "L2 {l2_fee_paid} wei vs L1 {l1_fee_paid} wei"
     );
 }
+
+#[test]
+fn a_block_holds_no_more_transaction_bytes_than_fit_a_batch_by_themselves() {
+    use tandem_execution::l2::MAX_BLOCK_DATA_BYTES;
+    let chain = TestChain::from_genesis(genesis::dev_l2_genesis());
+    let with_data = |from: usize, bytes: usize| {
+        let account = &dev::accounts()[from];
+        let tx = TxEip1559 {
+            chain_id: 901,
+            nonce: 0,
+            gas_limit: 21_000 + 40 * bytes as u64,
+            max_fee_per_gas: 10_000_000_000,
+            to: TxKind::Call(Address::with_last_byte(1)),
+            input: vec![1; bytes].into(),
+            ..Default::default()
+        };
+        StoredTx {
+            sender: account.address,
+            tx: account.sign(tx),
+        }
+    };
+    // Two of half the limit cannot both go in; a small one still fits after the first.
+    let half = MAX_BLOCK_DATA_BYTES as usize / 2;
+    let inputs = L2BlockInputs {
+        timestamp: 1,
+        l1_origin: origin(0),
+        queue: Vec::new(),
+        transactions: vec![
+            with_data(0, half),
+            with_data(1, half),
+            l2_transfer(2, 0, Address::ZERO),
+        ],
+    };
+    let block = chain.execute_l2(&inputs).unwrap();
+    let included: Vec<Address> = block
+        .executed
+        .block
+        .block
+        .transactions
+        .iter()
+        .map(|t| t.sender)
+        .collect();
+    assert_eq!(
+        included,
+        [dev::accounts()[0].address, dev::accounts()[2].address]
+    );
+    assert_eq!(block.skipped.len(), 1);
+    assert!(
+        block.skipped[0].1.contains("room for"),
+        "{}",
+        block.skipped[0].1
+    );
+}

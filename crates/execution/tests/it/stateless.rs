@@ -23,7 +23,7 @@ const STORE_CODE: &str = "366007575f5ffd5b5f35602035806001146017579055005b506002
 const BLOCKS: u64 = 10_000;
 const SENDERS: usize = 10;
 
-fn preimage(chain: &TestChain) -> OutputPreimage {
+pub(crate) fn preimage(chain: &TestChain) -> OutputPreimage {
     let reader = chain.storage.read().unwrap();
     let head = chain.head();
     OutputPreimage {
@@ -37,7 +37,14 @@ fn preimage(chain: &TestChain) -> OutputPreimage {
     }
 }
 
-fn sign(from: usize, nonce: u64, to: Address, value: U256, input: Vec<u8>, gas: u64) -> StoredTx {
+pub(crate) fn sign(
+    from: usize,
+    nonce: u64,
+    to: Address,
+    value: U256,
+    input: Vec<u8>,
+    gas: u64,
+) -> StoredTx {
     let account = &dev::accounts()[from];
     let tx = TxEip1559 {
         chain_id: 901,
@@ -186,6 +193,7 @@ fn execute_over_the_witness_gives_the_node_s_output_root_and_fails_closed() {
     for number in 1..=BLOCKS {
         let inputs = random_inputs(&mut rng, &chain, &mut origin, &mut queue_next);
         let block = chain.execute_l2(&inputs).unwrap();
+        let charged = block.witness_bytes;
         skipped += block.skipped.len();
         deposits += inputs.queue.len();
         reverted += block
@@ -197,9 +205,12 @@ fn execute_over_the_witness_gives_the_node_s_output_root_and_fails_closed() {
         chain.storage.commit(&block.executed.into_commit()).unwrap();
         let output = preimage(&chain);
 
-        let reader = chain.storage.read().unwrap();
-        let witness = execution_witness_for(&reader, &chain.chain, number, &inputs).unwrap();
-        drop(reader);
+        let (witness, len) = challenge_witness(&chain, number, &inputs);
+        // The witness is never larger than what the block charged to its budget.
+        assert!(
+            len <= charged + UNCHARGED,
+            "block {number}: {len} > {charged}"
+        );
         // Both through the encodings L1 receives.
         let encoded = alloy_rlp::encode(&witness);
         let witness: ExecutionWitness = alloy_rlp::decode_exact(&encoded).unwrap();
@@ -251,16 +262,62 @@ fn execute_over_the_witness_gives_the_node_s_output_root_and_fails_closed() {
     assert!(reverted > 500 && skipped > 500 && deposits > 1_000 && with_code > 1_000);
 }
 
-/// Calls BALANCE on every 32-byte address word of its calldata.
+/// Calls EXTCODESIZE on every 32-byte address word of its calldata (reading each one's code).
 const PROBE: Address = Address::new([0x9b; 20]);
-const PROBE_CODE: &str = "5f5b80361115601357803531506020016001565b00";
+const PROBE_CODE: &str = "5f5b8036111560135780353b506020016001565b00";
+/// Contracts of distinct code, each this long: a few pass the witness budget.
+const BIG_CODE: usize = 20_000;
+
+/// The L2 dev chain with the probe and `count` contracts of [`BIG_CODE`] bytes each.
+fn chain_with_big_contracts(count: u64) -> (TestChain, Vec<Address>) {
+    let mut genesis = tandem_primitives::genesis::dev_l2_genesis();
+    genesis.alloc.insert(
+        PROBE,
+        tandem_primitives::GenesisAccount::default().with_code(Some(
+            alloy_primitives::hex::decode(PROBE_CODE).unwrap().into(),
+        )),
+    );
+    let contracts: Vec<Address> = (0..count)
+        .map(|i| Address::from_word(keccak256((i + 1).to_be_bytes())))
+        .collect();
+    for (i, address) in contracts.iter().enumerate() {
+        // STOP, then distinct bytes: never run, only measured.
+        let mut code = vec![0u8; BIG_CODE];
+        code[1..9].copy_from_slice(&(i as u64).to_be_bytes());
+        genesis.alloc.insert(
+            *address,
+            tandem_primitives::GenesisAccount::default().with_code(Some(code.into())),
+        );
+    }
+    (TestChain::from_genesis(genesis), contracts)
+}
+
+fn words(addresses: &[Address]) -> Vec<u8> {
+    addresses.iter().flat_map(|a| a.into_word().0).collect()
+}
+
+/// The witness a challenge of L2 block `number` carries, and its encoded length.
+pub(crate) fn challenge_witness(
+    chain: &TestChain,
+    number: u64,
+    inputs: &L2BlockInputs,
+) -> (ExecutionWitness, u64) {
+    let reader = chain.storage.read().unwrap();
+    let witness = execution_witness_for(&reader, &chain.chain, number, inputs)
+        .unwrap()
+        .for_execute();
+    let len = alloy_rlp::encode(&witness).len() as u64;
+    (witness, len)
+}
+
+/// What a witness holds besides what its block charged: the parent's header and the list headers.
+pub(crate) const UNCHARGED: u64 = tandem_execution::budget::HEADER_BYTES + 64;
 
 #[test]
 fn no_block_reads_past_its_witness_budget_and_every_verifier_takes_what_the_sequencer_built() {
-    use tandem_execution::budget::{
-        ACCOUNT_BYTES, CODE_BYTES, HEADER_BYTES, SLOT_BYTES, WITNESS_BUDGET,
-    };
-    let chain = TestChain::l2_with_code(PROBE, PROBE_CODE);
+    use tandem_execution::budget::{CODE_BYTES, WITNESS_BUDGET};
+    let over = WITNESS_BUDGET / (BIG_CODE as u64 + CODE_BYTES) + 5;
+    let (chain, contracts) = chain_with_big_contracts(over);
     let origin = L1Origin::default();
     let inputs = |transactions| L2BlockInputs {
         timestamp: chain.head().timestamp + 1,
@@ -269,36 +326,36 @@ fn no_block_reads_past_its_witness_budget_and_every_verifier_takes_what_the_sequ
         transactions,
     };
     let run = |inputs: &L2BlockInputs| chain.execute_l2(inputs).unwrap();
-    let fresh = |i: u64| Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
     let is_budget = |reason: &String| reason.contains("witness budget");
 
-    // One transaction that reads more accounts than any block may: left out, nothing changed.
-    let over = (WITNESS_BUDGET / ACCOUNT_BYTES) * 2;
-    let words: Vec<u8> = (0..over).flat_map(|i| fresh(i).into_word().0).collect();
-    let greedy = inputs(vec![sign(0, 0, PROBE, U256::ZERO, words, 10_000_000)]);
+    // One transaction that reads more code than any block may: left out, nothing changed.
+    let greedy = inputs(vec![sign(
+        0,
+        0,
+        PROBE,
+        U256::ZERO,
+        words(&contracts),
+        10_000_000,
+    )]);
     let block = run(&greedy);
     assert_eq!(block.skipped.len(), 1);
     assert!(is_budget(&block.skipped[0].1), "{:?}", block.skipped);
     assert!(block.executed.block.block.transactions.is_empty());
 
-    // Transfers to new accounts, from ten senders: the block takes them until its witness budget
-    // is spent, and leaves the rest out.
-    let transfers: Vec<StoredTx> = (0..1_300u64)
-        .map(|i| {
-            sign(
-                (i % 10) as usize,
-                i / 10,
-                fresh(1_000_000 + i),
-                U256::from(1),
-                vec![],
-                21_000,
-            )
+    // One contract a transaction, from ten senders: the block takes them until its witness
+    // budget is spent, and leaves the rest out.
+    let reads: Vec<StoredTx> = contracts
+        .iter()
+        .enumerate()
+        .map(|(i, contract)| {
+            let (from, nonce) = (i % 10, i as u64 / 10);
+            sign(from, nonce, PROBE, U256::ZERO, words(&[*contract]), 100_000)
         })
         .collect();
-    let sequenced = run(&inputs(transfers));
+    let sequenced = chain.sequence_l2(&inputs(reads));
     let included = sequenced.executed.block.block.transactions.clone();
     assert!(
-        included.len() > 400 && included.len() < 1_300,
+        included.len() > 5 && included.len() < contracts.len(),
         "{} included",
         included.len()
     );
@@ -314,39 +371,32 @@ fn no_block_reads_past_its_witness_budget_and_every_verifier_takes_what_the_sequ
             .iter()
             .any(|(_, reason)| is_budget(reason))
     );
+    let margin = tandem_execution::budget::SEQUENCER_MARGIN;
+    assert!(sequenced.witness_bytes <= WITNESS_BUDGET - margin);
+    assert!(
+        sequenced.witness_bytes > WITNESS_BUDGET - margin - BIG_CODE as u64 - CODE_BYTES,
+        "{}: the budget is what stopped it",
+        sequenced.witness_bytes
+    );
 
     // A verifier re-running just what the sequencer included gets the same block, leaving
-    // nothing out; EXECUTE over its witness gets the same output; the witness holds no more
-    // accounts than the budget pays for.
+    // nothing out; EXECUTE over its witness gets the same output; the witness is no larger than
+    // what the block charged.
     let batch = inputs(included);
     let derived = run(&batch);
     assert!(derived.skipped.is_empty(), "{:?}", derived.skipped.first());
     assert_eq!(derived.executed.block.hash, sequenced.executed.block.hash);
+    assert!(derived.witness_bytes <= sequenced.witness_bytes);
     let parent = preimage(&chain);
     chain
         .storage
         .commit(&derived.executed.into_commit())
         .unwrap();
-    let witness = {
-        let reader = chain.storage.read().unwrap();
-        execution_witness_for(&reader, &chain.chain, 1, &batch).unwrap()
-    };
-    // What the budget charged for the witness's reads (the message passer's account is added
-    // outside the block's reads).
-    let charged: u64 = witness
-        .keys
-        .iter()
-        .map(|k| match k.len() {
-            20 => ACCOUNT_BYTES,
-            _ => SLOT_BYTES,
-        })
-        .chain(witness.codes.iter().map(|c| CODE_BYTES + c.len() as u64))
-        .chain(witness.headers.iter().skip(1).map(|_| HEADER_BYTES))
-        .sum();
-    assert!(charged <= WITNESS_BUDGET + ACCOUNT_BYTES, "{charged}");
+    let (witness, len) = challenge_witness(&chain, 1, &batch);
     assert!(
-        charged > WITNESS_BUDGET * 9 / 10,
-        "{charged}: the budget is what stopped it"
+        len <= derived.witness_bytes + UNCHARGED,
+        "{len} > {}",
+        derived.witness_bytes
     );
     let got = execute_stateless(&chain.chain, &parent, &batch, &witness).unwrap();
     assert_eq!(got.output, preimage(&chain));
@@ -354,8 +404,9 @@ fn no_block_reads_past_its_witness_budget_and_every_verifier_takes_what_the_sequ
 
 #[test]
 fn a_deposit_that_reads_past_the_budget_lands_without_its_call_and_the_next_waits() {
-    use tandem_execution::budget::{ACCOUNT_BYTES, WITNESS_BUDGET};
-    let chain = TestChain::l2_with_code(PROBE, PROBE_CODE);
+    use tandem_execution::budget::{CODE_BYTES, WITNESS_BUDGET};
+    let over = WITNESS_BUDGET / (BIG_CODE as u64 + CODE_BYTES) + 5;
+    let (chain, contracts) = chain_with_big_contracts(over);
     let fresh = |i: u64| Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
     let eth = U256::from(10u64).pow(U256::from(18));
     let queued = |index: u64, from: Address, to: Address, gas: u64, data: Vec<u8>| {
@@ -370,11 +421,8 @@ fn a_deposit_that_reads_past_the_budget_lands_without_its_call_and_the_next_wait
         }
     };
     let (heavy, light) = (fresh(10_000_001), fresh(10_000_002));
-    let words: Vec<u8> = (0..(WITNESS_BUDGET / ACCOUNT_BYTES) * 2)
-        .flat_map(|i| fresh(i).into_word().0)
-        .collect();
     let queue = vec![
-        queued(0, heavy, PROBE, 10_000_000, words),
+        queued(0, heavy, PROBE, 10_000_000, words(&contracts)),
         queued(1, light, light, 100_000, vec![]),
     ];
     let inputs = |queue: Vec<QueuedTx>| L2BlockInputs {
@@ -394,19 +442,18 @@ fn a_deposit_that_reads_past_the_budget_lands_without_its_call_and_the_next_wait
     assert!(!receipt.status());
     assert_eq!(block.executed.block.header().gas_used, 10_000_000);
     assert_eq!(L1Origin::queue_index_of(block.executed.block.header()), 1);
+    let charged = block.witness_bytes;
+    assert!(charged <= WITNESS_BUDGET);
     // EXECUTE over its witness agrees.
     let parent = preimage(&chain);
     chain.storage.commit(&block.executed.into_commit()).unwrap();
-    let witness = {
-        let reader = chain.storage.read().unwrap();
-        execution_witness_for(&reader, &chain.chain, 1, &first).unwrap()
-    };
+    let (witness, len) = challenge_witness(&chain, 1, &first);
+    assert!(len <= charged + UNCHARGED, "{len} > {charged}");
     let got = execute_stateless(&chain.chain, &parent, &first, &witness).unwrap();
     assert_eq!(got.output, preimage(&chain));
     let reader = chain.storage.read().unwrap();
     let account = reader.account(heavy).unwrap().unwrap();
     assert_eq!((account.balance, account.nonce), (eth, 1));
-    assert!(witness.keys.len() as u64 <= WITNESS_BUDGET / 700 + 2);
     drop(reader);
     // The next block takes the light one.
     let block = chain.execute_l2(&inputs(queue[1..].to_vec())).unwrap();

@@ -273,3 +273,57 @@ fn a_batch_without_gas_for_its_storage_runs_out_and_changes_nothing() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn batch_inbox_refuses_a_batch_with_a_block_no_l2_block_could_be() {
+    let chain = TestChain::new(60_000_000);
+    let batcher = dev::DEV_BATCHER;
+    let account = &dev::accounts()[0];
+    let tx = |nonce: u64, data: usize| {
+        account.sign(TxEip1559 {
+            chain_id: 901,
+            nonce,
+            gas_limit: 21_000 + 40 * data as u64,
+            max_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(Address::with_last_byte(1)),
+            input: vec![0; data].into(),
+            ..Default::default()
+        })
+    };
+    let encoded = |transactions: Vec<_>| {
+        let batch = Batch {
+            blocks: vec![BatchBlock {
+                number: 1,
+                timestamp: 10,
+                l1_origin: 0,
+                transactions,
+            }],
+        };
+        batch
+            .encode(901, Compression::Brotli, &AddressTable::default())
+            .unwrap()
+            .0
+    };
+    // More transactions than the L2's 30M gas could run (1,428 of 21,000), and more transaction
+    // bytes than a block holds: both compress to a few kilobytes.
+    let crowded = encoded((0..1_500).map(|n| tx(n, 0)).collect());
+    let bulky = encoded((0..3).map(|n| tx(n, 50_000)).collect());
+    let full = encoded((0..2).map(|n| tx(n, 50_000)).collect());
+    assert!(crowded.len() < 100_000 && bulky.len() < 100_000);
+    let results = run(
+        &chain,
+        vec![
+            call(batcher, 0, submit(0, &crowded), 0, 10_000_000),
+            call(batcher, 1, submit(0, &bulky), 0, 10_000_000),
+            call(batcher, 2, submit(0, &full), 0, 10_000_000),
+        ],
+    );
+    let reason = |i: usize| {
+        IBatchInbox::BadBatch::abi_decode(&revert_data(&results[i]))
+            .unwrap()
+            .reason
+    };
+    assert!(reason(0).contains("1500 transactions"), "{}", reason(0));
+    assert!(reason(1).contains("transaction bytes"), "{}", reason(1));
+    assert!(results[2].is_success(), "{:?}", results[2]);
+}

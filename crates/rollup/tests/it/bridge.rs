@@ -396,30 +396,34 @@ impl Bridge {
         self.batches.push((data.into(), first, last));
     }
 
+    /// The honest proposer's transaction for the next output (the interval's blocks after the
+    /// last proposed), on top of its own chain's output.
+    pub(crate) fn next_proposal(&self) -> (TxEnvelope, Address) {
+        let (first, last) = (self.proposed_to + 1, self.proposed_to + INTERVAL);
+        let reader = self.l2.storage.read().unwrap();
+        let p = proposal(&reader, first, last).unwrap().unwrap();
+        let parent = output_at(&reader, self.proposed_to).unwrap().unwrap();
+        let call = IOutputOracle::proposeOutputCall {
+            outputRoot: p.output.output_root,
+            l2BlockNumber: last,
+            parentOutputRoot: parent.output_root,
+            blockRoots: p.block_roots,
+        };
+        self.l1_tx(
+            PROPOSER,
+            OUTPUT_ORACLE,
+            BridgeParams::dev().min_bond,
+            call.abi_encode(),
+        )
+    }
+
     /// Proposes the output of every L2 block up to the head that the interval makes due.
     pub(crate) fn propose(&mut self) {
         self.post_batches();
         let head = self.l2.head().number;
         while self.proposed_to + INTERVAL <= head {
-            let (first, last) = (self.proposed_to + 1, self.proposed_to + INTERVAL);
-            let p = proposal(&self.l2.storage.read().unwrap(), first, last)
-                .unwrap()
-                .unwrap();
-            let parent = output_at(&self.l2.storage.read().unwrap(), self.proposed_to)
-                .unwrap()
-                .unwrap();
-            let call = IOutputOracle::proposeOutputCall {
-                outputRoot: p.output.output_root,
-                l2BlockNumber: last,
-                parentOutputRoot: parent.output_root,
-                blockRoots: p.block_roots,
-            };
-            let tx = self.l1_tx(
-                PROPOSER,
-                OUTPUT_ORACLE,
-                BridgeParams::dev().min_bond,
-                call.abi_encode(),
-            );
+            let last = self.proposed_to + INTERVAL;
+            let tx = self.next_proposal();
             let receipts = self.mine_l1(vec![tx], 1);
             assert!(
                 receipts[0].status(),

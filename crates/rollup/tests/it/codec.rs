@@ -131,3 +131,84 @@ fn encoding_refuses_gaps_backwards_time_and_foreign_transactions() {
         Err(BatchError::Empty)
     );
 }
+
+/// A full block of `per_tx` bytes of incompressible calldata a transaction (as many as the block's
+/// data allows), with fresh recipients and random values: the worst case for the codec.
+fn incompressible_block(seed: u64, per_tx: usize) -> BatchBlock {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    use tandem_execution::l2::MAX_BLOCK_DATA_BYTES;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut transactions = Vec::new();
+    let mut bytes = 0;
+    for nonce in 0.. {
+        let mut input = vec![0u8; per_tx];
+        rng.fill(&mut input[..]);
+        let tx = signer(nonce % 8).sign(TxEip1559 {
+            chain_id: CHAIN_ID,
+            nonce: nonce / 8 + rng.random_range(0..1_000_000),
+            gas_limit: rng.random_range(21_000..30_000_000),
+            max_fee_per_gas: rng.random::<u64>() as u128,
+            max_priority_fee_per_gas: rng.random::<u32>() as u128,
+            to: TxKind::Call(Address::from(rng.random::<[u8; 20]>())),
+            value: U256::from(rng.random::<u128>()),
+            input: input.into(),
+            ..Default::default()
+        });
+        let len = alloy_eips::eip2718::Encodable2718::encode_2718_len(&tx) as u64;
+        if bytes + len > MAX_BLOCK_DATA_BYTES {
+            break;
+        }
+        bytes += len;
+        transactions.push(tx);
+    }
+    BatchBlock {
+        number: 1,
+        timestamp: 1_000,
+        l1_origin: 1,
+        transactions,
+    }
+}
+
+#[test]
+fn any_block_the_state_transition_builds_fits_a_batch_by_itself() {
+    use tandem_execution::batch::MAX_BATCH_BYTES;
+    for (seed, per_tx) in [(1, 0), (2, 40), (3, 1_000), (4, 110_000)] {
+        let block = incompressible_block(seed, per_tx);
+        assert!(!block.transactions.is_empty());
+        tandem_execution::l2::check_block_data(&block.transactions, 30_000_000).unwrap();
+        let batch = Batch {
+            blocks: vec![block],
+        };
+        for compression in [Compression::Brotli, Compression::Zstd] {
+            let encoded = encode(&batch, compression).unwrap();
+            assert!(
+                encoded.len() <= MAX_BATCH_BYTES,
+                "{} bytes of {} transactions of {per_tx} bytes of calldata ({compression:?})",
+                encoded.len(),
+                batch.blocks[0].transactions.len()
+            );
+            assert_eq!(decode(&encoded, &Limits::default()).unwrap(), batch);
+        }
+    }
+}
+
+#[test]
+fn bytes_after_the_compressed_stream_are_refused() {
+    let batch = random_batch(5, 3, 10);
+    for compression in [Compression::Brotli, Compression::Zstd] {
+        let encoded = encode(&batch, compression).unwrap();
+        assert_eq!(decode(&encoded, &Limits::default()).unwrap(), batch);
+        for junk in [&[0u8][..], &[1, 2, 3], &encoded[1..]] {
+            let mut padded = encoded.clone();
+            padded.extend_from_slice(junk);
+            assert!(
+                matches!(
+                    decode(&padded, &Limits::default()),
+                    Err(BatchError::Decompress(_))
+                ),
+                "{compression:?} with {} bytes after the stream",
+                junk.len()
+            );
+        }
+    }
+}

@@ -1064,6 +1064,10 @@ fn a_challenge_past_eip_7825_s_cap_lands_in_one_l1_block_and_wins() {
     assert!(receipt.status(), "{:?}", b.last_results[0]);
     let used = receipt.cumulative_gas_used();
     assert!(used > TX_GAS_LIMIT_CAP, "the challenge used {used} gas");
+    // Within the bound every L1 that carries this L2 was checked against at genesis.
+    let bound = tandem_execution::challenge_cost::max_challenge_cost(&b.l2.config);
+    assert!(used <= bound.gas, "{used} > {bound:?}");
+    assert!((call.abi_encode().len() as u64) < bound.calldata_bytes);
     let event = receipt
         .logs()
         .iter()
@@ -1370,4 +1374,38 @@ fn execute_refuses_a_parent_numbered_u64_max_and_charges_for_senders_before_reco
     let call = execute_call(&parent, &many, &witness);
     let reason = revert_reason(&mut b, call.abi_encode(), 2_500_000);
     assert_eq!(reason, "out of gas before recovering senders");
+}
+
+#[test]
+fn at_most_64_outputs_are_pending_so_a_winning_challenge_returns_every_later_bond_in_one_call() {
+    use tandem_execution::system::output_oracle::MAX_PENDING_OUTPUTS;
+    let mut b = Bridge::new();
+    for _ in 0..MAX_PENDING_OUTPUTS * INTERVAL {
+        b.mine_l2(Vec::new());
+    }
+    b.propose();
+    assert_eq!(b.output_count(), MAX_PENDING_OUTPUTS);
+    // One more, within the window of the first: refused.
+    for _ in 0..INTERVAL {
+        b.mine_l2(Vec::new());
+    }
+    b.post_batches();
+    let tx = b.next_proposal();
+    let receipt = b.mine_l1(vec![tx], 1).remove(0);
+    assert!(!receipt.status());
+    let refused = match &b.last_results[0] {
+        tandem_execution::revm::context_interface::result::ExecutionResult::Revert {
+            output,
+            ..
+        } => IOutputOracle::TooManyPending::abi_decode(output).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (refused.pending, refused.limit),
+        (MAX_PENDING_OUTPUTS, MAX_PENDING_OUTPUTS)
+    );
+    // Once the first is final, the next goes in.
+    b.mine_l1(Vec::new(), WINDOW);
+    b.propose();
+    assert_eq!(b.output_count(), MAX_PENDING_OUTPUTS + 1);
 }
