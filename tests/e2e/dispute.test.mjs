@@ -9,13 +9,11 @@
 // ethers.js through L1's logs and views.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { ethers } from 'ethers';
-import { startDevnet, startL2, tandemBin, waitFor, rawRpc, revertName, compile } from './lib/node.mjs';
+import { startDevnet, startL2, waitFor, rawRpc, revertName, compile } from './lib/node.mjs';
+import { disputeViews, proposerBefore, proposerOf, proposeUntil as propose } from './lib/dispute.mjs';
 
 const ETH = 10n ** 18n;
-const ORACLE = '0x000000000000000000000000000000000000b0a2';
-const GAME = '0x000000000000000000000000000000000000b0a3';
 const WINDOW = 60;
 const FAULTY_INDEX = 5;
 // The dev account a faulty node signs its own transactions with (fault::FAULT_ACCOUNT).
@@ -24,74 +22,22 @@ const FAULT_ACCOUNT = 6;
 const FAULT_MARKER = '0x000000000000000000000000000000000000fa17';
 const PORTAL = '0x000000000000000000000000000000000000b0a1';
 
-const oracleAbi = [
-  'event OutputProposed(uint256 indexed index, bytes32 indexed outputRoot, uint64 indexed l2BlockNumber, bytes32 blocksRoot, uint64 timestamp, address proposer)',
-  'event OutputsDeleted(uint256 indexed fromIndex, uint256 count)',
-  'function getOutput(uint256 index) view returns (tuple(bytes32 outputRoot, bytes32 blocksRoot, uint64 l2BlockNumber, uint64 timestamp, address proposer, uint256 bond))',
-  'function outputCount() view returns (uint256)',
-];
-const gameAbi = [
-  'event Challenged(uint256 indexed outputIndex, uint64 indexed l2BlockNumber, address indexed challenger, bool won, bytes32 claimedRoot, bytes32 trueRoot)',
-  'function bond() view returns (uint256)',
-];
-
 describe('fault proofs on a devnet', () => {
-  let net, l1, oracle, game;
-  const oracleIface = new ethers.Interface(oracleAbi);
-  const gameIface = new ethers.Interface(gameAbi);
+  let net, l1, oracle, game, proposals, challenges, deleted, balances, checkRemoved;
 
   before(async () => {
     net = await startDevnet(['--challenge-window', String(WINDOW), '--output-interval', '8', '--explorer-port', '0', '--no-proposer', '--faulty-batcher']);
     l1 = new ethers.JsonRpcProvider(net.url, 900, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
-    oracle = new ethers.Contract(ORACLE, oracleAbi, l1);
-    game = new ethers.Contract(GAME, gameAbi, l1);
+    ({ oracle, game, proposals, challenges, deleted, balances, checkRemoved } = disputeViews(l1));
   });
   after(async () => { await net?.stop(); });
-
-  /** Every OutputProposed log so far, oldest first. */
-  async function proposals() {
-    const logs = await l1.getLogs({ address: ORACLE, topics: [oracleIface.getEvent('OutputProposed').topicHash], fromBlock: 0 });
-    return logs.map((l) => ({ ...oracleIface.parseLog(l).args.toObject(), block: l.blockNumber, tx: l.transactionHash }));
-  }
-
-  /** Every Challenged log so far, with the block it landed in. */
-  async function challenges() {
-    const logs = await l1.getLogs({ address: GAME, topics: [gameIface.getEvent('Challenged').topicHash], fromBlock: 0 });
-    return logs.map((l) => ({ ...gameIface.parseLog(l).args.toObject(), block: l.blockNumber, tx: l.transactionHash }));
-  }
-
-  /** The OutputsDeleted event of challenge `c`'s transaction. */
-  async function deleted(c) {
-    const receipt = await l1.getTransactionReceipt(c.tx);
-    const events = receipt.logs.filter((l) => l.address.toLowerCase() === ORACLE).map((l) => oracleIface.parseLog(l));
-    return events.find((e) => e?.name === 'OutputsDeleted')?.args ?? { fromIndex: -1n, count: 0n };
-  }
-
-  /** Who proposed output `index` as it stood just before L1 block `block`. */
-  function proposerBefore(all, index, block) {
-    const earlier = all.filter((p) => p.index === index && p.block < block);
-    return earlier.at(-1);
-  }
 
   /**
    * Runs `tandem l2 proposer` as dev account `index` (with `--fault`, if given) on the outputs of
    * `l2Rpc` (the devnet's verifier by default) until `done` holds.
    */
-  async function proposeUntil(index, fault, what, done, l2Rpc = net.info.l2Verifier.rpc) {
-    const args = ['l2', 'proposer', '--l1-rpc', net.url, '--l2-rpc', l2Rpc, '--mnemonic-index', String(index), '--log', 'warn'];
-    if (fault) args.push('--fault', fault);
-    const proc = spawn(tandemBin(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    proc.stderr.on('data', (d) => { stderr += d; });
-    try {
-      return await waitFor(what, done, 90_000).catch((e) => {
-        throw new Error(`${e.message}; the proposer said: ${stderr.slice(-2000)}`);
-      });
-    } finally {
-      proc.kill('SIGINT');
-      await new Promise((r) => proc.on('exit', r));
-    }
-  }
+  const proposeUntil = (index, fault, what, done, l2Rpc = net.info.l2Verifier.rpc) =>
+    propose({ l1Rpc: net.url, l2Rpc, index, fault }, what, done);
 
   it('removes every wrong output within the window, moves the bonds, and never an honest one', async () => {
     const faulty = ethers.getAddress(net.info.accounts[FAULTY_INDEX].address);
@@ -100,7 +46,7 @@ describe('fault proofs on a devnet', () => {
     const challenger = ethers.getAddress(net.info.bridge.challenger);
     const bond = await game.bond();
     assert.equal(bond, ETH);
-    const before = { faulty: await l1.getBalance(faulty), challenger: await l1.getBalance(challenger) };
+    const before = await balances(faulty, challenger);
     const won = [];
     for (const fault of ['state-root', 'storage-root', 'block-hash', 'valid-after-wrong']) {
       // The faulty proposer alone, until the challenger has removed one of its outputs (for
@@ -109,7 +55,7 @@ describe('fault proofs on a devnet', () => {
       const settled = await proposeUntil(FAULTY_INDEX, fault, `a won challenge against a ${fault} output`, async () => {
         const [all, cs] = [await proposals(), await challenges()];
         for (const c of cs.filter((c) => c.block > from && c.won)) {
-          if (ethers.getAddress(proposerBefore(all, c.outputIndex, c.block)?.proposer ?? ethers.ZeroAddress) !== faulty) continue;
+          if (proposerOf(proposerBefore(all, c.outputIndex, c.block)) !== faulty) continue;
           if (fault !== 'valid-after-wrong') return c;
           const next = proposerBefore(all, c.outputIndex + 1n, c.block);
           if (next && (await deleted(c)).count >= 2n) return { ...c, next };
@@ -131,27 +77,7 @@ describe('fault proofs on a devnet', () => {
         return o !== null && ethers.getAddress(o.proposer) === ethers.getAddress(honest) && o.outputRoot === settled.trueRoot;
       });
     }
-    const [all, cs] = [await proposals(), await challenges()];
-    for (const c of won) {
-      const wrong = proposerBefore(all, c.outputIndex, c.block);
-      // Within the window: the challenge landed before the output could be final.
-      const at = (await l1.getBlock(c.block)).timestamp;
-      assert.ok(BigInt(at) < wrong.timestamp + BigInt(WINDOW), `${c.fault}: challenged in time`);
-      assert.notEqual(c.claimedRoot, c.trueRoot);
-      assert.equal(ethers.getAddress(c.challenger), ethers.getAddress(challenger));
-      // The output went, in the same transaction.
-      assert.equal((await deleted(c)).fromIndex, c.outputIndex, `${c.fault}: output deleted`);
-    }
-    // Every successful challenge was against the faulty proposer's output; none against an honest one.
-    for (const c of cs.filter((c) => c.won)) {
-      const target = proposerBefore(all, c.outputIndex, c.block);
-      assert.equal(ethers.getAddress(target.proposer), faulty, `challenge of output ${c.outputIndex} at L1 block ${c.block}`);
-    }
-    // Bonds: the faulty proposer lost one per deleted output; the challenger gained three quarters of each.
-    const lost = BigInt(cs.filter((c) => c.won).length);
-    const after = { faulty: await l1.getBalance(faulty), challenger: await l1.getBalance(challenger) };
-    assert.ok(before.faulty - after.faulty >= lost * bond, 'the faulty proposer paid its bonds');
-    assert.ok(after.challenger - before.challenger > (lost * bond * 3n) / 4n - ETH / 100n, 'the challenger was paid');
+    await checkRemoved({ won, faulty, challenger, window: WINDOW, before });
     // The verifier running the challenger reports it.
     const status = (await rawRpc(net.info.l2Verifier.rpc, 'tandem_rollupStatus', [])).result;
     assert.ok(status.challenger.won >= won.length && status.challenger.agreed > 0, JSON.stringify(status.challenger));
@@ -245,7 +171,7 @@ describe('fault proofs on a devnet', () => {
         const settled = await proposeUntil(FAULTY_INDEX, 'build-on-l1', `a won challenge against a ${fault} node's output`, async () => {
           const [all, cs] = [await proposals(), await challenges()];
           return cs.find((c) => c.block > from && c.won
-            && ethers.getAddress(proposerBefore(all, c.outputIndex, c.block)?.proposer ?? ethers.ZeroAddress) === faulty);
+            && proposerOf(proposerBefore(all, c.outputIndex, c.block)) === faulty);
         }, node.url);
         // The challenged block is the first wrong one: where the node goes wrong or, when it went
         // wrong before this output (at an earlier deposit), the output's first block.

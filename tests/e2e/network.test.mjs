@@ -2,10 +2,8 @@
 // crash tolerance of one validator, loss and return of quorum.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { ethers } from 'ethers';
-import { startNode, tandemBin, tempDir, cleanup } from './lib/node.mjs';
+import { setupNetwork, startNetworkNode, cleanup } from './lib/node.mjs';
 
 const GWEI = 10n ** 9n;
 const KEYS = [
@@ -25,7 +23,7 @@ describe('a four-validator network of separate processes', () => {
   const nonces = [0, 0];
 
   const start = async (i) => {
-    nodes[i] = await startNode('node', ['--config', join(dir, `node${i}.toml`)]);
+    nodes[i] = await startNetworkNode(dir, `node${i}`);
     rpcs[i] = provider(nodes[i].url);
   };
   const heights = () => Promise.all(rpcs.map((r, i) => (nodes[i] ? r.getBlockNumber() : -1)));
@@ -54,10 +52,7 @@ describe('a four-validator network of separate processes', () => {
   };
 
   before(async () => {
-    dir = tempDir('tandem-net-');
-    const base = 21_000 + Math.floor(Math.random() * 20_000);
-    const setup = spawnSync(tandemBin(), ['setup', '--validators', '4', '--full-nodes', '1', '--out', dir, '--base-port', String(base), '--rpc-port', String(base + 100)], { encoding: 'utf8' });
-    assert.equal(setup.status, 0, setup.stderr);
+    dir = setupNetwork({ validators: 4, fullNodes: 1 });
     for (let i = 0; i < 4; i++) await start(i);
   });
 
@@ -94,7 +89,7 @@ describe('a four-validator network of separate processes', () => {
   });
 
   it('has a full node, started late, sync from genesis to the same hashes and forward transactions', async () => {
-    full = await startNode('node', ['--config', join(dir, 'full0.toml')]);
+    full = await startNetworkNode(dir, 'full0');
     const follower = provider(full.url);
     try {
       const target = await rpcs[0].getBlockNumber();

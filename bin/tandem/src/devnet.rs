@@ -9,7 +9,7 @@ use std::{
 };
 use tandem_consensus::ValidatorKey;
 use tandem_node::{ValidatorConfig, launch_validator};
-use tandem_primitives::{BridgeParams, ChainConfig, dev, genesis, system};
+use tandem_primitives::{ChainConfig, dev, genesis, system};
 use tandem_rollup::{
     batcher::BatcherConfig,
     node::{
@@ -57,13 +57,8 @@ pub(crate) struct Args {
     /// Run only the L1 (no L2 sequencer, batcher, verifier or proposer).
     #[arg(long)]
     no_l2: bool,
-    /// Seconds of L1 time after which an L2 output root is final (withdrawals wait this long).
-    #[arg(long, default_value_t = BridgeParams::dev().challenge_window, value_name = "SECONDS")]
-    challenge_window: u64,
-    /// L2 blocks between output roots.
-    #[arg(long, default_value_t = BridgeParams::dev().output_interval, value_name = "BLOCKS",
-          value_parser = clap::value_parser!(u64).range(1..))]
-    output_interval: u64,
+    #[command(flatten)]
+    bridge: crate::BridgeArgs,
     /// Port of the explorer (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     explorer_port: u16,
@@ -104,15 +99,7 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             .map(|t| t.path().to_path_buf())
             .unwrap_or_default()
     });
-    let mut genesis = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
-    genesis::set_bridge_params(
-        &mut genesis,
-        &BridgeParams {
-            challenge_window: args.challenge_window,
-            output_interval: args.output_interval,
-            ..BridgeParams::dev()
-        },
-    );
+    let genesis = args.bridge.dev_genesis();
     let keys: Vec<ValidatorKey> = (0..u64::from(args.validators))
         .map(ValidatorKey::from_seed)
         .collect();
@@ -289,8 +276,8 @@ fn print_banner(
                 "outputOracle": system::OUTPUT_ORACLE,
                 "batchInbox": system::BATCH_INBOX,
                 "l2ToL1MessagePasser": system::L2_TO_L1_MESSAGE_PASSER,
-                "challengeWindow": args.challenge_window,
-                "outputInterval": args.output_interval,
+                "challengeWindow": args.bridge.challenge_window,
+                "outputInterval": args.bridge.output_interval,
                 "proposer": dev::accounts()[dev::DEV_PROPOSER].address,
                 "challenger": dev::accounts()[dev::DEV_CHALLENGER].address,
                 "disputeGame": system::DISPUTE_GAME,
@@ -342,8 +329,8 @@ fn print_banner(
             "Bridge:            Portal {} and OutputOracle {} on L1; an output every {} L2 blocks, final after {} s",
             system::PORTAL,
             system::OUTPUT_ORACLE,
-            args.output_interval,
-            args.challenge_window
+            args.bridge.output_interval,
+            args.bridge.challenge_window
         );
         println!(
             "Fault proofs:      a challenger ({}) removes wrong outputs through the DisputeGame {}",

@@ -8,6 +8,7 @@ mod l2;
 mod network;
 
 use clap::{Parser, Subcommand};
+use tandem_primitives::{BridgeParams, ChainConfig, Genesis, genesis};
 
 /// tandem: a BFT proof-of-stake L1 and an optimistic rollup on top of it, side by side.
 #[derive(Debug, Parser)]
@@ -43,6 +44,35 @@ enum Command {
     Bridge(bridge::Args),
     /// Serve the explorer: both layers side by side in a web page, over their public JSON-RPC.
     Explorer(explorer::Args),
+}
+
+/// The settlement rules an L1 genesis fixes for the L2 on it: the flags `tandem devnet` and
+/// `tandem setup` share.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub(crate) struct BridgeArgs {
+    /// Seconds of L1 time after which an L2 output root is final (withdrawals wait this long).
+    #[arg(long, default_value_t = BridgeParams::dev().challenge_window, value_name = "SECONDS")]
+    pub(crate) challenge_window: u64,
+    /// L2 blocks between output roots.
+    #[arg(long, default_value_t = BridgeParams::dev().output_interval, value_name = "BLOCKS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) output_interval: u64,
+}
+
+impl BridgeArgs {
+    /// The dev L1 genesis, carrying the dev L2 and its genesis output, with these rules.
+    pub(crate) fn dev_genesis(&self) -> Genesis {
+        let mut genesis = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+        genesis::set_bridge_params(
+            &mut genesis,
+            &BridgeParams {
+                challenge_window: self.challenge_window,
+                output_interval: self.output_interval,
+                ..BridgeParams::dev()
+            },
+        );
+        genesis
+    }
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM, the signals people and service managers stop a node with.

@@ -9,7 +9,7 @@ use std::{
 };
 use tandem_consensus::{PeerId, ValidatorKey};
 use tandem_node::{ValidatorConfig, launch_validator};
-use tandem_primitives::{ChainConfig, genesis};
+use tandem_primitives::genesis;
 use tandem_storage::History;
 
 /// One node's configuration file (`nodeI.toml`). Relative paths are relative to the file.
@@ -76,6 +76,9 @@ pub(crate) struct SetupArgs {
     /// Also write this many full nodes (they follow and serve JSON-RPC, but do not vote), on 127.0.0.1.
     #[arg(long, default_value_t = 0)]
     full_nodes: u16,
+    /// The rules the genesis fixes for the dev L2 it carries.
+    #[command(flatten)]
+    bridge: crate::BridgeArgs,
 }
 
 pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
@@ -132,7 +135,7 @@ pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
             address: SocketAddr::from(([127, 0, 0, 1], observer_port(j))),
         })
         .collect();
-    let genesis = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+    let genesis = args.bridge.dev_genesis();
     std::fs::write(
         args.out.join("genesis.json"),
         serde_json::to_string_pretty(&genesis)?,
@@ -194,6 +197,10 @@ pub(crate) fn setup(args: &SetupArgs) -> eyre::Result<()> {
             v.address, v.public_key
         );
     }
+    println!(
+        "  L2 outputs every {} blocks, final after {} s of L1 time",
+        args.bridge.output_interval, args.bridge.challenge_window
+    );
     println!(
         "run each with: tandem node --config {}/nodeI.toml",
         args.out.display()
@@ -327,4 +334,78 @@ pub(crate) fn node(args: &NodeArgs) -> eyre::Result<()> {
         drop(handle);
         Ok::<_, eyre::Report>(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use tandem_primitives::{U256, system};
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        setup: SetupArgs,
+    }
+
+    /// The storage slot `slot` of `address` in `genesis`.
+    fn slot(genesis: &genesis::Genesis, address: Address, slot: u64) -> U256 {
+        let storage = genesis.alloc[&address].storage.clone().unwrap_or_default();
+        let key = alloy_primitives::B256::from(U256::from(slot));
+        U256::from_be_bytes(storage.get(&key).copied().unwrap_or_default().0)
+    }
+
+    #[test]
+    fn setup_writes_the_bridge_rules_and_the_l2_genesis_output_into_the_genesis() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("net");
+        let cli = Cli::parse_from([
+            "setup",
+            "--validators",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            "--challenge-window",
+            "30",
+            "--output-interval",
+            "8",
+        ]);
+        setup(&cli.setup).unwrap();
+        let written = genesis::load(&out.join("genesis.json")).unwrap();
+        assert_eq!(slot(&written, system::OUTPUT_ORACLE, 1), U256::from(30));
+        assert_eq!(slot(&written, system::OUTPUT_ORACLE, 2), U256::from(8));
+        // The L2 genesis output, which the first output names as its parent and a challenge of
+        // L2 block 1 starts from, as on the devnet.
+        let l2_genesis = tandem_execution::genesis_output(&genesis::dev_l2_genesis()).unwrap();
+        assert_eq!(
+            slot(&written, system::DISPUTE_GAME, 0),
+            U256::from_be_bytes(l2_genesis.root().0)
+        );
+        assert_eq!(
+            written,
+            crate::BridgeArgs {
+                challenge_window: 30,
+                output_interval: 8
+            }
+            .dev_genesis()
+        );
+    }
+
+    #[test]
+    fn setup_defaults_to_the_devnet_bridge_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("net");
+        let cli = Cli::parse_from(["setup", "--validators", "1", "--out", out.to_str().unwrap()]);
+        setup(&cli.setup).unwrap();
+        let written = genesis::load(&out.join("genesis.json")).unwrap();
+        let dev = tandem_primitives::BridgeParams::dev();
+        assert_eq!(
+            slot(&written, system::OUTPUT_ORACLE, 1),
+            U256::from(dev.challenge_window)
+        );
+        assert_eq!(
+            slot(&written, system::OUTPUT_ORACLE, 2),
+            U256::from(dev.output_interval)
+        );
+    }
 }

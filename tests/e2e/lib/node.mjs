@@ -1,5 +1,5 @@
 // Starts and stops real `tandem` processes for the end-to-end tests.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -29,6 +29,26 @@ export function startDev(args = []) {
 export function startDevnet(args = []) {
   const p2p = 20_000 + Math.floor(Math.random() * 30_000);
   return startNode('devnet', ['--port', '0', '--p2p-port', String(p2p), '--l2-port', '0', '--verifier-port', '0', ...args]);
+}
+
+/**
+ * Writes a network with `tandem setup` into a fresh directory (validators and full nodes on
+ * loopback, ports from a random base) and returns the directory; `extra` are more setup flags.
+ * Start its members with startNetworkNode.
+ */
+export function setupNetwork({ validators = 4, fullNodes = 0, extra = [] } = {}) {
+  const dir = tempDir('tandem-net-');
+  const base = 21_000 + Math.floor(Math.random() * 20_000);
+  const args = ['setup', '--validators', String(validators), '--full-nodes', String(fullNodes), '--out', dir,
+    '--base-port', String(base), '--rpc-port', String(base + 100), ...extra];
+  const setup = spawnSync(tandemBin(), args, { encoding: 'utf8' });
+  if (setup.status !== 0) throw new Error(`tandem setup failed: ${setup.stderr}`);
+  return dir;
+}
+
+/** Runs `tandem node` for member `name` (`node0`, `full0`, ...) of the network in `dir`; see startNode. */
+export function startNetworkNode(dir, name) {
+  return startNode('node', ['--config', join(dir, `${name}.toml`)]);
 }
 
 /**
