@@ -647,20 +647,8 @@ impl ColumnReader<'_> {
 /// Decompresses one whole stream: bytes after its end are refused, so a batch has one encoding.
 fn decompress(version: u8, data: &[u8], limit: usize) -> Result<Vec<u8>, BatchError> {
     let bad = |e: std::io::Error| BatchError::Decompress(e.to_string());
-    let trailing = |n: usize| BatchError::Decompress(format!("{n} bytes after the stream"));
-    let mut out = Vec::new();
-    match version {
-        0 => {
-            // Fed a byte at a time, the decoder reads no further than its stream's end.
-            let mut input = Counted { data, read: 0 };
-            brotli::Decompressor::new(&mut input, 1)
-                .take(limit as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(bad)?;
-            if out.len() <= limit && input.read < data.len() {
-                return Err(trailing(data.len() - input.read));
-            }
-        }
+    let out = match version {
+        0 => brotli_whole(data, limit)?,
         1 => {
             let frame = zstd::zstd_safe::find_frame_compressed_size(data).map_err(|code| {
                 BatchError::Decompress(zstd::zstd_safe::get_error_name(code).into())
@@ -668,32 +656,66 @@ fn decompress(version: u8, data: &[u8], limit: usize) -> Result<Vec<u8>, BatchEr
             if frame < data.len() {
                 return Err(trailing(data.len() - frame));
             }
+            let mut out = Vec::new();
             zstd::stream::read::Decoder::new(data)
                 .map_err(bad)?
                 .single_frame()
                 .take(limit as u64 + 1)
                 .read_to_end(&mut out)
                 .map_err(bad)?;
+            out
         }
         other => return Err(BatchError::Version(other)),
-    }
+    };
     if out.len() > limit {
         return Err(BatchError::TooLarge(limit));
     }
     Ok(out)
 }
 
-/// A reader over a slice that counts what was taken from it.
-struct Counted<'a> {
-    data: &'a [u8],
-    read: usize,
+fn trailing(bytes: usize) -> BatchError {
+    BatchError::Decompress(format!("{bytes} bytes after the stream"))
 }
 
-impl std::io::Read for Counted<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = (&self.data[self.read..]).read(buf)?;
-        self.read += n;
-        Ok(n)
+/// One brotli stream that is all of `data`, decompressed to at most `limit` bytes (one more
+/// shows it is too large).
+fn brotli_whole(data: &[u8], limit: usize) -> Result<Vec<u8>, BatchError> {
+    use brotli_decompressor::{BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc};
+    let mut state = BrotliState::new(
+        StandardAlloc::default(),
+        StandardAlloc::default(),
+        StandardAlloc::default(),
+    );
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let (mut available_in, mut input_offset) = (data.len(), 0);
+    loop {
+        let (mut available_out, mut output_offset, mut total) = (chunk.len(), 0, 0);
+        let result = BrotliDecompressStream(
+            &mut available_in,
+            &mut input_offset,
+            data,
+            &mut available_out,
+            &mut output_offset,
+            &mut chunk,
+            &mut total,
+            &mut state,
+        );
+        out.extend_from_slice(&chunk[..output_offset]);
+        if out.len() > limit {
+            return Ok(out);
+        }
+        match result {
+            BrotliResult::ResultSuccess if available_in > 0 => return Err(trailing(available_in)),
+            BrotliResult::ResultSuccess => return Ok(out),
+            BrotliResult::NeedsMoreOutput => {}
+            BrotliResult::NeedsMoreInput => {
+                return Err(BatchError::Decompress("the stream ends early".into()));
+            }
+            BrotliResult::ResultFailure => {
+                return Err(BatchError::Decompress("not a brotli stream".into()));
+            }
+        }
     }
 }
 
