@@ -1,14 +1,16 @@
-//! Checks the JSON-RPC envelope of every HTTP request before jsonrpsee sees it, so a malformed
-//! request gets a JSON-RPC error, as geth gives one.
+//! Checks the JSON-RPC envelope of every HTTP request and WebSocket message before jsonrpsee sees
+//! it, so a malformed request gets a JSON-RPC error, as geth gives one.
 //!
 //! jsonrpsee alone answers some bad requests oddly: a request whose `id` is not a string, null or
-//! an integer it can hold passes as a notification and gets the body `null`; a chunked body over
-//! the limit is an internal error (500); a subscription over HTTP is -32603. This layer reads the
-//! body within the limit (413 past it, whether the size is declared or not), answers a body that
-//! is not JSON with -32700 and a request that is not a JSON-RPC request with -32600, answers
-//! subscriptions with geth's -32601 "notifications not supported", and hands the rest on. A
-//! batch is checked entry by entry: each bad entry gets its own error beside the answers to the
-//! good ones. An error carries the request's `id` when that id is itself valid, `null` otherwise.
+//! an integer it can hold passes as a notification and gets the body `null` (no answer at all over
+//! a WebSocket); a chunked body over the limit is an internal error (500); a subscription over HTTP
+//! is -32603. This layer reads the body within the limit (413 past it, whether the size is
+//! declared or not), answers a body that is not JSON with -32700 and a request that is not a
+//! JSON-RPC request with -32600, answers subscriptions over HTTP with geth's -32601 "notifications
+//! not supported", and hands the rest on. A batch is checked entry by entry: each bad entry gets
+//! its own error beside the answers to the good ones. An error carries the request's `id` when
+//! that id is itself valid, `null` otherwise. WebSocket upgrades go to [`crate::ws`], which puts
+//! each message through the same [`check`].
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use jsonrpsee::{
@@ -88,7 +90,7 @@ pub(crate) struct Envelope<S> {
 impl<S, B> tower::Service<HttpRequest<B>> for Envelope<S>
 where
     S: tower::Service<HttpRequest<HttpBody>, Response = HttpResponse> + Clone + Send + 'static,
-    S::Error: Send + 'static,
+    S::Error: Into<BoxError> + Send + 'static,
     S::Future: Send + 'static,
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -102,10 +104,13 @@ where
     }
 
     fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
-        // WebSocket upgrades, other HTTP methods and other content types are jsonrpsee's to answer.
+        if jsonrpsee::server::ws::is_upgrade_request(&request) {
+            let inner = self.inner.clone();
+            return Box::pin(crate::ws::upgrade(inner, request, self.rules.clone()));
+        }
+        // Other HTTP methods and other content types are jsonrpsee's to answer.
         let is_rpc = request.method() == http::Method::POST
-            && jsonrpsee::server::http::content_type_is_json(&request)
-            && !jsonrpsee::server::ws::is_upgrade_request(&request);
+            && jsonrpsee::server::http::content_type_is_json(&request);
         if !is_rpc {
             return Box::pin(self.inner.call(request.map(HttpBody::new)));
         }
@@ -122,25 +127,38 @@ where
                 Ok(body) => body,
                 Err(answer) => return Ok(answer),
             };
-            match check(&body, &rules) {
-                Checked::Answer(answer) => Ok(answer),
-                Checked::Forward { body, errors } => {
-                    let mut request = HttpRequest::from_parts(parts, HttpBody::from(body));
-                    let headers = request.headers_mut();
-                    headers.remove(http::header::TRANSFER_ENCODING);
-                    headers.remove(http::header::CONTENT_LENGTH);
-                    let answer = forward(inner, request).await?;
-                    Ok(match errors {
-                        None => answer,
-                        Some(errors) => merge_batch(answer, errors).await,
-                    })
+            let (body, errors) = match check(&body, &rules, Transport::Http) {
+                Checked::Answer(None) => return Ok(empty()),
+                Checked::Answer(Some(error)) => return Ok(answer(http::StatusCode::OK, &error)),
+                Checked::Call(call) => (call.get().to_string(), None),
+                Checked::Batch(entries) => {
+                    let (mut calls, mut errors) = (Vec::new(), Vec::new());
+                    for entry in entries {
+                        match entry {
+                            Ok(call) => calls.push(call),
+                            Err(refused) => errors.push(refused.into_raw()),
+                        }
+                    }
+                    (to_raw(&calls).get().to_string(), Some(errors))
                 }
-            }
+            };
+            let mut request = HttpRequest::from_parts(parts, HttpBody::from(body));
+            let headers = request.headers_mut();
+            headers.remove(http::header::TRANSFER_ENCODING);
+            headers.remove(http::header::CONTENT_LENGTH);
+            let answer = forward(inner, request).await?;
+            Ok(match errors {
+                None => answer,
+                Some(errors) => merge_batch(answer, errors).await,
+            })
         })
     }
 }
 
-async fn forward<S>(mut inner: S, request: HttpRequest<HttpBody>) -> Result<HttpResponse, S::Error>
+pub(crate) async fn forward<S>(
+    mut inner: S,
+    request: HttpRequest<HttpBody>,
+) -> Result<HttpResponse, S::Error>
 where
     S: tower::Service<HttpRequest<HttpBody>, Response = HttpResponse>,
 {
@@ -154,19 +172,18 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let too_large = || {
-        let message = format!("request body too large: the limit is {max} bytes");
+    let refuse = || {
         answer(
             http::StatusCode::PAYLOAD_TOO_LARGE,
-            &error(Id::Null, INVALID_REQUEST_CODE, message),
+            &too_large("request body", max),
         )
     };
     if http_body::Body::size_hint(&body).lower() > u64::from(max) {
-        return Err(too_large());
+        return Err(refuse());
     }
     match Limited::new(body, max as usize).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(refuse()),
         Err(e) => Err(answer(
             http::StatusCode::BAD_REQUEST,
             &error(
@@ -178,14 +195,44 @@ where
     }
 }
 
-enum Checked {
-    /// The request is answered here.
-    Answer(HttpResponse),
-    /// jsonrpsee answers `body`; for a batch, `errors` are the answers to the entries left out.
-    Forward {
-        body: String,
-        errors: Option<Vec<Box<RawValue>>>,
-    },
+/// Where a request came in: subscriptions need a WebSocket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Http,
+    WebSocket,
+}
+
+/// What the check makes of one HTTP body or WebSocket message.
+pub(crate) enum Checked<'a> {
+    /// Answered here: with an error, or with nothing when it held only notifications (jsonrpsee
+    /// runs none; over HTTP they are acknowledged with an empty body).
+    Answer(Option<Box<RawValue>>),
+    /// One call, for jsonrpsee to answer.
+    Call(&'a RawValue),
+    /// A batch with at least one call: each entry a call for jsonrpsee, or refused here.
+    Batch(Vec<Result<&'a RawValue, Refused>>),
+}
+
+/// A request refused here, and why.
+pub(crate) struct Refused {
+    /// The request's own id when it is valid, null otherwise.
+    pub(crate) id: Id<'static>,
+    pub(crate) code: i32,
+    message: String,
+}
+
+impl Refused {
+    fn invalid(id: Id<'static>, why: &str) -> Self {
+        Self {
+            id,
+            code: INVALID_REQUEST_CODE,
+            message: format!("invalid request: {why}"),
+        }
+    }
+
+    pub(crate) fn into_raw(self) -> Box<RawValue> {
+        error(self.id, self.code, self.message)
+    }
 }
 
 /// One request of the body, once checked.
@@ -194,56 +241,54 @@ enum Call<'a> {
     Notification,
 }
 
-fn check(body: &[u8], rules: &Rules) -> Checked {
-    let ok = |e: &RawValue| answer(http::StatusCode::OK, e);
+pub(crate) fn check<'a>(body: &'a [u8], rules: &Rules, transport: Transport) -> Checked<'a> {
+    let parse_error = |e: &serde_json::Error| {
+        let message = format!("parse error: {e}");
+        Checked::Answer(Some(error(Id::Null, PARSE_ERROR_CODE, message)))
+    };
+    let invalid =
+        |message: String| Checked::Answer(Some(error(Id::Null, INVALID_REQUEST_CODE, message)));
     let raw: &RawValue = match serde_json::from_slice(body) {
         Ok(raw) => raw,
-        Err(e) => return Checked::Answer(ok(&error(Id::Null, PARSE_ERROR_CODE, parse_error(&e)))),
+        Err(e) => return parse_error(&e),
     };
     if !raw.get().starts_with('[') {
-        return match check_call(raw, rules) {
-            Ok(Call::Call(call)) => Checked::Forward {
-                body: call.get().to_string(),
-                errors: None,
-            },
-            // jsonrpsee runs no notifications; over HTTP they are acknowledged with an empty body.
-            Ok(Call::Notification) => Checked::Answer(empty()),
-            Err(e) => Checked::Answer(ok(&e)),
+        return match check_call(raw, rules, transport) {
+            Ok(Call::Call(call)) => Checked::Call(call),
+            Ok(Call::Notification) => Checked::Answer(None),
+            Err(refused) => Checked::Answer(Some(refused.into_raw())),
         };
     }
     let batch = match Batch::parse(raw.get(), rules.max_batch_len as usize) {
         Ok(batch) => batch,
-        Err(e) => return Checked::Answer(ok(&error(Id::Null, PARSE_ERROR_CODE, parse_error(&e)))),
+        Err(e) => return parse_error(&e),
     };
     if batch.len == 0 {
-        return Checked::Answer(ok(&error(Id::Null, INVALID_REQUEST_CODE, "empty batch")));
+        return invalid("empty batch".to_string());
     }
     if batch.len > rules.max_batch_len as usize {
-        let message = format!(
+        return invalid(format!(
             "batch too large: {} requests, at most {}",
             batch.len, rules.max_batch_len
-        );
-        return Checked::Answer(ok(&error(Id::Null, INVALID_REQUEST_CODE, message)));
+        ));
     }
-    let (mut calls, mut errors) = (Vec::new(), Vec::new());
+    let mut entries = Vec::with_capacity(batch.len);
     for entry in batch.entries {
-        match check_call(entry, rules) {
-            Ok(Call::Call(call)) => calls.push(call),
+        match check_call(entry, rules, transport) {
+            Ok(Call::Call(call)) => entries.push(Ok(call)),
             Ok(Call::Notification) => {}
-            Err(e) => errors.push(e),
+            Err(refused) => entries.push(Err(refused)),
         }
     }
-    if calls.is_empty() {
-        return Checked::Answer(if errors.is_empty() {
-            empty()
-        } else {
-            answer(http::StatusCode::OK, &to_raw(&errors))
-        });
+    if entries.iter().any(Result::is_ok) {
+        return Checked::Batch(entries);
     }
-    Checked::Forward {
-        body: to_raw(&calls).get().to_string(),
-        errors: Some(errors),
-    }
+    let errors: Vec<_> = entries
+        .into_iter()
+        .filter_map(Result::err)
+        .map(Refused::into_raw)
+        .collect();
+    Checked::Answer((!errors.is_empty()).then(|| to_raw(&errors)))
 }
 
 /// The fields of a request object that decide whether it is one; others are ignored, as geth does.
@@ -264,22 +309,23 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 
 /// Checks one request object with jsonrpsee's own types for its id and version, so what passes
 /// here parses as a call there.
-fn check_call<'a>(raw: &'a RawValue, rules: &Rules) -> Result<Call<'a>, Box<RawValue>> {
-    let invalid = |id: Id<'static>, why: &str| {
-        error(id, INVALID_REQUEST_CODE, format!("invalid request: {why}"))
-    };
+fn check_call<'a>(
+    raw: &'a RawValue,
+    rules: &Rules,
+    transport: Transport,
+) -> Result<Call<'a>, Refused> {
     if !raw.get().starts_with('{') {
-        return Err(invalid(Id::Null, "not a JSON object"));
+        return Err(Refused::invalid(Id::Null, "not a JSON object"));
     }
     let fields: Fields =
-        serde_json::from_str(raw.get()).map_err(|e| invalid(Id::Null, &e.to_string()))?;
+        serde_json::from_str(raw.get()).map_err(|e| Refused::invalid(Id::Null, &e.to_string()))?;
     let id = match fields.id {
         None => None,
         Some(id) => Some(
             serde_json::from_str::<Id>(id.get())
                 .map(Id::into_owned)
                 .map_err(|_| {
-                    invalid(
+                    Refused::invalid(
                         Id::Null,
                         "id must be a string, null or an integer from 0 to 2^64-1",
                     )
@@ -291,20 +337,23 @@ fn check_call<'a>(raw: &'a RawValue, rules: &Rules) -> Result<Call<'a>, Box<RawV
         .jsonrpc
         .is_some_and(|v| serde_json::from_str::<TwoPointZero>(v.get()).is_ok());
     if !version_ok {
-        return Err(invalid(echo, "jsonrpc must be \"2.0\""));
+        return Err(Refused::invalid(echo, "jsonrpc must be \"2.0\""));
     }
     let method: String = match fields.method.map(|m| serde_json::from_str(m.get())) {
         Some(Ok(method)) => method,
-        Some(Err(_)) => return Err(invalid(echo, "method must be a string")),
-        None => return Err(invalid(echo, "no method")),
+        Some(Err(_)) => return Err(Refused::invalid(echo, "method must be a string")),
+        None => return Err(Refused::invalid(echo, "no method")),
     };
     let Some(id) = id else {
         return Ok(Call::Notification);
     };
-    if rules.subscriptions.contains(method.as_str()) {
+    if transport == Transport::Http && rules.subscriptions.contains(method.as_str()) {
         // geth's answer to a subscription over HTTP.
-        let message = format!("notifications not supported: {method} needs a WebSocket connection");
-        return Err(error(id, METHOD_NOT_FOUND_CODE, message));
+        return Err(Refused {
+            id,
+            code: METHOD_NOT_FOUND_CODE,
+            message: format!("notifications not supported: {method} needs a WebSocket connection"),
+        });
     }
     Ok(Call::Call(raw))
 }
@@ -388,8 +437,10 @@ async fn merge_batch(answer: HttpResponse, mut errors: Vec<Box<RawValue>>) -> Ht
     HttpResponse::from_parts(parts, HttpBody::from(to_raw(&entries).get().to_string()))
 }
 
-fn parse_error(e: &serde_json::Error) -> String {
-    format!("parse error: {e}")
+/// The error for a request of more than `max` bytes; `what` names it (a request body, a message).
+pub(crate) fn too_large(what: &str, max: u32) -> Box<RawValue> {
+    let message = format!("{what} too large: the limit is {max} bytes");
+    error(Id::Null, INVALID_REQUEST_CODE, message)
 }
 
 /// A JSON-RPC error answer.
@@ -399,7 +450,7 @@ fn error(id: Id<'static>, code: i32, message: impl Into<String>) -> Box<RawValue
 }
 
 /// Encodes answers and raw entries, which always encode: they hold no maps and no custom `Serialize`.
-fn to_raw<T: serde::Serialize + ?Sized>(value: &T) -> Box<RawValue> {
+pub(crate) fn to_raw<T: serde::Serialize + ?Sized>(value: &T) -> Box<RawValue> {
     serde_json::value::to_raw_value(value).expect("JSON-RPC answers always encode")
 }
 

@@ -4,8 +4,9 @@
 //! transactions to the mempool, and streams new blocks to subscribers. Answers and errors follow
 //! geth's: quantities in minimal hex, -32000 with geth's messages for rejected transactions, code 3
 //! with the revert data for reverts. Request size, batch length, log ranges, filters and
-//! subscriptions are bounded. Every HTTP request's envelope is checked before jsonrpsee sees it, so
-//! a malformed request gets -32700 or -32600, never an empty or internal-error answer.
+//! subscriptions are bounded. Every HTTP request's and WebSocket message's envelope is checked before
+//! jsonrpsee sees it, so a malformed request gets -32700 or -32600, never an empty or
+//! internal-error answer.
 mod api;
 mod backend;
 mod call;
@@ -20,6 +21,7 @@ mod preconf;
 mod probes;
 mod pubsub;
 mod status;
+mod ws;
 
 pub use api::EthApiServer;
 pub use backend::{

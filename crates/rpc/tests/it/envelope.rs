@@ -4,13 +4,13 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tandem_rpc::Limits;
 
-const PARSE_ERROR: i64 = -32700;
-const INVALID_REQUEST: i64 = -32600;
-const METHOD_NOT_FOUND: i64 = -32601;
+pub(crate) const PARSE_ERROR: i64 = -32700;
+pub(crate) const INVALID_REQUEST: i64 = -32600;
+pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
 
 /// Asserts `answer` is a JSON-RPC error with `code` for `id`.
 #[track_caller]
-fn assert_error(answer: &Value, code: i64, id: Value) {
+pub(crate) fn assert_error(answer: &Value, code: i64, id: Value) {
     assert_eq!(answer["jsonrpc"], "2.0", "{answer}");
     assert_eq!(answer["error"]["code"], code, "{answer}");
     assert!(answer["error"]["message"].is_string(), "{answer}");
@@ -22,12 +22,12 @@ fn nested(depth: usize) -> String {
     format!("{}{}", "[".repeat(depth), "]".repeat(depth))
 }
 
-#[tokio::test]
-async fn malformed_ids_get_invalid_request_with_a_null_id() {
-    let server = support::start(Limits::default()).await;
+/// Calls of `eth_chainId` whose ids are not JSON-RPC ids: objects, arrays, numbers no u64 holds,
+/// booleans, deep nesting. Each gets -32600 with a null id.
+pub(crate) fn calls_with_malformed_ids() -> Vec<String> {
     let huge = "1".repeat(80);
     let deep = nested(10_000);
-    for id in [
+    [
         r#"{"a":1}"#,
         "[1]",
         huge.as_str(),
@@ -36,38 +36,27 @@ async fn malformed_ids_get_invalid_request_with_a_null_id() {
         "1.5",
         "true",
         deep.as_str(),
-    ] {
-        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"eth_chainId","params":[]}}"#);
-        let answer = post(server.addr, body).await;
-        assert_eq!(answer.status, 200, "id {id:.40}");
-        assert_error(&answer.json(), INVALID_REQUEST, Value::Null);
-    }
+    ]
+    .into_iter()
+    .map(|id| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"eth_chainId","params":[]}}"#))
+    .collect()
 }
 
-#[tokio::test]
-async fn bodies_that_are_not_json_get_a_parse_error() {
-    let server = support::start(Limits::default()).await;
-    for body in [
-        "",
-        "   ",
-        "{",
-        r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId""#,
-        "\u{1}",
-        "[1,]",
-    ] {
-        let answer = post(server.addr, body).await;
-        assert_eq!(answer.status, 200, "body {body:?}");
-        assert_error(&answer.json(), PARSE_ERROR, Value::Null);
-    }
-    let answer = post(server.addr, Bytes::from_static(b"{\"id\":\xff}")).await;
-    assert_error(&answer.json(), PARSE_ERROR, Value::Null);
-}
+/// Requests that are not JSON. Each gets -32700 with a null id.
+pub(crate) const NOT_JSON: &[&[u8]] = &[
+    b"",
+    b"   ",
+    b"{",
+    br#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId""#,
+    b"\x01",
+    b"[1,]",
+    b"{\"id\":\xff}",
+];
 
-#[tokio::test]
-async fn requests_that_are_not_json_rpc_get_invalid_request() {
-    let server = support::start(Limits::default()).await;
-    // (body, the id the error must carry): a request's own valid id is echoed, as geth does.
-    let cases = [
+/// Requests that are JSON but not JSON-RPC requests, each with the id its -32600 must carry: a
+/// request's own valid id is echoed, as geth does.
+pub(crate) fn not_json_rpc() -> Vec<(&'static str, Value)> {
+    vec![
         ("5", Value::Null),
         (r#""eth_chainId""#, Value::Null),
         ("null", Value::Null),
@@ -85,8 +74,38 @@ async fn requests_that_are_not_json_rpc_get_invalid_request() {
             Value::Null,
         ),
         (r#"{}"#, Value::Null),
-    ];
-    for (body, id) in cases {
+    ]
+}
+
+#[tokio::test]
+async fn malformed_ids_get_invalid_request_with_a_null_id() {
+    let server = support::start(Limits::default()).await;
+    for body in calls_with_malformed_ids() {
+        let answer = post(server.addr, body.clone()).await;
+        assert_eq!(answer.status, 200, "body {body:.80}");
+        assert_error(&answer.json(), INVALID_REQUEST, Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_json_get_a_parse_error() {
+    let server = support::start(Limits::default()).await;
+    for &body in NOT_JSON {
+        let answer = post(server.addr, body).await;
+        assert_eq!(
+            answer.status,
+            200,
+            "body {:?}",
+            String::from_utf8_lossy(body)
+        );
+        assert_error(&answer.json(), PARSE_ERROR, Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn requests_that_are_not_json_rpc_get_invalid_request() {
+    let server = support::start(Limits::default()).await;
+    for (body, id) in not_json_rpc() {
         let answer = post(server.addr, body).await;
         assert_eq!(answer.status, 200, "body {body}");
         assert_error(&answer.json(), INVALID_REQUEST, id);
@@ -113,22 +132,21 @@ async fn batches_that_are_empty_or_too_long_get_one_invalid_request() {
     assert_eq!(answer.json().as_array().map(Vec::len), Some(3));
 }
 
-#[tokio::test]
-async fn each_malformed_batch_entry_gets_its_own_error() {
-    let server = support::start(Limits::default()).await;
-    let body = r#"[
-        {"jsonrpc":"2.0","id":1,"method":"eth_chainId"},
-        {"jsonrpc":"2.0","id":{"a":1},"method":"eth_chainId"},
-        5,
-        {"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"},
-        {"jsonrpc":"2.0","method":"eth_chainId"},
-        {"jsonrpc":"2.0","id":3},
-        [1]
-    ]"#;
-    let answer = post(server.addr, body).await;
-    assert_eq!(answer.status, 200);
-    let entries = answer.json().as_array().cloned().expect("a batch answer");
-    // Two answers, four errors, nothing for the notification.
+/// Two good calls, four malformed entries and a notification.
+pub(crate) const MIXED_BATCH: &str = r#"[
+    {"jsonrpc":"2.0","id":1,"method":"eth_chainId"},
+    {"jsonrpc":"2.0","id":{"a":1},"method":"eth_chainId"},
+    5,
+    {"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"},
+    {"jsonrpc":"2.0","method":"eth_chainId"},
+    {"jsonrpc":"2.0","id":3},
+    [1]
+]"#;
+
+/// Asserts `answer` answers [`MIXED_BATCH`]: two results, four errors, nothing for the notification.
+#[track_caller]
+pub(crate) fn assert_mixed_batch_answer(answer: &Value) {
+    let entries = answer.as_array().cloned().expect("a batch answer");
     assert_eq!(entries.len(), 6, "{entries:?}");
     let by_id = |id: Value| entries.iter().filter(move |e| e["id"] == id);
     assert_eq!(by_id(json!(1)).next().unwrap()["result"], "0x384");
@@ -139,6 +157,14 @@ async fn each_malformed_batch_entry_gets_its_own_error() {
     for entry in nulls {
         assert_error(entry, INVALID_REQUEST, Value::Null);
     }
+}
+
+#[tokio::test]
+async fn each_malformed_batch_entry_gets_its_own_error() {
+    let server = support::start(Limits::default()).await;
+    let answer = post(server.addr, MIXED_BATCH).await;
+    assert_eq!(answer.status, 200);
+    assert_mixed_batch_answer(&answer.json());
     // A batch of malformed entries only is all errors.
     let answer = post(server.addr, "[1, 2]").await.json();
     assert_eq!(answer.as_array().map(Vec::len), Some(2));

@@ -1,11 +1,11 @@
-//! Random and mutated JSON-RPC bodies against a running server: every answer is a well-formed
-//! JSON-RPC response or error (or empty, for notifications), never `null` and never HTTP 500, and
-//! the server still answers afterwards.
+//! Random and mutated JSON-RPC bodies against a running server, over HTTP and as WebSocket
+//! messages: every answer is a well-formed JSON-RPC response or error (or none, for
+//! notifications), never `null` and never HTTP 500, and the server still answers afterwards.
 //!
 //! Seeded and replayable: `RPC_FUZZ_SEED` picks the seed (default 0), `PROPTEST_CASES` the number
 //! of bodies (default 200). A long run:
 //! `RPC_FUZZ_SEED=7 PROPTEST_CASES=20000 cargo test -p tandem-rpc --test it fuzz`.
-use crate::support::{self, post};
+use crate::support::{self, Ws, post};
 use proptest::{
     prelude::*,
     test_runner::{Config, RngAlgorithm, TestRng, TestRunner},
@@ -184,6 +184,15 @@ fn check_response(v: &Value) -> Result<(), String> {
     }
 }
 
+/// Checks a non-empty answer: one response, or a batch of them.
+fn check_responses(answer: &[u8]) -> Result<(), String> {
+    match serde_json::from_slice::<Value>(answer).map_err(|e| format!("not JSON: {e}"))? {
+        Value::Array(entries) if !entries.is_empty() => entries.iter().try_for_each(check_response),
+        v @ Value::Object(_) => check_response(&v),
+        other => Err(format!("neither a response nor a batch of them: {other}")),
+    }
+}
+
 fn check_answer(body: &[u8], answer: &support::Answer) -> Result<(), String> {
     if answer.status == 500 {
         return Err("HTTP 500".into());
@@ -195,11 +204,7 @@ fn check_answer(body: &[u8], answer: &support::Answer) -> Result<(), String> {
             Err("empty answer to a request that is not a notification".into())
         };
     }
-    match serde_json::from_slice::<Value>(&answer.body).map_err(|e| format!("not JSON: {e}"))? {
-        Value::Array(entries) if !entries.is_empty() => entries.iter().try_for_each(check_response),
-        v @ Value::Object(_) => check_response(&v),
-        other => Err(format!("neither a response nor a batch of them: {other}")),
-    }
+    check_responses(&answer.body)
 }
 
 fn seed() -> [u8; 32] {
@@ -212,10 +217,7 @@ fn seed() -> [u8; 32] {
     bytes
 }
 
-#[test]
-fn every_fuzzed_body_gets_a_well_formed_answer_and_the_server_keeps_serving() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(support::start(Limits::default()));
+fn runner() -> TestRunner {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -225,9 +227,14 @@ fn every_fuzzed_body_gets_a_well_formed_answer_and_the_server_keeps_serving() {
         failure_persistence: None,
         ..Config::default()
     };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed()));
-    let result = runner.run(&body(), |Body(body)| {
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed()))
+}
+
+#[test]
+fn every_fuzzed_body_gets_a_well_formed_answer_and_the_server_keeps_serving() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(support::start(Limits::default()));
+    let result = runner().run(&body(), |Body(body)| {
         let answer = runtime.block_on(post(server.addr, body.clone()));
         check_answer(&body, &answer).map_err(|why| {
             TestCaseError::fail(format!(
@@ -247,4 +254,57 @@ fn every_fuzzed_body_gets_a_well_formed_answer_and_the_server_keeps_serving() {
         serde_json::json!([]),
     ));
     assert_eq!(chain_id, "0x384");
+}
+
+/// A call sent after a fuzzed message.
+const CHECK_CALL: &str = r#"{"jsonrpc":"2.0","id":"check","method":"eth_chainId"}"#;
+
+fn answers_check_call(answer: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(answer).is_ok_and(|answer| {
+        answer == serde_json::json!({"jsonrpc": "2.0", "id": "check", "result": "0x384"})
+    })
+}
+
+/// Each body goes as one message on a fresh connection (so a failing case shrinks on its own),
+/// and the connection must answer a call after it.
+#[test]
+fn every_fuzzed_message_over_a_websocket_gets_a_well_formed_answer_and_the_connection_keeps_serving()
+ {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(support::start(Limits::default()));
+    let result = runner().run(&body(), |Body(body)| {
+        runtime.block_on(async {
+            let mut ws = Ws::connect(server.addr).await;
+            // A text message is UTF-8 by definition; bytes that are not go as a binary message.
+            match std::str::from_utf8(&body) {
+                Ok(text) => ws.send(text).await,
+                Err(_) => ws.send_binary(&body).await,
+            }
+            let sent = String::from_utf8_lossy(&body);
+            let fail = |why: String, got: &[u8]| {
+                let got = String::from_utf8_lossy(got);
+                TestCaseError::fail(format!("{why}\n  sent {sent}\n  got {got}"))
+            };
+            let closed = || fail("connection closed".into(), b"");
+            // Notifications get no answer (malformed ones get errors); anything else at least one.
+            if !only_notifications(&body) {
+                let answer = ws.next_raw().await.ok_or_else(closed)?;
+                check_responses(&answer).map_err(|why| fail(why, &answer))?;
+            }
+            // jsonrpsee answers a subscription in a batch twice, alone and in the batch, so what
+            // else comes before the answer to a later call need only be well-formed.
+            ws.send(CHECK_CALL).await;
+            loop {
+                let answer = ws.next_raw().await.ok_or_else(closed)?;
+                if answers_check_call(&answer) {
+                    break;
+                }
+                check_responses(&answer).map_err(|why| fail(why, &answer))?;
+            }
+            Ok(())
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }

@@ -1,6 +1,7 @@
-//! tandem-rpc against a real server on 127.0.0.1: envelopes, limits, fuzzed requests, and the
-//! figures (`net_peerCount`, `eth_syncing`, `/metrics`).
+//! tandem-rpc against a real server on 127.0.0.1: envelopes over HTTP and WebSocket, limits, fuzzed
+//! requests, and the figures (`net_peerCount`, `eth_syncing`, `/metrics`).
 mod envelope;
 mod fuzz;
 mod status;
 mod support;
+mod ws;
