@@ -146,6 +146,18 @@ pub enum Compression {
     Zstd = 1,
 }
 
+/// Whether the batch format carries transactions of `tx`'s type: legacy, EIP-2930 and EIP-1559.
+/// The L2 state transition takes no other sequenced transaction, so every block can be batched.
+pub fn batchable(tx: &TxEnvelope) -> bool {
+    matches!(
+        tx,
+        TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) | TxEnvelope::Eip1559(_)
+    )
+}
+
+/// Why a transaction of another type is refused on L2.
+pub const UNBATCHABLE_TYPE: &str = "only legacy, EIP-2930 and EIP-1559 transactions are batched";
+
 /// Largest batch BatchInbox takes, in bytes (compressed, with its version byte). A challenge
 /// carries the whole batch of its block.
 pub const MAX_BATCH_BYTES: usize = 128 * 1024;
@@ -335,11 +347,7 @@ impl Batch {
                     TxEnvelope::Legacy(t) => t.signature(),
                     TxEnvelope::Eip2930(t) => t.signature(),
                     TxEnvelope::Eip1559(t) => t.signature(),
-                    _ => {
-                        return Err(unbatchable(
-                            "only legacy, EIP-2930 and EIP-1559 transactions are batched",
-                        ));
-                    }
+                    _ => return Err(unbatchable(UNBATCHABLE_TYPE)),
                 };
                 types.push(tx.ty());
                 c.nonces.push(tx.nonce());
@@ -465,6 +473,15 @@ impl Batch {
         if !columns_fit {
             return Err(BatchError::Malformed("transaction columns disagree".into()));
         }
+        // Each transaction names at most two addresses (its recipient, an ERC-20 transfer's), and
+        // each address a batch introduces is named: checked before any is looked up.
+        if c.recipient_indexes.len() > 2 * total
+            || c.recipients.len() / 20 > c.recipient_indexes.len()
+        {
+            return Err(BatchError::Malformed(
+                "more addresses than its transactions name".into(),
+            ));
+        }
         let new: Vec<Address> = c.recipients.chunks(20).map(Address::from_slice).collect();
         let mut seen = HashSet::with_capacity(new.len());
         for address in &new {
@@ -478,6 +495,7 @@ impl Batch {
             c: &c,
             table,
             new: &new,
+            named: vec![false; new.len()],
             tip: 0,
             recipient: 0,
             transfer: 0,
@@ -517,6 +535,11 @@ impl Batch {
         {
             return Err(BatchError::Malformed("unused column data".into()));
         }
+        if reader.named.contains(&false) {
+            return Err(BatchError::Malformed(
+                "an introduced address is never named".into(),
+            ));
+        }
         Ok((out, new, raw_len))
     }
 }
@@ -525,6 +548,8 @@ struct ColumnReader<'a> {
     c: &'a Columns,
     table: &'a dyn AddressBook,
     new: &'a [Address],
+    /// Which of the introduced addresses a transaction named.
+    named: Vec<bool>,
     tip: usize,
     recipient: usize,
     transfer: usize,
@@ -540,10 +565,13 @@ impl ColumnReader<'_> {
         self.recipient += 1;
         match slot.checked_sub(self.table.count()) {
             None => self.table.address(slot),
-            Some(i) => Ok(usize::try_from(i)
-                .ok()
-                .and_then(|i| self.new.get(i))
-                .copied()),
+            Some(i) => {
+                let i = usize::try_from(i).ok().filter(|i| *i < self.new.len());
+                Ok(i.map(|i| {
+                    self.named[i] = true;
+                    self.new[i]
+                }))
+            }
         }
     }
 
@@ -740,6 +768,63 @@ fn join_decimal(mantissa: U256, exponent: u8) -> Option<U256> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_introducing_an_address_no_transaction_names_is_refused() {
+        let account = tandem_primitives::dev::accounts()[0].clone();
+        let transfer = |nonce: u64, to: Address| {
+            account.sign(alloy_consensus::TxEip1559 {
+                chain_id: 901,
+                nonce,
+                gas_limit: 21_000,
+                max_fee_per_gas: 1,
+                to: alloy_primitives::TxKind::Call(to),
+                ..Default::default()
+            })
+        };
+        let batch = Batch {
+            blocks: vec![BatchBlock {
+                number: 1,
+                timestamp: 1,
+                l1_origin: 0,
+                transactions: vec![
+                    transfer(0, Address::with_last_byte(1)),
+                    transfer(1, Address::with_last_byte(1)),
+                    transfer(2, Address::with_last_byte(2)),
+                ],
+            }],
+        };
+        let table = AddressTable::default();
+        let decode = |columns: &Columns| {
+            let mut data = vec![Compression::Zstd as u8];
+            data.extend(zstd::bulk::compress(&alloy_rlp::encode(columns), 1).unwrap());
+            Batch::decode(&data, 901, &Limits::default(), &table)
+        };
+        let (columns, _) = batch.columns(901, &table).unwrap();
+        assert_eq!(decode(&columns).unwrap().0, batch);
+        // The last transaction names the first address instead: the second goes unnamed.
+        let mut unnamed = batch.columns(901, &table).unwrap().0;
+        assert_eq!(unnamed.recipient_indexes, vec![0, 0, 1]);
+        unnamed.recipient_indexes[2] = 0;
+        assert!(matches!(
+            decode(&unnamed),
+            Err(BatchError::Malformed(reason)) if reason.contains("never named")
+        ));
+        // More introduced addresses than it has address slots: refused before any lookup.
+        let mut many = batch.columns(901, &table).unwrap().0;
+        for i in 0..10u8 {
+            many.recipients = [
+                &many.recipients[..],
+                Address::with_last_byte(10 + i).as_slice(),
+            ]
+            .concat()
+            .into();
+        }
+        assert!(matches!(
+            decode(&many),
+            Err(BatchError::Malformed(reason)) if reason.contains("more addresses")
+        ));
+    }
 
     #[test]
     fn values_split_into_mantissa_and_exponent_and_back() {

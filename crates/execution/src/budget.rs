@@ -9,28 +9,28 @@
 //! paths already read (the sibling a branch folds into its parent when it is left with one child).
 //!
 //! Nothing is read before it is paid for: a node is fetched only if the largest node still fits,
-//! a code only if the largest code does. So what a challenge must carry to show that a read was
-//! refused has been charged too, and a block's witness is never larger than its charge, however
-//! many of its transactions were refused. A sequenced transaction refused this way fails with
-//! [`crate::Error::WitnessFull`] and changes nothing: the sequencer leaves it for the next block,
-//! derivation and EXECUTE leave it out. The Portal's queue comes first: a block takes its entries
-//! while it has charged less than [`QUEUE_WITNESS`], so each has at least half the budget, and each
-//! entry's own bytes are charged too (a challenge carries them); a deposit whose call would pass
-//! the budget lands as a call that cannot run (its mint stands, its gas is used), a forced
-//! transaction is passed over.
+//! a code only if the longest code does. So what a challenge must carry to show that a read was
+//! refused has been charged too, and a block's witness is never larger than its charge. The
+//! Portal's queue comes first: a block takes its entries while it has charged less than
+//! [`QUEUE_WITNESS`], so each has at least half the budget, and each entry's own bytes are charged
+//! too (a challenge carries them); a deposit whose call would pass the budget lands as a call that
+//! cannot run (its mint stands, its gas is used), a forced transaction is passed over.
 //!
-//! A verifier never refuses what the sequencer included: what derivation charges is a subset of
-//! what the sequencer charged (it re-runs only the included transactions, and the sequencer read
-//! everything they read, in them or before), and the sequencer takes sequenced transactions only
-//! within the budget less [`SEQUENCER_MARGIN`], the largest amount one check reserves. EXECUTE
-//! runs derivation's code on derivation's inputs, so it charges exactly what derivation does.
+//! A sequenced transaction refused before it runs (its sender's read) is left out. One that ran
+//! and was then refused is included, failed, and pays for its whole gas limit, so a batch of them
+//! makes verifiers and EXECUTE do no work nobody pays for. The sequencer instead leaves such a
+//! transaction out and rolls back everything it tried and left out, refused or invalid
+//! ([`Meter::checkpoint`], [`Meter::rollback`], and revm's cache with it): its block is exactly the
+//! block every verifier derives from its transactions, charge for charge, and a transaction that
+//! reads past the budget keeps nobody else out. A block's charge also counts in the next block's
+//! base fee ([`crate::l2::next_base_fee`]), so filling the budget costs what filling the gas does.
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 use std::{
     collections::{HashMap, HashSet},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
 };
 use tandem_state::{Error, NodeSource, Result, StateReader, trie_path};
@@ -39,7 +39,7 @@ use tandem_state::{Error, NodeSource, Result, StateReader, trie_path};
 /// ancestor headers) and the Portal queue entries the block takes. Sized so that the costliest
 /// challenge of a block at the dev L2's 30M gas fits a 60M-gas L1 block
 /// ([`crate::challenge_cost::max_challenge_cost`]).
-pub const WITNESS_BUDGET: u64 = 720_000;
+pub const WITNESS_BUDGET: u64 = 680_000;
 /// A block takes the Portal queue's next entry only while it has charged less than this.
 pub const QUEUE_WITNESS: u64 = WITNESS_BUDGET / 2;
 /// What a witness spends on one item besides its bytes (an RLP string header, for items under
@@ -60,10 +60,6 @@ pub const DELETION_BYTES: u64 = MAX_NODE_BYTES + ITEM_BYTES;
 /// What a Portal queue entry adds to a challenge besides its EIP-2718 bytes: its place in the
 /// ABI-encoded `bytes[]` (offset, length, padding) and its RLP framing in EXECUTE's inputs.
 pub const QUEUE_ENTRY_BYTES: u64 = 128;
-/// How far below the budget the sequencer stops taking sequenced transactions: the most one
-/// check sets aside before a read (the longest code).
-pub const SEQUENCER_MARGIN: u64 = CODE_BYTES + MAX_CODE_BYTES;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Read {
     Account(Address),
@@ -75,7 +71,7 @@ enum Read {
 /// and its executor (for deletions).
 #[derive(Debug)]
 pub struct Meter {
-    limit: AtomicU64,
+    limit: u64,
     enforce: AtomicBool,
     count: Mutex<Count>,
 }
@@ -95,13 +91,43 @@ struct Count {
     storage_roots: HashMap<Address, B256>,
     /// The oldest ancestor header the witness carries so far (the parent's number to begin with).
     oldest_header: u64,
+    /// Everything above, as it was added, so a [`Checkpoint`] can be rolled back to.
+    journal: Vec<Undo>,
+}
+
+/// One addition to a [`Count`], and what the state reads that made it loaded.
+#[derive(Debug, Clone, Copy)]
+enum Undo {
+    Node(B256),
+    Read(Read),
+    Existing(Read),
+    StorageRoot(Address),
+    Deleted(Read),
+    OldestHeader(u64),
+    Loaded(Loaded),
+}
+
+/// A read the state answered (and revm's cache now holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loaded {
+    Account(Address),
+    Slot(Address, U256),
+    Code(B256),
+    BlockHash(u64),
+}
+
+/// Where a [`Meter`] stood: [`Meter::rollback`] returns it there.
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoint {
+    used: u64,
+    journal: usize,
 }
 
 impl Meter {
     /// A meter for a block whose parent is block `parent` (its header is in every witness).
     pub fn new(limit: u64, parent: u64) -> Arc<Self> {
         Arc::new(Self {
-            limit: AtomicU64::new(limit),
+            limit,
             enforce: AtomicBool::new(false),
             count: Mutex::new(Count {
                 oldest_header: parent,
@@ -119,13 +145,6 @@ impl Meter {
         self.enforce.store(on, Ordering::Relaxed);
     }
 
-    /// Lowers the limit by `margin` for what is refused from here on.
-    pub fn keep_margin(&self, margin: u64) {
-        let limit = self.limit.load(Ordering::Relaxed);
-        self.limit
-            .store(limit.saturating_sub(margin), Ordering::Relaxed);
-    }
-
     /// Witness bytes charged so far.
     pub fn used(&self) -> u64 {
         self.count().used
@@ -140,7 +159,7 @@ impl Meter {
 
     /// Refuses, when enforced, if `bytes` more would pass the limit.
     fn admit(&self, count: &Count, bytes: u64) -> Result<()> {
-        let limit = self.limit.load(Ordering::Relaxed);
+        let limit = self.limit;
         match count.used.saturating_add(bytes) > limit && self.enforce.load(Ordering::Relaxed) {
             true => Err(Error::WitnessBudget(limit)),
             false => Ok(()),
@@ -157,7 +176,8 @@ impl Meter {
         let bytes = (count.oldest_header - number).saturating_mul(HEADER_BYTES);
         self.admit(&count, bytes)?;
         count.used = count.used.saturating_add(bytes);
-        count.oldest_header = number;
+        let previous = std::mem::replace(&mut count.oldest_header, number);
+        count.journal.push(Undo::OldestHeader(previous));
         Ok(())
     }
 
@@ -177,6 +197,7 @@ impl Meter {
         let node = nodes.fetch(hash)?;
         let mut count = self.count();
         if count.nodes.insert(hash) {
+            count.journal.push(Undo::Node(hash));
             count.used = count.used.saturating_add(node.len() as u64 + ITEM_BYTES);
         }
         Ok(node)
@@ -185,9 +206,11 @@ impl Meter {
     /// Notes a read whose path is charged; `exists` when the parent's state holds the key.
     fn note_read(&self, read: Read, exists: bool) {
         let mut count = self.count();
-        count.reads.insert(read);
-        if exists {
-            count.existing.insert(read);
+        if count.reads.insert(read) {
+            count.journal.push(Undo::Read(read));
+        }
+        if exists && count.existing.insert(read) {
+            count.journal.push(Undo::Existing(read));
         }
     }
 
@@ -197,6 +220,50 @@ impl Meter {
             .get(&address)
             .copied()
             .unwrap_or(EMPTY_ROOT_HASH)
+    }
+
+    /// Where the count stands now.
+    pub fn checkpoint(&self) -> Checkpoint {
+        let count = self.count();
+        Checkpoint {
+            used: count.used,
+            journal: count.journal.len(),
+        }
+    }
+
+    /// Returns the count to `checkpoint`, as if nothing since had been read, and the reads the
+    /// state answered since (for the caller to drop from its caches).
+    pub fn rollback(&self, checkpoint: Checkpoint) -> Vec<Loaded> {
+        let mut count = self.count();
+        let mut loaded = Vec::new();
+        while count.journal.len() > checkpoint.journal {
+            match count.journal.pop() {
+                Some(Undo::Node(hash)) => {
+                    count.nodes.remove(&hash);
+                }
+                Some(Undo::Read(read)) => {
+                    count.reads.remove(&read);
+                }
+                Some(Undo::Existing(read)) => {
+                    count.existing.remove(&read);
+                }
+                Some(Undo::StorageRoot(address)) => {
+                    count.storage_roots.remove(&address);
+                }
+                Some(Undo::Deleted(read)) => {
+                    count.deleted.remove(&read);
+                }
+                Some(Undo::OldestHeader(number)) => count.oldest_header = number,
+                Some(Undo::Loaded(read)) => loaded.push(read),
+                None => break,
+            }
+        }
+        count.used = checkpoint.used;
+        loaded
+    }
+
+    fn loaded(&self, read: Loaded) {
+        self.count().journal.push(Undo::Loaded(read));
     }
 
     /// Charges what one transaction's writes (`state`, before it is committed) delete from the
@@ -229,7 +296,10 @@ impl Meter {
         let bytes = DELETION_BYTES.saturating_mul(deleted.len() as u64);
         self.admit(&count, bytes)?;
         count.used = count.used.saturating_add(bytes);
-        count.deleted.extend(deleted);
+        for read in deleted {
+            count.deleted.insert(read);
+            count.journal.push(Undo::Deleted(read));
+        }
         Ok(())
     }
 }
@@ -270,10 +340,14 @@ impl<'r, S> Metered<'r, S> {
             .map(alloy_rlp::decode_exact::<TrieAccount>)
             .transpose()?;
         if let Some(account) = account {
-            self.meter
-                .count()
+            let mut count = self.meter.count();
+            if count
                 .storage_roots
-                .insert(address, account.storage_root);
+                .insert(address, account.storage_root)
+                .is_none()
+            {
+                count.journal.push(Undo::StorageRoot(address));
+            }
         }
         self.meter.note_read(read, account.is_some());
         Ok(())
@@ -298,18 +372,24 @@ impl<'r, S> Metered<'r, S> {
 impl<S: StateReader> StateReader for Metered<'_, S> {
     fn account(&self, address: Address) -> Result<Option<TrieAccount>> {
         self.charge_account(address)?;
-        self.inner.account(address)
+        let account = self.inner.account(address)?;
+        self.meter.loaded(Loaded::Account(address));
+        Ok(account)
     }
 
     fn storage(&self, address: Address, slot: B256) -> Result<U256> {
         self.charge_slot(address, slot)?;
-        self.inner.storage(address, slot)
+        let value = self.inner.storage(address, slot)?;
+        self.meter.loaded(Loaded::Slot(address, slot.into()));
+        Ok(value)
     }
 
     fn code(&self, hash: B256) -> Result<Option<Bytes>> {
         let read = Read::Code(hash);
         if self.meter.charged(read) {
-            return self.inner.code(hash);
+            let code = self.inner.code(hash)?;
+            self.meter.loaded(Loaded::Code(hash));
+            return Ok(code);
         }
         // Paid for before it is read, with the room the longest code needs.
         self.meter
@@ -318,14 +398,18 @@ impl<S: StateReader> StateReader for Metered<'_, S> {
         let len = code.as_ref().map_or(0, |c| c.len() as u64);
         let mut count = self.meter.count();
         if count.reads.insert(read) {
+            count.journal.push(Undo::Read(read));
             count.used = count.used.saturating_add(CODE_BYTES + len);
         }
+        count.journal.push(Undo::Loaded(Loaded::Code(hash)));
         Ok(code)
     }
 
     fn block_hash(&self, number: u64) -> Result<Option<B256>> {
         self.meter.charge_header(number)?;
-        self.inner.block_hash(number)
+        let hash = self.inner.block_hash(number)?;
+        self.meter.loaded(Loaded::BlockHash(number));
+        Ok(hash)
     }
 }
 

@@ -37,8 +37,9 @@ pub const FIXED_GAME_GAS: u64 = 250_000;
 /// Checking one queue entry against the Portal: two cold storage reads, a hash, and the sender
 /// recovery EXECUTE charges for (a forced transaction's).
 pub const QUEUE_ENTRY_GAS: u64 = 2 * 2_100 + 100 + EXECUTE_GAS_PER_TX;
-/// Looking up a batch transaction's recipient and new addresses in BatchInbox's table.
-pub const TABLE_GAS_PER_TX: u64 = 400;
+/// BatchInbox's address table for one batch transaction: it names at most two addresses, each
+/// looked up (an index) or checked new (an introduced one), at 200 gas each.
+pub const TABLE_GAS_PER_TX: u64 = 4 * 200;
 /// Returning one later output's bond: two cold storage reads, a cold account, the transfer.
 pub const LATER_OUTPUT_GAS: u64 = 2 * 2_100 + 2_600 + 9_000;
 /// Intrinsic gas of any transaction.
@@ -102,11 +103,18 @@ pub enum Unchallengeable {
     },
     #[error("the L2 genesis puts {len} bytes of code at {address}, more than {MAX_CODE_BYTES}")]
     Code { address: Address, len: usize },
+    #[error("the L2 genesis header's extra data is {0} bytes, more than 32")]
+    ExtraData(usize),
 }
 
 /// Checks that every challenge of a block of the L2 of genesis `l2` fits an L1 block of
-/// `l1_gas_limit`: its gas bound, and no code longer than a read may bring.
+/// `l1_gas_limit`: its gas bound, no code longer than a read may bring, and a genesis header no
+/// longer than [`crate::budget::HEADER_BYTES`] charges.
 pub fn check(l2: &Genesis, l1_gas_limit: u64) -> Result<(), Unchallengeable> {
+    // BLOCKHASH(0) brings the genesis header, charged as any header.
+    if l2.extra_data.len() > 32 {
+        return Err(Unchallengeable::ExtraData(l2.extra_data.len()));
+    }
     if let Some((address, code)) = l2
         .alloc
         .iter()
@@ -152,6 +160,13 @@ mod tests {
             check(&heavy, ChainConfig::L1_GAS_LIMIT),
             Err(Unchallengeable::Gas { .. })
         ));
+        // Nor one whose genesis header is longer than a header is charged.
+        let mut wide = genesis.clone();
+        wide.extra_data = vec![0; 33].into();
+        assert_eq!(
+            check(&wide, ChainConfig::L1_GAS_LIMIT),
+            Err(Unchallengeable::ExtraData(33))
+        );
         // Nor one whose genesis holds code longer than a read may bring.
         let mut long = genesis;
         long.alloc.insert(

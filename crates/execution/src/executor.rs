@@ -28,6 +28,9 @@ pub enum Error {
     /// the block would not fit a batch. Not fatal for the block.
     #[error("transaction {hash} is {bytes} bytes, the block has room for {left} more")]
     DataFull { hash: B256, bytes: u64, left: u64 },
+    /// L2: the transaction ran, and its sender's balance after it no longer covers its data fee.
+    #[error("transaction {hash} cannot pay its L1 data fee after running")]
+    Unpayable { hash: B256 },
     /// L2: the transaction reads more state than the block's witness budget has left (see
     /// [`crate::budget`]); nothing changed. Not fatal for the block.
     #[error("transaction {hash} reads more state than the block's witness budget has left")]
@@ -219,6 +222,17 @@ impl<'r, S: StateReader> Executor<'r, S> {
         self.write_outside_evm(tandem_primitives::system::L1_BLOCK, |_| {}, &slots)
     }
 
+    /// Sets the block's base fee, before any transaction (L2's counts its parent's witness).
+    pub fn set_base_fee(&mut self, base_fee: u64) {
+        self.header.base_fee_per_gas = Some(base_fee);
+        self.evm.ctx.block.basefee = base_fee;
+    }
+
+    /// Writes storage `slots` of system contract `address` directly, between transactions.
+    pub fn set_storage(&mut self, address: Address, slots: &[(U256, U256)]) -> Result<(), Error> {
+        self.write_outside_evm(address, |_| {}, slots)
+    }
+
     /// Sets the header's extra data (the L2 block records its L1 origin there).
     pub fn set_extra_data(&mut self, extra: Bytes) {
         self.header.extra_data = extra;
@@ -299,6 +313,85 @@ impl<'r, S: StateReader> Executor<'r, S> {
 
     /// Executes one signed transaction into the block. On an error nothing changed.
     pub fn execute(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
+        self.execute_paying(tx, sender, None)
+    }
+
+    /// [`Executor::execute`], also moving `fee` = (recipient, amount) from the sender once the
+    /// transaction has run (L2's data fee): if the sender's balance after it no longer covers
+    /// the fee, the transaction is [`Error::Unpayable`] and nothing changed.
+    pub fn execute_paying(
+        &mut self,
+        tx: TxEnvelope,
+        sender: Address,
+        fee: Option<(Address, U256)>,
+    ) -> Result<TxOutcome, Error> {
+        let hash = tx.tx_hash();
+        self.check_fits(&tx)?;
+        self.evm.ctx.cfg.tx_gas_limit_cap = Some(crate::tx_gas_limit_cap(
+            self.layer,
+            tx.kind(),
+            self.header.gas_limit,
+        ));
+        let (result, mut state) = self.transact_uncommitted(tx_env(&tx, sender), hash)?;
+        if let Some((to, amount)) = fee.filter(|(_, amount)| !amount.is_zero()) {
+            self.add_transfer(&mut state, sender, to, amount)
+                .ok_or(Error::Unpayable { hash })??;
+        }
+        self.commit(state)?;
+        let gas_used = result.tx_gas_used();
+        self.record(tx, sender, result.is_success(), gas_used, result.logs());
+        Ok(TxOutcome { gas_used, result })
+    }
+
+    /// Includes `tx` as a failed transaction that used all its gas, without running it: the
+    /// sender's nonce advances and it pays its whole gas limit at the block's price (the tip to
+    /// the beneficiary, the base fee burnt) and `fee` (recipient, amount). L2's answer to a
+    /// transaction that ran and was refused (the witness budget, an unpayable data fee): its work
+    /// is paid. The caller has checked that the sender holds all of it.
+    pub fn fail(
+        &mut self,
+        tx: TxEnvelope,
+        sender: Address,
+        fee: Option<(Address, U256)>,
+    ) -> Result<TxOutcome, Error> {
+        self.check_fits(&tx)?;
+        let gas = tx.gas_limit();
+        let base_fee = u128::from(self.header.base_fee_per_gas.unwrap_or_default());
+        let price = tx.effective_gas_price(Some(base_fee as u64));
+        let tip = price.saturating_sub(base_fee);
+        let (recipient, extra) = fee.unwrap_or_default();
+        let paid = U256::from(gas).saturating_mul(U256::from(price));
+        self.write_outside_evm(
+            sender,
+            |info| {
+                info.nonce = info.nonce.saturating_add(1);
+                info.balance = info.balance.saturating_sub(paid.saturating_add(extra));
+            },
+            &[],
+        )?;
+        let beneficiary = self.header.beneficiary;
+        let reward = U256::from(gas).saturating_mul(U256::from(tip));
+        self.write_outside_evm(beneficiary, |info| info.balance += reward, &[])?;
+        if !extra.is_zero() {
+            self.write_outside_evm(recipient, |info| info.balance += extra, &[])?;
+        }
+        self.record(tx, sender, false, gas, &[]);
+        let result = ExecutionResult::Halt {
+            reason: revm::context_interface::result::HaltReason::OutOfGas(
+                revm::context_interface::result::OutOfGasError::Basic,
+            ),
+            gas: revm::context_interface::result::ResultGas::default().with_total_gas_spent(gas),
+            logs: Vec::new(),
+        };
+        Ok(TxOutcome {
+            gas_used: gas,
+            result,
+        })
+    }
+
+    /// Refuses a transaction the block cannot take at all: a deposit or an unsigned one, or one
+    /// asking more gas than the block has left.
+    fn check_fits(&self, tx: &TxEnvelope) -> Result<(), Error> {
         let hash = tx.tx_hash();
         if tx.is_deposit() || tx.signature().is_none() {
             return Err(Error::InvalidTx {
@@ -312,32 +405,112 @@ impl<'r, S: StateReader> Executor<'r, S> {
             true => self.gas_left(),
             false => self.soft_gas_limit.saturating_sub(self.header.gas_used),
         };
-        if tx.gas_limit() > left {
-            return Err(Error::BlockFull {
+        match tx.gas_limit() > left {
+            true => Err(Error::BlockFull {
                 hash,
                 wanted: tx.gas_limit(),
                 left,
-            });
+            }),
+            false => Ok(()),
         }
-        self.evm.ctx.cfg.tx_gas_limit_cap = Some(crate::tx_gas_limit_cap(
-            self.layer,
-            tx.kind(),
-            self.header.gas_limit,
-        ));
-        let result = self.transact(tx_env(&tx, sender), hash)?;
-        let gas_used = result.tx_gas_used();
+    }
+
+    /// Adds an included transaction's receipt and gas to the block.
+    fn record(
+        &mut self,
+        tx: TxEnvelope,
+        sender: Address,
+        success: bool,
+        gas_used: u64,
+        logs: &[alloy_primitives::Log],
+    ) {
         self.header.gas_used += gas_used;
         let ty = TxType::try_from(tx.ty()).unwrap_or(TxType::Legacy);
         self.receipts.push(Receipt::from_parts(
-            result.is_success(),
+            success,
             self.header.gas_used,
-            result.logs(),
+            logs,
             ty,
             None,
             None,
         ));
         self.transactions.push(StoredTx { sender, tx });
-        Ok(TxOutcome { gas_used, result })
+    }
+
+    /// Moves `amount` from `from` to `to` within a transaction's uncommitted `state`; `None` when
+    /// `from` no longer holds it there.
+    fn add_transfer(
+        &mut self,
+        state: &mut revm::state::EvmState,
+        from: Address,
+        to: Address,
+        amount: U256,
+    ) -> Option<Result<(), Error>> {
+        use revm::Database;
+        let holder = state.get_mut(&from)?;
+        holder.info.balance = holder.info.balance.checked_sub(amount)?;
+        holder.mark_touch();
+        if let Some(account) = state.get_mut(&to) {
+            account.info.balance += amount;
+            account.mark_touch();
+            return Some(Ok(()));
+        }
+        let db = &mut self.evm.ctx.journaled_state.database;
+        let info = match db.basic(to).map_err(database_error) {
+            Ok(info) => info.unwrap_or_default(),
+            Err(e) => return Some(Err(e)),
+        };
+        let mut account = revm::state::Account::from(info).with_touched_mark();
+        account.info.balance += amount;
+        state.insert(to, account);
+        Some(Ok(()))
+    }
+
+    /// Where the block's witness meter stands (L2), for [`Executor::rollback`].
+    pub fn checkpoint(&self) -> Option<crate::budget::Checkpoint> {
+        self.meter.as_ref().map(|meter| meter.checkpoint())
+    }
+
+    /// Forgets every read since `checkpoint`: the meter's charges and what revm's cache loaded,
+    /// so the block stands exactly as if the transactions tried since had never been seen. Only
+    /// valid when nothing was committed since.
+    pub fn rollback(&mut self, checkpoint: Option<crate::budget::Checkpoint>) {
+        use crate::budget::Loaded;
+        let (Some(meter), Some(checkpoint)) = (&self.meter, checkpoint) else {
+            return;
+        };
+        let db = &mut self.evm.ctx.journaled_state.database;
+        let mut hashes = Vec::new();
+        for read in meter.rollback(checkpoint) {
+            match read {
+                Loaded::Account(address) => {
+                    db.cache.accounts.remove(&address);
+                }
+                Loaded::Slot(address, slot) => {
+                    if let Some(account) = db
+                        .cache
+                        .accounts
+                        .get_mut(&address)
+                        .and_then(|a| a.account.as_mut())
+                    {
+                        account.storage.remove(&slot);
+                    }
+                }
+                Loaded::Code(hash) => {
+                    db.cache.contracts.remove(&hash);
+                }
+                Loaded::BlockHash(number) => hashes.push(number),
+            }
+        }
+        if !hashes.is_empty() {
+            let kept: Vec<(u64, B256)> = db
+                .block_hashes
+                .iter()
+                .filter(|(number, _)| !hashes.contains(number))
+                .collect();
+            db.block_hashes = revm::database::states::block_hash_cache::BlockHashCache::new();
+            db.block_hashes.extend(kept);
+        }
     }
 
     /// Executes an L2 deposit: mints `deposit.mint` to its sender, then runs its call without a
@@ -408,6 +581,17 @@ impl<'r, S: StateReader> Executor<'r, S> {
         env: revm::context::TxEnv,
         hash: B256,
     ) -> Result<ExecutionResult, Error> {
+        let (result, state) = self.transact_uncommitted(env, hash)?;
+        self.commit(state)?;
+        Ok(result)
+    }
+
+    /// Runs one transaction and returns its result and state, not committed yet.
+    fn transact_uncommitted(
+        &mut self,
+        env: revm::context::TxEnv,
+        hash: B256,
+    ) -> Result<(ExecutionResult, revm::state::EvmState), Error> {
         use revm::ExecuteEvm;
         let result = self.evm.transact_one(env);
         // The journal is cleared either way; its state is committed only for a result.
@@ -426,8 +610,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
             }
             other => Error::Evm(other.to_string()),
         })?;
-        self.commit(state)?;
-        Ok(result)
+        Ok((result, state))
     }
 
     /// Computes the new state root and seals the block.

@@ -85,6 +85,26 @@ impl QueuedTx {
 /// either bound, and the sequencer's pool refuses a larger transaction.
 pub const MAX_BLOCK_DATA_BYTES: u64 = 112 * 1024;
 
+/// The base fee of the L2 block after `parent`, which charged `witness` bytes to its witness
+/// budget: EIP-1559 over the larger of the gas it used and its witness as the same share of the
+/// gas limit. A block full of witness raises the base fee as a block full of gas does, so filling
+/// the budget to keep others' transactions out costs what filling the gas would.
+pub fn next_base_fee(chain: &ChainConfig, parent: &Header, witness: u64) -> u64 {
+    let witness_gas =
+        u128::from(witness) * u128::from(parent.gas_limit) / u128::from(WITNESS_BUDGET);
+    let used = parent.gas_used.max(
+        u64::try_from(witness_gas)
+            .unwrap_or(u64::MAX)
+            .min(parent.gas_limit),
+    );
+    tandem_primitives::next_base_fee(
+        &chain.fees,
+        used,
+        parent.gas_limit,
+        parent.base_fee_per_gas.unwrap_or_default(),
+    )
+}
+
 /// Why a block's sequenced transactions could not all be in one L2 block.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlockDataError {
@@ -323,6 +343,16 @@ pub struct L2BlockBuilder<'r, S: StateReader> {
     queued: usize,
     /// The EIP-2718 bytes of its sequenced transactions so far.
     data_bytes: u64,
+    /// Built by the sequencer ([`L2BlockBuilder::sequencing`]).
+    sequencing: bool,
+}
+
+/// Why a transaction is not in the block as it ran.
+enum Attempt {
+    /// It never ran (or failed validation): nothing to pay for.
+    Skipped(Error),
+    /// It ran, then was refused.
+    Ran(Error),
 }
 
 impl<S: StateReader> std::fmt::Debug for L2BlockBuilder<'_, S> {
@@ -407,6 +437,17 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                 .storage(system::L1_BLOCK, slot(QUEUE_HASH_SLOT))
                 .map_err(Error::State)?,
         );
+        // What every transaction pays into (read now, so paying never needs a read).
+        for vault in [system::SEQUENCER_FEE_VAULT, system::L1_FEE_VAULT] {
+            state.account(vault).map_err(Error::State)?;
+        }
+        let witness = state
+            .storage(
+                system::L1_BLOCK,
+                slot(crate::system::l1_block::WITNESS_SLOT),
+            )
+            .map_err(Error::State)?
+            .saturating_to::<u64>();
         let attrs = BlockAttributes {
             timestamp,
             beneficiary: system::SEQUENCER_FEE_VAULT,
@@ -414,6 +455,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         };
         let mut executor = Executor::over(nodes, state, chain, parent, &attrs);
         executor.meter_writes(meter.clone());
+        executor.set_base_fee(next_base_fee(chain, parent, witness));
         executor.set_l1_origin(&origin)?;
         let mut queued = 0;
         let first = next;
@@ -470,6 +512,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             origin,
             queued,
             data_bytes: 0,
+            sequencing: false,
         })
     }
 
@@ -502,72 +545,94 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     /// On an error nothing changed.
     pub fn execute(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
         let hash = tx.tx_hash();
+        let checkpoint = self.executor.checkpoint();
         self.meter.enforce(true);
-        let outcome = self.execute_metered(tx, sender);
+        let attempt = self.execute_metered(tx.clone(), sender);
         self.meter.enforce(false);
-        match outcome {
-            Err(Error::State(tandem_state::Error::WitnessBudget(_))) => {
-                Err(Error::WitnessFull { hash })
+        let witness = |e: &Error| matches!(e, Error::State(tandem_state::Error::WitnessBudget(_)));
+        let error = match attempt {
+            Ok(outcome) => return Ok(outcome),
+            Err(Attempt::Skipped(e)) => e,
+            // The sequencer leaves a transaction the budget refused for another block, as if it
+            // had never been tried.
+            Err(Attempt::Ran(e)) if self.sequencing && witness(&e) => e,
+            // It ran and cannot stand: it is included, failed, and pays for all its gas (so a
+            // batch of such transactions costs verifiers no work nobody pays for).
+            Err(Attempt::Ran(_)) => {
+                let fee = l1_fee(&tx, self.origin.base_fee).fee;
+                let bytes = alloy_eips::eip2718::Encodable2718::encode_2718_len(&tx) as u64;
+                let outcome = self
+                    .executor
+                    .fail(tx, sender, Some((system::L1_FEE_VAULT, fee)))?;
+                self.data_bytes += bytes;
+                return Ok(outcome);
             }
-            other => other,
+        };
+        if self.sequencing {
+            self.executor.rollback(checkpoint);
+        }
+        match witness(&error) {
+            true => Err(Error::WitnessFull { hash }),
+            false => Err(error),
         }
     }
 
-    fn execute_metered(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Error> {
+    /// Runs `tx` within the block's rules, charging the L1 data fee once it has run. What fails
+    /// before it runs is [`Attempt::Skipped`]; a transaction that ran and was then refused (the
+    /// witness budget, its deletions, an unpayable fee) is [`Attempt::Ran`]. On an error nothing
+    /// was committed.
+    fn execute_metered(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Attempt> {
         let fee = l1_fee(&tx, self.origin.base_fee);
         let hash = tx.tx_hash();
+        if !crate::batch::batchable(&tx) {
+            return Err(Attempt::Skipped(Error::InvalidTx {
+                hash,
+                reason: crate::batch::UNBATCHABLE_TYPE.into(),
+            }));
+        }
         let bytes = alloy_eips::eip2718::Encodable2718::encode_2718_len(&tx) as u64;
         let left = MAX_BLOCK_DATA_BYTES - self.data_bytes;
         if bytes > left {
-            return Err(Error::DataFull { hash, bytes, left });
+            return Err(Attempt::Skipped(Error::DataFull { hash, bytes, left }));
         }
         if tx.gas_limit() > self.executor.gas_left() {
-            return Err(Error::BlockFull {
+            return Err(Attempt::Skipped(Error::BlockFull {
                 hash,
                 wanted: tx.gas_limit(),
                 left: self.executor.gas_left(),
-            });
+            }));
         }
-        let balance = self.executor.balance(sender)?;
+        let balance = self.executor.balance(sender).map_err(Attempt::Skipped)?;
         let needed = U256::from(tx.gas_limit())
             .saturating_mul(U256::from(tx.max_fee_per_gas()))
             .saturating_add(tx.value())
             .saturating_add(fee.fee);
         if balance < needed {
-            return Err(Error::InvalidTx {
+            return Err(Attempt::Skipped(Error::InvalidTx {
                 hash,
                 reason: format!(
                     "insufficient funds for gas * price + value + l1 fee: have {balance} want {needed}"
                 ),
-            });
+            }));
         }
-        let outcome = match fee.fee.is_zero() {
-            true => self.executor.execute(tx, sender)?,
-            false => {
-                // Both accounts read before the fee moves, so a refused read cannot split the move.
-                self.executor.balance(system::L1_FEE_VAULT)?;
-                self.executor
-                    .move_balance(sender, system::L1_FEE_VAULT, fee.fee)?;
-                match self.executor.execute(tx, sender) {
-                    Ok(outcome) => outcome,
-                    Err(e) => {
-                        // Refund: the block's state is as before the charge.
-                        self.executor
-                            .move_balance(system::L1_FEE_VAULT, sender, fee.fee)?;
-                        return Err(e);
-                    }
-                }
-            }
-        };
+        let outcome =
+            self.executor
+                .execute_paying(tx, sender, Some((system::L1_FEE_VAULT, fee.fee)))
+                .map_err(|e| match e {
+                    Error::State(tandem_state::Error::WitnessBudget(_))
+                    | Error::Unpayable { .. } => Attempt::Ran(e),
+                    e => Attempt::Skipped(e),
+                })?;
         self.data_bytes += bytes;
         Ok(outcome)
     }
 
-    /// For the sequencer, once the queue is in: takes sequenced transactions only within the
-    /// witness budget less [`crate::budget::SEQUENCER_MARGIN`], so that every verifier, which
-    /// charges a subset of what the sequencer charged, takes all it included.
-    pub fn keep_margin(&self) {
-        self.meter.keep_margin(crate::budget::SEQUENCER_MARGIN);
+    /// For the sequencer: a transaction the witness budget refuses is left out rather than
+    /// included as failed, and every transaction left out (refused, invalid) is forgotten: the
+    /// block's witness count and revm's cache return to where they stood, so the block the
+    /// sequencer builds is exactly the one every verifier derives from its transactions.
+    pub fn sequencing(&mut self) {
+        self.sequencing = true;
     }
 
     /// Witness bytes the block has charged so far (see [`crate::budget`]).
@@ -575,8 +640,14 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         self.meter.used()
     }
 
-    /// Seals the block.
-    pub fn finish(self) -> Result<ExecutedBlock, Error> {
+    /// Seals the block, recording in the L1Block predeploy what it charged to its witness budget
+    /// (the next block's base fee counts it, [`next_base_fee`]).
+    pub fn finish(mut self) -> Result<ExecutedBlock, Error> {
+        let used = U256::from(self.meter.used());
+        self.executor.set_storage(
+            system::L1_BLOCK,
+            &[(crate::system::l1_block::WITNESS_SLOT, used)],
+        )?;
         self.executor.finish()
     }
 }

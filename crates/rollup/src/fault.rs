@@ -118,7 +118,11 @@ impl DerivationFault {
         match self {
             Self::SkipDeposits => inputs.queue.clear(),
             Self::ReorderDeposits => {
-                if let [first, second, ..] = &mut inputs.queue[..] {
+                // Two the block takes: both due at its origin (the offer runs past what is due).
+                let due = inputs.l1_origin.number;
+                if let [first, second, ..] = &mut inputs.queue[..]
+                    && second.l1_block <= due
+                {
                     std::mem::swap(&mut first.tx, &mut second.tx);
                 }
             }

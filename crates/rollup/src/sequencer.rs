@@ -108,7 +108,7 @@ pub fn run(
             open.origin,
             &due,
         )?;
-        builder.keep_margin();
+        builder.sequencing();
         backend.preconf.clear();
         let queued = builder.queued();
         if queued > 0 {
@@ -404,7 +404,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        builder.keep_margin();
+        builder.sequencing();
         let mut round = Round::default();
         let included = execute_all(&backend, &mut builder, txs, &mut round).unwrap();
         assert_eq!(included.len(), 1);

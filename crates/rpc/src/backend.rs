@@ -142,6 +142,12 @@ pub fn pool_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
         }
         _ => RpcError::invalid_params(format!("invalid raw transaction: {e}")),
     })?;
+    // An L2 block takes only what a batch can carry.
+    if backend.chain.layer == tandem_primitives::Layer::L2
+        && !tandem_execution::batch::batchable(&tx)
+    {
+        return Err(RpcError::from(tandem_mempool::Error::TypeNotSupported));
+    }
     let sender = backend.pool.lock().check_stateless(&tx, raw.len())?;
     let reader = backend.storage.read()?;
     let account = match backend.preconf.account(&sender) {

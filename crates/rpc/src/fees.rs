@@ -48,6 +48,20 @@ pub(crate) fn next_block_base_fee(backend: &Backend, reader: &Reader) -> Result<
     let header = reader
         .header(latest(reader)?)?
         .ok_or_else(|| RpcError::internal("latest header missing"))?;
+    if backend.chain.layer == tandem_primitives::Layer::L2 {
+        // L2 counts its last block's witness too.
+        let witness = reader
+            .storage(
+                tandem_primitives::system::L1_BLOCK,
+                tandem_execution::system::l1_block::WITNESS_SLOT.into(),
+            )?
+            .saturating_to();
+        return Ok(tandem_execution::l2::next_base_fee(
+            &backend.chain,
+            &header,
+            witness,
+        ));
+    }
     Ok(next_base_fee(
         &backend.chain.fees,
         header.gas_used,

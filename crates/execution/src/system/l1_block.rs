@@ -19,6 +19,8 @@ pub const HASH_SLOT: U256 = U256::from_limbs([3, 0, 0, 0]);
 pub const QUEUE_INDEX_SLOT: U256 = U256::from_limbs([4, 0, 0, 0]);
 /// The Portal's rolling queue hash after the last entry L2 included.
 pub const QUEUE_HASH_SLOT: U256 = U256::from_limbs([5, 0, 0, 0]);
+/// Witness bytes the last L2 block charged to its budget (its successor's base fee counts them).
+pub const WITNESS_SLOT: U256 = U256::from_limbs([6, 0, 0, 0]);
 
 pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<PrecompileOutput, String> {
     use IL1Block::IL1BlockCalls as Calls;
@@ -43,6 +45,9 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
         Calls::queueIndex(_) => {
             IL1Block::queueIndexCall::abi_encode_returns(&call.sload(QUEUE_INDEX_SLOT)?.to::<u64>())
         }
+        Calls::witnessUsed(_) => IL1Block::witnessUsedCall::abi_encode_returns(
+            &call.sload(WITNESS_SLOT)?.saturating_to::<u64>(),
+        ),
         Calls::queueHash(_) => {
             IL1Block::queueHashCall::abi_encode_returns(&B256::from(call.sload(QUEUE_HASH_SLOT)?))
         }

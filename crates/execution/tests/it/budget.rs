@@ -4,7 +4,9 @@
 //! - a challenge's witness is never larger than what the block charged (so the budget bounds
 //!   every challenge, however many of its transactions were refused and whatever they deleted);
 //! - EXECUTE over that witness gives the node's output;
-//! - a verifier re-running what the sequencer included takes all of it and builds the same block.
+//! - a verifier re-running what the sequencer included takes all of it, builds the same block and
+//!   charges exactly what the sequencer charged (what the sequencer tried and left out, refused
+//!   or invalid, leaves no trace).
 //!
 //! `TANDEM_BUDGET_BLOCKS` blocks (24 by default) from seed `TANDEM_BUDGET_SEED` (0).
 use crate::{
@@ -175,11 +177,26 @@ fn a_block_s_witness_is_never_larger_than_its_charge_however_it_reads_deletes_or
         let mut transactions = Vec::new();
         for _ in 0..rng.random_range(1..5) {
             let from = rng.random_range(0..8);
-            transactions.push(random_tx(&mut rng, &s, from, nonces[from]));
-            nonces[from] += 1;
+            // Now and then one the sequencer drops (a nonce from the future, more value than the
+            // sender holds): its reads must leave no trace.
+            match rng.random_range(0..6) {
+                0 => transactions.push(random_tx(&mut rng, &s, from, nonces[from] + 3)),
+                1 => transactions.push(sign(
+                    from,
+                    nonces[from],
+                    Address::from(rng.random::<[u8; 20]>()),
+                    U256::MAX / U256::from(2),
+                    vec![],
+                    21_000,
+                )),
+                _ => {
+                    transactions.push(random_tx(&mut rng, &s, from, nonces[from]));
+                    nonces[from] += 1;
+                }
+            }
         }
         let inputs = L2BlockInputs {
-            timestamp: head.timestamp + 1,
+            timestamp: head.timestamp,
             l1_origin: L1Origin::default(),
             queue: Vec::new(),
             transactions,
@@ -187,14 +204,15 @@ fn a_block_s_witness_is_never_larger_than_its_charge_however_it_reads_deletes_or
         // What a verifier (and EXECUTE) does with a batch holding all of them: each refused
         // transaction's reads up to its refusal are in the witness, and were charged.
         let derived = chain.execute_l2(&inputs).unwrap();
-        refused += derived
+        assert!(derived.witness_bytes <= WITNESS_BUDGET);
+        // The sequencer's own block: every verifier takes all it included, and charges exactly
+        // what the sequencer charged.
+        let sequenced = chain.sequence_l2(&inputs);
+        refused += sequenced
             .skipped
             .iter()
             .filter(|(_, why)| why.contains("witness budget"))
             .count();
-        assert!(derived.witness_bytes <= WITNESS_BUDGET);
-        // The sequencer's own block: every verifier takes all it included.
-        let sequenced = chain.sequence_l2(&inputs);
         let included = L2BlockInputs {
             transactions: sequenced.executed.block.block.transactions.clone(),
             ..inputs.clone()
@@ -206,6 +224,7 @@ fn a_block_s_witness_is_never_larger_than_its_charge_however_it_reads_deletes_or
             rederived.skipped
         );
         assert_eq!(rederived.executed.block.hash, sequenced.executed.block.hash);
+        assert_eq!(rederived.witness_bytes, sequenced.witness_bytes);
 
         let parent = preimage(chain);
         chain
@@ -222,4 +241,184 @@ fn a_block_s_witness_is_never_larger_than_its_charge_however_it_reads_deletes_or
         assert_eq!(got.output, preimage(chain), "block {number}");
     }
     assert!(refused > 0, "no transaction reached the budget's edge");
+}
+
+/// Reads EXTCODESIZE of every address word of its calldata, then loops until out of gas.
+const GREEDY_LOOP: Address = Address::new([0x9d; 20]);
+const GREEDY_LOOP_CODE: &str = "5f5b8036111560135780353b506020016001565b5b601456";
+
+/// Reads EXTCODESIZE of every address word of its calldata.
+const CODES: Address = Address::new([0x9e; 20]);
+const CODES_CODE: &str = "5f5b8036111560135780353b506020016001565b00";
+
+/// A chain with [`GREEDY_LOOP`], [`CODES`] and `count` contracts of 20,000 bytes of code each.
+fn chain_with_code(count: u64) -> (TestChain, Vec<Address>) {
+    let mut g = genesis::dev_l2_genesis();
+    let code = |bytes: Vec<u8>| GenesisAccount::default().with_code(Some(bytes.into()));
+    for (address, hex) in [(GREEDY_LOOP, GREEDY_LOOP_CODE), (CODES, CODES_CODE)] {
+        g.alloc
+            .insert(address, code(alloy_primitives::hex::decode(hex).unwrap()));
+    }
+    let contracts: Vec<Address> = (0..count)
+        .map(|i| Address::from_word(keccak256((i + 7).to_be_bytes())))
+        .collect();
+    for (i, address) in contracts.iter().enumerate() {
+        let mut bytes = vec![0u8; 20_000];
+        bytes[1..9].copy_from_slice(&(i as u64).to_be_bytes());
+        g.alloc.insert(*address, code(bytes));
+    }
+    (TestChain::from_genesis(g), contracts)
+}
+
+fn words(addresses: &[Address]) -> Vec<u8> {
+    addresses.iter().flat_map(|a| a.into_word().0).collect()
+}
+
+#[test]
+fn a_batch_of_transactions_that_run_then_pass_the_budget_pays_for_every_unit_of_work() {
+    // Each reads more code than the budget holds (so it is refused part way, after running):
+    // a verifier includes each one failed, at its whole gas, until the block's gas is spent, and
+    // leaves the rest out without running them.
+    let (chain, contracts) = chain_with_code(40);
+    let transactions: Vec<StoredTx> = (0..10)
+        .map(|i| sign(i, 0, GREEDY_LOOP, U256::ZERO, words(&contracts), 9_000_000))
+        .collect();
+    let inputs = L2BlockInputs {
+        timestamp: chain.head().timestamp + 1,
+        l1_origin: L1Origin::default(),
+        queue: Vec::new(),
+        transactions,
+    };
+    let parent = preimage(&chain);
+    let block = chain.execute_l2(&inputs).unwrap();
+    let header = block.executed.block.header().clone();
+    assert_eq!(block.executed.block.block.transactions.len(), 3);
+    assert_eq!(header.gas_used, 27_000_000);
+    assert!(block.executed.receipts.iter().all(|r| !r.status()));
+    assert_eq!(block.skipped.len(), 7);
+    assert!(
+        block
+            .skipped
+            .iter()
+            .all(|(_, why)| why.contains("block has")),
+        "{:?}",
+        block.skipped
+    );
+    // Each paid for its gas, and its nonce moved.
+    let reader = chain.storage.read().unwrap();
+    let before = reader.account(dev::accounts()[0].address).unwrap().unwrap();
+    drop(reader);
+    chain.storage.commit(&block.executed.into_commit()).unwrap();
+    let reader = chain.storage.read().unwrap();
+    let after = reader.account(dev::accounts()[0].address).unwrap().unwrap();
+    assert_eq!(after.nonce, 1);
+    let base_fee = U256::from(header.base_fee_per_gas.unwrap());
+    assert!(before.balance - after.balance >= U256::from(9_000_000) * base_fee);
+    // EXECUTE agrees, and charges L1 for the block's 27M gas of work.
+    drop(reader);
+    let (witness, _) = challenge_witness(&chain, 1, &inputs);
+    let got = execute_stateless(&chain.chain, &parent, &inputs, &witness).unwrap();
+    assert_eq!(got.gas_used, 27_000_000);
+    assert_eq!(got.output, preimage(&chain));
+}
+
+#[test]
+fn a_transaction_the_budget_refuses_leaves_no_trace_in_the_sequencer_s_block() {
+    // The attacker's transaction reads most of the budget's worth of code, then more: refused.
+    // Forgotten as if never tried, it keeps nobody else out, and pays nothing because it is not
+    // in the block.
+    let (chain, contracts) = chain_with_code(40);
+    let mut transactions = vec![sign(
+        0,
+        0,
+        GREEDY_LOOP,
+        U256::ZERO,
+        words(&contracts),
+        9_000_000,
+    )];
+    transactions.extend((1..6).map(|i| {
+        sign(
+            i,
+            0,
+            Address::with_last_byte(0x77),
+            U256::from(1),
+            vec![],
+            21_000,
+        )
+    }));
+    let inputs = L2BlockInputs {
+        timestamp: chain.head().timestamp + 1,
+        l1_origin: L1Origin::default(),
+        queue: Vec::new(),
+        transactions,
+    };
+    let sequenced = chain.sequence_l2(&inputs);
+    assert_eq!(sequenced.skipped.len(), 1, "{:?}", sequenced.skipped);
+    assert_eq!(sequenced.executed.block.block.transactions.len(), 5);
+    // Exactly the block of the five alone, charge and all.
+    let alone = L2BlockInputs {
+        transactions: inputs.transactions[1..].to_vec(),
+        ..inputs.clone()
+    };
+    let derived = chain.execute_l2(&alone).unwrap();
+    assert_eq!(derived.executed.block.hash, sequenced.executed.block.hash);
+    assert_eq!(derived.witness_bytes, sequenced.witness_bytes);
+}
+
+#[test]
+fn a_block_full_of_witness_raises_the_next_base_fee_as_a_block_full_of_gas_does() {
+    use tandem_execution::l2::next_base_fee;
+    let chain = TestChain::from_genesis(genesis::dev_l2_genesis());
+    let mut parent = chain.head();
+    parent.base_fee_per_gas = Some(1_000_000);
+    parent.gas_used = 0;
+    let quiet = next_base_fee(&chain.chain, &parent, 0);
+    let full_witness = next_base_fee(&chain.chain, &parent, WITNESS_BUDGET);
+    parent.gas_used = parent.gas_limit;
+    let full_gas = next_base_fee(&chain.chain, &parent, 0);
+    assert!(quiet < 1_000_000);
+    assert_eq!(full_witness, full_gas);
+    assert_eq!(full_gas, 1_125_000);
+    // And the state transition uses it: a block that charged its whole budget is followed by a
+    // block at the raised base fee.
+    let (chain, contracts) = chain_with_code(40);
+    let fits = (WITNESS_BUDGET / 20_100 - 3) as usize;
+    let inputs = L2BlockInputs {
+        timestamp: chain.head().timestamp + 1,
+        l1_origin: L1Origin::default(),
+        queue: Vec::new(),
+        transactions: vec![sign(
+            0,
+            0,
+            CODES,
+            U256::ZERO,
+            words(&contracts[..fits]),
+            2_000_000,
+        )],
+    };
+    let block = chain.execute_l2(&inputs).unwrap();
+    assert!(block.executed.receipts[0].status());
+    let header = block.executed.block.header().clone();
+    chain.storage.commit(&block.executed.into_commit()).unwrap();
+    let next = chain
+        .execute_l2(&L2BlockInputs {
+            timestamp: header.timestamp + 1,
+            transactions: Vec::new(),
+            ..inputs
+        })
+        .unwrap();
+    let expected = next_base_fee(&chain.chain, &header, block.witness_bytes);
+    assert_eq!(
+        next.executed.block.header().base_fee_per_gas,
+        Some(expected)
+    );
+    assert!(
+        expected
+            > tandem_primitives::next_base_fee(
+                &chain.chain.fees,
+                header.gas_used,
+                header.gas_limit,
+                header.base_fee_per_gas.unwrap()
+            )
+    );
 }

@@ -56,8 +56,8 @@ impl TestChain {
         )
     }
 
-    /// Builds the L2 block of `inputs` on top of the head the way the sequencer does (within the
-    /// budget less its margin), without committing.
+    /// Builds the L2 block of `inputs` on top of the head the way the sequencer does (leaving out,
+    /// as if never tried, what the witness budget refuses), without committing.
     pub(crate) fn sequence_l2(&self, inputs: &L2BlockInputs) -> L2Block {
         let reader = self.storage.read().unwrap();
         let mut builder = L2BlockBuilder::open(
@@ -70,7 +70,7 @@ impl TestChain {
             &inputs.queue,
         )
         .unwrap();
-        builder.keep_margin();
+        builder.sequencing();
         let skipped = inputs
             .transactions
             .iter()

@@ -349,3 +349,48 @@ fn a_block_holds_no_more_transaction_bytes_than_fit_a_batch_by_themselves() {
         block.skipped[0].1
     );
 }
+
+#[test]
+fn a_transaction_no_batch_can_carry_is_left_out_so_every_block_can_be_batched() {
+    use alloy_eips::eip7702::Authorization;
+    let chain = TestChain::from_genesis(genesis::dev_l2_genesis());
+    let account = &dev::accounts()[1];
+    let auth = Authorization {
+        chain_id: U256::from(901),
+        address: Address::with_last_byte(0x77),
+        nonce: 1,
+    };
+    let signature = account.sign_hash(auth.signature_hash());
+    let tx = account.sign(alloy_consensus::TxEip7702 {
+        chain_id: 901,
+        nonce: 0,
+        gas_limit: 100_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to: Address::with_last_byte(0x42),
+        value: U256::ZERO,
+        access_list: Default::default(),
+        authorization_list: vec![auth.into_signed(signature)],
+        input: Default::default(),
+    });
+    let inputs = L2BlockInputs {
+        timestamp: 1,
+        l1_origin: origin(0),
+        queue: Vec::new(),
+        transactions: vec![StoredTx {
+            sender: account.address,
+            tx,
+        }],
+    };
+    for block in [
+        chain.sequence_l2(&inputs),
+        chain.execute_l2(&inputs).unwrap(),
+    ] {
+        assert!(block.executed.block.block.transactions.is_empty());
+        assert!(
+            block.skipped[0].1.contains("batched"),
+            "{:?}",
+            block.skipped
+        );
+    }
+}
