@@ -29,8 +29,9 @@ describe('the explorer in a browser', () => {
     net = await startDevnet(['--explorer-port', '0']);
     base = net.info.explorer;
     assert.ok(base, 'the devnet starts the explorer');
-    l1 = new ethers.JsonRpcProvider(net.url, 900, { staticNetwork: true, pollingInterval: 100 });
-    l2 = new ethers.JsonRpcProvider(net.info.l2.rpc, 901, { staticNetwork: true, pollingInterval: 100 });
+    // No response cache: a nonce asked twice within 250 ms must be asked twice.
+    l1 = new ethers.JsonRpcProvider(net.url, 900, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
+    l2 = new ethers.JsonRpcProvider(net.info.l2.rpc, 901, { staticNetwork: true, pollingInterval: 100, cacheTimeout: -1 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });

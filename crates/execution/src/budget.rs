@@ -16,13 +16,15 @@
 //! too (a challenge carries them); a deposit whose call would pass the budget lands as a call that
 //! cannot run (its mint stands, its gas is used), a forced transaction is passed over.
 //!
-//! A sequenced transaction refused before it runs (its sender's read) is left out. One that ran
-//! and was then refused is included, failed, and pays for its whole gas limit, so a batch of them
-//! makes verifiers and EXECUTE do no work nobody pays for. The sequencer instead leaves such a
-//! transaction out and rolls back everything it tried and left out, refused or invalid
-//! ([`Meter::checkpoint`], [`Meter::rollback`], and revm's cache with it): its block is exactly the
-//! block every verifier derives from its transactions, charge for charge, and a transaction that
-//! reads past the budget keeps nobody else out. A block's charge also counts in the next block's
+//! One transaction may charge at most [`TX_WITNESS`]. A sequenced transaction refused before it
+//! runs (its sender's read) is left out. One that ran and was then refused is included, failed,
+//! and pays for its whole gas limit, so no such transaction is free and a batch of them makes
+//! verifiers and EXECUTE do no work nobody pays for. Only a full block is not the sender's doing:
+//! the sequencer leaves a transaction the block's budget refuses for the next block, and rolls back
+//! everything it tried and left out, refused or invalid ([`Meter::checkpoint`],
+//! [`Meter::rollback`], and revm's cache with it): its block is exactly the block every verifier
+//! derives from its transactions, charge for charge, and the budget is spent only by transactions
+//! that were included and paid. A block's charge also counts in the next block's
 //! base fee ([`crate::l2::next_base_fee`]), so filling the budget costs what filling the gas does.
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
@@ -40,6 +42,11 @@ use tandem_state::{Error, NodeSource, Result, StateReader, trie_path};
 /// challenge of a block at the dev L2's 30M gas fits a 60M-gas L1 block
 /// ([`crate::challenge_cost::max_challenge_cost`]).
 pub const WITNESS_BUDGET: u64 = 680_000;
+/// The most one transaction may charge. A transaction that reads past it has only itself to blame:
+/// it is included, failed, and pays for all its gas, in the sequencer's block too. A block's budget
+/// can therefore only be spent by transactions that were included and paid, and one that the
+/// block's budget then refuses (left out by the sequencer) meets a block that is full.
+pub const TX_WITNESS: u64 = WITNESS_BUDGET / 4;
 /// A block takes the Portal queue's next entry only while it has charged less than this.
 pub const QUEUE_WITNESS: u64 = WITNESS_BUDGET / 2;
 /// What a witness spends on one item besides its bytes (an RLP string header, for items under
@@ -93,6 +100,8 @@ struct Count {
     oldest_header: u64,
     /// Everything above, as it was added, so a [`Checkpoint`] can be rolled back to.
     journal: Vec<Undo>,
+    /// `used` when the transaction being run began.
+    tx_start: u64,
 }
 
 /// One addition to a [`Count`], and what the state reads that made it loaded.
@@ -159,11 +168,23 @@ impl Meter {
 
     /// Refuses, when enforced, if `bytes` more would pass the limit.
     fn admit(&self, count: &Count, bytes: u64) -> Result<()> {
-        let limit = self.limit;
-        match count.used.saturating_add(bytes) > limit && self.enforce.load(Ordering::Relaxed) {
-            true => Err(Error::WitnessBudget(limit)),
+        if !self.enforce.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let used = count.used.saturating_add(bytes);
+        if used.saturating_sub(count.tx_start) > TX_WITNESS {
+            return Err(Error::TxWitness(TX_WITNESS));
+        }
+        match used > self.limit {
+            true => Err(Error::WitnessBudget(self.limit)),
             false => Ok(()),
         }
+    }
+
+    /// Starts counting one transaction's share ([`TX_WITNESS`]).
+    pub fn begin_transaction(&self) {
+        let mut count = self.count();
+        count.tx_start = count.used;
     }
 
     /// Charges BLOCKHASH of block `number`: the headers from it up to the oldest the witness

@@ -554,7 +554,12 @@ impl<'r, S: StateReader> Executor<'r, S> {
                 result.logs().to_vec(),
             ),
             // (L2) A call that reads past the block's witness budget cannot run either.
-            Err(Error::InvalidTx { .. } | Error::State(tandem_state::Error::WitnessBudget(_))) => {
+            Err(
+                Error::InvalidTx { .. }
+                | Error::State(
+                    tandem_state::Error::WitnessBudget(_) | tandem_state::Error::TxWitness(_),
+                ),
+            ) => {
                 self.write_outside_evm(from, |info| info.nonce += 1, &[])?;
                 (false, deposit.gas_limit, Vec::new())
             }

@@ -347,6 +347,14 @@ pub struct L2BlockBuilder<'r, S: StateReader> {
     sequencing: bool,
 }
 
+/// Whether the witness budget refused a read: the block's, or one transaction's share.
+fn witness_refused(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::State(tandem_state::Error::WitnessBudget(_) | tandem_state::Error::TxWitness(_))
+    )
+}
+
 /// Why a transaction is not in the block as it ran.
 enum Attempt {
     /// It never ran (or failed validation): nothing to pay for.
@@ -482,18 +490,27 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                     + QUEUE_ENTRY_BYTES,
             );
             meter.enforce(true);
+            meter.begin_transaction();
+            let sender = entry.tx.sender;
             let included = match &entry.tx.tx {
                 TxEnvelope::Deposit(deposit) => executor
                     .execute_deposit(deposit.inner().clone())
                     .map(|_| true),
-                tx => match executor.execute(tx.clone(), entry.tx.sender) {
-                    Ok(_) => Ok(true),
-                    Err(
-                        Error::InvalidTx { .. }
-                        | Error::BlockFull { .. }
-                        | Error::State(tandem_state::Error::WitnessBudget(_)),
-                    ) => Ok(false),
+                // A forced transaction the budget refuses before it runs (its sender's read) is
+                // passed over; one that ran and was then refused is included, failed, and pays
+                // for all its gas, as a sequenced one.
+                tx => match executor.balance(sender) {
+                    Err(e) if witness_refused(&e) => Ok(false),
                     Err(e) => Err(e),
+                    Ok(_) => match executor.execute(tx.clone(), sender) {
+                        Ok(_) => Ok(true),
+                        Err(Error::InvalidTx { .. } | Error::BlockFull { .. }) => Ok(false),
+                        Err(e) if witness_refused(&e) => {
+                            meter.enforce(false);
+                            executor.fail(tx.clone(), sender, None).map(|_| true)
+                        }
+                        Err(e) => Err(e),
+                    },
                 },
             };
             meter.enforce(false);
@@ -547,17 +564,21 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         let hash = tx.tx_hash();
         let checkpoint = self.executor.checkpoint();
         self.meter.enforce(true);
+        self.meter.begin_transaction();
         let attempt = self.execute_metered(tx.clone(), sender);
         self.meter.enforce(false);
-        let witness = |e: &Error| matches!(e, Error::State(tandem_state::Error::WitnessBudget(_)));
+        let block_full =
+            |e: &Error| matches!(e, Error::State(tandem_state::Error::WitnessBudget(_)));
         let error = match attempt {
             Ok(outcome) => return Ok(outcome),
             Err(Attempt::Skipped(e)) => e,
-            // The sequencer leaves a transaction the budget refused for another block, as if it
-            // had never been tried.
-            Err(Attempt::Ran(e)) if self.sequencing && witness(&e) => e,
-            // It ran and cannot stand: it is included, failed, and pays for all its gas (so a
-            // batch of such transactions costs verifiers no work nobody pays for).
+            // The sequencer leaves a transaction the block's budget refused (the block's witness
+            // is full of what others paid for) for another block, as if it had never been tried.
+            Err(Attempt::Ran(e)) if self.sequencing && block_full(&e) => e,
+            // It ran and cannot stand (it read past its own share, or past the block's budget in
+            // a batch, or cannot pay its data fee): it is included, failed, and pays for all its
+            // gas, so no such transaction is free, and a batch of them costs verifiers no work
+            // nobody pays for.
             Err(Attempt::Ran(_)) => {
                 let fee = l1_fee(&tx, self.origin.base_fee).fee;
                 let bytes = alloy_eips::eip2718::Encodable2718::encode_2718_len(&tx) as u64;
@@ -571,7 +592,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         if self.sequencing {
             self.executor.rollback(checkpoint);
         }
-        match witness(&error) {
+        match witness_refused(&error) {
             true => Err(Error::WitnessFull { hash }),
             false => Err(error),
         }
@@ -615,14 +636,14 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                 ),
             }));
         }
-        let outcome =
-            self.executor
-                .execute_paying(tx, sender, Some((system::L1_FEE_VAULT, fee.fee)))
-                .map_err(|e| match e {
-                    Error::State(tandem_state::Error::WitnessBudget(_))
-                    | Error::Unpayable { .. } => Attempt::Ran(e),
-                    e => Attempt::Skipped(e),
-                })?;
+        let outcome = self
+            .executor
+            .execute_paying(tx, sender, Some((system::L1_FEE_VAULT, fee.fee)))
+            .map_err(|e| match e {
+                e if witness_refused(&e) => Attempt::Ran(e),
+                e @ Error::Unpayable { .. } => Attempt::Ran(e),
+                e => Attempt::Skipped(e),
+            })?;
         self.data_bytes += bytes;
         Ok(outcome)
     }

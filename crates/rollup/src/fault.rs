@@ -134,7 +134,9 @@ impl DerivationFault {
                 inputs.transactions.push(tx);
             }
             Self::ForgedWithdrawal => {
-                let Some(entry) = inputs.queue.first_mut() else {
+                // The first entry the block takes (the offer runs past what is due).
+                let due = inputs.l1_origin.number;
+                let Some(entry) = inputs.queue.first_mut().filter(|e| e.l1_block <= due) else {
                     return Ok(());
                 };
                 let TxEnvelope::Deposit(deposit) = &entry.tx.tx else {

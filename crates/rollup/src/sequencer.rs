@@ -388,10 +388,14 @@ mod tests {
                 tx,
             }
         };
-        // The first takes most of the budget; each after it runs, then reads past it.
-        let fits = (WITNESS_BUDGET / (CODE as u64 + CODE_BYTES) - 3) as usize;
-        let mut txs = vec![read(0, &contracts[..fits], 5_000_000)];
-        txs.extend((1..10).map(|i| read(i, &contracts[fits + 4 * i..fits + 4 * i + 4], 9_000_000)));
+        // Four, each within one transaction's share, take most of the budget (and pay for it);
+        // each after them runs, then reads past what is left.
+        let per = 7;
+        assert!(4 * per as u64 * (CODE as u64 + CODE_BYTES) > WITNESS_BUDGET * 3 / 4);
+        let mut txs: Vec<StoredTx> = (0..4)
+            .map(|i| read(i, &contracts[per * i..per * (i + 1)], 2_000_000))
+            .collect();
+        txs.extend((4..10).map(|i| read(i, &contracts[per * i..per * (i + 1)], 9_000_000)));
         let reader = backend.storage.read().unwrap();
         let parent = reader.header(0).unwrap().unwrap();
         let mut builder = L2BlockBuilder::open(
@@ -407,7 +411,7 @@ mod tests {
         builder.sequencing();
         let mut round = Round::default();
         let included = execute_all(&backend, &mut builder, txs, &mut round).unwrap();
-        assert_eq!(included.len(), 1);
+        assert_eq!(included.len(), 4);
         // Four refused (36M gas of unpaid work past the 30M limit), and the block takes nothing more.
         assert_eq!(round.unpaid_gas, 4 * 9_000_000);
         assert!(round.closed(backend.chain.gas_limit));

@@ -129,12 +129,17 @@ pub(crate) fn fee_history(
             rewards.push(block_rewards(&block, &receipts, base_fee, percentiles));
         }
         if number == newest {
-            let next = next_base_fee(
-                &backend.chain.fees,
-                header.gas_used,
-                header.gas_limit,
-                base_fee,
-            );
+            // What the block after the newest will charge: the latest's own rule when the newest
+            // is the latest (L2 counts its witness), EIP-1559 over its gas otherwise.
+            let next = match Some(number) == reader.last_height() {
+                true => next_block_base_fee(backend, &reader)?,
+                false => next_base_fee(
+                    &backend.chain.fees,
+                    header.gas_used,
+                    header.gas_limit,
+                    base_fee,
+                ),
+            };
             history.base_fee_per_gas.push(u128::from(next));
             history.base_fee_per_blob_gas.push(1);
         }

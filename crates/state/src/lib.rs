@@ -40,6 +40,9 @@ pub enum Error {
     /// An L2 block's sequenced transactions read past its witness budget (bytes).
     #[error("the block's witness budget of {0} bytes is spent")]
     WitnessBudget(u64),
+    /// An L2 transaction read past the share of the witness budget one transaction may have.
+    #[error("the transaction reads more than the {0} bytes of witness one transaction may")]
+    TxWitness(u64),
 }
 
 impl revm::database_interface::DBErrorMarker for Error {}

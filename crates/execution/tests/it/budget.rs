@@ -124,9 +124,11 @@ fn random_tx(rng: &mut StdRng, s: &State, from: usize, nonce: u64) -> StoredTx {
     match rng.random_range(0..4) {
         // Reads of many accounts, some past what is left of the budget.
         0 => {
-            let count = match rng.random_bool(0.5) {
-                true => rng.random_range(1_200..2_600),
-                false => rng.random_range(1..60),
+            // Most within one transaction's share, some past it.
+            let count = match rng.random_range(0..10) {
+                0..4 => rng.random_range(450..650),
+                4 => rng.random_range(700..2_000),
+                _ => rng.random_range(1..60),
             };
             let data = (0..count).flat_map(|_| pick(rng, &accounts).0).collect();
             sign(from, nonce, BALANCES, U256::ZERO, data, 7_000_000)
@@ -165,7 +167,7 @@ fn a_block_s_witness_is_never_larger_than_its_charge_however_it_reads_deletes_or
     let mut rng = StdRng::seed_from_u64(seed);
     let s = state(&mut rng);
     let chain = &s.chain;
-    let mut refused = 0;
+    let (mut refused, mut shares) = (0, 0);
     for number in 1..=blocks {
         let head = chain.head();
         let reader = chain.storage.read().unwrap();
@@ -175,8 +177,30 @@ fn a_block_s_witness_is_never_larger_than_its_charge_however_it_reads_deletes_or
             .collect();
         drop(reader);
         let mut transactions = Vec::new();
-        for _ in 0..rng.random_range(1..5) {
+        // Every third block, as many heavy readers as its data allows: past the block's budget.
+        let fill = number % 3 == 0;
+        for _ in 0..rng.random_range(1..7) + 6 * usize::from(fill) {
             let from = rng.random_range(0..8);
+            if fill {
+                let count = rng.random_range(480..560);
+                let data = (0..count)
+                    .flat_map(|_| {
+                        s.accounts[rng.random_range(0..s.accounts.len())]
+                            .into_word()
+                            .0
+                    })
+                    .collect();
+                transactions.push(sign(
+                    from,
+                    nonces[from],
+                    BALANCES,
+                    U256::ZERO,
+                    data,
+                    4_000_000,
+                ));
+                nonces[from] += 1;
+                continue;
+            }
             // Now and then one the sequencer drops (a nonce from the future, more value than the
             // sender holds): its reads must leave no trace.
             match rng.random_range(0..6) {
@@ -208,11 +232,25 @@ fn a_block_s_witness_is_never_larger_than_its_charge_however_it_reads_deletes_or
         // The sequencer's own block: every verifier takes all it included, and charges exactly
         // what the sequencer charged.
         let sequenced = chain.sequence_l2(&inputs);
+        // Refused at the block's budget (left out by the sequencer), or past one transaction's
+        // share (included, failed, at its whole gas).
         refused += sequenced
             .skipped
             .iter()
             .filter(|(_, why)| why.contains("witness budget"))
             .count();
+        let (txs, receipts) = (
+            &derived.executed.block.block.transactions,
+            &derived.executed.receipts,
+        );
+        let mut before = 0;
+        for (tx, receipt) in txs.iter().zip(receipts) {
+            let used = receipt.cumulative_gas_used() - before;
+            before = receipt.cumulative_gas_used();
+            shares += usize::from(
+                !receipt.status() && used == alloy_consensus::Transaction::gas_limit(&tx.tx),
+            );
+        }
         let included = L2BlockInputs {
             transactions: sequenced.executed.block.block.transactions.clone(),
             ..inputs.clone()
@@ -240,7 +278,11 @@ fn a_block_s_witness_is_never_larger_than_its_charge_however_it_reads_deletes_or
         let got = execute_stateless(&chain.chain, &parent, &inputs, &witness).unwrap();
         assert_eq!(got.output, preimage(chain), "block {number}");
     }
-    assert!(refused > 0, "no transaction reached the budget's edge");
+    assert!(
+        refused > 0,
+        "no transaction reached the block budget's edge"
+    );
+    assert!(shares > 0, "no transaction read past its share");
 }
 
 /// Reads EXTCODESIZE of every address word of its calldata, then loops until out of gas.
@@ -323,10 +365,10 @@ fn a_batch_of_transactions_that_run_then_pass_the_budget_pays_for_every_unit_of_
 }
 
 #[test]
-fn a_transaction_the_budget_refuses_leaves_no_trace_in_the_sequencer_s_block() {
-    // The attacker's transaction reads most of the budget's worth of code, then more: refused.
-    // Forgotten as if never tried, it keeps nobody else out, and pays nothing because it is not
-    // in the block.
+fn a_transaction_reading_past_its_share_pays_for_all_its_gas_in_the_sequencer_s_block_too() {
+    // Reading more than one transaction may is the sender's doing: included, failed, at its whole
+    // gas limit, however the block is built, so it costs its sender and keeps nobody out.
+    use tandem_execution::budget::TX_WITNESS;
     let (chain, contracts) = chain_with_code(40);
     let mut transactions = vec![sign(
         0,
@@ -353,14 +395,72 @@ fn a_transaction_the_budget_refuses_leaves_no_trace_in_the_sequencer_s_block() {
         transactions,
     };
     let sequenced = chain.sequence_l2(&inputs);
-    assert_eq!(sequenced.skipped.len(), 1, "{:?}", sequenced.skipped);
-    assert_eq!(sequenced.executed.block.block.transactions.len(), 5);
-    // Exactly the block of the five alone, charge and all.
-    let alone = L2BlockInputs {
-        transactions: inputs.transactions[1..].to_vec(),
-        ..inputs.clone()
+    assert!(sequenced.skipped.is_empty(), "{:?}", sequenced.skipped);
+    assert_eq!(sequenced.executed.block.block.transactions.len(), 6);
+    assert!(!sequenced.executed.receipts[0].status());
+    assert_eq!(
+        sequenced.executed.receipts[0].cumulative_gas_used(),
+        9_000_000
+    );
+    assert!(sequenced.executed.receipts[1..].iter().all(|r| r.status()));
+    assert!(sequenced.witness_bytes < TX_WITNESS + 40_000);
+    let derived = chain.execute_l2(&inputs).unwrap();
+    assert_eq!(derived.executed.block.hash, sequenced.executed.block.hash);
+    assert_eq!(derived.witness_bytes, sequenced.witness_bytes);
+}
+
+#[test]
+fn a_transaction_the_full_block_refuses_leaves_no_trace_in_the_sequencer_s_block() {
+    // Four transactions, each within its share, spend most of the block's budget (and pay for
+    // it); a fifth needs more than is left: the sequencer leaves it for the next block as if it
+    // had never been tried, and still takes the transfers after it.
+    let (chain, contracts) = chain_with_code(40);
+    // Seven codes of 20 KB: within one transaction's share (with room for the longest code).
+    let per = 7;
+    let mut transactions: Vec<StoredTx> = (0..5)
+        .map(|i| {
+            sign(
+                i,
+                0,
+                CODES,
+                U256::ZERO,
+                words(&contracts[i * per..(i + 1) * per]),
+                1_000_000,
+            )
+        })
+        .collect();
+    transactions.extend((5..8).map(|i| {
+        sign(
+            i,
+            0,
+            Address::with_last_byte(0x77),
+            U256::from(1),
+            vec![],
+            21_000,
+        )
+    }));
+    let inputs = L2BlockInputs {
+        timestamp: chain.head().timestamp + 1,
+        l1_origin: L1Origin::default(),
+        queue: Vec::new(),
+        transactions,
     };
-    let derived = chain.execute_l2(&alone).unwrap();
+    let sequenced = chain.sequence_l2(&inputs);
+    assert_eq!(sequenced.skipped.len(), 1, "{:?}", sequenced.skipped);
+    assert!(sequenced.skipped[0].1.contains("witness budget"));
+    assert_eq!(sequenced.skipped[0].0, inputs.transactions[4].tx.tx_hash());
+    assert_eq!(sequenced.executed.block.block.transactions.len(), 7);
+    assert!(sequenced.executed.receipts.iter().all(|r| r.status()));
+    // Exactly the block of the seven alone, charge and all.
+    let mut seven = inputs.transactions.clone();
+    seven.remove(4);
+    let derived = chain
+        .execute_l2(&L2BlockInputs {
+            transactions: seven,
+            ..inputs
+        })
+        .unwrap();
+    assert!(derived.skipped.is_empty());
     assert_eq!(derived.executed.block.hash, sequenced.executed.block.hash);
     assert_eq!(derived.witness_bytes, sequenced.witness_bytes);
 }
@@ -382,22 +482,21 @@ fn a_block_full_of_witness_raises_the_next_base_fee_as_a_block_full_of_gas_does(
     // And the state transition uses it: a block that charged its whole budget is followed by a
     // block at the raised base fee.
     let (chain, contracts) = chain_with_code(40);
-    let fits = (WITNESS_BUDGET / 20_100 - 3) as usize;
+    // Four transactions of seven codes each: most of the budget, each within its share.
     let inputs = L2BlockInputs {
         timestamp: chain.head().timestamp + 1,
         l1_origin: L1Origin::default(),
         queue: Vec::new(),
-        transactions: vec![sign(
-            0,
-            0,
-            CODES,
-            U256::ZERO,
-            words(&contracts[..fits]),
-            2_000_000,
-        )],
+        transactions: (0..4)
+            .map(|i| {
+                let of = &contracts[7 * i..7 * (i + 1)];
+                sign(i, 0, CODES, U256::ZERO, words(of), 2_000_000)
+            })
+            .collect(),
     };
     let block = chain.execute_l2(&inputs).unwrap();
-    assert!(block.executed.receipts[0].status());
+    assert!(block.executed.receipts.iter().all(|r| r.status()));
+    assert!(block.witness_bytes > WITNESS_BUDGET * 3 / 4);
     let header = block.executed.block.header().clone();
     chain.storage.commit(&block.executed.into_commit()).unwrap();
     let next = chain

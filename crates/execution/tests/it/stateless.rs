@@ -328,9 +328,9 @@ fn no_block_reads_past_its_witness_budget_and_every_verifier_takes_what_the_sequ
     let run = |inputs: &L2BlockInputs| chain.execute_l2(inputs).unwrap();
     let is_budget = |reason: &String| reason.contains("witness budget");
 
-    // One transaction that reads more code than any block may. The sequencer leaves it out,
-    // nothing changed; a batch that carries it anyway gets it included as failed, paying for all
-    // its gas (so its work is paid).
+    // One transaction that reads more code than one transaction may: the sequencer and every
+    // verifier include it failed, paying for all its gas (its work is paid, and it cannot spend
+    // the block's budget for free).
     let greedy = inputs(vec![sign(
         0,
         0,
@@ -339,15 +339,13 @@ fn no_block_reads_past_its_witness_budget_and_every_verifier_takes_what_the_sequ
         words(&contracts),
         10_000_000,
     )]);
-    let block = chain.sequence_l2(&greedy);
-    assert_eq!(block.skipped.len(), 1);
-    assert!(is_budget(&block.skipped[0].1), "{:?}", block.skipped);
-    assert!(block.executed.block.block.transactions.is_empty());
-    let block = run(&greedy);
-    assert!(block.skipped.is_empty());
-    assert_eq!(block.executed.block.block.transactions.len(), 1);
-    assert!(!block.executed.receipts[0].status());
-    assert_eq!(block.executed.block.header().gas_used, 10_000_000);
+    for block in [chain.sequence_l2(&greedy), run(&greedy)] {
+        assert!(block.skipped.is_empty(), "{:?}", block.skipped);
+        assert_eq!(block.executed.block.block.transactions.len(), 1);
+        assert!(!block.executed.receipts[0].status());
+        assert_eq!(block.executed.block.header().gas_used, 10_000_000);
+        assert!(block.witness_bytes <= tandem_execution::budget::TX_WITNESS + 40_000);
+    }
 
     // One contract a transaction, from ten senders: the block takes them until its witness
     // budget is spent, and leaves the rest out.
@@ -429,27 +427,31 @@ fn a_deposit_that_reads_past_the_budget_lands_without_its_call_and_the_next_wait
         }
     };
     let (heavy, light) = (fresh(10_000_001), fresh(10_000_002));
-    let queue = vec![
-        queued(0, heavy, PROBE, 10_000_000, words(&contracts)),
-        queued(1, light, light, 100_000, vec![]),
-    ];
+    // Three deposits that each read past one transaction's share, then a light one.
+    let mut queue: Vec<QueuedTx> = (0..3u64)
+        .map(|i| {
+            let of = &contracts[10 * i as usize..10 * (i as usize + 1)];
+            queued(i, fresh(10_000_100 + i), PROBE, 10_000_000, words(of))
+        })
+        .collect();
+    queue[0] = queued(0, heavy, PROBE, 10_000_000, words(&contracts[..10]));
+    queue.push(queued(3, light, light, 100_000, vec![]));
     let inputs = |queue: Vec<QueuedTx>| L2BlockInputs {
         timestamp: chain.head().timestamp + 1,
         l1_origin: L1Origin::default(),
         queue,
         transactions: Vec::new(),
     };
-    // The heavy deposit lands: its mint stands, its call fails with all its gas used. It read
-    // past half the budget, so the light one waits for the next block.
+    // The heavy deposits land: each mint stands, each call fails with all its gas used. Together
+    // they read past half the budget, so the light one waits for the next block.
     let first = inputs(queue.clone());
     let block = chain.execute_l2(&first).unwrap();
     let txs = &block.executed.block.block.transactions;
-    assert_eq!(txs.len(), 1);
+    assert_eq!(txs.len(), 3);
     assert_eq!(txs[0].sender, heavy);
-    let receipt = &block.executed.receipts[0];
-    assert!(!receipt.status());
-    assert_eq!(block.executed.block.header().gas_used, 10_000_000);
-    assert_eq!(L1Origin::queue_index_of(block.executed.block.header()), 1);
+    assert!(block.executed.receipts.iter().all(|r| !r.status()));
+    assert_eq!(block.executed.block.header().gas_used, 30_000_000);
+    assert_eq!(L1Origin::queue_index_of(block.executed.block.header()), 3);
     let charged = block.witness_bytes;
     assert!(charged <= WITNESS_BUDGET);
     // EXECUTE over its witness agrees.
@@ -464,7 +466,7 @@ fn a_deposit_that_reads_past_the_budget_lands_without_its_call_and_the_next_wait
     assert_eq!((account.balance, account.nonce), (eth, 1));
     drop(reader);
     // The next block takes the light one.
-    let block = chain.execute_l2(&inputs(queue[1..].to_vec())).unwrap();
+    let block = chain.execute_l2(&inputs(queue[3..].to_vec())).unwrap();
     let txs = &block.executed.block.block.transactions;
     assert_eq!(txs.len(), 1);
     assert_eq!(txs[0].sender, light);
