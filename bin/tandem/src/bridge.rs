@@ -7,7 +7,8 @@ use alloy_primitives::{
 use alloy_sol_types::{SolCall, SolEvent};
 use eyre::{WrapErr, bail, eyre};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tandem_execution::system::{IL2ToL1MessagePasser, IPortal, portal::deposit_transaction};
+use tandem_execution::system::{IL2ToL1MessagePasser, IPortal};
+use tandem_primitives::protocol::deposit_transaction;
 use tandem_primitives::{
     ChainConfig, dev,
     system::{L2_TO_L1_MESSAGE_PASSER, PORTAL},

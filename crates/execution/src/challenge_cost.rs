@@ -11,7 +11,6 @@
 //! the block uses, at most the L2 gas limit) and, when it wins, returning the bonds of the
 //! outputs after the wrong one (at most [`MAX_PENDING_OUTPUTS`]). Every term is an upper bound.
 use crate::{
-    batch::{Limits, MAX_BATCH_BYTES},
     budget::{HEADER_BYTES, MAX_CODE_BYTES, QUEUE_ENTRY_BYTES, WITNESS_BUDGET},
     l2::{MAX_QUEUE_ENTRIES, MIN_TX_GAS},
     system::{
@@ -24,7 +23,10 @@ use crate::{
     },
 };
 use alloy_primitives::Address;
-use tandem_primitives::{ChainConfig, Genesis};
+use tandem_primitives::{
+    ChainConfig, Genesis,
+    batch::{Limits, MAX_BATCH_BYTES},
+};
 
 /// A challenge's calldata besides its batch and what the budget charged: the ABI head and
 /// padding, two Merkle proofs of at most 64 levels, the L1 origin's header, the parent's header

@@ -200,7 +200,10 @@ impl<'r, S: StateReader> Executor<'r, S> {
     }
 
     /// L2 only: records the block's L1 origin in the L1Block predeploy, before any transaction.
-    pub fn set_l1_origin(&mut self, origin: &crate::l2::L1Origin) -> Result<(), Error> {
+    pub fn set_l1_origin(
+        &mut self,
+        origin: &tandem_primitives::protocol::L1Origin,
+    ) -> Result<(), Error> {
         use crate::system::l1_block::{BASEFEE_SLOT, HASH_SLOT, NUMBER_SLOT, TIMESTAMP_SLOT};
         use tandem_primitives::system::L1_BLOCK;
         let slots = [

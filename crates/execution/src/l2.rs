@@ -6,20 +6,11 @@ use crate::{
     budget::{Meter, Metered, QUEUE_ENTRY_BYTES, QUEUE_WITNESS, WITNESS_BUDGET},
 };
 use alloy_consensus::Transaction;
-use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_rlp::{RlpDecodable, RlpEncodable};
+use alloy_primitives::{Address, B256, U256};
 use std::sync::Arc;
+pub use tandem_primitives::protocol::L1Origin;
 use tandem_primitives::{ChainConfig, Header, Layer, StoredTx, TxEnvelope, system};
 use tandem_state::{NodeSource, StateReader};
-
-/// The L1 block an L2 block derives from; recorded in the L1Block predeploy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, RlpEncodable, RlpDecodable)]
-pub struct L1Origin {
-    pub number: u64,
-    pub hash: B256,
-    pub timestamp: u64,
-    pub base_fee: u64,
-}
 
 /// Everything an L2 block is made of besides its parent: what a batch (and the deposit queue)
 /// commits to.
@@ -515,7 +506,8 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             };
             meter.enforce(false);
             queued += usize::from(included?);
-            queue_hash = crate::system::portal::next_queue_hash(queue_hash, entry.tx.tx.tx_hash());
+            queue_hash =
+                tandem_primitives::protocol::next_queue_hash(queue_hash, entry.tx.tx.tx_hash());
             next = next.checked_add(1).ok_or(L2Error::QueueGap {
                 expected: next,
                 got: entry.index,
@@ -605,10 +597,10 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     fn execute_metered(&mut self, tx: TxEnvelope, sender: Address) -> Result<TxOutcome, Attempt> {
         let fee = l1_fee(&tx, self.origin.base_fee);
         let hash = tx.tx_hash();
-        if !crate::batch::batchable(&tx) {
+        if !tandem_primitives::batch::batchable(&tx) {
             return Err(Attempt::Skipped(Error::InvalidTx {
                 hash,
-                reason: crate::batch::UNBATCHABLE_TYPE.into(),
+                reason: tandem_primitives::batch::UNBATCHABLE_TYPE.into(),
             }));
         }
         let bytes = alloy_eips::eip2718::Encodable2718::encode_2718_len(&tx) as u64;
@@ -707,63 +699,4 @@ pub fn l1_data_fee(data: &[u8], l1_base_fee: u64) -> L1Fee {
         gas_price: l1_base_fee,
         fee: U256::from(gas_used) * U256::from(l1_base_fee),
     }
-}
-
-impl L1Origin {
-    /// An L2 header's extra data: the origin (number, timestamp, base fee; the hash is the mix
-    /// hash), the Portal queue index after the block, and how many of its first transactions came
-    /// from the queue. A block alone tells which L1 block it derives from, its data price, and
-    /// which of its transactions a batch carries.
-    pub fn extra_data(&self, queue_index: u64, queued: u64) -> Bytes {
-        let mut out = Vec::with_capacity(EXTRA_DATA_LEN);
-        for word in [
-            self.number,
-            self.timestamp,
-            self.base_fee,
-            queue_index,
-            queued,
-        ] {
-            out.extend_from_slice(&word.to_be_bytes());
-        }
-        out.into()
-    }
-
-    /// The Portal queue index after an L2 block (0 for genesis).
-    pub fn queue_index_of(header: &Header) -> u64 {
-        extra_word(header, 3)
-    }
-
-    /// How many of an L2 block's first transactions came from the Portal's queue.
-    pub fn queued_of(header: &Header) -> usize {
-        extra_word(header, 4) as usize
-    }
-
-    /// The origin an L2 header records; `None` for a header without one (genesis).
-    pub fn of_header(header: &Header) -> Option<Self> {
-        let extra = header.extra_data.as_ref();
-        if extra.len() != EXTRA_DATA_LEN {
-            return None;
-        }
-        let word = |i: usize| -> Option<u64> {
-            Some(u64::from_be_bytes(extra[i * 8..i * 8 + 8].try_into().ok()?))
-        };
-        Some(Self {
-            number: word(0)?,
-            timestamp: word(1)?,
-            base_fee: word(2)?,
-            hash: header.mix_hash,
-        })
-    }
-}
-
-/// Length of an L2 header's extra data: five big-endian u64 words.
-const EXTRA_DATA_LEN: usize = 40;
-
-fn extra_word(header: &Header, i: usize) -> u64 {
-    header
-        .extra_data
-        .get(i * 8..i * 8 + 8)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0)
 }

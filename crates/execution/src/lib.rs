@@ -3,7 +3,6 @@
 //! A block is built (or re-executed) by an [`Executor`]: it runs transactions one by one on top of
 //! the parent state, and on [`Executor::finish`] folds the changes into the state trie and seals the
 //! Ethereum header. The same environment code serves `eth_call` and `eth_estimateGas`.
-pub mod batch;
 pub mod budget;
 pub mod challenge_cost;
 mod env;

@@ -5,7 +5,6 @@
 //! default: the result is the true output root or nothing.
 use crate::{
     l2::{L1Origin, L2BlockInputs, QueuedTx, derive_l2_block},
-    system::output_oracle::output_root,
     witness::ExecutionWitness,
 };
 use alloy_consensus::{Header, Typed2718};
@@ -13,7 +12,9 @@ use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
 use std::collections::HashMap;
-use tandem_primitives::{ChainConfig, TxEnvelope, system::L2_TO_L1_MESSAGE_PASSER};
+use tandem_primitives::{
+    ChainConfig, TxEnvelope, protocol::output_root, system::L2_TO_L1_MESSAGE_PASSER,
+};
 use tandem_state::{NodeSource, StateReader, WitnessState};
 
 /// The three parts of an output root.

@@ -10,7 +10,8 @@ use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEvent;
 use askama::Template;
 use serde_json::Value;
-use tandem_execution::system::{IL2ToL1MessagePasser, IPortal, portal::deposit_transaction};
+use tandem_execution::system::{IL2ToL1MessagePasser, IPortal};
+use tandem_primitives::protocol::deposit_transaction;
 use tandem_primitives::system::{L2_TO_L1_MESSAGE_PASSER, PORTAL};
 
 /// Blocks the home page summarizes per layer.

@@ -1,12 +1,17 @@
 //! Block, header, transaction and receipt types, genesis and chain config shared by every tandem crate.
 //!
 //! The Ethereum types are alloy's; this crate adds the pieces tandem fixes for itself: the chain
-//! parameters, the genesis format (geth-style `alloc`), the dev accounts and a few helpers. It does no I/O.
+//! parameters, the genesis format (geth-style `alloc`), the dev accounts, the system contracts'
+//! interfaces ([`abi`]), the protocol rules every layer and client computes alike ([`protocol`])
+//! and the batch codec ([`batch`]). It does no I/O.
+pub mod abi;
+pub mod batch;
 mod block;
 pub mod body;
 mod chain;
 pub mod dev;
 pub mod genesis;
+pub mod protocol;
 pub mod system;
 
 pub use alloy_consensus::Header;

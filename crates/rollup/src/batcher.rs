@@ -26,7 +26,7 @@ pub struct BatcherConfig {
     /// Post at least this often while there are unposted blocks.
     pub max_interval: Duration,
     /// Post as soon as a batch reaches this many compressed bytes; never exceed it (nor
-    /// BatchInbox's [`tandem_execution::batch::MAX_BATCH_BYTES`]).
+    /// BatchInbox's [`tandem_primitives::batch::MAX_BATCH_BYTES`]).
     pub max_batch_bytes: usize,
     pub compression: Compression,
     /// The registered batcher's key.

@@ -10,10 +10,9 @@ use alloy_sol_types::SolEvent;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tandem_execution::system::{
-    IL2ToL1MessagePasser, IOutputOracle, IPortal,
-    message_passer::{Withdrawal, sent_message_slot},
-    output_oracle::{OUTPUT_VERSION, blocks_root, output_root},
+    IL2ToL1MessagePasser, IOutputOracle, IPortal, message_passer::sent_message_slot,
 };
+use tandem_primitives::protocol::{OUTPUT_VERSION, Withdrawal, blocks_root, output_root};
 use tandem_primitives::{
     dev::DevAccount,
     system::{L2_TO_L1_MESSAGE_PASSER, OUTPUT_ORACLE, PORTAL},

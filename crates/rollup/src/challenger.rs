@@ -23,12 +23,10 @@ use std::{
 };
 use tandem_execution::{
     l2::{L1Origin, L2BlockInputs},
-    system::{
-        IBatchInbox, IDisputeGame, IOutputOracle,
-        output_oracle::{block_root_proof, blocks_root},
-    },
+    system::{IBatchInbox, IDisputeGame, IOutputOracle},
     witness::execution_witness_for,
 };
+use tandem_primitives::protocol::{block_root_proof, blocks_root};
 use tandem_primitives::{
     ChainConfig, Header,
     dev::DevAccount,

@@ -351,7 +351,7 @@ async fn read_batch(l1: &L1Client, log: &alloy_rpc_types_eth::Log) -> Result<Opt
     let Ok(call) = IBatchInbox::submitBatchCall::abi_decode(input) else {
         return Ok(None);
     };
-    if tandem_execution::system::batch_commitment(&call.batch) != event.commitment
+    if tandem_primitives::protocol::batch_commitment(&call.batch) != event.commitment
         || call.sequence != event.sequence
     {
         return Ok(None);

@@ -6,11 +6,9 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolCall;
 use tandem_execution::{
     l2::{L2Block, L2BlockInputs, L2Error, derive_l2_block, execute_l2_block, sanitize},
-    system::{
-        IL2ToL1MessagePasser,
-        output_oracle::{blocks_root, output_root},
-    },
+    system::IL2ToL1MessagePasser,
 };
+use tandem_primitives::protocol::{blocks_root, output_root};
 use tandem_primitives::{ChainConfig, StoredTx, TxEnvelope, system::L2_TO_L1_MESSAGE_PASSER};
 use tandem_state::{LatestState, StateReader};
 

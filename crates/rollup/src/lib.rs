@@ -22,7 +22,7 @@ pub mod queue;
 pub mod sequencer;
 pub mod wal;
 
-pub use tandem_execution::batch::{
+pub use tandem_primitives::batch::{
     self, AddressTable, Batch, BatchBlock, BatchError, Compression, Limits,
 };
 

@@ -11,11 +11,9 @@ use alloy_rpc_types_eth::{Filter, Log};
 use alloy_sol_types::SolEvent;
 use tandem_execution::{
     l2::{QueuedTx, queue_offer},
-    system::{
-        IPortal,
-        portal::{deposit_transaction, next_queue_hash},
-    },
+    system::IPortal,
 };
+use tandem_primitives::protocol::{deposit_transaction, next_queue_hash};
 use tandem_primitives::{StoredTx, TxEnvelope, system::PORTAL};
 
 /// L1 blocks one log query covers.

@@ -144,7 +144,7 @@ pub fn pool_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
     })?;
     // An L2 block takes only what a batch can carry.
     if backend.chain.layer == tandem_primitives::Layer::L2
-        && !tandem_execution::batch::batchable(&tx)
+        && !tandem_primitives::batch::batchable(&tx)
     {
         return Err(RpcError::from(tandem_mempool::Error::TypeNotSupported));
     }

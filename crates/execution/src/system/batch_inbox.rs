@@ -4,17 +4,19 @@
 //! L2 blocks it carries, and the address table the batch format refers to. The batch bytes stay in
 //! the L1 transaction's calldata, where derivation (and a challenger) read them.
 use super::Call;
-use crate::batch::{AddressBook, AddressTable, Batch, BatchError, Limits, MAX_BATCH_BYTES};
-use alloy_sol_types::{SolCall, SolError, SolEvent, sol};
+use alloy_sol_types::{SolCall, SolError, SolEvent};
 use revm::{
     context_interface::ContextTr,
     precompile::PrecompileOutput,
-    primitives::{Address, B256, U256, keccak256},
+    primitives::{Address, B256, U256},
 };
 use std::cell::RefCell;
+use tandem_primitives::batch::{
+    AddressBook, AddressTable, Batch, BatchError, Limits, MAX_BATCH_BYTES,
+};
 use tandem_primitives::system::BATCH_INBOX;
 
-sol!("../../contracts/IBatchInbox.sol");
+pub use tandem_primitives::abi::IBatchInbox;
 
 /// Storage slot of the registered batcher (set at genesis).
 pub const BATCHER_SLOT: U256 = U256::ZERO;
@@ -54,11 +56,6 @@ fn position_slot(address: &Address) -> U256 {
 
 fn range_slot(sequence: u64) -> U256 {
     super::mapping_slot(U256::from(sequence).into(), RANGES_SLOT)
-}
-
-/// The commitment BatchInbox stores for a batch.
-pub fn batch_commitment(batch: &[u8]) -> B256 {
-    keccak256(batch)
 }
 
 /// The first `count` entries of the address table in BatchInbox's storage (the table as it stood
@@ -242,7 +239,7 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                 return call.revert(revert);
             }
             call.charge_keccak(c.batch.len());
-            let commitment = batch_commitment(&c.batch);
+            let commitment = tandem_primitives::protocol::batch_commitment(&c.batch);
             call.sstore(
                 commitment_slot(c.sequence),
                 U256::from_be_bytes(commitment.0),

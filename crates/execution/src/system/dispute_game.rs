@@ -14,7 +14,7 @@ use crate::{
     stateless::OutputPreimage,
 };
 use alloy_eips::eip2718::Decodable2718;
-use alloy_sol_types::{SolCall, SolError, SolEvent, sol};
+use alloy_sol_types::{SolCall, SolError, SolEvent};
 use revm::{
     context_interface::ContextTr,
     precompile::PrecompileOutput,
@@ -25,7 +25,7 @@ use tandem_primitives::{
     system::{OUTPUT_ORACLE, PORTAL},
 };
 
-sol!("../../contracts/IDisputeGame.sol");
+pub use tandem_primitives::abi::IDisputeGame;
 
 /// The L2 genesis output root (set at genesis).
 pub const GENESIS_OUTPUT_SLOT: U256 = U256::ZERO;
@@ -114,8 +114,13 @@ fn challenge<CTX: ContextTr>(
     call.charge_keccak(
         64usize.saturating_mul(c.claimedProof.len().saturating_add(c.parentProof.len())),
     );
-    if !output_oracle::verify_block_root(blocks_root, c.claimedRoot, at, interval, &c.claimedProof)
-    {
+    if !tandem_primitives::protocol::verify_block_root(
+        blocks_root,
+        c.claimedRoot,
+        at,
+        interval,
+        &c.claimedProof,
+    ) {
         return Ok(Err(bad_proof("claimed root")));
     }
     let parent = OutputPreimage {
@@ -125,7 +130,13 @@ fn challenge<CTX: ContextTr>(
     };
     let parent_root = parent.root();
     let parent_claimed = if at > 0 {
-        output_oracle::verify_block_root(blocks_root, parent_root, at - 1, interval, &c.parentProof)
+        tandem_primitives::protocol::verify_block_root(
+            blocks_root,
+            parent_root,
+            at - 1,
+            interval,
+            &c.parentProof,
+        )
     } else if index > 0 {
         parent_root
             == B256::from(call.sload_at(OUTPUT_ORACLE, output_slot(index - 1, field::ROOT))?)
@@ -317,7 +328,7 @@ fn block_inputs<CTX: ContextTr>(
         let (hash_slot, block_slot) = portal::entry_slots(index);
         let recorded = B256::from(call.sload_at(PORTAL, hash_slot)?);
         call.charge_keccak(64);
-        previous = portal::next_queue_hash(previous, tx.tx_hash());
+        previous = tandem_primitives::protocol::next_queue_hash(previous, tx.tx_hash());
         if previous != recorded {
             return Ok(Err(bad_queue(format!("entry {index} is not the Portal's"))));
         }

@@ -7,11 +7,11 @@ use crate::{
     witness::ExecutionWitness,
 };
 use alloy_consensus::Transaction;
-use alloy_sol_types::{SolCall, SolError, sol};
+use alloy_sol_types::{SolCall, SolError};
 use revm::{context_interface::ContextTr, precompile::PrecompileOutput, primitives::U256};
 use tandem_primitives::{ChainConfig, FeeParams, Layer, system::EXECUTE};
 
-sol!("../../contracts/IExecute.sol");
+pub use tandem_primitives::abi::IExecute;
 
 /// Base cost of one re-execution.
 pub const EXECUTE_BASE_GAS: u64 = 2_000;

@@ -1,14 +1,14 @@
 //! L1Block (L2 predeploy): the L1 origin of the current L2 block, for contracts to read. Only the
 //! block-start update of the L2 state transition writes it; calls can only read.
 use super::Call;
-use alloy_sol_types::{SolCall, SolError, sol};
+use alloy_sol_types::{SolCall, SolError};
 use revm::{
     context_interface::ContextTr,
     precompile::PrecompileOutput,
     primitives::{B256, U256},
 };
 
-sol!("../../contracts/IL1Block.sol");
+pub use tandem_primitives::abi::IL1Block;
 
 /// Storage slots, in the order of the interface.
 pub const NUMBER_SLOT: U256 = U256::ZERO;

@@ -1,59 +1,19 @@
 //! L2ToL1MessagePasser (L2 predeploy): records withdrawals in its storage, where L1's Portal checks
 //! them with a storage proof against an output root.
 use super::Call;
-use alloy_sol_types::{SolCall, SolError, SolEvent, SolValue, sol};
+use alloy_sol_types::{SolCall, SolError, SolEvent};
 use revm::{
     context_interface::ContextTr,
     precompile::PrecompileOutput,
-    primitives::{Address, B256, U256, keccak256},
+    primitives::{B256, U256},
 };
 
-sol!("../../contracts/IL2ToL1MessagePasser.sol");
+pub use tandem_primitives::abi::IL2ToL1MessagePasser;
 
 /// `mapping(bytes32 => bool) sentMessages` lives at slot 0.
 pub const SENT_MESSAGES_SLOT: u64 = 0;
 /// The nonce of the next withdrawal.
 pub const MESSAGE_NONCE_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
-
-/// One withdrawal, as hashed on L2 and proven on L1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Withdrawal {
-    pub nonce: U256,
-    pub sender: Address,
-    pub target: Address,
-    pub value: U256,
-    pub gas_limit: U256,
-    pub data: revm::primitives::Bytes,
-}
-
-impl Withdrawal {
-    /// keccak256(abi.encode(nonce, sender, target, value, gasLimit, data)), OP Stack's hashWithdrawal.
-    pub fn hash(&self) -> B256 {
-        keccak256(
-            (
-                self.nonce,
-                self.sender,
-                self.target,
-                self.value,
-                self.gas_limit,
-                self.data.clone(),
-            )
-                .abi_encode_params(),
-        )
-    }
-
-    /// The withdrawal a `MessagePassed` event records.
-    pub fn from_event(event: &IL2ToL1MessagePasser::MessagePassed) -> Self {
-        Self {
-            nonce: event.nonce,
-            sender: event.sender,
-            target: event.target,
-            value: event.value,
-            gas_limit: event.gasLimit,
-            data: event.data.clone(),
-        }
-    }
-}
 
 /// The storage slot that holds `sentMessages[hash]`.
 pub fn sent_message_slot(hash: B256) -> U256 {
@@ -82,7 +42,7 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                 return call.revert(IL2ToL1MessagePasser::DataNotSupported {}.abi_encode());
             }
             let nonce = call.sload(MESSAGE_NONCE_SLOT)?;
-            let withdrawal = Withdrawal {
+            let withdrawal = tandem_primitives::protocol::Withdrawal {
                 nonce,
                 sender: call.caller,
                 target: c.to,

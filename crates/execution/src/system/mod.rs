@@ -11,7 +11,7 @@ pub mod message_passer;
 pub mod output_oracle;
 pub mod portal;
 
-pub use batch_inbox::{BATCHER_SLOT, IBatchInbox, NEXT_SEQUENCE_SLOT, batch_commitment};
+pub use batch_inbox::{BATCHER_SLOT, IBatchInbox, NEXT_SEQUENCE_SLOT};
 pub use dispute_game::IDisputeGame;
 pub use execute::IExecute;
 pub use l1_block::IL1Block;

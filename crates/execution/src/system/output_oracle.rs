@@ -1,14 +1,14 @@
 //! OutputOracle (L1): L2 output roots proposed with a bond, final after the challenge window.
 use super::Call;
-use alloy_sol_types::{SolCall, SolError, SolEvent, sol};
+use alloy_sol_types::{SolCall, SolError, SolEvent};
 use revm::{
     context_interface::ContextTr,
     precompile::PrecompileOutput,
-    primitives::{Address, B256, U256, keccak256},
+    primitives::{Address, B256, U256},
 };
 use tandem_primitives::system::DISPUTE_GAME;
 
-sol!("../../contracts/IOutputOracle.sol");
+pub use tandem_primitives::abi::IOutputOracle;
 
 pub const COUNT_SLOT: U256 = U256::ZERO;
 pub const WINDOW_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
@@ -23,87 +23,6 @@ const TIMESTAMP: u64 = 3;
 const PROPOSER: u64 = 4;
 const BOND: u64 = 5;
 const CLAIMED: u64 = 6;
-
-/// The version an output root starts with.
-pub const OUTPUT_VERSION: B256 = B256::ZERO;
-
-/// keccak256(version 0 ++ state root ++ message-passer storage root ++ block hash).
-pub fn output_root(state_root: B256, message_passer_storage_root: B256, block_hash: B256) -> B256 {
-    let mut preimage = [0u8; 128];
-    preimage[32..64].copy_from_slice(state_root.as_slice());
-    preimage[64..96].copy_from_slice(message_passer_storage_root.as_slice());
-    preimage[96..].copy_from_slice(block_hash.as_slice());
-    keccak256(preimage)
-}
-
-/// The binary keccak Merkle root over per-block output roots (an odd node is paired with zero);
-/// zero for none.
-pub fn blocks_root(roots: &[B256]) -> B256 {
-    let mut level: Vec<B256> = roots.to_vec();
-    if level.is_empty() {
-        return B256::ZERO;
-    }
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| hash_pair(pair[0], pair.get(1).copied().unwrap_or(B256::ZERO)))
-            .collect();
-    }
-    level[0]
-}
-
-/// The Merkle proof of leaf `index` in [`blocks_root`]`(roots)`: the sibling at each level, zero
-/// where a node has none.
-pub fn block_root_proof(roots: &[B256], index: usize) -> Vec<B256> {
-    let mut proof = Vec::new();
-    let mut level: Vec<B256> = roots.to_vec();
-    let mut at = index;
-    while level.len() > 1 {
-        proof.push(level.get(at ^ 1).copied().unwrap_or(B256::ZERO));
-        level = level
-            .chunks(2)
-            .map(|pair| hash_pair(pair[0], pair.get(1).copied().unwrap_or(B256::ZERO)))
-            .collect();
-        at /= 2;
-    }
-    proof
-}
-
-/// Whether `leaf` is leaf `index` of `count` under `root` by `proof` (one sibling per level).
-pub fn verify_block_root(root: B256, leaf: B256, index: u64, count: u64, proof: &[B256]) -> bool {
-    if index >= count || proof.len() != levels(count) {
-        return false;
-    }
-    let mut node = leaf;
-    let mut at = index;
-    for sibling in proof {
-        node = if at.is_multiple_of(2) {
-            hash_pair(node, *sibling)
-        } else {
-            hash_pair(*sibling, node)
-        };
-        at /= 2;
-    }
-    node == root
-}
-
-/// How many levels a Merkle tree over `count` leaves has above them.
-fn levels(count: u64) -> usize {
-    let mut levels = 0;
-    let mut width = count;
-    while width > 1 {
-        width = width.div_ceil(2);
-        levels += 1;
-    }
-    levels
-}
-
-fn hash_pair(left: B256, right: B256) -> B256 {
-    let mut preimage = [0u8; 64];
-    preimage[..32].copy_from_slice(left.as_slice());
-    preimage[32..].copy_from_slice(right.as_slice());
-    keccak256(preimage)
-}
 
 /// The storage slot of field `field` of output `index`.
 pub fn output_slot(index: u64, field: u64) -> U256 {
@@ -295,7 +214,7 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                 );
             }
             call.charge_keccak(64 * c.blockRoots.len());
-            let blocks_root = blocks_root(&c.blockRoots);
+            let blocks_root = tandem_primitives::protocol::blocks_root(&c.blockRoots);
             let index = count.saturating_to::<u64>();
             let now = call.timestamp();
             let proposer = call.caller;

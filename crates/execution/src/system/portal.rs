@@ -2,23 +2,18 @@
 //! and withdrawal payouts proven against final outputs.
 use super::{Call, output_oracle};
 use alloy_eips::eip2718::Decodable2718;
-use alloy_sol_types::{SolCall, SolError, SolEvent, SolValue};
+use alloy_sol_types::{SolCall, SolError, SolEvent};
 use revm::{
     context_interface::ContextTr,
     precompile::PrecompileOutput,
-    primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
+    primitives::{Address, B256, U256, keccak256},
 };
 use tandem_primitives::{
-    TxDeposit, TxEnvelope,
+    TxEnvelope,
     system::{self, OUTPUT_ORACLE},
 };
 
-/// The generated event constructors take one argument per field.
-#[allow(clippy::too_many_arguments)]
-mod abi {
-    alloy_sol_types::sol!("../../contracts/IPortal.sol");
-}
-pub use abi::IPortal;
+pub use tandem_primitives::abi::IPortal;
 
 pub const QUEUE_LENGTH_SLOT: U256 = U256::ZERO;
 pub const QUEUE_HASH_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
@@ -37,41 +32,6 @@ pub const MAX_FORCED_TX_BYTES: usize = MAX_DEPOSIT_DATA + 1024;
 /// L1 gas charged per unit of L2 gas a queued transaction asks for: queued gas is not free, so
 /// the queue cannot be flooded for the price of a log.
 pub const QUEUED_GAS_DIVISOR: u64 = 16;
-
-/// The source hash of queue entry `index`: keccak256(abi.encode(uint256(0), uint256(index))).
-pub fn deposit_source_hash(index: u64) -> B256 {
-    keccak256((U256::ZERO, U256::from(index)).abi_encode_params())
-}
-
-/// The rolling queue hash after an entry whose L2 transaction hash is `entry`.
-pub fn next_queue_hash(previous: B256, entry: B256) -> B256 {
-    let mut preimage = [0u8; 64];
-    preimage[..32].copy_from_slice(previous.as_slice());
-    preimage[32..].copy_from_slice(entry.as_slice());
-    keccak256(preimage)
-}
-
-/// The L2 deposit transaction of queue entry `index`.
-pub fn deposit_transaction(
-    index: u64,
-    from: Address,
-    to: Address,
-    mint: U256,
-    value: U256,
-    gas_limit: u64,
-    data: Bytes,
-) -> TxDeposit {
-    TxDeposit {
-        source_hash: deposit_source_hash(index),
-        from,
-        to: TxKind::Call(to),
-        mint: mint.saturating_to(),
-        value,
-        gas_limit,
-        is_system_transaction: false,
-        input: data,
-    }
-}
 
 /// `mapping(uint64 => bytes32)` of the queue hash after each entry, at slot 3.
 const ENTRY_HASH_SLOT: u64 = 3;
@@ -142,7 +102,7 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
             // A contract caller acts on L2 as its alias, never as the contract at its address.
             let from = l2_sender(call.caller, call.origin());
             let (index, previous) = queue_head(call)?;
-            let deposit = deposit_transaction(
+            let deposit = tandem_primitives::protocol::deposit_transaction(
                 index,
                 from,
                 c.to,
@@ -235,8 +195,8 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
             }
             let proof = &c.outputRootProof;
             call.charge_keccak(128);
-            if proof.version != output_oracle::OUTPUT_VERSION
-                || output_oracle::output_root(
+            if proof.version != tandem_primitives::protocol::OUTPUT_VERSION
+                || tandem_primitives::protocol::output_root(
                     proof.stateRoot,
                     proof.messagePasserStorageRoot,
                     proof.blockHash,
@@ -245,7 +205,7 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                 return call.revert(IPortal::BadOutputRootProof {}.abi_encode());
             }
             let w = &c.withdrawal;
-            let withdrawal = super::message_passer::Withdrawal {
+            let withdrawal = tandem_primitives::protocol::Withdrawal {
                 nonce: w.nonce,
                 sender: w.sender,
                 target: w.target,
@@ -319,7 +279,7 @@ fn push<CTX: ContextTr>(
 ) -> Result<B256, String> {
     call.charge_keccak(64);
     call.charge(l2_gas / QUEUED_GAS_DIVISOR);
-    let queue_hash = next_queue_hash(previous, entry);
+    let queue_hash = tandem_primitives::protocol::next_queue_hash(previous, entry);
     call.sstore(QUEUE_HASH_SLOT, U256::from_be_bytes(queue_hash.0))?;
     call.sstore(QUEUE_LENGTH_SLOT, U256::from(index + 1))?;
     let (hash_slot, block_slot) = entry_slots(index);

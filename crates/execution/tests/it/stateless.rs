@@ -10,9 +10,10 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use tandem_execution::{
     l2::{L1Origin, L2BlockInputs, QueuedTx},
     stateless::{OutputPreimage, decode_inputs, encode_inputs, execute_stateless},
-    system::{IL2ToL1MessagePasser, portal::deposit_transaction},
+    system::IL2ToL1MessagePasser,
     witness::{ExecutionWitness, execution_witness_for},
 };
+use tandem_primitives::protocol::deposit_transaction;
 use tandem_primitives::{StoredTx, TxEnvelope, dev, system::L2_TO_L1_MESSAGE_PASSER};
 
 /// Reverts on empty calldata; otherwise stores calldata word 1 at slot word 0 (zero deletes the

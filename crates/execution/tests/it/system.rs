@@ -4,12 +4,12 @@ use alloy_consensus::{Transaction, TxEip1559};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use revm::context_interface::result::ExecutionResult;
-use tandem_execution::{
-    BlockAttributes, Executor,
+use tandem_execution::{BlockAttributes, Executor, system::IBatchInbox};
+use tandem_primitives::{
     batch::{AddressTable, Batch, BatchBlock, Compression},
-    system::IBatchInbox,
+    dev,
+    system::BATCH_INBOX,
 };
-use tandem_primitives::{dev, system::BATCH_INBOX};
 use tandem_state::LatestState;
 
 fn call(

@@ -28,10 +28,10 @@ use tandem_execution::{
     l2::L1Origin,
     system::{
         IDisputeGame, IL2ToL1MessagePasser, IPortal,
-        message_passer::Withdrawal,
         portal::{MAX_QUEUED_GAS, MIN_QUEUED_GAS},
     },
 };
+use tandem_primitives::protocol::Withdrawal;
 use tandem_primitives::{StoredTx, genesis, system::L2_TO_L1_MESSAGE_PASSER, system::PORTAL};
 use tandem_rollup::{
     bridge::{output_at, proposal},
@@ -393,7 +393,7 @@ fn forge(
         .filter(|e| e.tx.tx.is_deposit())
         .cloned()
         .collect();
-    let mut minted = tandem_execution::system::portal::deposit_transaction(
+    let mut minted = tandem_primitives::protocol::deposit_transaction(
         u64::MAX,
         thief.address,
         thief.address,

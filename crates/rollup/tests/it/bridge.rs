@@ -10,12 +10,9 @@ use std::sync::Arc;
 use tandem_execution::{
     BlockAttributes, Executor,
     l2::{L1Origin, L2BlockInputs, L2Error, QueuedTx, execute_l2_block},
-    system::{
-        IBatchInbox, IL2ToL1MessagePasser, IOutputOracle, IPortal,
-        message_passer::Withdrawal,
-        portal::{MAX_QUEUED_GAS, deposit_transaction},
-    },
+    system::{IBatchInbox, IL2ToL1MessagePasser, IOutputOracle, IPortal, portal::MAX_QUEUED_GAS},
 };
+use tandem_primitives::protocol::{Withdrawal, deposit_transaction};
 use tandem_primitives::{
     BridgeParams, ChainConfig, Genesis, GenesisAccount, Receipt, StoredTx, TxEnvelope, dev,
     genesis,

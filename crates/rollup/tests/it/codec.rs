@@ -171,7 +171,7 @@ fn incompressible_block(seed: u64, per_tx: usize) -> BatchBlock {
 
 #[test]
 fn any_block_the_state_transition_builds_fits_a_batch_by_itself() {
-    use tandem_execution::batch::MAX_BATCH_BYTES;
+    use tandem_primitives::batch::MAX_BATCH_BYTES;
     for (seed, per_tx) in [(1, 0), (2, 40), (3, 1_000), (4, 110_000)] {
         let block = incompressible_block(seed, per_tx);
         assert!(!block.transactions.is_empty());

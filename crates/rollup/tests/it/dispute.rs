@@ -11,10 +11,10 @@ use tandem_execution::{
     l2::{L1Origin, L2BlockInputs, QueuedTx, derive_l2_block, execute_l2_block},
     system::{
         IDisputeGame, IL2ToL1MessagePasser, IOutputOracle, IPortal, dispute_game::BURN_DIVISOR,
-        l1_block::QUEUE_HASH_SLOT, message_passer::Withdrawal, output_oracle::output_root,
-        portal::next_queue_hash,
+        l1_block::QUEUE_HASH_SLOT,
     },
 };
+use tandem_primitives::protocol::{Withdrawal, next_queue_hash, output_root};
 use tandem_primitives::{
     BridgeParams, Header, StoredTx, TxEnvelope, genesis,
     system::{DISPUTE_GAME, L1_BLOCK, L2_TO_L1_MESSAGE_PASSER, OUTPUT_ORACLE, PORTAL},

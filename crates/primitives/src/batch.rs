@@ -17,6 +17,7 @@
 //! address table does the same). The table is a pure function of the batches on L1, so the batcher
 //! and every verifier hold the same one. ERC-20 `transfer(address,uint256)` calls, the commonest
 //! calldata, store their recipient as an index and their amount as a decimal mantissa and exponent.
+use crate::TxEnvelope;
 use alloy_consensus::{
     SignableTransaction, Transaction, TxEip1559, TxEip2930, TxLegacy, Typed2718,
 };
@@ -27,7 +28,6 @@ use std::{
     collections::{HashMap, HashSet},
     io::{Read, Write},
 };
-use tandem_primitives::TxEnvelope;
 
 /// One L2 block as a batch carries it: the block's inputs, not its results.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -771,7 +771,7 @@ mod tests {
 
     #[test]
     fn a_batch_introducing_an_address_no_transaction_names_is_refused() {
-        let account = tandem_primitives::dev::accounts()[0].clone();
+        let account = crate::dev::accounts()[0].clone();
         let transfer = |nonce: u64, to: Address| {
             account.sign(alloy_consensus::TxEip1559 {
                 chain_id: 901,
