@@ -5,7 +5,8 @@ pragma solidity ^0.8.20;
 /// Address: 0x4200000000000000000000000000000000000015 (native, not EVM bytecode). Read-only: the
 /// L2 state transition writes it at the start of each block.
 /// Storage: slot 0 number, 1 timestamp, 2 base fee, 3 hash, 4 next Portal queue index, 5 Portal
-/// queue hash after the last included entry, 6 witness bytes the last L2 block charged.
+/// queue hash after the last included entry, 6 witness bytes the last L2 block charged, 7 bytes of
+/// sequenced transactions it held.
 interface IL1Block {
     /// Number of the L1 origin block.
     function number() external view returns (uint64);
@@ -22,6 +23,9 @@ interface IL1Block {
     /// Witness bytes the last L2 block charged to its budget (of 680,000): the next block's base
     /// fee counts them as the same share of its gas limit.
     function witnessUsed() external view returns (uint64);
+    /// Bytes of sequenced transactions the last L2 block held (of 114,688): the next block's base
+    /// fee counts them as the same share of its gas limit.
+    function dataBytes() external view returns (uint64);
 
     error BadCall(bytes4 selector);
     error NotAllowed();

@@ -46,7 +46,8 @@ pub const WITNESS_BUDGET: u64 = 680_000;
 /// it is included, failed, and pays for all its gas, in the sequencer's block too. A block's budget
 /// can therefore only be spent by transactions that were included and paid, and one that the
 /// block's budget then refuses (left out by the sequencer) meets a block that is full.
-pub const TX_WITNESS: u64 = WITNESS_BUDGET / 4;
+/// (200 KB: room for BLOCKHASH 256 blocks back, whose 256 headers the witness carries.)
+pub const TX_WITNESS: u64 = 200_000;
 /// A block takes the Portal queue's next entry only while it has charged less than this.
 pub const QUEUE_WITNESS: u64 = WITNESS_BUDGET / 2;
 /// What a witness spends on one item besides its bytes (an RLP string header, for items under

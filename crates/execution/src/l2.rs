@@ -3,7 +3,7 @@
 //! EXECUTE precompile run this same code, so they cannot disagree.
 use crate::{
     BlockAttributes, Error, ExecutedBlock, Executor, TxOutcome,
-    budget::{Meter, Metered, QUEUE_ENTRY_BYTES, QUEUE_WITNESS, WITNESS_BUDGET},
+    budget::{Meter, Metered, QUEUE_ENTRY_BYTES, QUEUE_WITNESS, TX_WITNESS, WITNESS_BUDGET},
 };
 use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, U256};
@@ -76,18 +76,29 @@ impl QueuedTx {
 /// either bound, and the sequencer's pool refuses a larger transaction.
 pub const MAX_BLOCK_DATA_BYTES: u64 = 112 * 1024;
 
-/// The base fee of the L2 block after `parent`, which charged `witness` bytes to its witness
-/// budget: EIP-1559 over the larger of the gas it used and its witness as the same share of the
-/// gas limit. A block full of witness raises the base fee as a block full of gas does, so filling
-/// the budget to keep others' transactions out costs what filling the gas would.
-pub fn next_base_fee(chain: &ChainConfig, parent: &Header, witness: u64) -> u64 {
-    let witness_gas =
-        u128::from(witness) * u128::from(parent.gas_limit) / u128::from(WITNESS_BUDGET);
-    let used = parent.gas_used.max(
-        u64::try_from(witness_gas)
-            .unwrap_or(u64::MAX)
-            .min(parent.gas_limit),
-    );
+/// What an L2 block used of its two limits besides gas, as its successor's base fee counts them
+/// (recorded in the L1Block predeploy at the end of each block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BlockUse {
+    /// Bytes charged to the witness budget ([`WITNESS_BUDGET`]).
+    pub witness: u64,
+    /// Bytes of sequenced transactions ([`MAX_BLOCK_DATA_BYTES`]).
+    pub data: u64,
+}
+
+/// The base fee of the L2 block after `parent`, which used `used`: EIP-1559 over the largest of
+/// the gas it used and its witness and data as the same shares of the gas limit. A block full of
+/// witness or data raises the base fee as a block full of gas does, so keeping others'
+/// transactions out by filling either gets dearer by the block, as filling the gas does.
+pub fn next_base_fee(chain: &ChainConfig, parent: &Header, used: BlockUse) -> u64 {
+    let share = |bytes: u64, limit: u64| {
+        let gas = u128::from(bytes) * u128::from(parent.gas_limit) / u128::from(limit);
+        u64::try_from(gas).unwrap_or(u64::MAX).min(parent.gas_limit)
+    };
+    let used = parent
+        .gas_used
+        .max(share(used.witness, WITNESS_BUDGET))
+        .max(share(used.data, MAX_BLOCK_DATA_BYTES));
     tandem_primitives::next_base_fee(
         &chain.fees,
         used,
@@ -440,13 +451,19 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         for vault in [system::SEQUENCER_FEE_VAULT, system::L1_FEE_VAULT] {
             state.account(vault).map_err(Error::State)?;
         }
-        let witness = state
-            .storage(
-                system::L1_BLOCK,
-                slot(crate::system::l1_block::WITNESS_SLOT),
-            )
-            .map_err(Error::State)?
-            .saturating_to::<u64>();
+        let used = BlockUse {
+            witness: state
+                .storage(
+                    system::L1_BLOCK,
+                    slot(crate::system::l1_block::WITNESS_SLOT),
+                )
+                .map_err(Error::State)?
+                .saturating_to(),
+            data: state
+                .storage(system::L1_BLOCK, slot(crate::system::l1_block::DATA_SLOT))
+                .map_err(Error::State)?
+                .saturating_to(),
+        };
         let attrs = BlockAttributes {
             timestamp,
             beneficiary: system::SEQUENCER_FEE_VAULT,
@@ -454,7 +471,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         };
         let mut executor = Executor::over(nodes, state, chain, parent, &attrs);
         executor.meter_writes(meter.clone());
-        executor.set_base_fee(next_base_fee(chain, parent, witness));
+        executor.set_base_fee(next_base_fee(chain, parent, used));
         executor.set_l1_origin(&origin)?;
         let mut queued = 0;
         let first = next;
@@ -468,18 +485,20 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
                     got: entry.index,
                 });
             }
+            // The queue takes at most half the block, in gas and in witness (reserving a whole
+            // transaction's share for the entry), so sequenced transactions always have the other
+            // half whatever L1 queues.
+            let bytes = alloy_eips::eip2718::Encodable2718::encode_2718_len(&entry.tx.tx) as u64
+                + QUEUE_ENTRY_BYTES;
             if entry.l1_block > origin.number
                 || next - first >= MAX_QUEUE_ENTRIES
-                || entry.gas_limit() > executor.gas_left()
-                || meter.used() > QUEUE_WITNESS
+                || executor.header().gas_used + entry.gas_limit() > chain.gas_limit / 2
+                || meter.used() + bytes + TX_WITNESS > QUEUE_WITNESS
             {
                 break;
             }
             // A challenge carries every entry the block takes: its bytes count like witness.
-            meter.add(
-                alloy_eips::eip2718::Encodable2718::encode_2718_len(&entry.tx.tx) as u64
-                    + QUEUE_ENTRY_BYTES,
-            );
+            meter.add(bytes);
             meter.enforce(true);
             meter.begin_transaction();
             let sender = entry.tx.sender;
@@ -654,12 +673,13 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     }
 
     /// Seals the block, recording in the L1Block predeploy what it charged to its witness budget
-    /// (the next block's base fee counts it, [`next_base_fee`]).
+    /// and its transaction bytes (the next block's base fee counts them, [`next_base_fee`]).
     pub fn finish(mut self) -> Result<ExecutedBlock, Error> {
-        let used = U256::from(self.meter.used());
+        use crate::system::l1_block::{DATA_SLOT, WITNESS_SLOT};
+        let (witness, data) = (U256::from(self.meter.used()), U256::from(self.data_bytes));
         self.executor.set_storage(
             system::L1_BLOCK,
-            &[(crate::system::l1_block::WITNESS_SLOT, used)],
+            &[(WITNESS_SLOT, witness), (DATA_SLOT, data)],
         )?;
         self.executor.finish()
     }
@@ -686,7 +706,15 @@ pub struct L1Fee {
 /// batch, a fixed overhead plus its calldata with zero bytes at a quarter (they compress away),
 /// priced as L1 calldata.
 pub fn l1_fee(tx: &TxEnvelope, l1_base_fee: u64) -> L1Fee {
-    l1_data_fee(tx.input(), l1_base_fee)
+    match tx.access_list().filter(|list| !list.is_empty()) {
+        // An access list rides in the batch as calldata does.
+        Some(list) => {
+            let mut data = tx.input().to_vec();
+            alloy_rlp::Encodable::encode(list, &mut data);
+            l1_data_fee(&data, l1_base_fee)
+        }
+        None => l1_data_fee(tx.input(), l1_base_fee),
+    }
 }
 
 /// [`l1_fee`] of a transaction with calldata `data`, e.g. one not signed yet.

@@ -338,8 +338,12 @@ impl EthApiServer for Rpc {
         let base_fee = L1Origin::of_header(&head)
             .map(|o| o.base_fee)
             .unwrap_or_default();
-        let input = request.input.input().cloned().unwrap_or_default();
-        let fee = l1_data_fee(&input, base_fee);
+        // The data a batch carries for it: calldata and any access list (as `l1_fee` counts).
+        let mut data = request.input.input().cloned().unwrap_or_default().to_vec();
+        if let Some(list) = request.access_list.as_ref().filter(|l| !l.is_empty()) {
+            alloy_rlp::Encodable::encode(list, &mut data);
+        }
+        let fee = l1_data_fee(&data, base_fee);
         Ok(serde_json::json!({
             "l1Fee": U256::from(fee.fee),
             "l1GasUsed": U64::from(fee.gas_used),

@@ -50,16 +50,16 @@ pub(crate) fn next_block_base_fee(backend: &Backend, reader: &Reader) -> Result<
         .ok_or_else(|| RpcError::internal("latest header missing"))?;
     if backend.chain.layer == tandem_primitives::Layer::L2 {
         // L2 counts its last block's witness too.
-        let witness = reader
-            .storage(
-                tandem_primitives::system::L1_BLOCK,
-                tandem_execution::system::l1_block::WITNESS_SLOT.into(),
-            )?
-            .saturating_to();
+        use tandem_execution::system::l1_block::{DATA_SLOT, WITNESS_SLOT};
+        let slot = |slot: U256| reader.storage(tandem_primitives::system::L1_BLOCK, slot.into());
+        let used = tandem_execution::l2::BlockUse {
+            witness: slot(WITNESS_SLOT)?.saturating_to(),
+            data: slot(DATA_SLOT)?.saturating_to(),
+        };
         return Ok(tandem_execution::l2::next_base_fee(
             &backend.chain,
             &header,
-            witness,
+            used,
         ));
     }
     Ok(next_base_fee(

@@ -21,6 +21,8 @@ pub const QUEUE_INDEX_SLOT: U256 = U256::from_limbs([4, 0, 0, 0]);
 pub const QUEUE_HASH_SLOT: U256 = U256::from_limbs([5, 0, 0, 0]);
 /// Witness bytes the last L2 block charged to its budget (its successor's base fee counts them).
 pub const WITNESS_SLOT: U256 = U256::from_limbs([6, 0, 0, 0]);
+/// Bytes of sequenced transactions the last L2 block held (its successor's base fee counts them).
+pub const DATA_SLOT: U256 = U256::from_limbs([7, 0, 0, 0]);
 
 pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<PrecompileOutput, String> {
     use IL1Block::IL1BlockCalls as Calls;
@@ -47,6 +49,9 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
         }
         Calls::witnessUsed(_) => IL1Block::witnessUsedCall::abi_encode_returns(
             &call.sload(WITNESS_SLOT)?.saturating_to::<u64>(),
+        ),
+        Calls::dataBytes(_) => IL1Block::dataBytesCall::abi_encode_returns(
+            &call.sload(DATA_SLOT)?.saturating_to::<u64>(),
         ),
         Calls::queueHash(_) => {
             IL1Block::queueHashCall::abi_encode_returns(&B256::from(call.sload(QUEUE_HASH_SLOT)?))

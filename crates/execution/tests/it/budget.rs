@@ -17,7 +17,7 @@ use alloy_primitives::{Address, B256, U256, keccak256};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tandem_execution::{
     budget::WITNESS_BUDGET,
-    l2::{L1Origin, L2BlockInputs},
+    l2::{L1Origin, L2BlockInputs, QueuedTx},
     stateless::execute_stateless,
 };
 use tandem_primitives::{GenesisAccount, StoredTx, dev, genesis};
@@ -466,18 +466,34 @@ fn a_transaction_the_full_block_refuses_leaves_no_trace_in_the_sequencer_s_block
 }
 
 #[test]
-fn a_block_full_of_witness_raises_the_next_base_fee_as_a_block_full_of_gas_does() {
-    use tandem_execution::l2::next_base_fee;
+fn a_block_full_of_witness_or_data_raises_the_next_base_fee_as_a_block_full_of_gas_does() {
+    use tandem_execution::l2::{BlockUse, MAX_BLOCK_DATA_BYTES, next_base_fee};
     let chain = TestChain::from_genesis(genesis::dev_l2_genesis());
     let mut parent = chain.head();
     parent.base_fee_per_gas = Some(1_000_000);
     parent.gas_used = 0;
-    let quiet = next_base_fee(&chain.chain, &parent, 0);
-    let full_witness = next_base_fee(&chain.chain, &parent, WITNESS_BUDGET);
+    let quiet = next_base_fee(&chain.chain, &parent, BlockUse::default());
+    let full_witness = next_base_fee(
+        &chain.chain,
+        &parent,
+        BlockUse {
+            witness: WITNESS_BUDGET,
+            data: 0,
+        },
+    );
+    let full_data = next_base_fee(
+        &chain.chain,
+        &parent,
+        BlockUse {
+            witness: 0,
+            data: MAX_BLOCK_DATA_BYTES,
+        },
+    );
     parent.gas_used = parent.gas_limit;
-    let full_gas = next_base_fee(&chain.chain, &parent, 0);
+    let full_gas = next_base_fee(&chain.chain, &parent, BlockUse::default());
     assert!(quiet < 1_000_000);
     assert_eq!(full_witness, full_gas);
+    assert_eq!(full_data, full_gas);
     assert_eq!(full_gas, 1_125_000);
     // And the state transition uses it: a block that charged its whole budget is followed by a
     // block at the raised base fee.
@@ -506,7 +522,16 @@ fn a_block_full_of_witness_raises_the_next_base_fee_as_a_block_full_of_gas_does(
             ..inputs
         })
         .unwrap();
-    let expected = next_base_fee(&chain.chain, &header, block.witness_bytes);
+    let data = inputs
+        .transactions
+        .iter()
+        .map(|t| alloy_eips::eip2718::Encodable2718::encode_2718_len(&t.tx) as u64)
+        .sum();
+    let used = BlockUse {
+        witness: block.witness_bytes,
+        data,
+    };
+    let expected = next_base_fee(&chain.chain, &header, used);
     assert_eq!(
         next.executed.block.header().base_fee_per_gas,
         Some(expected)
@@ -519,5 +544,82 @@ fn a_block_full_of_witness_raises_the_next_base_fee_as_a_block_full_of_gas_does(
                 header.gas_limit,
                 header.base_fee_per_gas.unwrap()
             )
+    );
+}
+
+#[test]
+fn the_queue_takes_at_most_half_the_block_so_sequenced_transactions_always_have_room() {
+    use tandem_primitives::{TxEnvelope, protocol::deposit_transaction};
+    // Fifteen deposits of 2M gas into an endless loop: each uses all its gas. The queue stops at
+    // half the block's gas (seven), and a transfer still goes in.
+    let (chain, _) = chain_with_code(0);
+    let eth = U256::from(10u64).pow(U256::from(18));
+    let queue: Vec<QueuedTx> = (0..15u64)
+        .map(|index| {
+            let from = Address::from_word(keccak256((index + 500).to_be_bytes()));
+            let deposit = deposit_transaction(
+                index,
+                from,
+                GREEDY_LOOP,
+                eth,
+                U256::ZERO,
+                2_000_000,
+                Default::default(),
+            );
+            QueuedTx {
+                index,
+                l1_block: 0,
+                tx: StoredTx {
+                    sender: deposit.from,
+                    tx: TxEnvelope::Deposit(alloy_primitives::Sealed::new(deposit)),
+                },
+            }
+        })
+        .collect();
+    let inputs = L2BlockInputs {
+        timestamp: chain.head().timestamp + 1,
+        l1_origin: L1Origin::default(),
+        queue,
+        transactions: vec![sign(
+            0,
+            0,
+            Address::with_last_byte(0x77),
+            U256::from(1),
+            vec![],
+            21_000,
+        )],
+    };
+    let block = chain.execute_l2(&inputs).unwrap();
+    let header = block.executed.block.header();
+    assert_eq!(L1Origin::queued_of(header), 7);
+    assert_eq!(L1Origin::queue_index_of(header), 7);
+    assert_eq!(block.executed.block.block.transactions.len(), 8);
+    assert!(block.executed.receipts[7].status());
+}
+
+#[test]
+fn an_access_list_pays_the_l1_data_fee_as_calldata_does() {
+    use alloy_eips::eip2930::{AccessList, AccessListItem};
+    use tandem_execution::l2::l1_fee;
+    let account = &dev::accounts()[0];
+    let tx = |access_list: AccessList| {
+        account.sign(alloy_consensus::TxEip1559 {
+            chain_id: 901,
+            gas_limit: 1_000_000,
+            max_fee_per_gas: 1_000_000_000,
+            to: alloy_primitives::TxKind::Call(Address::with_last_byte(1)),
+            access_list,
+            ..Default::default()
+        })
+    };
+    let keys = (0..100u64).map(|i| keccak256(i.to_be_bytes())).collect();
+    let list = AccessList(vec![AccessListItem {
+        address: Address::with_last_byte(2),
+        storage_keys: keys,
+    }]);
+    let (plain, listed) = (l1_fee(&tx(AccessList::default()), 7), l1_fee(&tx(list), 7));
+    assert!(
+        listed.gas_used >= plain.gas_used + 100 * 32 * 16,
+        "{listed:?} vs {plain:?}"
     );
 }
