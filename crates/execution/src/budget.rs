@@ -11,10 +11,10 @@
 //! Nothing is read before it is paid for: a node is fetched only if the largest node still fits,
 //! a code only if the longest code does. So what a challenge must carry to show that a read was
 //! refused has been charged too, and a block's witness is never larger than its charge. The
-//! Portal's queue comes first: a block takes its entries while it has charged less than
-//! [`QUEUE_WITNESS`], so each has at least half the budget, and each entry's own bytes are charged
-//! too (a challenge carries them); a deposit whose call would pass the budget lands as a call that
-//! cannot run (its mint stands, its gas is used), a forced transaction is passed over.
+//! Portal's queue comes first and keeps within [`QUEUE_WITNESS`], reserving a whole transaction's
+//! share for each entry it takes, so sequenced transactions always have the other half; each
+//! entry's own bytes are charged too (a challenge carries them); a deposit whose call would pass
+//! its share lands as a call that cannot run (its mint stands, its gas is used).
 //!
 //! One transaction may charge at most [`TX_WITNESS`]. A sequenced transaction refused before it
 //! runs (its sender's read) is left out. One that ran and was then refused is included, failed,
