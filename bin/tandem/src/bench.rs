@@ -1,7 +1,7 @@
 //! `tandem bench ...`: load any Ethereum JSON-RPC node, and compare tandem's two layers.
 use eyre::WrapErr;
 use std::{io::IsTerminal, path::PathBuf, time::Duration};
-use tandem_bench::{CompareConfig, LoadConfig, Mix, Rpc, compare, load, report};
+use tandem_bench::{CompareConfig, LoadConfig, Mix, compare, load, report, rpc};
 use tandem_primitives::{B256, dev};
 
 #[derive(Debug, clap::Args)]
@@ -115,7 +115,7 @@ async fn load_command(args: LoadArgs) -> eyre::Result<()> {
         sync: args.sync,
         progress: !args.json && std::io::stderr().is_terminal(),
     };
-    let rpc = Rpc::connect(&args.rpc).await?;
+    let rpc = rpc::connect(&args.rpc).await?;
     let report = load::run(&rpc, &config).await?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

@@ -1,22 +1,16 @@
 //! `tandem bridge ...`: move ETH between the layers through the Portal and the message passer,
 //! and follow a withdrawal through its stages to its payout on L1.
 use alloy_primitives::{
-    Address, B256, Bytes, U256,
+    Address, B256, U256,
     utils::{format_ether, parse_ether},
 };
-use alloy_sol_types::{SolCall, SolEvent};
 use eyre::{WrapErr, bail, eyre};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tandem_execution::system::{IL2ToL1MessagePasser, IPortal};
-use tandem_primitives::protocol::deposit_transaction;
-use tandem_primitives::{
-    ChainConfig, dev,
-    system::{L2_TO_L1_MESSAGE_PASSER, PORTAL},
+use tandem_client::{
+    Client, bridge, succeeded,
+    types::{Stage, WithdrawalStatus},
 };
-use tandem_rollup::{
-    bridge::{Stage, WithdrawalProof, WithdrawalStatus},
-    l1::L1Client,
-};
+use tandem_primitives::{ChainConfig, dev};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -114,7 +108,7 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
 }
 
 /// The signer: a given key, a dev account by index, or dev account 0 on a dev chain.
-async fn signer(signer: &Signer, l1: &L1Client) -> eyre::Result<dev::DevAccount> {
+async fn signer(signer: &Signer, l1: &Client) -> eyre::Result<dev::DevAccount> {
     let dev_chain = signer.private_key.is_none()
         && signer.mnemonic_index.is_none()
         && l1.chain_id().await? == ChainConfig::L1_DEV_CHAIN_ID;
@@ -174,52 +168,26 @@ fn show_progress(json: bool) -> bool {
 }
 
 /// Gas a deposit asks for on L2: enough for a transfer to a contract that logs it.
-const DEPOSIT_GAS: u64 = 100_000;
 const PATIENCE: Duration = Duration::from_secs(120);
 
 async fn deposit(args: MoveArgs) -> eyre::Result<()> {
     let e = &args.endpoints;
-    let (l1, l2) = (L1Client::new(&e.l1_rpc)?, L1Client::new(&e.l2_rpc)?);
+    let (l1, l2) = (Client::new(&e.l1_rpc)?, Client::new(&e.l2_rpc)?);
     let key = signer(&args.signer, &l1).await?;
     let value = amount(&args.amount)?;
     let to = args.to.unwrap_or(key.address);
-    let call = IPortal::depositTransactionCall {
-        to,
-        value,
-        gasLimit: DEPOSIT_GAS,
-        data: Bytes::new(),
-    };
     let progress = spinner(
         show_progress(e.json),
         format!("depositing {} ETH on L1", format_ether(value)),
     );
-    let receipt = l1
-        .transact(&key, PORTAL, value, call.abi_encode().into(), PATIENCE)
-        .await?;
-    if !tandem_rollup::l1::succeeded(&receipt) {
-        bail!("the deposit reverted on L1: {}", receipt.transaction_hash);
-    }
-    let event = receipt
-        .inner
-        .logs()
-        .iter()
-        .find_map(|log| IPortal::TransactionDeposited::decode_log_data(log.data()).ok())
-        .ok_or_else(|| eyre!("the deposit's L1 receipt has no TransactionDeposited event"))?;
-    let l2_tx = deposit_transaction(
-        event.index,
-        event.from,
-        event.to,
-        event.mint,
-        event.value,
-        event.gasLimit,
-        event.data.clone(),
-    )
-    .tx_hash();
+    let deposit = bridge::deposit(&l1, &key, to, value, PATIENCE).await?;
+    let receipt = &deposit.l1;
     progress.set_message(format!(
         "L1 block {} queued deposit {}; waiting for L2 to include it (once that block is final)",
         receipt.block_number.unwrap_or_default(),
-        event.index
+        deposit.queue_index
     ));
+    let l2_tx = deposit.l2_transaction;
     let l2_receipt = l2
         .wait_receipt(l2_tx, PATIENCE)
         .await
@@ -228,13 +196,13 @@ async fn deposit(args: MoveArgs) -> eyre::Result<()> {
     let result = serde_json::json!({
         "l1Transaction": receipt.transaction_hash,
         "l1Block": receipt.block_number,
-        "queueIndex": event.index,
-        "from": event.from,
+        "queueIndex": deposit.queue_index,
+        "from": deposit.from,
         "to": to,
         "amountWei": value.to_string(),
         "l2Transaction": l2_tx,
         "l2Block": l2_receipt.block_number,
-        "l2CallSucceeded": tandem_rollup::l1::succeeded(&l2_receipt),
+        "l2CallSucceeded": succeeded(&l2_receipt),
     });
     if e.json {
         println!("{result}");
@@ -246,7 +214,7 @@ async fn deposit(args: MoveArgs) -> eyre::Result<()> {
             receipt.block_number.unwrap_or_default(),
             l2_tx,
             l2_receipt.block_number.unwrap_or_default(),
-            if tandem_rollup::l1::succeeded(&l2_receipt) {
+            if succeeded(&l2_receipt) {
                 ""
             } else {
                 "\n  the L2 call reverted; the ETH was minted all the same"
@@ -258,38 +226,19 @@ async fn deposit(args: MoveArgs) -> eyre::Result<()> {
 
 async fn withdraw(args: MoveArgs) -> eyre::Result<()> {
     let e = &args.endpoints;
-    let (l1, l2) = (L1Client::new(&e.l1_rpc)?, L1Client::new(&e.l2_rpc)?);
+    let (l1, l2) = (Client::new(&e.l1_rpc)?, Client::new(&e.l2_rpc)?);
     let key = signer(&args.signer, &l1).await?;
     let value = amount(&args.amount)?;
     let to = args.to.unwrap_or(key.address);
-    let call = IL2ToL1MessagePasser::initiateWithdrawalCall {
-        to,
-        gasLimit: DEPOSIT_GAS,
-        data: Bytes::new(),
-    };
     let progress = spinner(
         show_progress(e.json),
         format!("withdrawing {} ETH on L2", format_ether(value)),
     );
-    let receipt = l2
-        .transact(
-            &key,
-            L2_TO_L1_MESSAGE_PASSER,
-            value,
-            call.abi_encode().into(),
-            PATIENCE,
-        )
-        .await?;
+    let receipt = bridge::withdraw(&l2, &key, to, value, PATIENCE).await;
     progress.finish_and_clear();
-    if !tandem_rollup::l1::succeeded(&receipt) {
-        bail!(
-            "the withdrawal reverted on L2: {}",
-            receipt.transaction_hash
-        );
-    }
+    let receipt = receipt?;
     let hash = receipt.transaction_hash;
-    let statuses: Vec<WithdrawalStatus> =
-        l2.request_json("tandem_withdrawalStatus", [hash]).await?;
+    let statuses = bridge::status(&l2, hash).await?;
     if e.json {
         println!(
             "{}",
@@ -334,18 +283,9 @@ fn describe(s: &WithdrawalStatus) -> String {
     )
 }
 
-async fn statuses(l2: &L1Client, hash: B256) -> eyre::Result<Vec<WithdrawalStatus>> {
-    let statuses: Vec<WithdrawalStatus> =
-        l2.request_json("tandem_withdrawalStatus", [hash]).await?;
-    if statuses.is_empty() {
-        bail!("L2 transaction {hash} initiated no withdrawal");
-    }
-    Ok(statuses)
-}
-
 async fn status(args: StatusArgs) -> eyre::Result<()> {
-    let l2 = L1Client::new(&args.endpoints.l2_rpc)?;
-    let statuses = statuses(&l2, args.tx_hash).await?;
+    let l2 = Client::new(&args.endpoints.l2_rpc)?;
+    let statuses = bridge::status(&l2, args.tx_hash).await?;
     if args.endpoints.json {
         println!("{}", serde_json::to_string(&statuses)?);
     } else {
@@ -358,52 +298,50 @@ async fn status(args: StatusArgs) -> eyre::Result<()> {
 
 async fn finalize(args: FinalizeArgs) -> eyre::Result<()> {
     let e = &args.endpoints;
-    let (l1, l2) = (L1Client::new(&e.l1_rpc)?, L1Client::new(&e.l2_rpc)?);
+    let (l1, l2) = (Client::new(&e.l1_rpc)?, Client::new(&e.l2_rpc)?);
     let key = signer(&args.signer, &l1).await?;
     let progress = spinner(show_progress(e.json), "checking the withdrawal".into());
-    loop {
-        let statuses = statuses(&l2, args.tx_hash).await?;
-        if statuses.iter().all(|s| s.stage == Stage::Finalized) {
-            progress.finish_and_clear();
-            bail!("every withdrawal of {} is already finalized", args.tx_hash);
+    let ready = if args.no_wait {
+        let statuses = bridge::status(&l2, args.tx_hash).await;
+        match statuses {
+            Ok(s) if s.iter().all(|s| s.stage == Stage::Finalized) => Err(eyre!(
+                "every withdrawal of {} is already finalized",
+                args.tx_hash
+            )),
+            Ok(s) if !bridge::finalizable(&s) => {
+                Err(eyre!("not finalizable yet: {}", describe(&s[0])))
+            }
+            other => other.map(drop).map_err(Into::into),
         }
-        if statuses
-            .iter()
-            .all(|s| matches!(s.stage, Stage::Finalizable | Stage::Finalized))
-        {
-            break;
-        }
-        if args.no_wait {
-            progress.finish_and_clear();
-            bail!("not finalizable yet: {}", describe(&statuses[0]));
-        }
-        progress.set_message(describe(&statuses[0]));
-        tokio::time::sleep(Duration::from_secs(1)).await;
+    } else {
+        bridge::wait_finalizable(&l2, args.tx_hash, Duration::from_secs(1), |s| {
+            progress.set_message(describe(&s[0]))
+        })
+        .await
+        .map(drop)
+        .map_err(Into::into)
+    };
+    if let Err(e) = ready {
+        progress.finish_and_clear();
+        return Err(e);
     }
     progress.set_message("proving and paying out on L1".to_string());
-    let proofs: Vec<WithdrawalProof> = l2
-        .request_json("tandem_withdrawalProof", [args.tx_hash])
-        .await?;
-    let mut paid = Vec::new();
-    for proof in proofs {
-        let receipt = l1
-            .transact(&key, PORTAL, U256::ZERO, proof.calldata(), PATIENCE)
-            .await?;
-        if !tandem_rollup::l1::succeeded(&receipt) {
-            progress.finish_and_clear();
-            bail!("finalizing reverted on L1: {}", receipt.transaction_hash);
-        }
-        paid.push(serde_json::json!({
-            "target": proof.withdrawal.target,
-            "valueWei": proof.withdrawal.value.to_string(),
-            "outputIndex": proof.output_index,
-            "l1Transaction": receipt.transaction_hash,
-            "l1Block": receipt.block_number,
-            "gasUsed": receipt.gas_used,
-            "effectiveGasPrice": receipt.effective_gas_price.to_string(),
-        }));
-    }
+    let paid = bridge::finalize(&l1, &l2, &key, args.tx_hash, PATIENCE).await;
     progress.finish_and_clear();
+    let paid: Vec<_> = paid?
+        .into_iter()
+        .map(|(proof, receipt)| {
+            serde_json::json!({
+                "target": proof.withdrawal.target,
+                "valueWei": proof.withdrawal.value.to_string(),
+                "outputIndex": proof.output_index,
+                "l1Transaction": receipt.transaction_hash,
+                "l1Block": receipt.block_number,
+                "gasUsed": receipt.gas_used,
+                "effectiveGasPrice": receipt.effective_gas_price.to_string(),
+            })
+        })
+        .collect();
     if e.json {
         println!(
             "{}",

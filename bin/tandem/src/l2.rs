@@ -332,73 +332,71 @@ fn banner(role: &str, common: &Common, node: &L2Handle, dir: &std::path::Path) {
 }
 
 async fn status(args: StatusArgs) -> eyre::Result<()> {
-    use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder, rpc_params};
-    let client = HttpClientBuilder::default()
-        .request_timeout(Duration::from_secs(10))
-        .build(&args.rpc)?;
-    let status: serde_json::Value = client
-        .request("tandem_rollupStatus", rpc_params![])
+    let options = tandem_client::Options {
+        timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let client = tandem_client::Client::http(&args.rpc, options)?;
+    let status: tandem_client::types::RollupStatus = client
+        .request_json("tandem_rollupStatus", ())
         .await
         .wrap_err_with(|| format!("asking {} for tandem_rollupStatus", args.rpc))?;
     if args.json {
-        println!("{status}");
+        println!("{}", serde_json::to_string(&status)?);
         return Ok(());
     }
-    let head = |key: &str| {
-        let h = &status[key];
+    let head = |h: &tandem_client::types::Head| {
         format!(
             "{:>8}  {}  (L1 origin {})",
-            h["number"],
-            h["hash"].as_str().unwrap_or("-"),
-            h["l1Origin"]
+            h.number,
+            h.hash.map(|h| h.to_string()).unwrap_or("-".into()),
+            h.l1_origin.map(|o| o.to_string()).unwrap_or("null".into())
         )
     };
     println!(
         "L2 {} on chain {} (L1 {})",
-        status["role"].as_str().unwrap_or("node"),
-        status["chainId"],
-        status["l1Rpc"].as_str().unwrap_or("-")
+        status.role, status.chain_id, status.l1_rpc
     );
-    println!("unsafe     {}", head("unsafe"));
-    println!("safe       {}", head("safe"));
-    println!("finalized  {}", head("finalized"));
-    if let Some(b) = status["batcher"].as_object() {
+    println!("unsafe     {}", head(&status.unsafe_head));
+    println!("safe       {}", head(&status.safe));
+    println!("finalized  {}", head(&status.finalized));
+    if let Some(b) = &status.batcher {
         println!(
             "pending    {} blocks, {} bytes as the next batch",
-            b["pendingBlocks"], b["pendingBatchBytes"]
+            b.pending_blocks, b.pending_batch_bytes
         );
-        match b["lastBatch"].as_object() {
+        match &b.last_batch {
             Some(last) => println!(
                 "last batch #{}: L2 blocks {}..={}, {} txs, {} bytes, in L1 block {} ({})",
-                last["sequence"],
-                last["firstBlock"],
-                last["lastBlock"],
-                last["transactions"],
-                last["bytes"],
-                last["l1Block"],
-                last["l1Transaction"].as_str().unwrap_or("-")
+                last.sequence,
+                last.first_block,
+                last.last_block,
+                last.transactions,
+                last.bytes,
+                last.l1_block,
+                last.l1_transaction
             ),
             None => println!("last batch none posted since start"),
         }
-        if let Some(e) = b["lastError"].as_str() {
+        if let Some(e) = &b.last_error {
             println!("error      {e}");
         }
     }
-    if let Some(c) = status["challenger"].as_object() {
+    if let Some(c) = &status.challenger {
         println!(
             "challenger {} outputs found right, {} challenged, {} won",
-            c["agreed"], c["challenged"], c["won"]
+            c.agreed, c.challenged, c.won
         );
-        if let Some(e) = c["lastError"].as_str() {
+        if let Some(e) = &c.last_error {
             println!("error      {e}");
         }
     }
-    if let Some(d) = status["derivation"].as_object() {
+    if let Some(d) = &status.derivation {
         println!(
             "derivation L1 cursor {} of finalized {}, {} batches applied, {} skipped",
-            d["l1Cursor"], d["l1Finalized"], d["batchesApplied"], d["batchesSkipped"]
+            d.l1_cursor, d.l1_finalized, d.batches_applied, d.batches_skipped
         );
-        if let Some(skip) = d["lastSkip"].as_str() {
+        if let Some(skip) = &d.last_skip {
             println!("last skip  {skip}");
         }
     }

@@ -2,7 +2,7 @@
 //! what each layer costs in throughput, latency, fees and L1 data, in one report.
 use crate::{
     load::{self, LoadConfig, LoadReport, Mix, unix_ms},
-    rpc::{Rpc, quantity},
+    rpc::{self, quantity},
     stats::Percentiles,
 };
 use serde::Serialize;
@@ -12,6 +12,7 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
+use tandem_client::{Client, ClientError, types::RollupStatus};
 use tandem_primitives::dev;
 use tokio::sync::Mutex;
 
@@ -210,8 +211,8 @@ fn tradeoffs() -> BTreeMap<&'static str, &'static str> {
 
 /// Runs the comparison.
 pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
-    let l1 = Rpc::connect(&config.l1_rpc).await?;
-    let l2 = Rpc::connect(&config.l2_rpc).await?;
+    let l1 = rpc::connect(&config.l1_rpc).await?;
+    let l2 = rpc::connect(&config.l2_rpc).await?;
     let funder = dev::accounts()[0].clone();
     let base = LoadConfig {
         accounts: config.accounts,
@@ -314,7 +315,7 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
                 seed: base.seed.wrapping_add(2),
                 ..base.clone()
             };
-            let run = async { load::run(&Rpc::connect(url).await?, &peer_config).await };
+            let run = async { load::run(&rpc::connect(url).await?, &peer_config).await };
             match run.await {
                 Ok(run) => Some(run),
                 Err(e) => {
@@ -507,13 +508,13 @@ pub fn targets(r: &Report) -> Vec<Target> {
 }
 
 async fn sample_fees(
-    l1: Rpc,
-    l2: Rpc,
+    l1: Client,
+    l2: Client,
     started: Instant,
     out: Arc<Mutex<Vec<FeeSample>>>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let base_fee = |rpc: Rpc| async move {
+    let base_fee = |rpc: Client| async move {
         let block: Option<Value> = rpc
             .call(
                 "eth_getBlockByNumber",
@@ -570,59 +571,29 @@ async fn withdrawal_life(
     l1_url: &str,
     l2_url: &str,
     window: u64,
-) -> Result<WithdrawalLife, tandem_rollup::Error> {
-    use alloy_sol_types::SolCall;
-    use tandem_execution::system::{IL2ToL1MessagePasser, IPortal};
-    use tandem_primitives::system::{L2_TO_L1_MESSAGE_PASSER, PORTAL};
-    use tandem_rollup::{
-        bridge::{Stage, WithdrawalProof, WithdrawalStatus},
-        l1::{L1Client, L1Error, succeeded},
-    };
-    let (l1, l2) = (L1Client::new(l1_url)?, L1Client::new(l2_url)?);
+) -> Result<WithdrawalLife, ClientError> {
+    use tandem_client::{bridge, types::Stage};
+    let (l1, l2) = (Client::new(l1_url)?, Client::new(l2_url)?);
     let key = dev::accounts()[4].clone();
     let patience = Duration::from_secs(60);
     let milli = alloy_primitives::U256::from(10u64).pow(alloy_primitives::U256::from(15));
-    let deposit = IPortal::depositTransactionCall {
-        to: key.address,
-        value: milli * alloy_primitives::U256::from(10),
-        gasLimit: 100_000,
-        data: Default::default(),
-    };
-    l1.transact(
+    bridge::deposit(
+        &l1,
         &key,
-        PORTAL,
-        deposit.value,
-        deposit.abi_encode().into(),
+        key.address,
+        milli * alloy_primitives::U256::from(10),
         patience,
     )
     .await?;
     let started = Instant::now();
-    let call = IL2ToL1MessagePasser::initiateWithdrawalCall {
-        to: key.address,
-        gasLimit: 100_000,
-        data: Default::default(),
-    };
-    let initiated = l2
-        .transact(
-            &key,
-            L2_TO_L1_MESSAGE_PASSER,
-            milli,
-            call.abi_encode().into(),
-            patience,
-        )
-        .await?;
-    if !succeeded(&initiated) {
-        return Err(L1Error::Unexpected("the withdrawal reverted on L2".into()).into());
-    }
-    let hash = initiated.transaction_hash;
+    let hash = bridge::withdraw(&l2, &key, key.address, milli, patience)
+        .await?
+        .transaction_hash;
     let deadline = Instant::now() + Duration::from_secs(window + 120);
     let mut to_output_ms = None;
     let ends_at = loop {
-        let statuses: Vec<WithdrawalStatus> =
-            l2.request_json("tandem_withdrawalStatus", [hash]).await?;
-        let status = statuses
-            .first()
-            .ok_or_else(|| L1Error::Unexpected("the transaction initiated no withdrawal".into()))?;
+        let statuses = bridge::status(&l2, hash).await?;
+        let status = &statuses[0];
         if status.output.is_some() && to_output_ms.is_none() {
             to_output_ms = Some(started.elapsed().as_secs_f64() * 1e3);
         }
@@ -630,28 +601,16 @@ async fn withdrawal_life(
             break status.challenge_window_ends_at.unwrap_or_default();
         }
         if Instant::now() > deadline {
-            return Err(
-                L1Error::Unexpected("the withdrawal did not become final in time".into()).into(),
-            );
+            return Err(ClientError::Failed(
+                "the withdrawal did not become final in time".into(),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let proofs: Vec<WithdrawalProof> = l2.request_json("tandem_withdrawalProof", [hash]).await?;
-    let proof = proofs
-        .first()
-        .ok_or_else(|| L1Error::Unexpected("no withdrawal proof".into()))?;
-    let paid = l1
-        .transact(
-            &key,
-            PORTAL,
-            alloy_primitives::U256::ZERO,
-            proof.calldata(),
-            patience,
-        )
-        .await?;
-    if !succeeded(&paid) {
-        return Err(L1Error::Unexpected("finalizing reverted on L1".into()).into());
-    }
+    let paid = bridge::finalize(&l1, &l2, &key, hash, patience)
+        .await?
+        .remove(0)
+        .1;
     let total_ms = started.elapsed().as_secs_f64() * 1e3;
     // L1 blocks from the first past the window to the payout's.
     let paid_block = paid.block_number.unwrap_or_default();
@@ -678,17 +637,8 @@ async fn withdrawal_life(
     })
 }
 
-async fn challenge_window(l1: &Rpc) -> Option<u64> {
-    let selector = &alloy_primitives::keccak256("challengeWindow()")[..4];
-    let call = serde_json::json!({
-        "to": "0x000000000000000000000000000000000000b0a2",
-        "data": alloy_primitives::hex::encode_prefixed(selector),
-    });
-    let out: alloy_primitives::Bytes = l1
-        .call("eth_call", jsonrpsee::rpc_params![call, "latest"])
-        .await
-        .ok()?;
-    (out.len() == 32).then(|| alloy_primitives::U256::from_be_slice(&out).saturating_to())
+async fn challenge_window(l1: &Client) -> Option<u64> {
+    tandem_client::Oracle::new(l1.clone()).window().await.ok()
 }
 
 #[derive(Debug, Clone, Default)]
@@ -710,34 +660,31 @@ struct BatchSeen {
 
 /// Polls `tandem_rollupStatus`: the safe head's moves and every batch posted.
 async fn trace_rollup(
-    l2: Rpc,
+    l2: Client,
     out: Arc<Mutex<RollupTrace>>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         if let Ok(status) = l2
-            .call::<Value>("tandem_rollupStatus", jsonrpsee::rpc_params![])
+            .call::<RollupStatus>("tandem_rollupStatus", jsonrpsee::rpc_params![])
             .await
         {
             let now = unix_ms(Instant::now());
             let mut trace = out.lock().await;
-            if let Some(safe) = status["safe"]["number"].as_u64()
-                && trace.safe.last().is_none_or(|(_, n)| *n < safe)
-            {
+            let safe = status.safe.number;
+            if trace.safe.last().is_none_or(|(_, n)| *n < safe) {
                 trace.safe.push((now, safe));
             }
-            if let Some(finalized) = status["finalized"]["number"].as_u64()
-                && trace.finalized.last().is_none_or(|(_, n)| *n < finalized)
-            {
+            let finalized = status.finalized.number;
+            if trace.finalized.last().is_none_or(|(_, n)| *n < finalized) {
                 trace.finalized.push((now, finalized));
             }
-            let batch = &status["batcher"]["lastBatch"];
-            if let Some(sequence) = batch["sequence"].as_u64() {
-                trace.batches.entry(sequence).or_insert(BatchSeen {
-                    first_block: batch["firstBlock"].as_u64().unwrap_or_default(),
-                    last_block: batch["lastBlock"].as_u64().unwrap_or_default(),
-                    transactions: batch["transactions"].as_u64().unwrap_or_default() as usize,
-                    bytes: batch["bytes"].as_u64().unwrap_or_default() as usize,
+            if let Some(batch) = status.batcher.and_then(|b| b.last_batch) {
+                trace.batches.entry(batch.sequence).or_insert(BatchSeen {
+                    first_block: batch.first_block,
+                    last_block: batch.last_block,
+                    transactions: batch.transactions,
+                    bytes: batch.bytes,
                 });
             }
         }

@@ -8,4 +8,4 @@ pub mod stats;
 
 pub use compare::{CompareConfig, Report};
 pub use load::{LoadConfig, LoadReport, Mix};
-pub use rpc::Rpc;
+pub use tandem_client::Client;

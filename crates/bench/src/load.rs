@@ -2,7 +2,7 @@
 //! HTTP keep-alive in batched JSON-RPC (open loop at a rate, or closed loop at the most the node
 //! takes), follows the blocks that include it, and checks every account's final nonce.
 use crate::{
-    rpc::{Rpc, RpcError, quantity},
+    rpc::{self, quantity},
     stats::Percentiles,
 };
 use alloy_consensus::TxEip1559;
@@ -16,6 +16,7 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
+use tandem_client::{Client, ClientError};
 use tandem_primitives::{TxEnvelope, dev::DevAccount};
 use tokio::sync::Mutex;
 
@@ -129,7 +130,7 @@ pub struct LoadReport {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
-    Rpc(#[from] RpcError),
+    Rpc(#[from] ClientError),
     #[error("{0}")]
     Setup(String),
 }
@@ -212,7 +213,7 @@ async fn tally(
 
 /// Sends `txs` from the funder in waves the pool takes, and waits for every receipt.
 async fn send_and_wait(
-    rpc: &Rpc,
+    rpc: &Client,
     txs: Vec<TxEnvelope>,
 ) -> Result<Vec<serde_json::Value>, LoadError> {
     let mut receipts = Vec::with_capacity(txs.len());
@@ -225,9 +226,7 @@ async fn send_and_wait(
             answer.map_err(|e| LoadError::Setup(format!("funding transaction refused: {e}")))?;
         }
         for tx in wave {
-            let receipt = rpc
-                .wait_receipt(tx.tx_hash(), Duration::from_secs(60))
-                .await?;
+            let receipt = rpc::wait_receipt(rpc, tx.tx_hash(), Duration::from_secs(60)).await?;
             if quantity(&receipt, "status") != 1 {
                 return Err(LoadError::Setup(format!(
                     "setup transaction {} failed",
@@ -241,7 +240,7 @@ async fn send_and_wait(
 }
 
 /// Runs the workload against `rpc` and measures it.
-pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError> {
+pub async fn run(rpc: &Client, config: &LoadConfig) -> Result<LoadReport, LoadError> {
     if config.accounts == 0 || config.txs == 0 {
         return Err(LoadError::Setup(
             "--accounts and --txs must be positive".into(),
@@ -260,7 +259,7 @@ pub async fn run(rpc: &Rpc, config: &LoadConfig) -> Result<LoadReport, LoadError
         .collect();
 
     // Setup: the token (if the mix uses one), then ETH and tokens for every account.
-    let mut funder_nonce = rpc.nonce(config.funder.address, "pending").await?;
+    let mut funder_nonce = rpc.nonce(config.funder.address).await?;
     let mut setup = Vec::new();
     let token = if config.mix != Mix::Transfer {
         let code = alloy_primitives::hex::decode(TOKEN_BYTECODE.trim())
@@ -696,7 +695,7 @@ struct Tracking {
 
 /// Follows blocks from `first`, recording when each workload transaction is first seen in one.
 async fn track_blocks(
-    rpc: Rpc,
+    rpc: Client,
     first: u64,
     started: Instant,
     tracking: Tracking,
@@ -710,7 +709,7 @@ async fn track_blocks(
     } = tracking;
     let mut number = first;
     loop {
-        match rpc.block(number).await {
+        match rpc::block(&rpc, number).await {
             Ok(Some(block)) => {
                 let seen = Instant::now();
                 let hashes: Vec<B256> = block["transactions"]

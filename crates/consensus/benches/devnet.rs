@@ -17,8 +17,8 @@ use std::{
 };
 use tandem_consensus::{Chain, Gossip, ValidatorKey, ValidatorSpec};
 use tandem_execution::genesis_block;
-use tandem_mempool::{AccountState, Mempool};
-use tandem_primitives::{GenesisAccount, dev::DevAccount, genesis};
+use tandem_mempool::{AccountState, Mempool, Pool};
+use tandem_primitives::{GenesisAccount, Layer, dev::DevAccount, genesis};
 use tandem_storage::Storage;
 
 const VALIDATORS: usize = 4;
@@ -101,12 +101,15 @@ fn main() {
                 max_total_bytes: 256 * 1024 * 1024,
                 ..Default::default()
             };
-            let pool = Arc::new(Mutex::new(Mempool::new(
-                mempool,
-                900,
-                chain_config.gas_limit,
-                chain_config.fees.min_base_fee_wei,
-            )));
+            let pool = Arc::new(Pool::new(
+                Mempool::new(
+                    mempool,
+                    900,
+                    chain_config.gas_limit,
+                    chain_config.fees.min_base_fee_wei,
+                ),
+                Layer::L1,
+            ));
             let seen = committed.clone();
             let on_commit: tandem_consensus::OnCommit = Arc::new(move |executed| {
                 let now = Instant::now();

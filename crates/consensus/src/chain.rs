@@ -5,7 +5,7 @@ use commonware_cryptography::Digestible;
 use parking_lot::Mutex;
 use std::{collections::HashMap, sync::Arc};
 use tandem_execution::{BlockAttributes, Error as ExecError, ExecutedBlock, Executor};
-use tandem_mempool::Mempool;
+use tandem_mempool::{Candidates, Fill, Pool};
 use tandem_primitives::{Address, ChainConfig, Header, SealedBlock};
 use tandem_state::{LatestState, Pending};
 use tandem_storage::{Reader, Storage};
@@ -55,7 +55,7 @@ pub type OnTip = Arc<dyn Fn(u64, u64) + Send + Sync>;
 /// Shared by the application (propose, verify) and the finalizer.
 pub struct Chain {
     pub storage: Arc<Storage>,
-    pub pool: Arc<Mutex<Mempool>>,
+    pub pool: Arc<Pool>,
     pub config: ChainConfig,
     /// Receives the priority fees of blocks this node proposes.
     pub fee_recipient: Address,
@@ -78,7 +78,7 @@ impl std::fmt::Debug for Chain {
 impl Chain {
     pub fn new(
         storage: Arc<Storage>,
-        pool: Arc<Mutex<Mempool>>,
+        pool: Arc<Pool>,
         config: ChainConfig,
         fee_recipient: Address,
         allow_empty: bool,
@@ -326,18 +326,13 @@ impl Chain {
             &attrs,
         );
         let base_fee = executor.header().base_fee_per_gas.unwrap_or_default();
-        let candidates =
-            tandem_mempool::disputes_first(self.pool.lock().best(base_fee), self.config.layer);
+        let mut candidates =
+            tandem_mempool::disputes_first(self.pool.best(base_fee), self.config.layer);
         let parent_state = pending.state(&reader);
-        let mut included = 0usize;
-        let mut skipped = std::collections::HashSet::new();
         let mut next_nonce: HashMap<Address, u64> = HashMap::new();
-        for tx in candidates {
-            if skipped.contains(&tx.sender) {
-                continue;
-            }
+        let included = candidates.fill(|tx| {
             // The pool still holds what uncommitted ancestors included (it leaves the pool when a
-            // block commits): skip those by nonce, and keep the sender's later transactions.
+            // block commits): pass those by nonce, and keep the sender's later transactions.
             let expected = match next_nonce.get(&tx.sender) {
                 Some(nonce) => *nonce,
                 None => {
@@ -347,24 +342,21 @@ impl Chain {
                 }
             };
             if tx.nonce() < expected {
-                continue;
+                return Ok(Fill::Passed);
             }
             if tx.nonce() > expected {
-                skipped.insert(tx.sender);
-                continue;
+                return Ok(Fill::Refused);
             }
             match executor.execute((*tx.tx).clone(), tx.sender) {
                 Ok(_) => {
-                    included += 1;
                     next_nonce.insert(tx.sender, expected + 1);
+                    Ok(Fill::Included)
                 }
                 // No longer valid (funds, fees) or no room: it waits, or leaves the pool later.
-                Err(ExecError::InvalidTx { .. } | ExecError::BlockFull { .. }) => {
-                    skipped.insert(tx.sender);
-                }
-                Err(e) => return Err(e.into()),
+                Err(ExecError::InvalidTx { .. } | ExecError::BlockFull { .. }) => Ok(Fill::Refused),
+                Err(e) => Err(Error::from(e)),
             }
-        }
+        })?;
         if included == 0 && !self.allow_empty {
             return Ok(None);
         }
@@ -422,22 +414,9 @@ impl Chain {
         drop(reader);
         self.storage.commit(&(*executed).clone().into_commit())?;
         let reader = self.storage.read()?;
-        let nonces = executed
-            .block
-            .block
-            .transactions
-            .iter()
-            .map(|t| {
-                Ok((
-                    t.sender,
-                    reader
-                        .account(t.sender)?
-                        .map(|a| a.nonce)
-                        .unwrap_or_default(),
-                ))
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-        self.pool.lock().on_block(nonces);
+        self.pool
+            .settle(&executed.block.block, &LatestState(&reader))
+            .map_err(|e| Error::Execution(ExecError::State(e)))?;
         self.executed
             .lock()
             .retain(|_, e| e.block.number() > number);

@@ -204,8 +204,10 @@ impl<'r, S: StateReader> Executor<'r, S> {
         &mut self,
         origin: &tandem_primitives::protocol::L1Origin,
     ) -> Result<(), Error> {
-        use crate::system::l1_block::{BASEFEE_SLOT, HASH_SLOT, NUMBER_SLOT, TIMESTAMP_SLOT};
         use tandem_primitives::system::L1_BLOCK;
+        use tandem_primitives::system::l1_block::{
+            BASEFEE_SLOT, HASH_SLOT, NUMBER_SLOT, TIMESTAMP_SLOT,
+        };
         let slots = [
             (NUMBER_SLOT, U256::from(origin.number)),
             (TIMESTAMP_SLOT, U256::from(origin.timestamp)),
@@ -217,7 +219,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
 
     /// Records in the L1Block predeploy the next Portal queue index and the queue hash so far.
     pub fn set_queue(&mut self, next_index: u64, queue_hash: B256) -> Result<(), Error> {
-        use crate::system::l1_block::{QUEUE_HASH_SLOT, QUEUE_INDEX_SLOT};
+        use tandem_primitives::system::l1_block::{QUEUE_HASH_SLOT, QUEUE_INDEX_SLOT};
         let slots = [
             (QUEUE_INDEX_SLOT, U256::from(next_index)),
             (QUEUE_HASH_SLOT, U256::from_be_bytes(queue_hash.0)),

@@ -216,7 +216,9 @@ pub fn sanitize<S: StateReader>(
     state: &S,
     chain: &ChainConfig,
 ) -> Result<Option<(L2BlockInputs, L2Error)>, Error> {
-    use crate::system::l1_block::{BASEFEE_SLOT, HASH_SLOT, NUMBER_SLOT, TIMESTAMP_SLOT};
+    use tandem_primitives::system::l1_block::{
+        BASEFEE_SLOT, HASH_SLOT, NUMBER_SLOT, TIMESTAMP_SLOT,
+    };
     let read = |slot: U256| state.storage(system::L1_BLOCK, B256::from(slot));
     let mut broken = None;
     let mut origin = inputs.l1_origin;
@@ -395,7 +397,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         origin: L1Origin,
         queue: &[QueuedTx],
     ) -> Result<Self, L2Error> {
-        use crate::system::l1_block::{QUEUE_HASH_SLOT, QUEUE_INDEX_SLOT};
+        use tandem_primitives::system::l1_block::{QUEUE_HASH_SLOT, QUEUE_INDEX_SLOT};
         if chain.layer != Layer::L2 {
             return Err(L2Error::NotL2);
         }
@@ -430,7 +432,10 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             .map_err(Error::State)?;
         let slot = |s: U256| B256::from(s);
         let previous_origin = state
-            .storage(system::L1_BLOCK, slot(crate::system::l1_block::NUMBER_SLOT))
+            .storage(
+                system::L1_BLOCK,
+                slot(tandem_primitives::system::l1_block::NUMBER_SLOT),
+            )
             .map_err(Error::State)?;
         if U256::from(origin.number) < previous_origin {
             return Err(L2Error::OriginBackwards {
@@ -455,12 +460,15 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             witness: state
                 .storage(
                     system::L1_BLOCK,
-                    slot(crate::system::l1_block::WITNESS_SLOT),
+                    slot(tandem_primitives::system::l1_block::WITNESS_SLOT),
                 )
                 .map_err(Error::State)?
                 .saturating_to(),
             data: state
-                .storage(system::L1_BLOCK, slot(crate::system::l1_block::DATA_SLOT))
+                .storage(
+                    system::L1_BLOCK,
+                    slot(tandem_primitives::system::l1_block::DATA_SLOT),
+                )
                 .map_err(Error::State)?
                 .saturating_to(),
         };
@@ -675,7 +683,7 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     /// Seals the block, recording in the L1Block predeploy what it charged to its witness budget
     /// and its transaction bytes (the next block's base fee counts them, [`next_base_fee`]).
     pub fn finish(mut self) -> Result<ExecutedBlock, Error> {
-        use crate::system::l1_block::{DATA_SLOT, WITNESS_SLOT};
+        use tandem_primitives::system::l1_block::{DATA_SLOT, WITNESS_SLOT};
         let (witness, data) = (U256::from(self.meter.used()), U256::from(self.data_bytes));
         self.executor.set_storage(
             system::L1_BLOCK,

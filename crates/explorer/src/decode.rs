@@ -4,7 +4,7 @@ use crate::rpc::{Node, address, b256, bytes};
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::{SolError, SolEvent, sol};
 use serde_json::Value;
-use tandem_execution::system::{IBatchInbox, IL2ToL1MessagePasser, IOutputOracle, IPortal};
+use tandem_primitives::abi::{IBatchInbox, IL2ToL1MessagePasser, IOutputOracle, IPortal};
 
 sol! {
     event Transfer(address indexed from, address indexed to, uint256 value);

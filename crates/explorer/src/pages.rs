@@ -10,7 +10,8 @@ use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEvent;
 use askama::Template;
 use serde_json::Value;
-use tandem_execution::system::{IL2ToL1MessagePasser, IPortal};
+use tandem_client::types::RollupStatus;
+use tandem_primitives::abi::{IL2ToL1MessagePasser, IPortal};
 use tandem_primitives::protocol::deposit_transaction;
 use tandem_primitives::system::{L2_TO_L1_MESSAGE_PASSER, PORTAL};
 
@@ -111,10 +112,17 @@ pub(crate) async fn home(app: &App) -> PageResult {
     let mut layers = vec![layer_view(&app.l1, "l1", "L1 (BFT proof of stake)").await];
     if let Some(l2) = &app.l2 {
         let mut view = layer_view(l2, "l2", "L2 (optimistic rollup)").await;
-        if let Ok(status) = l2.call("tandem_rollupStatus", vec![]).await {
-            for head in ["unsafe", "safe", "finalized"] {
-                let number = status[head]["number"].as_u64().unwrap_or_default();
-                let origin = status[head]["l1Origin"].as_u64();
+        if let Ok(status) = l2
+            .client()
+            .request_json::<RollupStatus, _>("tandem_rollupStatus", ())
+            .await
+        {
+            for (head, h) in [
+                ("unsafe", status.unsafe_head),
+                ("safe", status.safe),
+                ("finalized", status.finalized),
+            ] {
+                let (number, origin) = (h.number, h.l1_origin);
                 view.heads.push((
                     format!("{head} head"),
                     match origin {

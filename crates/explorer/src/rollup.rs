@@ -5,14 +5,12 @@ use crate::rpc::{Node, RpcResult, b256, bytes, quantity};
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::{SolCall, SolEvent};
 use std::collections::VecDeque;
-use tandem_execution::system::{IBatchInbox, IOutputOracle};
-use tandem_primitives::system::{BATCH_INBOX, OUTPUT_ORACLE};
-use tandem_rollup::{AddressTable, Batch, Limits};
+use tandem_client::logs::{Accepted, AcceptedBatches, LOG_WINDOW};
+use tandem_primitives::abi::IOutputOracle;
+use tandem_primitives::system::OUTPUT_ORACLE;
 
 /// Most batches the index remembers (older ones drop off; the address table stays whole).
 const MAX_BATCHES: usize = 5_000;
-/// L1 blocks one log query covers.
-const LOG_WINDOW: u64 = 2_000;
 
 /// One batch on L1.
 #[derive(Debug, Clone)]
@@ -32,6 +30,37 @@ pub struct BatchInfo {
 }
 
 impl BatchInfo {
+    fn of(accepted: &Accepted<'_>) -> Self {
+        let batch = accepted.batch;
+        let mut info = Self {
+            sequence: batch.sequence,
+            l1_block: batch.l1_block,
+            l1_transaction: accepted.l1_transaction,
+            first_block: 0,
+            last_block: 0,
+            transactions: 0,
+            raw_bytes: 0,
+            bytes: batch.data.len(),
+            invalid: None,
+        };
+        match accepted.decoded {
+            Ok(decoded) => {
+                info.first_block = decoded.blocks.first().map(|b| b.number).unwrap_or_default();
+                info.last_block = decoded.blocks.last().map(|b| b.number).unwrap_or_default();
+                for block in &decoded.blocks {
+                    info.transactions += block.transactions.len();
+                    info.raw_bytes += block
+                        .transactions
+                        .iter()
+                        .map(alloy_eips::eip2718::Encodable2718::encode_2718_len)
+                        .sum::<usize>();
+                }
+            }
+            Err(e) => info.invalid = Some(e.to_string()),
+        }
+        info
+    }
+
     pub fn ratio(&self) -> String {
         if self.bytes == 0 || self.raw_bytes == 0 {
             return "-".into();
@@ -43,9 +72,7 @@ impl BatchInfo {
 /// The batches read so far.
 #[derive(Debug, Default)]
 pub struct BatchIndex {
-    next_l1_block: u64,
-    next_sequence: u64,
-    table: AddressTable,
+    accepted: AcceptedBatches,
     batches: VecDeque<BatchInfo>,
 }
 
@@ -53,73 +80,16 @@ impl BatchIndex {
     /// Reads the batches posted since the last call, up to L1's head.
     pub async fn update(&mut self, l1: &Node, l2_chain_id: u64) -> RpcResult<()> {
         let head = l1.head().await?;
-        while self.next_l1_block <= head {
-            let to = head.min(self.next_l1_block + LOG_WINDOW - 1);
-            let logs = l1
-                .logs(
-                    BATCH_INBOX,
-                    IBatchInbox::BatchSubmitted::SIGNATURE_HASH,
-                    self.next_l1_block,
-                    to,
-                )
-                .await?;
-            for log in logs {
-                self.read(l1, &log, l2_chain_id).await?;
-            }
-            self.next_l1_block = to + 1;
-        }
-        Ok(())
-    }
-
-    async fn read(&mut self, l1: &Node, log: &serde_json::Value, chain_id: u64) -> RpcResult<()> {
-        let (Some(l1_block), Some(hash)) =
-            (quantity(&log["blockNumber"]), b256(&log["transactionHash"]))
-        else {
-            return Err(l1.malformed("a BatchSubmitted log without block or transaction"));
-        };
-        let Some(tx) = l1.transaction(hash).await? else {
-            return Err(l1.malformed(format!("batch transaction {hash} missing")));
-        };
-        let input = bytes(&tx["input"]).unwrap_or_default();
-        let Ok(call) = IBatchInbox::submitBatchCall::abi_decode(&input) else {
-            return Ok(()); // not a direct call: derivation ignores it too
-        };
-        if call.sequence != self.next_sequence {
-            return Ok(());
-        }
-        self.next_sequence += 1;
-        let mut info = BatchInfo {
-            sequence: call.sequence,
-            l1_block,
-            l1_transaction: hash,
-            first_block: 0,
-            last_block: 0,
-            transactions: 0,
-            raw_bytes: 0,
-            bytes: call.batch.len(),
-            invalid: None,
-        };
-        match Batch::decode(&call.batch, chain_id, &Limits::default(), &self.table) {
-            Ok((batch, new)) => {
-                self.table.extend(&new);
-                info.first_block = batch.blocks.first().map(|b| b.number).unwrap_or_default();
-                info.last_block = batch.blocks.last().map(|b| b.number).unwrap_or_default();
-                for block in &batch.blocks {
-                    info.transactions += block.transactions.len();
-                    info.raw_bytes += block
-                        .transactions
-                        .iter()
-                        .map(alloy_eips::eip2718::Encodable2718::encode_2718_len)
-                        .sum::<usize>();
+        let batches = &mut self.batches;
+        self.accepted
+            .read_to(l1.client(), l2_chain_id, None, head, |accepted| {
+                if batches.len() >= MAX_BATCHES {
+                    batches.pop_front();
                 }
-            }
-            Err(e) => info.invalid = Some(e.to_string()),
-        }
-        if self.batches.len() >= MAX_BATCHES {
-            self.batches.pop_front();
-        }
-        self.batches.push_back(info);
-        Ok(())
+                batches.push_back(BatchInfo::of(&accepted));
+            })
+            .await
+            .map_err(|e| l1.failed(e))
     }
 
     /// The newest `n` batches, newest first.
@@ -159,7 +129,7 @@ pub struct DisputeInfo {
 
 /// The newest `n` challenges of the last 10,000 L1 blocks, newest first.
 pub async fn disputes(l1: &Node, n: usize) -> RpcResult<Vec<DisputeInfo>> {
-    use tandem_execution::system::IDisputeGame;
+    use tandem_primitives::abi::IDisputeGame;
     let head = l1.head().await?;
     let logs = l1
         .logs(

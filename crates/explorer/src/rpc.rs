@@ -2,12 +2,9 @@
 //! JSON values, read defensively. Every answer is untrusted: a field that is missing or malformed
 //! is an error for the page, never a panic.
 use alloy_primitives::{Address, B256, U256};
-use jsonrpsee::{
-    core::{client::ClientT, params::ArrayParams},
-    http_client::{HttpClient, HttpClientBuilder},
-};
 use serde_json::Value;
 use std::time::Duration;
+use tandem_client::{Client, ClientError, Options};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
@@ -28,25 +25,44 @@ pub type RpcResult<T> = Result<T, RpcError>;
 pub struct Node {
     pub layer: &'static str,
     pub url: String,
-    client: HttpClient,
+    client: Client,
 }
+
+/// A page waits at most so long for a node; answers stay page-sized.
+const OPTIONS: Options = Options {
+    timeout: Duration::from_secs(5),
+    max_response_bytes: 16 * 1024 * 1024,
+};
 
 impl Node {
     pub fn new(layer: &'static str, url: &str) -> RpcResult<Self> {
-        let client = HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(5))
-            .max_response_size(16 * 1024 * 1024)
-            .build(url)
-            .map_err(|e| RpcError::Call {
-                layer,
-                url: url.into(),
-                message: e.to_string(),
-            })?;
+        let client = Client::http(url, OPTIONS).map_err(|e| RpcError::Call {
+            layer,
+            url: url.into(),
+            message: e.to_string(),
+        })?;
         Ok(Self {
             layer,
             url: url.into(),
             client,
         })
+    }
+
+    /// The node's typed client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A failure of the typed client, for the page.
+    pub fn failed(&self, e: ClientError) -> RpcError {
+        match e {
+            ClientError::Rpc { message, .. } => RpcError::Call {
+                layer: self.layer,
+                url: self.url.clone(),
+                message,
+            },
+            other => self.malformed(other.to_string()),
+        }
     }
 
     /// The WebSocket URL of the same endpoint (tandem serves both on one port).
@@ -68,18 +84,10 @@ impl Node {
     }
 
     pub async fn call(&self, method: &str, params: Vec<Value>) -> RpcResult<Value> {
-        let mut array = ArrayParams::new();
-        for p in params {
-            array.insert(p).map_err(|e| self.malformed(e.to_string()))?;
-        }
         self.client
-            .request(method, array)
+            .request_json(method, params)
             .await
-            .map_err(|e| RpcError::Call {
-                layer: self.layer,
-                url: self.url.clone(),
-                message: format!("{method}: {e}"),
-            })
+            .map_err(|e| self.failed(e))
     }
 
     pub async fn head(&self) -> RpcResult<u64> {
@@ -159,28 +167,14 @@ impl Node {
         call: Value,
         block: Value,
     ) -> RpcResult<Result<Vec<u8>, (String, Option<Vec<u8>>)>> {
-        let mut array = ArrayParams::new();
-        array
-            .insert(call)
-            .map_err(|e| self.malformed(e.to_string()))?;
-        array
-            .insert(block)
-            .map_err(|e| self.malformed(e.to_string()))?;
-        match self.client.request::<Value, _>("eth_call", array).await {
-            Ok(v) => Ok(Ok(bytes(&v).unwrap_or_default())),
-            Err(jsonrpsee::core::client::Error::Call(e)) => {
-                let data = e
-                    .data()
-                    .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
-                    .and_then(|v| bytes(&v));
-                Ok(Err((e.message().to_string(), data)))
-            }
-            Err(e) => Err(RpcError::Call {
-                layer: self.layer,
-                url: self.url.clone(),
-                message: format!("eth_call: {e}"),
-            }),
-        }
+        let answer = self
+            .client
+            .eth_call(&call, &block)
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(answer
+            .map(|output| output.to_vec())
+            .map_err(|r| (r.message, r.data.map(|d| d.to_vec()))))
     }
 
     /// Logs of `address` with `topic0` in blocks `from..=to`.

@@ -11,9 +11,16 @@
 //! executable one ranking below it; a queued newcomer only ever displaces queued ones. Eviction
 //! takes a sender's last transaction only, so no gap ever opens under a pending one. Errors carry
 //! geth's messages.
+//!
+//! [`Pool`] is what a node shares: the one admission path that RPC and gossip take, best-first
+//! iteration for block builders ([`BestTransactions`], which a builder tells when a sender's
+//! transaction failed), and the one `settle` after a block.
+mod best;
 mod order;
 mod pool;
+mod shared;
 
+pub use best::{BestTransactions, Candidates, Fill, InOrder};
 pub use order::disputes_first;
-
-pub use pool::{AccountState, Config, Error, Mempool, PoolTx, Status};
+pub use pool::{AccountState, Config, Error, Mempool, PoolTx, Rules, Status};
+pub use shared::{Pool, account_in};

@@ -1,12 +1,13 @@
 use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, U256};
 use std::{
-    cmp::Reverse,
-    collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
 };
 use tandem_execution::{intrinsic_gas, recover_sender};
 use tandem_primitives::TxEnvelope;
+
+use crate::BestTransactions;
 
 mod evict;
 
@@ -113,6 +114,9 @@ pub enum Error {
     },
     #[error("txpool is full")]
     PoolFull,
+    /// Not a transaction at all: the bytes do not decode.
+    #[error("invalid raw transaction: {0}")]
+    Decode(String),
 }
 
 /// A sender's account in the state the pool validates against.
@@ -136,6 +140,16 @@ pub struct PoolTx {
 type Price = (u128, u128);
 
 impl PoolTx {
+    /// `tx` from its recovered `sender`.
+    pub fn new(tx: TxEnvelope, sender: Address) -> Self {
+        Self {
+            hash: tx.tx_hash(),
+            size: tx.eip2718_encoded_length(),
+            tx: Arc::new(tx),
+            sender,
+        }
+    }
+
     pub fn nonce(&self) -> u64 {
         self.tx.nonce()
     }
@@ -155,7 +169,7 @@ impl PoolTx {
     }
 
     /// The tip per gas it pays at `base_fee`, `None` when it cannot pay the base fee.
-    fn effective_tip(&self, base_fee: u64) -> Option<u128> {
+    pub(crate) fn effective_tip(&self, base_fee: u64) -> Option<u128> {
         self.tx.effective_tip_per_gas(base_fee)
     }
 }
@@ -218,66 +232,17 @@ impl Sender {
     }
 }
 
-/// The transaction pool of one chain.
-#[derive(Debug)]
-pub struct Mempool {
+/// What a transaction must be to enter one chain's pool, whatever the state.
+#[derive(Debug, Clone)]
+pub struct Rules {
     config: Config,
     chain_id: u64,
     block_gas_limit: u64,
     /// The lowest base fee the chain allows; a fee cap below it can never be mined.
     min_base_fee: u64,
-    senders: HashMap<Address, Sender>,
-    by_hash: HashMap<B256, (Address, u64)>,
-    /// Encoded bytes of every pooled transaction.
-    bytes: usize,
-    /// Queued transactions of every sender.
-    queued: usize,
-    /// Every sender's last transaction, lowest rank first, apart for senders with something queued
-    /// ([`QUEUED`]) and without ([`PENDING`]): what eviction takes from.
-    tails: [BTreeSet<Tail>; 2],
 }
 
-impl Mempool {
-    pub fn new(config: Config, chain_id: u64, block_gas_limit: u64, min_base_fee: u64) -> Self {
-        Self {
-            config,
-            chain_id,
-            block_gas_limit,
-            min_base_fee,
-            senders: HashMap::new(),
-            by_hash: HashMap::new(),
-            bytes: 0,
-            queued: 0,
-            tails: Default::default(),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_hash.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_hash.is_empty()
-    }
-
-    pub fn get(&self, hash: &B256) -> Option<&PoolTx> {
-        let (sender, nonce) = self.by_hash.get(hash)?;
-        self.senders.get(sender)?.txs.get(nonce)
-    }
-
-    /// Encoded bytes of every pooled transaction.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// The nonce a sender's next transaction should use: after its pending ones.
-    pub fn next_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
-        match self.senders.get(&sender) {
-            Some(s) => s.next_nonce_from(state_nonce.max(s.nonce)),
-            None => state_nonce,
-        }
-    }
-
+impl Rules {
     /// Checks what needs no state: encoding, chain, gas, fee fields and signature.
     pub fn check_stateless(&self, tx: &TxEnvelope, encoded_len: usize) -> Result<Address, Error> {
         if encoded_len > self.config.max_tx_bytes {
@@ -324,6 +289,75 @@ impl Mempool {
         }
         Ok(sender)
     }
+}
+
+/// The transaction pool of one chain.
+#[derive(Debug)]
+pub struct Mempool {
+    rules: Rules,
+    senders: HashMap<Address, Sender>,
+    by_hash: HashMap<B256, (Address, u64)>,
+    /// Encoded bytes of every pooled transaction.
+    bytes: usize,
+    /// Queued transactions of every sender.
+    queued: usize,
+    /// Every sender's last transaction, lowest rank first, apart for senders with something queued
+    /// ([`QUEUED`]) and without ([`PENDING`]): what eviction takes from.
+    tails: [BTreeSet<Tail>; 2],
+}
+
+impl Mempool {
+    pub fn new(config: Config, chain_id: u64, block_gas_limit: u64, min_base_fee: u64) -> Self {
+        Self {
+            rules: Rules {
+                config,
+                chain_id,
+                block_gas_limit,
+                min_base_fee,
+            },
+            senders: HashMap::new(),
+            by_hash: HashMap::new(),
+            bytes: 0,
+            queued: 0,
+            tails: Default::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    pub fn get(&self, hash: &B256) -> Option<&PoolTx> {
+        let (sender, nonce) = self.by_hash.get(hash)?;
+        self.senders.get(sender)?.txs.get(nonce)
+    }
+
+    /// Encoded bytes of every pooled transaction.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The nonce a sender's next transaction should use: after its pending ones.
+    pub fn next_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
+        match self.senders.get(&sender) {
+            Some(s) => s.next_nonce_from(state_nonce.max(s.nonce)),
+            None => state_nonce,
+        }
+    }
+
+    /// What a transaction must be whatever the state.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Checks what needs no state: see [`Rules::check_stateless`].
+    pub fn check_stateless(&self, tx: &TxEnvelope, encoded_len: usize) -> Result<Address, Error> {
+        self.rules.check_stateless(tx, encoded_len)
+    }
 
     /// Validates `tx` from `sender` against its account and adds it; when the pool is full, it
     /// evicts what the newcomer displaces (the rules are in `evict.rs`). On an error nothing
@@ -369,7 +403,7 @@ impl Mempool {
             .map(|s| s.txs.range(state_nonce..).map(|(_, t)| t).collect())
             .unwrap_or_default();
         let replaced = own.iter().find(|t| t.nonce() == nonce).copied();
-        let bump = self.config.price_bump_percent;
+        let bump = self.rules.config.price_bump_percent;
         match replaced {
             Some(old)
                 if tx.max_fee_per_gas() < bumped(old.max_fee(), bump)
@@ -380,15 +414,15 @@ impl Mempool {
             {
                 return Err(Error::ReplacementUnderpriced);
             }
-            None if own.len() >= self.config.max_per_sender => {
+            None if own.len() >= self.rules.config.max_per_sender => {
                 return Err(Error::SenderFull {
-                    limit: self.config.max_per_sender,
+                    limit: self.rules.config.max_per_sender,
                 });
             }
             _ => {}
         }
         let next = pooled.map_or(state_nonce, |s| s.next_nonce_from(state_nonce));
-        let limit = self.config.max_queued_per_sender;
+        let limit = self.rules.config.max_queued_per_sender;
         if nonce > next && nonce - next > limit as u64 {
             return Err(Error::NonceTooHigh {
                 expected: next,
@@ -414,12 +448,7 @@ impl Mempool {
                 cost,
             });
         }
-        let new = PoolTx {
-            size: tx.eip2718_encoded_length(),
-            tx: Arc::new(tx),
-            sender,
-            hash,
-        };
+        let new = PoolTx::new(tx, sender);
         let victims = self.victims_for(&new, state_nonce, status)?;
         if pooled.is_some_and(|s| s.nonce < state_nonce) {
             self.set_nonce(sender, state_nonce);
@@ -456,26 +485,15 @@ impl Mempool {
         }
     }
 
-    /// Pending transactions that can pay `base_fee`, best tip first, each sender's in nonce order.
-    pub fn best(&self, base_fee: u64) -> Vec<PoolTx> {
-        let mut heads: BinaryHeap<(u128, Reverse<B256>, Address, u64)> = BinaryHeap::new();
-        let push = |heads: &mut BinaryHeap<_>, sender: &Sender, nonce: u64| {
-            if let Some(tx) = sender.txs.get(&nonce)
-                && let Some(tip) = tx.effective_tip(base_fee)
-            {
-                heads.push((tip, Reverse(tx.hash), tx.sender, nonce));
-            }
-        };
-        for sender in self.senders.values() {
-            push(&mut heads, sender, sender.nonce);
-        }
-        let mut out = Vec::new();
-        while let Some((_, _, address, nonce)) = heads.pop() {
-            let sender = &self.senders[&address];
-            out.push(sender.txs[&nonce].clone());
-            push(&mut heads, sender, nonce + 1);
-        }
-        out
+    /// Pending transactions that can pay `base_fee`, best tip first, each sender's in nonce order,
+    /// as they are now.
+    pub fn best(&self, base_fee: u64) -> BestTransactions {
+        let chains = self.senders.values().map(|sender| {
+            (sender.nonce..=u64::MAX)
+                .map_while(|nonce| sender.txs.get(&nonce).cloned())
+                .collect::<Vec<_>>()
+        });
+        BestTransactions::new(base_fee, chains)
     }
 
     /// Counts of pending and queued transactions.
@@ -518,13 +536,13 @@ impl Mempool {
         sender.pending = (next - sender.nonce) as usize;
         let mut dropped = Vec::new();
         if let Some(past) = next
-            .checked_add(self.config.max_queued_per_sender as u64)
+            .checked_add(self.rules.config.max_queued_per_sender as u64)
             .and_then(|last| last.checked_add(1))
         {
             dropped.extend(sender.txs.split_off(&past).into_values());
         }
         sender.queued = sender.txs.len() - sender.pending;
-        while others + sender.queued > self.config.max_queued && sender.queued > 0 {
+        while others + sender.queued > self.rules.config.max_queued && sender.queued > 0 {
             dropped.extend(sender.txs.pop_last().map(|(_, tx)| tx));
             sender.queued -= 1;
         }

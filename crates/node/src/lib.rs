@@ -1,14 +1,14 @@
-//! L1 node wiring for tandem: opens storage, writes genesis, starts JSON-RPC and the block producer.
+//! The L1 node: over a chain opened by [`tandem_rpc::open_backend`] (storage, genesis, pool, RPC
+//! backend, shared with the L2 node), it starts JSON-RPC and the block producer.
 //!
-//! [`launch`] reads top to bottom: storage, genesis, mempool, RPC, then the dev-mode miner. Every
-//! block commits durably before it is announced, so a crash at any point restarts on the last
-//! committed block.
-mod dev;
-mod genesis;
+//! [`launch`] reads top to bottom: storage, genesis, mempool, RPC, then the dev-mode miner
+//! ([`tandem_rpc::mining`]). Every block commits durably before it is announced, so a crash at any
+//! point restarts on the last committed block.
+
 mod validator;
 
-pub use dev::{Mining, mine_block, settle_pool};
-pub use genesis::{init_genesis, open_backend};
+pub use tandem_rpc::mining::Mining;
+pub use tandem_rpc::{init_genesis, open_backend};
 pub use validator::{ValidatorConfig, ValidatorHandle, launch_validator};
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
@@ -22,11 +22,6 @@ pub enum Error {
     Storage(#[from] tandem_storage::Error),
     #[error(transparent)]
     Execution(#[from] tandem_execution::Error),
-    #[error("cannot create data directory {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
     #[error("cannot start JSON-RPC on {addr}: {source}")]
     Rpc {
         addr: SocketAddr,
@@ -34,11 +29,14 @@ pub enum Error {
     },
     #[error("consensus: {0}")]
     Consensus(String),
-    #[error("the data directory holds chain {stored}, but the genesis gives {expected}")]
-    GenesisMismatch {
-        stored: tandem_primitives::B256,
-        expected: tandem_primitives::B256,
-    },
+    #[error(transparent)]
+    Open(Box<tandem_rpc::OpenError>),
+}
+
+impl From<tandem_rpc::OpenError> for Error {
+    fn from(e: tandem_rpc::OpenError) -> Self {
+        Self::Open(Box::new(e))
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -83,7 +81,7 @@ impl Handle {
 
 /// Starts a dev node: storage, genesis, mempool, JSON-RPC and the miner, in that order.
 pub async fn launch(config: Config) -> Result<Handle> {
-    let mut backend = genesis::open_backend(
+    let mut backend = open_backend(
         &config.data_dir,
         config.history,
         &config.genesis,
@@ -109,10 +107,11 @@ pub async fn launch(config: Config) -> Result<Handle> {
         })?;
 
     let (stop, stopped) = watch::channel(false);
-    let miner = tokio::spawn(dev::run(
+    let miner = tokio::spawn(tandem_rpc::mining::run(
         backend.clone(),
         config.mining,
         config.beneficiary,
+        Arc::new(tandem_primitives::SystemClock),
         stopped,
     ));
     Ok(Handle {

@@ -49,7 +49,7 @@ pub async fn launch_validator(
     runtime: &Runtime,
     config: ValidatorConfig,
 ) -> Result<ValidatorHandle> {
-    let mut backend = crate::genesis::open_backend(
+    let mut backend = tandem_rpc::open_backend(
         &config.data_dir,
         config.history,
         &config.genesis,
@@ -118,13 +118,19 @@ pub async fn launch_validator(
         )
         .with_on_tip(on_tip),
     );
-    let gossip_backend = backend.clone();
+    let (gossip_pool, gossip_storage) = (backend.pool.clone(), backend.storage.clone());
     let gossip = Gossip {
         outbound: gossip_rx,
         inbound: Arc::new(move |raw: &[u8]| {
-            if let Err(e) =
-                tandem_rpc::pool_raw_transaction(&gossip_backend, &Bytes::copy_from_slice(raw))
-            {
+            let admitted =
+                gossip_pool.admit(raw, |sender| -> Result<_, Box<dyn std::error::Error>> {
+                    let reader = gossip_storage.read()?;
+                    Ok(tandem_mempool::account_in(
+                        &tandem_state::LatestState(&reader),
+                        sender,
+                    )?)
+                });
+            if let Err(e) = admitted {
                 tracing::trace!(target: "node::gossip", error = %e, "gossiped transaction not pooled");
             }
         }),

@@ -60,6 +60,26 @@ pub fn placeholder_code() -> Bytes {
     Bytes::from_static(&[0xfe])
 }
 
+/// The L1Block predeploy's storage, which the L2 state transition writes at the start of every
+/// block and its precompile reads: a protocol rule, shared by execution, the RPC and the tools.
+pub mod l1_block {
+    use alloy_primitives::U256;
+
+    /// Storage slots, in the order of the interface.
+    pub const NUMBER_SLOT: U256 = U256::ZERO;
+    pub const TIMESTAMP_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
+    pub const BASEFEE_SLOT: U256 = U256::from_limbs([2, 0, 0, 0]);
+    pub const HASH_SLOT: U256 = U256::from_limbs([3, 0, 0, 0]);
+    /// Index of the next Portal queue entry L2 will include.
+    pub const QUEUE_INDEX_SLOT: U256 = U256::from_limbs([4, 0, 0, 0]);
+    /// The Portal's rolling queue hash after the last entry L2 included.
+    pub const QUEUE_HASH_SLOT: U256 = U256::from_limbs([5, 0, 0, 0]);
+    /// Witness bytes the last L2 block charged to its budget (its successor's base fee counts them).
+    pub const WITNESS_SLOT: U256 = U256::from_limbs([6, 0, 0, 0]);
+    /// Bytes of sequenced transactions the last L2 block held (its successor's base fee counts them).
+    pub const DATA_SLOT: U256 = U256::from_limbs([7, 0, 0, 0]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

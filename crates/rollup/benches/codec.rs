@@ -19,7 +19,7 @@ const PER_BLOCK: u64 = 125;
 
 fn l2_storage(dir: &tempfile::TempDir) -> Arc<Storage> {
     let storage = Arc::new(Storage::open(&dir.path().join("db")).unwrap());
-    tandem_node::init_genesis(&storage, &genesis::dev_l2_genesis()).unwrap();
+    tandem_rpc::init_genesis(&storage, &genesis::dev_l2_genesis()).unwrap();
     storage
 }
 

@@ -6,10 +6,12 @@
 use crate::{
     AddressTable, Batch, BatchBlock, Compression, Error, Limits, Result,
     derivation::replay_batches,
-    l1::{L1Client, L1Error},
+    service::{Pace, Service},
 };
+pub use tandem_client::types::{BatcherStatus, PostedBatch};
+use tandem_client::{ClientError, L1};
 
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::SolCall;
 use parking_lot::Mutex;
 use std::{
@@ -19,7 +21,6 @@ use std::{
 use tandem_execution::{l2::L1Origin, system::IBatchInbox};
 use tandem_primitives::{ChainConfig, dev::DevAccount, system::BATCH_INBOX};
 use tandem_storage::Storage;
-use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
 pub struct BatcherConfig {
@@ -49,68 +50,11 @@ impl BatcherConfig {
     }
 }
 
-/// A batch the batcher posted and L1 included.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PostedBatch {
-    pub sequence: u64,
-    pub first_block: u64,
-    pub last_block: u64,
-    pub transactions: usize,
-    pub bytes: usize,
-    pub l1_block: u64,
-    pub l1_transaction: B256,
-}
-
-/// What the batcher reports.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatcherStatus {
-    /// The last L2 block in a batch L1 has included.
-    pub posted_block: u64,
-    /// Sealed L2 blocks not yet posted, and their size as the next batch.
-    pub pending_blocks: u64,
-    pub pending_batch_bytes: usize,
-    pub last_batch: Option<PostedBatch>,
-    pub last_error: Option<String>,
-}
-
-/// Runs the batcher until `stop` turns true.
-pub async fn run(
+/// The batcher over the sealed L2 blocks in `storage`.
+pub struct Batcher<L> {
     storage: Arc<Storage>,
     chain_id: u64,
-    l1: L1Client,
-    config: BatcherConfig,
-    status: Arc<Mutex<BatcherStatus>>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut batcher = Batcher {
-        storage,
-        chain_id,
-        l1,
-        config,
-        status,
-        posted: None,
-        last_post: Instant::now(),
-    };
-    let poll = Duration::from_millis(200);
-    loop {
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = tokio::time::sleep(poll) => {}
-        }
-        if let Err(e) = batcher.step().await {
-            tracing::warn!(target: "rollup::batcher", error = %e, "batcher step failed; retrying");
-            batcher.status.lock().last_error = Some(e.to_string());
-            batcher.posted = None; // re-read from L1 where things stand
-        }
-    }
-}
-
-struct Batcher {
-    storage: Arc<Storage>,
-    chain_id: u64,
-    l1: L1Client,
+    l1: L,
     config: BatcherConfig,
     status: Arc<Mutex<BatcherStatus>>,
     /// The last L2 block L1 holds a batch of, and the address table after the batches L1 holds;
@@ -119,7 +63,42 @@ struct Batcher {
     last_post: Instant,
 }
 
-impl Batcher {
+impl<L: L1> Batcher<L> {
+    pub fn new(storage: Arc<Storage>, chain_id: u64, l1: L, config: BatcherConfig) -> Self {
+        Self {
+            storage,
+            chain_id,
+            l1,
+            config,
+            status: Arc::default(),
+            posted: None,
+            last_post: Instant::now(),
+        }
+    }
+}
+
+impl<L: L1> Service for Batcher<L> {
+    type Status = BatcherStatus;
+    const NAME: &'static str = "batcher";
+
+    fn poll(&self) -> Duration {
+        Duration::from_millis(200)
+    }
+
+    fn status(&self) -> &Arc<Mutex<BatcherStatus>> {
+        &self.status
+    }
+
+    async fn round(&mut self) -> Result<Pace> {
+        let step = self.step().await;
+        if step.is_err() {
+            self.posted = None; // re-read from L1 where things stand
+        }
+        step.map(|()| Pace::Wait)
+    }
+}
+
+impl<L: L1> Batcher<L> {
     async fn step(&mut self) -> Result<()> {
         let posted = match &self.posted {
             Some((posted, _)) => *posted,
@@ -306,8 +285,10 @@ impl Batcher {
             .transact(key, BATCH_INBOX, U256::ZERO, input, Duration::from_secs(60))
             .await?;
         let hash = receipt.transaction_hash;
-        if !crate::l1::succeeded(&receipt) {
-            return Err(L1Error::Unexpected(format!("batch {sequence} ({hash}) reverted")).into());
+        if !tandem_client::succeeded(&receipt) {
+            return Err(
+                ClientError::Unexpected(format!("batch {sequence} ({hash}) reverted")).into(),
+            );
         }
         Ok(PostedBatch {
             sequence,
@@ -328,13 +309,8 @@ const EXPECTED_COMPRESSION: usize = 18;
 const MAX_BLOCKS_PER_BATCH: u64 = 2_000;
 
 /// The sequence number the next batch must carry.
-pub async fn next_sequence(l1: &L1Client) -> Result<u64> {
-    let out = l1
-        .call(
-            BATCH_INBOX,
-            IBatchInbox::nextSequenceCall {}.abi_encode().into(),
-        )
-        .await?;
-    IBatchInbox::nextSequenceCall::abi_decode_returns(&out)
-        .map_err(|e| L1Error::Unexpected(format!("nextSequence: {e}")).into())
+pub async fn next_sequence(l1: &impl L1) -> Result<u64> {
+    Ok(l1
+        .call_sol(BATCH_INBOX, &IBatchInbox::nextSequenceCall {})
+        .await?)
 }

@@ -5,21 +5,25 @@
 use crate::{
     AddressTable, Batch, BatchBlock, Error, Limits, Result,
     batch::{AddressBook, BatchError},
-    bridge::{Oracle, output_at},
-    derivation::{AcceptedBatches, LOG_WINDOW, block_inputs},
-    l1::L1Client,
+    derivation::block_inputs,
+    outputs::{Oracle, output_at},
     queue::PortalQueue,
+    service::{Pace, Service},
 };
 use alloy_eips::{BlockNumberOrTag, eip2718::Encodable2718};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_rpc_types_eth::Filter;
 use alloy_sol_types::{SolCall, SolEvent};
 use parking_lot::Mutex;
-use serde::Serialize;
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     sync::Arc,
     time::Duration,
+};
+pub use tandem_client::types::ChallengerStatus;
+use tandem_client::{
+    L1,
+    logs::{AcceptedBatches, LogWalk},
 };
 use tandem_execution::{
     l2::{L1Origin, L2BlockInputs},
@@ -33,7 +37,6 @@ use tandem_primitives::{
     system::{DISPUTE_GAME, OUTPUT_ORACLE},
 };
 use tandem_storage::{Reader, Storage};
-use tokio::sync::watch;
 
 /// An output as its proposer claimed it: its index, first block and every block's output root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,19 +148,6 @@ pub struct ChallengerConfig {
     pub poll: Duration,
 }
 
-/// What the challenger reports.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChallengerStatus {
-    /// Outputs found right, and challenges sent and won.
-    pub agreed: u64,
-    pub challenged: u64,
-    pub won: u64,
-    /// The last challenge: output index, L2 block and L1 transaction.
-    pub last_challenge: Option<(u64, u64, B256)>,
-    pub last_error: Option<String>,
-}
-
 /// One accepted batch as the challenger keeps it: where its bytes are and what it carries.
 #[derive(Debug, Clone, Copy)]
 struct KnownBatch {
@@ -191,8 +181,8 @@ impl AddressBook for TableBefore<'_> {
 
 /// What the challenger follows on L1: the accepted batches (with the address table they build)
 /// and the Portal's queue.
-struct Follower {
-    l1: L1Client,
+struct Follower<L> {
+    l1: L,
     chain: ChainConfig,
     batcher: Address,
     batches: BTreeMap<u64, KnownBatch>,
@@ -200,20 +190,20 @@ struct Follower {
     queue: PortalQueue,
     /// Outputs already found right, by index and root (a deleted index may come back).
     agreed: HashSet<(u64, B256)>,
-    /// Every block root claimed, by output index and their Merkle root, read up to `claims_cursor`.
+    /// Every block root claimed, by output index and their Merkle root, read as far as
+    /// `claims_walk` went.
     claims: HashMap<(u64, B256), Vec<B256>>,
-    claims_cursor: u64,
+    claims_walk: LogWalk,
 }
 
-impl Follower {
+impl<L: L1> Follower<L> {
     /// Reads the batches L1 accepted up to finalized block `to`.
     async fn sync(&mut self, to: u64) -> Result<()> {
         let known = &mut self.batches;
         self.accepted
-            .read_to(&self.l1, self.chain.chain_id, self.batcher, to, |a| {
-                if let (Some(first), Some(last)) =
-                    (a.decoded.blocks.first(), a.decoded.blocks.last())
-                {
+            .read_to(&self.l1, self.chain.chain_id, Some(self.batcher), to, |a| {
+                let Ok(decoded) = a.decoded else { return };
+                if let (Some(first), Some(last)) = (decoded.blocks.first(), decoded.blocks.last()) {
                     known.insert(
                         a.batch.sequence,
                         KnownBatch {
@@ -225,7 +215,8 @@ impl Follower {
                     );
                 }
             })
-            .await
+            .await?;
+        Ok(())
     }
 
     /// The accepted batch carrying L2 block `number`: its sequence, bytes and the block.
@@ -262,17 +253,12 @@ impl Follower {
 
     /// Reads the block roots of every output proposed up to L1 block `to`.
     async fn sync_claims(&mut self, to: u64) -> Result<()> {
-        while self.claims_cursor <= to {
-            let end = to.min(self.claims_cursor + LOG_WINDOW - 1);
-            let filter = Filter::new()
-                .address(OUTPUT_ORACLE)
-                .event_signature(IOutputOracle::OutputBlockRoots::SIGNATURE_HASH)
-                .from_block(self.claims_cursor)
-                .to_block(end);
-            for log in self.l1.logs(&filter).await? {
-                let Ok(event) = IOutputOracle::OutputBlockRoots::decode_log_data(log.data()) else {
-                    continue;
-                };
+        while let Some(window) = self.claims_walk.next(&self.l1, to).await? {
+            for log in &window.logs {
+                // OutputOracle emits nothing else under this signature: one that does not decode
+                // is the node's garbling, and skipping it could miss a wrong output.
+                let event = IOutputOracle::OutputBlockRoots::decode_log_data(log.data())
+                    .map_err(|e| Error::Corrupt(format!("OutputBlockRoots log: {e}")))?;
                 if event.blockRoots.is_empty() {
                     continue;
                 }
@@ -280,7 +266,7 @@ impl Follower {
                 self.claims
                     .insert((index, blocks_root(&event.blockRoots)), event.blockRoots);
             }
-            self.claims_cursor = end + 1;
+            self.claims_walk.done(&window);
         }
         Ok(())
     }
@@ -303,54 +289,72 @@ impl Follower {
     }
 }
 
-/// Runs the challenger on the node's `storage` (a verifier's: derived from L1 alone) until `stop`
-/// turns true: checks every output that is not final yet against the node's chain and challenges
-/// the first wrong block of each wrong one.
-pub async fn run_challenger(
+/// The challenger on the node's `storage` (a verifier's: derived from L1 alone): checks every
+/// output that is not final yet against the node's chain and challenges the first wrong block of
+/// each wrong one.
+pub struct Challenger<L> {
     storage: Arc<Storage>,
     chain: ChainConfig,
-    l1: L1Client,
+    l1: L,
     config: ChallengerConfig,
     status: Arc<Mutex<ChallengerStatus>>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut follower = None;
-    loop {
-        let step = async {
-            if follower.is_none() {
-                follower = Some(Follower {
-                    batcher: crate::derivation::batcher_address(&l1).await?,
-                    l1: l1.clone(),
-                    chain: chain.clone(),
-                    batches: BTreeMap::new(),
-                    accepted: AcceptedBatches::default(),
-                    queue: PortalQueue::default(),
-                    agreed: HashSet::new(),
-                    claims: HashMap::new(),
-                    claims_cursor: 0,
-                });
-            }
-            let Some(f) = follower.as_mut() else {
-                return Ok(());
-            };
-            check_outputs(f, &storage, &config, &status).await
-        };
-        match step.await {
-            Ok(()) => status.lock().last_error = None,
-            Err(e) => {
-                tracing::warn!(target: "rollup::challenger", error = %e, "challenger step failed; retrying");
-                status.lock().last_error = Some(e.to_string());
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = tokio::time::sleep(config.poll) => {}
+    /// What it read from L1 so far; `None` until it knows the batcher.
+    follower: Option<Follower<L>>,
+}
+
+impl<L: L1> Challenger<L> {
+    pub fn new(storage: Arc<Storage>, chain: ChainConfig, l1: L, config: ChallengerConfig) -> Self {
+        Self {
+            storage,
+            chain,
+            l1,
+            config,
+            status: Arc::default(),
+            follower: None,
         }
     }
 }
 
-async fn check_outputs(
-    f: &mut Follower,
+impl<L: L1> Service for Challenger<L> {
+    type Status = ChallengerStatus;
+    const NAME: &'static str = "challenger";
+
+    fn poll(&self) -> Duration {
+        self.config.poll
+    }
+
+    fn status(&self) -> &Arc<Mutex<ChallengerStatus>> {
+        &self.status
+    }
+
+    async fn round(&mut self) -> Result<Pace> {
+        let f = match &mut self.follower {
+            Some(f) => f,
+            None => self.follower.insert(Follower {
+                batcher: crate::derivation::batcher_address(&self.l1).await?,
+                l1: self.l1.clone(),
+                chain: self.chain.clone(),
+                batches: BTreeMap::new(),
+                accepted: AcceptedBatches::default(),
+                queue: PortalQueue::default(),
+                agreed: HashSet::new(),
+                claims: HashMap::new(),
+                claims_walk: LogWalk::new(
+                    Filter::new()
+                        .address(OUTPUT_ORACLE)
+                        .event_signature(IOutputOracle::OutputBlockRoots::SIGNATURE_HASH),
+                    0,
+                ),
+            }),
+        };
+        check_outputs(f, &self.storage, &self.config, &self.status).await?;
+        self.status.lock().last_error = None;
+        Ok(Pace::Wait)
+    }
+}
+
+async fn check_outputs<L: L1>(
+    f: &mut Follower<L>,
     storage: &Storage,
     config: &ChallengerConfig,
     status: &Mutex<ChallengerStatus>,
@@ -409,12 +413,7 @@ async fn check_outputs(
                 "no accepted batch carries L2 block {number}"
             )));
         };
-        let raw: Option<Bytes> =
-            f.l1.request_json(
-                "debug_getRawHeader",
-                (BlockNumberOrTag::Number(block.l1_origin),),
-            )
-            .await?;
+        let raw = f.l1.raw_header(block.l1_origin).await?;
         let raw = raw.ok_or_else(|| Error::Corrupt(format!("no L1 block {}", block.l1_origin)))?;
         let origin_header: Header = alloy_rlp::decode_exact(&raw)
             .map_err(|e| Error::Corrupt(format!("L1 header {}: {e}", block.l1_origin)))?;
@@ -450,7 +449,7 @@ async fn check_outputs(
                 Duration::from_secs(60),
             )
             .await?;
-        if !crate::l1::succeeded(&receipt) {
+        if !tandem_client::succeeded(&receipt) {
             // Someone else's challenge (or the window) got there first: look again next round.
             tracing::warn!(target: "rollup::challenger", index, block = number, l1_tx = %receipt.transaction_hash, "challenge reverted");
             return Ok(());

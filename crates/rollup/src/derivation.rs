@@ -5,13 +5,20 @@
 use crate::{
     AddressTable, Batch, BatchBlock, BatchError, Error, Limits, Result,
     fault::DerivationFault,
-    l1::{L1Client, L1Error},
     queue::PortalQueue,
+    service::{Pace, Service},
 };
-use alloy_primitives::{Address, B256, Bytes};
-use alloy_rpc_types_eth::Filter;
-use alloy_sol_types::{SolCall, SolEvent};
+use alloy_primitives::Address;
+use parking_lot::Mutex;
 use std::{collections::HashMap, sync::Arc, time::Duration};
+use tandem_client::{
+    L1,
+    logs::{AcceptedBatches, LogWalk, batch_logs, batch_sequence, read_batch},
+};
+pub use tandem_client::{
+    logs::{Accepted, L1Batch},
+    types::DerivationStatus,
+};
 use tandem_execution::{
     l2::{L1Origin, L2BlockInputs, L2Error, derive_l2_block, with_senders},
     system::IBatchInbox,
@@ -19,17 +26,6 @@ use tandem_execution::{
 use tandem_primitives::{ChainConfig, system::BATCH_INBOX};
 use tandem_state::LatestState;
 use tandem_storage::Storage;
-use tokio::sync::watch;
-
-/// One batch as L1 carries it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct L1Batch {
-    /// The L1 block that includes it.
-    pub l1_block: u64,
-    pub sender: Address,
-    pub sequence: u64,
-    pub data: Bytes,
-}
 
 /// Why a batch (or the rest of it) was skipped.
 #[derive(Debug, thiserror::Error)]
@@ -221,223 +217,131 @@ pub fn block_inputs(
     }
 }
 
-/// What a verifier reports.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DerivationStatus {
-    /// The next L1 block to read.
-    pub l1_cursor: u64,
-    /// The newest finalized L1 block seen.
-    pub l1_finalized: u64,
-    pub batches_applied: u64,
-    pub batches_skipped: u64,
-    pub last_skip: Option<String>,
-    pub last_error: Option<String>,
-}
-
-/// How many L1 blocks one log query covers.
-pub(crate) const LOG_WINDOW: u64 = 2_000;
 /// Most L1 origins cached.
 const MAX_CACHED_ORIGINS: usize = 10_000;
 
-/// Follows finalized L1 and derives L2 from it until `stop` turns true. `on_block` is called
-/// after each batch that derived blocks (e.g. to announce them).
-pub async fn follow(
-    mut deriver: Deriver,
-    l1: L1Client,
-    status: Arc<parking_lot::Mutex<DerivationStatus>>,
-    on_blocks: Arc<dyn Fn(u64, u64) + Send + Sync>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut cursor = 0u64;
-    let mut origins: HashMap<u64, L1Origin> = HashMap::new();
-    loop {
-        let step = async {
-            let finalized = l1.finalized().await?.number;
-            status.lock().l1_finalized = finalized;
-            if cursor > finalized {
-                return Ok::<bool, Error>(false);
+/// Called with the first and last L2 block a batch derived (e.g. to announce them).
+pub type OnBlocks = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// Follows finalized L1 and derives L2 from it, a window of L1 blocks per round.
+pub struct Derivation<L> {
+    deriver: Deriver,
+    l1: L,
+    status: Arc<Mutex<DerivationStatus>>,
+    on_blocks: OnBlocks,
+    walk: LogWalk,
+    origins: HashMap<u64, L1Origin>,
+}
+
+impl<L: L1> Derivation<L> {
+    pub fn new(deriver: Deriver, l1: L, on_blocks: OnBlocks) -> Self {
+        Self {
+            deriver,
+            l1,
+            status: Arc::default(),
+            on_blocks,
+            walk: batch_logs(0),
+            origins: HashMap::new(),
+        }
+    }
+}
+
+impl<L: L1> Service for Derivation<L> {
+    type Status = DerivationStatus;
+    const NAME: &'static str = "derivation";
+
+    fn poll(&self) -> Duration {
+        Duration::from_millis(250)
+    }
+
+    fn status(&self) -> &Arc<Mutex<DerivationStatus>> {
+        &self.status
+    }
+
+    async fn round(&mut self) -> Result<Pace> {
+        let pace = self.derive_window().await?;
+        self.status.lock().last_error = None;
+        Ok(pace)
+    }
+}
+
+impl<L: L1> Derivation<L> {
+    /// Applies the batches of the next window of finalized L1 blocks.
+    async fn derive_window(&mut self) -> Result<Pace> {
+        let finalized = self.l1.finalized().await?.number;
+        self.status.lock().l1_finalized = finalized;
+        let Some(window) = self.walk.next(&self.l1, finalized).await? else {
+            return Ok(Pace::Wait);
+        };
+        for log in &window.logs {
+            // Applied when an earlier read of this window failed part way.
+            if batch_sequence(log).is_some_and(|s| s < self.deriver.next_sequence) {
+                continue;
             }
-            let to = finalized.min(cursor + LOG_WINDOW - 1);
-            let filter = Filter::new()
-                .address(BATCH_INBOX)
-                .event_signature(IBatchInbox::BatchSubmitted::SIGNATURE_HASH)
-                .from_block(cursor)
-                .to_block(to);
-            for log in l1.logs(&filter).await? {
-                let batch = read_batch(&l1, &log).await?;
-                let Some(batch) = batch else { continue };
-                // Fetch the origins the batch names before applying it (the deriver is synchronous).
-                if let Ok((decoded, _)) = Batch::decode(
-                    &batch.data,
-                    deriver.chain.chain_id,
-                    &deriver.limits,
-                    &deriver.table,
-                ) {
-                    for number in decoded.blocks.iter().map(|b| b.l1_origin) {
-                        if number <= batch.l1_block && !origins.contains_key(&number) {
-                            if origins.len() >= MAX_CACHED_ORIGINS {
-                                origins.clear();
-                            }
-                            if let Some(origin) = l1
-                                .origin(alloy_eips::BlockNumberOrTag::Number(number))
-                                .await?
-                            {
-                                origins.insert(number, origin);
-                            }
+            let batch = read_batch(&self.l1, log).await?;
+            // Fetch the origins the batch names before applying it (the deriver is synchronous).
+            if let Ok((decoded, _)) = Batch::decode(
+                &batch.data,
+                self.deriver.chain.chain_id,
+                &self.deriver.limits,
+                &self.deriver.table,
+            ) {
+                for number in decoded.blocks.iter().map(|b| b.l1_origin) {
+                    if number <= batch.l1_block && !self.origins.contains_key(&number) {
+                        if self.origins.len() >= MAX_CACHED_ORIGINS {
+                            self.origins.clear();
+                        }
+                        if let Some(origin) = self
+                            .l1
+                            .origin(alloy_eips::BlockNumberOrTag::Number(number))
+                            .await?
+                        {
+                            self.origins.insert(number, origin);
                         }
                     }
                 }
-                deriver.queue.sync(&l1, batch.l1_block).await?;
-                let before = deriver.storage.read()?.last_height().unwrap_or_default();
-                let outcome = tokio::task::block_in_place(|| {
-                    deriver.apply(&batch, &mut |n| origins.get(&n).copied())
-                })?;
-                let after = deriver.storage.read()?.last_height().unwrap_or_default();
-                let mut s = status.lock();
-                match outcome {
-                    Ok(_) => s.batches_applied += 1,
-                    Err(skip) => {
-                        tracing::warn!(target: "rollup::derivation", sequence = batch.sequence, l1_block = batch.l1_block, reason = %skip, "skipped batch");
-                        s.batches_skipped += 1;
-                        s.last_skip = Some(format!("batch {}: {skip}", batch.sequence));
-                    }
+            }
+            self.deriver.queue.sync(&self.l1, batch.l1_block).await?;
+            let before = self
+                .deriver
+                .storage
+                .read()?
+                .last_height()
+                .unwrap_or_default();
+            let (deriver, origins) = (&mut self.deriver, &self.origins);
+            let outcome = tokio::task::block_in_place(|| {
+                deriver.apply(&batch, &mut |n| origins.get(&n).copied())
+            })?;
+            let after = self
+                .deriver
+                .storage
+                .read()?
+                .last_height()
+                .unwrap_or_default();
+            let mut s = self.status.lock();
+            match outcome {
+                Ok(_) => s.batches_applied += 1,
+                Err(skip) => {
+                    tracing::warn!(target: "rollup::derivation", sequence = batch.sequence, l1_block = batch.l1_block, reason = %skip, "skipped batch");
+                    s.batches_skipped += 1;
+                    s.last_skip = Some(format!("batch {}: {skip}", batch.sequence));
                 }
-                drop(s);
-                if after > before {
-                    on_blocks(before + 1, after);
-                }
             }
-            cursor = to + 1;
-            status.lock().l1_cursor = cursor;
-            Ok(true)
-        };
-        let more = match step.await {
-            Ok(more) => {
-                status.lock().last_error = None;
-                more
+            drop(s);
+            if after > before {
+                (self.on_blocks)(before + 1, after);
             }
-            Err(e) => {
-                tracing::warn!(target: "rollup::derivation", error = %e, "derivation step failed; retrying");
-                status.lock().last_error = Some(e.to_string());
-                false
-            }
-        };
-        if !more {
-            tokio::select! {
-                _ = stop.changed() => return,
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            }
-        } else if *stop.borrow() {
-            return;
         }
-    }
-}
-
-/// The batch a BatchSubmitted log announces, from its transaction's calldata; `None` if the
-/// calldata does not match the log (not a direct call, or a different payload).
-async fn read_batch(l1: &L1Client, log: &alloy_rpc_types_eth::Log) -> Result<Option<L1Batch>> {
-    let (Some(hash), Some(l1_block)) = (log.transaction_hash, log.block_number) else {
-        return Err(L1Error::Unexpected("log without transaction or block".into()).into());
-    };
-    let Ok(event) = IBatchInbox::BatchSubmitted::decode_log_data(log.data()) else {
-        return Ok(None);
-    };
-    let tx = l1
-        .transaction(hash)
-        .await?
-        .ok_or_else(|| L1Error::Unexpected(format!("batch transaction {hash} missing")))?;
-    let input = alloy_consensus::Transaction::input(tx.inner.inner.inner());
-    let Ok(call) = IBatchInbox::submitBatchCall::abi_decode(input) else {
-        return Ok(None);
-    };
-    if tandem_primitives::protocol::batch_commitment(&call.batch) != event.commitment
-        || call.sequence != event.sequence
-    {
-        return Ok(None);
-    }
-    Ok(Some(L1Batch {
-        l1_block,
-        sender: tx.inner.inner.signer(),
-        sequence: call.sequence,
-        data: call.batch,
-    }))
-}
-
-/// The batches BatchInbox accepted, read from L1 in sequence with the address table they build
-/// (without executing anything): what a restarted batcher and the challenger follow.
-#[derive(Debug, Default)]
-pub struct AcceptedBatches {
-    table: AddressTable,
-    next_sequence: u64,
-    /// The next L1 block to read.
-    cursor: u64,
-}
-
-/// One accepted batch as [`AcceptedBatches`] hands it over.
-#[derive(Debug)]
-pub struct Accepted<'a> {
-    pub batch: &'a L1Batch,
-    pub decoded: &'a Batch,
-    /// The address table's size before the batch: what its indexes refer to.
-    pub table_before: u64,
-    /// The L1 transaction that carried it.
-    pub l1_transaction: B256,
-}
-
-impl AcceptedBatches {
-    /// The address table the batches read so far built.
-    pub fn table(&self) -> &AddressTable {
-        &self.table
-    }
-
-    /// Reads the batches `batcher` posted in L1 blocks up to `to`, in sequence, and hands each one
-    /// that decodes to `visit`.
-    pub async fn read_to(
-        &mut self,
-        l1: &L1Client,
-        chain_id: u64,
-        batcher: Address,
-        to: u64,
-        mut visit: impl FnMut(Accepted<'_>),
-    ) -> Result<()> {
-        while self.cursor <= to {
-            let end = to.min(self.cursor + LOG_WINDOW - 1);
-            let filter = Filter::new()
-                .address(BATCH_INBOX)
-                .event_signature(IBatchInbox::BatchSubmitted::SIGNATURE_HASH)
-                .from_block(self.cursor)
-                .to_block(end);
-            for log in l1.logs(&filter).await? {
-                let Some(batch) = read_batch(l1, &log).await? else {
-                    continue;
-                };
-                if batch.sender != batcher || batch.sequence != self.next_sequence {
-                    continue;
-                }
-                self.next_sequence += 1;
-                if let Ok((decoded, new)) =
-                    Batch::decode(&batch.data, chain_id, &Limits::default(), &self.table)
-                {
-                    visit(Accepted {
-                        batch: &batch,
-                        decoded: &decoded,
-                        table_before: self.table.len() as u64,
-                        l1_transaction: log.transaction_hash.unwrap_or_default(),
-                    });
-                    self.table.extend(&new);
-                }
-            }
-            self.cursor = end + 1;
-        }
-        Ok(())
+        self.walk.done(&window);
+        self.status.lock().l1_cursor = self.walk.next_block();
+        Ok(Pace::Again)
     }
 }
 
 /// Replays every batch L1 holds (as a verifier would, without executing): the address table
 /// after them and the last L2 block they carry. What a restarted batcher resumes from.
 pub async fn replay_batches(
-    l1: &L1Client,
+    l1: &impl L1,
     chain_id: u64,
     batcher: Address,
 ) -> Result<(AddressTable, u64)> {
@@ -445,20 +349,18 @@ pub async fn replay_batches(
     let mut last_block = 0u64;
     let head = l1.finalized().await?.number;
     batches
-        .read_to(l1, chain_id, batcher, head, |accepted| {
-            if let Some(last) = accepted.decoded.blocks.last() {
+        .read_to(l1, chain_id, Some(batcher), head, |accepted| {
+            if let Some(last) = accepted.decoded.ok().and_then(|d| d.blocks.last()) {
                 last_block = last_block.max(last.number);
             }
         })
         .await?;
-    Ok((batches.table, last_block))
+    Ok((batches.into_table(), last_block))
 }
 
 /// The registered batcher, as L1's BatchInbox says.
-pub async fn batcher_address(l1: &L1Client) -> Result<Address> {
-    let out = l1
-        .call(BATCH_INBOX, IBatchInbox::batcherCall {}.abi_encode().into())
-        .await?;
-    IBatchInbox::batcherCall::abi_decode_returns(&out)
-        .map_err(|e| L1Error::Unexpected(format!("batcher(): {e}")).into())
+pub async fn batcher_address(l1: &impl L1) -> Result<Address> {
+    Ok(l1
+        .call_sol(BATCH_INBOX, &IBatchInbox::batcherCall {})
+        .await?)
 }

@@ -1,9 +1,10 @@
 //! Testing only: the ways a node, a proposer or a batcher can be made wrong on purpose, so that
 //! the fault proofs have something to remove (`tandem l2 verifier --fault`, `tandem l2 proposer
 //! --fault`, `tandem devnet --faulty-batcher`). No honest path reads any of this.
-use crate::{Result, bridge::Proposal};
+use crate::Result;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolCall;
+use tandem_client::types::Proposal;
 use tandem_execution::{
     l2::{L2Block, L2BlockInputs, L2Error, derive_l2_block, execute_l2_block, sanitize},
     system::IL2ToL1MessagePasser,

@@ -6,21 +6,34 @@
 //!   ...) and compresses them, so the many similar fields cost few L1 bytes;
 //! - [`batcher`] posts batches to L1's BatchInbox and resumes from what L1 holds;
 //! - [`derivation`] rebuilds the L2 chain from finalized L1 data alone, skipping invalid batches;
-//! - [`bridge`] computes output roots, runs the proposer, follows final outputs and tracks withdrawals;
+//! - [`outputs`] computes output roots and follows the outputs that became final on L1;
+//! - [`proposer`] posts outputs to L1's OutputOracle and claims their bonds back;
+//! - [`withdrawals`] says where a withdrawal stands and proves it for L1;
 //! - [`challenger`] checks every proposed output against the node's chain and proves the first
 //!   wrong block to L1's DisputeGame in one transaction;
 //! - [`queue`] reads the Portal's deposits and forced transactions that every L2 block must take;
-//! - [`node`] wires these into the `tandem l2 sequencer` and `tandem l2 verifier` processes.
+//! - [`node`] wires these into the `tandem l2 sequencer` and `tandem l2 verifier` processes, and
+//!   serves their JSON-RPC.
+//!
+//! Every background job (the batcher, the proposer, the challenger, derivation, the finalized
+//! follower, the origin tracker) is a [`service::Service`]: one round at a time with its status,
+//! retried at the next poll. What they ask of L1 goes through the [`tandem_client::L1`] port (the
+//! client is the real adapter; unit tests run them on a scripted L1), and the sequencer gets the
+//! time from a [`tandem_primitives::Clock`].
 pub mod batcher;
-pub mod bridge;
 pub mod challenger;
 pub mod derivation;
 pub mod fault;
-pub mod l1;
 pub mod node;
+pub mod outputs;
+pub mod proposer;
 pub mod queue;
+#[cfg(test)]
+mod scripted;
 pub mod sequencer;
+pub mod service;
 pub mod wal;
+pub mod withdrawals;
 
 pub use tandem_primitives::batch::{
     self, AddressTable, Batch, BatchBlock, BatchError, Compression, Limits,
@@ -35,9 +48,9 @@ pub enum Error {
     #[error(transparent)]
     L2(#[from] tandem_execution::l2::L2Error),
     #[error(transparent)]
-    L1(#[from] l1::L1Error),
+    Client(#[from] tandem_client::ClientError),
     #[error(transparent)]
-    Node(#[from] tandem_node::Error),
+    Open(#[from] tandem_rpc::OpenError),
     #[error("write-ahead log: {0}")]
     Wal(std::io::Error),
     #[error("corrupt database: {0}")]
@@ -47,3 +60,12 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<tandem_rpc::mining::MineError> for Error {
+    fn from(e: tandem_rpc::mining::MineError) -> Self {
+        match e {
+            tandem_rpc::mining::MineError::Storage(e) => Self::Storage(e),
+            tandem_rpc::mining::MineError::Execution(e) => Self::Execution(e),
+        }
+    }
+}

@@ -1,17 +1,25 @@
-//! The L2 processes: `tandem l2 sequencer` (sequencer + batcher) and `tandem l2 verifier`
-//! (derivation from L1), each with the Ethereum JSON-RPC and `tandem_rollupStatus`.
+//! The L2 processes: `tandem l2 sequencer` (sequencer + batcher), `tandem l2 verifier`
+//! (derivation from L1), and the proposer and challenger beside them; each node serves the
+//! Ethereum JSON-RPC and tandem's own methods ([`rpc`]). Every background job is a
+//! [`Service`]; what the jobs ask of L1 goes through the [`L1`] port, so tests can launch them on
+//! a scripted L1.
+mod rpc;
+#[cfg(test)]
+mod tests;
+
 use crate::{
     Error, Result,
-    batcher::{self, BatcherConfig, BatcherStatus},
-    bridge, challenger,
-    derivation::{self, DerivationStatus, Deriver},
-    l1::L1Client,
-    queue::PortalQueue,
+    batcher::{Batcher, BatcherConfig},
+    challenger::{Challenger, ChallengerConfig, ChallengerStatus},
+    derivation::{self, Derivation, Deriver},
+    outputs::FinalizedFollower,
+    proposer::{Proposer, ProposerConfig, ProposerStatus},
+    queue::{OriginTracker, PortalQueue},
     sequencer::{self, SequencerConfig},
+    service::{Handle, Service, Stopper},
 };
-use alloy_primitives::B256;
-use jsonrpsee::types::ErrorObjectOwned;
 use parking_lot::Mutex;
+use rpc::{ChallengerSlot, Status};
 use std::{
     net::SocketAddr,
     path::PathBuf,
@@ -21,9 +29,9 @@ use std::{
     },
     time::Duration,
 };
-use tandem_execution::l2::L1Origin;
-use tandem_primitives::{Genesis, dev::DevAccount};
-use tandem_rpc::{Backend, Limits, NewBlock};
+use tandem_client::{Client, L1, Retrying};
+use tandem_primitives::{Clock, Genesis, SystemClock, dev::DevAccount};
+use tandem_rpc::{Backend, Limits};
 use tokio::sync::watch;
 
 /// What every L2 node needs.
@@ -52,10 +60,9 @@ pub struct L2Handle {
     pub backend: Backend,
     challenger: ChallengerSlot,
     rpc: jsonrpsee::server::ServerHandle,
-    stop: watch::Sender<bool>,
     stop_sequencer: Arc<AtomicBool>,
     sequencer: Option<std::thread::JoinHandle<Result<()>>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    services: Vec<Stopper>,
 }
 
 impl std::fmt::Debug for L2Handle {
@@ -70,7 +77,7 @@ impl L2Handle {
     /// Seals the open block, stops the services, then the RPC server.
     pub async fn shutdown(mut self) {
         self.stop_sequencer.store(true, Ordering::Relaxed);
-        self.backend.tx_added.notify_one();
+        self.backend.pool.added().notify_one();
         if let Some(thread) = self.sequencer.take() {
             match tokio::task::spawn_blocking(move || thread.join()).await {
                 Ok(Ok(Err(e))) => {
@@ -82,13 +89,11 @@ impl L2Handle {
                 Ok(Ok(Ok(()))) => {}
             }
         }
-        let _ = self.stop.send(true);
-        for task in self.tasks.drain(..) {
-            let _ = task.await;
+        for service in self.services.drain(..) {
+            service.stop().await;
         }
         let _ = self.rpc.stop();
         self.rpc.stopped().await;
-        tracing::info!(target: "rollup", "stopped");
     }
 }
 
@@ -113,15 +118,27 @@ where
 
 const L1_PATIENCE: Duration = Duration::from_secs(60);
 
-/// Starts a sequencer: the open block on the newest finalized L1 origin, sealed every
-/// `block_time`, and (with `batcher`) the batcher posting to L1.
+/// Starts a sequencer on the L1 at `config.l1_rpc`: the open block on the newest finalized L1
+/// origin, sealed every `block_time`, and (with `batcher`) the batcher posting to L1.
 pub async fn launch_sequencer(
     config: L2Config,
     block_time: Duration,
     batcher: Option<BatcherConfig>,
 ) -> Result<L2Handle> {
+    let l1 = Client::new(&config.l1_rpc)?;
+    launch_sequencer_on(l1, config, block_time, batcher, Arc::new(SystemClock)).await
+}
+
+/// [`launch_sequencer`] on any [`L1`], with block timestamps from `clock`.
+pub async fn launch_sequencer_on<L: L1>(
+    l1: L,
+    config: L2Config,
+    block_time: Duration,
+    batcher: Option<BatcherConfig>,
+    clock: Arc<dyn Clock>,
+) -> Result<L2Handle> {
+    let l1 = Retrying::new(l1);
     let backend = open(&config, block_time)?;
-    let l1 = L1Client::new(&config.l1_rpc)?;
     let first = retry("finalized L1 block", L1_PATIENCE, || async {
         Ok(l1.finalized().await?)
     })
@@ -137,48 +154,41 @@ pub async fn launch_sequencer(
     .await?;
     let queue = Arc::new(Mutex::new(read));
     let (origin_tx, origin_rx) = watch::channel(first);
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![
-        tokio::spawn(track_origin(
-            l1.clone(),
-            origin_tx,
-            queue.clone(),
-            stopped.clone(),
-        )),
-        tokio::spawn(bridge::follow_finalized(
-            backend.storage.clone(),
-            l1.clone(),
-            stopped.clone(),
-        )),
+    let mut services = vec![
+        OriginTracker::new(l1.clone(), origin_tx, queue.clone())
+            .spawn()
+            .into_stopper(),
+        FinalizedFollower::new(backend.storage.clone(), l1.clone())
+            .spawn()
+            .into_stopper(),
     ];
-
-    let batcher_status = Arc::new(Mutex::new(BatcherStatus::default()));
-    if let Some(batcher) = batcher {
-        tasks.push(tokio::spawn(batcher::run(
+    let batcher = batcher.map(|batcher| {
+        Batcher::new(
             backend.storage.clone(),
             backend.chain.chain_id,
             l1.clone(),
             batcher,
-            batcher_status.clone(),
-            stopped.clone(),
-        )));
-    }
+        )
+        .spawn()
+    });
     let status = Status {
         role: "sequencer",
         backend: backend.clone(),
         l1_rpc: config.l1_rpc.clone(),
-        batcher: Some(batcher_status),
+        batcher: batcher.as_ref().map(Handle::reports),
         derivation: None,
         challenger: ChallengerSlot::default(),
     };
+    services.extend(batcher.map(Handle::into_stopper));
     let challenger = status.challenger.clone();
-    let (rpc_addr, rpc) = serve(&config, &backend, status).await?;
+    let (rpc_addr, rpc) = rpc::serve(&config, &backend, status, l1).await?;
 
     let stop_sequencer = Arc::new(AtomicBool::new(false));
     let sequencer_config = SequencerConfig {
         block_time,
         wal_path: config.data_dir.join("sequencer.wal"),
         ignore: config.ignore.iter().copied().collect(),
+        clock,
     };
     let runtime = tokio::runtime::Handle::current();
     let (thread_backend, thread_stop) = (backend.clone(), stop_sequencer.clone());
@@ -204,21 +214,27 @@ pub async fn launch_sequencer(
         backend,
         challenger,
         rpc,
-        stop,
         stop_sequencer,
         sequencer: Some(sequencer),
-        tasks,
+        services,
     })
 }
 
-/// Starts a verifier: derives every L2 block from finalized L1 data and serves it.
+/// Starts a verifier on the L1 at `config.l1_rpc`: derives every L2 block from finalized L1 data
+/// and serves it.
 pub async fn launch_verifier(config: L2Config) -> Result<L2Handle> {
+    let l1 = Client::new(&config.l1_rpc)?;
+    launch_verifier_on(l1, config).await
+}
+
+/// [`launch_verifier`] on any [`L1`].
+pub async fn launch_verifier_on<L: L1>(l1: L, config: L2Config) -> Result<L2Handle> {
+    let l1 = Retrying::new(l1);
     let mut backend = open(&config, Duration::from_secs(5))?;
     backend.refuses_transactions = Some(
         "this L2 verifier derives blocks from L1 and takes no transactions: send them to the sequencer"
             .into(),
     );
-    let l1 = L1Client::new(&config.l1_rpc)?;
     let batcher = retry("BatchInbox batcher", L1_PATIENCE, || {
         derivation::batcher_address(&l1)
     })
@@ -228,70 +244,40 @@ pub async fn launch_verifier(config: L2Config) -> Result<L2Handle> {
         tracing::warn!(target: "rollup::derivation", ?fault, "deriving every block wrong (testing only): this node's chain is not L2's");
         deriver.set_fault(fault);
     }
-    let derivation_status = Arc::new(Mutex::new(DerivationStatus::default()));
-    let (stop, stopped) = watch::channel(false);
     let announcer = backend.clone();
-    let on_blocks = Arc::new(move |from: u64, to: u64| announce_range(&announcer, from, to));
-    let tasks = vec![
-        tokio::spawn(derivation::follow(
-            deriver,
-            l1.clone(),
-            derivation_status.clone(),
-            on_blocks,
-            stopped.clone(),
-        )),
-        tokio::spawn(bridge::follow_finalized(
-            backend.storage.clone(),
-            l1,
-            stopped,
-        )),
-    ];
+    let on_blocks = Arc::new(move |from: u64, to: u64| rpc::announce_range(&announcer, from, to));
+    let derivation = Derivation::new(deriver, l1.clone(), on_blocks).spawn();
     let status = Status {
         role: "verifier",
         backend: backend.clone(),
         l1_rpc: config.l1_rpc.clone(),
         batcher: None,
-        derivation: Some(derivation_status),
+        derivation: Some(derivation.reports()),
         challenger: ChallengerSlot::default(),
     };
+    let services = vec![
+        derivation.into_stopper(),
+        FinalizedFollower::new(backend.storage.clone(), l1.clone())
+            .spawn()
+            .into_stopper(),
+    ];
     let challenger = status.challenger.clone();
-    let (rpc_addr, rpc) = serve(&config, &backend, status).await?;
+    let (rpc_addr, rpc) = rpc::serve(&config, &backend, status, l1).await?;
     Ok(L2Handle {
         rpc_addr,
         backend,
         challenger,
         rpc,
-        stop,
         stop_sequencer: Arc::new(AtomicBool::new(false)),
         sequencer: None,
-        tasks,
+        services,
     })
 }
 
-/// A running background service (the proposer, the challenger) and what it reports.
-pub struct ServiceHandle<S> {
-    pub status: Arc<Mutex<S>>,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
 /// A running proposer.
-pub type ProposerHandle = ServiceHandle<bridge::ProposerStatus>;
+pub type ProposerHandle = Handle<ProposerStatus>;
 /// A running challenger.
-pub type ChallengerHandle = ServiceHandle<challenger::ChallengerStatus>;
-
-impl<S> std::fmt::Debug for ServiceHandle<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceHandle").finish_non_exhaustive()
-    }
-}
-
-impl<S> ServiceHandle<S> {
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
+pub type ChallengerHandle = Handle<ChallengerStatus>;
 
 /// Starts a proposer posting the outputs of the L2 node at `l2_rpc` (best a verifier: it
 /// derives from L1 alone) to L1's OutputOracle, signed by `key`.
@@ -301,22 +287,23 @@ pub fn launch_proposer(
     key: DevAccount,
     fault: Option<crate::fault::OutputFault>,
 ) -> Result<ProposerHandle> {
-    let (l1, l2) = (L1Client::new(l1_rpc)?, L1Client::new(l2_rpc)?);
-    let status = Arc::new(Mutex::new(bridge::ProposerStatus::default()));
-    let (stop, stopped) = watch::channel(false);
-    let config = bridge::ProposerConfig {
+    let (l1, l2) = (Client::new(l1_rpc)?, Client::new(l2_rpc)?);
+    Ok(launch_proposer_on(l1, l2, key, fault))
+}
+
+/// [`launch_proposer`] on any [`L1`], reading the L2 node `l2`.
+pub fn launch_proposer_on<L: L1>(
+    l1: L,
+    l2: Client,
+    key: DevAccount,
+    fault: Option<crate::fault::OutputFault>,
+) -> ProposerHandle {
+    let config = ProposerConfig {
         key,
         poll: Duration::from_millis(500),
         fault,
     };
-    let task = tokio::spawn(bridge::run_proposer(
-        l1,
-        l2,
-        config,
-        status.clone(),
-        stopped,
-    ));
-    Ok(ServiceHandle { status, stop, task })
+    Proposer::new(Retrying::new(l1), l2, config).spawn()
 }
 
 /// Starts a challenger on `node` (best a verifier: it derives from L1 alone): checks every output
@@ -327,23 +314,24 @@ pub fn launch_challenger(
     l1_rpc: &str,
     key: DevAccount,
 ) -> Result<ChallengerHandle> {
-    let l1 = L1Client::new(l1_rpc)?;
-    let status = Arc::new(Mutex::new(challenger::ChallengerStatus::default()));
-    *node.challenger.lock() = Some(status.clone());
-    let (stop, stopped) = watch::channel(false);
-    let config = challenger::ChallengerConfig {
+    Ok(launch_challenger_on(node, Client::new(l1_rpc)?, key))
+}
+
+/// [`launch_challenger`] on any [`L1`].
+pub fn launch_challenger_on<L: L1>(node: &L2Handle, l1: L, key: DevAccount) -> ChallengerHandle {
+    let config = ChallengerConfig {
         key,
         poll: Duration::from_millis(500),
     };
-    let task = tokio::spawn(challenger::run_challenger(
+    let handle = Challenger::new(
         node.backend.storage.clone(),
         node.backend.chain.clone(),
-        l1,
+        Retrying::new(l1),
         config,
-        status.clone(),
-        stopped,
-    ));
-    Ok(ServiceHandle { status, stop, task })
+    )
+    .spawn();
+    *node.challenger.lock() = Some(handle.reports());
+    handle
 }
 
 fn open(config: &L2Config, block_time: Duration) -> Result<Backend> {
@@ -355,7 +343,7 @@ fn open(config: &L2Config, block_time: Duration) -> Result<Backend> {
             .min(tandem_execution::l2::MAX_BLOCK_DATA_BYTES as usize),
         ..config.mempool.clone()
     };
-    let mut backend = tandem_node::open_backend(
+    let mut backend = tandem_rpc::open_backend(
         &config.data_dir,
         config.history,
         &config.genesis,
@@ -379,180 +367,4 @@ fn open(config: &L2Config, block_time: Duration) -> Result<Backend> {
         None,
     ));
     Ok(backend)
-}
-
-async fn serve(
-    config: &L2Config,
-    backend: &Backend,
-    status: Status,
-) -> Result<(SocketAddr, jsonrpsee::server::ServerHandle)> {
-    let l1 = L1Client::new(&status.l1_rpc)?;
-    let mut module = jsonrpsee::RpcModule::new((status, l1));
-    let register = |e: jsonrpsee::core::RegisterMethodError| Error::Config(e.to_string());
-    module
-        .register_blocking_method("tandem_rollupStatus", |_, context, _| {
-            Ok::<_, ErrorObjectOwned>(context.0.report())
-        })
-        .map_err(register)?;
-    module
-        .register_blocking_method("tandem_outputAtBlock", |params, context, _| {
-            let number: alloy_primitives::U64 = params.one()?;
-            let reader = context.0.backend.storage.read().map_err(rpc_error)?;
-            bridge::output_at(&reader, number.to()).map_err(rpc_error)
-        })
-        .map_err(register)?;
-    module
-        .register_blocking_method("tandem_executionWitness", |params, context, _| {
-            let number: alloy_primitives::U64 = params.one()?;
-            let reader = context.0.backend.storage.read().map_err(rpc_error)?;
-            let w = tandem_execution::witness::execution_witness(
-                &reader,
-                &context.0.backend.chain,
-                number.to(),
-            )
-            .map_err(rpc_error)?;
-            Ok::<_, ErrorObjectOwned>(serde_json::json!({
-                "blockNumber": w.block_number,
-                "parentStateRoot": w.parent_state_root,
-                "state": w.state,
-                "codes": w.codes,
-                "keys": w.keys,
-            }))
-        })
-        .map_err(register)?;
-    module
-        .register_blocking_method("tandem_outputProposal", |params, context, _| {
-            let (first, last): (u64, u64) = params.parse()?;
-            let reader = context.0.backend.storage.read().map_err(rpc_error)?;
-            bridge::proposal(&reader, first, last).map_err(rpc_error)
-        })
-        .map_err(register)?;
-    module
-        .register_async_method("tandem_withdrawalStatus", |params, context, _| async move {
-            let hash: B256 = params.one()?;
-            let (status, l1) = &*context;
-            bridge::withdrawal_status(&status.backend.storage, l1, hash)
-                .await
-                .map_err(rpc_error)
-        })
-        .map_err(register)?;
-    module
-        .register_async_method("tandem_withdrawalProof", |params, context, _| async move {
-            let mut seq = params.sequence();
-            let hash: B256 = seq.next()?;
-            let index: Option<u64> = seq.optional_next()?;
-            let (status, l1) = &*context;
-            bridge::withdrawal_proofs(&status.backend.storage, l1, hash, index)
-                .await
-                .map_err(rpc_error)
-        })
-        .map_err(register)?;
-    tandem_rpc::serve_with(config.rpc_addr, backend.clone(), module.into())
-        .await
-        .map_err(|e| Error::Config(format!("cannot start JSON-RPC on {}: {e}", config.rpc_addr)))
-}
-
-/// Polls L1 for its newest finalized block, and publishes it once the Portal's queue is read up
-/// to it.
-async fn track_origin(
-    l1: L1Client,
-    origin: watch::Sender<L1Origin>,
-    queue: Arc<Mutex<PortalQueue>>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-        }
-        let latest = async {
-            let latest = l1.finalized().await?;
-            // Copy the queue only when there is something to read (the sync awaits L1), and keep
-            // what the sequencer pruned meanwhile.
-            let covered = queue.lock().covers(latest.number);
-            if !covered {
-                let mut read = queue.lock().clone();
-                read.sync(&l1, latest.number).await?;
-                let mut current = queue.lock();
-                read.prune_below(current.first());
-                *current = read;
-            }
-            Ok::<_, Error>(latest)
-        };
-        match latest.await {
-            Ok(latest) => {
-                origin.send_if_modified(|current| {
-                    let newer = latest.number > current.number;
-                    if newer {
-                        *current = latest;
-                    }
-                    newer
-                });
-            }
-            Err(e) => {
-                tracing::warn!(target: "rollup", error = %e, "cannot read L1's finalized block")
-            }
-        }
-    }
-}
-
-/// Announces derived blocks to subscribers.
-fn announce_range(backend: &Backend, from: u64, to: u64) {
-    let Ok(reader) = backend.storage.read() else {
-        return;
-    };
-    for number in from..=to {
-        if let (Ok(Some(block)), Ok(Some(receipts))) =
-            (reader.block(number), reader.receipts(number))
-        {
-            backend.announce(Arc::new(NewBlock { block, receipts }));
-        }
-    }
-}
-
-/// A node-side failure as a JSON-RPC error (-32000, with its message).
-fn rpc_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(-32000, e.to_string(), None::<()>)
-}
-
-/// What `tandem_rollupStatus` reports.
-struct Status {
-    role: &'static str,
-    backend: Backend,
-    l1_rpc: String,
-    batcher: Option<Arc<Mutex<BatcherStatus>>>,
-    derivation: Option<Arc<Mutex<DerivationStatus>>>,
-    challenger: ChallengerSlot,
-}
-
-/// Where a challenger started on a node (after it) reports, for `tandem_rollupStatus`.
-type ChallengerSlot = Arc<Mutex<Option<Arc<Mutex<challenger::ChallengerStatus>>>>>;
-
-impl Status {
-    fn report(&self) -> serde_json::Value {
-        let head = |number: Option<u64>, reader: &tandem_storage::Reader| {
-            let number = number.unwrap_or_default();
-            let header = reader.header(number).ok().flatten();
-            serde_json::json!({
-                "number": number,
-                "hash": header.as_ref().map(|h| h.hash_slow()),
-                "l1Origin": header.as_ref().and_then(L1Origin::of_header).map(|o| o.number),
-            })
-        };
-        let Ok(reader) = self.backend.storage.read() else {
-            return serde_json::json!({ "error": "storage unavailable" });
-        };
-        serde_json::json!({
-            "role": self.role,
-            "chainId": self.backend.chain.chain_id,
-            "l1Rpc": self.l1_rpc,
-            "unsafe": head(reader.last_height(), &reader),
-            "safe": head(reader.safe_height(), &reader),
-            "finalized": head(reader.finalized_height(), &reader),
-            "preconfirmed": self.backend.preconf.len(),
-            "batcher": self.batcher.as_ref().map(|b| b.lock().clone()),
-            "derivation": self.derivation.as_ref().map(|d| d.lock().clone()),
-            "challenger": self.challenger.lock().as_ref().map(|c| c.lock().clone()),
-        })
-    }
 }

@@ -3,24 +3,25 @@
 //! entries from here, so they include the same ones.
 use crate::{
     Error, Result,
-    l1::{L1Client, L1Error},
+    service::{Pace, Service},
 };
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256};
 use alloy_rpc_types_eth::{Filter, Log};
 use alloy_sol_types::SolEvent;
+use parking_lot::Mutex;
+use std::{sync::Arc, time::Duration};
+use tandem_client::{ClientError, L1, logs::LogWalk};
 use tandem_execution::{
-    l2::{QueuedTx, queue_offer},
+    l2::{L1Origin, QueuedTx, queue_offer},
     system::IPortal,
 };
 use tandem_primitives::protocol::{deposit_transaction, next_queue_hash};
 use tandem_primitives::{StoredTx, TxEnvelope, system::PORTAL};
-
-/// L1 blocks one log query covers.
-const LOG_WINDOW: u64 = 2_000;
+use tokio::sync::watch;
 
 /// The queue read so far.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct PortalQueue {
     /// Entries not yet known to be included, from index `offset` on: what an L2 block may still
     /// take. Included ones are pruned, so memory follows the backlog, not the queue's history.
@@ -28,8 +29,8 @@ pub struct PortalQueue {
     offset: u64,
     /// The queue hash after the last entry read.
     last_hash: B256,
-    /// The next L1 block to read.
-    next_l1_block: u64,
+    /// The Portal's logs, read up to where this walk stands.
+    walk: LogWalk,
 }
 
 impl PortalQueue {
@@ -44,13 +45,13 @@ impl PortalQueue {
             entries: entries.into(),
             offset: 0,
             last_hash: hash,
-            next_l1_block: read_to + 1,
+            walk: portal_logs(read_to + 1),
         }
     }
 
     /// Whether every entry queued up to L1 block `number` has been read.
     pub fn covers(&self, number: u64) -> bool {
-        self.next_l1_block > number
+        self.walk.next_block() > number
     }
 
     /// Entries read so far.
@@ -88,60 +89,132 @@ impl PortalQueue {
         queue_offer(self.entries.range(start..), from)
     }
 
-    /// Reads the Portal's events up to L1 block `to` (finalized).
-    pub async fn sync(&mut self, l1: &L1Client, to: u64) -> Result<()> {
-        while self.next_l1_block <= to {
-            let end = to.min(self.next_l1_block + LOG_WINDOW - 1);
-            let filter = Filter::new()
-                .address(PORTAL)
-                .event_signature(vec![
-                    IPortal::TransactionDeposited::SIGNATURE_HASH,
-                    IPortal::TransactionForced::SIGNATURE_HASH,
-                ])
-                .from_block(self.next_l1_block)
-                .to_block(end);
-            for log in l1.logs(&filter).await? {
-                self.push(&log)?;
+    /// Reads the Portal's events up to L1 block `to` (finalized). A window of blocks is taken
+    /// whole or not at all: one that fails part way is read again from its start.
+    pub async fn sync(&mut self, l1: &impl L1, to: u64) -> Result<()> {
+        while let Some(window) = self.walk.next(l1, to).await? {
+            let (mut next, mut hash) = (self.len(), self.last_hash);
+            let mut read = Vec::with_capacity(window.logs.len());
+            for log in &window.logs {
+                let entry = read_entry(log, next, hash)?;
+                (next, hash) = (next + 1, entry.1);
+                read.push(entry.0);
             }
-            self.next_l1_block = end + 1;
+            self.entries.extend(read);
+            self.last_hash = hash;
+            self.walk.done(&window);
         }
-        Ok(())
-    }
-
-    /// Appends the entry one Portal log announces, checking it extends the queue.
-    fn push(&mut self, log: &Log) -> Result<()> {
-        let l1_block = log
-            .block_number
-            .ok_or_else(|| L1Error::Unexpected("Portal log without a block number".into()))?;
-        let entry = parse(log, l1_block).ok_or_else(|| {
-            L1Error::Unexpected(format!("unreadable Portal log in L1 block {l1_block}"))
-        })?;
-        let (tx, index, queue_hash) = entry;
-        if index != self.len() {
-            return Err(Error::Corrupt(format!(
-                "Portal queue entry {index} read where {} is next",
-                self.len()
-            )));
-        }
-        let previous = self.last_hash;
-        if next_queue_hash(previous, tx.tx.tx_hash()) != queue_hash {
-            return Err(L1Error::Unexpected(format!(
-                "Portal queue entry {index}: its hash does not extend the queue"
-            ))
-            .into());
-        }
-        self.last_hash = queue_hash;
-        self.entries.push_back(QueuedTx {
-            index,
-            l1_block,
-            tx,
-        });
         Ok(())
     }
 }
 
+/// The entry one Portal log announces, checked to be entry `index` and to extend the queue
+/// hash `previous`, with the queue hash after it.
+fn read_entry(log: &Log, index: u64, previous: B256) -> Result<(QueuedTx, B256)> {
+    let l1_block = log
+        .block_number
+        .ok_or_else(|| ClientError::Unexpected("Portal log without a block number".into()))?;
+    let (tx, got, queue_hash) = parse(log).ok_or_else(|| {
+        ClientError::Unexpected(format!("unreadable Portal log in L1 block {l1_block}"))
+    })?;
+    if got != index {
+        return Err(Error::Corrupt(format!(
+            "Portal queue entry {got} read where {index} is next"
+        )));
+    }
+    if next_queue_hash(previous, tx.tx.tx_hash()) != queue_hash {
+        return Err(ClientError::Unexpected(format!(
+            "Portal queue entry {index}: its hash does not extend the queue"
+        ))
+        .into());
+    }
+    Ok((
+        QueuedTx {
+            index,
+            l1_block,
+            tx,
+        },
+        queue_hash,
+    ))
+}
+
+/// Polls L1 for its newest finalized block, and publishes it (to the sequencer) once the Portal's
+/// queue is read up to it.
+pub struct OriginTracker<L> {
+    l1: L,
+    origin: watch::Sender<L1Origin>,
+    queue: Arc<Mutex<PortalQueue>>,
+    status: Arc<Mutex<()>>,
+}
+
+impl<L: L1> OriginTracker<L> {
+    pub fn new(l1: L, origin: watch::Sender<L1Origin>, queue: Arc<Mutex<PortalQueue>>) -> Self {
+        Self {
+            l1,
+            origin,
+            queue,
+            status: Arc::default(),
+        }
+    }
+}
+
+impl<L: L1> Service for OriginTracker<L> {
+    type Status = ();
+    const NAME: &'static str = "origin tracker";
+
+    fn poll(&self) -> Duration {
+        Duration::from_millis(250)
+    }
+
+    fn status(&self) -> &Arc<Mutex<()>> {
+        &self.status
+    }
+
+    async fn round(&mut self) -> Result<Pace> {
+        let latest = self.l1.finalized().await?;
+        // Copy the queue only when there is something to read (the sync awaits L1), and keep what
+        // the sequencer pruned meanwhile.
+        let covered = self.queue.lock().covers(latest.number);
+        if !covered {
+            let mut read = self.queue.lock().clone();
+            read.sync(&self.l1, latest.number).await?;
+            let mut current = self.queue.lock();
+            read.prune_below(current.first());
+            *current = read;
+        }
+        self.origin.send_if_modified(|current| {
+            let newer = latest.number > current.number;
+            if newer {
+                *current = latest;
+            }
+            newer
+        });
+        Ok(Pace::Wait)
+    }
+}
+
+impl Default for PortalQueue {
+    fn default() -> Self {
+        Self {
+            entries: Default::default(),
+            offset: 0,
+            last_hash: B256::ZERO,
+            walk: portal_logs(0),
+        }
+    }
+}
+
+/// The walk over the Portal's queue events from L1 block `from` on.
+fn portal_logs(from: u64) -> LogWalk {
+    let filter = Filter::new().address(PORTAL).event_signature(vec![
+        IPortal::TransactionDeposited::SIGNATURE_HASH,
+        IPortal::TransactionForced::SIGNATURE_HASH,
+    ]);
+    LogWalk::new(filter, from)
+}
+
 /// One Portal event as an L2 transaction, its queue index and the queue hash after it.
-fn parse(log: &Log, _l1_block: u64) -> Option<(StoredTx, u64, B256)> {
+fn parse(log: &Log) -> Option<(StoredTx, u64, B256)> {
     let topic = *log.topic0()?;
     if topic == IPortal::TransactionDeposited::SIGNATURE_HASH {
         let e = IPortal::TransactionDeposited::decode_log_data(log.data()).ok()?;

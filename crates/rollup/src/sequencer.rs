@@ -14,14 +14,14 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 use tandem_execution::{
     Error as ExecError,
     l2::{L1Origin, L2BlockBuilder},
 };
-use tandem_mempool::AccountState;
-use tandem_primitives::{Block, Layer, SealedBlock, StoredTx, TxEnvelope};
+use tandem_mempool::{AccountState, Candidates, Fill, InOrder, PoolTx};
+use tandem_primitives::{Block, Clock, Layer, SealedBlock, TxEnvelope};
 use tandem_rpc::{Backend, NewBlock, RpcReceipt};
 use tandem_state::LatestState;
 use tokio::sync::watch;
@@ -35,13 +35,8 @@ pub struct SequencerConfig {
     /// Senders whose pooled transactions the sequencer never includes: a censoring sequencer,
     /// to test that the Portal's forced inclusion gets around it.
     pub ignore: HashSet<Address>,
-}
-
-fn now_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    /// Block timestamps and the sealing deadline come from here.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Runs the sequencer on the calling thread until `stop` is set; then seals the open block and
@@ -75,7 +70,9 @@ pub fn run(
                 let open = OpenBlock {
                     number: head + 1,
                     // No further ahead of the origin than the drift allows (L1 may stall).
-                    timestamp: now_seconds()
+                    timestamp: config
+                        .clock
+                        .unix_seconds()
                         .max(parent.timestamp)
                         .max(origin.timestamp)
                         .min(origin.timestamp + backend.chain.max_sequencer_drift),
@@ -115,15 +112,20 @@ pub fn run(
             publish(&backend, &mut builder, queued)?;
         }
         if !replay.is_empty() {
-            let txs: Vec<StoredTx> = replay
+            let txs: Vec<PoolTx> = replay
                 .iter()
                 .filter_map(|raw| {
                     let tx = TxEnvelope::decode_2718_exact(raw.as_ref()).ok()?;
                     let sender = tandem_execution::recover_sender(&tx).ok()?;
-                    Some(StoredTx { sender, tx })
+                    Some(PoolTx::new(tx, sender))
                 })
                 .collect();
-            let executed = execute_all(&backend, &mut builder, txs, &mut Round::default())?;
+            let executed = execute_all(
+                &backend,
+                &mut builder,
+                InOrder::new(txs),
+                &mut Round::default(),
+            )?;
             wal.append(executed.iter().map(|b| b.as_ref()))
                 .map_err(Error::Wal)?;
             if !executed.is_empty() {
@@ -131,38 +133,26 @@ pub fn run(
             }
             tracing::info!(target: "rollup::sequencer", block = open.number, replayed = executed.len(), of = replay.len(), "reopened the block a restart interrupted");
         }
-        let deadline = Instant::now() + config.block_time;
+        let deadline = config.clock.now() + config.block_time;
         let mut round = Round::default();
         loop {
             let base_fee = builder.header().base_fee_per_gas.unwrap_or_default();
-            let ready: Vec<StoredTx> = match round.closed(builder.header().gas_limit) {
-                true => Vec::new(),
-                false => backend
-                    .pool
-                    .lock()
-                    .best(base_fee)
-                    .into_iter()
-                    .filter(|t| {
-                        !round.full.contains(&t.sender) && !config.ignore.contains(&t.sender)
-                    })
-                    .map(|t| StoredTx {
-                        sender: t.sender,
-                        tx: (*t.tx).clone(),
-                    })
-                    .collect(),
-            };
+            let mut ready = backend.pool.best(base_fee);
+            for sender in round.full.iter().chain(&config.ignore) {
+                ready.mark_invalid(*sender);
+            }
             let executed = execute_all(&backend, &mut builder, ready, &mut round)?;
             if !executed.is_empty() {
                 wal.append(executed.iter().map(|b| b.as_ref()))
                     .map_err(Error::Wal)?;
                 publish(&backend, &mut builder, executed.len())?;
             }
-            let now = Instant::now();
+            let now = config.clock.now();
             if now >= deadline || stop.load(Ordering::Relaxed) {
                 break;
             }
             runtime.block_on(async {
-                let _ = tokio::time::timeout(deadline - now, backend.tx_added.notified()).await;
+                let _ = tokio::time::timeout(deadline - now, backend.pool.added().notified()).await;
             });
         }
         let executed = builder.finish()?;
@@ -202,10 +192,9 @@ impl Round {
 fn execute_all<S: tandem_state::StateReader>(
     backend: &Backend,
     builder: &mut L2BlockBuilder<'_, S>,
-    txs: Vec<StoredTx>,
+    mut txs: impl Candidates,
     round: &mut Round,
 ) -> Result<Vec<Bytes>> {
-    let mut skipped = HashSet::new();
     let mut included = Vec::new();
     let mut nonces = Vec::new();
     let drop = |hash: B256, reason: String| {
@@ -213,13 +202,11 @@ fn execute_all<S: tandem_state::StateReader>(
         backend.pool.lock().remove(&hash);
         backend.preconf.rejected(hash, reason);
     };
-    for StoredTx { sender, tx } in txs {
-        if skipped.contains(&sender) || round.full.contains(&sender) {
-            continue;
-        }
+    txs.fill(|PoolTx { tx, sender, .. }| {
         if round.closed(builder.header().gas_limit) {
-            break;
+            return Ok(Fill::Done);
         }
+        let tx = Arc::unwrap_or_clone(tx);
         let raw = Bytes::from(tx.encoded_2718());
         let hash = tx.tx_hash();
         let nonce = alloy_consensus::Transaction::nonce(&tx);
@@ -230,35 +217,34 @@ fn execute_all<S: tandem_state::StateReader>(
             Ok(_) => {
                 included.push(raw);
                 nonces.push((sender, nonce + 1));
+                Ok(Fill::Included)
             }
             Err(ExecError::InvalidTx { reason, .. }) => {
                 drop(hash, reason);
-                skipped.insert(sender);
+                Ok(Fill::Refused)
             }
             Err(e @ ExecError::DataFull { .. }) if alone => {
                 drop(hash, e.to_string());
-                skipped.insert(sender);
+                Ok(Fill::Refused)
             }
             Err(ExecError::BlockFull { .. } | ExecError::DataFull { .. }) => {
                 round.full.insert(sender);
+                Ok(Fill::Refused)
             }
             // Too much state for what is left of the block's witness budget: the next block,
             // unless no block could take it.
             Err(e @ ExecError::WitnessFull { .. }) => {
                 round.unpaid_gas = round.unpaid_gas.saturating_add(gas);
-                match alone && builder.queued() == 0 {
-                    true => {
-                        drop(hash, e.to_string());
-                        skipped.insert(sender);
-                    }
-                    false => {
-                        round.full.insert(sender);
-                    }
+                if alone && builder.queued() == 0 {
+                    drop(hash, e.to_string());
+                } else {
+                    round.full.insert(sender);
                 }
+                Ok(Fill::Refused)
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(Error::from(e)),
         }
-    }
+    })?;
     backend.pool.lock().on_block(nonces);
     Ok(included)
 }
@@ -306,8 +292,7 @@ fn publish<S: tandem_state::StateReader>(
 /// Commits the sealed block, updates the pool and announces it.
 fn seal(backend: &Backend, executed: tandem_execution::ExecutedBlock) -> Result<()> {
     let commit = executed.into_commit();
-    backend.storage.commit(&commit)?;
-    tandem_node::settle_pool(backend, &commit.block)?;
+    tandem_rpc::mining::commit_produced(backend, &commit)?;
     let hashes: Vec<B256> = commit
         .block
         .block
@@ -359,7 +344,7 @@ mod tests {
             g.alloc.insert(*address, code(bytes));
         }
         let dir = tempfile::tempdir().unwrap();
-        let backend = tandem_node::open_backend(
+        let backend = tandem_rpc::open_backend(
             dir.path(),
             Default::default(),
             &g,
@@ -383,16 +368,13 @@ mod tests {
                     .into(),
                 ..Default::default()
             });
-            StoredTx {
-                sender: account.address,
-                tx,
-            }
+            PoolTx::new(tx, account.address)
         };
         // Four, each within one transaction's share, take most of the budget (and pay for it);
         // each after them runs, then reads past what is left.
         let per = 7;
         assert!(4 * per as u64 * (CODE as u64 + CODE_BYTES) > WITNESS_BUDGET * 3 / 4);
-        let mut txs: Vec<StoredTx> = (0..4)
+        let mut txs: Vec<PoolTx> = (0..4)
             .map(|i| read(i, &contracts[per * i..per * (i + 1)], 2_000_000))
             .collect();
         txs.extend((4..10).map(|i| read(i, &contracts[per * i..per * (i + 1)], 9_000_000)));
@@ -410,7 +392,7 @@ mod tests {
         .unwrap();
         builder.sequencing();
         let mut round = Round::default();
-        let included = execute_all(&backend, &mut builder, txs, &mut round).unwrap();
+        let included = execute_all(&backend, &mut builder, InOrder::new(txs), &mut round).unwrap();
         assert_eq!(included.len(), 4);
         // Four refused (36M gas of unpaid work past the 30M limit), and the block takes nothing more.
         assert_eq!(round.unpaid_gas, 4 * 9_000_000);

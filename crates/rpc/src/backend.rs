@@ -1,12 +1,12 @@
 use crate::{RpcError, error::Result, filters::Filters};
-use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{B256, Bytes};
 use parking_lot::Mutex;
 use std::sync::Arc;
-use tandem_mempool::{AccountState, Mempool};
-use tandem_primitives::{ChainConfig, Receipt, SealedBlock, TxEnvelope, dev::DevAccount};
+use tandem_mempool::Pool;
+use tandem_primitives::{ChainConfig, Receipt, SealedBlock, dev::DevAccount};
+use tandem_state::LatestState;
 use tandem_storage::Storage;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::broadcast;
 
 /// Called with each raw transaction the pool accepts from a client.
 pub type OnAccept = Arc<dyn Fn(&Bytes) + Send + Sync>;
@@ -56,12 +56,10 @@ impl Default for Limits {
 #[derive(Clone)]
 pub struct Backend {
     pub storage: Arc<Storage>,
-    pub pool: Arc<Mutex<Mempool>>,
+    pub pool: Arc<Pool>,
     pub chain: ChainConfig,
     /// Committed blocks, in order.
     pub blocks: broadcast::Sender<Arc<NewBlock>>,
-    /// Woken when a transaction enters the pool.
-    pub tx_added: Arc<Notify>,
     pub limits: Limits,
     /// Unlocked accounts for `eth_accounts` and `eth_sendTransaction`: dev mode only, empty otherwise.
     pub dev_signers: Arc<Vec<DevAccount>>,
@@ -87,19 +85,13 @@ impl std::fmt::Debug for Backend {
 }
 
 impl Backend {
-    pub fn new(
-        storage: Arc<Storage>,
-        pool: Arc<Mutex<Mempool>>,
-        chain: ChainConfig,
-        limits: Limits,
-    ) -> Self {
+    pub fn new(storage: Arc<Storage>, pool: Arc<Pool>, chain: ChainConfig, limits: Limits) -> Self {
         let (blocks, _) = broadcast::channel(256);
         Self {
             storage,
             pool,
             chain,
             blocks,
-            tx_added: Arc::new(Notify::new()),
             limits,
             dev_signers: Arc::default(),
             on_accept: None,
@@ -120,45 +112,24 @@ impl Backend {
     }
 }
 
-/// Decodes, validates and pools a signed transaction from a client; wakes the block producer and
-/// passes it on (`on_accept`). On an error nothing changed: the pool and the sender's nonce are as before.
+/// Pools a signed transaction from a client ([`Pool::admit`]) and passes it on (`on_accept`). The
+/// sender's account is the sequencer's open block's where it has one. On an error nothing
+/// changed: the pool and the sender's nonce are as before.
 pub fn submit_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
-    let hash = pool_raw_transaction(backend, raw)?;
-    if let Some(on_accept) = &backend.on_accept {
-        on_accept(raw);
-    }
-    Ok(hash)
-}
-
-/// Decodes, validates and pools a signed transaction, e.g. one a peer gossiped; does not pass it on.
-pub fn pool_raw_transaction(backend: &Backend, raw: &Bytes) -> Result<B256> {
     if let Some(reason) = &backend.refuses_transactions {
         return Err(RpcError::server(reason));
     }
-    let tx = TxEnvelope::decode_2718_exact(raw.as_ref()).map_err(|e| match raw.first() {
-        // A typed transaction of a type tandem does not take (blobs): geth's answer.
-        Some(ty) if (0x03..0x7f).contains(ty) && *ty != 0x04 => {
-            RpcError::from(tandem_mempool::Error::TypeNotSupported)
-        }
-        _ => RpcError::invalid_params(format!("invalid raw transaction: {e}")),
-    })?;
-    // An L2 block takes only what a batch can carry.
-    if backend.chain.layer == tandem_primitives::Layer::L2
-        && !tandem_primitives::batch::batchable(&tx)
-    {
-        return Err(RpcError::from(tandem_mempool::Error::TypeNotSupported));
+    let hash = backend
+        .pool
+        .admit(raw, |sender| match backend.preconf.account(&sender) {
+            Some(account) => Ok::<_, RpcError>(account),
+            None => Ok(tandem_mempool::account_in(
+                &LatestState(&backend.storage.read()?),
+                sender,
+            )?),
+        })?;
+    if let Some(on_accept) = &backend.on_accept {
+        on_accept(raw);
     }
-    let sender = backend.pool.lock().check_stateless(&tx, raw.len())?;
-    let reader = backend.storage.read()?;
-    let account = match backend.preconf.account(&sender) {
-        Some(account) => Some(account),
-        None => reader.account(sender)?.map(|a| AccountState {
-            nonce: a.nonce,
-            balance: a.balance,
-        }),
-    }
-    .unwrap_or_default();
-    let (hash, _) = backend.pool.lock().add(tx, sender, account)?;
-    backend.tx_added.notify_one();
     Ok(hash)
 }

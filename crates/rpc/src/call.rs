@@ -1,5 +1,5 @@
 //! `eth_call` and `eth_estimateGas`: a transaction run on a block's state and thrown away.
-use crate::{Backend, RpcError, error::Result, eth::with_state};
+use crate::{Backend, RpcError, blocks::with_state, error::Result};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::TransactionRequest;

@@ -7,13 +7,9 @@ use alloy_rpc_types_eth::{
 };
 use alloy_serde::WithOtherFields;
 use tandem_execution::l2::{L1Origin, l1_fee};
-use tandem_primitives::{Layer, Receipt, ReceiptEnvelope, SealedBlock, StoredTx, TxEnvelope};
+use tandem_primitives::{Layer, Receipt, ReceiptEnvelope, SealedBlock, StoredTx};
 
-/// A transaction as served. A deposit (0x7E) carries OP Stack's fields (`sourceHash`, `mint`,
-/// `isSystemTx`) and a zero signature (`v`, `r`, `s` = 0x0), as op-geth serves it.
-pub type RpcTransaction = WithOtherFields<Transaction<TxEnvelope>>;
-/// A block as served.
-pub type RpcBlock = Block<RpcTransaction>;
+pub use tandem_client::{RpcBlock, RpcReceipt, RpcTransaction};
 
 /// Where a transaction sits, for the fields RPC answers carry.
 #[derive(Debug, Clone, Copy)]
@@ -106,9 +102,6 @@ pub(crate) fn block(block: &SealedBlock, full: bool, receipts: Option<&[Receipt]
         withdrawals: Some(Withdrawals::default()),
     }
 }
-
-/// A receipt as served: Ethereum's fields plus, on L2, OP Stack's `l1Fee`, `l1GasUsed` and `l1GasPrice`.
-pub type RpcReceipt = WithOtherFields<TransactionReceipt<ReceiptEnvelope<Log>>>;
 
 /// The receipts of a block in RPC form, with block-wide log indexes; on L2 each carries its data fee.
 pub fn receipts(block: &SealedBlock, receipts: &[Receipt], layer: Layer) -> Vec<RpcReceipt> {

@@ -9,13 +9,10 @@
 //! JSON-RPC request with -32600, answers subscriptions over HTTP with geth's -32601 "notifications
 //! not supported", and hands the rest on. A batch is checked entry by entry: each bad entry gets
 //! its own error beside the answers to the good ones. An error carries the request's `id` when
-//! that id is itself valid, `null` otherwise. WebSocket upgrades go to [`crate::ws`], which puts
-//! each message through the same [`check`].
-use bytes::Bytes;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+//! that id is itself valid, `null` otherwise. [`crate::layer`] puts each HTTP request through
+//! [`check`], and [`crate::ws`] each WebSocket message.
 use jsonrpsee::{
-    core::BoxError,
-    server::{HttpBody, HttpRequest, HttpResponse, http::response},
+    server::{HttpBody, HttpRequest, HttpResponse},
     types::{
         ErrorObjectOwned, Id, Response, ResponsePayload, TwoPointZero,
         error::{INVALID_REQUEST_CODE, METHOD_NOT_FOUND_CODE, PARSE_ERROR_CODE},
@@ -23,14 +20,7 @@ use jsonrpsee::{
 };
 use serde::{Deserialize, Deserializer, de};
 use serde_json::value::RawValue;
-use std::{
-    collections::HashSet,
-    fmt,
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{collections::HashSet, fmt, sync::Arc};
 use tokio::sync::Semaphore;
 
 /// What the check needs to know about the server.
@@ -63,135 +53,6 @@ impl Rules {
             subscriptions,
             in_flight: Arc::new(Semaphore::new(limits.max_connections as usize)),
         }
-    }
-}
-
-/// Wraps jsonrpsee's HTTP service in [`Envelope`].
-#[derive(Clone, Debug)]
-pub(crate) struct EnvelopeLayer(pub(crate) Arc<Rules>);
-
-impl<S> tower::Layer<S> for EnvelopeLayer {
-    type Service = Envelope<S>;
-
-    fn layer(&self, inner: S) -> Envelope<S> {
-        Envelope {
-            inner,
-            rules: self.0.clone(),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct Envelope<S> {
-    inner: S,
-    rules: Arc<Rules>,
-}
-
-impl<S, B> tower::Service<HttpRequest<B>> for Envelope<S>
-where
-    S: tower::Service<HttpRequest<HttpBody>, Response = HttpResponse> + Clone + Send + 'static,
-    S::Error: Into<BoxError> + Send + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Response = HttpResponse;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
-        if jsonrpsee::server::ws::is_upgrade_request(&request) {
-            let inner = self.inner.clone();
-            return Box::pin(crate::ws::upgrade(inner, request, self.rules.clone()));
-        }
-        // Other HTTP methods and other content types are jsonrpsee's to answer.
-        let is_rpc = request.method() == http::Method::POST
-            && jsonrpsee::server::http::content_type_is_json(&request);
-        if !is_rpc {
-            return Box::pin(self.inner.call(request.map(HttpBody::new)));
-        }
-        // The service that was made ready is the one to call; leave a clone in its place.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let rules = self.rules.clone();
-        Box::pin(async move {
-            let Ok(_permit) = rules.in_flight.clone().try_acquire_owned() else {
-                return Ok(response::too_many_requests());
-            };
-            let (parts, body) = request.into_parts();
-            let body = match read_body(body, rules.max_request_bytes).await {
-                Ok(body) => body,
-                Err(answer) => return Ok(answer),
-            };
-            let (body, errors) = match check(&body, &rules, Transport::Http) {
-                Checked::Answer(None) => return Ok(empty()),
-                Checked::Answer(Some(error)) => return Ok(answer(http::StatusCode::OK, &error)),
-                Checked::Call(call) => (call.get().to_string(), None),
-                Checked::Batch(entries) => {
-                    let (mut calls, mut errors) = (Vec::new(), Vec::new());
-                    for entry in entries {
-                        match entry {
-                            Ok(call) => calls.push(call),
-                            Err(refused) => errors.push(refused.into_raw()),
-                        }
-                    }
-                    (to_raw(&calls).get().to_string(), Some(errors))
-                }
-            };
-            let mut request = HttpRequest::from_parts(parts, HttpBody::from(body));
-            let headers = request.headers_mut();
-            headers.remove(http::header::TRANSFER_ENCODING);
-            headers.remove(http::header::CONTENT_LENGTH);
-            let answer = forward(inner, request).await?;
-            Ok(match errors {
-                None => answer,
-                Some(errors) => merge_batch(answer, errors).await,
-            })
-        })
-    }
-}
-
-pub(crate) async fn forward<S>(
-    mut inner: S,
-    request: HttpRequest<HttpBody>,
-) -> Result<HttpResponse, S::Error>
-where
-    S: tower::Service<HttpRequest<HttpBody>, Response = HttpResponse>,
-{
-    std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
-    inner.call(request).await
-}
-
-/// Reads the whole body, at most `max` bytes however it is sent (with a Content-Length or chunked).
-async fn read_body<B>(body: B, max: u32) -> Result<Bytes, HttpResponse>
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    let refuse = || {
-        answer(
-            http::StatusCode::PAYLOAD_TOO_LARGE,
-            &too_large("request body", max),
-        )
-    };
-    if http_body::Body::size_hint(&body).lower() > u64::from(max) {
-        return Err(refuse());
-    }
-    match Limited::new(body, max as usize).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(refuse()),
-        Err(e) => Err(answer(
-            http::StatusCode::BAD_REQUEST,
-            &error(
-                Id::Null,
-                PARSE_ERROR_CODE,
-                format!("parse error: cannot read the request body: {e}"),
-            ),
-        )),
     }
 }
 
@@ -411,32 +272,6 @@ impl<'de> de::Visitor<'de> for Keep {
     }
 }
 
-/// Adds the errors for the entries left out to jsonrpsee's answer to the rest of a batch.
-async fn merge_batch(answer: HttpResponse, mut errors: Vec<Box<RawValue>>) -> HttpResponse {
-    if errors.is_empty() {
-        return answer;
-    }
-    let (mut parts, body) = answer.into_parts();
-    let body = match body.collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) => {
-            tracing::warn!(target: "rpc", error = %e, "cannot read a batch answer");
-            return response::internal_error();
-        }
-    };
-    let mut entries: Vec<Box<RawValue>> = match serde_json::from_slice::<&RawValue>(&body) {
-        Ok(raw) if raw.get().starts_with('[') => {
-            serde_json::from_str(raw.get()).unwrap_or_default()
-        }
-        // A batch-wide error (such as an answer too large) stands for the entries it covered.
-        Ok(raw) => vec![raw.to_owned()],
-        Err(_) => Vec::new(),
-    };
-    entries.append(&mut errors);
-    parts.headers.remove(http::header::CONTENT_LENGTH);
-    HttpResponse::from_parts(parts, HttpBody::from(to_raw(&entries).get().to_string()))
-}
-
 /// The error for a request of more than `max` bytes; `what` names it (a request body, a message).
 pub(crate) fn too_large(what: &str, max: u32) -> Box<RawValue> {
     let message = format!("{what} too large: the limit is {max} bytes");
@@ -444,7 +279,7 @@ pub(crate) fn too_large(what: &str, max: u32) -> Box<RawValue> {
 }
 
 /// A JSON-RPC error answer.
-fn error(id: Id<'static>, code: i32, message: impl Into<String>) -> Box<RawValue> {
+pub(crate) fn error(id: Id<'static>, code: i32, message: impl Into<String>) -> Box<RawValue> {
     let error = ErrorObjectOwned::owned(code, message.into(), None::<()>);
     to_raw(&Response::new(ResponsePayload::<()>::error(error), id))
 }
@@ -454,17 +289,14 @@ pub(crate) fn to_raw<T: serde::Serialize + ?Sized>(value: &T) -> Box<RawValue> {
     serde_json::value::to_raw_value(value).expect("JSON-RPC answers always encode")
 }
 
-fn answer(status: http::StatusCode, body: &RawValue) -> HttpResponse {
-    HttpResponse::builder()
-        .status(status)
-        .header(
-            http::header::CONTENT_TYPE,
-            "application/json; charset=utf-8",
-        )
-        .body(HttpBody::from(body.get().to_string()))
-        .unwrap_or_else(|_| response::internal_error())
-}
-
-fn empty() -> HttpResponse {
-    HttpResponse::new(HttpBody::empty())
+/// Hands a checked request to jsonrpsee's service once it is ready.
+pub(crate) async fn forward<S>(
+    mut inner: S,
+    request: HttpRequest<HttpBody>,
+) -> Result<HttpResponse, S::Error>
+where
+    S: tower::Service<HttpRequest<HttpBody>, Response = HttpResponse>,
+{
+    std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+    inner.call(request).await
 }

@@ -82,7 +82,10 @@ internal!(tandem_storage::Error, tandem_state::Error);
 
 impl From<tandem_mempool::Error> for RpcError {
     fn from(e: tandem_mempool::Error) -> Self {
-        Self::server(e)
+        match e {
+            tandem_mempool::Error::Decode(_) => Self::invalid_params(e),
+            e => Self::server(e),
+        }
     }
 }
 

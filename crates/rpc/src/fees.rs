@@ -1,8 +1,8 @@
 //! Fee suggestions and `eth_feeHistory`.
 use crate::{
     Backend, RpcError,
+    blocks::{latest, resolve_number},
     error::Result,
-    eth::{latest, resolve_number},
 };
 use alloy_consensus::Transaction;
 use alloy_eips::BlockNumberOrTag;

@@ -1,8 +1,9 @@
 //! `eth_getLogs` and polled filters (`eth_newFilter`, `eth_newBlockFilter`, `eth_getFilterChanges`).
 use crate::{
-    Backend, RpcError, convert,
+    Backend, RpcError,
+    blocks::{latest, resolve_number},
+    convert,
     error::Result,
-    eth::{latest, resolve_number},
 };
 use alloy_eips::BlockNumberOrTag;
 use alloy_primitives::U256;

@@ -9,6 +9,7 @@
 //! internal-error answer.
 mod api;
 mod backend;
+mod blocks;
 mod call;
 mod convert;
 mod dev;
@@ -17,6 +18,9 @@ mod error;
 mod eth;
 mod fees;
 mod filters;
+mod layer;
+pub mod mining;
+mod open;
 mod preconf;
 mod probes;
 mod pubsub;
@@ -24,11 +28,10 @@ mod status;
 mod ws;
 
 pub use api::EthApiServer;
-pub use backend::{
-    Backend, Limits, NewBlock, OnAccept, pool_raw_transaction, submit_raw_transaction,
-};
+pub use backend::{Backend, Limits, NewBlock, OnAccept, submit_raw_transaction};
 pub use convert::{RpcBlock, RpcReceipt, RpcTransaction, receipts};
 pub use error::RpcError;
+pub use open::{OpenError, init_genesis, open_backend};
 pub use preconf::{Preconf, Preconfirmations};
 pub use probes::{ExtraMetrics, Health};
 pub use status::{AT_TIP_BLOCKS, NetworkStatus, PeerCount, SyncProgress, Syncing};
@@ -68,7 +71,7 @@ pub async fn serve_with(
     let http = tower::ServiceBuilder::new()
         .layer(tower_http::cors::CorsLayer::permissive())
         .layer(probes::ProbesLayer { backend })
-        .layer(envelope::EnvelopeLayer(rules));
+        .layer(layer::EnvelopeLayer(rules));
     let server = Server::builder()
         .set_config(config)
         .set_http_middleware(http)

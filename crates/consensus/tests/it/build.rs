@@ -3,12 +3,11 @@
 use alloy_consensus::{Transaction, TxEip1559};
 use alloy_primitives::{Address, TxKind, U256};
 use commonware_cryptography::{Signer, ed25519};
-use parking_lot::Mutex;
 use std::sync::Arc;
 use tandem_consensus::{Block, Chain};
 use tandem_execution::genesis_block;
-use tandem_mempool::{AccountState, Mempool};
-use tandem_primitives::{ChainConfig, dev, genesis, system::DISPUTE_GAME};
+use tandem_mempool::{AccountState, Mempool, Pool};
+use tandem_primitives::{ChainConfig, Layer, dev, genesis, system::DISPUTE_GAME};
 use tandem_storage::Storage;
 
 fn signed(
@@ -79,7 +78,7 @@ fn a_challenge_lands_in_the_next_block_while_higher_paying_transactions_fill_the
     );
     let chain = Chain::new(
         storage,
-        Arc::new(Mutex::new(pool)),
+        Arc::new(Pool::new(pool, Layer::L1)),
         config.clone(),
         Address::ZERO,
         false,

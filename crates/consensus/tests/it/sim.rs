@@ -10,7 +10,6 @@ use commonware_cryptography::{
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
 use commonware_runtime::{Clock, Quota, Runner, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, TryCollect, ordered::Set, probability};
-use parking_lot::Mutex;
 use std::{
     path::{Path, PathBuf},
     sync::{
@@ -21,8 +20,8 @@ use std::{
 };
 use tandem_consensus::{Block, Chain, Channels, Config, Gossip, OnGossip, ProposerFault};
 use tandem_execution::{genesis_block, recover_sender};
-use tandem_mempool::{AccountState, Mempool};
-use tandem_primitives::{dev, genesis};
+use tandem_mempool::{AccountState, Mempool, Pool};
+use tandem_primitives::{Layer, dev, genesis};
 use tandem_storage::Storage;
 
 const VALIDATORS: usize = 4;
@@ -182,7 +181,7 @@ fn open_chain(dir: &Path, name: &str, fee_recipient: Address, allow_empty: bool)
     );
     let chain = Chain::new(
         storage,
-        Arc::new(Mutex::new(pool)),
+        Arc::new(Pool::new(pool, Layer::L1)),
         chain_config,
         fee_recipient,
         allow_empty,
@@ -192,24 +191,18 @@ fn open_chain(dir: &Path, name: &str, fee_recipient: Address, allow_empty: bool)
     (chain, Block::genesis(eth_genesis.block, first))
 }
 
-/// What a node does with a gossiped transaction: decode it, check it and pool it.
+/// What a node does with a gossiped transaction: the pool's one admission path.
 fn pool_gossip(chain: Arc<Chain>) -> OnGossip {
     Arc::new(move |raw: &[u8]| {
-        use alloy_eips::Decodable2718;
-        let Ok(tx) = tandem_primitives::TxEnvelope::decode_2718_exact(raw) else {
-            return;
-        };
-        let Ok(sender) = chain.pool.lock().check_stateless(&tx, raw.len()) else {
-            return;
-        };
-        let Ok(Some(account)) = chain.storage.read().and_then(|r| r.account(sender)) else {
-            return;
-        };
-        let state = AccountState {
-            nonce: account.nonce,
-            balance: account.balance,
-        };
-        let _ = chain.pool.lock().add(tx, sender, state);
+        let _ = chain
+            .pool
+            .admit(raw, |sender| -> Result<_, Box<dyn std::error::Error>> {
+                let reader = chain.storage.read()?;
+                Ok(tandem_mempool::account_in(
+                    &tandem_state::LatestState(&reader),
+                    sender,
+                )?)
+            });
     })
 }
 

@@ -2,27 +2,12 @@
 //! block-start update of the L2 state transition writes it; calls can only read.
 use super::Call;
 use alloy_sol_types::{SolCall, SolError};
-use revm::{
-    context_interface::ContextTr,
-    precompile::PrecompileOutput,
-    primitives::{B256, U256},
-};
+use revm::{context_interface::ContextTr, precompile::PrecompileOutput, primitives::B256};
 
 pub use tandem_primitives::abi::IL1Block;
 
-/// Storage slots, in the order of the interface.
-pub const NUMBER_SLOT: U256 = U256::ZERO;
-pub const TIMESTAMP_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
-pub const BASEFEE_SLOT: U256 = U256::from_limbs([2, 0, 0, 0]);
-pub const HASH_SLOT: U256 = U256::from_limbs([3, 0, 0, 0]);
-/// Index of the next Portal queue entry L2 will include.
-pub const QUEUE_INDEX_SLOT: U256 = U256::from_limbs([4, 0, 0, 0]);
-/// The Portal's rolling queue hash after the last entry L2 included.
-pub const QUEUE_HASH_SLOT: U256 = U256::from_limbs([5, 0, 0, 0]);
-/// Witness bytes the last L2 block charged to its budget (its successor's base fee counts them).
-pub const WITNESS_SLOT: U256 = U256::from_limbs([6, 0, 0, 0]);
-/// Bytes of sequenced transactions the last L2 block held (its successor's base fee counts them).
-pub const DATA_SLOT: U256 = U256::from_limbs([7, 0, 0, 0]);
+/// Its storage layout, which the L2 state transition writes: a protocol rule.
+pub use tandem_primitives::system::l1_block::*;
 
 pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<PrecompileOutput, String> {
     use IL1Block::IL1BlockCalls as Calls;

@@ -128,7 +128,7 @@ impl Mempool {
         let mut count = self.len() - stale_count - usize::from(replaced.is_some()) + 1;
         let mut bytes = self.bytes - stale_bytes - replaced.map_or(0, |t| t.size) + new.size;
         let mut queued = self.queued - own.map_or(0, |s| s.queued) + (mine.len() - mine_pending);
-        let config = &self.config;
+        let config = &self.rules.config;
         let over = |count: usize, bytes: usize, queued: usize| {
             count > config.max_total || bytes > config.max_total_bytes || queued > config.max_queued
         };

@@ -53,12 +53,11 @@ fn nonce_gap_is_queued_until_filled_and_best_orders_by_tip_then_nonce() {
     assert_eq!(pool.next_nonce(a, 0), 2);
     let order: Vec<(Address, u64)> = pool
         .best(GWEI as u64)
-        .iter()
         .map(|t| (t.sender, t.nonce()))
         .collect();
     assert_eq!(order, vec![(b, 0), (a, 0), (a, 1)]);
     assert!(
-        pool.best(20 * GWEI as u64).is_empty(),
+        pool.best(20 * GWEI as u64).next().is_none(),
         "nothing pays a base fee above every fee cap"
     );
     pool.on_block([(a, 1)]);
@@ -177,7 +176,7 @@ fn full_pool_evicts_the_cheapest_and_refuses_cheaper() {
     assert_eq!(pool.len(), 6);
     let cheapest = dev::accounts()[0].address;
     assert!(
-        pool.best(1).iter().all(|t| t.sender != cheapest),
+        pool.best(1).all(|t| t.sender != cheapest),
         "the lowest payer was evicted"
     );
 }
@@ -209,14 +208,10 @@ fn pooled_bytes_are_bounded_and_accounted() {
     assert!(added > 2 && pool.bytes() <= 400, "{} bytes", pool.bytes());
     pool.on_block(
         pool.best(0)
-            .into_iter()
             .map(|t| (t.sender, t.nonce() + 1))
             .collect::<Vec<_>>(),
     );
-    assert_eq!(
-        pool.bytes(),
-        pool.best(0).iter().map(|t| t.size).sum::<usize>()
-    );
+    assert_eq!(pool.bytes(), pool.best(0).map(|t| t.size).sum::<usize>());
 }
 
 #[test]
@@ -298,7 +293,7 @@ fn a_pool_full_of_nonce_gaps_still_takes_gap_fillers_new_senders_and_payers() {
     assert_eq!(pool.add(cheap, c, rich()).unwrap().1, Status::Pending);
     assert_eq!(pool.len(), 64);
     let (pending, _) = pool.counts();
-    assert_eq!(pool.best(0).len(), pending);
+    assert_eq!(pool.best(0).count(), pending);
     assert_eq!(pending, 9 + 2, "sender 0's nine and the two new senders'");
 }
 
@@ -323,7 +318,6 @@ fn a_sender_whose_first_transaction_is_cheapest_loses_its_tail_first() {
     assert_eq!(pool.len(), 6);
     let order: Vec<(Address, u64)> = pool
         .best(0)
-        .iter()
         .map(|t| (t.sender, t.nonce()))
         .filter(|(s, _)| *s == a)
         .collect();
@@ -409,7 +403,7 @@ fn removing_a_pending_transaction_demotes_those_behind_it_within_the_queue_limit
     assert_eq!(pool.counts(), (2, 3));
     assert_eq!(pool.len(), 5);
     assert!(pool.get(&hashes[6]).is_none() && pool.get(&hashes[5]).is_some());
-    assert_eq!(pool.best(0).len(), 2);
+    assert_eq!(pool.best(0).count(), 2);
     assert_eq!(
         pool.bytes(),
         [0, 1, 3, 4, 5]
@@ -473,7 +467,7 @@ fn fee_bumps_and_nonces_saturate_instead_of_wrapping() {
     let (t, a) = tx(0, u64::MAX - 1, 10 * GWEI, GWEI);
     assert_eq!(pool.add(t, a, account).unwrap().1, Status::Pending);
     assert_eq!(pool.next_nonce(a, u64::MAX - 1), u64::MAX);
-    assert_eq!(pool.best(0).len(), 1);
+    assert_eq!(pool.best(0).count(), 1);
 }
 
 #[test]
@@ -491,7 +485,7 @@ impl Mempool {
     /// Recounts everything the pool keeps incrementally (counts, bytes, the hash index, the tails
     /// index) and checks it against what it keeps, and the limits.
     fn assert_consistent(&self) {
-        let config = &self.config;
+        let config = &self.rules.config;
         let (mut count, mut bytes, mut queued) = (0, 0, 0);
         for (address, sender) in &self.senders {
             assert!(!sender.txs.is_empty(), "an empty sender is kept");

@@ -17,7 +17,7 @@ use std::{
     collections::{HashMap, HashSet},
     sync::OnceLock,
 };
-use tandem_mempool::{AccountState, Config, Mempool};
+use tandem_mempool::{AccountState, Candidates, Config, Mempool};
 use tandem_primitives::{TxEnvelope, dev::DevAccount};
 
 const CHAIN_ID: u64 = 900;
@@ -333,7 +333,7 @@ impl World {
         let (pending, queued) = pool.counts();
         prop_assert!(queued <= self.config.max_queued, "{queued} queued");
         prop_assert_eq!(
-            pool.best(0).len(),
+            pool.best(0).count(),
             pending,
             "every pending transaction is reachable in nonce order"
         );
@@ -409,14 +409,11 @@ proptest! {
         let mut mined = HashSet::new();
         for _ in 0..2 {
             let mut left = BLOCK_GAS;
-            let mut full = HashSet::new();
             let mut nonces = HashMap::new();
-            for tx in world.pool.best(MIN_BASE_FEE) {
-                if full.contains(&tx.sender) {
-                    continue;
-                }
+            let mut best = world.pool.best(MIN_BASE_FEE);
+            while let Some(tx) = best.next() {
                 if tx.tx.gas_limit() > left {
-                    full.insert(tx.sender);
+                    best.mark_invalid(tx.sender);
                     continue;
                 }
                 left -= tx.tx.gas_limit();

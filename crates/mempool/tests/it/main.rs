@@ -1,2 +1,3 @@
 //! Integration tests of tandem-mempool through its public API, with real signed transactions.
 mod adversary;
+mod shared;

@@ -34,8 +34,8 @@ use tandem_execution::{
 use tandem_primitives::protocol::Withdrawal;
 use tandem_primitives::{StoredTx, genesis, system::L2_TO_L1_MESSAGE_PASSER, system::PORTAL};
 use tandem_rollup::{
-    bridge::{output_at, proposal},
     challenger::{self, Claim, Verdict},
+    outputs::{output_at, proposal},
 };
 
 fn histories() -> std::ops::Range<u64> {

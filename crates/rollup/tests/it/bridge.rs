@@ -20,7 +20,8 @@ use tandem_primitives::{
 };
 use tandem_rollup::{
     AddressTable, Batch, BatchBlock, Compression,
-    bridge::{WithdrawalArgs, WithdrawalProof, output_at, proposal},
+    outputs::{output_at, proposal},
+    withdrawals::{WithdrawalArgs, WithdrawalProof},
 };
 use tandem_state::LatestState;
 use tandem_storage::Storage;
@@ -60,7 +61,7 @@ pub(crate) struct Chain {
 impl Chain {
     pub(crate) fn new(dir: &tempfile::TempDir, name: &str, g: &Genesis) -> Self {
         let storage = Arc::new(Storage::open(&dir.path().join(name)).unwrap());
-        tandem_node::init_genesis(&storage, g).unwrap();
+        tandem_rpc::init_genesis(&storage, g).unwrap();
         Self {
             storage,
             config: genesis::chain_config(g),

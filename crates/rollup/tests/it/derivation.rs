@@ -18,7 +18,7 @@ const BATCHER: usize = dev::DEV_BATCHER;
 fn l2_storage(dir: &tempfile::TempDir, name: &str) -> (Arc<Storage>, ChainConfig) {
     let g = genesis::dev_l2_genesis();
     let storage = Arc::new(Storage::open(&dir.path().join(name)).unwrap());
-    tandem_node::init_genesis(&storage, &g).unwrap();
+    tandem_rpc::init_genesis(&storage, &g).unwrap();
     (storage, genesis::chain_config(&g))
 }
 

@@ -21,8 +21,8 @@ use tandem_primitives::{
 };
 use tandem_rollup::{
     Batch, BatchBlock,
-    bridge::{output_at, proposal},
     challenger::{self, Claim, OnL1, Verdict},
+    outputs::{output_at, proposal},
 };
 use tandem_state::LatestState;
 
@@ -84,7 +84,7 @@ impl Fault {
     }
 
     /// The claimed output of a block whose true header is `header` and output `true_output`.
-    fn tweak(self, header: &Header, o: &tandem_rollup::bridge::Output) -> B256 {
+    fn tweak(self, header: &Header, o: &tandem_rollup::outputs::Output) -> B256 {
         let flip = |h: B256| B256::from(U256::from_be_bytes(h.0) ^ U256::from(1));
         let (mut state, mut passer, mut hash) =
             (o.state_root, o.message_passer_storage_root, o.block_hash);
@@ -584,7 +584,7 @@ impl Bridge {
 
 /// A call of EXECUTE on L2 block `inputs` after the output `parent`, over `witness`.
 pub(crate) fn execute_call(
-    parent: &tandem_rollup::bridge::Output,
+    parent: &tandem_rollup::outputs::Output,
     inputs: &L2BlockInputs,
     witness: &tandem_execution::witness::ExecutionWitness,
 ) -> tandem_execution::system::IExecute::executeCall {

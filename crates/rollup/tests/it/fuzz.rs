@@ -23,7 +23,7 @@ use tandem_primitives::{
     BridgeParams, ChainConfig, TxEnvelope,
     system::{DISPUTE_GAME, EXECUTE},
 };
-use tandem_rollup::{AddressTable, Batch, Limits, bridge::output_at};
+use tandem_rollup::{AddressTable, Batch, Limits, outputs::output_at};
 
 fn runner() -> TestRunner {
     let cases = std::env::var("PROPTEST_CASES")

@@ -4,7 +4,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::Frame;
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
-use parking_lot::Mutex;
 use soketto::{
     Incoming,
     base::{Codec, Header, OpCode},
@@ -49,7 +48,12 @@ pub(crate) fn backend(limits: Limits) -> (Backend, tempfile::TempDir) {
         chain.fees.min_base_fee_wei,
     );
     (
-        Backend::new(storage, Arc::new(Mutex::new(pool)), chain, limits),
+        Backend::new(
+            storage,
+            Arc::new(tandem_mempool::Pool::new(pool, chain.layer)),
+            chain,
+            limits,
+        ),
         dir,
     )
 }

@@ -1,11 +1,32 @@
-use crate::{Error, Result};
-use parking_lot::Mutex;
+//! Opening a node's chain: storage with genesis written or checked, a pool, and the JSON-RPC
+//! backend over them. Every node (L1 dev or validator, L2 sequencer or verifier) starts here.
+use crate::{Backend, Limits};
 use std::{path::Path, sync::Arc};
 use tandem_execution::genesis_block;
-use tandem_mempool::Mempool;
+use tandem_mempool::{Mempool, Pool};
 use tandem_primitives::{Genesis, dev::DevAccount, genesis::chain_config};
-use tandem_rpc::{Backend, Limits};
 use tandem_storage::{History, Storage};
+
+/// Why a chain could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Storage(#[from] tandem_storage::Error),
+    #[error(transparent)]
+    Execution(#[from] tandem_execution::Error),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the data directory holds chain {stored}, but the genesis gives {expected}")]
+    GenesisMismatch {
+        stored: tandem_primitives::B256,
+        expected: tandem_primitives::B256,
+    },
+}
+
+type Result<T, E = OpenError> = std::result::Result<T, E>;
 
 /// What every kind of node starts with: its storage (with genesis written or checked), a pool and
 /// the JSON-RPC backend over them.
@@ -17,7 +38,7 @@ pub fn open_backend(
     limits: &Limits,
     dev_signers: &[DevAccount],
 ) -> Result<Backend> {
-    std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir {
+    std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
         path: data_dir.display().to_string(),
         source,
     })?;
@@ -31,7 +52,8 @@ pub fn open_backend(
         chain.gas_limit,
         chain.fees.min_base_fee_wei,
     );
-    let mut backend = Backend::new(storage, Arc::new(Mutex::new(pool)), chain, limits.clone());
+    let pool = Arc::new(Pool::new(pool, chain.layer));
+    let mut backend = Backend::new(storage, pool, chain, limits.clone());
     backend.dev_signers = Arc::new(dev_signers.to_vec());
     Ok(backend)
 }
@@ -51,7 +73,7 @@ pub fn init_genesis(storage: &Storage, genesis: &Genesis) -> Result<u64> {
         Some(last) => {
             let stored = reader.header(0)?.map(|h| h.hash_slow()).unwrap_or_default();
             if stored != block.block.hash {
-                return Err(Error::GenesisMismatch {
+                return Err(OpenError::GenesisMismatch {
                     stored,
                     expected: block.block.hash,
                 });

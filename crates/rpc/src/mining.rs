@@ -1,10 +1,12 @@
-//! Dev mode: one node, no consensus, mining like anvil.
-use crate::Result;
-use std::{collections::HashSet, sync::Arc, time::Duration};
+//! Mining like anvil: one node, no consensus, a block from the pool on each transaction or every
+//! interval. The dev node runs it, and tests that need an L1 of their own.
+use crate::{Backend, NewBlock};
+use std::{sync::Arc, time::Duration};
 use tandem_execution::{BlockAttributes, Error as ExecError, Executor};
-use tandem_primitives::{Address, B256};
-use tandem_rpc::{Backend, NewBlock};
+use tandem_mempool::{Candidates, Fill};
+use tandem_primitives::{Address, B256, Clock};
 use tandem_state::LatestState;
+use tandem_storage::BlockCommit;
 use tokio::sync::watch;
 
 /// When the dev node mines.
@@ -16,17 +18,23 @@ pub enum Mining {
     Interval(Duration),
 }
 
-fn now_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+/// Why a block could not be mined.
+#[derive(Debug, thiserror::Error)]
+pub enum MineError {
+    #[error(transparent)]
+    Storage(#[from] tandem_storage::Error),
+    #[error(transparent)]
+    Execution(#[from] tandem_execution::Error),
 }
 
-pub(crate) async fn run(
+type Result<T, E = MineError> = std::result::Result<T, E>;
+
+/// Mines as `mining` says until `stop` turns true; block timestamps come from `clock`.
+pub async fn run(
     backend: Backend,
     mining: Mining,
     beneficiary: Address,
+    clock: Arc<dyn Clock>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = match mining {
@@ -39,12 +47,12 @@ pub(crate) async fn run(
     loop {
         let allow_empty = tokio::select! {
             _ = stop.changed() => return,
-            _ = backend.tx_added.notified(), if tick.is_none() => false,
+            _ = backend.pool.added().notified(), if tick.is_none() => false,
             _ = async { tick.as_mut().expect("interval mining").tick().await }, if tick.is_some() => true,
         };
-        let backend2 = backend.clone();
+        let (backend2, timestamp) = (backend.clone(), clock.unix_seconds());
         let mined = tokio::task::spawn_blocking(move || {
-            mine_block(&backend2, beneficiary, now_seconds(), allow_empty)
+            mine_block(&backend2, beneficiary, timestamp, allow_empty)
         })
         .await;
         match mined {
@@ -53,8 +61,8 @@ pub(crate) async fn run(
             Err(e) => tracing::error!(target: "node::miner", error = %e, "miner task failed"),
         }
         // In instant mode, pick up what arrived while mining.
-        if tick.is_none() && !backend.pool.lock().best(0).is_empty() {
-            backend.tx_added.notify_one();
+        if tick.is_none() && backend.pool.best(0).next().is_some() {
+            backend.pool.added().notify_one();
         }
     }
 }
@@ -86,27 +94,19 @@ pub fn mine_block(
         &attrs,
     );
     let base_fee = executor.header().base_fee_per_gas.unwrap_or_default();
-    let candidates =
-        tandem_mempool::disputes_first(backend.pool.lock().best(base_fee), backend.chain.layer);
-    let (mut skipped, mut invalid) = (HashSet::new(), Vec::new());
-    let mut included = 0usize;
-    for tx in candidates {
-        if skipped.contains(&tx.sender) {
-            continue;
+    let mut candidates =
+        tandem_mempool::disputes_first(backend.pool.best(base_fee), backend.chain.layer);
+    let mut invalid = Vec::new();
+    let included = candidates.fill(|tx| match executor.execute((*tx.tx).clone(), tx.sender) {
+        Ok(_) => Ok(Fill::Included),
+        Err(ExecError::InvalidTx { hash, reason }) => {
+            tracing::debug!(target: "node::miner", %hash, reason, "dropping invalid transaction");
+            invalid.push(hash);
+            Ok(Fill::Refused)
         }
-        match executor.execute((*tx.tx).clone(), tx.sender) {
-            Ok(_) => included += 1,
-            Err(ExecError::InvalidTx { hash, reason }) => {
-                tracing::debug!(target: "node::miner", %hash, reason, "dropping invalid transaction");
-                invalid.push(hash);
-                skipped.insert(tx.sender);
-            }
-            Err(ExecError::BlockFull { .. }) => {
-                skipped.insert(tx.sender);
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+        Err(ExecError::BlockFull { .. }) => Ok(Fill::Refused),
+        Err(e) => Err(e),
+    })?;
     if included == 0 && !allow_empty {
         drop_invalid(backend, &invalid);
         return Ok(None);
@@ -114,8 +114,7 @@ pub fn mine_block(
     let executed = executor.finish()?;
     drop(reader);
     let commit = executed.into_commit();
-    backend.storage.commit(&commit)?;
-    settle_pool(backend, &commit.block)?;
+    commit_produced(backend, &commit)?;
     drop_invalid(backend, &invalid);
     let header = commit.block.header();
     tracing::info!(
@@ -135,15 +134,15 @@ pub fn mine_block(
     Ok(Some(new))
 }
 
-/// After a block commits: tells the pool its senders' new nonces, which drops what they included.
-pub fn settle_pool(backend: &Backend, block: &tandem_primitives::SealedBlock) -> Result<()> {
-    let senders: HashSet<Address> = block.block.transactions.iter().map(|t| t.sender).collect();
+/// Commits a block this node produced, durably, then lets the pool drop what it included: what
+/// every block producer but consensus (which commits finalized blocks itself) does with its block.
+pub fn commit_produced(backend: &Backend, commit: &BlockCommit) -> Result<()> {
+    backend.storage.commit(commit)?;
     let reader = backend.storage.read()?;
-    let nonces = senders
-        .into_iter()
-        .map(|s| Ok((s, reader.account(s)?.map(|a| a.nonce).unwrap_or_default())))
-        .collect::<Result<Vec<_>>>()?;
-    backend.pool.lock().on_block(nonces);
+    backend
+        .pool
+        .settle(&commit.block.block, &LatestState(&reader))
+        .map_err(ExecError::State)?;
     Ok(())
 }
 

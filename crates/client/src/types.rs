@@ -1,0 +1,227 @@
+//! What tandem's nodes answer, as both the server that builds it and the clients that read it
+//! see it: the Ethereum shapes tandem serves, and the answers of tandem's own methods.
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_rpc_types_eth::{Block, Log, Transaction, TransactionReceipt};
+use alloy_serde::WithOtherFields;
+use serde::{Deserialize, Serialize};
+use tandem_primitives::{ReceiptEnvelope, TxEnvelope, abi::IPortal};
+
+/// A transaction as served. A deposit (0x7E) carries OP Stack's fields (`sourceHash`, `mint`,
+/// `isSystemTx`) and a zero signature (`v`, `r`, `s` = 0x0), as op-geth serves it.
+pub type RpcTransaction = WithOtherFields<Transaction<TxEnvelope>>;
+/// A block as served.
+pub type RpcBlock = Block<RpcTransaction>;
+/// A receipt as served; on L2 its other fields carry the L1 data fee (`l1Fee`, `l1GasUsed`, ...).
+pub type RpcReceipt = WithOtherFields<TransactionReceipt<ReceiptEnvelope<Log>>>;
+
+/// An L2 block's output root and its preimage (`tandem_outputAtBlock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Output {
+    pub block_number: u64,
+    pub version: B256,
+    pub state_root: B256,
+    pub message_passer_storage_root: B256,
+    pub block_hash: B256,
+    pub output_root: B256,
+}
+
+/// What a proposer posts for L2 blocks `first..=last` (`tandem_outputProposal`): the last
+/// block's output and the Merkle root of every block's output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Proposal {
+    #[serde(flatten)]
+    pub output: Output,
+    pub first_block: u64,
+    pub blocks_root: B256,
+    /// The output root of every block `first_block..=` the output's.
+    pub block_roots: Vec<B256>,
+}
+
+/// One output as OutputOracle holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostedOutput {
+    pub index: u64,
+    pub output_root: B256,
+    pub l2_block_number: u64,
+    pub timestamp: u64,
+    pub final_at: u64,
+    pub proposer: Address,
+}
+
+/// Where a withdrawal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Recorded on L2; no output covers it yet.
+    Initiated,
+    /// An output covers it; its challenge window is running.
+    InOutput,
+    /// The covering output is final: it can be paid out on L1.
+    Finalizable,
+    /// Paid out on L1.
+    Finalized,
+}
+
+/// One withdrawal a transaction initiated, with its stage (`tandem_withdrawalStatus`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawalStatus {
+    pub transaction_hash: B256,
+    pub l2_block: u64,
+    pub withdrawal_hash: B256,
+    pub nonce: U256,
+    pub sender: Address,
+    pub target: Address,
+    pub value: U256,
+    pub gas_limit: U256,
+    pub stage: Stage,
+    /// The first output covering it.
+    pub output: Option<PostedOutput>,
+    /// When its challenge window ends (L1 timestamp, seconds).
+    pub challenge_window_ends_at: Option<u64>,
+}
+
+/// Everything `Portal.finalizeWithdrawal` takes, for one withdrawal (`tandem_withdrawalProof`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawalProof {
+    pub withdrawal: WithdrawalArgs,
+    pub output_index: u64,
+    pub output_root_proof: Output,
+    pub withdrawal_proof: Vec<Bytes>,
+}
+
+/// The withdrawal tuple as the Portal's ABI takes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawalArgs {
+    pub nonce: U256,
+    pub sender: Address,
+    pub target: Address,
+    pub value: U256,
+    pub gas_limit: U256,
+    pub data: Bytes,
+}
+
+impl WithdrawalProof {
+    /// The calldata of `Portal.finalizeWithdrawal` with this proof.
+    pub fn calldata(&self) -> Bytes {
+        use alloy_sol_types::SolCall;
+        let w = &self.withdrawal;
+        let o = &self.output_root_proof;
+        IPortal::finalizeWithdrawalCall {
+            withdrawal: IPortal::Withdrawal {
+                nonce: w.nonce,
+                sender: w.sender,
+                target: w.target,
+                value: w.value,
+                gasLimit: w.gas_limit,
+                data: w.data.clone(),
+            },
+            outputIndex: U256::from(self.output_index),
+            outputRootProof: IPortal::OutputRootProof {
+                version: o.version,
+                stateRoot: o.state_root,
+                messagePasserStorageRoot: o.message_passer_storage_root,
+                blockHash: o.block_hash,
+            },
+            withdrawalProof: self.withdrawal_proof.clone(),
+        }
+        .abi_encode()
+        .into()
+    }
+}
+
+/// A batch the batcher posted and L1 included.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostedBatch {
+    pub sequence: u64,
+    pub first_block: u64,
+    pub last_block: u64,
+    pub transactions: usize,
+    pub bytes: usize,
+    pub l1_block: u64,
+    pub l1_transaction: B256,
+}
+
+/// What the batcher reports.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatcherStatus {
+    /// The last L2 block in a batch L1 has included.
+    pub posted_block: u64,
+    /// Sealed L2 blocks not yet posted, and their size as the next batch.
+    pub pending_blocks: u64,
+    pub pending_batch_bytes: usize,
+    pub last_batch: Option<PostedBatch>,
+    pub last_error: Option<String>,
+}
+
+/// What a verifier's derivation reports.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DerivationStatus {
+    /// The next L1 block to read.
+    pub l1_cursor: u64,
+    /// The newest finalized L1 block seen.
+    pub l1_finalized: u64,
+    pub batches_applied: u64,
+    pub batches_skipped: u64,
+    pub last_skip: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// What the challenger reports.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengerStatus {
+    /// Outputs found right, and challenges sent and won.
+    pub agreed: u64,
+    pub challenged: u64,
+    pub won: u64,
+    /// The last challenge: output index, L2 block and L1 transaction.
+    pub last_challenge: Option<(u64, u64, B256)>,
+    pub last_error: Option<String>,
+}
+
+/// What the proposer reports.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProposerStatus {
+    pub proposed: u64,
+    pub last_l2_block: Option<u64>,
+    pub last_error: Option<String>,
+}
+
+/// One of an L2 node's heads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Head {
+    pub number: u64,
+    pub hash: Option<B256>,
+    /// The L1 block it derives from.
+    pub l1_origin: Option<u64>,
+}
+
+/// What `tandem_rollupStatus` answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollupStatus {
+    /// "sequencer" or "verifier".
+    pub role: String,
+    pub chain_id: u64,
+    pub l1_rpc: String,
+    #[serde(rename = "unsafe")]
+    pub unsafe_head: Head,
+    pub safe: Head,
+    pub finalized: Head,
+    /// Transactions preconfirmed in the open block.
+    pub preconfirmed: usize,
+    pub batcher: Option<BatcherStatus>,
+    pub derivation: Option<DerivationStatus>,
+    pub challenger: Option<ChallengerStatus>,
+}

@@ -1,0 +1,310 @@
+//! The rollup's services on a scripted L1: what they publish, post and derive while L1 stalls,
+//! fails calls and serves junk. Waits are bounded by L1 calls or generous deadlines, never timed.
+use super::*;
+use crate::{
+    batcher::BatcherConfig,
+    queue::{OriginTracker, PortalQueue},
+    scripted::ScriptedL1,
+};
+use alloy_consensus::TxEip1559;
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use tandem_execution::l2::L1Origin;
+use tandem_primitives::{ChainConfig, FixedClock, dev, genesis};
+
+/// Waits until `done` holds; panics after `patience` (a liveness bound, not a timing assertion).
+async fn wait_until(what: &str, patience: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + patience;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Lets the services make `calls` more calls to L1.
+async fn let_l1_answer(l1: &ScriptedL1, calls: u64) {
+    let start = l1.calls();
+    wait_until("L1 calls", Duration::from_secs(60), || {
+        l1.calls() >= start + calls
+    })
+    .await;
+}
+
+/// Waits until L1 has `blocks` more blocks (batches landing, say).
+async fn l1_moves(l1: &ScriptedL1, blocks: u64) {
+    let start = l1.head();
+    wait_until("L1 blocks", Duration::from_secs(60), || {
+        l1.head() >= start + blocks
+    })
+    .await;
+}
+
+async fn deposit(l1: &ScriptedL1, from: usize) -> tandem_client::Result<u64> {
+    let to = Address::repeat_byte(0x42);
+    let deposit = tandem_client::bridge::deposit(
+        l1,
+        &dev::accounts()[from],
+        to,
+        U256::from(1_000u64),
+        Duration::from_secs(30),
+    )
+    .await?;
+    Ok(deposit.l1.block_number.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_origin_tracker_publishes_only_what_the_queue_covers_through_stalls_errors_and_junk() {
+    let l1 = ScriptedL1::start().await;
+    let first = deposit(&l1, 1).await.unwrap();
+    let queue = Arc::new(Mutex::new(PortalQueue::default()));
+    let (origin, published) = watch::channel(L1Origin::default());
+    let tracker = OriginTracker::new(l1.clone(), origin, queue.clone()).spawn();
+    let seen = || published.borrow().number;
+    wait_until("the first deposit's block", Duration::from_secs(30), || {
+        seen() >= first
+    })
+    .await;
+    assert_eq!(queue.lock().len(), 1);
+
+    // L1 stands still: nothing lands, nothing newer is published.
+    let head = l1.head();
+    wait_until("L1's head", Duration::from_secs(30), || seen() == head).await;
+    l1.script(|s| s.stalled_at = Some(head));
+    assert!(
+        deposit(&l1, 2).await.is_err(),
+        "a stalled L1 includes nothing"
+    );
+    let_l1_answer(&l1, 8).await;
+    assert_eq!(seen(), head);
+
+    // L1 moves on but its answers fail for a while, then come back.
+    l1.script(|s| s.stalled_at = None);
+    let second = deposit(&l1, 2).await.unwrap();
+    l1.script(|s| s.failures = 6);
+    wait_until(
+        "the second deposit's block",
+        Duration::from_secs(30),
+        || seen() >= second,
+    )
+    .await;
+    assert_eq!(queue.lock().len(), 2);
+
+    // Junk logs: the window holding the third deposit is refused whole, then read once.
+    let third = deposit(&l1, 3).await.unwrap();
+    l1.script(|s| s.junk_logs = true);
+    let_l1_answer(&l1, 12).await;
+    assert!(
+        seen() < third,
+        "published an origin whose queue entries were junk"
+    );
+    l1.script(|s| s.junk_logs = false);
+    wait_until("the third deposit's block", Duration::from_secs(30), || {
+        seen() >= third
+    })
+    .await;
+    tracker.shutdown().await;
+    let queue = queue.lock();
+    assert_eq!(queue.len(), 3, "each deposit is in the queue once");
+    assert_eq!(
+        (0..3)
+            .map(|i| queue.get(i).map(|e| e.index))
+            .collect::<Vec<_>>(),
+        vec![Some(0), Some(1), Some(2)]
+    );
+}
+
+fn l2_config(dir: &std::path::Path, name: &str) -> L2Config {
+    L2Config {
+        data_dir: dir.join(name),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        l1_rpc: "scripted".into(),
+        genesis: genesis::dev_l2_genesis(),
+        mempool: Default::default(),
+        rpc_limits: Default::default(),
+        history: Default::default(),
+        dev_signers: Vec::new(),
+        ignore: Vec::new(),
+        fault: None,
+    }
+}
+
+/// Sends `count` transfers from dev account `from` to the sequencer, from nonce `nonce`.
+fn transfers(node: &L2Handle, from: usize, nonce: u64, count: u64) {
+    let account = &dev::accounts()[from];
+    for n in nonce..nonce + count {
+        let tx = account.sign(TxEip1559 {
+            chain_id: ChainConfig::L2_DEV_CHAIN_ID,
+            nonce: n,
+            gas_limit: 21_000,
+            max_fee_per_gas: 1_000_000_000,
+            max_priority_fee_per_gas: 1_000,
+            to: TxKind::Call(Address::repeat_byte(0x77)),
+            value: U256::from(1u64),
+            ..Default::default()
+        });
+        tandem_rpc::submit_raw_transaction(&node.backend, &Bytes::from(tx.encoded_2718())).unwrap();
+    }
+}
+
+fn head(node: &L2Handle) -> u64 {
+    node.backend
+        .storage
+        .read()
+        .ok()
+        .and_then(|r| r.last_height())
+        .unwrap_or_default()
+}
+
+fn hash(node: &L2Handle, number: u64) -> Option<alloy_primitives::B256> {
+    let reader = node.backend.storage.read().ok()?;
+    reader.header(number).ok().flatten().map(|h| h.hash_slow())
+}
+
+/// Waits until the verifier has every block the sequencer has now, with the same hashes.
+async fn derived(sequencer: &L2Handle, verifier: &L2Handle) {
+    let target = head(sequencer);
+    wait_until(
+        "the verifier to derive the sequencer's chain",
+        Duration::from_secs(90),
+        || head(verifier) >= target,
+    )
+    .await;
+    for number in 1..=target {
+        assert_eq!(
+            hash(verifier, number),
+            hash(sequencer, number),
+            "L2 block {number} derived differently"
+        );
+    }
+}
+
+/// A sequencer with its batcher and a verifier, on `l1`.
+async fn stack(l1: &ScriptedL1, dir: &std::path::Path) -> (L2Handle, L2Handle) {
+    let batcher = BatcherConfig {
+        max_interval: Duration::from_millis(300),
+        ..BatcherConfig::new(dev::accounts()[dev::DEV_BATCHER].clone())
+    };
+    let clock = Arc::new(FixedClock::new(1_700_000_000));
+    let sequencer = launch_sequencer_on(
+        l1.clone(),
+        l2_config(dir, "sequencer"),
+        Duration::from_millis(100),
+        Some(batcher),
+        clock,
+    )
+    .await
+    .unwrap();
+    let verifier = launch_verifier_on(l1.clone(), l2_config(dir, "verifier"))
+        .await
+        .unwrap();
+    (sequencer, verifier)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_derives_the_sequencers_chain_through_l1_errors_junk_and_a_stall() {
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sequencer, verifier) = stack(&l1, dir.path()).await;
+    transfers(&sequencer, 1, 0, 5);
+    derived(&sequencer, &verifier).await;
+
+    // One call in three fails, while batches land.
+    l1.script(|s| s.fail_every = 3);
+    transfers(&sequencer, 1, 5, 5);
+    l1_moves(&l1, 2).await;
+    let_l1_answer(&l1, 30).await;
+    l1.script(|s| s.fail_every = 0);
+    derived(&sequencer, &verifier).await;
+
+    // Junk logs while batches land, then junk transactions.
+    l1.script(|s| s.junk_logs = true);
+    transfers(&sequencer, 2, 0, 5);
+    l1_moves(&l1, 2).await;
+    let_l1_answer(&l1, 40).await;
+    l1.script(|s| (s.junk_logs, s.junk_transactions) = (false, true));
+    transfers(&sequencer, 2, 5, 5);
+    l1_moves(&l1, 2).await;
+    let_l1_answer(&l1, 40).await;
+    l1.script(|s| s.junk_transactions = false);
+    derived(&sequencer, &verifier).await;
+
+    // L1 stalls: the sequencer goes on (on its last origin), nothing is posted, the verifier
+    // waits; then L1 comes back and the verifier catches up.
+    let stalled = head(&sequencer);
+    l1.script(|s| s.stalled_at = Some(l1.head()));
+    transfers(&sequencer, 3, 0, 5);
+    let_l1_answer(&l1, 30).await;
+    assert!(head(&sequencer) > stalled, "the sequencer stopped with L1");
+    l1.script(|s| s.stalled_at = None);
+    derived(&sequencer, &verifier).await;
+
+    let report = |node: &L2Handle| {
+        let reader = node.backend.storage.read().unwrap();
+        (reader.safe_height(), reader.last_height())
+    };
+    let (safe, _) = report(&sequencer);
+    assert!(
+        safe.is_some_and(|s| s > 0),
+        "the batcher marked posted blocks safe"
+    );
+    verifier.shutdown().await;
+    sequencer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_challenger_removes_a_wrong_output_and_the_proposer_posts_right_ones_while_l1_fails_calls()
+ {
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sequencer, verifier) = stack(&l1, dir.path()).await;
+    let verifier_rpc = Client::new(&format!("http://{}", verifier.rpc_addr)).unwrap();
+    let challenger = launch_challenger_on(
+        &verifier,
+        l1.clone(),
+        dev::accounts()[dev::DEV_CHALLENGER].clone(),
+    );
+    let proposer = |fault| {
+        let key = dev::accounts()[dev::DEV_PROPOSER].clone();
+        launch_proposer_on(l1.clone(), verifier_rpc.clone(), key, fault)
+    };
+    // One call in four fails. (A round of the proposer or the challenger is ten calls or more,
+    // each of which must answer: without the retrying port, rounds hardly ever got through.)
+    l1.script(|s| s.fail_every = 4);
+    // A proposer that gets every state root wrong: its output is challenged and loses.
+    let wrong = proposer(Some(crate::fault::OutputFault::StateRoot));
+    wait_until(
+        "a wrong output to be proposed",
+        Duration::from_secs(90),
+        || wrong.status().proposed >= 1,
+    )
+    .await;
+    wrong.shutdown().await;
+    wait_until("the challenge to be won", Duration::from_secs(90), || {
+        challenger.status().won >= 1
+    })
+    .await;
+    // The honest proposer takes over from where L1 stands and its outputs stand.
+    let honest = proposer(None);
+    wait_until("two right outputs", Duration::from_secs(90), || {
+        honest.status().proposed >= 2
+    })
+    .await;
+    wait_until(
+        "the right outputs to be agreed",
+        Duration::from_secs(90),
+        || challenger.status().agreed >= 2,
+    )
+    .await;
+    let status = challenger.status();
+    assert_eq!(
+        status.won, status.challenged,
+        "a challenge was lost: {status:?}"
+    );
+    honest.shutdown().await;
+    challenger.shutdown().await;
+    verifier.shutdown().await;
+    sequencer.shutdown().await;
+}
