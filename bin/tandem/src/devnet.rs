@@ -1,22 +1,14 @@
 //! `tandem devnet`: N validators in one process, each with its own storage, agreeing over real
 //! authenticated p2p on loopback, with JSON-RPC from the first one.
-use alloy_primitives::Address;
 use eyre::WrapErr;
 use std::{
     net::{IpAddr, SocketAddr},
     path::PathBuf,
     time::Duration,
 };
-use tandem_consensus::ValidatorKey;
-use tandem_node::{ValidatorConfig, launch_validator};
-use tandem_primitives::{ChainConfig, dev, genesis, system};
-use tandem_rollup::{
-    batcher::BatcherConfig,
-    node::{
-        ChallengerHandle, L2Config, L2Handle, ProposerHandle, launch_challenger, launch_proposer,
-        launch_sequencer, launch_verifier,
-    },
-};
+use tandem_node::network::{Devnet, launch_devnet};
+use tandem_primitives::{ChainConfig, dev, system};
+use tandem_rollup::node::{L2_HISTORY_BLOCKS, Stack, StackConfig, launch_stack};
 use tandem_storage::History;
 
 #[derive(Debug, clap::Args)]
@@ -99,55 +91,40 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             .map(|t| t.path().to_path_buf())
             .unwrap_or_default()
     });
-    let genesis = args.bridge.dev_genesis();
-    let keys: Vec<ValidatorKey> = (0..u64::from(args.validators))
-        .map(ValidatorKey::from_seed)
-        .collect();
-    let validators: Vec<_> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            (
-                k.public(),
-                SocketAddr::from(([127, 0, 0, 1], args.p2p_port + i as u16)),
-            )
-        })
-        .collect();
+    let devnet = Devnet {
+        validators: args.validators,
+        rpc_addr: SocketAddr::new(args.host, args.port),
+        p2p_port: args.p2p_port,
+        block_time: Duration::from_secs_f64(args.block_time),
+        empty_blocks: args.empty_blocks,
+        data_dir: data_dir.clone(),
+        history: History::Recent(args.history),
+        genesis: args.bridge.dev_genesis(),
+    };
+    let stack = StackConfig {
+        data_dir: data_dir.clone(),
+        host: args.host,
+        sequencer_port: args.l2_port,
+        verifier_port: args.verifier_port,
+        block_time: crate::l2::block_time(args.l2_block_time)?,
+        history: History::Recent(args.history.max(L2_HISTORY_BLOCKS)),
+        proposer: !args.no_proposer,
+        faulty_batcher: args.faulty_batcher,
+    };
     let consensus_dir = data_dir.join("consensus");
     std::fs::create_dir_all(&consensus_dir)?;
     tandem_consensus::run(&consensus_dir, |runtime| async move {
-        let mut rpc = None;
-        let mut running = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            let config = ValidatorConfig {
-                key: key.clone(),
-                validators: validators.clone(),
-                observers: Vec::new(),
-                listen: validators[i].1,
-                rpc_addr: (i == 0).then(|| SocketAddr::new(args.host, args.port)),
-                data_dir: data_dir.join(format!("validator-{i}")),
-                genesis: genesis.clone(),
-                fee_recipient: Address::ZERO,
-                block_time: Duration::from_secs_f64(args.block_time),
-                leader_timeout: Duration::from_secs(1)
-                    .max(Duration::from_secs_f64(args.block_time * 4.0)),
-                allow_empty_blocks: args.empty_blocks,
-                history: History::Recent(args.history),
-                mempool: Default::default(),
-                rpc_limits: Default::default(),
-                dev_signers: dev::accounts().to_vec(),
-            };
-            let handle = launch_validator(&runtime, config)
-                .await
-                .wrap_err_with(|| format!("starting validator {i}"))?;
-            rpc = rpc.or(handle.rpc_addr);
-            // Dropping a handle stops its RPC server: keep them until shutdown.
-            running.push(handle);
-        }
-        let rpc = rpc.ok_or_else(|| eyre::eyre!("no validator serves RPC"))?;
+        // Dropping the validators stops them: keep them until shutdown.
+        let (rpc, validators) = launch_devnet(&runtime, &devnet)
+            .await
+            .wrap_err("starting the validators")?;
         let l2 = match args.no_l2 {
             true => None,
-            false => Some(start_l2(&args, &data_dir, &format!("http://{rpc}")).await?),
+            false => Some(
+                launch_stack(&format!("http://{rpc}"), &stack)
+                    .await
+                    .wrap_err("starting the L2")?,
+            ),
         };
         let explorer = match args.no_explorer {
             true => None,
@@ -176,88 +153,19 @@ pub(crate) fn run(args: Args) -> eyre::Result<()> {
             explorer.shutdown().await;
         }
         if let Some(l2) = l2 {
-            l2.challenger.shutdown().await;
-            if let Some(proposer) = l2.proposer {
-                proposer.shutdown().await;
-            }
-            l2.verifier.shutdown().await;
-            l2.sequencer.shutdown().await;
+            l2.shutdown().await;
         }
-        drop(running);
+        drop(validators);
         Ok::<_, eyre::Report>(())
     })?;
     drop(temp);
     Ok(())
 }
 
-/// The devnet's L2 processes.
-struct L2Stack {
-    sequencer: L2Handle,
-    verifier: L2Handle,
-    proposer: Option<ProposerHandle>,
-    challenger: ChallengerHandle,
-}
-
-/// The L2 on top: a sequencer (with the batcher) and a verifier, both on the dev L2 genesis, a
-/// proposer posting the verifier's outputs to L1 and a challenger checking every output against
-/// the verifier's chain.
-async fn start_l2(args: &Args, data_dir: &std::path::Path, l1_rpc: &str) -> eyre::Result<L2Stack> {
-    let config = |dir: &str, port: u16| L2Config {
-        data_dir: data_dir.join(dir),
-        rpc_addr: SocketAddr::new(args.host, port),
-        l1_rpc: l1_rpc.to_string(),
-        genesis: genesis::dev_l2_genesis(),
-        mempool: Default::default(),
-        rpc_limits: Default::default(),
-        history: History::Recent(args.history.max(crate::l2::L2_HISTORY_BLOCKS)),
-        dev_signers: dev::accounts().to_vec(),
-        ignore: Vec::new(),
-        fault: None,
-    };
-    let batcher = BatcherConfig {
-        fault: args.faulty_batcher,
-        ..BatcherConfig::new(crate::l2::batcher_key(None, true)?)
-    };
-    let sequencer = launch_sequencer(
-        config("l2-sequencer", args.l2_port),
-        crate::l2::block_time(args.l2_block_time)?,
-        Some(batcher),
-    )
-    .await
-    .wrap_err("starting the L2 sequencer")?;
-    let verifier = launch_verifier(config("l2-verifier", args.verifier_port))
-        .await
-        .wrap_err("starting the L2 verifier")?;
-    let proposer = match args.no_proposer {
-        true => None,
-        false => Some(
-            launch_proposer(
-                l1_rpc,
-                &format!("http://{}", verifier.rpc_addr),
-                dev::accounts()[dev::DEV_PROPOSER].clone(),
-                None,
-            )
-            .wrap_err("starting the L2 output proposer")?,
-        ),
-    };
-    let challenger = launch_challenger(
-        &verifier,
-        l1_rpc,
-        dev::accounts()[dev::DEV_CHALLENGER].clone(),
-    )
-    .wrap_err("starting the L2 challenger")?;
-    Ok(L2Stack {
-        sequencer,
-        verifier,
-        proposer,
-        challenger,
-    })
-}
-
 fn print_banner(
     args: &Args,
     rpc: SocketAddr,
-    l2: Option<&L2Stack>,
+    l2: Option<&Stack>,
     explorer: Option<SocketAddr>,
     data_dir: &std::path::Path,
 ) {

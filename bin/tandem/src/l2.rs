@@ -8,7 +8,7 @@ use std::{
 use tandem_primitives::{B256, dev, genesis};
 use tandem_rollup::{
     batcher::BatcherConfig,
-    node::{L2Config, L2Handle, launch_sequencer, launch_verifier},
+    node::{L2_HISTORY_BLOCKS, L2Config, L2Handle, launch_sequencer, launch_verifier},
 };
 use tandem_storage::History;
 
@@ -81,10 +81,6 @@ struct ChallengerArgs {
     #[arg(long, value_name = "N", conflicts_with = "private_key")]
     mnemonic_index: Option<usize>,
 }
-
-/// L2 state history kept by default: 20,000 blocks, 83 minutes at 250 ms blocks, so withdrawals
-/// can be proven against outputs past a one-hour challenge window.
-pub(crate) const L2_HISTORY_BLOCKS: u64 = 20_000;
 
 /// Options every L2 node shares.
 #[derive(Debug, clap::Args)]

@@ -5,6 +5,7 @@
 //! ([`tandem_rpc::mining`]). Every block commits durably before it is announced, so a crash at any
 //! point restarts on the last committed block.
 
+pub mod network;
 mod validator;
 
 pub use tandem_rpc::mining::Mining;

@@ -334,6 +334,96 @@ pub fn launch_challenger_on<L: L1>(node: &L2Handle, l1: L, key: DevAccount) -> C
     handle
 }
 
+/// L2 state history a node keeps by default: 20,000 blocks, 83 minutes at 250 ms blocks, so
+/// withdrawals can be proven against outputs past a one-hour challenge window.
+pub const L2_HISTORY_BLOCKS: u64 = 20_000;
+
+/// What [`launch_stack`] starts: the devnet's L2 on the dev L2 genesis, with the dev keys.
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// The sequencer's and the verifier's data go in subdirectories of this one.
+    pub data_dir: PathBuf,
+    pub host: std::net::IpAddr,
+    pub sequencer_port: u16,
+    pub verifier_port: u16,
+    pub block_time: Duration,
+    pub history: tandem_storage::History,
+    /// Start the output proposer (the challenger always runs).
+    pub proposer: bool,
+    /// Testing only: a faulty batcher ([`BatcherConfig::fault`]).
+    pub faulty_batcher: bool,
+}
+
+/// The devnet's L2: a sequencer (with the batcher) and a verifier, a proposer posting the
+/// verifier's outputs to L1 and a challenger checking every output against the verifier's chain.
+#[derive(Debug)]
+pub struct Stack {
+    pub sequencer: L2Handle,
+    pub verifier: L2Handle,
+    pub proposer: Option<ProposerHandle>,
+    pub challenger: ChallengerHandle,
+}
+
+impl Stack {
+    /// Stops the challenger and the proposer, then the verifier, then the sequencer.
+    pub async fn shutdown(self) {
+        self.challenger.shutdown().await;
+        if let Some(proposer) = self.proposer {
+            proposer.shutdown().await;
+        }
+        self.verifier.shutdown().await;
+        self.sequencer.shutdown().await;
+    }
+}
+
+/// Starts the devnet's L2 on the L1 at `l1_rpc`.
+pub async fn launch_stack(l1_rpc: &str, config: &StackConfig) -> Result<Stack> {
+    let node = |dir: &str, port: u16| L2Config {
+        data_dir: config.data_dir.join(dir),
+        rpc_addr: SocketAddr::new(config.host, port),
+        l1_rpc: l1_rpc.to_string(),
+        genesis: tandem_primitives::genesis::dev_l2_genesis(),
+        mempool: Default::default(),
+        rpc_limits: Default::default(),
+        history: config.history,
+        dev_signers: tandem_primitives::dev::accounts().to_vec(),
+        ignore: Vec::new(),
+        fault: None,
+    };
+    let accounts = tandem_primitives::dev::accounts();
+    let batcher = BatcherConfig {
+        fault: config.faulty_batcher,
+        ..BatcherConfig::new(accounts[tandem_primitives::dev::DEV_BATCHER].clone())
+    };
+    let sequencer = launch_sequencer(
+        node("l2-sequencer", config.sequencer_port),
+        config.block_time,
+        Some(batcher),
+    )
+    .await?;
+    let verifier = launch_verifier(node("l2-verifier", config.verifier_port)).await?;
+    let proposer = match config.proposer {
+        false => None,
+        true => Some(launch_proposer(
+            l1_rpc,
+            &format!("http://{}", verifier.rpc_addr),
+            accounts[tandem_primitives::dev::DEV_PROPOSER].clone(),
+            None,
+        )?),
+    };
+    let challenger = launch_challenger(
+        &verifier,
+        l1_rpc,
+        accounts[tandem_primitives::dev::DEV_CHALLENGER].clone(),
+    )?;
+    Ok(Stack {
+        sequencer,
+        verifier,
+        proposer,
+        challenger,
+    })
+}
+
 fn open(config: &L2Config, block_time: Duration) -> Result<Backend> {
     // No L2 block holds more transaction bytes than this (the state transition's rule).
     let mempool = tandem_mempool::Config {
