@@ -1,6 +1,6 @@
 //! `tandem bench ...`: load any Ethereum JSON-RPC node, and compare tandem's two layers.
 use eyre::WrapErr;
-use std::{io::IsTerminal, path::PathBuf, time::Duration};
+use std::{io::IsTerminal, path::PathBuf};
 use tandem_bench::{CompareConfig, LoadConfig, Mix, compare, load, report, rpc};
 use tandem_primitives::{B256, dev};
 
@@ -121,130 +121,15 @@ async fn load_command(args: LoadArgs) -> eyre::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
-    println!(
-        "{} on chain {} ({} accounts, {:?} mix)",
-        report.rpc, report.chain_id, report.accounts, report.mix
-    );
-    println!(
-        "sent        {} ({} accepted, {} included)",
-        report.sent, report.accepted, report.included
-    );
-    for (error, count) in &report.rejected {
-        println!("rejected    {count} x {error}");
-    }
-    println!(
-        "accepted    {:.0} tx/s over {:.1} s",
-        report.accepted_tps, report.send_seconds
-    );
-    println!(
-        "included    {:.0} tx/s over {:.1} s",
-        report.included_tps, report.total_seconds
-    );
-    let l = report.latency_ms;
-    println!(
-        "latency ms  p50 {:.0}  p90 {:.0}  p99 {:.0}  max {:.0}  (send to block)",
-        l.p50, l.p90, l.p99, l.max
-    );
-    if let Some(p) = report.preconf_ms {
-        println!(
-            "preconf ms  p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}  (send to receipt)",
-            p.p50, p.p90, p.p99, p.max
-        );
-    }
-    if let Some(fee) = report.fee_wei_per_transfer {
-        println!("fee         {fee} wei per transfer");
-    }
-    if let Some(fee) = report.fee_wei_per_erc20 {
-        println!("fee         {fee} wei per ERC-20 transfer");
-    }
-    println!(
-        "nonces      {}",
-        if report.nonces_ok {
-            "every account's final nonce checks out"
-        } else {
-            "MISMATCH: some transactions were dropped"
-        }
-    );
+    print!("{report}");
     Ok(())
-}
-
-/// A devnet started for the comparison, stopped when dropped.
-struct Devnet {
-    child: std::process::Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        {
-            // SIGINT: a clean shutdown.
-            let _ = std::process::Command::new("kill")
-                .arg("-INT")
-                .arg(self.child.id().to_string())
-                .status();
-            for _ in 0..100 {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_devnet() -> eyre::Result<(Devnet, String, String)> {
-    use std::io::BufRead;
-    let dir = tempfile::Builder::new().prefix("tandem-bench-").tempdir()?;
-    let p2p = 20_000 + (std::process::id() % 20_000) as u16;
-    let mut child = std::process::Command::new(std::env::current_exe()?)
-        .args([
-            "devnet",
-            "--json",
-            "--log",
-            "warn",
-            "--port",
-            "0",
-            "--l2-port",
-            "0",
-            "--verifier-port",
-            "0",
-        ])
-        .arg("--p2p-port")
-        .arg(p2p.to_string())
-        .arg("--data-dir")
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .wrap_err("starting a devnet")?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| eyre::eyre!("no devnet output"))?;
-    let devnet = Devnet { child, _dir: dir };
-    let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line)?;
-    let info: serde_json::Value =
-        serde_json::from_str(&line).wrap_err("the devnet's start-up line")?;
-    let l1 = info["rpc"]
-        .as_str()
-        .ok_or_else(|| eyre::eyre!("devnet without L1 RPC"))?
-        .to_string();
-    let l2 = info["l2"]["rpc"]
-        .as_str()
-        .ok_or_else(|| eyre::eyre!("devnet without L2 RPC"))?
-        .to_string();
-    Ok((devnet, l1, l2))
 }
 
 async fn compare_command(args: CompareArgs) -> eyre::Result<()> {
     let (devnet, l1_rpc, l2_rpc) = match (&args.l1_rpc, &args.l2_rpc) {
         (Some(l1), Some(l2)) => (None, l1.clone(), l2.clone()),
         _ => {
-            let (devnet, l1, l2) = start_devnet()?;
+            let (devnet, l1, l2) = tandem_bench::devnet::spawn(&std::env::current_exe()?)?;
             eprintln!("started a devnet: L1 {l1}, L2 {l2}");
             (Some(devnet), l1, l2)
         }

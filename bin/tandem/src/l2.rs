@@ -341,60 +341,6 @@ async fn status(args: StatusArgs) -> eyre::Result<()> {
         println!("{}", serde_json::to_string(&status)?);
         return Ok(());
     }
-    let head = |h: &tandem_client::types::Head| {
-        format!(
-            "{:>8}  {}  (L1 origin {})",
-            h.number,
-            h.hash.map(|h| h.to_string()).unwrap_or("-".into()),
-            h.l1_origin.map(|o| o.to_string()).unwrap_or("null".into())
-        )
-    };
-    println!(
-        "L2 {} on chain {} (L1 {})",
-        status.role, status.chain_id, status.l1_rpc
-    );
-    println!("unsafe     {}", head(&status.unsafe_head));
-    println!("safe       {}", head(&status.safe));
-    println!("finalized  {}", head(&status.finalized));
-    if let Some(b) = &status.batcher {
-        println!(
-            "pending    {} blocks, {} bytes as the next batch",
-            b.pending_blocks, b.pending_batch_bytes
-        );
-        match &b.last_batch {
-            Some(last) => println!(
-                "last batch #{}: L2 blocks {}..={}, {} txs, {} bytes, in L1 block {} ({})",
-                last.sequence,
-                last.first_block,
-                last.last_block,
-                last.transactions,
-                last.bytes,
-                last.l1_block,
-                last.l1_transaction
-            ),
-            None => println!("last batch none posted since start"),
-        }
-        if let Some(e) = &b.last_error {
-            println!("error      {e}");
-        }
-    }
-    if let Some(c) = &status.challenger {
-        println!(
-            "challenger {} outputs found right, {} challenged, {} won",
-            c.agreed, c.challenged, c.won
-        );
-        if let Some(e) = &c.last_error {
-            println!("error      {e}");
-        }
-    }
-    if let Some(d) = &status.derivation {
-        println!(
-            "derivation L1 cursor {} of finalized {}, {} batches applied, {} skipped",
-            d.l1_cursor, d.l1_finalized, d.batches_applied, d.batches_skipped
-        );
-        if let Some(skip) = &d.last_skip {
-            println!("last skip  {skip}");
-        }
-    }
+    print!("{status}");
     Ok(())
 }

@@ -127,6 +127,64 @@ pub struct LoadReport {
     pub blocks: Vec<BlockRecord>,
 }
 
+/// The report as `tandem bench load` prints it.
+impl std::fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} on chain {} ({} accounts, {:?} mix)",
+            self.rpc, self.chain_id, self.accounts, self.mix
+        )?;
+        writeln!(
+            f,
+            "sent        {} ({} accepted, {} included)",
+            self.sent, self.accepted, self.included
+        )?;
+        for (error, count) in &self.rejected {
+            writeln!(f, "rejected    {count} x {error}")?;
+        }
+        writeln!(
+            f,
+            "accepted    {:.0} tx/s over {:.1} s",
+            self.accepted_tps, self.send_seconds
+        )?;
+        writeln!(
+            f,
+            "included    {:.0} tx/s over {:.1} s",
+            self.included_tps, self.total_seconds
+        )?;
+        let l = self.latency_ms;
+        writeln!(
+            f,
+            "latency ms  p50 {:.0}  p90 {:.0}  p99 {:.0}  max {:.0}  (send to block)",
+            l.p50, l.p90, l.p99, l.max
+        )?;
+        if let Some(p) = self.preconf_ms {
+            writeln!(
+                f,
+                "preconf ms  p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}  (send to receipt)",
+                p.p50, p.p90, p.p99, p.max
+            )?;
+        }
+        if let Some(fee) = self.fee_wei_per_transfer {
+            writeln!(f, "fee         {fee} wei per transfer")?;
+        }
+        if let Some(fee) = self.fee_wei_per_erc20 {
+            writeln!(f, "fee         {fee} wei per ERC-20 transfer")?;
+        }
+        writeln!(
+            f,
+            "nonces      {}",
+            if self.nonces_ok {
+                "every account's final nonce checks out"
+            } else {
+                "MISMATCH: some transactions were dropped"
+            }
+        )?;
+        Ok(())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]

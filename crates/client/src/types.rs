@@ -225,3 +225,70 @@ pub struct RollupStatus {
     pub derivation: Option<DerivationStatus>,
     pub challenger: Option<ChallengerStatus>,
 }
+
+/// The status as `tandem l2 status` prints it.
+impl std::fmt::Display for RollupStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let head = |h: &Head| {
+            format!(
+                "{:>8}  {}  (L1 origin {})",
+                h.number,
+                h.hash.map(|h| h.to_string()).unwrap_or("-".into()),
+                h.l1_origin.map(|o| o.to_string()).unwrap_or("null".into())
+            )
+        };
+        writeln!(
+            f,
+            "L2 {} on chain {} (L1 {})",
+            self.role, self.chain_id, self.l1_rpc
+        )?;
+        writeln!(f, "unsafe     {}", head(&self.unsafe_head))?;
+        writeln!(f, "safe       {}", head(&self.safe))?;
+        writeln!(f, "finalized  {}", head(&self.finalized))?;
+        if let Some(b) = &self.batcher {
+            writeln!(
+                f,
+                "pending    {} blocks, {} bytes as the next batch",
+                b.pending_blocks, b.pending_batch_bytes
+            )?;
+            match &b.last_batch {
+                Some(last) => writeln!(
+                    f,
+                    "last batch #{}: L2 blocks {}..={}, {} txs, {} bytes, in L1 block {} ({})",
+                    last.sequence,
+                    last.first_block,
+                    last.last_block,
+                    last.transactions,
+                    last.bytes,
+                    last.l1_block,
+                    last.l1_transaction
+                ),
+                None => writeln!(f, "last batch none posted since start"),
+            }?;
+            if let Some(e) = &b.last_error {
+                writeln!(f, "error      {e}")?;
+            }
+        }
+        if let Some(c) = &self.challenger {
+            writeln!(
+                f,
+                "challenger {} outputs found right, {} challenged, {} won",
+                c.agreed, c.challenged, c.won
+            )?;
+            if let Some(e) = &c.last_error {
+                writeln!(f, "error      {e}")?;
+            }
+        }
+        if let Some(d) = &self.derivation {
+            writeln!(
+                f,
+                "derivation L1 cursor {} of finalized {}, {} batches applied, {} skipped",
+                d.l1_cursor, d.l1_finalized, d.batches_applied, d.batches_skipped
+            )?;
+            if let Some(skip) = &d.last_skip {
+                writeln!(f, "last skip  {skip}")?;
+            }
+        }
+        Ok(())
+    }
+}

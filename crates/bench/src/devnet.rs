@@ -1,0 +1,84 @@
+//! A devnet in its own process, for `tandem bench compare` when no nodes are given.
+use std::{path::Path, time::Duration};
+
+/// Why the devnet did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("starting a devnet: {0}")]
+    Start(#[from] std::io::Error),
+    #[error("the devnet: {0}")]
+    Output(String),
+}
+
+/// A `tandem devnet` process, stopped (SIGINT, then SIGKILL) when dropped.
+pub struct Devnet {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            // SIGINT: a clean shutdown.
+            let _ = std::process::Command::new("kill")
+                .arg("-INT")
+                .arg(self.child.id().to_string())
+                .status();
+            for _ in 0..100 {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `tandem devnet` from the binary `tandem` on free ports and a temporary directory; returns
+/// it with its L1 and L2 JSON-RPC URLs, read from its start-up line.
+pub fn spawn(tandem: &Path) -> Result<(Devnet, String, String), SpawnError> {
+    use std::io::BufRead;
+    let dir = tempfile::Builder::new().prefix("tandem-bench-").tempdir()?;
+    let p2p = 20_000 + (std::process::id() % 20_000) as u16;
+    let mut child = std::process::Command::new(tandem)
+        .args([
+            "devnet",
+            "--json",
+            "--log",
+            "warn",
+            "--port",
+            "0",
+            "--l2-port",
+            "0",
+            "--verifier-port",
+            "0",
+        ])
+        .arg("--p2p-port")
+        .arg(p2p.to_string())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| SpawnError::Output("no output".into()))?;
+    let devnet = Devnet { child, _dir: dir };
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let info: serde_json::Value = serde_json::from_str(&line)
+        .map_err(|e| SpawnError::Output(format!("its start-up line {line:?}: {e}")))?;
+    let l1 = info["rpc"]
+        .as_str()
+        .ok_or_else(|| SpawnError::Output("no L1 RPC".into()))?
+        .to_string();
+    let l2 = info["l2"]["rpc"]
+        .as_str()
+        .ok_or_else(|| SpawnError::Output("no L2 RPC".into()))?
+        .to_string();
+    Ok((devnet, l1, l2))
+}
