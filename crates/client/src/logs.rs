@@ -14,11 +14,15 @@ use tandem_primitives::{
 /// How many L1 blocks one log query covers (what nodes commonly allow in one `eth_getLogs`).
 pub const LOG_WINDOW: u64 = 2_000;
 
-/// A walk over the logs one filter matches, a window of [`LOG_WINDOW`] blocks at a time.
+/// A walk over the logs one filter matches, a window of up to [`LOG_WINDOW`] blocks at a time.
+/// A window the node fails to answer is halved for the next try (down to one block), and windows
+/// grow back as reads succeed: a stretch of blocks holding more logs than a node answers at once
+/// (a flood of deposits, say) is read in smaller pieces instead of failing for ever.
 #[derive(Debug, Clone)]
 pub struct LogWalk {
     filter: Filter,
     next: u64,
+    span: u64,
 }
 
 /// The logs of blocks up to `end`, as [`LogWalk::next`] read them.
@@ -32,7 +36,11 @@ impl LogWalk {
     /// A walk over what `filter` (its addresses and topics; its block range is ignored) matches,
     /// from block `from` on.
     pub fn new(filter: Filter, from: u64) -> Self {
-        Self { filter, next: from }
+        Self {
+            filter,
+            next: from,
+            span: LOG_WINDOW,
+        }
     }
 
     /// The first block not read yet.
@@ -43,21 +51,25 @@ impl LogWalk {
     /// The logs of the next window of blocks up to `to`, or `None` once blocks up to `to` are
     /// read. The walk moves on only when the window is handed back to [`LogWalk::done`], so a
     /// window whose logs could not be handled is read again.
-    pub async fn next(&self, l1: &impl L1, to: u64) -> Result<Option<Window>> {
+    pub async fn next(&mut self, l1: &impl L1, to: u64) -> Result<Option<Window>> {
         if self.next > to {
             return Ok(None);
         }
-        let end = to.min(self.next.saturating_add(LOG_WINDOW - 1));
+        let end = to.min(self.next.saturating_add(self.span - 1));
         let filter = self.filter.clone().from_block(self.next).to_block(end);
-        Ok(Some(Window {
-            logs: l1.logs(&filter).await?,
-            end,
-        }))
+        match l1.logs(&filter).await {
+            Ok(logs) => Ok(Some(Window { logs, end })),
+            Err(e) => {
+                self.span = (self.span / 2).max(1);
+                Err(e)
+            }
+        }
     }
 
     /// Marks a window read.
     pub fn done(&mut self, window: &Window) {
         self.next = self.next.max(window.end + 1);
+        self.span = self.span.saturating_mul(2).min(LOG_WINDOW);
     }
 }
 

@@ -18,6 +18,8 @@ use tandem_client::{
 struct Script {
     ranges: Vec<(u64, u64)>,
     fail_next: bool,
+    /// Refuses a range of more blocks than this (as a node refuses an answer of too many logs).
+    max_span: Option<u64>,
     params_seen: Vec<usize>,
 }
 
@@ -39,6 +41,12 @@ async fn serve(script: Arc<Mutex<Script>>) -> (String, ServerHandle) {
             let mut s = script.lock();
             if std::mem::take(&mut s.fail_next) {
                 return Err(ErrorObjectOwned::owned(-32000, "busy", None::<()>));
+            }
+            if s.max_span
+                .is_some_and(|max| number("toBlock") - number("fromBlock") + 1 > max)
+            {
+                let message = "query returned more than 10000 results";
+                return Err(ErrorObjectOwned::owned(-32005, message, None::<()>));
             }
             s.ranges.push((number("fromBlock"), number("toBlock")));
             Ok::<_, ErrorObjectOwned>(Vec::<serde_json::Value>::new())
@@ -81,15 +89,21 @@ async fn a_log_walk_covers_every_block_once_in_bounded_windows_and_rereads_a_fai
         Err(ClientError::Rpc { .. })
     ));
     assert_eq!(walk.next_block(), 5, "a failed read does not move the walk");
-    // A window read but not handed back is read again.
+    // A window read but not handed back is read again (half as wide after the failure).
     let unhandled = walk.next(&client, to).await.unwrap().unwrap();
-    assert_eq!(unhandled.end, 5 + LOG_WINDOW - 1);
+    assert_eq!(unhandled.end, 5 + LOG_WINDOW / 2 - 1);
     while let Some(window) = walk.next(&client, to).await.unwrap() {
         walk.done(&window);
     }
     assert_eq!(walk.next_block(), to + 1);
     let ranges = script.lock().ranges.clone();
     assert_eq!(ranges[0], ranges[1]);
+    // Windows grow back to the full width once reads succeed.
+    assert!(
+        ranges
+            .iter()
+            .any(|(from, end)| end - from + 1 == LOG_WINDOW)
+    );
     let mut next = 5;
     for &(from, end) in &ranges[1..] {
         assert_eq!(from, next);
@@ -133,4 +147,37 @@ async fn no_parameters_are_sent_for_unit_and_a_revert_keeps_its_data() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn a_stretch_with_more_logs_than_a_node_answers_is_read_in_smaller_windows() {
+    let script = Arc::new(Mutex::new(Script {
+        max_span: Some(100),
+        ..Default::default()
+    }));
+    let (url, _server) = serve(script.clone()).await;
+    let client = Client::new(&url).unwrap();
+    let mut walk = LogWalk::new(Default::default(), 0);
+    let to = 3 * LOG_WINDOW;
+    let (mut failures, mut next) = (0, 0);
+    loop {
+        match walk.next(&client, to).await {
+            Ok(Some(window)) => {
+                walk.done(&window);
+                next = window.end + 1;
+            }
+            Ok(None) => break,
+            Err(_) => failures += 1,
+        }
+        assert!(failures < 1_000, "the walk never got past block {next}");
+    }
+    assert_eq!(walk.next_block(), to + 1);
+    let ranges = script.lock().ranges.clone();
+    let mut expected = 0;
+    for &(from, end) in &ranges {
+        assert_eq!(from, expected, "every block once, in order");
+        assert!(end - from < 100);
+        expected = end + 1;
+    }
+    assert_eq!(expected, to + 1);
 }

@@ -92,6 +92,10 @@ pub enum Error {
     IntrinsicGasTooLow { gas: u64, needed: u64 },
     #[error("exceeds block gas limit")]
     GasLimitExceeded,
+    /// Above EIP-7825's per-transaction cap (only a fault-proof challenge may use a whole block):
+    /// no block could ever include it.
+    #[error("transaction gas limit too high (cap: {cap}, tx: {gas})")]
+    GasLimitTooHigh { cap: u64, gas: u64 },
     #[error("invalid chain id: have {got:?}, want {expected}")]
     InvalidChainId { expected: u64, got: Option<u64> },
     #[error("only replay-protected (EIP-155) transactions allowed over RPC")]
@@ -243,6 +247,11 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// The gas limit of the blocks of this chain.
+    pub fn block_gas_limit(&self) -> u64 {
+        self.block_gas_limit
+    }
+
     /// Checks what needs no state: encoding, chain, gas, fee fields and signature.
     pub fn check_stateless(&self, tx: &TxEnvelope, encoded_len: usize) -> Result<Address, Error> {
         if encoded_len > self.config.max_tx_bytes {

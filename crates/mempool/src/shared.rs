@@ -1,5 +1,6 @@
 //! The pool a node shares between its clients, its peers and its block producer.
 use crate::{AccountState, BestTransactions, Error, Mempool, Rules};
+use alloy_consensus::Transaction;
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256};
 use parking_lot::{Mutex, MutexGuard};
@@ -54,6 +55,17 @@ impl Pool {
         // An L2 block takes only what a batch can carry.
         if self.layer == Layer::L2 && !tandem_primitives::batch::batchable(&tx) {
             return Err(Error::TypeNotSupported.into());
+        }
+        // What no block would ever include must not take the pool's room: the pool is bounded,
+        // and a flood of such transactions would shut out everything else, challenges included.
+        let cap =
+            tandem_execution::tx_gas_limit_cap(self.layer, tx.kind(), self.rules.block_gas_limit());
+        if tx.gas_limit() > cap {
+            return Err(Error::GasLimitTooHigh {
+                cap,
+                gas: tx.gas_limit(),
+            }
+            .into());
         }
         let sender = self.rules.check_stateless(&tx, raw.len())?;
         let account = account(sender)?;

@@ -190,6 +190,9 @@ struct Follower<L> {
     queue: PortalQueue,
     /// Outputs already found right, by index and root (a deleted index may come back).
     agreed: HashSet<(u64, B256)>,
+    /// Outputs this challenger challenged and lost: L1 found the output right and this node's
+    /// chain wrong. Never challenged again (each try would cost a bond); the node needs looking at.
+    lost: HashSet<(u64, B256)>,
     /// Every block root claimed, by output index and their Merkle root, read as far as
     /// `claims_walk` went.
     claims: HashMap<(u64, B256), Vec<B256>>,
@@ -286,6 +289,7 @@ impl<L: L1> Follower<L> {
     fn forget_below(&mut self, index: u64) {
         self.claims.retain(|(i, _), _| *i >= index);
         self.agreed.retain(|(i, _)| *i >= index);
+        self.lost.retain(|(i, _)| *i >= index);
     }
 }
 
@@ -338,6 +342,7 @@ impl<L: L1> Service for Challenger<L> {
                 accepted: AcceptedBatches::default(),
                 queue: PortalQueue::default(),
                 agreed: HashSet::new(),
+                lost: HashSet::new(),
                 claims: HashMap::new(),
                 claims_walk: LogWalk::new(
                     Filter::new()
@@ -390,7 +395,9 @@ async fn check_outputs<L: L1>(
                 },
             )
             .await?;
-        if f.agreed.contains(&(index, output.outputRoot)) {
+        if f.agreed.contains(&(index, output.outputRoot))
+            || f.lost.contains(&(index, output.outputRoot))
+        {
             continue;
         }
         let Some(claim) = f.claim(index, output.l2BlockNumber, output.blocksRoot) else {
@@ -461,6 +468,10 @@ async fn check_outputs<L: L1>(
             .find_map(|l| IDisputeGame::Challenged::decode_log_data(l.data()).ok())
             .is_some_and(|e| e.won);
         tracing::info!(target: "rollup::challenger", index, block = number, won, l1_tx = %receipt.transaction_hash, "challenge settled");
+        if !won {
+            tracing::error!(target: "rollup::challenger", index, block = number, "L1 found the output right and this node's chain wrong: not challenging it again; check this node");
+            f.lost.insert((index, output.outputRoot));
+        }
         let mut s = status.lock();
         s.challenged += 1;
         s.won += u64::from(won);

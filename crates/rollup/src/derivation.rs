@@ -286,18 +286,20 @@ impl<L: L1> Derivation<L> {
                 &self.deriver.limits,
                 &self.deriver.table,
             ) {
+                // Bounded, but never emptied within a batch: the origins of its first blocks
+                // must still be here when it is applied.
+                if self.origins.len() + decoded.blocks.len() > MAX_CACHED_ORIGINS {
+                    self.origins.clear();
+                }
                 for number in decoded.blocks.iter().map(|b| b.l1_origin) {
-                    if number <= batch.l1_block && !self.origins.contains_key(&number) {
-                        if self.origins.len() >= MAX_CACHED_ORIGINS {
-                            self.origins.clear();
-                        }
-                        if let Some(origin) = self
+                    if number <= batch.l1_block
+                        && !self.origins.contains_key(&number)
+                        && let Some(origin) = self
                             .l1
                             .origin(alloy_eips::BlockNumberOrTag::Number(number))
                             .await?
-                        {
-                            self.origins.insert(number, origin);
-                        }
+                    {
+                        self.origins.insert(number, origin);
                     }
                 }
             }

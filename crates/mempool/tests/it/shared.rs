@@ -208,3 +208,31 @@ fn settle_reads_the_senders_new_nonces_and_drops_what_they_included() {
     assert_eq!(left, expected);
     assert_eq!(pool.lock().len(), 2);
 }
+
+#[test]
+fn admission_refuses_what_no_block_could_include_but_a_challenge_may_use_a_whole_block() {
+    let l1 = pool(Layer::L1);
+    let big = |key: usize, to: Address, gas_limit: u64| {
+        dev::accounts()[key].sign(TxEip1559 {
+            chain_id: CHAIN_ID,
+            gas_limit,
+            max_fee_per_gas: 100 * GWEI,
+            to: TxKind::Call(to),
+            ..Default::default()
+        })
+    };
+    let cap = 1 << 24;
+    assert_eq!(
+        admit(&l1, &big(0, Address::ZERO, cap + 1)),
+        Err(Error::GasLimitTooHigh { cap, gas: cap + 1 })
+    );
+    admit(&l1, &big(0, Address::ZERO, cap)).unwrap();
+    admit(&l1, &big(1, DISPUTE_GAME, 30_000_000)).unwrap();
+    assert_eq!(l1.lock().len(), 2);
+    // On L2 nothing settles a dispute: the cap holds for every call.
+    let l2 = pool(Layer::L2);
+    assert_eq!(
+        admit(&l2, &big(1, DISPUTE_GAME, cap + 1)),
+        Err(Error::GasLimitTooHigh { cap, gas: cap + 1 })
+    );
+}

@@ -308,3 +308,42 @@ async fn the_challenger_removes_a_wrong_output_and_the_proposer_posts_right_ones
     verifier.shutdown().await;
     sequencer.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenger_on_a_wrong_chain_challenges_no_right_output() {
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sequencer, _) = stack(&l1, dir.path()).await;
+    // A verifier that leaves deposits out, and a challenger on it.
+    let mut faulty = l2_config(dir.path(), "faulty");
+    faulty.fault = Some(crate::fault::DerivationFault::SkipDeposits);
+    let faulty = launch_verifier_on(l1.clone(), faulty).await.unwrap();
+    let challenger = launch_challenger_on(
+        &faulty,
+        l1.clone(),
+        dev::accounts()[dev::DEV_CHALLENGER].clone(),
+    );
+    // The honest proposer posts the sequencer's (right) outputs, the first over a deposit.
+    deposit(&l1, 4).await.unwrap();
+    let sequencer_rpc = Client::new(&format!("http://{}", sequencer.rpc_addr)).unwrap();
+    let key = dev::accounts()[dev::DEV_PROPOSER].clone();
+    let proposer = launch_proposer_on(l1.clone(), sequencer_rpc, key, None);
+    wait_until("three right outputs", Duration::from_secs(90), || {
+        proposer.status().proposed >= 3
+    })
+    .await;
+    let_l1_answer(&l1, 100).await;
+    // Its own chain does not re-execute into what it claims: it refuses to build the challenge
+    // rather than spend a bond on a right output.
+    let status = challenger.status();
+    assert_eq!(status.challenged, 0, "{status:?}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("did not reproduce")),
+        "{status:?}"
+    );
+    proposer.shutdown().await;
+    challenger.shutdown().await;
+}
