@@ -80,11 +80,19 @@ impl BestTransactions {
 
     /// Moves every sender with a transaction matching `first` ahead of all others, with its whole
     /// chain so its nonces stay in order; both parts keep the tip order.
+    /// Only transactions that can pay the base fee count: one that never will (it ends its
+    /// sender's run) does not move the sender's others ahead.
     pub fn prioritize(mut self, first: impl Fn(&PoolTx) -> bool) -> Self {
+        let base_fee = self.base_fee;
         self.first = self
             .chains
             .iter()
-            .filter(|(_, chain)| chain.iter().any(&first))
+            .filter(|(_, chain)| {
+                chain
+                    .iter()
+                    .take_while(|tx| tx.effective_tip(base_fee).is_some())
+                    .any(&first)
+            })
             .map(|(sender, _)| *sender)
             .collect();
         self.rebuild();

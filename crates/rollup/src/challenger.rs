@@ -280,7 +280,7 @@ impl<L: L1> Follower<L> {
         let roots = self.claims.get(&(index, stored_root))?;
         Some(Claim {
             index,
-            first_block: last + 1 - roots.len() as u64,
+            first_block: last.checked_add(1)?.checked_sub(roots.len() as u64)?,
             roots: roots.clone(),
         })
     }

@@ -55,13 +55,21 @@ pub async fn run(
             mine_block(&backend2, beneficiary, timestamp, allow_empty)
         })
         .await;
-        match mined {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(target: "node::miner", error = %e, "mining failed"),
-            Err(e) => tracing::error!(target: "node::miner", error = %e, "miner task failed"),
-        }
-        // In instant mode, pick up what arrived while mining.
-        if tick.is_none() && backend.pool.best(0).next().is_some() {
+        let included = match mined {
+            Ok(Ok(block)) => block.is_some(),
+            Ok(Err(e)) => {
+                tracing::error!(target: "node::miner", error = %e, "mining failed");
+                false
+            }
+            Err(e) => {
+                tracing::error!(target: "node::miner", error = %e, "miner task failed");
+                false
+            }
+        };
+        // In instant mode, a block that took something may have left more than a block's worth:
+        // go on. (What arrives while mining wakes the miner itself; a pool of transactions no
+        // block takes must not spin it.)
+        if tick.is_none() && included && backend.pool.best(0).next().is_some() {
             backend.pool.added().notify_one();
         }
     }

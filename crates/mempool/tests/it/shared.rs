@@ -137,10 +137,26 @@ fn dispute_settlers_go_first_with_their_whole_chain() {
         order(disputes_first(pool.best(0), Layer::L1)),
         vec![(b, 0), (b, 1), (a, 0)]
     );
+    // A dispute call that cannot pay the base fee moves nothing ahead.
+    let c = dev::accounts()[2].address;
+    admit(&pool, &signed(2, 0, 2 * GWEI, Address::ZERO)).unwrap();
+    let broke = dev::accounts()[2].sign(TxEip1559 {
+        chain_id: CHAIN_ID,
+        nonce: 1,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10,
+        to: TxKind::Call(DISPUTE_GAME),
+        ..Default::default()
+    });
+    admit(&pool, &broke).unwrap();
+    assert_eq!(
+        order(disputes_first(pool.best(GWEI as u64), Layer::L1)),
+        vec![(b, 0), (b, 1), (a, 0), (c, 0)]
+    );
     // On L2 nothing settles a dispute: tips alone.
     assert_eq!(
         order(disputes_first(pool.best(0), Layer::L2)),
-        vec![(a, 0), (b, 0), (b, 1)]
+        vec![(a, 0), (c, 0), (b, 0), (b, 1), (c, 1)]
     );
 }
 
