@@ -310,6 +310,8 @@ for (const mode of ['dev', 'devnet', 'l2']) describe(`tandem ${mode} with ethers
     await expectError(await sign({ maxFeePerGas: 1n, maxPriorityFeePerGas: 1n }), /^transaction underpriced/);
     await expectError(await sign({ gasLimit: 20_000n }), /^intrinsic gas too low/);
     await expectError(await sign({ gasLimit: 61_000_000n }), /^exceeds block gas limit/);
+    // Above EIP-7825's cap no block would ever take it: refused, not pooled.
+    await expectError(await sign({ gasLimit: 20_000_000n }), /^transaction gas limit too high/);
     await expectError(await sign({ chainId: 1n }), /^invalid chain id/);
     await expectError(await sign({ type: 0, gasPrice: GWEI, maxFeePerGas: undefined, maxPriorityFeePerGas: undefined, chainId: 0n }), /^only replay-protected/);
 

@@ -186,12 +186,24 @@ impl Client {
     }
 
     /// The L1 block `tag` names, as an L2 block's origin.
+    /// The hash is the header's own (checked against what the node says), since an L2 block
+    /// commits to it: a garbled hash would derive another chain.
     pub async fn origin(&self, tag: BlockNumberOrTag) -> Result<Option<L1Origin>> {
-        Ok(self.block(tag).await?.map(|b| L1Origin {
-            number: b.header.number,
-            hash: b.header.hash,
-            timestamp: b.header.timestamp,
-            base_fee: b.header.base_fee_per_gas.unwrap_or_default(),
+        let Some(block) = self.block(tag).await? else {
+            return Ok(None);
+        };
+        let hash = block.header.inner.hash_slow();
+        if hash != block.header.hash {
+            return Err(ClientError::Unexpected(format!(
+                "block {} has hash {hash}, the node says {}",
+                block.header.number, block.header.hash
+            )));
+        }
+        Ok(Some(L1Origin {
+            number: block.header.number,
+            hash,
+            timestamp: block.header.timestamp,
+            base_fee: block.header.base_fee_per_gas.unwrap_or_default(),
         }))
     }
 

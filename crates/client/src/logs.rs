@@ -66,6 +66,12 @@ impl LogWalk {
         }
     }
 
+    /// Goes back to block `to` (if not before it already): what an earlier window's answer
+    /// turned out to have left out is read again.
+    pub fn rewind(&mut self, to: u64) {
+        self.next = self.next.min(to);
+    }
+
     /// Marks a window read.
     pub fn done(&mut self, window: &Window) {
         self.next = self.next.max(window.end + 1);
@@ -137,6 +143,25 @@ pub async fn read_batch(l1: &impl L1, log: &Log) -> Result<L1Batch> {
     })
 }
 
+/// BatchInbox takes batches only from the batcher and only in sequence, so a batch log from
+/// anyone else, or past the next sequence number, means the node's answer lost or garbled
+/// something: an error (the window is read again), never a batch to pass over.
+pub fn check_accepted(batch: &L1Batch, batcher: Option<Address>, next_sequence: u64) -> Result<()> {
+    if let Some(batcher) = batcher.filter(|b| *b != batch.sender) {
+        return Err(ClientError::Unexpected(format!(
+            "batch {} in L1 block {} is from {}, not the batcher {batcher}",
+            batch.sequence, batch.l1_block, batch.sender
+        )));
+    }
+    if batch.sequence > next_sequence {
+        return Err(ClientError::Unexpected(format!(
+            "batch {} in L1 block {} where {next_sequence} is next: a batch log is missing",
+            batch.sequence, batch.l1_block
+        )));
+    }
+    Ok(())
+}
+
 /// The batches BatchInbox accepted, read from L1 in sequence with the address table they build
 /// (without executing anything).
 #[derive(Debug)]
@@ -144,6 +169,8 @@ pub struct AcceptedBatches {
     table: AddressTable,
     next_sequence: u64,
     walk: LogWalk,
+    /// The L1 block of the last batch read: where a gap found later is read again from.
+    last_block: u64,
 }
 
 impl Default for AcceptedBatches {
@@ -152,6 +179,7 @@ impl Default for AcceptedBatches {
             table: AddressTable::default(),
             next_sequence: 0,
             walk: batch_logs(0),
+            last_block: 0,
         }
     }
 }
@@ -201,11 +229,14 @@ impl AcceptedBatches {
                     continue;
                 }
                 let batch = read_batch(l1, log).await?;
-                if batcher.is_some_and(|b| b != batch.sender)
-                    || batch.sequence != self.next_sequence
-                {
+                if let Err(e) = check_accepted(&batch, batcher, self.next_sequence) {
+                    self.walk.rewind(self.last_block);
+                    return Err(e);
+                }
+                if batch.sequence < self.next_sequence {
                     continue;
                 }
+                self.last_block = batch.l1_block;
                 self.next_sequence += 1;
                 let decoded = Batch::decode(&batch.data, chain_id, &Limits::default(), &self.table);
                 visit(Accepted {

@@ -56,6 +56,7 @@ impl Pool {
         if self.layer == Layer::L2 && !tandem_primitives::batch::batchable(&tx) {
             return Err(Error::TypeNotSupported.into());
         }
+        let sender = self.rules.check_stateless(&tx, raw.len())?;
         // What no block would ever include must not take the pool's room: the pool is bounded,
         // and a flood of such transactions would shut out everything else, challenges included.
         let cap =
@@ -67,7 +68,7 @@ impl Pool {
             }
             .into());
         }
-        let sender = self.rules.check_stateless(&tx, raw.len())?;
+
         let account = account(sender)?;
         let (hash, _) = self.lock().add(tx, sender, account)?;
         self.added.notify_one();

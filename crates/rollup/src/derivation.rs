@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 use tandem_client::{
     L1,
-    logs::{AcceptedBatches, LogWalk, batch_logs, batch_sequence, read_batch},
+    logs::{AcceptedBatches, LogWalk, batch_logs, batch_sequence, check_accepted, read_batch},
 };
 pub use tandem_client::{
     logs::{Accepted, L1Batch},
@@ -231,6 +231,8 @@ pub struct Derivation<L> {
     on_blocks: OnBlocks,
     walk: LogWalk,
     origins: HashMap<u64, L1Origin>,
+    /// The L1 block of the last batch handled: where a gap found later is read again from.
+    last_block: u64,
 }
 
 impl<L: L1> Derivation<L> {
@@ -242,6 +244,7 @@ impl<L: L1> Derivation<L> {
             on_blocks,
             walk: batch_logs(0),
             origins: HashMap::new(),
+            last_block: 0,
         }
     }
 }
@@ -279,6 +282,13 @@ impl<L: L1> Derivation<L> {
                 continue;
             }
             let batch = read_batch(&self.l1, log).await?;
+            let batcher = Some(self.deriver.batcher);
+            if let Err(e) = check_accepted(&batch, batcher, self.deriver.next_sequence) {
+                // An earlier answer left a batch out: read again from the last one handled.
+                self.walk.rewind(self.last_block);
+                return Err(e.into());
+            }
+            self.last_block = batch.l1_block;
             // Fetch the origins the batch names before applying it (the deriver is synchronous).
             if let Ok((decoded, _)) = Batch::decode(
                 &batch.data,

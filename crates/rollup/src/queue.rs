@@ -2,7 +2,7 @@
 //! events in finalized L1 blocks. The sequencer and derivation both take an L2 block's due
 //! entries from here, so they include the same ones.
 use crate::{
-    Error, Result,
+    Result,
     service::{Pace, Service},
 };
 use alloy_eips::eip2718::Decodable2718;
@@ -29,6 +29,8 @@ pub struct PortalQueue {
     offset: u64,
     /// The queue hash after the last entry read.
     last_hash: B256,
+    /// The L1 block of the last entry read: where a gap found later is read again from.
+    last_block: u64,
     /// The Portal's logs, read up to where this walk stands.
     walk: LogWalk,
 }
@@ -42,6 +44,7 @@ impl PortalQueue {
             hash = next_queue_hash(hash, entry.tx.tx.tx_hash());
         }
         Self {
+            last_block: entries.last().map_or(0, |e| e.l1_block),
             entries: entries.into(),
             offset: 0,
             last_hash: hash,
@@ -90,18 +93,28 @@ impl PortalQueue {
     }
 
     /// Reads the Portal's events up to L1 block `to` (finalized). A window of blocks is taken
-    /// whole or not at all: one that fails part way is read again from its start.
+    /// whole or not at all: one that fails part way is read again from its start, and entries
+    /// read before are passed over. An entry past the next one means an earlier answer left one
+    /// out: the walk goes back to the last entry's block and fails this round.
     pub async fn sync(&mut self, l1: &impl L1, to: u64) -> Result<()> {
         while let Some(window) = self.walk.next(l1, to).await? {
-            let (mut next, mut hash) = (self.len(), self.last_hash);
+            let (mut next, mut hash, mut last_block) =
+                (self.len(), self.last_hash, self.last_block);
             let mut read = Vec::with_capacity(window.logs.len());
             for log in &window.logs {
-                let entry = read_entry(log, next, hash)?;
-                (next, hash) = (next + 1, entry.1);
+                let entry = match read_entry(log, next, hash) {
+                    Ok(Some(entry)) => entry,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        self.walk.rewind(self.last_block);
+                        return Err(e);
+                    }
+                };
+                (next, hash, last_block) = (next + 1, entry.1, entry.0.l1_block);
                 read.push(entry.0);
             }
             self.entries.extend(read);
-            self.last_hash = hash;
+            (self.last_hash, self.last_block) = (hash, last_block);
             self.walk.done(&window);
         }
         Ok(())
@@ -109,18 +122,23 @@ impl PortalQueue {
 }
 
 /// The entry one Portal log announces, checked to be entry `index` and to extend the queue
-/// hash `previous`, with the queue hash after it.
-fn read_entry(log: &Log, index: u64, previous: B256) -> Result<(QueuedTx, B256)> {
+/// hash `previous`, with the queue hash after it; `None` for an entry before `index` (read
+/// already).
+fn read_entry(log: &Log, index: u64, previous: B256) -> Result<Option<(QueuedTx, B256)>> {
     let l1_block = log
         .block_number
         .ok_or_else(|| ClientError::Unexpected("Portal log without a block number".into()))?;
     let (tx, got, queue_hash) = parse(log).ok_or_else(|| {
         ClientError::Unexpected(format!("unreadable Portal log in L1 block {l1_block}"))
     })?;
-    if got != index {
-        return Err(Error::Corrupt(format!(
-            "Portal queue entry {got} read where {index} is next"
-        )));
+    if got < index {
+        return Ok(None);
+    }
+    if got > index {
+        return Err(ClientError::Unexpected(format!(
+            "Portal queue entry {got} read where {index} is next: an entry is missing"
+        ))
+        .into());
     }
     if next_queue_hash(previous, tx.tx.tx_hash()) != queue_hash {
         return Err(ClientError::Unexpected(format!(
@@ -128,14 +146,14 @@ fn read_entry(log: &Log, index: u64, previous: B256) -> Result<(QueuedTx, B256)>
         ))
         .into());
     }
-    Ok((
+    Ok(Some((
         QueuedTx {
             index,
             l1_block,
             tx,
         },
         queue_hash,
-    ))
+    )))
 }
 
 /// Polls L1 for its newest finalized block, and publishes it (to the sequencer) once the Portal's
@@ -199,6 +217,7 @@ impl Default for PortalQueue {
             entries: Default::default(),
             offset: 0,
             last_hash: B256::ZERO,
+            last_block: 0,
             walk: portal_logs(0),
         }
     }

@@ -25,6 +25,8 @@ pub(crate) struct Script {
     pub fail_every: u64,
     /// Logs come back with their data garbled.
     pub junk_logs: bool,
+    /// The first log of every answer is left out.
+    pub drop_logs: bool,
     /// Transactions asked for by hash come back as another transaction.
     pub junk_transactions: bool,
     /// Calls answered or failed so far.
@@ -152,6 +154,9 @@ impl L1 for ScriptedL1 {
         let mut logs = self.inner.client.logs(filter).await?;
         if let Some(stall) = self.stalled_at() {
             logs.retain(|log| log.block_number.is_some_and(|n| n <= stall));
+        }
+        if self.inner.script.lock().drop_logs && !logs.is_empty() {
+            logs.remove(0);
         }
         if self.inner.script.lock().junk_logs {
             for log in &mut logs {
