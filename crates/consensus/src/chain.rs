@@ -330,6 +330,7 @@ impl Chain {
             tandem_mempool::disputes_first(self.pool.best(base_fee), self.config.layer);
         let parent_state = pending.state(&reader);
         let mut next_nonce: HashMap<Address, u64> = HashMap::new();
+        let mut invalid = Vec::new();
         let included = candidates.fill(|tx| {
             // The pool still holds what uncommitted ancestors included (it leaves the pool when a
             // block commits): pass those by nonce, and keep the sender's later transactions.
@@ -352,11 +353,24 @@ impl Chain {
                     next_nonce.insert(tx.sender, expected + 1);
                     Ok(Fill::Included)
                 }
-                // No longer valid (funds, fees) or no room: it waits, or leaves the pool later.
-                Err(ExecError::InvalidTx { .. } | ExecError::BlockFull { .. }) => Ok(Fill::Refused),
+                // No longer valid (funds, fees): it leaves the pool, as the dev miner and the
+                // sequencer drop theirs (left there, such transactions would hold the pool's
+                // room for ever). No room: it waits.
+                Err(ExecError::InvalidTx { hash, reason }) => {
+                    tracing::debug!(target: "consensus::chain", %hash, reason, "dropping invalid transaction");
+                    invalid.push(hash);
+                    Ok(Fill::Refused)
+                }
+                Err(ExecError::BlockFull { .. }) => Ok(Fill::Refused),
                 Err(e) => Err(Error::from(e)),
             }
         })?;
+        if !invalid.is_empty() {
+            let mut pool = self.pool.lock();
+            for hash in &invalid {
+                pool.remove(hash);
+            }
+        }
         if included == 0 && !self.allow_empty {
             return Ok(None);
         }

@@ -105,3 +105,70 @@ fn a_challenge_lands_in_the_next_block_while_higher_paying_transactions_fill_the
     let used = receipts.last().unwrap().cumulative_gas_used();
     assert!(used <= config.gas_limit);
 }
+
+#[test]
+fn a_transaction_that_fails_in_a_proposal_leaves_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis_config = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+    let config = genesis::chain_config(&genesis_config);
+    let storage = Arc::new(Storage::open(&dir.path().join("l1.redb")).unwrap());
+    let eth_genesis = genesis_block(&storage.read().unwrap(), &genesis_config).unwrap();
+    storage.commit(&eth_genesis.clone().into_commit()).unwrap();
+    let mut pool = Mempool::new(
+        Default::default(),
+        ChainConfig::L1_DEV_CHAIN_ID,
+        config.gas_limit,
+        config.fees.min_base_fee_wei,
+    );
+    // Pooled as if funded (its balance went since, say): it cannot pay in any block.
+    let broke = dev::DevAccount::from_secret(alloy_primitives::B256::repeat_byte(7)).unwrap();
+    let tx = broke.sign(TxEip1559 {
+        chain_id: ChainConfig::L1_DEV_CHAIN_ID,
+        gas_limit: 21_000,
+        max_fee_per_gas: 1_000_000_000_000,
+        to: TxKind::Call(Address::with_last_byte(1)),
+        value: U256::from(1u64),
+        ..Default::default()
+    });
+    let rich = U256::from(10u64).pow(U256::from(22));
+    let (hash, _) = pool
+        .add(
+            tx,
+            broke.address,
+            AccountState {
+                nonce: 0,
+                balance: rich,
+            },
+        )
+        .unwrap();
+    let paying = signed(0, 0, Address::with_last_byte(1), 21_000, 1, vec![]);
+    pool.add(
+        paying.0,
+        paying.1,
+        AccountState {
+            nonce: 0,
+            balance: rich,
+        },
+    )
+    .unwrap();
+    let pool = Arc::new(Pool::new(pool, Layer::L1));
+    let chain = Chain::new(storage, pool.clone(), config, Address::ZERO, false, None);
+    let parent = Block::genesis(
+        eth_genesis.block,
+        ed25519::PrivateKey::from_seed(0).public_key(),
+    );
+    let built = chain
+        .build(&[parent], genesis_config.timestamp + 1, Default::default())
+        .unwrap()
+        .expect("a block");
+    assert_eq!(
+        built.block.block.transactions.len(),
+        1,
+        "only the paying one"
+    );
+    assert!(
+        pool.lock().get(&hash).is_none(),
+        "the failing one left the pool"
+    );
+    assert_eq!(pool.lock().len(), 1);
+}
