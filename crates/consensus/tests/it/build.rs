@@ -10,6 +10,23 @@ use tandem_mempool::{AccountState, Mempool, Pool};
 use tandem_primitives::{ChainConfig, Layer, dev, genesis, system::DISPUTE_GAME};
 use tandem_storage::Storage;
 
+/// A dev L1 with its genesis committed, in a temporary directory.
+fn dev_l1() -> (
+    tempfile::TempDir,
+    tandem_primitives::Genesis,
+    ChainConfig,
+    Arc<Storage>,
+    tandem_primitives::SealedBlock,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis_config = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
+    let config = genesis::chain_config(&genesis_config);
+    let storage = Arc::new(Storage::open(&dir.path().join("l1.redb")).unwrap());
+    let eth_genesis = genesis_block(&storage.read().unwrap(), &genesis_config).unwrap();
+    storage.commit(&eth_genesis.clone().into_commit()).unwrap();
+    (dir, genesis_config, config, storage, eth_genesis.block)
+}
+
 fn signed(
     from: usize,
     nonce: u64,
@@ -35,12 +52,7 @@ fn signed(
 
 #[test]
 fn a_challenge_lands_in_the_next_block_while_higher_paying_transactions_fill_the_pool() {
-    let dir = tempfile::tempdir().unwrap();
-    let genesis_config = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
-    let config = genesis::chain_config(&genesis_config);
-    let storage = Arc::new(Storage::open(&dir.path().join("l1.redb")).unwrap());
-    let eth_genesis = genesis_block(&storage.read().unwrap(), &genesis_config).unwrap();
-    storage.commit(&eth_genesis.clone().into_commit()).unwrap();
+    let (_dir, genesis_config, config, storage, eth_genesis) = dev_l1();
     let mut pool = Mempool::new(
         Default::default(),
         ChainConfig::L1_DEV_CHAIN_ID,
@@ -85,7 +97,7 @@ fn a_challenge_lands_in_the_next_block_while_higher_paying_transactions_fill_the
         None,
     );
     let leader = ed25519::PrivateKey::from_seed(0).public_key();
-    let parent = Block::genesis(eth_genesis.block, leader);
+    let parent = Block::genesis(eth_genesis, leader);
     let built = chain
         .build(&[parent], genesis_config.timestamp + 1, Default::default())
         .unwrap()
@@ -108,12 +120,7 @@ fn a_challenge_lands_in_the_next_block_while_higher_paying_transactions_fill_the
 
 #[test]
 fn a_transaction_that_fails_in_a_proposal_leaves_the_pool() {
-    let dir = tempfile::tempdir().unwrap();
-    let genesis_config = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
-    let config = genesis::chain_config(&genesis_config);
-    let storage = Arc::new(Storage::open(&dir.path().join("l1.redb")).unwrap());
-    let eth_genesis = genesis_block(&storage.read().unwrap(), &genesis_config).unwrap();
-    storage.commit(&eth_genesis.clone().into_commit()).unwrap();
+    let (_dir, genesis_config, config, storage, eth_genesis) = dev_l1();
     let mut pool = Mempool::new(
         Default::default(),
         ChainConfig::L1_DEV_CHAIN_ID,
@@ -153,10 +160,7 @@ fn a_transaction_that_fails_in_a_proposal_leaves_the_pool() {
     .unwrap();
     let pool = Arc::new(Pool::new(pool, Layer::L1));
     let chain = Chain::new(storage, pool.clone(), config, Address::ZERO, false, None);
-    let parent = Block::genesis(
-        eth_genesis.block,
-        ed25519::PrivateKey::from_seed(0).public_key(),
-    );
+    let parent = Block::genesis(eth_genesis, ed25519::PrivateKey::from_seed(0).public_key());
     let built = chain
         .build(&[parent], genesis_config.timestamp + 1, Default::default())
         .unwrap()
