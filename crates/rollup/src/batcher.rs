@@ -5,7 +5,7 @@
 //! goes on from there.
 use crate::{
     AddressTable, Batch, BatchBlock, Compression, Error, Limits, Result,
-    derivation::replay_batches,
+    derivation::Replay,
     service::{Pace, Service},
 };
 pub use tandem_client::types::{BatcherStatus, PostedBatch};
@@ -60,6 +60,8 @@ pub struct Batcher<L> {
     /// The last L2 block L1 holds a batch of, and the address table after the batches L1 holds;
     /// `None` until read from L1.
     posted: Option<(u64, AddressTable)>,
+    /// What L1 holds, read so far: where `posted` comes from after a restart or a failure.
+    replay: Replay,
     last_post: Instant,
 }
 
@@ -72,6 +74,7 @@ impl<L: L1> Batcher<L> {
             config,
             status: Arc::default(),
             posted: None,
+            replay: Replay::default(),
             last_post: Instant::now(),
         }
     }
@@ -103,8 +106,10 @@ impl<L: L1> Batcher<L> {
         let posted = match &self.posted {
             Some((posted, _)) => *posted,
             None => {
-                let (table, posted) =
-                    replay_batches(&self.l1, self.chain_id, self.config.key.address).await?;
+                let (table, posted) = self
+                    .replay
+                    .read(&self.l1, self.chain_id, self.config.key.address)
+                    .await?;
                 tracing::info!(target: "rollup::batcher", posted, addresses = table.len(), "resuming after what L1 holds");
                 self.set_posted(posted, table)?;
                 posted

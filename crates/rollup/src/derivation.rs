@@ -350,24 +350,36 @@ impl<L: L1> Derivation<L> {
     }
 }
 
-/// Replays every batch L1 holds (as a verifier would, without executing): the address table
-/// after them and the last L2 block they carry. What a restarted batcher resumes from.
-pub async fn replay_batches(
-    l1: &impl L1,
-    chain_id: u64,
-    batcher: Address,
-) -> Result<(AddressTable, u64)> {
-    let mut batches = AcceptedBatches::default();
-    let mut last_block = 0u64;
-    let head = l1.finalized().await?.number;
-    batches
-        .read_to(l1, chain_id, Some(batcher), head, |accepted| {
-            if let Some(last) = accepted.decoded.ok().and_then(|d| d.blocks.last()) {
-                last_block = last_block.max(last.number);
-            }
-        })
-        .await?;
-    Ok((batches.into_table(), last_block))
+/// The batches L1 holds, replayed (as a verifier would, without executing) as far as read: the
+/// address table after them and the last L2 block they carry. What a batcher resumes from. It is
+/// kept between tries, so reading again after a failure reads only what is new, not every batch
+/// since L1 block 0.
+#[derive(Debug, Default)]
+pub struct Replay {
+    batches: AcceptedBatches,
+    last_block: u64,
+}
+
+impl Replay {
+    /// Reads up to L1's finalized block the batches `batcher` posted; the address table after
+    /// them and the last L2 block they carry.
+    pub async fn read(
+        &mut self,
+        l1: &impl L1,
+        chain_id: u64,
+        batcher: Address,
+    ) -> Result<(AddressTable, u64)> {
+        let head = l1.finalized().await?.number;
+        let last_block = &mut self.last_block;
+        self.batches
+            .read_to(l1, chain_id, Some(batcher), head, |accepted| {
+                if let Some(last) = accepted.decoded.ok().and_then(|d| d.blocks.last()) {
+                    *last_block = (*last_block).max(last.number);
+                }
+            })
+            .await?;
+        Ok((self.batches.table().clone(), self.last_block))
+    }
 }
 
 /// The registered batcher, as L1's BatchInbox says.
