@@ -162,6 +162,8 @@ pub struct OriginTracker<L> {
     l1: L,
     origin: watch::Sender<L1Origin>,
     queue: Arc<Mutex<PortalQueue>>,
+    /// A copy of the queue being read further, kept when a read fails part way.
+    reading: Option<PortalQueue>,
     status: Arc<Mutex<()>>,
 }
 
@@ -171,6 +173,7 @@ impl<L: L1> OriginTracker<L> {
             l1,
             origin,
             queue,
+            reading: None,
             status: Arc::default(),
         }
     }
@@ -194,8 +197,15 @@ impl<L: L1> Service for OriginTracker<L> {
         // the sequencer pruned meanwhile.
         let covered = self.queue.lock().covers(latest.number);
         if !covered {
-            let mut read = self.queue.lock().clone();
-            read.sync(&self.l1, latest.number).await?;
+            // A read that failed part way goes on where it stopped.
+            let mut read = match self.reading.take() {
+                Some(read) => read,
+                None => self.queue.lock().clone(),
+            };
+            if let Err(e) = read.sync(&self.l1, latest.number).await {
+                self.reading = Some(read);
+                return Err(e);
+            }
             let mut current = self.queue.lock();
             read.prune_below(current.first());
             *current = read;
