@@ -1,8 +1,9 @@
 //! One shape for every background job of a rollup node (the batcher, the proposer, the
 //! challenger, derivation, the finalized follower, the origin tracker): a round at a time, every
-//! `poll`, until stopped; a failed round is logged, reported in the job's status and tried again
-//! at the next poll.
+//! `poll`, until stopped; a failed round (an error, or a panic) is logged, reported in the job's
+//! status and tried again at the next poll.
 use crate::Result;
+use futures::FutureExt;
 use parking_lot::Mutex;
 use std::{future::Future, sync::Arc, time::Duration};
 use tandem_client::types::{BatcherStatus, ChallengerStatus, DerivationStatus, ProposerStatus};
@@ -51,11 +52,28 @@ pub trait Service: Send + Sized + 'static {
                         _ = tokio::time::sleep(self.poll()) => {}
                     }
                 }
-                pace = match self.round().await {
-                    Ok(pace) => pace,
-                    Err(e) => {
+                // A round that panics is a failed round: the job goes on rather than dying
+                // silently with its task.
+                let round = std::panic::AssertUnwindSafe(self.round())
+                    .catch_unwind()
+                    .await;
+                pace = match round {
+                    Ok(Ok(pace)) => pace,
+                    Ok(Err(e)) => {
                         tracing::warn!(target: "rollup", service = Self::NAME, error = %e, "round failed; retrying");
                         self.status().lock().record_error(e.to_string());
+                        Pace::Wait
+                    }
+                    Err(panic) => {
+                        let message = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "a panic".into());
+                        tracing::error!(target: "rollup", service = Self::NAME, message, "round panicked; retrying");
+                        self.status()
+                            .lock()
+                            .record_error(format!("round panicked: {message}"));
                         Pace::Wait
                     }
                 };
@@ -143,3 +161,58 @@ reports_last_error!(
     ChallengerStatus,
     ProposerStatus
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fails its first round with an error, panics in its second, then counts rounds.
+    struct Flaky {
+        rounds: u32,
+        status: Arc<Mutex<ChallengerStatus>>,
+    }
+
+    impl Service for Flaky {
+        type Status = ChallengerStatus;
+        const NAME: &'static str = "flaky";
+
+        fn poll(&self) -> Duration {
+            Duration::from_millis(1)
+        }
+
+        fn status(&self) -> &Arc<Mutex<ChallengerStatus>> {
+            &self.status
+        }
+
+        async fn round(&mut self) -> Result<Pace> {
+            self.rounds += 1;
+            match self.rounds {
+                1 => Err(crate::Error::Config("first round".into())),
+                2 => panic!("second round"),
+                _ => {
+                    self.status.lock().agreed += 1;
+                    Ok(Pace::Wait)
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_round_that_fails_or_panics_is_reported_and_the_job_goes_on() {
+        let handle = Flaky {
+            rounds: 0,
+            status: Arc::default(),
+        }
+        .spawn();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while handle.status().agreed < 3 {
+            assert!(tokio::time::Instant::now() < deadline, "the job stopped");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            handle.status().last_error.as_deref(),
+            Some("round panicked: second round")
+        );
+        handle.shutdown().await;
+    }
+}
