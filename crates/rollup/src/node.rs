@@ -143,15 +143,25 @@ pub async fn launch_sequencer_on<L: L1>(
         Ok(l1.finalized().await?)
     })
     .await?;
-    let read = retry("the Portal queue", L1_PATIENCE, || {
-        let l1 = l1.clone();
-        async move {
-            let mut queue = PortalQueue::default();
-            queue.sync(&l1, first.number).await?;
-            Ok(queue)
+    // The queue as far as L1 is final; a read that fails part way goes on where it stopped, and
+    // what L2 has included already is not kept.
+    let mut read = PortalQueue::default();
+    let deadline = tokio::time::Instant::now() + L1_PATIENCE;
+    while let Err(e) = read.sync(&l1, first.number).await {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(e);
         }
-    })
-    .await?;
+        tracing::debug!(target: "rollup", error = %e, "reading the Portal queue; retrying");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let included = {
+        let reader = backend.storage.read()?;
+        let head = reader.last_height().unwrap_or_default();
+        reader
+            .header(head)?
+            .map_or(0, |h| tandem_execution::l2::L1Origin::queue_index_of(&h))
+    };
+    read.prune_below(included);
     let queue = Arc::new(Mutex::new(read));
     let (origin_tx, origin_rx) = watch::channel(first);
     let mut services = vec![
