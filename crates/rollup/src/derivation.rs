@@ -231,6 +231,8 @@ pub struct Derivation<L> {
     on_blocks: OnBlocks,
     walk: LogWalk,
     origins: HashMap<u64, L1Origin>,
+    /// The most origins `origins` keeps between batches.
+    max_origins: usize,
     /// The L1 block of the last batch handled: where a gap found later is read again from.
     last_block: u64,
 }
@@ -244,8 +246,18 @@ impl<L: L1> Derivation<L> {
             on_blocks,
             walk: batch_logs(0),
             origins: HashMap::new(),
+            max_origins: MAX_CACHED_ORIGINS,
             last_block: 0,
         }
+    }
+}
+
+#[cfg(test)]
+impl<L: L1> Derivation<L> {
+    /// Keeps at most `max` origins between batches (10,000 otherwise).
+    pub(crate) fn with_max_origins(mut self, max: usize) -> Self {
+        self.max_origins = max;
+        self
     }
 }
 
@@ -298,7 +310,7 @@ impl<L: L1> Derivation<L> {
             ) {
                 // Bounded, but never emptied within a batch: the origins of its first blocks
                 // must still be here when it is applied.
-                if self.origins.len() + decoded.blocks.len() > MAX_CACHED_ORIGINS {
+                if self.origins.len() + decoded.blocks.len() > self.max_origins {
                     self.origins.clear();
                 }
                 for number in decoded.blocks.iter().map(|b| b.l1_origin) {

@@ -355,3 +355,55 @@ async fn a_challenger_on_a_wrong_chain_challenges_no_right_output() {
     proposer.shutdown().await;
     challenger.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn derivation_with_a_tiny_origin_cache_still_derives_every_batch() {
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sequencer, _) = stack(&l1, dir.path()).await;
+    // A second deriver whose cache of L1 origins holds one: batches naming several origins must
+    // still find them all when they are applied.
+    let backend = tandem_rpc::open_backend(
+        &dir.path().join("tiny"),
+        Default::default(),
+        &genesis::dev_l2_genesis(),
+        &Default::default(),
+        &Default::default(),
+        &[],
+    )
+    .unwrap();
+    let batcher = dev::accounts()[dev::DEV_BATCHER].address;
+    let deriver =
+        crate::derivation::Deriver::new(backend.storage.clone(), backend.chain.clone(), batcher);
+    let derivation =
+        crate::derivation::Derivation::new(deriver, l1.clone(), Arc::new(|_: u64, _: u64| {}))
+            .with_max_origins(1)
+            .spawn();
+    for round in 0..4 {
+        transfers(&sequencer, 1, round * 3, 3);
+        l1_moves(&l1, 2).await;
+    }
+    let target = head(&sequencer);
+    let derived = || {
+        let reader = backend.storage.read().unwrap();
+        reader.last_height().unwrap_or_default()
+    };
+    wait_until(
+        "the tiny-cache deriver to catch up",
+        Duration::from_secs(90),
+        || derived() >= target,
+    )
+    .await;
+    let status = derivation.status();
+    assert_eq!(status.batches_skipped, 0, "{status:?}");
+    let reader = backend.storage.read().unwrap();
+    for number in 1..=target {
+        assert_eq!(
+            reader.header(number).unwrap().map(|h| h.hash_slow()),
+            hash(&sequencer, number),
+            "L2 block {number}"
+        );
+    }
+    drop(reader);
+    derivation.shutdown().await;
+}
