@@ -401,7 +401,13 @@ async fn check_outputs<L: L1>(
             continue;
         }
         let Some(claim) = f.claim(index, output.l2BlockNumber, output.blocksRoot) else {
-            continue;
+            // Every proposal logs its block roots, and the claims were read up to a block at or
+            // after this output's: the node's answers left the log out. Passing over the output
+            // could let a wrong one become final: read the claims again.
+            f.claims_walk.rewind(0);
+            return Err(Error::Corrupt(format!(
+                "the block roots of output {index} are missing from L1's logs; reading them again"
+            )));
         };
         let verdict = check(&storage.read()?, &claim)?;
         let number = match verdict {

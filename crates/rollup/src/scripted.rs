@@ -27,6 +27,8 @@ pub(crate) struct Script {
     pub junk_logs: bool,
     /// The first log of every answer is left out.
     pub drop_logs: bool,
+    /// The first log this contract emitted is left out of every answer.
+    pub drop_logs_from: Option<Address>,
     /// Transactions asked for by hash come back as another transaction.
     pub junk_transactions: bool,
     /// Calls answered or failed so far.
@@ -157,6 +159,10 @@ impl L1 for ScriptedL1 {
         }
         if self.inner.script.lock().drop_logs && !logs.is_empty() {
             logs.remove(0);
+        }
+        let from = self.inner.script.lock().drop_logs_from;
+        if let Some(first) = from.and_then(|a| logs.iter().position(|l| l.address() == a)) {
+            logs.remove(first);
         }
         if self.inner.script.lock().junk_logs {
             for log in &mut logs {
