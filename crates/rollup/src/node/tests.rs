@@ -236,7 +236,7 @@ async fn a_verifier_derives_the_sequencers_chain_through_l1_errors_junk_and_a_st
     transfers(&sequencer, 2, 10, 5);
     l1_moves(&l1, 2).await;
     let_l1_answer(&l1, 40).await;
-    l1.script(|s| s.drop_logs_from = None);
+    l1.script(|s| s.drop_logs = false);
     derived(&sequencer, &verifier).await;
 
     // L1 stalls: the sequencer goes on (on its last origin), nothing is posted, the verifier
