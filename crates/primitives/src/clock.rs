@@ -2,7 +2,7 @@
 //! a test can hold time still or move it.
 use std::{
     fmt::Debug,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
 /// The time as block producers see it.
@@ -30,29 +30,22 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that reads a fixed Unix time, moved only by [`FixedClock::advance`]; its monotonic
+/// A clock that reads a fixed Unix time (deterministic block timestamps in tests); its monotonic
 /// instant still runs, so deadlines pass as they would.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct FixedClock {
-    unix: std::sync::atomic::AtomicU64,
+    unix: u64,
 }
 
 impl FixedClock {
     pub fn new(unix_seconds: u64) -> Self {
-        Self {
-            unix: unix_seconds.into(),
-        }
-    }
-
-    pub fn advance(&self, by: Duration) {
-        self.unix
-            .fetch_add(by.as_secs(), std::sync::atomic::Ordering::Relaxed);
+        Self { unix: unix_seconds }
     }
 }
 
 impl Clock for FixedClock {
     fn unix_seconds(&self) -> u64 {
-        self.unix.load(std::sync::atomic::Ordering::Relaxed)
+        self.unix
     }
 
     fn now(&self) -> Instant {

@@ -27,6 +27,16 @@ fn dev_l1() -> (
     (dir, genesis_config, config, storage, eth_genesis.block)
 }
 
+/// An empty pool for `config`'s chain.
+fn mempool(config: &ChainConfig) -> Mempool {
+    Mempool::new(
+        Default::default(),
+        ChainConfig::L1_DEV_CHAIN_ID,
+        config.gas_limit,
+        config.fees.min_base_fee_wei,
+    )
+}
+
 fn signed(
     from: usize,
     nonce: u64,
@@ -53,12 +63,7 @@ fn signed(
 #[test]
 fn a_challenge_lands_in_the_next_block_while_higher_paying_transactions_fill_the_pool() {
     let (_dir, genesis_config, config, storage, eth_genesis) = dev_l1();
-    let mut pool = Mempool::new(
-        Default::default(),
-        ChainConfig::L1_DEV_CHAIN_ID,
-        config.gas_limit,
-        config.fees.min_base_fee_wei,
-    );
+    let mut pool = mempool(&config);
     let balance = U256::from(10u64).pow(U256::from(22));
     let mut add = |(tx, sender): (tandem_primitives::TxEnvelope, Address), nonce| {
         pool.add(tx, sender, AccountState { nonce, balance })
@@ -121,12 +126,7 @@ fn a_challenge_lands_in_the_next_block_while_higher_paying_transactions_fill_the
 #[test]
 fn a_transaction_that_fails_in_a_proposal_leaves_the_pool() {
     let (_dir, genesis_config, config, storage, eth_genesis) = dev_l1();
-    let mut pool = Mempool::new(
-        Default::default(),
-        ChainConfig::L1_DEV_CHAIN_ID,
-        config.gas_limit,
-        config.fees.min_base_fee_wei,
-    );
+    let mut pool = mempool(&config);
     // Pooled as if funded (its balance went since, say): it cannot pay in any block.
     let broke = dev::DevAccount::from_secret(alloy_primitives::B256::repeat_byte(7)).unwrap();
     let tx = broke.sign(TxEip1559 {
