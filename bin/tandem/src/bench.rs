@@ -2,7 +2,6 @@
 use eyre::WrapErr;
 use std::{io::IsTerminal, path::PathBuf};
 use tandem_bench::{CompareConfig, LoadConfig, Mix, compare, load, report, rpc};
-use tandem_primitives::{B256, dev};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -19,6 +18,8 @@ enum BenchCommand {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("private_key", |a| a.env("TANDEM_BENCH_KEY")
+    .help("The key that funds the fresh accounts (hex)")))]
 struct LoadArgs {
     /// The node's JSON-RPC URL: http:// (keep-alive, batched requests) or ws:// (one WebSocket).
     #[arg(long, default_value = "http://127.0.0.1:8545")]
@@ -44,14 +45,9 @@ struct LoadArgs {
     /// Send with eth_sendRawTransactionSync and time each answer (an L2 sequencer's preconfirmation).
     #[arg(long)]
     sync: bool,
-    /// The key that funds the fresh accounts (hex); the first dev account by default.
-    #[arg(
-        long,
-        env = "TANDEM_BENCH_KEY",
-        hide_env_values = true,
-        value_name = "HEX"
-    )]
-    private_key: Option<String>,
+    /// Who funds the fresh accounts (dev account 0 by default).
+    #[command(flatten)]
+    funder: crate::cli::KeyArgs,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -90,17 +86,7 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
 }
 
 async fn load_command(args: LoadArgs) -> eyre::Result<()> {
-    let funder = match &args.private_key {
-        Some(hex) => {
-            let secret: B256 = hex
-                .trim()
-                .parse()
-                .wrap_err("--private-key must be 32 bytes of hex")?;
-            dev::DevAccount::from_secret(secret)
-                .ok_or_else(|| eyre::eyre!("--private-key is not a valid key"))?
-        }
-        None => dev::accounts()[0].clone(),
-    };
+    let funder = args.funder.key(Some(0))?;
     let txs = match (args.duration, args.rate) {
         (Some(seconds), Some(rate)) => (seconds * rate).ceil() as usize,
         _ => args.txs,
@@ -117,12 +103,7 @@ async fn load_command(args: LoadArgs) -> eyre::Result<()> {
     };
     let rpc = rpc::connect(&args.rpc).await?;
     let report = load::run(&rpc, &config).await?;
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-        return Ok(());
-    }
-    print!("{report}");
-    Ok(())
+    crate::cli::report(args.json, &report)
 }
 
 async fn compare_command(args: CompareArgs) -> eyre::Result<()> {

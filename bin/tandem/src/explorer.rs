@@ -5,12 +5,8 @@ use tandem_explorer::{ExplorerConfig, serve};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// L1's JSON-RPC URL.
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8545")]
-    l1_rpc: String,
-    /// An L2 node's JSON-RPC URL (its sequencer or a verifier).
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9545")]
-    l2_rpc: String,
+    #[command(flatten)]
+    layers: crate::cli::Layers,
     /// Show L1 only (the rollup and bridge pages say they are not available).
     #[arg(long)]
     no_l2: bool,
@@ -27,8 +23,8 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(args: Args) -> eyre::Result<()> {
     let explorer = serve(ExplorerConfig {
-        l1_rpc: args.l1_rpc.clone(),
-        l2_rpc: (!args.no_l2).then(|| args.l2_rpc.clone()),
+        l1_rpc: args.layers.l1_rpc.clone(),
+        l2_rpc: (!args.no_l2).then(|| args.layers.l2_rpc.clone()),
         listen: SocketAddr::new(args.host, args.port),
     })
     .await
@@ -37,20 +33,20 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
     if args.json {
         println!(
             "{}",
-            serde_json::json!({ "url": url, "rpc": url, "l1Rpc": args.l1_rpc })
+            serde_json::json!({ "url": url, "rpc": url, "l1Rpc": args.layers.l1_rpc })
         );
     } else {
         println!(
             "tandem explorer on {url} (L1 {}{})",
-            args.l1_rpc,
+            args.layers.l1_rpc,
             if args.no_l2 {
                 String::new()
             } else {
-                format!(", L2 {}", args.l2_rpc)
+                format!(", L2 {}", args.layers.l2_rpc)
             }
         );
     }
-    crate::shutdown_signal().await?;
+    crate::cli::until_stopped().await?;
     explorer.shutdown().await;
     Ok(())
 }

@@ -1,11 +1,9 @@
 //! `tandem l2 ...`: the rollup's processes (sequencer, verifier) and its status.
+use crate::cli::{self, DataDir};
 use eyre::WrapErr;
-use std::{
-    net::{IpAddr, SocketAddr},
-    path::PathBuf,
-    time::Duration,
-};
-use tandem_primitives::{B256, dev, genesis};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use tandem_client::started::Started;
+use tandem_primitives::{dev, genesis};
 use tandem_rollup::{
     batcher::BatcherConfig,
     node::{L2_HISTORY_BLOCKS, L2Config, L2Handle, launch_sequencer, launch_verifier},
@@ -37,24 +35,15 @@ enum L2Command {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("l2_rpc", |a| a.default_value("http://127.0.0.1:9546")
+    .help("The L2 node whose outputs to post (best a verifier: it derives from L1 alone)")))]
+#[command(mut_arg("private_key", |a| a.env("TANDEM_PROPOSER_KEY")
+    .help("The proposer's private key (hex); it pays the bonds")))]
 struct ProposerArgs {
-    /// L1's JSON-RPC URL.
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8545")]
-    l1_rpc: String,
-    /// The L2 node whose outputs to post (best a verifier: it derives from L1 alone).
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9546")]
-    l2_rpc: String,
-    /// The proposer's private key (hex); it pays the bonds.
-    #[arg(
-        long,
-        env = "TANDEM_PROPOSER_KEY",
-        value_name = "HEX",
-        hide_env_values = true
-    )]
-    private_key: Option<String>,
-    /// Use dev account N of the standard dev mnemonic instead (dev chains only).
-    #[arg(long, value_name = "N", conflicts_with = "private_key")]
-    mnemonic_index: Option<usize>,
+    #[command(flatten)]
+    layers: cli::Layers,
+    #[command(flatten)]
+    signer: cli::KeyArgs,
     /// Testing only: post every output wrong this way (state-root, storage-root or block-hash;
     /// valid-after-wrong posts a wrong output and the right next one together), to watch a
     /// challenger remove it and take the bond.
@@ -63,23 +52,15 @@ struct ProposerArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("port", |a| a.default_value("9547")
+    .help("JSON-RPC port (HTTP and WebSocket) of the challenger's own verifier")))]
+#[command(mut_arg("private_key", |a| a.env("TANDEM_CHALLENGER_KEY")
+    .help("The challenger's private key (hex); it pays the bonds of its challenges")))]
 struct ChallengerArgs {
     #[command(flatten)]
     common: Common,
-    /// JSON-RPC port (HTTP and WebSocket) of the challenger's own verifier.
-    #[arg(long, short, default_value_t = 9547)]
-    port: u16,
-    /// The challenger's private key (hex); it pays the bonds of its challenges.
-    #[arg(
-        long,
-        env = "TANDEM_CHALLENGER_KEY",
-        value_name = "HEX",
-        hide_env_values = true
-    )]
-    private_key: Option<String>,
-    /// Use dev account N of the standard dev mnemonic instead (dev chains only).
-    #[arg(long, value_name = "N", conflicts_with = "private_key")]
-    mnemonic_index: Option<usize>,
+    #[command(flatten)]
+    signer: cli::KeyArgs,
 }
 
 /// Options every L2 node shares.
@@ -88,12 +69,11 @@ struct Common {
     /// L1's JSON-RPC URL.
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8545")]
     l1_rpc: String,
-    /// JSON-RPC listen address.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
-    /// Keep the chain in this directory across restarts (a fresh temporary directory otherwise).
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    /// JSON-RPC port (HTTP and WebSocket).
+    #[arg(long, short, default_value_t = 9545)]
+    port: u16,
+    #[command(flatten)]
+    node: cli::NodeArgs,
     /// A geth-style L2 genesis file instead of the dev L2 genesis (chain 901, dev accounts funded).
     #[arg(long, value_name = "FILE")]
     genesis: Option<PathBuf>,
@@ -101,21 +81,15 @@ struct Common {
     /// prove against the state of a final output's block: keep more than the challenge window).
     #[arg(long, value_name = "BLOCKS", default_value_t = L2_HISTORY_BLOCKS)]
     history: u64,
-    /// Print the start-up summary as one JSON object on stdout, for scripts.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 struct SequencerArgs {
     #[command(flatten)]
     common: Common,
-    /// JSON-RPC port (HTTP and WebSocket).
-    #[arg(long, short, default_value_t = 9545)]
-    port: u16,
     /// Seal a block every this many seconds.
-    #[arg(long, default_value_t = 0.25, value_name = "SECONDS")]
-    block_time: f64,
+    #[arg(long, default_value = "0.25", value_name = "SECONDS", value_parser = cli::positive_seconds)]
+    block_time: Duration,
     /// The registered batcher's private key (hex). With the dev genesis, the dev batcher's by default.
     #[arg(
         long,
@@ -134,12 +108,10 @@ struct SequencerArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("port", |a| a.default_value("9546")))]
 struct VerifierArgs {
     #[command(flatten)]
     common: Common,
-    /// JSON-RPC port (HTTP and WebSocket).
-    #[arg(long, short, default_value_t = 9546)]
-    port: u16,
     /// Testing only: derive blocks wrong this way, a faulty node: point a proposer at it to watch
     /// a challenger remove its outputs. skip-deposits, reorder-deposits, drop-transaction,
     /// extra-transaction, gas-used, forged-withdrawal, invalid-batch (keeps the transactions of a
@@ -168,163 +140,94 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
     }
 }
 
-/// A node's data directory: the given one, or a temporary one removed when the node stops.
-fn data_dir(
-    given: &Option<PathBuf>,
-    prefix: &str,
-) -> eyre::Result<(PathBuf, Option<tempfile::TempDir>)> {
-    Ok(match given {
-        Some(dir) => (dir.clone(), None),
-        None => {
-            let temp = tempfile::Builder::new().prefix(prefix).tempdir()?;
-            (temp.path().to_path_buf(), Some(temp))
-        }
-    })
-}
-
-fn config(common: &Common, port: u16, data_dir: PathBuf) -> eyre::Result<L2Config> {
-    let dev_genesis = common.genesis.is_none();
-    Ok(L2Config {
-        data_dir,
-        rpc_addr: SocketAddr::new(common.host, port),
-        l1_rpc: common.l1_rpc.clone(),
-        genesis: match &common.genesis {
-            Some(path) => genesis::load(path)?,
-            None => genesis::dev_l2_genesis(),
-        },
-        mempool: Default::default(),
-        rpc_limits: Default::default(),
-        history: History::Recent(common.history),
-        dev_signers: if dev_genesis {
-            dev::accounts().to_vec()
-        } else {
-            Vec::new()
-        },
-        ignore: Vec::new(),
-        fault: None,
-    })
-}
-
-/// The batcher's key: given, or the dev batcher's with the dev genesis.
-pub(crate) fn batcher_key(given: Option<&str>, dev_genesis: bool) -> eyre::Result<dev::DevAccount> {
-    match given {
-        Some(hex) => {
-            let secret: B256 = hex
-                .trim()
-                .parse()
-                .wrap_err("--batcher-key must be 32 bytes of hex")?;
-            dev::DevAccount::from_secret(secret)
-                .ok_or_else(|| eyre::eyre!("--batcher-key is not a valid secp256k1 key"))
-        }
-        None if dev_genesis => Ok(dev::accounts()[dev::DEV_BATCHER].clone()),
-        None => {
-            eyre::bail!("--batcher-key is required with a custom genesis (or pass --no-batcher)")
-        }
-    }
-}
-
-pub(crate) fn block_time(seconds: f64) -> eyre::Result<Duration> {
-    if !(seconds.is_finite() && seconds > 0.0) {
-        eyre::bail!("--block-time must be a positive number of seconds, got {seconds}");
-    }
-    Ok(Duration::from_secs_f64(seconds))
+/// Starts the L2 node `role` with `launch` on the flags every node shares, and announces it. The
+/// directory lives as long as the node.
+async fn start<F>(
+    role: &str,
+    common: &Common,
+    launch: impl FnOnce(L2Config) -> F,
+) -> eyre::Result<(L2Handle, DataDir)>
+where
+    F: Future<Output = tandem_rollup::Result<L2Handle>>,
+{
+    let dir = DataDir::new(
+        common.node.data_dir.as_deref(),
+        &format!("tandem-l2-{role}-"),
+    )?;
+    let genesis = common.genesis.as_deref().map(genesis::load).transpose()?;
+    let rpc_addr = SocketAddr::new(common.node.host, common.port);
+    let history = History::Recent(common.history);
+    let config = L2Config::new(dir.path.clone(), rpc_addr, &common.l1_rpc, genesis, history);
+    let node = launch(config)
+        .await
+        .wrap_err_with(|| format!("starting the L2 {role}"))?;
+    let mut started = Started::node(node.rpc_addr, node.backend.chain.chain_id)
+        .with_accounts(&node.backend.dev_signers);
+    started.data_dir = Some(dir.path.clone());
+    started.role = Some(role.into());
+    started.l1_rpc = Some(common.l1_rpc.clone());
+    let title = format!("tandem l2 {role} on L1 {}", common.l1_rpc);
+    cli::announce(common.node.json, &started, &title);
+    Ok((node, dir))
 }
 
 async fn sequencer(args: SequencerArgs) -> eyre::Result<()> {
-    let block_time = block_time(args.block_time)?;
+    let dev_batcher = args.common.genesis.is_none().then_some(dev::DEV_BATCHER);
     let batcher = match args.no_batcher {
         true => None,
-        false => Some(BatcherConfig::new(batcher_key(
+        false => Some(cli::key(
+            "--batcher-key",
             args.batcher_key.as_deref(),
-            args.common.genesis.is_none(),
-        )?)),
+            None,
+            dev_batcher,
+        )?),
     };
-    let (dir, temp) = data_dir(&args.common.data_dir, "tandem-l2-sequencer-")?;
-    let mut config = config(&args.common, args.port, dir.clone())?;
-    config.ignore = args.ignore_address.clone();
-    let node = launch_sequencer(config, block_time, batcher)
-        .await
-        .wrap_err("starting the L2 sequencer")?;
-    banner("sequencer", &args.common, &node, &dir);
-    serve_until_signal(node, temp).await
+    let (node, _dir) = start("sequencer", &args.common, |mut config| {
+        config.ignore = args.ignore_address.clone();
+        launch_sequencer(config, args.block_time, batcher.map(BatcherConfig::new))
+    })
+    .await?;
+    cli::until_stopped().await?;
+    node.shutdown().await;
+    Ok(())
 }
 
 async fn verifier(args: VerifierArgs) -> eyre::Result<()> {
-    let (dir, temp) = data_dir(&args.common.data_dir, "tandem-l2-verifier-")?;
-    let mut config = config(&args.common, args.port, dir.clone())?;
-    config.fault = args.fault;
-    let node = launch_verifier(config)
-        .await
-        .wrap_err("starting the L2 verifier")?;
-    banner("verifier", &args.common, &node, &dir);
-    serve_until_signal(node, temp).await
+    let (node, _dir) = start("verifier", &args.common, |mut config| {
+        config.fault = args.fault;
+        launch_verifier(config)
+    })
+    .await?;
+    cli::until_stopped().await?;
+    node.shutdown().await;
+    Ok(())
 }
 
 async fn proposer(args: ProposerArgs) -> eyre::Result<()> {
-    let key = crate::bridge::key(args.private_key.as_deref(), args.mnemonic_index)?;
-    let address = key.address;
-    let proposer =
-        tandem_rollup::node::launch_proposer(&args.l1_rpc, &args.l2_rpc, key, args.fault)?;
+    let key = args.signer.key(None)?;
+    let (address, l) = (key.address, &args.layers);
+    let proposer = tandem_rollup::node::launch_proposer(&l.l1_rpc, &l.l2_rpc, key, args.fault)?;
     println!(
         "tandem l2 proposer {address}: outputs of {} to L1 {}",
-        args.l2_rpc, args.l1_rpc
+        l.l2_rpc, l.l1_rpc
     );
-    crate::shutdown_signal().await?;
-    eprintln!("\nShutting down...");
+    cli::until_stopped().await?;
     proposer.shutdown().await;
     Ok(())
 }
 
 async fn challenger(args: ChallengerArgs) -> eyre::Result<()> {
-    let key = crate::bridge::key(args.private_key.as_deref(), args.mnemonic_index)?;
+    let key = args.signer.key(None)?;
     let address = key.address;
-    let (dir, temp) = data_dir(&args.common.data_dir, "tandem-l2-challenger-")?;
-    let config = config(&args.common, args.port, dir.clone())?;
-    let node = launch_verifier(config)
-        .await
-        .wrap_err("starting the challenger's verifier")?;
+    let (node, _dir) = start("challenger", &args.common, launch_verifier).await?;
     let challenger = tandem_rollup::node::launch_challenger(&node, &args.common.l1_rpc, key)?;
-    banner("challenger", &args.common, &node, &dir);
-    if !args.common.json {
+    if !args.common.node.json {
         println!("Challenging wrong outputs on L1 as {address}");
     }
-    crate::shutdown_signal().await?;
-    eprintln!("\nShutting down...");
+    cli::until_stopped().await?;
     challenger.shutdown().await;
     node.shutdown().await;
-    drop(temp);
     Ok(())
-}
-
-async fn serve_until_signal(node: L2Handle, temp: Option<tempfile::TempDir>) -> eyre::Result<()> {
-    crate::shutdown_signal().await?;
-    eprintln!("\nShutting down...");
-    node.shutdown().await;
-    drop(temp);
-    Ok(())
-}
-
-fn banner(role: &str, common: &Common, node: &L2Handle, dir: &std::path::Path) {
-    let rpc = node.rpc_addr;
-    if common.json {
-        let summary = serde_json::json!({
-            "role": role,
-            "rpc": format!("http://{rpc}"),
-            "ws": format!("ws://{rpc}"),
-            "chainId": node.backend.chain.chain_id,
-            "l1Rpc": common.l1_rpc,
-            "dataDir": dir,
-            "accounts": node.backend.dev_signers.iter().map(|a| serde_json::json!({"address": a.address, "privateKey": a.secret_hex()})).collect::<Vec<_>>(),
-        });
-        println!("{summary}");
-        return;
-    }
-    println!(
-        "tandem l2 {role} (chain {}) on L1 {}",
-        node.backend.chain.chain_id, common.l1_rpc
-    );
-    println!("Data directory:    {}", dir.display());
-    println!("\nListening on http://{rpc} and ws://{rpc}");
 }
 
 async fn status(args: StatusArgs) -> eyre::Result<()> {
@@ -337,10 +240,5 @@ async fn status(args: StatusArgs) -> eyre::Result<()> {
         .request_json("tandem_rollupStatus", ())
         .await
         .wrap_err_with(|| format!("asking {} for tandem_rollupStatus", args.rpc))?;
-    if args.json {
-        println!("{}", serde_json::to_string(&status)?);
-        return Ok(());
-    }
-    print!("{status}");
-    Ok(())
+    cli::report(args.json, &status)
 }

@@ -1,6 +1,7 @@
 //! The tandem CLI: one binary for every role.
 mod bench;
 mod bridge;
+mod cli;
 mod dev;
 mod devnet;
 mod explorer;
@@ -8,7 +9,7 @@ mod l2;
 mod network;
 
 use clap::{Parser, Subcommand};
-use tandem_primitives::{BridgeParams, ChainConfig, Genesis, genesis};
+use tandem_primitives::{BridgeParams, ChainConfig, Genesis};
 
 /// tandem: a BFT proof-of-stake L1 and an optimistic rollup on top of it, side by side.
 #[derive(Debug, Parser)]
@@ -33,7 +34,7 @@ enum Command {
     /// JSON-RPC on 127.0.0.1:8545, the standard dev accounts funded.
     Devnet(devnet::Args),
     /// Write keys, a shared genesis and one config file per validator for a multi-machine network.
-    Setup(network::SetupArgs),
+    Setup(Box<network::SetupArgs>),
     /// Run one validator of a network from its config file (see `tandem setup`).
     Node(network::NodeArgs),
     /// The L2 rollup: sequencer, verifier, status.
@@ -62,53 +63,13 @@ pub(crate) struct BridgeArgs {
 impl BridgeArgs {
     /// The dev L1 genesis, carrying the dev L2 and its genesis output, with these rules.
     pub(crate) fn dev_genesis(&self) -> Genesis {
-        let mut genesis = tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID);
-        genesis::set_bridge_params(
-            &mut genesis,
-            &BridgeParams {
-                challenge_window: self.challenge_window,
-                output_interval: self.output_interval,
-                ..BridgeParams::dev()
-            },
-        );
-        genesis
+        let params = BridgeParams {
+            challenge_window: self.challenge_window,
+            output_interval: self.output_interval,
+            ..BridgeParams::dev()
+        };
+        tandem_execution::dev_genesis_with(ChainConfig::L1_DEV_CHAIN_ID, &params)
     }
-}
-
-/// Waits for Ctrl-C (SIGINT) or SIGTERM, the signals people and service managers stop a node with.
-pub(crate) async fn shutdown_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = terminate.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await
-}
-
-/// Prints the dev accounts with their keys, as anvil does (dev modes only).
-pub(crate) fn print_dev_accounts() {
-    let accounts = tandem_primitives::dev::accounts();
-    println!("Available Accounts\n==================");
-    for (i, a) in accounts.iter().enumerate() {
-        println!(
-            "({i}) {} ({} ETH)",
-            a.address,
-            tandem_primitives::dev::DEV_BALANCE_ETH
-        );
-    }
-    println!("\nPrivate Keys\n==================");
-    for (i, a) in accounts.iter().enumerate() {
-        println!("({i}) {}", a.secret_hex());
-    }
-    println!(
-        "\nWallet\n==================\nMnemonic:          {}\nDerivation path:   m/44'/60'/0'/0/\n",
-        tandem_primitives::dev::DEV_MNEMONIC
-    );
 }
 
 fn init_logging(filter: &str, json: bool) {
@@ -127,29 +88,14 @@ fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     init_logging(&cli.log, cli.log_json);
     match cli.command {
-        Command::Dev(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(dev::run(args)),
+        Command::Dev(args) => cli::block_on(dev::run(args)),
         // Consensus brings its own (tokio-based) runtime.
         Command::Devnet(args) => devnet::run(args),
         Command::Setup(args) => network::setup(&args),
         Command::Node(args) => network::node(&args),
-        Command::L2(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(l2::run(args)),
-        Command::Bench(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(bench::run(args)),
-        Command::Bridge(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(bridge::run(args)),
-        Command::Explorer(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(explorer::run(args)),
+        Command::L2(args) => cli::block_on(l2::run(args)),
+        Command::Bench(args) => cli::block_on(bench::run(args)),
+        Command::Bridge(args) => cli::block_on(bridge::run(args)),
+        Command::Explorer(args) => cli::block_on(explorer::run(args)),
     }
 }

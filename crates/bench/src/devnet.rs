@@ -70,15 +70,12 @@ pub fn spawn(tandem: &Path) -> Result<(Devnet, String, String), SpawnError> {
     let devnet = Devnet { child, _dir: dir };
     let mut line = String::new();
     std::io::BufReader::new(stdout).read_line(&mut line)?;
-    let info: serde_json::Value = serde_json::from_str(&line)
+    let started: tandem_client::started::Started = serde_json::from_str(&line)
         .map_err(|e| SpawnError::Output(format!("its start-up line {line:?}: {e}")))?;
-    let l1 = info["rpc"]
-        .as_str()
-        .ok_or_else(|| SpawnError::Output("no L1 RPC".into()))?
-        .to_string();
-    let l2 = info["l2"]["rpc"]
-        .as_str()
+    let l2 = started
+        .l2
         .ok_or_else(|| SpawnError::Output("no L2 RPC".into()))?
-        .to_string();
+        .rpc;
+    let l1 = started.endpoint.rpc;
     Ok((devnet, l1, l2))
 }

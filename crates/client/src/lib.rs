@@ -20,6 +20,7 @@ mod client;
 mod l1;
 pub mod logs;
 pub mod oracle;
+pub mod started;
 pub mod types;
 
 pub use client::{Client, Options, Reverted};

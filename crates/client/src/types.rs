@@ -84,6 +84,31 @@ pub struct WithdrawalStatus {
     pub challenge_window_ends_at: Option<u64>,
 }
 
+impl WithdrawalStatus {
+    /// One line for people: the amount, the target and the stage, with the time left in the
+    /// challenge window as of `now` (unix seconds).
+    pub fn describe(&self, now: u64) -> String {
+        let stage = match self.stage {
+            Stage::Initiated => "initiated: waiting for an output root that covers it".to_string(),
+            Stage::InOutput => {
+                let ends = self.challenge_window_ends_at.unwrap_or_default();
+                format!(
+                    "in output {}: challenge window ends at {ends} (in {} s)",
+                    self.output.map(|o| o.index).unwrap_or_default(),
+                    ends.saturating_sub(now)
+                )
+            }
+            Stage::Finalizable => "finalizable: the output is final".into(),
+            Stage::Finalized => "finalized: paid out on L1".into(),
+        };
+        let value = alloy_primitives::utils::format_ether(self.value);
+        format!(
+            "{value} ETH to {} ({}): {stage}",
+            self.target, self.withdrawal_hash
+        )
+    }
+}
+
 /// Everything `Portal.finalizeWithdrawal` takes, for one withdrawal (`tandem_withdrawalProof`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -744,6 +744,14 @@ pub fn dev_genesis(chain_id: u64) -> Genesis {
     l1
 }
 
+/// [`dev_genesis`] with the settlement rules `params` for its L2 (`tandem devnet` and `tandem
+/// setup` take them as flags).
+pub fn dev_genesis_with(chain_id: u64, params: &genesis::BridgeParams) -> Genesis {
+    let mut l1 = dev_genesis(chain_id);
+    genesis::set_bridge_params(&mut l1, params);
+    l1
+}
+
 fn genesis_header(genesis: &Genesis, state_root: B256) -> Header {
     Header {
         ommers_hash: EMPTY_OMMER_ROOT_HASH,

@@ -18,8 +18,8 @@ pub use env::{
     settles_dispute, tx_env, tx_gas_limit_cap,
 };
 pub use executor::{
-    Error, ExecutedBlock, Executor, TxOutcome, carry_l2_genesis, dev_genesis, genesis_block,
-    genesis_output,
+    Error, ExecutedBlock, Executor, TxOutcome, carry_l2_genesis, dev_genesis, dev_genesis_with,
+    genesis_block, genesis_output,
 };
 pub use recover::{RecoveryError, recover_sender, recover_senders};
 

@@ -133,20 +133,31 @@ impl NodeFile {
     }
 }
 
-/// What [`write_network`] writes.
-#[derive(Debug, Clone)]
+/// What [`write_network`] writes: the flags of `tandem setup` (the genesis comes from the caller).
+#[derive(Debug, Clone, clap::Args)]
 pub struct NetworkPlan {
-    /// Where (created; must not hold files).
+    /// Number of validators.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub validators: u16,
+    /// Directory to write keys, genesis.json and nodeI.toml into (created; must not hold files).
+    #[arg(long)]
     pub out: PathBuf,
-    pub validators: usize,
-    /// Full nodes (they follow and serve JSON-RPC, but do not vote), on 127.0.0.1.
-    pub full_nodes: usize,
-    /// p2p and JSON-RPC ports of the first validator; on one host validator i uses these + i.
+    /// Also write this many full nodes (they follow and serve JSON-RPC, but do not vote), on 127.0.0.1.
+    #[arg(long, default_value_t = 0)]
+    pub full_nodes: u16,
+    /// p2p port of the first validator; on one host validator i uses this + i.
+    #[arg(long, default_value_t = 30_400)]
     pub base_port: u16,
+    /// JSON-RPC port of the first validator; on one host validator i uses this + i.
+    #[arg(long, default_value_t = 8545)]
     pub rpc_port: u16,
-    /// One host per validator; all on 127.0.0.1 when empty.
+    /// One host (IP) per validator, comma-separated; all on 127.0.0.1 when absent.
+    #[arg(long, value_delimiter = ',')]
     pub hosts: Vec<IpAddr>,
+    /// Least time between blocks, in milliseconds.
+    #[arg(long, default_value_t = 250)]
     pub block_time_ms: u64,
+    #[arg(skip)]
     pub genesis: Genesis,
 }
 
@@ -154,7 +165,7 @@ pub struct NetworkPlan {
 /// (its secret, readable by the owner only) and `nodeI.toml`, likewise `fullJ.key` and
 /// `fullJ.toml` for full nodes. Returns the validators as the node files list them.
 pub fn write_network(plan: &NetworkPlan) -> Result<Vec<ValidatorEntry>> {
-    let n = plan.validators;
+    let n = usize::from(plan.validators);
     if !plan.hosts.is_empty() && plan.hosts.len() != n {
         return Err(NetworkError::Plan(format!(
             "--hosts lists {} hosts for {n} validators",
@@ -184,7 +195,7 @@ pub fn write_network(plan: &NetworkPlan) -> Result<Vec<ValidatorEntry>> {
             address: SocketAddr::new(host(i), port(plan.base_port, i)),
         })
         .collect();
-    let full_keys: Vec<ValidatorKey> = (0..plan.full_nodes)
+    let full_keys: Vec<ValidatorKey> = (0..plan.full_nodes.into())
         .map(|_| ValidatorKey::from_bytes(rand::random()))
         .collect();
     let observer_port = |j: usize| match one_host {
@@ -314,4 +325,76 @@ pub async fn launch_devnet(
         .and_then(|v| v.rpc_addr)
         .ok_or_else(|| crate::Error::Consensus("no validator serves RPC".into()))?;
     Ok((rpc, running))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_primitives::{B256, BridgeParams, ChainConfig, U256, system};
+
+    /// The storage slot `slot` of `address` in `genesis`.
+    fn slot(genesis: &Genesis, address: Address, slot: u64) -> U256 {
+        let storage = genesis.alloc[&address].storage.clone().unwrap_or_default();
+        let key = B256::from(U256::from(slot));
+        U256::from_be_bytes(storage.get(&key).copied().unwrap_or_default().0)
+    }
+
+    /// What `tandem setup --validators 1 --out DIR` writes with these bridge rules.
+    fn written(params: &BridgeParams) -> Genesis {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("net");
+        let plan = NetworkPlan {
+            out: out.clone(),
+            validators: 1,
+            full_nodes: 0,
+            base_port: 30_400,
+            rpc_port: 8545,
+            hosts: Vec::new(),
+            block_time_ms: 250,
+            genesis: tandem_execution::dev_genesis_with(ChainConfig::L1_DEV_CHAIN_ID, params),
+        };
+        write_network(&plan).unwrap();
+        genesis::load(&out.join("genesis.json")).unwrap()
+    }
+
+    #[test]
+    fn setup_writes_the_bridge_rules_and_the_l2_genesis_output_into_the_genesis() {
+        let params = BridgeParams {
+            challenge_window: 30,
+            output_interval: 8,
+            ..BridgeParams::dev()
+        };
+        let written = written(&params);
+        assert_eq!(slot(&written, system::OUTPUT_ORACLE, 1), U256::from(30));
+        assert_eq!(slot(&written, system::OUTPUT_ORACLE, 2), U256::from(8));
+        // The L2 genesis output, which the first output names as its parent and a challenge of
+        // L2 block 1 starts from, as on the devnet.
+        let l2_genesis = tandem_execution::genesis_output(&genesis::dev_l2_genesis()).unwrap();
+        assert_eq!(
+            slot(&written, system::DISPUTE_GAME, 0),
+            U256::from_be_bytes(l2_genesis.root().0)
+        );
+        assert_eq!(
+            written,
+            tandem_execution::dev_genesis_with(ChainConfig::L1_DEV_CHAIN_ID, &params)
+        );
+    }
+
+    #[test]
+    fn the_dev_bridge_rules_are_the_dev_genesis_rules() {
+        let dev = BridgeParams::dev();
+        let written = written(&dev);
+        assert_eq!(
+            slot(&written, system::OUTPUT_ORACLE, 1),
+            U256::from(dev.challenge_window)
+        );
+        assert_eq!(
+            slot(&written, system::OUTPUT_ORACLE, 2),
+            U256::from(dev.output_interval)
+        );
+        assert_eq!(
+            written,
+            tandem_execution::dev_genesis(ChainConfig::L1_DEV_CHAIN_ID)
+        );
+    }
 }

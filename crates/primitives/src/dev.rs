@@ -91,6 +91,53 @@ impl DevAccount {
     }
 }
 
+/// Why text given as a key is not one. The message never repeats the text: it may be a real key
+/// with a typo.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("not 32 bytes of hex")]
+    NotHex,
+    #[error("not a valid secp256k1 key")]
+    NotAKey,
+    #[error("dev account {0} does not exist: there are {DEV_ACCOUNTS}")]
+    NoDevAccount(usize),
+}
+
+/// How many standard dev accounts there are.
+pub const DEV_ACCOUNTS: usize = DEV_KEYS.len();
+
+impl std::str::FromStr for DevAccount {
+    type Err = KeyError;
+
+    /// A signer from a hex secret key (with or without `0x`, surrounding space ignored).
+    fn from_str(hex: &str) -> Result<Self, KeyError> {
+        let secret: B256 = hex.trim().parse().map_err(|_| KeyError::NotHex)?;
+        Self::from_secret(secret).ok_or(KeyError::NotAKey)
+    }
+}
+
+/// Dev account `index` of the standard dev mnemonic.
+pub fn account(index: usize) -> Result<DevAccount, KeyError> {
+    accounts()
+        .get(index)
+        .cloned()
+        .ok_or(KeyError::NoDevAccount(index))
+}
+
+/// The signer a command line names: a hex key if given, else dev account `index`, else dev account
+/// `fallback`; `None` if it names none.
+pub fn signer(
+    hex: Option<&str>,
+    index: Option<usize>,
+    fallback: Option<usize>,
+) -> Option<Result<DevAccount, KeyError>> {
+    match (hex, index.or(fallback)) {
+        (Some(hex), _) => Some(hex.parse()),
+        (None, Some(index)) => Some(account(index)),
+        (None, None) => None,
+    }
+}
+
 /// The ten standard dev accounts.
 pub fn accounts() -> &'static [DevAccount] {
     static ACCOUNTS: OnceLock<Vec<DevAccount>> = OnceLock::new();
@@ -143,6 +190,42 @@ mod tests {
         assert!(
             !format!("{:?}", accounts()[2]).contains("5de4111a"),
             "Debug must not print the key"
+        );
+    }
+
+    #[test]
+    fn keys_parse_from_hex_and_errors_never_repeat_the_text() {
+        let key: DevAccount = format!(" 0x{} ", DEV_KEYS[3]).parse().unwrap();
+        assert_eq!(key.address, accounts()[3].address);
+        let typo = format!("{}x", &DEV_KEYS[3][..63]);
+        for (text, error) in [
+            (typo.as_str(), KeyError::NotHex),
+            ("00", KeyError::NotHex),
+            (&"0".repeat(64), KeyError::NotAKey),
+        ] {
+            let refused = text.parse::<DevAccount>().unwrap_err();
+            assert_eq!(refused, error);
+            assert!(!refused.to_string().contains(&DEV_KEYS[3][..8]));
+        }
+        assert_eq!(
+            account(DEV_ACCOUNTS).unwrap_err(),
+            KeyError::NoDevAccount(10)
+        );
+        assert_eq!(account(9).unwrap().address, accounts()[9].address);
+    }
+
+    #[test]
+    fn a_signer_is_the_key_else_the_index_else_the_fallback() {
+        let hex = accounts()[4].secret_hex();
+        let of = |hex, index, fallback| signer(hex, index, fallback).map(|k| k.map(|k| k.address));
+        let address = |i: usize| Some(Ok(accounts()[i].address));
+        assert_eq!(of(Some(hex.as_str()), Some(1), Some(0)), address(4));
+        assert_eq!(of(None, Some(2), Some(0)), address(2));
+        assert_eq!(of(None, None, Some(9)), address(9));
+        assert_eq!(of(None, None, None), None);
+        assert_eq!(
+            of(None, Some(10), None),
+            Some(Err(KeyError::NoDevAccount(10)))
         );
     }
 }

@@ -54,6 +54,35 @@ pub struct L2Config {
     pub fault: Option<crate::fault::DerivationFault>,
 }
 
+impl L2Config {
+    /// A node on `genesis`, or on the dev L2 genesis with the dev accounts unlocked (`None`), with
+    /// default pool and RPC limits.
+    pub fn new(
+        data_dir: PathBuf,
+        rpc_addr: SocketAddr,
+        l1_rpc: &str,
+        genesis: Option<Genesis>,
+        history: tandem_storage::History,
+    ) -> Self {
+        let dev_signers = match genesis {
+            Some(_) => Vec::new(),
+            None => tandem_primitives::dev::accounts().to_vec(),
+        };
+        Self {
+            data_dir,
+            rpc_addr,
+            l1_rpc: l1_rpc.to_string(),
+            genesis: genesis.unwrap_or_else(tandem_primitives::genesis::dev_l2_genesis),
+            mempool: Default::default(),
+            rpc_limits: Default::default(),
+            history,
+            dev_signers,
+            ignore: Vec::new(),
+            fault: None,
+        }
+    }
+}
+
 /// A running L2 node.
 pub struct L2Handle {
     pub rpc_addr: SocketAddr,
@@ -388,17 +417,15 @@ impl Stack {
 
 /// Starts the devnet's L2 on the L1 at `l1_rpc`.
 pub async fn launch_stack(l1_rpc: &str, config: &StackConfig) -> Result<Stack> {
-    let node = |dir: &str, port: u16| L2Config {
-        data_dir: config.data_dir.join(dir),
-        rpc_addr: SocketAddr::new(config.host, port),
-        l1_rpc: l1_rpc.to_string(),
-        genesis: tandem_primitives::genesis::dev_l2_genesis(),
-        mempool: Default::default(),
-        rpc_limits: Default::default(),
-        history: config.history,
-        dev_signers: tandem_primitives::dev::accounts().to_vec(),
-        ignore: Vec::new(),
-        fault: None,
+    let node = |dir: &str, port: u16| {
+        let rpc_addr = SocketAddr::new(config.host, port);
+        L2Config::new(
+            config.data_dir.join(dir),
+            rpc_addr,
+            l1_rpc,
+            None,
+            config.history,
+        )
     };
     let accounts = tandem_primitives::dev::accounts();
     let batcher = BatcherConfig {

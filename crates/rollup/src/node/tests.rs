@@ -117,18 +117,15 @@ async fn the_origin_tracker_publishes_only_what_the_queue_covers_through_stalls_
 }
 
 fn l2_config(dir: &std::path::Path, name: &str) -> L2Config {
-    L2Config {
-        data_dir: dir.join(name),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        l1_rpc: "scripted".into(),
-        genesis: genesis::dev_l2_genesis(),
-        mempool: Default::default(),
-        rpc_limits: Default::default(),
-        history: Default::default(),
-        dev_signers: Vec::new(),
-        ignore: Vec::new(),
-        fault: None,
-    }
+    let genesis = Some(genesis::dev_l2_genesis());
+    let rpc_addr = "127.0.0.1:0".parse().unwrap();
+    L2Config::new(
+        dir.join(name),
+        rpc_addr,
+        "scripted",
+        genesis,
+        Default::default(),
+    )
 }
 
 /// Sends `count` transfers from dev account `from` to the sequencer, from nonce `nonce`.
