@@ -47,7 +47,7 @@ struct LoadArgs {
     sync: bool,
     /// Who funds the fresh accounts (dev account 0 by default).
     #[command(flatten)]
-    funder: crate::cli::KeyArgs,
+    funder: tandem_client::cli::KeyArgs,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -103,7 +103,7 @@ async fn load_command(args: LoadArgs) -> eyre::Result<()> {
     };
     let rpc = rpc::connect(&args.rpc).await?;
     let report = load::run(&rpc, &config).await?;
-    crate::cli::report(args.json, &report)
+    Ok(tandem_client::cli::report(args.json, &report)?)
 }
 
 async fn compare_command(args: CompareArgs) -> eyre::Result<()> {

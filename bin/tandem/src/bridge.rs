@@ -1,11 +1,11 @@
 //! `tandem bridge ...`: move ETH between the layers through the Portal and the message passer,
 //! and follow a withdrawal through its stages to its payout on L1.
-use crate::cli;
 use alloy_primitives::{
     Address, B256, U256,
     utils::{format_ether, parse_ether},
 };
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tandem_client::cli as flags;
 use tandem_client::{Client, bridge};
 use tandem_primitives::{ChainConfig, dev::DevAccount};
 
@@ -39,9 +39,9 @@ struct MoveArgs {
     to: Option<Address>,
     /// Who signs (dev account 0 on a dev chain when neither flag is given).
     #[command(flatten)]
-    signer: cli::KeyArgs,
+    signer: flags::KeyArgs,
     #[command(flatten)]
-    layers: cli::Layers,
+    layers: flags::Layers,
     /// Print the result as JSON, for scripts.
     #[arg(long)]
     json: bool,
@@ -52,7 +52,7 @@ struct StatusArgs {
     /// The L2 transaction that initiated the withdrawal.
     tx_hash: B256,
     #[command(flatten)]
-    layers: cli::Layers,
+    layers: flags::Layers,
     /// Print the result as JSON, for scripts.
     #[arg(long)]
     json: bool,
@@ -66,9 +66,9 @@ struct FinalizeArgs {
     #[arg(long)]
     no_wait: bool,
     #[command(flatten)]
-    signer: cli::KeyArgs,
+    signer: flags::KeyArgs,
     #[command(flatten)]
-    layers: cli::Layers,
+    layers: flags::Layers,
     /// Print the result as JSON, for scripts.
     #[arg(long)]
     json: bool,
@@ -85,8 +85,8 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
 
 /// Both layers' clients and the signer: the given key, or dev account 0 on a dev chain.
 async fn connect(
-    layers: &cli::Layers,
-    signer: &cli::KeyArgs,
+    layers: &flags::Layers,
+    signer: &flags::KeyArgs,
 ) -> eyre::Result<(Client, Client, DevAccount)> {
     let (l1, l2) = (Client::new(&layers.l1_rpc)?, Client::new(&layers.l2_rpc)?);
     let dev_chain = !signer.given() && l1.chain_id().await? == ChainConfig::L1_DEV_CHAIN_ID;
@@ -109,7 +109,7 @@ const PATIENCE: Duration = Duration::from_secs(120);
 async fn deposit(args: MoveArgs) -> eyre::Result<()> {
     let (l1, l2, key) = connect(&args.layers, &args.signer).await?;
     let (to, value) = (args.to.unwrap_or(key.address), args.amount);
-    let progress = cli::spinner(
+    let progress = flags::spinner(
         args.json,
         format!("depositing {} ETH on L1", format_ether(value)),
     );
@@ -122,19 +122,22 @@ async fn deposit(args: MoveArgs) -> eyre::Result<()> {
     })
     .await;
     progress.finish_and_clear();
-    cli::report(args.json, &deposited?)
+    Ok(flags::report(args.json, &deposited?)?)
 }
 
 async fn withdraw(args: MoveArgs) -> eyre::Result<()> {
     let (_, l2, key) = connect(&args.layers, &args.signer).await?;
     let (to, value) = (args.to.unwrap_or(key.address), args.amount);
-    let progress = cli::spinner(
+    let progress = flags::spinner(
         args.json,
         format!("withdrawing {} ETH on L2", format_ether(value)),
     );
     let receipt = bridge::withdraw(&l2, &key, to, value, PATIENCE).await;
     progress.finish_and_clear();
-    cli::report(args.json, &bridge::Withdrawn::read(&l2, &receipt?).await?)
+    Ok(flags::report(
+        args.json,
+        &bridge::Withdrawn::read(&l2, &receipt?).await?,
+    )?)
 }
 
 fn now() -> u64 {
@@ -156,7 +159,7 @@ async fn status(args: StatusArgs) -> eyre::Result<()> {
 
 async fn finalize(args: FinalizeArgs) -> eyre::Result<()> {
     let (l1, l2, key) = connect(&args.layers, &args.signer).await?;
-    let progress = cli::spinner(args.json, "checking the withdrawal".into());
+    let progress = flags::spinner(args.json, "checking the withdrawal".into());
     let poll = (!args.no_wait).then_some(Duration::from_secs(1));
     let finalized =
         bridge::finalize_when_ready((&l1, &l2), &key, args.tx_hash, poll, PATIENCE, |s| {
@@ -167,5 +170,5 @@ async fn finalize(args: FinalizeArgs) -> eyre::Result<()> {
         })
         .await;
     progress.finish_and_clear();
-    cli::report(args.json, &finalized?)
+    Ok(flags::report(args.json, &finalized?)?)
 }

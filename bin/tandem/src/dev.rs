@@ -1,5 +1,5 @@
 //! `tandem dev`: one node, no consensus, anvil-like.
-use crate::cli::{self, DataDir};
+use crate::cli;
 use alloy_primitives::Address;
 use eyre::WrapErr;
 use std::{
@@ -7,6 +7,7 @@ use std::{
     path::{Path, PathBuf},
     time::Duration,
 };
+use tandem_client::cli::{self as flags, DataDir};
 use tandem_client::started::Started;
 use tandem_node::{Config, Mining};
 use tandem_primitives::{ChainConfig, dev, genesis};
@@ -18,9 +19,9 @@ pub(crate) struct Args {
     #[arg(long, short, default_value_t = 8545)]
     port: u16,
     #[command(flatten)]
-    node: cli::NodeArgs,
+    node: flags::NodeArgs,
     /// Mine a block every this many seconds (fractions allowed) instead of on each transaction.
-    #[arg(long, short = 'b', value_name = "SECONDS", value_parser = cli::positive_seconds)]
+    #[arg(long, short = 'b', value_name = "SECONDS", value_parser = flags::positive_seconds)]
     block_time: Option<Duration>,
     /// A geth-style genesis file (config.chainId, gasLimit, baseFeePerGas, alloc) instead of the dev genesis.
     #[arg(long, value_name = "FILE")]
@@ -90,5 +91,5 @@ fn print_banner(args: &Args, genesis: &genesis::Genesis, rpc: SocketAddr, data_d
         format!("State history:     {history}"),
     ];
     let title = "tandem dev: a single-node L1 with no consensus (dev keys only: never use them for real funds)";
-    cli::announce(args.node.json, &started, title);
+    flags::announce(args.node.json, &started, title);
 }

@@ -1,8 +1,9 @@
 //! `tandem devnet`: N validators in one process, each with its own storage, agreeing over real
 //! authenticated p2p on loopback, with JSON-RPC from the first one.
-use crate::cli::{self, DataDir};
+use crate::cli;
 use eyre::WrapErr;
 use std::{net::SocketAddr, time::Duration};
+use tandem_client::cli::{self as flags, DataDir};
 use tandem_client::started::{Endpoint, Settlement, Started};
 use tandem_explorer::{ExplorerConfig, serve};
 use tandem_node::network::{Devnet, launch_devnet};
@@ -19,12 +20,12 @@ pub(crate) struct Args {
     #[arg(long, short, default_value_t = 8545)]
     port: u16,
     #[command(flatten)]
-    node: cli::NodeArgs,
+    node: flags::NodeArgs,
     /// p2p port of the first validator; validator i listens on this + i, on loopback.
     #[arg(long, default_value_t = 30_400)]
     p2p_port: u16,
     /// The least time between blocks, in seconds.
-    #[arg(long, default_value = "0.25", value_name = "SECONDS", value_parser = cli::seconds)]
+    #[arg(long, default_value = "0.25", value_name = "SECONDS", value_parser = flags::seconds)]
     block_time: Duration,
     /// Produce blocks even when there is nothing to include.
     #[arg(long)]
@@ -39,7 +40,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 9546)]
     verifier_port: u16,
     /// Seal an L2 block every this many seconds.
-    #[arg(long, default_value = "0.25", value_name = "SECONDS", value_parser = cli::positive_seconds)]
+    #[arg(long, default_value = "0.25", value_name = "SECONDS", value_parser = flags::positive_seconds)]
     l2_block_time: Duration,
     /// Run only the L1 (no L2 sequencer, batcher, verifier or proposer).
     #[arg(long)]
@@ -180,5 +181,5 @@ fn print_banner(
         "tandem devnet: {} BFT validators (Commonware simplex) on loopback (dev keys only)",
         args.validators
     );
-    cli::announce(args.node.json, &started, &title);
+    flags::announce(args.node.json, &started, &title);
 }

@@ -6,7 +6,7 @@ use tandem_explorer::{ExplorerConfig, serve};
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
-    layers: crate::cli::Layers,
+    layers: tandem_client::cli::Layers,
     /// Show L1 only (the rollup and bridge pages say they are not available).
     #[arg(long)]
     no_l2: bool,

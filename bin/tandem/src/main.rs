@@ -5,7 +5,6 @@ mod cli;
 mod dev;
 mod devnet;
 mod explorer;
-mod l2;
 mod network;
 
 use clap::{Parser, Subcommand};
@@ -37,8 +36,9 @@ enum Command {
     Setup(Box<network::SetupArgs>),
     /// Run one validator of a network from its config file (see `tandem setup`).
     Node(network::NodeArgs),
-    /// The L2 rollup: sequencer, verifier, status.
-    L2(l2::Args),
+    /// The L2 rollup: sequencer, verifier, proposer, challenger, status.
+    #[command(subcommand)]
+    L2(tandem_rollup::cli::L2Command),
     /// Measure: a load generator for any node, and L1 vs L2 side by side.
     Bench(bench::Args),
     /// Move ETH between L1 and L2: deposit, withdraw, a withdrawal's status, finalize it on L1.
@@ -93,7 +93,13 @@ fn main() -> eyre::Result<()> {
         Command::Devnet(args) => devnet::run(args),
         Command::Setup(args) => network::setup(&args),
         Command::Node(args) => network::node(&args),
-        Command::L2(args) => cli::block_on(l2::run(args)),
+        Command::L2(command) => cli::block_on(async {
+            if let Some(running) = tandem_rollup::cli::start(command).await? {
+                cli::until_stopped().await?;
+                running.shutdown().await;
+            }
+            Ok(())
+        }),
         Command::Bench(args) => cli::block_on(bench::run(args)),
         Command::Bridge(args) => cli::block_on(bridge::run(args)),
         Command::Explorer(args) => cli::block_on(explorer::run(args)),

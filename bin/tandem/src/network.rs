@@ -73,7 +73,7 @@ pub(crate) fn node(args: &NodeArgs) -> eyre::Result<()> {
         let mut started = Started::node(rpc, chain_id);
         started.data_dir = Some(data_dir);
         started.validator = Some(key.to_hex());
-        crate::cli::announce(json, &started, &format!("tandem validator {key}"));
+        tandem_client::cli::announce(json, &started, &format!("tandem validator {key}"));
         crate::cli::until_stopped().await?;
         drop(handle);
         Ok::<_, eyre::Report>(())

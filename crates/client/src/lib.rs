@@ -10,12 +10,15 @@
 //! - [`logs`] walks L1's logs in bounded windows, and reads the batches BatchInbox accepted, for
 //!   derivation, the challenger, a restarted batcher and the explorer alike.
 //!
+//! - [`cli`] and [`started`] hold the flags and the output tandem's commands share (who signs, where
+//!   the layers are, a node's start-up summary), so a tool built on the client speaks the same way;
 //! - [`L1`] is what the rollup's services need from L1: the client is its real adapter, and tests
 //!   put a scripted L1 behind it.
 //!
 //! It depends on `tandem-primitives` alone: a tool built on it compiles neither storage nor
 //! consensus.
 pub mod bridge;
+pub mod cli;
 mod client;
 mod l1;
 pub mod logs;

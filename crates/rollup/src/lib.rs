@@ -22,6 +22,7 @@
 //! time from a [`tandem_primitives::Clock`].
 pub mod batcher;
 pub mod challenger;
+pub mod cli;
 pub mod derivation;
 pub mod fault;
 pub mod node;
