@@ -36,10 +36,14 @@ pub fn tx_gas_limit_cap(
     }
 }
 
+/// The inspector slot of every EVM: a no-op, which a [`crate::Tracer`] swaps for its own inspector
+/// while the transaction it traces runs (nothing else runs inspected).
+pub type EvmInspector<DB> = Box<dyn revm::Inspector<revm::handler::MainnetContext<DB>> + Send>;
+
 /// Every EVM tandem runs: mainnet rules of [`evm_spec`] plus tandem's system contracts.
 pub type TandemEvm<DB> = revm::context::Evm<
     revm::handler::MainnetContext<DB>,
-    (),
+    EvmInspector<DB>,
     revm::handler::instructions::EthInstructions<
         revm::interpreter::interpreter::EthInterpreter,
         revm::handler::MainnetContext<DB>,
@@ -48,20 +52,21 @@ pub type TandemEvm<DB> = revm::context::Evm<
     revm::handler::EthFrame<revm::interpreter::interpreter::EthInterpreter>,
 >;
 
-/// Builds an EVM over `db` for one block: block building, verification and `eth_call` all use this,
-/// so the system contracts answer everywhere.
+/// Builds an EVM over `db` for one block: block building, verification, `eth_call` and tracing
+/// all use this, so the system contracts answer everywhere.
 pub fn build_evm<DB: revm::Database>(
     db: DB,
     cfg: CfgEnv,
     block: BlockEnv,
     layer: tandem_primitives::Layer,
 ) -> TandemEvm<DB> {
-    use revm::{Context, MainBuilder, MainContext};
+    use revm::{Context, MainBuilder, MainContext, inspector::NoOpInspector};
+    let idle: EvmInspector<DB> = Box::new(NoOpInspector);
     Context::mainnet()
         .with_db(db)
         .with_cfg(cfg)
         .with_block(block)
-        .build_mainnet()
+        .build_mainnet_with_inspector(idle)
         .with_precompiles(crate::system::SystemPrecompiles::new(evm_spec(), layer))
 }
 

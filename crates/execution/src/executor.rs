@@ -68,7 +68,66 @@ impl ExecutedBlock {
     }
 }
 
-type Db<S> = State<WrapDatabaseRef<StateDb<S>>>;
+/// The state an [`Executor`] runs its block on: the parent's, with what the block wrote so far.
+pub type ExecutorDb<S> = State<WrapDatabaseRef<StateDb<S>>>;
+type Db<S> = ExecutorDb<S>;
+
+/// The context a traced transaction's inspector sees.
+pub type TraceContext<S> = revm::handler::MainnetContext<ExecutorDb<S>>;
+
+/// Follows a block's transactions as they execute, to trace the ones it wants (`debug_trace*`,
+/// `trace_*`): each runs once, as the block runs it, under the tracer's inspector.
+pub trait Tracer<CTX>: Send {
+    /// The inspector to run the block's transaction number `index` (hash `hash`) under; `None`
+    /// runs it plainly. A transaction tried and left out of the block is asked for again under
+    /// the index the next one takes.
+    fn begin(&mut self, index: usize, hash: B256) -> Option<Box<dyn revm::Inspector<CTX> + Send>>;
+    /// A transaction `begin` gave an inspector for has run: what it ran, in what block, its
+    /// outcome and the state it writes (not committed yet), and the block's state before it.
+    fn end(&mut self, ran: Traced<'_>);
+}
+
+/// One transaction a [`Tracer`] watched run.
+pub struct Traced<'a> {
+    pub index: usize,
+    pub hash: B256,
+    pub env: &'a revm::context::TxEnv,
+    pub block: &'a revm::context::BlockEnv,
+    pub outcome: &'a revm::context_interface::result::ResultAndState,
+    /// The block's state before the transaction.
+    pub db: &'a dyn revm::DatabaseRef<Error = revm::database_interface::ErasedError>,
+}
+
+/// A state read through [`Traced::db`]: any database, its errors erased.
+pub struct TraceDb<D>(pub D);
+
+impl<D: revm::DatabaseRef> revm::DatabaseRef for TraceDb<D> {
+    type Error = revm::database_interface::ErasedError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<revm::state::AccountInfo>, Self::Error> {
+        self.0
+            .basic_ref(address)
+            .map_err(revm::database_interface::ErasedError::new)
+    }
+
+    fn code_by_hash_ref(&self, hash: B256) -> Result<revm::bytecode::Bytecode, Self::Error> {
+        self.0
+            .code_by_hash_ref(hash)
+            .map_err(revm::database_interface::ErasedError::new)
+    }
+
+    fn storage_ref(&self, address: Address, slot: U256) -> Result<U256, Self::Error> {
+        self.0
+            .storage_ref(address, slot)
+            .map_err(revm::database_interface::ErasedError::new)
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        self.0
+            .block_hash_ref(number)
+            .map_err(revm::database_interface::ErasedError::new)
+    }
+}
 
 /// Executes transactions one by one into a new block on top of `parent`.
 pub struct Executor<'r, S: StateReader> {
@@ -84,6 +143,7 @@ pub struct Executor<'r, S: StateReader> {
     receipts: Vec<Receipt>,
     /// (L2) The block's witness meter, charged for what each write deletes before it commits.
     meter: Option<std::sync::Arc<crate::budget::Meter>>,
+    tracer: Option<Box<dyn Tracer<TraceContext<S>> + 'r>>,
 }
 
 impl<S: StateReader> std::fmt::Debug for Executor<'_, S> {
@@ -179,7 +239,13 @@ impl<'r, S: StateReader> Executor<'r, S> {
             transactions: Vec::new(),
             receipts: Vec::new(),
             meter: None,
+            tracer: None,
         }
+    }
+
+    /// Runs the transactions `tracer` wants under its inspectors from now on.
+    pub fn trace(&mut self, tracer: Box<dyn Tracer<TraceContext<S>> + 'r>) {
+        self.tracer = Some(tracer);
     }
 
     /// (L2) Charges what every write deletes to the block's witness `meter` before it commits
@@ -596,14 +662,26 @@ impl<'r, S: StateReader> Executor<'r, S> {
         Ok(result)
     }
 
-    /// Runs one transaction and returns its result and state, not committed yet.
+    /// Runs one transaction and returns its result and state, not committed yet (under the
+    /// tracer's inspector, if it wants this one).
     fn transact_uncommitted(
         &mut self,
         env: revm::context::TxEnv,
         hash: B256,
     ) -> Result<(ExecutionResult, revm::state::EvmState), Error> {
-        use revm::ExecuteEvm;
-        let result = self.evm.transact_one(env);
+        use revm::{ExecuteEvm, InspectEvm};
+        let index = self.transactions.len();
+        let inspector = self.tracer.as_mut().and_then(|t| t.begin(index, hash));
+        let traced = inspector.is_some();
+        let result = match inspector {
+            Some(inspector) => {
+                let idle = std::mem::replace(&mut self.evm.inspector, inspector);
+                let result = self.evm.inspect_one_tx(env.clone());
+                self.evm.inspector = idle;
+                result
+            }
+            None => self.evm.transact_one(env.clone()),
+        };
         // The journal is cleared either way; its state is committed only for a result.
         let state = self.evm.finalize();
         let result = result.map_err(|e| match e {
@@ -620,7 +698,21 @@ impl<'r, S: StateReader> Executor<'r, S> {
             }
             other => Error::Evm(other.to_string()),
         })?;
-        Ok((result, state))
+        match (traced, self.tracer.as_mut()) {
+            (true, Some(tracer)) => {
+                let outcome = revm::context_interface::result::ResultAndState::new(result, state);
+                tracer.end(Traced {
+                    index,
+                    hash,
+                    env: &env,
+                    block: &self.evm.ctx.block,
+                    outcome: &outcome,
+                    db: &TraceDb(&self.evm.ctx.journaled_state.database),
+                });
+                Ok((outcome.result, outcome.state))
+            }
+            _ => Ok((result, state)),
+        }
     }
 
     /// Computes the new state root and seals the block.

@@ -287,7 +287,20 @@ pub fn execute_l2_block<S: StateReader>(
     parent: &Header,
     inputs: &L2BlockInputs,
 ) -> Result<L2Block, L2Error> {
-    let mut builder = L2BlockBuilder::open(
+    execute_l2_block_traced(nodes, state, chain, parent, inputs, None)
+}
+
+/// [`execute_l2_block`], running the transactions `tracer` wants (queue entries too) under its
+/// inspectors.
+pub fn execute_l2_block_traced<'r, S: StateReader + 'r>(
+    nodes: NodeSource<'r>,
+    state: S,
+    chain: &ChainConfig,
+    parent: &Header,
+    inputs: &L2BlockInputs,
+    tracer: Option<L2Tracer<'r, S>>,
+) -> Result<L2Block, L2Error> {
+    let mut builder = L2BlockBuilder::open_traced(
         nodes,
         state,
         chain,
@@ -295,6 +308,7 @@ pub fn execute_l2_block<S: StateReader>(
         inputs.timestamp,
         inputs.l1_origin,
         &inputs.queue,
+        tracer,
     )?;
     let mut skipped = Vec::new();
     for stored in &inputs.transactions {
@@ -335,6 +349,10 @@ pub fn derive_l2_block<S: StateReader>(
         )),
     }
 }
+
+/// A tracer of an L2 block's transactions (see [`crate::Tracer`]): the block reads its state
+/// through the witness meter.
+pub type L2Tracer<'r, S> = Box<dyn crate::Tracer<crate::TraceContext<Metered<'r, S>>> + 'r>;
 
 /// An L2 block being built one transaction at a time: the sequencer's open block, and the
 /// verifier's replay of a batch. [`execute_l2_block`] is this, run to the end.
@@ -387,7 +405,6 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     /// else decides how many entries a block takes. A deposit always lands (its mint stands even if its call fails, or reads
     /// past the witness budget); a forced transaction that is invalid, or reads past the budget,
     /// is passed over like any other.
-    #[allow(clippy::too_many_arguments)]
     pub fn open(
         nodes: NodeSource<'r>,
         state: S,
@@ -396,6 +413,21 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
         timestamp: u64,
         origin: L1Origin,
         queue: &[QueuedTx],
+    ) -> Result<Self, L2Error> {
+        Self::open_traced(nodes, state, chain, parent, timestamp, origin, queue, None)
+    }
+
+    /// [`L2BlockBuilder::open`], running the transactions `tracer` wants under its inspectors.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_traced(
+        nodes: NodeSource<'r>,
+        state: S,
+        chain: &ChainConfig,
+        parent: &Header,
+        timestamp: u64,
+        origin: L1Origin,
+        queue: &[QueuedTx],
+        tracer: Option<L2Tracer<'r, S>>,
     ) -> Result<Self, L2Error> {
         use tandem_primitives::system::l1_block::{QUEUE_HASH_SLOT, QUEUE_INDEX_SLOT};
         if chain.layer != Layer::L2 {
@@ -478,6 +510,9 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             prev_randao: origin.hash,
         };
         let mut executor = Executor::over(nodes, state, chain, parent, &attrs);
+        if let Some(tracer) = tracer {
+            executor.trace(tracer);
+        }
         executor.meter_writes(meter.clone());
         executor.set_base_fee(next_base_fee(chain, parent, used));
         executor.set_l1_origin(&origin)?;

@@ -14,12 +14,12 @@ pub mod system;
 pub mod witness;
 
 pub use env::{
-    BlockAttributes, TandemEvm, block_env, build_evm, cfg_env, evm_spec, intrinsic_gas,
-    settles_dispute, tx_env, tx_gas_limit_cap,
+    BlockAttributes, EvmInspector, TandemEvm, block_env, build_evm, cfg_env, evm_spec,
+    intrinsic_gas, settles_dispute, tx_env, tx_gas_limit_cap,
 };
 pub use executor::{
-    Error, ExecutedBlock, Executor, TxOutcome, carry_l2_genesis, dev_genesis, dev_genesis_with,
-    genesis_block, genesis_output,
+    Error, ExecutedBlock, Executor, ExecutorDb, TraceContext, TraceDb, Traced, Tracer, TxOutcome,
+    carry_l2_genesis, dev_genesis, dev_genesis_with, genesis_block, genesis_output,
 };
 pub use recover::{RecoveryError, recover_sender, recover_senders};
 

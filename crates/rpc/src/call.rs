@@ -9,7 +9,7 @@ use revm::{
     context_interface::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction},
     database::CacheDB,
 };
-use tandem_execution::{BlockAttributes, block_env, cfg_env, tx_gas_limit_cap};
+use tandem_execution::{BlockAttributes, Traced, Tracer, block_env, cfg_env, tx_gas_limit_cap};
 use tandem_primitives::{ChainConfig, Header};
 use tandem_state::{StateDb, StateReader};
 
@@ -50,13 +50,15 @@ fn tx_env(request: &TransactionRequest, chain_id: u64, gas_limit: u64) -> TxEnv 
     }
 }
 
-fn run(
-    state: &dyn StateReader,
+/// An EVM set up to run `request` on the state after `header` with `gas_limit`, as `eth_call`
+/// runs it, and the transaction it runs.
+fn prepare<'a>(
+    state: &'a dyn StateReader,
     header: &Header,
     chain: &ChainConfig,
     request: &TransactionRequest,
     gas_limit: u64,
-) -> Result<Outcome> {
+) -> (CallEvm<'a>, TxEnv) {
     let chain_id = chain.chain_id;
     let mut cfg = cfg_env(chain_id);
     // As geth: calls and estimates never check the nonce (a client may ask with its pending one).
@@ -77,19 +79,73 @@ fn run(
         header.base_fee_per_gas.unwrap_or_default(),
     );
     let db = CacheDB::new(StateDb(state));
-    let mut evm = tandem_execution::build_evm(db, cfg, block, chain.layer);
-    match evm.transact(tx_env(request, chain_id, gas_limit)) {
-        Ok(done) => Ok(match done.result {
-            ExecutionResult::Success { output, gas, .. } => Outcome::Success {
-                gas_used: gas.tx_gas_used(),
-                output: output.into_data(),
-            },
-            ExecutionResult::Revert { output, .. } => Outcome::Revert { output },
-            ExecutionResult::Halt { reason, .. } => Outcome::Halt { reason },
-        }),
-        Err(EVMError::Transaction(e)) => Err(RpcError::server(invalid_tx_message(&e))),
-        Err(e) => Err(RpcError::internal(e)),
+    let evm = tandem_execution::build_evm(db, cfg, block, chain.layer);
+    (evm, tx_env(request, chain_id, gas_limit))
+}
+
+type CallEvm<'a> = tandem_execution::TandemEvm<CacheDB<StateDb<&'a dyn StateReader>>>;
+
+/// The EVM's refusal of a call as an RPC error.
+fn refused<E: std::fmt::Display>(e: EVMError<E, InvalidTransaction>) -> RpcError {
+    match e {
+        EVMError::Transaction(e) => RpcError::server(invalid_tx_message(&e)),
+        EVMError::Custom(why) => RpcError::server(why),
+        e => RpcError::internal(e),
     }
+}
+
+fn run(
+    state: &dyn StateReader,
+    header: &Header,
+    chain: &ChainConfig,
+    request: &TransactionRequest,
+    gas_limit: u64,
+) -> Result<Outcome> {
+    let (mut evm, env) = prepare(state, header, chain, request, gas_limit);
+    let done = evm.transact(env).map_err(refused)?;
+    Ok(match done.result {
+        ExecutionResult::Success { output, gas, .. } => Outcome::Success {
+            gas_used: gas.tx_gas_used(),
+            output: output.into_data(),
+        },
+        ExecutionResult::Revert { output, .. } => Outcome::Revert { output },
+        ExecutionResult::Halt { reason, .. } => Outcome::Halt { reason },
+    })
+}
+
+/// Runs a call as `eth_call` does, under `tracer`'s inspector (as transaction 0), for
+/// `debug_traceCall` and `trace_call`.
+pub(crate) fn trace<T>(
+    backend: &Backend,
+    request: &TransactionRequest,
+    block: Option<BlockId>,
+    mut tracer: T,
+) -> Result<()>
+where
+    T: for<'a> Tracer<revm::handler::MainnetContext<CacheDB<StateDb<&'a dyn StateReader>>>>,
+{
+    use revm::{ExecuteEvm, InspectEvm, context_interface::result::ResultAndState};
+    let reader = backend.storage.read()?;
+    with_state(&reader, block, |state, header| {
+        let gas_limit = call_gas_limit(&backend.chain, request, header);
+        let (mut evm, env) = prepare(state, header, &backend.chain, request, gas_limit);
+        let Some(inspector) = tracer.begin(0, Default::default()) else {
+            return Ok(());
+        };
+        evm.inspector = inspector;
+        let result = evm.inspect_one_tx(env.clone());
+        let state = evm.finalize();
+        let outcome = ResultAndState::new(result.map_err(refused)?, state);
+        tracer.end(Traced {
+            index: 0,
+            hash: Default::default(),
+            env: &env,
+            block: &evm.ctx.block,
+            outcome: &outcome,
+            db: &tandem_execution::TraceDb(&evm.ctx.journaled_state.database),
+        });
+        Ok(())
+    })
 }
 
 /// geth's wording for a call the EVM refuses to start.

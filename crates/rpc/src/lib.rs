@@ -25,6 +25,7 @@ mod preconf;
 mod probes;
 mod pubsub;
 mod status;
+pub mod trace;
 mod ws;
 
 pub use api::EthApiServer;
@@ -63,6 +64,11 @@ pub async fn serve_with(
         .set_id_provider(pubsub::HexIdProvider)
         .build();
     let mut module = eth::Rpc::new(backend.clone()).into_rpc();
+    module
+        .merge(trace::TraceApiServer::into_rpc(trace::Tracing::new(
+            backend.clone(),
+        )))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     module
         .merge(extra)
         .map_err(|e| std::io::Error::other(e.to_string()))?;

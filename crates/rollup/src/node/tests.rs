@@ -409,3 +409,67 @@ async fn derivation_with_a_tiny_origin_cache_still_derives_every_batch() {
     drop(reader);
     derivation.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_traces_with_its_value_and_the_same_on_the_sequencer_and_a_verifier() {
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sequencer, verifier) = stack(&l1, dir.path()).await;
+    let to = Address::repeat_byte(0x42);
+    let patience = Duration::from_secs(30);
+    let key = &dev::accounts()[1];
+    let deposit = tandem_client::bridge::deposit(&l1, key, to, U256::from(1_000u64), patience)
+        .await
+        .unwrap();
+    transfers(&sequencer, 2, 0, 2);
+    let sequencer_rpc = Client::new(&format!("http://{}", sequencer.rpc_addr)).unwrap();
+    let verifier_rpc = Client::new(&format!("http://{}", verifier.rpc_addr)).unwrap();
+    let receipt = sequencer_rpc
+        .wait_receipt(deposit.l2_transaction, Duration::from_secs(60))
+        .await
+        .unwrap();
+    derived(&sequencer, &verifier).await;
+    let call_tracer = serde_json::json!({"tracer": "callTracer"});
+    let trace: serde_json::Value = sequencer_rpc
+        .request_json(
+            "debug_traceTransaction",
+            (deposit.l2_transaction, &call_tracer),
+        )
+        .await
+        .unwrap();
+    assert_eq!(trace["type"], "CALL");
+    assert_eq!(trace["to"], serde_json::json!(to));
+    assert_eq!(trace["value"], "0x3e8", "{trace}");
+    let number = receipt.block_number.unwrap();
+    let block = |rpc: &Client| {
+        let params = (
+            alloy_eips::BlockNumberOrTag::Number(number),
+            call_tracer.clone(),
+        );
+        let rpc = rpc.clone();
+        async move {
+            let traces: serde_json::Value = rpc
+                .request_json("debug_traceBlockByNumber", params)
+                .await
+                .unwrap();
+            traces
+        }
+    };
+    let (on_sequencer, on_verifier) = (block(&sequencer_rpc).await, block(&verifier_rpc).await);
+    assert_eq!(
+        on_sequencer, on_verifier,
+        "a block traces alike wherever it is rebuilt"
+    );
+    let traced = on_sequencer.as_array().unwrap();
+    assert!(
+        traced
+            .iter()
+            .any(|t| t["txHash"] == serde_json::json!(deposit.l2_transaction))
+    );
+    assert!(
+        traced.iter().all(|t| t.get("result").is_some()),
+        "{on_sequencer}"
+    );
+    verifier.shutdown().await;
+    sequencer.shutdown().await;
+}

@@ -4,4 +4,5 @@ mod envelope;
 mod fuzz;
 mod status;
 mod support;
+mod trace;
 mod ws;
