@@ -144,6 +144,9 @@ pub struct Executor<'r, S: StateReader> {
     /// (L2) The block's witness meter, charged for what each write deletes before it commits.
     meter: Option<std::sync::Arc<crate::budget::Meter>>,
     tracer: Option<Box<dyn Tracer<TraceContext<S>> + 'r>>,
+    /// The transaction the tracer's inspector just ran (its index, hash and environment), until
+    /// its outcome is final and handed to the tracer ([`Executor::traced`]).
+    inspected: Option<(usize, B256, revm::context::TxEnv)>,
 }
 
 impl<S: StateReader> std::fmt::Debug for Executor<'_, S> {
@@ -240,6 +243,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
             receipts: Vec::new(),
             meter: None,
             tracer: None,
+            inspected: None,
         }
     }
 
@@ -408,6 +412,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
             self.add_transfer(&mut state, sender, to, amount)
                 .ok_or(Error::Unpayable { hash })??;
         }
+        let (result, state) = self.traced(result, state);
         self.commit(state)?;
         let gas_used = result.tx_gas_used();
         self.record(tx, sender, result.is_success(), gas_used, result.logs());
@@ -658,6 +663,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
         hash: B256,
     ) -> Result<ExecutionResult, Error> {
         let (result, state) = self.transact_uncommitted(env, hash)?;
+        let (result, state) = self.traced(result, state);
         self.commit(state)?;
         Ok(result)
     }
@@ -672,15 +678,15 @@ impl<'r, S: StateReader> Executor<'r, S> {
         use revm::{ExecuteEvm, InspectEvm};
         let index = self.transactions.len();
         let inspector = self.tracer.as_mut().and_then(|t| t.begin(index, hash));
-        let traced = inspector.is_some();
-        let result = match inspector {
+        self.inspected = None;
+        let (result, traced) = match inspector {
             Some(inspector) => {
                 let idle = std::mem::replace(&mut self.evm.inspector, inspector);
                 let result = self.evm.inspect_one_tx(env.clone());
                 self.evm.inspector = idle;
-                result
+                (result, Some(env))
             }
-            None => self.evm.transact_one(env.clone()),
+            None => (self.evm.transact_one(env), None),
         };
         // The journal is cleared either way; its state is committed only for a result.
         let state = self.evm.finalize();
@@ -698,21 +704,38 @@ impl<'r, S: StateReader> Executor<'r, S> {
             }
             other => Error::Evm(other.to_string()),
         })?;
-        match (traced, self.tracer.as_mut()) {
-            (true, Some(tracer)) => {
-                let outcome = revm::context_interface::result::ResultAndState::new(result, state);
-                tracer.end(Traced {
-                    index,
-                    hash,
-                    env: &env,
-                    block: &self.evm.ctx.block,
-                    outcome: &outcome,
-                    db: &TraceDb(&self.evm.ctx.journaled_state.database),
-                });
-                Ok((outcome.result, outcome.state))
-            }
-            _ => Ok((result, state)),
+        self.inspected = traced.map(|env| (index, hash, env));
+        Ok((result, state))
+    }
+
+    /// Hands the transaction the tracer's inspector ran, with its final outcome (the data fee
+    /// paid too), to the tracer, before it commits.
+    fn traced(
+        &mut self,
+        result: ExecutionResult,
+        state: revm::state::EvmState,
+    ) -> (ExecutionResult, revm::state::EvmState) {
+        let (Some((index, hash, env)), Some(tracer)) =
+            (self.inspected.take(), self.tracer.as_mut())
+        else {
+            return (result, state);
+        };
+        let outcome = revm::context_interface::result::ResultAndState::new(result, state);
+        // (L2) What the tracer reads is not the block's: the witness meter forgets it.
+        let checkpoint = self.meter.as_ref().map(|meter| meter.checkpoint());
+        tracer.end(Traced {
+            index,
+            hash,
+            env: &env,
+            block: &self.evm.ctx.block,
+            outcome: &outcome,
+            db: &TraceDb(&self.evm.ctx.journaled_state.database),
+        });
+        if let (Some(meter), Some(checkpoint)) = (&self.meter, checkpoint) {
+            // Its reads went around revm's cache (`DatabaseRef`): nothing to evict.
+            meter.rollback(checkpoint);
         }
+        (outcome.result, outcome.state)
     }
 
     /// Computes the new state root and seals the block.

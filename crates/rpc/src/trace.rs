@@ -582,10 +582,17 @@ where
             .executed
         }
     };
+    let (got, want) = (replayed.block.header(), block.header());
     match replayed.block.hash == block.hash {
         true => Ok(()),
         false => Err(RpcError::server(format!(
-            "re-executing block {number} did not reproduce it, so it cannot be traced"
+            "re-executing block {number} did not reproduce it, so it cannot be traced (state root {} for {}, gas used {} for {}, {} transactions for {})",
+            got.state_root,
+            want.state_root,
+            got.gas_used,
+            want.gas_used,
+            replayed.block.block.transactions.len(),
+            block.block.transactions.len()
         ))),
     }
 }

@@ -470,6 +470,27 @@ async fn a_deposit_traces_with_its_value_and_the_same_on_the_sequencer_and_a_ver
         traced.iter().all(|t| t.get("result").is_some()),
         "{on_sequencer}"
     );
+    // The prestate tracer reads the state after each transaction: reads the block never made,
+    // which must not count against its witness budget (the replay would not reproduce it).
+    for _ in 0..2 {
+        let prestate =
+            serde_json::json!({"tracer": "prestateTracer", "tracerConfig": {"diffMode": true}});
+        let params = (alloy_eips::BlockNumberOrTag::Number(number), prestate);
+        let diffs: serde_json::Value = sequencer_rpc
+            .request_json("debug_traceBlockByNumber", params)
+            .await
+            .unwrap();
+        let diffs = diffs.as_array().unwrap();
+        assert!(diffs.iter().all(|t| t.get("result").is_some()), "{diffs:?}");
+        let deposited = diffs
+            .iter()
+            .find(|t| t["txHash"] == serde_json::json!(deposit.l2_transaction));
+        let post = &deposited.unwrap()["result"]["post"];
+        assert!(
+            post.get(format!("{to:#x}")).is_some(),
+            "the deposit's recipient changed: {post}"
+        );
+    }
     verifier.shutdown().await;
     sequencer.shutdown().await;
 }
