@@ -36,7 +36,7 @@ use std::{
     collections::BTreeMap,
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -203,7 +203,7 @@ where
                 return None;
             }
         };
-        let guarded = Arc::new(Mutex::new(Guarded::new(inspector, self.limits)));
+        let guarded = Arc::new(Mutex::new(Guarded::new(inspector, self.limits.clone())));
         self.current = Some(guarded.clone());
         Some(Box::new(Shared(guarded)))
     }
@@ -232,6 +232,10 @@ impl Geth {
     fn new(options: &GethDebugTracingOptions, block_hash: Option<B256>) -> Result<(Self, Limits)> {
         let template = DebugInspector::new(options.clone())
             .map_err(|e| RpcError::invalid_params(format!("tracer: {e}")))?;
+        if matches!(template, DebugInspector::Erc7562Tracer(..)) {
+            // It keeps every keccak preimage: a transaction's worth can be hundreds of megabytes.
+            return Err(RpcError::invalid_params("erc7562Tracer is not served"));
+        }
         let struct_logs = matches!(template, DebugInspector::Default(..));
         let steps = struct_logs.then_some(MAX_STRUCT_LOGS);
         let limits = Limits::new(options.timeout.as_deref(), steps)?;
@@ -334,6 +338,14 @@ struct ParityReplay {
     trace_types: HashSet<TraceType>,
 }
 
+impl ParityReplay {
+    /// A VM trace records every opcode step: it stops at the same cap as geth's opcode logger.
+    fn limits(trace_types: &HashSet<TraceType>) -> Result<Limits> {
+        let vm_trace = trace_types.contains(&TraceType::VmTrace);
+        Limits::new(None, vm_trace.then_some(MAX_STRUCT_LOGS))
+    }
+}
+
 impl Recipe for ParityReplay {
     type Inspector = TracingInspector;
     type Answer = TraceResults;
@@ -359,11 +371,13 @@ impl Recipe for ParityReplay {
     }
 }
 
-/// How far one traced transaction may go.
-#[derive(Debug, Clone, Copy)]
+/// How far one trace may go: its deadline, and the opcode steps all its transactions together
+/// may take (a whole block's opcode log is bounded, not each transaction's).
+#[derive(Debug, Clone)]
 struct Limits {
     deadline: Instant,
     steps: Option<u64>,
+    taken: Arc<AtomicU64>,
 }
 
 impl Limits {
@@ -377,6 +391,7 @@ impl Limits {
         Ok(Self {
             deadline: Instant::now() + timeout.min(MAX_TIMEOUT),
             steps,
+            taken: Arc::default(),
         })
     }
 }
@@ -415,27 +430,22 @@ fn parse_timeout(text: &str) -> Option<Duration> {
 struct Guarded<I> {
     inner: I,
     limits: Limits,
-    steps: u64,
 }
 
 impl<I> Guarded<I> {
     fn new(inner: I, limits: Limits) -> Self {
-        Self {
-            inner,
-            limits,
-            steps: 0,
-        }
+        Self { inner, limits }
     }
 
     /// Why the transaction must stop now, if it must (the clock is read every 1,024 steps).
     fn exceeded(&mut self) -> Option<String> {
-        self.steps += 1;
-        if let Some(most) = self.limits.steps.filter(|most| self.steps > *most) {
+        let steps = self.limits.taken.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(most) = self.limits.steps.filter(|most| steps > *most) {
             return Some(format!(
                 "the trace has more than {most} steps: trace with a tracer (callTracer), or a lower limit"
             ));
         }
-        match self.steps.is_multiple_of(1_024) && Instant::now() > self.limits.deadline {
+        match steps.is_multiple_of(1_024) && Instant::now() > self.limits.deadline {
             true => Some("execution timeout: the trace took longer than its time limit".into()),
             false => None,
         }
@@ -699,8 +709,11 @@ impl TraceApiServer for Tracing {
         let Some(block) = stored_block(&reader, block)? else {
             return Ok(None);
         };
-        let limits = Limits::new(None, None)?;
-        let tracer = Collect::new(Want::All, limits, ParityReplay { trace_types });
+        let tracer = Collect::new(
+            Want::All,
+            ParityReplay::limits(&trace_types)?,
+            ParityReplay { trace_types },
+        );
         let answers = tracer.answers.clone();
         replay(&self.backend, &reader, &block, tracer)?;
         let answers = std::mem::take(&mut *answers.lock());
@@ -724,7 +737,7 @@ impl TraceApiServer for Tracing {
         block: Option<BlockId>,
     ) -> RpcResult<TraceResults> {
         let _slot = self.slot()?;
-        let limits = Limits::new(None, None)?;
+        let limits = ParityReplay::limits(&trace_types)?;
         let tracer = Collect::new(Want::One(0), limits, ParityReplay { trace_types });
         let answers = tracer.answers.clone();
         call::trace(&self.backend, &request, block, tracer)?;

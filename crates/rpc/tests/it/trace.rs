@@ -267,6 +267,23 @@ async fn a_trace_stops_at_its_step_and_time_limits_with_a_clear_error() {
     )
     .await;
     assert!(bad.contains("timeout"), "{bad}");
+    // The cap holds for a whole block's opcode log, and for parity's VM trace.
+    let block = refusal(server.addr, "debug_traceBlockByNumber", json!(["0x1"])).await;
+    assert!(block.contains("more than 100000 steps"), "{block}");
+    let vm = refusal(
+        server.addr,
+        "trace_replayBlockTransactions",
+        json!(["0x1", ["vmTrace"]]),
+    )
+    .await;
+    assert!(vm.contains("more than 100000 steps"), "{vm}");
+    let erc7562 = refusal(
+        server.addr,
+        "debug_traceTransaction",
+        json!([looping, {"tracer": "erc7562Tracer"}]),
+    )
+    .await;
+    assert!(erc7562.contains("not served"), "{erc7562}");
     let unknown = refusal(
         server.addr,
         "debug_traceTransaction",
