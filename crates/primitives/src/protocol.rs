@@ -179,38 +179,55 @@ pub struct L1Origin {
 }
 
 impl L1Origin {
-    /// An L2 header's extra data: the origin (number, timestamp, base fee; the hash is the mix
-    /// hash), the Portal queue index after the block, and how many of its first transactions came
-    /// from the queue. A block alone tells which L1 block it derives from, its data price, and
-    /// which of its transactions a batch carries.
+    /// An L2 header's extra data, in Ethereum's 32 bytes so every tool reads an L2 block: the
+    /// origin (number, timestamp, base fee as u64 words; the hash is the mix hash), the Portal
+    /// queue index after the block (48 bits, at most [`MAX_QUEUE_INDEX`]), and how many of its
+    /// first transactions came from the queue (16 bits). A block alone tells which L1 block it
+    /// derives from, its data price, and which of its transactions a batch carries.
     pub fn extra_data(&self, queue_index: u64, queued: u64) -> Bytes {
-        let mut out = Vec::with_capacity(EXTRA_DATA_LEN);
-        for word in [
-            self.number,
-            self.timestamp,
-            self.base_fee,
-            queue_index,
-            queued,
-        ] {
-            out.extend_from_slice(&word.to_be_bytes());
+        let mut out = [0u8; EXTRA_DATA_LEN];
+        for (i, word) in [self.number, self.timestamp, self.base_fee]
+            .into_iter()
+            .enumerate()
+        {
+            out[i * 8..i * 8 + 8].copy_from_slice(&word.to_be_bytes());
         }
-        out.into()
+        // The block builder never goes past these; saturating keeps a wrong caller visible.
+        let index = queue_index.min(MAX_QUEUE_INDEX).to_be_bytes();
+        out[24..30].copy_from_slice(&index[2..]);
+        let queued = u16::try_from(queued).unwrap_or(u16::MAX);
+        out[30..32].copy_from_slice(&queued.to_be_bytes());
+        Bytes::copy_from_slice(&out)
     }
 
     /// The Portal queue index after an L2 block (0 for genesis).
     pub fn queue_index_of(header: &Header) -> u64 {
-        extra_word(header, 3)
+        let mut word = [0u8; 8];
+        match header.extra_data.get(24..30) {
+            Some(bytes) if header.number > 0 && header.extra_data.len() == EXTRA_DATA_LEN => {
+                word[2..].copy_from_slice(bytes);
+                u64::from_be_bytes(word)
+            }
+            _ => 0,
+        }
     }
 
     /// How many of an L2 block's first transactions came from the Portal's queue.
     pub fn queued_of(header: &Header) -> usize {
-        extra_word(header, 4) as usize
+        match header.extra_data.get(30..32) {
+            Some(&[high, low])
+                if header.number > 0 && header.extra_data.len() == EXTRA_DATA_LEN =>
+            {
+                usize::from(u16::from_be_bytes([high, low]))
+            }
+            _ => 0,
+        }
     }
 
     /// The origin an L2 header records; `None` for a header without one (genesis).
     pub fn of_header(header: &Header) -> Option<Self> {
         let extra = header.extra_data.as_ref();
-        if extra.len() != EXTRA_DATA_LEN {
+        if header.number == 0 || extra.len() != EXTRA_DATA_LEN {
             return None;
         }
         let word = |i: usize| -> Option<u64> {
@@ -225,14 +242,46 @@ impl L1Origin {
     }
 }
 
-/// Length of an L2 header's extra data: five big-endian u64 words.
-const EXTRA_DATA_LEN: usize = 40;
+/// Length of an L2 header's extra data: Ethereum's limit.
+const EXTRA_DATA_LEN: usize = 32;
 
-fn extra_word(header: &Header, i: usize) -> u64 {
-    header
-        .extra_data
-        .get(i * 8..i * 8 + 8)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0)
+/// The largest Portal queue index an L2 header records (48 bits): the block builder stops taking
+/// queue entries there.
+pub const MAX_QUEUE_INDEX: u64 = (1 << 48) - 1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_l2_headers_extra_data_fits_ethereums_32_bytes_and_reads_back() {
+        let origin = L1Origin {
+            number: u64::MAX - 1,
+            hash: B256::repeat_byte(1),
+            timestamp: 1_700_000_000,
+            base_fee: 7,
+        };
+        let header = Header {
+            number: 5,
+            mix_hash: origin.hash,
+            extra_data: origin.extra_data(MAX_QUEUE_INDEX, 256),
+            ..Default::default()
+        };
+        assert_eq!(header.extra_data.len(), 32);
+        assert_eq!(L1Origin::of_header(&header), Some(origin));
+        assert_eq!(L1Origin::queue_index_of(&header), MAX_QUEUE_INDEX);
+        assert_eq!(L1Origin::queued_of(&header), 256);
+        // A genesis header records none, whatever its extra data says.
+        let genesis = Header {
+            number: 0,
+            extra_data: vec![0xff; 32].into(),
+            ..Default::default()
+        };
+        let read = (
+            L1Origin::of_header(&genesis),
+            L1Origin::queue_index_of(&genesis),
+            L1Origin::queued_of(&genesis),
+        );
+        assert_eq!(read, (None, 0, 0));
+    }
 }
