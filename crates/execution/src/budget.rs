@@ -155,6 +155,11 @@ impl Meter {
         self.enforce.store(on, Ordering::Relaxed);
     }
 
+    /// Whether reads past the budget are refused now.
+    pub fn enforcing(&self) -> bool {
+        self.enforce.load(Ordering::Relaxed)
+    }
+
     /// Witness bytes charged so far.
     pub fn used(&self) -> u64 {
         self.count().used

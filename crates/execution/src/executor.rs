@@ -721,8 +721,13 @@ impl<'r, S: StateReader> Executor<'r, S> {
             return (result, state);
         };
         let outcome = revm::context_interface::result::ResultAndState::new(result, state);
-        // (L2) What the tracer reads is not the block's: the witness meter forgets it.
-        let checkpoint = self.meter.as_ref().map(|meter| meter.checkpoint());
+        // (L2) What the tracer reads is not the block's: the witness meter neither refuses nor
+        // keeps it.
+        let checkpoint = self.meter.as_ref().map(|meter| {
+            let enforcing = meter.enforcing();
+            meter.enforce(false);
+            (meter.checkpoint(), enforcing)
+        });
         tracer.end(Traced {
             index,
             hash,
@@ -731,9 +736,10 @@ impl<'r, S: StateReader> Executor<'r, S> {
             outcome: &outcome,
             db: &TraceDb(&self.evm.ctx.journaled_state.database),
         });
-        if let (Some(meter), Some(checkpoint)) = (&self.meter, checkpoint) {
+        if let (Some(meter), Some((checkpoint, enforcing))) = (&self.meter, checkpoint) {
             // Its reads went around revm's cache (`DatabaseRef`): nothing to evict.
             meter.rollback(checkpoint);
+            meter.enforce(enforcing);
         }
         (outcome.result, outcome.state)
     }

@@ -4,7 +4,8 @@
 //!
 //! Bounded: at most [`MAX_TRACES`] traces run at once, each stops after its time limit (geth's
 //! `timeout` option, [`DEFAULT_TIMEOUT`] by default and [`MAX_TIMEOUT`] at most), and the opcode
-//! logger keeps at most [`MAX_STRUCT_LOGS`] steps; past any of them the answer is a clear error.
+//! logger keeps at most [`MAX_STRUCT_LOGS`] steps, and what a trace copies is bounded by
+//! [`MAX_TRACE_BYTES`]; past any of them the answer is a clear error.
 use crate::{
     Backend, RpcError,
     blocks::{check_history, resolve_id, resolve_number},
@@ -51,8 +52,13 @@ pub const MAX_TRACES: usize = 2;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest `timeout` a caller may ask for.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
-/// The most opcode steps the default (struct log) tracer records for one transaction.
+/// The most opcode steps the default (struct log) tracer, or parity's VM trace, records for one
+/// request.
 pub const MAX_STRUCT_LOGS: u64 = 100_000;
+/// About how many bytes one request's answer may hold: what its tracer copies (call inputs and
+/// outputs, created code, log data; for the opcode logger each step's stack, memory, return data
+/// and storage), counted as it runs, so it stops before it holds them.
+pub const MAX_TRACE_BYTES: u64 = 64 << 20;
 
 /// geth's and parity's tracing methods.
 #[rpc(server)]
@@ -194,7 +200,9 @@ where
 {
     fn begin(&mut self, index: usize, hash: B256) -> Option<Box<dyn Inspector<CTX> + Send>> {
         if matches!(self.want, Want::One(wanted) if wanted != index) {
-            return None;
+            // Replayed, not traced: it only keeps to the trace's time limit.
+            let limits = self.limits.clone();
+            return Some(Box::new(Watchdog { limits, steps: 0 }));
         }
         let inspector = match self.recipe.make() {
             Ok(inspector) => inspector,
@@ -236,9 +244,11 @@ impl Geth {
             // It keeps every keccak preimage: a transaction's worth can be hundreds of megabytes.
             return Err(RpcError::invalid_params("erc7562Tracer is not served"));
         }
-        let struct_logs = matches!(template, DebugInspector::Default(..));
-        let steps = struct_logs.then_some(MAX_STRUCT_LOGS);
-        let limits = Limits::new(options.timeout.as_deref(), steps)?;
+        let step_cost = match &template {
+            DebugInspector::Default(_, logger) => Some(StepCost::struct_logs(logger)),
+            _ => None,
+        };
+        let limits = Limits::new(options.timeout.as_deref(), step_cost)?;
         let keep = options
             .config
             .limit
@@ -342,7 +352,14 @@ impl ParityReplay {
     /// A VM trace records every opcode step: it stops at the same cap as geth's opcode logger.
     fn limits(trace_types: &HashSet<TraceType>) -> Result<Limits> {
         let vm_trace = trace_types.contains(&TraceType::VmTrace);
-        Limits::new(None, vm_trace.then_some(MAX_STRUCT_LOGS))
+        // A VM trace keeps each step's pushed words and memory writes; counting the memory a
+        // step can write is the safe side.
+        let cost = StepCost {
+            stack: true,
+            memory: true,
+            ..StepCost::default()
+        };
+        Limits::new(None, vm_trace.then_some(cost))
     }
 }
 
@@ -371,17 +388,43 @@ impl Recipe for ParityReplay {
     }
 }
 
-/// How far one trace may go: its deadline, and the opcode steps all its transactions together
-/// may take (a whole block's opcode log is bounded, not each transaction's).
+/// How far one trace may go: its deadline, the opcode steps and the bytes all its transactions
+/// together may take (a whole block's trace is bounded, not each transaction's).
 #[derive(Debug, Clone)]
 struct Limits {
     deadline: Instant,
     steps: Option<u64>,
+    /// What each opcode step adds to the answer (the opcode logger, a VM trace).
+    step_cost: Option<StepCost>,
     taken: Arc<AtomicU64>,
+    bytes: Arc<AtomicU64>,
+    storage_ops: Arc<AtomicU64>,
+}
+
+/// What one opcode step copies into a trace, as hex.
+#[derive(Debug, Clone, Copy, Default)]
+struct StepCost {
+    stack: bool,
+    memory: bool,
+    return_data: bool,
+    /// The opcode logger copies the contract's storage so far at each SLOAD and SSTORE.
+    storage: bool,
+}
+
+impl StepCost {
+    /// geth's opcode logger with these options.
+    fn struct_logs(options: &alloy_rpc_types_trace::geth::GethDefaultTracingOptions) -> Self {
+        Self {
+            stack: !options.disable_stack.unwrap_or(false),
+            memory: options.enable_memory.unwrap_or(false),
+            return_data: options.enable_return_data.unwrap_or(false),
+            storage: !options.disable_storage.unwrap_or(false),
+        }
+    }
 }
 
 impl Limits {
-    fn new(timeout: Option<&str>, steps: Option<u64>) -> Result<Self> {
+    fn new(timeout: Option<&str>, step_cost: Option<StepCost>) -> Result<Self> {
         let timeout = match timeout {
             None => DEFAULT_TIMEOUT,
             Some(text) => parse_timeout(text).ok_or_else(|| {
@@ -390,9 +433,33 @@ impl Limits {
         };
         Ok(Self {
             deadline: Instant::now() + timeout.min(MAX_TIMEOUT),
-            steps,
+            steps: step_cost.map(|_| MAX_STRUCT_LOGS),
+            step_cost,
             taken: Arc::default(),
+            bytes: Arc::default(),
+            storage_ops: Arc::default(),
         })
+    }
+
+    /// Counts `bytes` more into the answer; why the trace must stop, past the budget.
+    fn charge(&self, bytes: usize) -> Option<String> {
+        let hex = (bytes as u64).saturating_mul(2).saturating_add(64);
+        let total = self
+            .bytes
+            .fetch_add(hex, Ordering::Relaxed)
+            .saturating_add(hex);
+        (total > MAX_TRACE_BYTES).then(|| {
+            format!(
+                "the trace would hold more than {} MiB: trace fewer or smaller transactions, or with a lighter tracer",
+                MAX_TRACE_BYTES >> 20
+            )
+        })
+    }
+
+    /// Whether the deadline has passed.
+    fn late(&self) -> Option<String> {
+        (Instant::now() > self.deadline)
+            .then(|| "execution timeout: the trace took longer than its time limit".to_string())
     }
 }
 
@@ -419,7 +486,7 @@ fn parse_timeout(text: &str) -> Option<Duration> {
             "h" => 3_600.0,
             _ => return None,
         };
-        total += Duration::try_from_secs_f64(value * scale).ok()?;
+        total = total.checked_add(Duration::try_from_secs_f64(value * scale).ok()?)?;
         rest = &rest[unit..];
     }
     Some(total)
@@ -437,18 +504,69 @@ impl<I> Guarded<I> {
         Self { inner, limits }
     }
 
-    /// Why the transaction must stop now, if it must (the clock is read every 1,024 steps).
-    fn exceeded(&mut self) -> Option<String> {
+    /// Why the transaction must stop at this step, if it must (the clock is read every 1,024
+    /// steps).
+    fn step(&mut self, interp: &Interpreter) -> Option<String> {
+        use revm::interpreter::interpreter_types::{Jumps, MemoryTr, ReturnData};
         let steps = self.limits.taken.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(most) = self.limits.steps.filter(|most| steps > *most) {
             return Some(format!(
                 "the trace has more than {most} steps: trace with a tracer (callTracer), or a lower limit"
             ));
         }
-        match steps.is_multiple_of(1_024) && Instant::now() > self.limits.deadline {
-            true => Some("execution timeout: the trace took longer than its time limit".into()),
+        if let Some(cost) = self.limits.step_cost {
+            let mut bytes = 32;
+            if cost.stack {
+                bytes += interp.stack.len() * 33;
+            }
+            if cost.memory {
+                bytes += interp.memory.size();
+            }
+            if cost.return_data {
+                bytes += interp.return_data.buffer().len();
+            }
+            if cost.storage && matches!(interp.bytecode.opcode(), 0x54 | 0x55) {
+                let seen = self.limits.storage_ops.fetch_add(1, Ordering::Relaxed) + 1;
+                bytes = bytes.saturating_add((seen as usize).saturating_mul(64));
+            }
+            if let Some(why) = self.limits.charge(bytes) {
+                return Some(why);
+            }
+        }
+        match steps.is_multiple_of(1_024) {
+            true => self.limits.late(),
             false => None,
         }
+    }
+}
+
+/// Keeps a transaction a trace replays, but does not trace, to the trace's time limit.
+struct Watchdog {
+    limits: Limits,
+    steps: u64,
+}
+
+impl<CTX: ContextTr> Inspector<CTX> for Watchdog {
+    fn step(&mut self, interp: &mut Interpreter, context: &mut CTX) {
+        self.steps += 1;
+        if let Some(why) = self
+            .steps
+            .is_multiple_of(1_024)
+            .then(|| self.limits.late())
+            .flatten()
+        {
+            stop(context, why);
+        }
+        if context.error().is_err() {
+            interp.halt(InstructionResult::OutOfGas);
+        }
+    }
+}
+
+/// Stops the transaction with `why`: the EVM fails it with this error at the end of the frame.
+fn stop<CTX: ContextTr>(context: &mut CTX, why: String) {
+    if context.error().is_ok() {
+        *context.error() = Err(ContextError::Custom(why));
     }
 }
 
@@ -462,9 +580,11 @@ impl<CTX: ContextTr, I: Inspector<CTX>> Inspector<CTX> for Shared<I> {
 
     fn step(&mut self, interp: &mut Interpreter, context: &mut CTX) {
         let mut guarded = self.0.lock();
-        if let Some(why) = guarded.exceeded() {
-            // The EVM stops at this frame and fails the transaction with this error.
-            *context.error() = Err(ContextError::Custom(why));
+        if let Some(why) = guarded.step(interp) {
+            stop(context, why);
+        }
+        if context.error().is_err() {
+            // The EVM stops at this frame and fails the transaction with the error.
             interp.halt(InstructionResult::OutOfGas);
             return;
         }
@@ -476,11 +596,25 @@ impl<CTX: ContextTr, I: Inspector<CTX>> Inspector<CTX> for Shared<I> {
     }
 
     fn log(&mut self, context: &mut CTX, log: Log) {
-        self.0.lock().inner.log(context, log)
+        let guarded = &mut *self.0.lock();
+        match guarded
+            .limits
+            .charge(log.data.data.len() + 32 * log.topics().len())
+        {
+            Some(why) => stop(context, why),
+            None => guarded.inner.log(context, log),
+        }
     }
 
     fn log_full(&mut self, interp: &mut Interpreter, context: &mut CTX, log: Log) {
-        self.0.lock().inner.log_full(interp, context, log)
+        let guarded = &mut *self.0.lock();
+        match guarded
+            .limits
+            .charge(log.data.data.len() + 32 * log.topics().len())
+        {
+            Some(why) => stop(context, why),
+            None => guarded.inner.log_full(interp, context, log),
+        }
     }
 
     fn frame_start(
@@ -488,7 +622,21 @@ impl<CTX: ContextTr, I: Inspector<CTX>> Inspector<CTX> for Shared<I> {
         context: &mut CTX,
         frame: &mut FrameInput,
     ) -> Option<revm::handler::FrameResult> {
-        self.0.lock().inner.frame_start(context, frame)
+        let guarded = &mut *self.0.lock();
+        // What a call or create tracer copies: the input, or the code created.
+        let bytes = match &*frame {
+            FrameInput::Call(call) => call.input.len(),
+            FrameInput::Create(create) => create.init_code().len(),
+            FrameInput::Empty => 0,
+        };
+        if let Some(why) = guarded
+            .limits
+            .charge(bytes)
+            .or_else(|| guarded.limits.late())
+        {
+            stop(context, why);
+        }
+        guarded.inner.frame_start(context, frame)
     }
 
     fn frame_end(
@@ -497,7 +645,15 @@ impl<CTX: ContextTr, I: Inspector<CTX>> Inspector<CTX> for Shared<I> {
         frame: &FrameInput,
         result: &mut revm::handler::FrameResult,
     ) {
-        self.0.lock().inner.frame_end(context, frame, result)
+        let guarded = &mut *self.0.lock();
+        let output = match &*result {
+            revm::handler::FrameResult::Call(outcome) => outcome.result.output.len(),
+            revm::handler::FrameResult::Create(outcome) => outcome.result.output.len(),
+        };
+        if let Some(why) = guarded.limits.charge(output) {
+            stop(context, why);
+        }
+        guarded.inner.frame_end(context, frame, result)
     }
 
     fn call(&mut self, context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
@@ -858,7 +1014,8 @@ mod tests {
         assert_eq!(parse_timeout("1m30s"), Some(Duration::from_secs(90)));
         assert_eq!(parse_timeout("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_timeout("1.5s"), Some(Duration::from_millis(1_500)));
-        for bad in ["", "10", "s", "10x", "-1s", "1e400s"] {
+        let huge = "10000000000000000000s10000000000000000000s";
+        for bad in ["", "10", "s", "10x", "-1s", "1e400s", huge] {
             assert_eq!(parse_timeout(bad), None, "{bad}");
         }
     }

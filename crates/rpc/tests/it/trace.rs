@@ -92,6 +92,12 @@ async fn chain() -> (support::Server, [B256; 2]) {
     (support::serve(backend, dir).await, hashes)
 }
 
+/// The hash of the first transaction of block 1.
+async fn chain_first(server: &support::Server) -> Value {
+    let block = support::call(server.addr, "eth_getBlockByNumber", json!(["0x1", false])).await;
+    block["transactions"][0].clone()
+}
+
 /// The error message of `method` called with `params`.
 async fn refusal(addr: std::net::SocketAddr, method: &str, params: Value) -> String {
     let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
@@ -267,6 +273,40 @@ async fn a_trace_stops_at_its_step_and_time_limits_with_a_clear_error() {
     )
     .await;
     assert!(bad.contains("timeout"), "{bad}");
+    // The time limit holds for the transactions a trace replays without tracing them: tracing
+    // the first transaction replays the loop after it.
+    let (_, outer) = (looping, chain_first(&server).await);
+    let replayed = refusal(
+        server.addr,
+        "debug_traceTransaction",
+        json!([outer, {"tracer": "callTracer", "timeout": "1ms"}]),
+    )
+    .await;
+    assert!(replayed.contains("execution timeout"), "{replayed}");
+    // What a trace copies is bounded: a deep stack logged at every step, a call's input copied
+    // at every call.
+    let deep = format!("0x{}5b60c856", "5f".repeat(200));
+    let stacked = refusal(
+        server.addr,
+        "debug_traceCall",
+        json!([{"data": deep, "gas": "0x6ddd0"}, "latest"]),
+    )
+    .await;
+    assert!(stacked.contains("MiB"), "{stacked}");
+    let calls = "0x60016201ffff535b60006000620200006000600061beef5af150600756";
+    for (method, params) in [
+        (
+            "debug_traceCall",
+            json!([{"data": calls, "gas": "0x2dc6c0"}, "latest", {"tracer": "callTracer"}]),
+        ),
+        (
+            "trace_call",
+            json!([{"data": calls, "gas": "0x2dc6c0"}, ["trace"], "latest"]),
+        ),
+    ] {
+        let copied = refusal(server.addr, method, params).await;
+        assert!(copied.contains("MiB"), "{method}: {copied}");
+    }
     // The cap holds for a whole block's opcode log, and for parity's VM trace.
     let block = refusal(server.addr, "debug_traceBlockByNumber", json!(["0x1"])).await;
     assert!(block.contains("more than 100000 steps"), "{block}");
