@@ -234,6 +234,22 @@ for (const mode of ['dev', 'devnet', 'l2']) describe(`tandem ${mode} with ethers
     assert.equal(BigInt(calldata.l1GasUsed), BigInt(estimate.l1GasUsed) + 1600n, 'each calldata byte costs 16 L1 gas');
   });
 
+  it('the devnet\'s verifier forwards a raw transaction to the sequencer, as OP Stack replicas do', { skip: !L2 && 'L2 only' }, async () => {
+    const verifier = provider(node.info.l2Verifier.rpc);
+    const wallet = wallets[8].connect(verifier);
+    const nonce = await rpc.getTransactionCount(wallet.address, 'pending');
+    const fees = await rpc.getFeeData();
+    const signed = await wallet.signTransaction({
+      to: wallets[2].address, value: 7n, nonce, gasLimit: 21_000n, chainId: CHAIN_ID,
+      maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    });
+    const hash = await verifier.send('eth_sendRawTransaction', [signed]);
+    assert.equal(hash, ethers.keccak256(signed));
+    const receipt = await rpc.waitForTransaction(hash);
+    assert.equal(receipt.status, 1, 'the sequencer included it');
+    verifier.destroy();
+  });
+
   it('serves the BatchInbox system contract through eth_call, eth_estimateGas and transactions', { skip: L2 && 'L1 only' }, async () => {
     const abi = [
       'function submitBatch(uint64 sequence, bytes batch)',

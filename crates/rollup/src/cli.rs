@@ -118,6 +118,10 @@ pub struct VerifierArgs {
     /// batch block that breaks a rule), timestamp, l1-fee or l1-origin.
     #[arg(long, value_name = "FAULT")]
     pub fault: Option<crate::fault::DerivationFault>,
+    /// The sequencer's JSON-RPC URL: the verifier forwards the raw transactions clients send it
+    /// there (eth_sendRawTransaction), as OP Stack replicas do. Without it, it refuses them.
+    #[arg(long, value_name = "URL")]
+    pub sequencer_rpc: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -157,9 +161,10 @@ pub async fn start(command: L2Command) -> Result<Option<Running>> {
     Ok(Some(match command {
         L2Command::Sequencer(args) => sequencer(args).await?,
         L2Command::Verifier(args) => {
-            let fault = args.fault;
+            let (fault, sequencer_rpc) = (args.fault, args.sequencer_rpc.clone());
             let (node, dir) = node("verifier", &args.common, |mut config| {
                 config.fault = fault;
+                config.sequencer_rpc = sequencer_rpc;
                 launch_verifier(config)
             })
             .await?;

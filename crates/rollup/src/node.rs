@@ -18,6 +18,7 @@ use crate::{
     sequencer::{self, SequencerConfig},
     service::{Handle, Service, Stopper},
 };
+use alloy_primitives::B256;
 use parking_lot::Mutex;
 use rpc::{ChallengerSlot, Status};
 use std::{
@@ -52,6 +53,9 @@ pub struct L2Config {
     /// Verifier only, testing only: derive every block wrong this way, a faulty node whose
     /// outputs a challenger should remove.
     pub fault: Option<crate::fault::DerivationFault>,
+    /// Verifier only: the sequencer's JSON-RPC, where it forwards the raw transactions clients
+    /// send it (as OP Stack's replicas do); without one it refuses them.
+    pub sequencer_rpc: Option<String>,
 }
 
 impl L2Config {
@@ -79,6 +83,7 @@ impl L2Config {
             dev_signers,
             ignore: Vec::new(),
             fault: None,
+            sequencer_rpc: None,
         }
     }
 }
@@ -259,6 +264,19 @@ pub async fn launch_sequencer_on<L: L1>(
     })
 }
 
+/// A verifier's way to its sequencer for the raw transactions clients send it.
+struct ToSequencer(Client);
+
+impl tandem_rpc::Forward for ToSequencer {
+    fn forward(
+        &self,
+        raw: alloy_primitives::Bytes,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<B256, String>> + Send>> {
+        let sequencer = self.0.clone();
+        Box::pin(async move { sequencer.send_raw(&raw).await.map_err(|e| e.to_string()) })
+    }
+}
+
 /// Starts a verifier on the L1 at `config.l1_rpc`: derives every L2 block from finalized L1 data
 /// and serves it.
 pub async fn launch_verifier(config: L2Config) -> Result<L2Handle> {
@@ -274,6 +292,9 @@ pub async fn launch_verifier_on<L: L1>(l1: L, config: L2Config) -> Result<L2Hand
         "this L2 verifier derives blocks from L1 and takes no transactions: send them to the sequencer"
             .into(),
     );
+    if let Some(url) = &config.sequencer_rpc {
+        backend.forward = Some(Arc::new(ToSequencer(Client::new(url)?)));
+    }
     let batcher = retry("BatchInbox batcher", L1_PATIENCE, || {
         derivation::batcher_address(&l1)
     })
@@ -438,7 +459,12 @@ pub async fn launch_stack(l1_rpc: &str, config: &StackConfig) -> Result<Stack> {
         Some(batcher),
     )
     .await?;
-    let verifier = launch_verifier(node("l2-verifier", config.verifier_port)).await?;
+    // The verifier forwards the transactions clients send it to the sequencer.
+    let verifier = L2Config {
+        sequencer_rpc: Some(format!("http://{}", sequencer.rpc_addr)),
+        ..node("l2-verifier", config.verifier_port)
+    };
+    let verifier = launch_verifier(verifier).await?;
     let proposer = match config.proposer {
         false => None,
         true => Some(launch_proposer(

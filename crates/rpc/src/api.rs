@@ -57,8 +57,8 @@ pub trait EthApi {
     fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64>;
     #[method(name = "eth_sendTransaction", blocking)]
     fn send_transaction(&self, request: TransactionRequest) -> RpcResult<B256>;
-    #[method(name = "eth_sendRawTransaction", blocking)]
-    fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
+    #[method(name = "eth_sendRawTransaction")]
+    async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256>;
 
     /// EIP-7966: submits a transaction and answers with its receipt once executed: on a sequencer
     /// the preconfirmation from the open block (block hash still null), elsewhere the mined receipt.

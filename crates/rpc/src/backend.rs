@@ -69,6 +69,9 @@ pub struct Backend {
     pub health: Arc<crate::Health>,
     /// Set on nodes that take no transactions (an L2 verifier): why, as the error clients get.
     pub refuses_transactions: Option<String>,
+    /// Where such a node sends the raw transactions clients submit (`eth_sendRawTransaction`):
+    /// a verifier to its sequencer, as OP Stack's replicas do.
+    pub forward: Option<Arc<dyn Forward>>,
     /// Receipts from a sequencer's open block (empty elsewhere).
     pub preconf: Arc<crate::Preconfirmations>,
     /// Peers and the finalized tip as consensus sees them (empty on nodes without consensus).
@@ -97,6 +100,7 @@ impl Backend {
             on_accept: None,
             health: Arc::default(),
             refuses_transactions: None,
+            forward: None,
             preconf: Arc::default(),
             network: Arc::default(),
             filters: Arc::default(),
@@ -110,6 +114,15 @@ impl Backend {
         self.health.record_commit();
         let _ = self.blocks.send(block);
     }
+}
+
+/// Where a node that pools no transactions sends those clients submit.
+pub trait Forward: Send + Sync {
+    /// Sends `raw` on: the transaction's hash, or why the receiving node refused it.
+    fn forward(
+        &self,
+        raw: Bytes,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<B256, String>> + Send>>;
 }
 
 /// Pools a signed transaction from a client ([`Pool::admit`]) and passes it on (`on_accept`). The

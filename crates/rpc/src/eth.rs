@@ -203,8 +203,15 @@ impl EthApiServer for Rpc {
         Ok(crate::dev::send_transaction(&self.backend, request)?)
     }
 
-    fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
-        Ok(submit_raw_transaction(&self.backend, &raw)?)
+    async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+        if let Some(forward) = &self.backend.forward {
+            return Ok(forward.forward(raw).await.map_err(RpcError::server)?);
+        }
+        let backend = self.backend.clone();
+        let hash = tokio::task::spawn_blocking(move || submit_raw_transaction(&backend, &raw))
+            .await
+            .map_err(RpcError::internal)??;
+        Ok(hash)
     }
 
     async fn send_raw_transaction_sync(

@@ -29,7 +29,7 @@ pub mod trace;
 mod ws;
 
 pub use api::EthApiServer;
-pub use backend::{Backend, Limits, NewBlock, OnAccept, submit_raw_transaction};
+pub use backend::{Backend, Forward, Limits, NewBlock, OnAccept, submit_raw_transaction};
 pub use convert::{RpcBlock, RpcReceipt, RpcTransaction, receipts};
 pub use error::RpcError;
 pub use open::{OpenError, init_genesis, open_backend};

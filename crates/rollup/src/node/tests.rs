@@ -494,3 +494,49 @@ async fn a_deposit_traces_with_its_value_and_the_same_on_the_sequencer_and_a_ver
     verifier.shutdown().await;
     sequencer.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_forwards_the_raw_transactions_it_is_sent_to_its_sequencer() {
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sequencer, plain) = stack(&l1, dir.path()).await;
+    let forwarding = L2Config {
+        sequencer_rpc: Some(format!("http://{}", sequencer.rpc_addr)),
+        ..l2_config(dir.path(), "forwarding")
+    };
+    let forwarding = launch_verifier_on(l1.clone(), forwarding).await.unwrap();
+    let rpc = |node: &L2Handle| Client::new(&format!("http://{}", node.rpc_addr)).unwrap();
+    let tx = dev::accounts()[3].sign(TxEip1559 {
+        chain_id: ChainConfig::L2_DEV_CHAIN_ID,
+        nonce: 0,
+        gas_limit: 21_000,
+        max_fee_per_gas: 1_000_000_000,
+        max_priority_fee_per_gas: 1_000,
+        to: TxKind::Call(Address::repeat_byte(0x78)),
+        value: U256::from(5u64),
+        ..Default::default()
+    });
+    let raw = Bytes::from(tx.encoded_2718());
+    let refused = rpc(&plain).send_raw(&raw).await.unwrap_err().to_string();
+    assert!(refused.contains("takes no transactions"), "{refused}");
+    let hash = rpc(&forwarding).send_raw(&raw).await.unwrap();
+    assert_eq!(hash, tx.tx_hash());
+    rpc(&sequencer)
+        .wait_receipt(hash, Duration::from_secs(60))
+        .await
+        .unwrap();
+    derived(&sequencer, &forwarding).await;
+    // What the sequencer refuses comes back refused, with its reason.
+    let again = rpc(&forwarding)
+        .send_raw(&raw)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        again.contains("nonce too low") || again.contains("already known"),
+        "{again}"
+    );
+    forwarding.shutdown().await;
+    plain.shutdown().await;
+    sequencer.shutdown().await;
+}
