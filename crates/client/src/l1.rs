@@ -18,6 +18,9 @@ pub trait L1: Clone + Send + Sync + 'static {
     /// The logs `filter` matches.
     fn logs(&self, filter: &Filter) -> impl Future<Output = Result<Vec<Log>>> + Send;
 
+    /// L1's chain id.
+    fn chain_id(&self) -> impl Future<Output = Result<u64>> + Send;
+
     fn transaction(
         &self,
         hash: B256,
@@ -88,6 +91,10 @@ impl L1 for Client {
         Client::origin(self, tag).await
     }
 
+    async fn chain_id(&self) -> Result<u64> {
+        Client::chain_id(self).await
+    }
+
     async fn logs(&self, filter: &Filter) -> Result<Vec<Log>> {
         Client::logs(self, filter).await
     }
@@ -151,6 +158,10 @@ impl<L: L1> Retrying<L> {
 impl<L: L1> L1 for Retrying<L> {
     async fn origin(&self, tag: BlockNumberOrTag) -> Result<Option<L1Origin>> {
         self.read(|| self.inner.origin(tag)).await
+    }
+
+    async fn chain_id(&self) -> Result<u64> {
+        self.read(|| self.inner.chain_id()).await
     }
 
     async fn logs(&self, filter: &Filter) -> Result<Vec<Log>> {

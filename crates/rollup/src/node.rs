@@ -3,6 +3,7 @@
 //! Ethereum JSON-RPC and tandem's own methods ([`rpc`]). Every background job is a
 //! [`Service`]; what the jobs ask of L1 goes through the [`L1`] port, so tests can launch them on
 //! a scripted L1.
+mod optimism;
 mod rpc;
 #[cfg(test)]
 mod tests;

@@ -151,6 +151,11 @@ impl L1 for ScriptedL1 {
         self.inner.client.origin(tag).await
     }
 
+    async fn chain_id(&self) -> Result<u64> {
+        self.call("chain_id")?;
+        self.inner.client.chain_id().await
+    }
+
     async fn logs(&self, filter: &Filter) -> Result<Vec<Log>> {
         self.call("logs")?;
         let mut logs = self.inner.client.logs(filter).await?;

@@ -1,5 +1,6 @@
 //! What an L2 node serves beside the Ethereum JSON-RPC: `tandem_rollupStatus`, outputs and
-//! proposals, execution witnesses, and where withdrawals stand with their proofs.
+//! proposals, execution witnesses, where withdrawals stand with their proofs, and the same under
+//! OP Stack's names (`optimism_*`, in `optimism.rs`).
 use super::L2Config;
 use crate::{
     Error, Result,
@@ -82,6 +83,31 @@ pub(super) async fn serve<L: L1>(
             let index: Option<u64> = seq.optional_next()?;
             let (status, l1) = &*context;
             withdrawal_proofs(&status.backend.storage, l1, hash, index)
+                .await
+                .map_err(rpc_error)
+        })
+        .map_err(register)?;
+    module
+        .register_async_method("optimism_syncStatus", |_, context, _| async move {
+            let (status, l1) = &*context;
+            super::optimism::sync_status(&status.backend, l1)
+                .await
+                .map_err(rpc_error)
+        })
+        .map_err(register)?;
+    module
+        .register_async_method("optimism_outputAtBlock", |params, context, _| async move {
+            let number: alloy_primitives::U64 = params.one()?;
+            let (status, l1) = &*context;
+            super::optimism::output_at_block(&status.backend, l1, number.to())
+                .await
+                .map_err(rpc_error)
+        })
+        .map_err(register)?;
+    module
+        .register_async_method("optimism_rollupConfig", |_, context, _| async move {
+            let (status, l1) = &*context;
+            super::optimism::rollup_config(&status.backend, l1)
                 .await
                 .map_err(rpc_error)
         })

@@ -540,3 +540,111 @@ async fn a_verifier_forwards_the_raw_transactions_it_is_sent_to_its_sequencer() 
     plain.shutdown().await;
     sequencer.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_op_stack_methods_say_what_the_tandem_ones_say_with_op_names() {
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sequencer, verifier) = stack(&l1, dir.path()).await;
+    transfers(&sequencer, 4, 0, 3);
+    wait_until("the sequencer's blocks", Duration::from_secs(60), || {
+        head(&sequencer) >= 2
+    })
+    .await;
+    derived(&sequencer, &verifier).await;
+    for node in [&sequencer, &verifier] {
+        let rpc = Client::new(&format!("http://{}", node.rpc_addr)).unwrap();
+        let status: serde_json::Value = rpc.request_json("optimism_syncStatus", ()).await.unwrap();
+        let head = status["unsafe_l2"]["number"].as_u64().unwrap();
+        assert!(head >= 1, "{status}");
+        let header = node
+            .backend
+            .storage
+            .read()
+            .unwrap()
+            .header(head)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            status["unsafe_l2"]["hash"],
+            serde_json::json!(header.hash_slow())
+        );
+        assert_eq!(
+            status["unsafe_l2"]["parentHash"],
+            serde_json::json!(header.parent_hash)
+        );
+        let origin = L1Origin::of_header(&header).unwrap();
+        assert_eq!(status["unsafe_l2"]["l1origin"]["number"], origin.number);
+        assert_eq!(
+            status["unsafe_l2"]["l1origin"]["hash"],
+            serde_json::json!(origin.hash)
+        );
+        assert!(status["safe_l2"]["number"].as_u64().unwrap() <= head);
+        assert_eq!(status["current_l1"]["number"], origin.number);
+        assert!(status["head_l1"]["number"].as_u64() >= Some(origin.number));
+        let parent = match origin.number.checked_sub(1) {
+            Some(n) => {
+                let tag = alloy_eips::BlockNumberOrTag::Number(n);
+                l1.origin(tag).await.unwrap().unwrap().hash
+            }
+            None => alloy_primitives::B256::ZERO,
+        };
+        assert_eq!(
+            status["current_l1"]["parentHash"],
+            serde_json::json!(parent)
+        );
+        assert_eq!(status["current_l1"]["hash"], serde_json::json!(origin.hash));
+
+        let ours: serde_json::Value = rpc
+            .request_json("tandem_outputAtBlock", [alloy_primitives::U64::from(head)])
+            .await
+            .unwrap();
+        let op: serde_json::Value = rpc
+            .request_json(
+                "optimism_outputAtBlock",
+                [alloy_primitives::U64::from(head)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(op["outputRoot"], ours["outputRoot"]);
+        assert_eq!(op["stateRoot"], ours["stateRoot"]);
+        assert_eq!(
+            op["withdrawalStorageRoot"],
+            ours["messagePasserStorageRoot"]
+        );
+        assert_eq!(op["blockRef"]["hash"], ours["blockHash"]);
+        assert!(op["syncStatus"]["head_l1"]["number"].as_u64().is_some());
+
+        let config: serde_json::Value =
+            rpc.request_json("optimism_rollupConfig", ()).await.unwrap();
+        assert_eq!(config["l2_chain_id"], ChainConfig::L2_DEV_CHAIN_ID);
+        assert_eq!(config["l1_chain_id"], ChainConfig::L1_DEV_CHAIN_ID);
+        let genesis = node
+            .backend
+            .storage
+            .read()
+            .unwrap()
+            .header(0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            config["genesis"]["l2"]["hash"],
+            serde_json::json!(genesis.hash_slow())
+        );
+        let batcher = dev::accounts()[dev::DEV_BATCHER].address;
+        assert_eq!(
+            config["genesis"]["system_config"]["batcherAddr"],
+            serde_json::json!(batcher)
+        );
+        assert_eq!(
+            config["batch_inbox_address"],
+            serde_json::json!(tandem_primitives::system::BATCH_INBOX)
+        );
+        assert_eq!(
+            config["deposit_contract_address"],
+            serde_json::json!(tandem_primitives::system::PORTAL)
+        );
+    }
+    verifier.shutdown().await;
+    sequencer.shutdown().await;
+}
