@@ -505,6 +505,24 @@ impl Mempool {
         BestTransactions::new(base_fee, chains)
     }
 
+    /// Every pooled transaction, pending (each sender's run from its state nonce) and queued
+    /// (the rest), each sender's in nonce order (`txpool_content`).
+    pub fn content(&self) -> (Vec<PoolTx>, Vec<PoolTx>) {
+        let (mut pending, mut queued) = (Vec::new(), Vec::new());
+        for sender in self.senders.values() {
+            let run = (sender.nonce..)
+                .take_while(|n| sender.txs.contains_key(n))
+                .count() as u64;
+            for (nonce, tx) in &sender.txs {
+                match *nonce < sender.nonce.saturating_add(run) {
+                    true => pending.push(tx.clone()),
+                    false => queued.push(tx.clone()),
+                }
+            }
+        }
+        (pending, queued)
+    }
+
     /// Counts of pending and queued transactions.
     pub fn counts(&self) -> (usize, usize) {
         (self.len() - self.queued, self.queued)

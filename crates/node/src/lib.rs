@@ -100,6 +100,10 @@ pub async fn launch(config: Config) -> Result<Handle> {
         None,
     ));
 
+    // Dev methods (evm_mine, evm_setAutomine, evm_increaseTime, ...) steer the miner.
+    let clock = Arc::new(tandem_primitives::SystemClock);
+    let control = Arc::new(tandem_rpc::DevControl::new(config.beneficiary, clock, true));
+    backend.dev = Some(control.clone());
     let (rpc_addr, rpc) = tandem_rpc::serve(config.rpc_addr, backend.clone())
         .await
         .map_err(|source| Error::Rpc {
@@ -111,8 +115,7 @@ pub async fn launch(config: Config) -> Result<Handle> {
     let miner = tokio::spawn(tandem_rpc::mining::run(
         backend.clone(),
         config.mining,
-        config.beneficiary,
-        Arc::new(tandem_primitives::SystemClock),
+        control,
         stopped,
     ));
     Ok(Handle {

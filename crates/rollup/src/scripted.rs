@@ -77,11 +77,12 @@ impl ScriptedL1 {
                 .await
                 .expect("serve the scripted L1");
         let (stop_miner, stopped) = watch::channel(false);
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let control = Arc::new(tandem_rpc::DevControl::new(Address::ZERO, clock, true));
         tokio::spawn(tandem_rpc::mining::run(
             backend.clone(),
             Mining::Instant,
-            Address::ZERO,
-            Arc::new(FixedClock::new(1_700_000_000)),
+            control,
             stopped,
         ));
         let client = Client::new(&format!("http://{addr}")).expect("client");

@@ -69,6 +69,9 @@ pub struct Backend {
     pub health: Arc<crate::Health>,
     /// Set on nodes that take no transactions (an L2 verifier): why, as the error clients get.
     pub refuses_transactions: Option<String>,
+    /// A dev node's miner control; its dev methods (`evm_mine`, `evm_setAutomine`, ...) are served
+    /// only when it has one.
+    pub dev: Option<Arc<crate::mining::DevControl>>,
     /// Where such a node sends the raw transactions clients submit (`eth_sendRawTransaction`):
     /// a verifier to its sequencer, as OP Stack's replicas do.
     pub forward: Option<Arc<dyn Forward>>,
@@ -101,6 +104,7 @@ impl Backend {
             health: Arc::default(),
             refuses_transactions: None,
             forward: None,
+            dev: None,
             preconf: Arc::default(),
             network: Arc::default(),
             filters: Arc::default(),

@@ -26,12 +26,15 @@ mod probes;
 mod pubsub;
 mod status;
 pub mod trace;
+mod txpool;
 mod ws;
 
 pub use api::EthApiServer;
 pub use backend::{Backend, Forward, Limits, NewBlock, OnAccept, submit_raw_transaction};
 pub use convert::{RpcBlock, RpcReceipt, RpcTransaction, receipts};
+pub use dev::MAX_MINE_BLOCKS;
 pub use error::RpcError;
+pub use mining::DevControl;
 pub use open::{OpenError, init_genesis, open_backend};
 pub use preconf::{Preconf, Preconfirmations};
 pub use probes::{ExtraMetrics, Health};
@@ -66,6 +69,17 @@ pub async fn serve_with(
     let mut module = eth::Rpc::new(backend.clone()).into_rpc();
     module
         .merge(trace::TraceApiServer::into_rpc(trace::Tracing::new(
+            backend.clone(),
+        )))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if let Some(control) = &backend.dev {
+        let dev = dev::Dev::new(backend.clone(), control.clone());
+        module
+            .merge(dev::DevApiServer::into_rpc(dev))
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+    }
+    module
+        .merge(txpool::TxPoolApiServer::into_rpc(txpool::TxPool::new(
             backend.clone(),
         )))
         .map_err(|e| std::io::Error::other(e.to_string()))?;

@@ -4,7 +4,7 @@ use crate::{Backend, NewBlock};
 use std::{sync::Arc, time::Duration};
 use tandem_execution::{BlockAttributes, Error as ExecError, Executor};
 use tandem_mempool::{Candidates, Fill};
-use tandem_primitives::{Address, B256, Clock};
+use tandem_primitives::{Address, B256};
 use tandem_state::LatestState;
 use tandem_storage::BlockCommit;
 use tokio::sync::watch;
@@ -29,12 +29,12 @@ pub enum MineError {
 
 type Result<T, E = MineError> = std::result::Result<T, E>;
 
-/// Mines as `mining` says until `stop` turns true; block timestamps come from `clock`.
+/// Mines as `mining` says until `stop` turns true, through `control` (the clock its blocks read,
+/// whether it mines on each transaction, one block at a time with blocks mined on request).
 pub async fn run(
     backend: Backend,
     mining: Mining,
-    beneficiary: Address,
-    clock: Arc<dyn Clock>,
+    control: Arc<DevControl>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = match mining {
@@ -50,11 +50,13 @@ pub async fn run(
             _ = backend.pool.added().notified(), if tick.is_none() => false,
             _ = async { tick.as_mut().expect("interval mining").tick().await }, if tick.is_some() => true,
         };
-        let (backend2, timestamp) = (backend.clone(), clock.unix_seconds());
-        let mined = tokio::task::spawn_blocking(move || {
-            mine_block(&backend2, beneficiary, timestamp, allow_empty)
-        })
-        .await;
+        if tick.is_none() && !control.automine() {
+            // `evm_setAutomine(false)`: transactions wait for `evm_mine`.
+            continue;
+        }
+        let (backend2, control2) = (backend.clone(), control.clone());
+        let mined =
+            tokio::task::spawn_blocking(move || control2.mine(&backend2, allow_empty)).await;
         let included = match mined {
             Ok(Ok(block)) => block.is_some(),
             Ok(Err(e)) => {
@@ -158,5 +160,99 @@ fn drop_invalid(backend: &Backend, invalid: &[B256]) {
     let mut pool = backend.pool.lock();
     for hash in invalid {
         pool.remove(hash);
+    }
+}
+
+/// What a dev node's miner does, as anvil's and Hardhat's dev methods set it: whether it mines on
+/// each transaction, the clock its blocks read (moved by `evm_increaseTime`, or set for the next
+/// block by `evm_setNextBlockTimestamp`), and one lock so a block mined on request and one the
+/// miner mines never race.
+pub struct DevControl {
+    pub beneficiary: tandem_primitives::Address,
+    clock: std::sync::Arc<dyn tandem_primitives::Clock>,
+    automine: std::sync::atomic::AtomicBool,
+    offset: std::sync::atomic::AtomicI64,
+    next: parking_lot::Mutex<Option<u64>>,
+    mining: parking_lot::Mutex<()>,
+}
+
+impl std::fmt::Debug for DevControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevControl")
+            .field("automine", &self.automine())
+            .field("offset", &self.offset())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DevControl {
+    pub fn new(
+        beneficiary: tandem_primitives::Address,
+        clock: std::sync::Arc<dyn tandem_primitives::Clock>,
+        automine: bool,
+    ) -> Self {
+        Self {
+            beneficiary,
+            clock,
+            automine: automine.into(),
+            offset: 0.into(),
+            next: Default::default(),
+            mining: Default::default(),
+        }
+    }
+
+    pub fn automine(&self) -> bool {
+        self.automine.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn set_automine(&self, on: bool) {
+        self.automine.store(on, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Seconds the clock is moved forward.
+    pub fn offset(&self) -> i64 {
+        self.offset.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Moves the clock `seconds` forward; the offset now.
+    pub fn increase_time(&self, seconds: i64) -> i64 {
+        let add = |o: i64| Some(o.saturating_add(seconds));
+        let ordering = std::sync::atomic::Ordering::SeqCst;
+        let before = self
+            .offset
+            .fetch_update(ordering, ordering, add)
+            .unwrap_or_default();
+        before.saturating_add(seconds)
+    }
+
+    /// The next block's timestamp, whatever the clock says.
+    pub fn set_next_timestamp(&self, timestamp: u64) {
+        *self.next.lock() = Some(timestamp);
+    }
+
+    /// Mines one block from the pool (empty or not, if `allow_empty`), at the next timestamp:
+    /// the one set for it, else the moved clock.
+    pub fn mine(
+        &self,
+        backend: &Backend,
+        allow_empty: bool,
+    ) -> std::result::Result<Option<Arc<NewBlock>>, MineError> {
+        let _one_at_a_time = self.mining.lock();
+        let set = *self.next.lock();
+        let timestamp = set.unwrap_or_else(|| {
+            let now = self.clock.unix_seconds() as i64;
+            now.saturating_add(self.offset()).max(0) as u64
+        });
+        let mined = mine_block(backend, self.beneficiary, timestamp, allow_empty)?;
+        if mined.is_some() && set.is_some() {
+            // The set timestamp is spent; the clock goes on from it (as anvil's does).
+            *self.next.lock() = None;
+            let now = self.clock.unix_seconds() as i64;
+            self.offset.store(
+                (timestamp as i64).saturating_sub(now),
+                std::sync::atomic::Ordering::SeqCst,
+            );
+        }
+        Ok(mined)
     }
 }
