@@ -5,8 +5,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use tandem_execution::dev_genesis;
-use tandem_node::{Config, Mining};
+
 use tandem_primitives::{Address, dev};
 
 async fn rpc(addr: SocketAddr, method: &str, params: Value) -> Value {
@@ -41,19 +40,9 @@ async fn head(addr: SocketAddr) -> (u64, u64) {
 #[tokio::test]
 async fn dev_methods_mine_on_request_travel_in_time_and_show_the_pool() {
     let dir = tempfile::tempdir().unwrap();
-    let node = tandem_node::launch(Config {
-        data_dir: dir.path().to_path_buf(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        genesis: dev_genesis(900),
-        mining: Mining::Instant,
-        beneficiary: Address::ZERO,
-        mempool: Default::default(),
-        rpc_limits: Default::default(),
-        history: Default::default(),
-        dev_signers: dev::accounts().to_vec(),
-    })
-    .await
-    .unwrap();
+    let node = tandem_node::launch(crate::dev_config(dir.path()))
+        .await
+        .unwrap();
     let addr = node.rpc_addr;
     assert_eq!(head(addr).await.0, 0);
 

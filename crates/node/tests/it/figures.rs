@@ -10,7 +10,7 @@ use std::{
 };
 use tandem_consensus::ValidatorKey;
 use tandem_execution::dev_genesis;
-use tandem_node::{Config, Mining, ValidatorConfig, launch_validator};
+use tandem_node::{ValidatorConfig, launch_validator};
 use tandem_primitives::Address;
 
 /// How long a test waits for a network to get somewhere before it fails.
@@ -212,19 +212,9 @@ fn a_full_node_that_joins_late_reports_its_sync_until_it_reaches_the_tip() {
 #[tokio::test]
 async fn a_dev_node_has_no_peers_and_is_never_syncing() {
     let dir = tempfile::tempdir().unwrap();
-    let node = tandem_node::launch(Config {
-        data_dir: dir.path().to_path_buf(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        genesis: dev_genesis(900),
-        mining: Mining::Instant,
-        beneficiary: Address::ZERO,
-        mempool: Default::default(),
-        rpc_limits: Default::default(),
-        history: Default::default(),
-        dev_signers: Vec::new(),
-    })
-    .await
-    .unwrap();
+    let node = tandem_node::launch(crate::dev_config(dir.path()))
+        .await
+        .unwrap();
     assert_eq!(call(node.rpc_addr, "net_peerCount").await, "0x0");
     assert_eq!(call(node.rpc_addr, "eth_syncing").await, false);
     let text = metrics(node.rpc_addr).await;
