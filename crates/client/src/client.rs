@@ -57,6 +57,15 @@ macro_rules! on_transport {
     };
 }
 
+/// Why a node did not take a transaction sent on someone's behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relayed {
+    /// The node answered with this error.
+    Refused { code: i32, message: String },
+    /// The node could not be reached or did not answer (the detail is for logs, not callers).
+    Unreachable(String),
+}
+
 /// An `eth_call` that reverted: the node's message and the revert data, if it gave any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reverted {
@@ -288,6 +297,22 @@ impl Client {
 
     pub async fn send_raw(&self, raw: &Bytes) -> Result<B256> {
         self.call("eth_sendRawTransaction", rpc_params![raw]).await
+    }
+
+    /// `eth_sendRawTransaction`, telling the node's refusal (its own error) from the node being
+    /// out of reach, for relaying the answer to someone else.
+    pub async fn send_raw_relayed(&self, raw: &Bytes) -> std::result::Result<B256, Relayed> {
+        let sent: std::result::Result<B256, _> = on_transport!(
+            &self.transport,
+            c => c.request("eth_sendRawTransaction", rpc_params![raw]).await
+        );
+        sent.map_err(|e| match e {
+            jsonrpsee::core::client::Error::Call(refusal) => Relayed::Refused {
+                code: refusal.code(),
+                message: refusal.message().to_string(),
+            },
+            other => Relayed::Unreachable(other.to_string()),
+        })
     }
 
     pub async fn receipt(&self, hash: B256) -> Result<Option<RpcReceipt>> {

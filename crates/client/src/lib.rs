@@ -26,7 +26,7 @@ pub mod oracle;
 pub mod started;
 pub mod types;
 
-pub use client::{Client, Options, Reverted};
+pub use client::{Client, Options, Relayed, Reverted};
 pub use l1::{L1, Retrying};
 pub use oracle::Oracle;
 pub use types::{RpcBlock, RpcReceipt, RpcTransaction};

@@ -229,7 +229,16 @@ impl<'r, S: StateReader> Executor<'r, S> {
         let evm = crate::build_evm(
             db,
             cfg_env(chain.chain_id),
-            block_env(number, attrs, chain.gas_limit, base_fee),
+            // What the EVM's TIMESTAMP reads is the header's: never before the parent's.
+            block_env(
+                number,
+                &BlockAttributes {
+                    timestamp: header.timestamp,
+                    ..*attrs
+                },
+                chain.gas_limit,
+                base_fee,
+            ),
             chain.layer,
         );
         Self {

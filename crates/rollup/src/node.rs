@@ -265,16 +265,58 @@ pub async fn launch_sequencer_on<L: L1>(
     })
 }
 
-/// A verifier's way to its sequencer for the raw transactions clients send it.
-struct ToSequencer(Client);
+/// A verifier's way to its sequencer for the raw transactions clients send it: at most
+/// [`MAX_FORWARDS`] at once; the sequencer's refusals go back as it gave them, and its being out
+/// of reach as "the sequencer is unavailable" (the detail goes to the log).
+struct ToSequencer {
+    sequencer: Client,
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+/// Transactions a verifier forwards at once; more are refused as busy.
+const MAX_FORWARDS: usize = 64;
+
+impl ToSequencer {
+    fn new(sequencer: Client) -> Self {
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_FORWARDS));
+        Self {
+            sequencer,
+            in_flight,
+        }
+    }
+}
 
 impl tandem_rpc::Forward for ToSequencer {
     fn forward(
         &self,
         raw: alloy_primitives::Bytes,
-    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<B256, String>> + Send>> {
-        let sequencer = self.0.clone();
-        Box::pin(async move { sequencer.send_raw(&raw).await.map_err(|e| e.to_string()) })
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = std::result::Result<B256, tandem_rpc::RpcError>> + Send>,
+    > {
+        let (sequencer, in_flight) = (self.sequencer.clone(), self.in_flight.clone());
+        Box::pin(async move {
+            let Ok(_slot) = in_flight.try_acquire_owned() else {
+                return Err(tandem_rpc::RpcError::limit(
+                    "the verifier is forwarding as many transactions as it can; try again",
+                ));
+            };
+            match sequencer.send_raw_relayed(&raw).await {
+                Ok(hash) => Ok(hash),
+                Err(tandem_client::Relayed::Refused { code, message }) => {
+                    Err(tandem_rpc::RpcError {
+                        code,
+                        message,
+                        data: None,
+                    })
+                }
+                Err(tandem_client::Relayed::Unreachable(why)) => {
+                    tracing::warn!(target: "rollup::verifier", %why, "forwarding a transaction to the sequencer failed");
+                    Err(tandem_rpc::RpcError::server(
+                        "the sequencer is unavailable; try again",
+                    ))
+                }
+            }
+        })
     }
 }
 
@@ -294,7 +336,11 @@ pub async fn launch_verifier_on<L: L1>(l1: L, config: L2Config) -> Result<L2Hand
             .into(),
     );
     if let Some(url) = &config.sequencer_rpc {
-        backend.forward = Some(Arc::new(ToSequencer(Client::new(url)?)));
+        let options = tandem_client::Options {
+            timeout: Duration::from_secs(10),
+            ..Default::default()
+        };
+        backend.forward = Some(Arc::new(ToSequencer::new(Client::http(url, options)?)));
     }
     let batcher = retry("BatchInbox batcher", L1_PATIENCE, || {
         derivation::batcher_address(&l1)

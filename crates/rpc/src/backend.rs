@@ -122,11 +122,12 @@ impl Backend {
 
 /// Where a node that pools no transactions sends those clients submit.
 pub trait Forward: Send + Sync {
-    /// Sends `raw` on: the transaction's hash, or why the receiving node refused it.
+    /// Sends `raw` on: the transaction's hash, or the error to answer the client with (the
+    /// receiving node's own, or that it is unavailable).
     fn forward(
         &self,
         raw: Bytes,
-    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<B256, String>> + Send>>;
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<B256, RpcError>> + Send>>;
 }
 
 /// Pools a signed transaction from a client ([`Pool::admit`]) and passes it on (`on_accept`). The

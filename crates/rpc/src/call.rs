@@ -241,7 +241,7 @@ pub(crate) fn estimate_gas(
         let header = if at_head {
             next = Header {
                 number: header.number + 1,
-                timestamp: header.timestamp + 1,
+                timestamp: header.timestamp.saturating_add(1),
                 ..header.clone()
             };
             &next

@@ -120,6 +120,8 @@ pub const MAX_MINE_BLOCKS: u64 = 10_000;
 pub(crate) struct Dev {
     backend: Backend,
     control: std::sync::Arc<crate::mining::DevControl>,
+    /// One mining request at a time; more are refused as busy.
+    requests: parking_lot::Mutex<()>,
 }
 
 impl Dev {
@@ -127,10 +129,25 @@ impl Dev {
         backend: Backend,
         control: std::sync::Arc<crate::mining::DevControl>,
     ) -> Self {
-        Self { backend, control }
+        let requests = Default::default();
+        Self {
+            backend,
+            control,
+            requests,
+        }
     }
 
     fn mine(&self, blocks: u64, interval: u64) -> Result<()> {
+        if blocks > MAX_MINE_BLOCKS {
+            return Err(RpcError::limit(format!(
+                "a request mines at most {MAX_MINE_BLOCKS} blocks"
+            )));
+        }
+        let Some(_busy) = self.requests.try_lock() else {
+            return Err(RpcError::limit(
+                "another mining request is running; try again",
+            ));
+        };
         for i in 0..blocks {
             if i > 0 && interval > 0 {
                 self.control
@@ -154,6 +171,12 @@ impl Dev {
         if timestamp < last {
             return Err(RpcError::server(format!(
                 "timestamp {timestamp} is earlier than the newest block's ({last})"
+            )));
+        }
+        let most = crate::mining::MAX_TIMESTAMP;
+        if timestamp > most {
+            return Err(RpcError::invalid_params(format!(
+                "timestamp {timestamp} is past the latest a dev chain takes ({most})"
             )));
         }
         self.control.set_next_timestamp(timestamp);
@@ -192,7 +215,7 @@ impl DevApiServer for Dev {
         if let Some(timestamp) = timestamp {
             self.next_timestamp(timestamp)?;
         }
-        self.mine(blocks.min(MAX_MINE_BLOCKS), 0)?;
+        self.mine(blocks, 0)?;
         Ok("0x0".into())
     }
 
@@ -206,12 +229,6 @@ impl DevApiServer for Dev {
             .map(|b| quantity(b, "blocks"))
             .transpose()?
             .unwrap_or(1);
-        if blocks > MAX_MINE_BLOCKS {
-            return Err(RpcError::limit(format!(
-                "anvil_mine mines at most {MAX_MINE_BLOCKS} blocks at a time"
-            ))
-            .into());
-        }
         let interval = interval
             .as_ref()
             .map(|i| quantity(i, "interval"))

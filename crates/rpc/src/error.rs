@@ -17,7 +17,7 @@ pub struct RpcError {
 }
 
 impl RpcError {
-    pub(crate) fn server(message: impl ToString) -> Self {
+    pub fn server(message: impl ToString) -> Self {
         Self {
             code: SERVER_ERROR,
             message: message.to_string(),
@@ -42,7 +42,7 @@ impl RpcError {
         }
     }
 
-    pub(crate) fn limit(message: impl ToString) -> Self {
+    pub fn limit(message: impl ToString) -> Self {
         Self {
             code: LIMIT_EXCEEDED,
             message: message.to_string(),

@@ -37,6 +37,19 @@ impl Rpc {
     }
 }
 
+/// The checks a pool makes of a raw transaction without state.
+fn check_stateless(backend: &Backend, raw: &Bytes) -> Result<()> {
+    use alloy_eips::eip2718::Decodable2718;
+    let tx = tandem_primitives::TxEnvelope::decode_2718(&mut raw.as_ref())
+        .map_err(|e| RpcError::invalid_params(format!("transaction could not be decoded: {e}")))?;
+    backend
+        .pool
+        .lock()
+        .check_stateless(&tx, raw.len())
+        .map_err(|e| RpcError::server(e.to_string()))?;
+    Ok(())
+}
+
 /// A block's receipts when it holds deposits (whose served form needs their nonce).
 fn deposit_receipts(
     reader: &Reader,
@@ -205,7 +218,10 @@ impl EthApiServer for Rpc {
 
     async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
         if let Some(forward) = &self.backend.forward {
-            return Ok(forward.forward(raw).await.map_err(RpcError::server)?);
+            // Checked here first (decoding, chain id, signature, sizes): only what could be
+            // pooled is sent on.
+            check_stateless(&self.backend, &raw)?;
+            return Ok(forward.forward(raw).await?);
         }
         let backend = self.backend.clone();
         let hash = tokio::task::spawn_blocking(move || submit_raw_transaction(&backend, &raw))

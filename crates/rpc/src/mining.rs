@@ -163,6 +163,10 @@ fn drop_invalid(backend: &Backend, invalid: &[B256]) {
     }
 }
 
+/// The latest timestamp a dev chain's blocks may have (about the year 36,800): far enough for any
+/// test, and no arithmetic on it overflows.
+pub const MAX_TIMESTAMP: u64 = 1 << 40;
+
 /// What a dev node's miner does, as anvil's and Hardhat's dev methods set it: whether it mines on
 /// each transaction, the clock its blocks read (moved by `evm_increaseTime`, or set for the next
 /// block by `evm_setNextBlockTimestamp`), and one lock so a block mined on request and one the
@@ -231,7 +235,7 @@ impl DevControl {
     }
 
     /// Mines one block from the pool (empty or not, if `allow_empty`), at the next timestamp:
-    /// the one set for it, else the moved clock.
+    /// the one set for it, else the moved clock; never before the newest block's.
     pub fn mine(
         &self,
         backend: &Backend,
@@ -239,19 +243,23 @@ impl DevControl {
     ) -> std::result::Result<Option<Arc<NewBlock>>, MineError> {
         let _one_at_a_time = self.mining.lock();
         let set = *self.next.lock();
-        let timestamp = set.unwrap_or_else(|| {
-            let now = self.clock.unix_seconds() as i64;
-            now.saturating_add(self.offset()).max(0) as u64
-        });
+        let now = i128::from(self.clock.unix_seconds());
+        let timestamp = match set {
+            Some(timestamp) => timestamp,
+            None => (now + i128::from(self.offset())).clamp(0, i128::from(MAX_TIMESTAMP)) as u64,
+        };
         let mined = mine_block(backend, self.beneficiary, timestamp, allow_empty)?;
         if mined.is_some() && set.is_some() {
-            // The set timestamp is spent; the clock goes on from it (as anvil's does).
-            *self.next.lock() = None;
-            let now = self.clock.unix_seconds() as i64;
-            self.offset.store(
-                (timestamp as i64).saturating_sub(now),
-                std::sync::atomic::Ordering::SeqCst,
-            );
+            // The set timestamp is spent (unless another came meanwhile); the clock goes on from
+            // it, as anvil's does.
+            let mut next = self.next.lock();
+            if *next == set {
+                *next = None;
+            }
+            let offset =
+                (i128::from(timestamp) - now).clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+            self.offset
+                .store(offset as i64, std::sync::atomic::Ordering::SeqCst);
         }
         Ok(mined)
     }

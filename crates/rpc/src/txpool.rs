@@ -12,9 +12,9 @@ use tandem_primitives::StoredTx;
 pub trait TxPoolApi {
     #[method(name = "txpool_status")]
     fn status(&self) -> RpcResult<serde_json::Value>;
-    #[method(name = "txpool_content")]
+    #[method(name = "txpool_content", blocking)]
     fn content(&self) -> RpcResult<serde_json::Value>;
-    #[method(name = "txpool_inspect")]
+    #[method(name = "txpool_inspect", blocking)]
     fn inspect(&self) -> RpcResult<serde_json::Value>;
 }
 
@@ -60,6 +60,16 @@ impl TxPoolApiServer for TxPool {
     }
 
     fn content(&self) -> RpcResult<serde_json::Value> {
+        // Every transaction in full, calldata as hex: refused before it is built when it could
+        // not be sent anyway.
+        let bytes = self.backend.pool.lock().bytes() as u64;
+        let most = u64::from(self.backend.limits.max_response_bytes);
+        if bytes.saturating_mul(2).saturating_add(1 << 20) > most {
+            return Err(crate::RpcError::limit(format!(
+                "the pool holds {bytes} bytes of transactions, more than an answer may carry: use txpool_inspect or txpool_status"
+            ))
+            .into());
+        }
         Ok(self.by_sender(|p| {
             let stored = StoredTx {
                 sender: p.sender,

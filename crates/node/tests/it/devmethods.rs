@@ -78,6 +78,19 @@ async fn dev_methods_mine_on_request_travel_in_time_and_show_the_pool() {
         .unwrap();
     result(addr, "evm_mine", json!([])).await;
     assert!(head(addr).await.1 >= next + 3_600, "offset {offset}");
+    let far = rpc(
+        addr,
+        "evm_setNextBlockTimestamp",
+        json!(["0x8000000000000000"]),
+    )
+    .await;
+    assert!(
+        far["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("past the latest"),
+        "{far}"
+    );
     let back = rpc(addr, "evm_setNextBlockTimestamp", json!([before])).await;
     assert!(
         back["error"]["message"]

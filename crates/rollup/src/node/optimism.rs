@@ -12,7 +12,11 @@ use tandem_rpc::Backend;
 use tandem_storage::Reader;
 
 /// How far back `sequenceNumber` counts blocks on one origin, at most.
-const MAX_SEQUENCE_WALK: u64 = 10_000;
+const MAX_SEQUENCE_WALK: u64 = 1_000;
+
+/// These methods ask L1 a few questions each: at most this many run at once in the process, so
+/// callers cannot make a node hammer its L1 (more wait their turn).
+static AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
 /// An L1 block as op-node names it (`eth.L1BlockRef`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -139,17 +143,27 @@ async fn l1_ref(l1: &impl L1, tag: BlockNumberOrTag) -> Result<L1BlockRef> {
 /// Where the node stands, in op-node's words: its L2 heads from its store, and L1's head and
 /// finalized block as the node's L1 answers (BFT finality: L1's safe block is its finalized one).
 pub(super) async fn sync_status(backend: &Backend, l1: &impl L1) -> Result<SyncStatus> {
-    let (unsafe_l2, safe_l2, finalized_l2) = {
-        let reader = backend.storage.read()?;
+    let _turn = AT_ONCE
+        .acquire()
+        .await
+        .map_err(|e| Error::Config(e.to_string()))?;
+    sync_status_now(backend, l1).await
+}
+
+async fn sync_status_now(backend: &Backend, l1: &impl L1) -> Result<SyncStatus> {
+    let store = backend.clone();
+    let (unsafe_l2, safe_l2, finalized_l2) = blocking(move || {
+        let reader = store.storage.read()?;
         let at = |number: Option<u64>| -> Result<L2BlockRef> {
             Ok(l2_ref(&reader, number.unwrap_or_default())?.unwrap_or_default())
         };
-        (
+        Ok((
             at(reader.last_height())?,
             at(reader.safe_height())?,
             at(reader.finalized_height())?,
-        )
-    };
+        ))
+    })
+    .await?;
     let head_l1 = l1_ref(l1, BlockNumberOrTag::Latest).await?;
     let finalized_l1 = l1_ref(l1, BlockNumberOrTag::Finalized).await?;
     let current_l1 = l1_ref(l1, BlockNumberOrTag::Number(unsafe_l2.l1_origin.number)).await?;
@@ -174,25 +188,35 @@ pub(super) async fn output_at_block(
     l1: &impl L1,
     number: u64,
 ) -> Result<OutputResponse> {
-    let (output, block_ref) = {
-        let reader = backend.storage.read()?;
+    let _turn = AT_ONCE
+        .acquire()
+        .await
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let store = backend.clone();
+    let (output, block_ref) = blocking(move || {
+        let reader = store.storage.read()?;
         let missing = || Error::Config(format!("L2 block {number} is not known"));
         let output = output_at(&reader, number)?.ok_or_else(missing)?;
-        (output, l2_ref(&reader, number)?.ok_or_else(missing)?)
-    };
+        Ok((output, l2_ref(&reader, number)?.ok_or_else(missing)?))
+    })
+    .await?;
     Ok(OutputResponse {
         version: output.version,
         output_root: output.output_root,
         block_ref,
         withdrawal_storage_root: output.message_passer_storage_root,
         state_root: output.state_root,
-        sync_status: sync_status(backend, l1).await?,
+        sync_status: sync_status_now(backend, l1).await?,
     })
 }
 
 /// op-node's rollup configuration, as far as tandem has its fields: the genesis on both layers,
 /// the chain ids, the addresses its batches and deposits go to, and the sequencer drift.
 pub(super) async fn rollup_config(backend: &Backend, l1: &impl L1) -> Result<serde_json::Value> {
+    let _turn = AT_ONCE
+        .acquire()
+        .await
+        .map_err(|e| Error::Config(e.to_string()))?;
     let genesis = {
         let reader = backend.storage.read()?;
         reader
@@ -227,4 +251,13 @@ pub(super) async fn rollup_config(backend: &Backend, l1: &impl L1) -> Result<ser
         "deposit_contract_address": system::PORTAL,
         "l1_system_config_address": Address::ZERO,
     }))
+}
+
+/// Store work off the async runtime's threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Config(format!("a store read failed: {e}")))?
 }

@@ -526,19 +526,28 @@ async fn a_verifier_forwards_the_raw_transactions_it_is_sent_to_its_sequencer() 
         .await
         .unwrap();
     derived(&sequencer, &forwarding).await;
-    // What the sequencer refuses comes back refused, with its reason.
-    let again = rpc(&forwarding)
-        .send_raw(&raw)
-        .await
-        .unwrap_err()
-        .to_string();
+    // What the sequencer refuses comes back refused, with its reason and nothing about where
+    // the sequencer is; what could never be pooled is refused before it is sent on.
+    let send = |node: &L2Handle, raw: Bytes| {
+        let client = rpc(node);
+        async move { client.send_raw(&raw).await.unwrap_err().to_string() }
+    };
+    let again = send(&forwarding, raw.clone()).await;
     assert!(
         again.contains("nonce too low") || again.contains("already known"),
         "{again}"
     );
+    let sequencer_url = sequencer.rpc_addr.to_string();
+    assert!(!again.contains(&sequencer_url), "{again}");
+    let refused = send(&forwarding, Bytes::from_static(&[0x02, 0xff, 0x00])).await;
+    assert!(refused.contains("could not be decoded"), "{refused}");
+    // With the sequencer gone, the verifier says so, and nothing else.
+    sequencer.shutdown().await;
+    let gone = send(&forwarding, raw).await;
+    assert!(gone.contains("the sequencer is unavailable"), "{gone}");
+    assert!(!gone.contains(&sequencer_url), "{gone}");
     forwarding.shutdown().await;
     plain.shutdown().await;
-    sequencer.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -73,3 +73,49 @@ async fn the_finalized_height_metric_is_the_finalized_height_not_the_head() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn txpool_shows_the_pool_and_refuses_a_content_answer_too_big_to_send() {
+    use alloy_consensus::TxEip1559;
+    use alloy_eips::eip2718::Encodable2718;
+    let limits = tandem_rpc::Limits {
+        max_response_bytes: 1 << 20,
+        ..Default::default()
+    };
+    let server = support::start(limits).await;
+    let key = &tandem_primitives::dev::accounts()[2];
+    let tx = key.sign(TxEip1559 {
+        chain_id: 900,
+        nonce: 0,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to: alloy_primitives::TxKind::Call(tandem_primitives::Address::repeat_byte(3)),
+        ..Default::default()
+    });
+    let raw = alloy_primitives::hex::encode_prefixed(tx.encoded_2718());
+    support::call(
+        server.addr,
+        "eth_sendRawTransaction",
+        serde_json::json!([raw]),
+    )
+    .await;
+    let status = support::call(server.addr, "txpool_status", serde_json::json!([])).await;
+    assert_eq!(
+        status,
+        serde_json::json!({"pending": "0x1", "queued": "0x0"})
+    );
+    let inspect = support::call(server.addr, "txpool_inspect", serde_json::json!([])).await;
+    assert!(
+        inspect["pending"].as_object().unwrap().len() == 1,
+        "{inspect}"
+    );
+    let request =
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "txpool_content", "params": []});
+    let answer = support::post(server.addr, request.to_string()).await.json();
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("more than an answer may carry"),
+        "{answer}"
+    );
+}
