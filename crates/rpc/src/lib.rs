@@ -67,10 +67,13 @@ pub async fn serve_with(
         .set_id_provider(pubsub::HexIdProvider)
         .build();
     let mut module = eth::Rpc::new(backend.clone()).into_rpc();
+    // Tracing and access lists share one node's limit on traces running at once.
+    let tracing = trace::Tracing::new(backend.clone());
     module
-        .merge(trace::TraceApiServer::into_rpc(trace::Tracing::new(
-            backend.clone(),
-        )))
+        .merge(trace::AccessListApiServer::into_rpc(tracing.clone()))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    module
+        .merge(trace::TraceApiServer::into_rpc(tracing))
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     if let Some(control) = &backend.dev {
         let dev = dev::Dev::new(backend.clone(), control.clone());

@@ -14,7 +14,7 @@ use crate::{
 };
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{B256, map::HashSet};
-use alloy_rpc_types_eth::{TransactionInfo, TransactionRequest};
+use alloy_rpc_types_eth::{AccessList, AccessListResult, TransactionInfo, TransactionRequest};
 use alloy_rpc_types_trace::{
     geth::{GethDebugTracingCallOptions, GethDebugTracingOptions, GethTrace, TraceResult},
     parity::{LocalizedTransactionTrace, TraceResults, TraceResultsWithTransactionHash, TraceType},
@@ -30,6 +30,7 @@ use revm::{
     },
     primitives::{Address, Log, U256},
 };
+use revm_inspectors::access_list::AccessListInspector;
 use revm_inspectors::tracing::{
     DebugInspector, TracingInspector, TracingInspectorConfig, TransactionContext,
 };
@@ -106,6 +107,21 @@ pub trait TraceApi {
         block: Option<BlockId>,
     ) -> RpcResult<TraceResults>;
 }
+
+/// EIP-2930's access list of a call (`eth_createAccessList`), found as geth finds it: by tracing
+/// the call with the list so far until the list stops changing.
+#[rpc(server)]
+pub trait AccessListApi {
+    #[method(name = "eth_createAccessList", blocking)]
+    fn create_access_list(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+    ) -> RpcResult<AccessListResult>;
+}
+
+/// How many times `eth_createAccessList` runs the call, at most, for the list to settle.
+const ACCESS_LIST_ROUNDS: usize = 4;
 
 /// The tracing handlers of one node.
 #[derive(Debug, Clone)]
@@ -385,6 +401,36 @@ impl Recipe for ParityReplay {
             .with_transaction_gas_used(gas)
             .into_trace_results_with_state(ran.outcome, &self.trace_types, ran.db)
             .map_err(|e| e.to_string())
+    }
+}
+
+/// An access list: what a call touches beyond its sender, its target and the precompiles.
+struct AccessLists {
+    seed: AccessList,
+}
+
+impl Recipe for AccessLists {
+    type Inspector = AccessListInspector;
+    /// The list, the gas the call used, and why it failed, if it did.
+    type Answer = (AccessList, u64, Option<String>);
+
+    fn make(&mut self) -> Result<AccessListInspector, String> {
+        Ok(AccessListInspector::new(self.seed.clone()))
+    }
+
+    fn finish(
+        &mut self,
+        inspector: &mut AccessListInspector,
+        ran: &Traced<'_>,
+    ) -> Result<Self::Answer, String> {
+        use revm::context_interface::result::ExecutionResult;
+        let error = match &ran.outcome.result {
+            ExecutionResult::Success { .. } => None,
+            ExecutionResult::Revert { .. } => Some("execution reverted".to_string()),
+            ExecutionResult::Halt { reason, .. } => Some(format!("{reason:?}")),
+        };
+        let gas = ran.outcome.result.tx_gas_used();
+        Ok((inspector.access_list(), gas, error))
     }
 }
 
@@ -898,6 +944,38 @@ impl TraceApiServer for Tracing {
         let answers = tracer.answers.clone();
         call::trace(&self.backend, &request, block, tracer)?;
         Ok(answer(&answers, 0, || "the call did not run".into())?)
+    }
+}
+
+impl AccessListApiServer for Tracing {
+    fn create_access_list(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+    ) -> RpcResult<AccessListResult> {
+        let _slot = self.slot()?;
+        let mut request = request;
+        let mut list = request.access_list.clone().unwrap_or_default();
+        for _ in 0..ACCESS_LIST_ROUNDS {
+            request.access_list = Some(list.clone());
+            let recipe = AccessLists { seed: list.clone() };
+            let tracer = Collect::new(Want::One(0), Limits::new(None, None)?, recipe);
+            let answers = tracer.answers.clone();
+            call::trace(&self.backend, &request, block, tracer)?;
+            let (found, gas, error) = answer(&answers, 0, || "the call did not run".into())?;
+            if found == list {
+                return Ok(AccessListResult {
+                    access_list: found,
+                    gas_used: alloy_primitives::U256::from(gas),
+                    error,
+                });
+            }
+            list = found;
+        }
+        Err(RpcError::server(format!(
+            "the access list did not settle in {ACCESS_LIST_ROUNDS} runs of the call"
+        ))
+        .into())
     }
 }
 

@@ -349,3 +349,35 @@ async fn the_genesis_block_and_unknown_blocks_are_refused_clearly() {
     let missing = refusal(server.addr, "debug_traceBlockByNumber", json!(["0x9"])).await;
     assert!(missing.contains("not found"), "{missing}");
 }
+
+#[tokio::test]
+async fn an_access_list_holds_what_a_call_touches_beyond_its_sender_and_target() {
+    let (server, _) = chain().await;
+    let from = dev::accounts()[0].address;
+    let request = json!({"from": from, "to": OUTER, "data": "0x12345678"});
+    let found = support::call(
+        server.addr,
+        "eth_createAccessList",
+        json!([request, "latest"]),
+    )
+    .await;
+    // INNER, which OUTER calls; OUTER itself (the target) only for the slots it reads and
+    // writes, as geth and reth list it.
+    let slot = |n: u8| format!("{:#x}", B256::with_last_byte(n));
+    let expected = json!([
+        {"address": INNER, "storageKeys": []},
+        {"address": OUTER, "storageKeys": [slot(0), slot(1)]},
+    ]);
+    assert_eq!(found["accessList"], expected, "{found}");
+    assert!(found.get("error").is_none(), "{found}");
+    let used = u64::from_str_radix(
+        found["gasUsed"].as_str().unwrap().trim_start_matches("0x"),
+        16,
+    );
+    assert!(used.unwrap() > 21_000, "{found}");
+    // A call that reverts still gets its list, and says it reverted.
+    let reverting = json!({"from": from, "to": INNER});
+    let failed = support::call(server.addr, "eth_createAccessList", json!([reverting])).await;
+    assert_eq!(failed["error"], "execution reverted");
+    assert_eq!(failed["accessList"], json!([]));
+}
