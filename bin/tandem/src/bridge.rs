@@ -4,7 +4,7 @@ use alloy_primitives::{
     Address, B256, U256,
     utils::{format_ether, parse_ether},
 };
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tandem_client::cli as flags;
 use tandem_client::{Client, bridge};
 use tandem_primitives::{ChainConfig, dev::DevAccount};
@@ -141,8 +141,7 @@ async fn withdraw(args: MoveArgs) -> eyre::Result<()> {
 }
 
 fn now() -> u64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH);
-    since_epoch.map(|d| d.as_secs()).unwrap_or_default()
+    tandem_primitives::Clock::unix_seconds(&tandem_primitives::SystemClock)
 }
 
 async fn status(args: StatusArgs) -> eyre::Result<()> {

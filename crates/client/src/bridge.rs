@@ -260,9 +260,8 @@ pub async fn finalize_when_ready(
         None => {
             let statuses = unpaid(l2, hash).await?;
             if !finalizable(&statuses) {
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-                let now = now.map(|d| d.as_secs()).unwrap_or_default();
-                let stands = statuses[0].describe(now);
+                use tandem_primitives::Clock;
+                let stands = statuses[0].describe(tandem_primitives::SystemClock.unix_seconds());
                 return Err(ClientError::Failed(format!(
                     "not finalizable yet: {stands}"
                 )));

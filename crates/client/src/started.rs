@@ -9,7 +9,7 @@ use tandem_primitives::{
 };
 
 /// Where a node serves JSON-RPC, over HTTP and WebSocket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     pub rpc: String,
@@ -74,7 +74,7 @@ impl Settlement {
 
 /// What a started node (or a whole devnet) reports. Fields a command does not have stay out of
 /// its JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Started {
     /// The L1 node (or the L2 node, for an L2 role).
@@ -120,18 +120,7 @@ impl Started {
         Self {
             endpoint: Endpoint::at(rpc),
             chain_id,
-            data_dir: None,
-            accounts: Vec::new(),
-            mnemonic: None,
-            role: None,
-            l1_rpc: None,
-            validator: None,
-            validators: None,
-            l2: None,
-            l2_verifier: None,
-            bridge: None,
-            explorer: None,
-            details: Vec::new(),
+            ..Self::default()
         }
     }
 

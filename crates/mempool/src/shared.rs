@@ -47,6 +47,17 @@ impl Pool {
         raw: &[u8],
         account: impl FnOnce(Address) -> Result<AccountState, E>,
     ) -> Result<B256, E> {
+        let (tx, sender) = self.check(raw)?;
+        let account = account(sender)?;
+        let (hash, _) = self.lock().add(tx, sender, account)?;
+        self.added.notify_one();
+        Ok(hash)
+    }
+
+    /// What [`Pool::admit`] checks before it reads any state: the bytes decode to a transaction
+    /// this layer takes, signed, within the pool's stateless rules and a transaction's gas cap.
+    /// The transaction and its sender.
+    pub fn check(&self, raw: &[u8]) -> Result<(TxEnvelope, Address), Error> {
         let tx = TxEnvelope::decode_2718_exact(raw).map_err(|e| match raw.first() {
             // A typed transaction of a type tandem does not take (blobs): geth's answer.
             Some(ty) if (0x03..0x7f).contains(ty) && *ty != 0x04 => Error::TypeNotSupported,
@@ -54,7 +65,7 @@ impl Pool {
         })?;
         // An L2 block takes only what a batch can carry.
         if self.layer == Layer::L2 && !tandem_primitives::batch::batchable(&tx) {
-            return Err(Error::TypeNotSupported.into());
+            return Err(Error::TypeNotSupported);
         }
         let sender = self.rules.check_stateless(&tx, raw.len())?;
         // What no block would ever include must not take the pool's room: the pool is bounded,
@@ -65,14 +76,9 @@ impl Pool {
             return Err(Error::GasLimitTooHigh {
                 cap,
                 gas: tx.gas_limit(),
-            }
-            .into());
+            });
         }
-
-        let account = account(sender)?;
-        let (hash, _) = self.lock().add(tx, sender, account)?;
-        self.added.notify_one();
-        Ok(hash)
+        Ok((tx, sender))
     }
 
     /// Pending transactions that pay `base_fee`, best first: a snapshot, so the lock is not held

@@ -37,17 +37,15 @@ impl Rpc {
     }
 }
 
-/// The checks a pool makes of a raw transaction without state.
+/// The checks a pool makes of a raw transaction before it reads state ([`tandem_mempool::Pool::check`]).
 fn check_stateless(backend: &Backend, raw: &Bytes) -> Result<()> {
-    use alloy_eips::eip2718::Decodable2718;
-    let tx = tandem_primitives::TxEnvelope::decode_2718(&mut raw.as_ref())
-        .map_err(|e| RpcError::invalid_params(format!("transaction could not be decoded: {e}")))?;
-    backend
-        .pool
-        .lock()
-        .check_stateless(&tx, raw.len())
-        .map_err(|e| RpcError::server(e.to_string()))?;
-    Ok(())
+    match backend.pool.check(raw) {
+        Ok(_) => Ok(()),
+        Err(tandem_mempool::Error::Decode(e)) => Err(RpcError::invalid_params(format!(
+            "transaction could not be decoded: {e}"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A block's receipts when it holds deposits (whose served form needs their nonce).
