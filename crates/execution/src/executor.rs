@@ -43,6 +43,16 @@ pub enum Error {
     Evm(String),
 }
 
+/// What a dev node's edit sets on one account ([`Executor::edit_account`]); `None` keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountEdit {
+    pub balance: Option<U256>,
+    pub nonce: Option<u64>,
+    pub code: Option<Bytes>,
+    /// Slots and their new values.
+    pub storage: Vec<(U256, U256)>,
+}
+
 /// The result of one included transaction.
 #[derive(Debug, Clone)]
 pub struct TxOutcome {
@@ -354,6 +364,30 @@ impl<'r, S: StateReader> Executor<'r, S> {
     pub fn move_balance(&mut self, from: Address, to: Address, amount: U256) -> Result<(), Error> {
         self.write_outside_evm(from, |info| info.balance -= amount, &[])?;
         self.write_outside_evm(to, |info| info.balance += amount, &[])
+    }
+
+    /// A dev node's edit of one account (`anvil_setBalance`, `setNonce`, `setCode`,
+    /// `setStorageAt`), written into the block's state before its transactions, as a system
+    /// write is, so the block's state root covers it.
+    pub fn edit_account(&mut self, address: Address, edit: &AccountEdit) -> Result<(), Error> {
+        let code = edit.code.clone();
+        self.write_outside_evm(
+            address,
+            |info| {
+                if let Some(balance) = edit.balance {
+                    info.balance = balance;
+                }
+                if let Some(nonce) = edit.nonce {
+                    info.nonce = nonce;
+                }
+                if let Some(code) = code {
+                    let code = revm::bytecode::Bytecode::new_raw(code);
+                    info.code_hash = code.hash_slow();
+                    info.code = Some(code);
+                }
+            },
+            &edit.storage,
+        )
     }
 
     /// Changes one account's fields and storage directly in the block's state, between transactions.

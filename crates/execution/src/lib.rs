@@ -18,8 +18,8 @@ pub use env::{
     intrinsic_gas, settles_dispute, tx_env, tx_gas_limit_cap,
 };
 pub use executor::{
-    Error, ExecutedBlock, Executor, ExecutorDb, TraceContext, TraceDb, Traced, Tracer, TxOutcome,
-    carry_l2_genesis, dev_genesis, dev_genesis_with, genesis_block, genesis_output,
+    AccountEdit, Error, ExecutedBlock, Executor, ExecutorDb, TraceContext, TraceDb, Traced, Tracer,
+    TxOutcome, carry_l2_genesis, dev_genesis, dev_genesis_with, genesis_block, genesis_output,
 };
 pub use recover::{RecoveryError, recover_sender, recover_senders};
 

@@ -78,6 +78,11 @@ impl BestTransactions {
         best
     }
 
+    /// Nothing to take (a block of something else: a dev node's account edits).
+    pub fn empty() -> Self {
+        Self::new(0, [])
+    }
+
     /// Moves every sender with a transaction matching `first` ahead of all others, with its whole
     /// chain so its nonces stay in order; both parts keep the tip order.
     /// Only transactions that can pay the base fee count: one that never will (it ends its

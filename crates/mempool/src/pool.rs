@@ -254,6 +254,25 @@ impl Rules {
 
     /// Checks what needs no state: encoding, chain, gas, fee fields and signature.
     pub fn check_stateless(&self, tx: &TxEnvelope, encoded_len: usize) -> Result<Address, Error> {
+        self.check_fields(tx, encoded_len)?;
+        let sender = recover_sender(tx).map_err(|_| Error::InvalidSender)?;
+        self.check_sent_by(tx, sender)?;
+        Ok(sender)
+    }
+
+    /// [`Rules::check_stateless`] for a transaction whose sender is given, not recovered (a dev
+    /// node's impersonated account).
+    pub fn check_as(
+        &self,
+        tx: &TxEnvelope,
+        encoded_len: usize,
+        sender: Address,
+    ) -> Result<(), Error> {
+        self.check_fields(tx, encoded_len)?;
+        self.check_sent_by(tx, sender)
+    }
+
+    fn check_fields(&self, tx: &TxEnvelope, encoded_len: usize) -> Result<(), Error> {
         if encoded_len > self.config.max_tx_bytes {
             return Err(Error::Oversized {
                 size: encoded_len,
@@ -282,7 +301,10 @@ impl Rules {
         {
             return Err(Error::TipAboveFeeCap);
         }
-        let sender = recover_sender(tx).map_err(|_| Error::InvalidSender)?;
+        Ok(())
+    }
+
+    fn check_sent_by(&self, tx: &TxEnvelope, sender: Address) -> Result<(), Error> {
         let needed = intrinsic_gas(tx, sender);
         if tx.gas_limit() < needed {
             return Err(Error::IntrinsicGasTooLow {
@@ -296,7 +318,7 @@ impl Rules {
                 min: u128::from(self.min_base_fee),
             });
         }
-        Ok(sender)
+        Ok(())
     }
 }
 

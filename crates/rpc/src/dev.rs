@@ -1,9 +1,12 @@
 //! Dev mode only: `eth_sendTransaction` signed with the unlocked dev accounts, as anvil does.
 use crate::{Backend, RpcError, call, error::Result, fees, submit_raw_transaction};
-use alloy_consensus::{TxEip1559, TxEip2930, TxLegacy};
+use alloy_consensus::{TxEip1559, TxEip2930, TxLegacy, TypedTransaction};
 use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{B256, TxKind};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::TransactionRequest;
+use tandem_execution::AccountEdit;
+use tandem_primitives::TxEnvelope;
+use tandem_state::LatestState;
 
 /// Fills in what the request leaves out (nonce, gas, fees), signs with the dev key of `from` and
 /// submits it like `eth_sendRawTransaction`.
@@ -11,11 +14,23 @@ pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionReques
     let from = request
         .from
         .ok_or_else(|| RpcError::invalid_params("missing from address"))?;
-    let signer = backend
-        .dev_signers
-        .iter()
-        .find(|s| s.address == from)
-        .ok_or_else(|| RpcError::server(format!("unknown account {from}")))?;
+    let signer = backend.dev_signers.iter().find(|s| s.address == from);
+    let impersonated = backend.dev.as_ref().is_some_and(|d| d.impersonates(from));
+    let sign = |tx: TypedTransaction| -> Result<TxEnvelope> {
+        use alloy_consensus::SignableTransaction;
+        let signature = match (signer, impersonated) {
+            (Some(signer), _) => signer.sign_hash(tx.signature_hash()),
+            // anvil's way: a placeholder signature, the sender given, never recovered.
+            (None, true) => IMPERSONATED,
+            (None, false) => return Err(RpcError::server(format!("unknown account {from}"))),
+        };
+        Ok(match tx {
+            TypedTransaction::Legacy(tx) => tx.into_signed(signature).into(),
+            TypedTransaction::Eip2930(tx) => tx.into_signed(signature).into(),
+            TypedTransaction::Eip1559(tx) => tx.into_signed(signature).into(),
+            _ => return Err(RpcError::server("unsupported transaction type")),
+        })
+    };
     let chain_id = backend.chain.chain_id;
     if request.chain_id.is_some_and(|id| id != chain_id) {
         return Err(RpcError::server(format!(
@@ -37,8 +52,8 @@ pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionReques
     let value = request.value.unwrap_or_default();
     let input = request.input.input().cloned().unwrap_or_default();
     let tx = if let Some(gas_price) = request.gas_price {
-        match request.access_list {
-            Some(access_list) => signer.sign(TxEip2930 {
+        sign(match request.access_list {
+            Some(access_list) => TypedTransaction::Eip2930(TxEip2930 {
                 chain_id,
                 nonce,
                 gas_price,
@@ -48,7 +63,7 @@ pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionReques
                 access_list,
                 input,
             }),
-            None => signer.sign(TxLegacy {
+            None => TypedTransaction::Legacy(TxLegacy {
                 chain_id: Some(chain_id),
                 nonce,
                 gas_price,
@@ -57,7 +72,7 @@ pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionReques
                 value,
                 input,
             }),
-        }
+        })?
     } else {
         let tip = match request.max_priority_fee_per_gas {
             Some(tip) => tip,
@@ -70,7 +85,7 @@ pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionReques
                 (2 * u128::from(fees::next_block_base_fee(backend, &reader)?)).saturating_add(tip)
             }
         };
-        signer.sign(TxEip1559 {
+        sign(TypedTransaction::Eip1559(TxEip1559 {
             chain_id,
             nonce,
             gas_limit,
@@ -80,11 +95,34 @@ pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionReques
             value,
             access_list: request.access_list.unwrap_or_default(),
             input,
-        })
+        }))?
     };
     drop(reader);
-    submit_raw_transaction(backend, &tx.encoded_2718().into())
+    if signer.is_some() {
+        return submit_raw_transaction(backend, &tx.encoded_2718().into());
+    }
+    // An impersonated sender's transaction skips signature recovery, and nothing else: the pool
+    // checks it against the sender's account as any other.
+    let encoded_len = tx.encode_2718_len();
+    backend
+        .pool
+        .lock()
+        .rules()
+        .check_as(&tx, encoded_len, from)
+        .map_err(RpcError::from)?;
+    let account = tandem_mempool::account_in(&LatestState(&backend.storage.read()?), from)?;
+    let (hash, _) = backend.pool.lock().add(tx, from, account)?;
+    backend.pool.added().notify_one();
+    Ok(hash)
 }
+
+/// The signature on an impersonated account's transactions (anvil uses the same kind of
+/// placeholder): r = s = 1, which recovers to no one's key.
+const IMPERSONATED: alloy_primitives::Signature = alloy_primitives::Signature::new(
+    U256::from_limbs([1, 0, 0, 0]),
+    U256::from_limbs([1, 0, 0, 0]),
+    false,
+);
 
 /// anvil's and Hardhat's dev methods, served by a dev node (one with a [`crate::mining::DevControl`]).
 #[jsonrpsee::proc_macros::rpc(server)]
@@ -111,6 +149,33 @@ pub trait DevApi {
         &self,
         timestamp: serde_json::Value,
     ) -> jsonrpsee::core::RpcResult<()>;
+    /// Records the chain, the pool and the clock; the id `evm_revert` takes.
+    #[method(name = "evm_snapshot", aliases = ["anvil_snapshot"], blocking)]
+    fn snapshot(&self) -> jsonrpsee::core::RpcResult<U256>;
+    /// Goes back to a snapshot, forgetting it and every later one; false if there is none.
+    #[method(name = "evm_revert", aliases = ["anvil_revert"], blocking)]
+    fn revert(&self, id: U256) -> jsonrpsee::core::RpcResult<bool>;
+    #[method(name = "anvil_setBalance", aliases = ["hardhat_setBalance"], blocking)]
+    fn set_balance(&self, address: Address, balance: U256) -> jsonrpsee::core::RpcResult<()>;
+    #[method(name = "anvil_setNonce", aliases = ["hardhat_setNonce"], blocking)]
+    fn set_nonce(&self, address: Address, nonce: U256) -> jsonrpsee::core::RpcResult<()>;
+    #[method(name = "anvil_setCode", aliases = ["hardhat_setCode"], blocking)]
+    fn set_code(&self, address: Address, code: Bytes) -> jsonrpsee::core::RpcResult<()>;
+    #[method(name = "anvil_setStorageAt", aliases = ["hardhat_setStorageAt"], blocking)]
+    fn set_storage_at(
+        &self,
+        address: Address,
+        slot: U256,
+        value: U256,
+    ) -> jsonrpsee::core::RpcResult<bool>;
+    /// `eth_sendTransaction` from `address` needs no key from now on.
+    #[method(name = "anvil_impersonateAccount", aliases = ["hardhat_impersonateAccount"])]
+    fn impersonate(&self, address: Address) -> jsonrpsee::core::RpcResult<()>;
+    #[method(name = "anvil_stopImpersonatingAccount", aliases = ["hardhat_stopImpersonatingAccount"])]
+    fn stop_impersonating(&self, address: Address) -> jsonrpsee::core::RpcResult<()>;
+    /// `eth_sendTransaction` from any account needs no key (or does again).
+    #[method(name = "anvil_autoImpersonateAccount")]
+    fn auto_impersonate(&self, on: bool) -> jsonrpsee::core::RpcResult<()>;
 }
 
 /// The most blocks one `anvil_mine` mines.
@@ -181,6 +246,18 @@ impl Dev {
         }
         self.control.set_next_timestamp(timestamp);
         Ok(())
+    }
+
+    /// Writes one account's edit, in a block of its own.
+    fn edit(&self, address: Address, edit: AccountEdit) -> Result<()> {
+        let Some(_busy) = self.requests.try_lock() else {
+            return Err(RpcError::limit(
+                "another mining request is running; try again",
+            ));
+        };
+        self.control
+            .edit(&self.backend, &[(address, edit)])
+            .map_err(RpcError::internal)
     }
 }
 
@@ -260,5 +337,93 @@ impl DevApiServer for Dev {
         timestamp: serde_json::Value,
     ) -> jsonrpsee::core::RpcResult<()> {
         Ok(self.next_timestamp(quantity(&timestamp, "timestamp")?)?)
+    }
+
+    fn snapshot(&self) -> jsonrpsee::core::RpcResult<U256> {
+        let id = self
+            .control
+            .snapshot(&self.backend)
+            .map_err(RpcError::internal)?;
+        Ok(U256::from(id))
+    }
+
+    fn revert(&self, id: U256) -> jsonrpsee::core::RpcResult<bool> {
+        let Ok(id) = u64::try_from(id) else {
+            return Ok(false);
+        };
+        let reverted = self
+            .control
+            .revert(&self.backend, id)
+            .map_err(RpcError::internal)?;
+        Ok(reverted)
+    }
+
+    fn set_balance(&self, address: Address, balance: U256) -> jsonrpsee::core::RpcResult<()> {
+        let balance = Some(balance);
+        Ok(self.edit(
+            address,
+            AccountEdit {
+                balance,
+                ..Default::default()
+            },
+        )?)
+    }
+
+    fn set_nonce(&self, address: Address, nonce: U256) -> jsonrpsee::core::RpcResult<()> {
+        let nonce = u64::try_from(nonce)
+            .ok()
+            .filter(|n| *n < u64::MAX)
+            .ok_or_else(|| RpcError::invalid_params("nonce must be below 2^64 - 1"))?;
+        let nonce = Some(nonce);
+        Ok(self.edit(
+            address,
+            AccountEdit {
+                nonce,
+                ..Default::default()
+            },
+        )?)
+    }
+
+    fn set_code(&self, address: Address, code: Bytes) -> jsonrpsee::core::RpcResult<()> {
+        let code = Some(code);
+        Ok(self.edit(
+            address,
+            AccountEdit {
+                code,
+                ..Default::default()
+            },
+        )?)
+    }
+
+    fn set_storage_at(
+        &self,
+        address: Address,
+        slot: U256,
+        value: U256,
+    ) -> jsonrpsee::core::RpcResult<bool> {
+        let storage = vec![(slot, value)];
+        self.edit(
+            address,
+            AccountEdit {
+                storage,
+                ..Default::default()
+            },
+        )?;
+        Ok(true)
+    }
+
+    fn impersonate(&self, address: Address) -> jsonrpsee::core::RpcResult<()> {
+        self.control.impersonate(address, true);
+        Ok(())
+    }
+
+    fn stop_impersonating(&self, address: Address) -> jsonrpsee::core::RpcResult<()> {
+        self.control.impersonate(address, false);
+        Ok(())
+    }
+
+    fn auto_impersonate(&self, on: bool) -> jsonrpsee::core::RpcResult<()> {
+        self.control.impersonate_all(on);
+        Ok(())
     }
 }

@@ -2,10 +2,10 @@
 //! interval. The dev node runs it, and tests that need an L1 of their own.
 use crate::{Backend, NewBlock};
 use std::{sync::Arc, time::Duration};
-use tandem_execution::{BlockAttributes, Error as ExecError, Executor};
+use tandem_execution::{AccountEdit, BlockAttributes, Error as ExecError, Executor};
 use tandem_mempool::{Candidates, Fill};
 use tandem_primitives::{Address, B256};
-use tandem_state::LatestState;
+use tandem_state::{LatestState, StateReader};
 use tandem_storage::BlockCommit;
 use tokio::sync::watch;
 
@@ -85,6 +85,19 @@ pub fn mine_block(
     timestamp: u64,
     allow_empty: bool,
 ) -> Result<Option<Arc<NewBlock>>> {
+    mine_block_with(backend, beneficiary, timestamp, allow_empty, &[])
+}
+
+/// [`mine_block`], or, when `edits` has any, a block of the dev node's account edits alone
+/// (written before any transaction would be, so its state root covers them), with nothing from
+/// the pool.
+fn mine_block_with(
+    backend: &Backend,
+    beneficiary: Address,
+    timestamp: u64,
+    allow_empty: bool,
+    edits: &[(Address, AccountEdit)],
+) -> Result<Option<Arc<NewBlock>>> {
     let reader = backend.storage.read()?;
     let last = reader.last_height().unwrap_or_default();
     let parent = reader.header(last)?.ok_or(tandem_storage::Error::Corrupt {
@@ -103,9 +116,14 @@ pub fn mine_block(
         &parent,
         &attrs,
     );
+    for (address, edit) in edits {
+        executor.edit_account(*address, edit)?;
+    }
     let base_fee = executor.header().base_fee_per_gas.unwrap_or_default();
-    let mut candidates =
-        tandem_mempool::disputes_first(backend.pool.best(base_fee), backend.chain.layer);
+    let mut candidates = match edits.is_empty() {
+        true => tandem_mempool::disputes_first(backend.pool.best(base_fee), backend.chain.layer),
+        false => tandem_mempool::BestTransactions::empty(),
+    };
     let mut invalid = Vec::new();
     let included = candidates.fill(|tx| match executor.execute((*tx.tx).clone(), tx.sender) {
         Ok(_) => Ok(Fill::Included),
@@ -117,7 +135,7 @@ pub fn mine_block(
         Err(ExecError::BlockFull { .. }) => Ok(Fill::Refused),
         Err(e) => Err(e),
     })?;
-    if included == 0 && !allow_empty {
+    if included == 0 && edits.is_empty() && !allow_empty {
         drop_invalid(backend, &invalid);
         return Ok(None);
     }
@@ -126,6 +144,17 @@ pub fn mine_block(
     let commit = executed.into_commit();
     commit_produced(backend, &commit)?;
     drop_invalid(backend, &invalid);
+    if !edits.is_empty() {
+        // Nonces or balances moved under the pool: it reads them again.
+        let reader = backend.storage.read()?;
+        let state = LatestState(&reader);
+        let nonces = edits
+            .iter()
+            .map(|(a, _)| Ok((*a, state.account(*a)?.map(|a| a.nonce).unwrap_or_default())))
+            .collect::<tandem_state::Result<Vec<_>>>()
+            .map_err(ExecError::State)?;
+        backend.pool.lock().on_block(nonces);
+    }
     let header = commit.block.header();
     tracing::info!(
         target: "node::miner",
@@ -178,7 +207,26 @@ pub struct DevControl {
     offset: std::sync::atomic::AtomicI64,
     next: parking_lot::Mutex<Option<u64>>,
     mining: parking_lot::Mutex<()>,
+    /// `evm_snapshot`s not reverted to yet, oldest first, with their ids.
+    snapshots: parking_lot::Mutex<Vec<(u64, Snapshot)>>,
+    next_snapshot: std::sync::atomic::AtomicU64,
+    /// Accounts `eth_sendTransaction` sends from without their key (`anvil_impersonateAccount`).
+    impersonated: parking_lot::Mutex<std::collections::HashSet<Address>>,
+    /// Every account is (`anvil_autoImpersonateAccount`).
+    impersonate_all: std::sync::atomic::AtomicBool,
 }
+
+/// What `evm_revert` puts back: the whole database (blocks, receipts, state), the pool's
+/// transactions and the miner's clock.
+struct Snapshot {
+    storage: tandem_storage::Savepoint,
+    pool: Vec<(tandem_primitives::TxEnvelope, Address)>,
+    offset: i64,
+    next: Option<u64>,
+}
+
+/// The most snapshots a dev node holds at once (each keeps the pages later blocks free).
+pub const MAX_SNAPSHOTS: usize = 1_024;
 
 impl std::fmt::Debug for DevControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -202,6 +250,109 @@ impl DevControl {
             offset: 0.into(),
             next: Default::default(),
             mining: Default::default(),
+            snapshots: Default::default(),
+            next_snapshot: Default::default(),
+            impersonated: Default::default(),
+            impersonate_all: Default::default(),
+        }
+    }
+
+    /// Lets `eth_sendTransaction` send from `address` without its key, or stops it.
+    pub fn impersonate(&self, address: Address, on: bool) {
+        let mut impersonated = self.impersonated.lock();
+        match on {
+            true => impersonated.insert(address),
+            false => impersonated.remove(&address),
+        };
+    }
+
+    /// Lets `eth_sendTransaction` send from any account, or stops it.
+    pub fn impersonate_all(&self, on: bool) {
+        self.impersonate_all
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether `eth_sendTransaction` may send from `address` without its key.
+    pub fn impersonates(&self, address: Address) -> bool {
+        self.impersonate_all
+            .load(std::sync::atomic::Ordering::SeqCst)
+            || self.impersonated.lock().contains(&address)
+    }
+
+    /// Writes `edits` into the state in a block of their own, mined now (tandem commits state
+    /// only with a block, so each edit is one block where anvil changes the state in place).
+    pub fn edit(
+        &self,
+        backend: &Backend,
+        edits: &[(Address, AccountEdit)],
+    ) -> std::result::Result<(), MineError> {
+        let _one_at_a_time = self.mining.lock();
+        let timestamp = self.timestamp(*self.next.lock());
+        mine_block_with(backend, self.beneficiary, timestamp, true, edits)?;
+        Ok(())
+    }
+
+    /// Records the chain, the pool and the clock as they are; the id to revert to.
+    pub fn snapshot(&self, backend: &Backend) -> std::result::Result<u64, MineError> {
+        let _one_at_a_time = self.mining.lock();
+        let mut snapshots = self.snapshots.lock();
+        if snapshots.len() >= MAX_SNAPSHOTS {
+            // The oldest goes, as a bounded history would lose it.
+            snapshots.remove(0);
+        }
+        let (pending, queued) = backend.pool.lock().content();
+        let snapshot = Snapshot {
+            storage: backend.storage.savepoint()?,
+            pool: pending
+                .into_iter()
+                .chain(queued)
+                .map(|t| ((*t.tx).clone(), t.sender))
+                .collect(),
+            offset: self.offset(),
+            next: *self.next.lock(),
+        };
+        let id = self
+            .next_snapshot
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        snapshots.push((id, snapshot));
+        Ok(id)
+    }
+
+    /// Puts back the chain, the pool and the clock as snapshot `id` found them, and forgets it
+    /// and every later snapshot. False if there is no such snapshot.
+    pub fn revert(&self, backend: &Backend, id: u64) -> std::result::Result<bool, MineError> {
+        let _one_at_a_time = self.mining.lock();
+        let mut snapshots = self.snapshots.lock();
+        let Some(at) = snapshots.iter().position(|(i, _)| *i == id) else {
+            return Ok(false);
+        };
+        let (_, snapshot) = snapshots.split_off(at).swap_remove(0);
+        backend.storage.restore(&snapshot.storage)?;
+        let reader = backend.storage.read()?;
+        let mut pool = backend.pool.lock();
+        let (pending, queued) = pool.content();
+        for tx in pending.into_iter().chain(queued) {
+            pool.remove(&tx.hash);
+        }
+        for (tx, sender) in snapshot.pool {
+            let account = tandem_mempool::account_in(&LatestState(&reader), sender)
+                .map_err(ExecError::State)?;
+            // What the pool took then it takes again (the state is the same).
+            let _ = pool.add(tx, sender, account);
+        }
+        drop(pool);
+        self.offset
+            .store(snapshot.offset, std::sync::atomic::Ordering::SeqCst);
+        *self.next.lock() = snapshot.next;
+        Ok(true)
+    }
+
+    /// The next block's timestamp: `set`, else the moved clock.
+    fn timestamp(&self, set: Option<u64>) -> u64 {
+        let now = i128::from(self.clock.unix_seconds());
+        match set {
+            Some(timestamp) => timestamp,
+            None => (now + i128::from(self.offset())).clamp(0, i128::from(MAX_TIMESTAMP)) as u64,
         }
     }
 
@@ -244,10 +395,7 @@ impl DevControl {
         let _one_at_a_time = self.mining.lock();
         let set = *self.next.lock();
         let now = i128::from(self.clock.unix_seconds());
-        let timestamp = match set {
-            Some(timestamp) => timestamp,
-            None => (now + i128::from(self.offset())).clamp(0, i128::from(MAX_TIMESTAMP)) as u64,
-        };
+        let timestamp = self.timestamp(set);
         let mined = mine_block(backend, self.beneficiary, timestamp, allow_empty)?;
         if mined.is_some() && set.is_some() {
             // The set timestamp is spent (unless another came meanwhile); the clock goes on from

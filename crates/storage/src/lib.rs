@@ -32,7 +32,8 @@ from_redb!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SavepointError
 );
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -56,6 +57,15 @@ impl Default for History {
 impl History {
     /// Blocks of state history kept by default.
     pub const DEFAULT_BLOCKS: u64 = 1_024;
+}
+
+/// A state of the whole database to go back to ([`Storage::savepoint`]).
+pub struct Savepoint(redb::Savepoint);
+
+impl std::fmt::Debug for Savepoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Savepoint").finish_non_exhaustive()
+    }
 }
 
 /// The chain database of one node.
@@ -101,6 +111,25 @@ impl Storage {
             let mut meta = tx.open_table(tables::META)?;
             meta.insert(key, value)?;
         }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The whole database as it stands, to go back to with [`Storage::restore`] (a dev node's
+    /// `evm_snapshot`). Held in memory only; while it is held, pages later commits free are kept.
+    pub fn savepoint(&self) -> Result<Savepoint> {
+        let tx = self.db.begin_write()?;
+        let savepoint = tx.ephemeral_savepoint()?;
+        tx.commit()?;
+        Ok(Savepoint(savepoint))
+    }
+
+    /// Puts every table back as it was at `savepoint`, atomically: blocks, receipts, the
+    /// transaction index, state and trie nodes committed since are gone, and so are the
+    /// savepoints taken after it.
+    pub fn restore(&self, savepoint: &Savepoint) -> Result<()> {
+        let mut tx = self.db.begin_write()?;
+        tx.restore_savepoint(&savepoint.0)?;
         tx.commit()?;
         Ok(())
     }

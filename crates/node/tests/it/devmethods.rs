@@ -158,3 +158,160 @@ async fn dev_methods_mine_on_request_travel_in_time_and_show_the_pool() {
     result(addr, "evm_setAutomine", json!([true])).await;
     node.shutdown().await;
 }
+
+/// The receipt of `hash` once the miner has it (a liveness bound, not a timing).
+async fn mined(addr: SocketAddr, hash: &Value) -> Value {
+    for _ in 0..600 {
+        let receipt = result(addr, "eth_getTransactionReceipt", json!([hash])).await;
+        if !receipt.is_null() {
+            return receipt;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{hash} was not mined in 30 s");
+}
+
+fn quantity(v: &Value) -> u128 {
+    u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+#[tokio::test]
+async fn dev_methods_edit_accounts_impersonate_and_revert_to_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = tandem_node::launch(crate::dev_config(dir.path()))
+        .await
+        .unwrap();
+    let addr = node.rpc_addr;
+    let whale = Address::repeat_byte(0x77);
+    let other = Address::repeat_byte(0x78);
+
+    // Edits read back at once, on the latest state, under anvil's and Hardhat's names.
+    let snapshot = result(addr, "evm_snapshot", json!([])).await;
+    let (height, _) = head(addr).await;
+    result(
+        addr,
+        "anvil_setBalance",
+        json!([whale, "0xde0b6b3a7640000"]),
+    )
+    .await;
+    result(addr, "hardhat_setNonce", json!([whale, "0x7"])).await;
+    result(
+        addr,
+        "anvil_setCode",
+        json!([other, "0x60016000526001601ff3"]),
+    )
+    .await;
+    assert_eq!(
+        result(addr, "anvil_setStorageAt", json!([other, "0x2", "0x2a"])).await,
+        true
+    );
+    let balance = result(addr, "eth_getBalance", json!([whale, "latest"])).await;
+    assert_eq!(quantity(&balance), 10u128.pow(18));
+    let nonce = result(addr, "eth_getTransactionCount", json!([whale, "latest"])).await;
+    assert_eq!(quantity(&nonce), 7);
+    assert_eq!(
+        result(addr, "eth_getCode", json!([other, "latest"])).await,
+        "0x60016000526001601ff3"
+    );
+    let slot = result(addr, "eth_getStorageAt", json!([other, "0x2", "latest"])).await;
+    assert_eq!(quantity(&slot), 42);
+    // The code runs: it returns one byte, 0x01.
+    let called = result(addr, "eth_call", json!([{"to": other}, "latest"])).await;
+    assert_eq!(called, "0x01");
+    let bad = rpc(addr, "anvil_setNonce", json!([whale, "0xffffffffffffffff"])).await;
+    assert!(
+        bad["error"]["message"].as_str().unwrap().contains("nonce"),
+        "{bad}"
+    );
+
+    // Impersonation: the whale sends without a key, at its edited nonce, until it stops.
+    let send = json!([{"from": whale, "to": other, "value": "0x3e8"}]);
+    let refused = rpc(addr, "eth_sendTransaction", send.clone()).await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown account")
+    );
+    result(addr, "anvil_impersonateAccount", json!([whale])).await;
+    let hash = result(addr, "eth_sendTransaction", send.clone()).await;
+    let receipt = mined(addr, &hash).await;
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    assert_eq!(receipt["from"].as_str().unwrap(), format!("{whale:#x}"));
+    let tx = result(addr, "eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(tx["from"].as_str().unwrap(), format!("{whale:#x}"));
+    assert_eq!(quantity(&tx["nonce"]), 7);
+    let other_balance = result(addr, "eth_getBalance", json!([other, "latest"])).await;
+    assert_eq!(quantity(&other_balance), 1_000);
+    result(addr, "hardhat_stopImpersonatingAccount", json!([whale])).await;
+    let refused = rpc(addr, "eth_sendTransaction", send.clone()).await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown account")
+    );
+
+    // A second snapshot, a transaction waiting in the pool, then back to the second one.
+    result(addr, "evm_setAutomine", json!([false])).await;
+    let from = dev::accounts()[2].address;
+    let waiting = result(
+        addr,
+        "eth_sendTransaction",
+        json!([{"from": from, "to": other, "value": "0x1"}]),
+    )
+    .await;
+    let second = result(addr, "evm_snapshot", json!([])).await;
+    assert_ne!(second, snapshot);
+    let (at_second, _) = head(addr).await;
+    let second_pool = result(addr, "txpool_status", json!([])).await;
+    assert_eq!(second_pool["pending"], "0x1");
+    result(addr, "evm_setAutomine", json!([true])).await;
+    result(addr, "anvil_setBalance", json!([whale, "0x1"])).await;
+    let included = mined(addr, &waiting).await;
+    assert_eq!(included["status"], "0x1");
+    assert!(head(addr).await.0 > at_second);
+    result(addr, "evm_setAutomine", json!([false])).await;
+    assert_eq!(result(addr, "evm_revert", json!([second])).await, true);
+    // The chain is back at the second snapshot: blocks, receipts, state and pool.
+    assert_eq!(head(addr).await.0, at_second);
+    assert_eq!(
+        result(addr, "eth_getTransactionReceipt", json!([waiting])).await,
+        Value::Null
+    );
+    assert_eq!(result(addr, "txpool_status", json!([])).await, second_pool);
+    let balance = result(addr, "eth_getBalance", json!([whale, "latest"])).await;
+    assert!(quantity(&balance) < 10u128.pow(18) && quantity(&balance) > 1);
+    // A reverted snapshot is gone; the first is still there, and going back to it undoes it all.
+    assert_eq!(result(addr, "evm_revert", json!([second])).await, false);
+    assert_eq!(result(addr, "evm_revert", json!([snapshot])).await, true);
+    assert_eq!(head(addr).await.0, height);
+    assert_eq!(
+        result(addr, "eth_getBalance", json!([whale, "latest"])).await,
+        "0x0"
+    );
+    assert_eq!(
+        result(addr, "eth_getCode", json!([other, "latest"])).await,
+        "0x"
+    );
+    assert_eq!(
+        result(addr, "txpool_status", json!([])).await,
+        json!({"pending": "0x0", "queued": "0x0"})
+    );
+    assert_eq!(
+        result(addr, "eth_getTransactionByHash", json!([hash])).await,
+        Value::Null
+    );
+    // The chain goes on from there.
+    result(addr, "evm_setAutomine", json!([true])).await;
+    let again = result(
+        addr,
+        "eth_sendTransaction",
+        json!([{"from": from, "to": other, "value": "0x1"}]),
+    )
+    .await;
+    let receipt = mined(addr, &again).await;
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(quantity(&receipt["blockNumber"]) as u64, height + 1);
+    node.shutdown().await;
+}
