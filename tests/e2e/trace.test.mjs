@@ -3,12 +3,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ethers } from 'ethers';
-import { startDev, startDevnet, compile } from './lib/node.mjs';
+import { startDev, startDevnet, compile, foundryBin } from './lib/node.mjs';
 
-const CAST = join(dirname(fileURLToPath(import.meta.url)), 'node_modules', '.bin', 'cast');
+const CAST = foundryBin('cast');
 const cast = (...args) => execFileSync(CAST, args, { encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
 
 for (const mode of ['dev', 'devnet', 'l2']) describe(`tracing on tandem ${mode} with cast`, () => {

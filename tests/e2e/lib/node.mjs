@@ -16,6 +16,14 @@ export function tandemBin() {
   return join(target, 'debug', 'tandem');
 }
 
+/**
+ * A Foundry tool (`cast`, `forge`, `anvil`) from its npm package: the Linux binary the package
+ * ships, run directly (the package's `.bin` wrapper exits 0 whatever the tool's exit code).
+ */
+export function foundryBin(tool) {
+  return join(root, 'tests', 'e2e', 'node_modules', '@foundry-rs', `${tool}-linux-amd64`, 'bin', tool);
+}
+
 export function tempDir(prefix = 'tandem-e2e-') {
   return mkdtempSync(join(tmpdir(), prefix));
 }

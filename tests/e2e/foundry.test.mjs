@@ -1,0 +1,145 @@
+// Foundry, as developers run it, against tandem dev, the devnet's L1 and its L2, and against anvil
+// for comparison: a project (foundry/) compiled offline with solc-js from npm, deployed with
+// `forge script --broadcast` (two contracts that name each other, then calls), and a
+// `forge test --fork-url` test that reads the deployed state and uses snapshots, time travel,
+// impersonation and balances. Then the node's own dev methods, driven by `cast` the same way on
+// anvil and on tandem dev.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDev, startDevnet, tempDir, cleanup, waitFor, foundryBin } from './lib/node.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SOLC = join(here, 'foundry', 'solc.mjs');
+const run = (tool, args, { cwd, env = {} } = {}) =>
+  execFileSync(foundryBin(tool), args, { cwd, encoding: 'utf8', timeout: 300_000, stdio: 'pipe', env: { ...process.env, NO_COLOR: '1', ...env } });
+const cast = (...args) => run('cast', args).trim();
+
+// The first standard dev account: funded on anvil and on every tandem chain.
+const DEPLOYER = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
+const KEY0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+/** Runs anvil 1.7.1 (from npm) on a free port, mining on each transaction. */
+async function startAnvil() {
+  const port = 30_000 + Math.floor(Math.random() * 20_000);
+  const proc = spawn(foundryBin('anvil'), ['--port', String(port), '--silent'], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('anvil', async () => {
+    try {
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' });
+      return r.ok;
+    } catch { return false; }
+  }, 60_000);
+  return { url, stop: () => new Promise((resolve) => { proc.on('exit', resolve); proc.kill('SIGINT'); }) };
+}
+
+/**
+ * Copies the project to a fresh directory, deploys it to `url` with forge script --broadcast,
+ * runs its fork test there, and returns the addresses deployed and forge's test report.
+ */
+function forgeProject(url) {
+  const dir = tempDir('tandem-foundry-');
+  try {
+    cpSync(join(here, 'foundry'), dir, { recursive: true, filter: (p) => !/\/(out|cache|broadcast)$/.test(p) });
+    const common = ['--use', SOLC, '--offline'];
+    run('forge', ['script', 'script/Deploy.s.sol', '--rpc-url', url, '--broadcast', '--slow', ...common], { cwd: dir, env: { DEPLOYER_KEY: KEY0 } });
+    const chainId = Number(cast('chain-id', '--rpc-url', url));
+    const broadcast = JSON.parse(readFileSync(join(dir, 'broadcast', 'Deploy.s.sol', String(chainId), 'run-latest.json'), 'utf8'));
+    const created = Object.fromEntries(broadcast.transactions.filter((t) => t.transactionType === 'CREATE').map((t) => [t.contractName, t.contractAddress]));
+    for (const receipt of broadcast.receipts) assert.equal(receipt.status, '0x1', JSON.stringify(receipt));
+    const report = JSON.parse(run('forge', ['test', '--fork-url', url, '--json', ...common], {
+      cwd: dir,
+      env: { VAULT: created.Vault, COUNTER: created.Counter, DEPLOYER },
+    }));
+    return { created, broadcast, report };
+  } finally {
+    cleanup(dir);
+  }
+}
+
+/** Every test of the fork suite passed, and there were four. */
+function assertAllPassed(report) {
+  const results = Object.values(report).flatMap((suite) => Object.entries(suite.test_results));
+  assert.equal(results.length, 4, JSON.stringify(Object.keys(report)));
+  for (const [name, result] of results) assert.equal(result.status, 'Success', `${name}: ${result.reason ?? ''}`);
+}
+
+/** What the project's state reads back as over plain RPC (cast). */
+function assertDeployed(url, { Vault, Counter }) {
+  assert.equal(cast('call', '--rpc-url', url, Counter, 'count()(uint256)'), '2');
+  assert.equal(cast('call', '--rpc-url', url, Counter, 'vault()(address)').toLowerCase(), Vault.toLowerCase());
+  assert.equal(cast('balance', '--rpc-url', url, Vault), '1000000000000000000');
+}
+
+/** A uint cast printed (`1000 [1e3]`), as a BigInt. */
+const uint = (text) => BigInt(text.split(' ')[0]);
+
+for (const target of ['anvil', 'dev']) describe(`Foundry and cast dev methods on ${target}`, () => {
+  let node, url, created;
+
+  before(async () => {
+    node = target === 'anvil' ? await startAnvil() : await startDev();
+    url = node.url;
+  });
+
+  after(async () => {
+    await node.stop('SIGINT');
+  });
+
+  it('forge script deploys the project and forge test --fork-url passes on what it deployed', () => {
+    const project = forgeProject(url);
+    created = project.created;
+    assertDeployed(url, created);
+    assertAllPassed(project.report);
+  });
+
+  it('cast drives snapshots, balances, impersonation and time travel the same way', () => {
+    assert.ok(created, 'the project was deployed');
+    const at = (...args) => cast(...args.slice(0, 1), '--rpc-url', url, ...args.slice(1));
+    const whale = '0x000000000000000000000000000000000000bEEF';
+    const height = Number(at('block-number'));
+    const snapshot = JSON.parse(at('rpc', 'evm_snapshot'));
+    at('rpc', 'anvil_setBalance', whale, '0x4563918244f40000');
+    assert.equal(at('balance', whale), '5000000000000000000');
+    at('rpc', 'anvil_impersonateAccount', whale);
+    at('send', '--unlocked', '--from', whale, created.Vault, 'deposit()', '--value', '1ether');
+    assert.equal(uint(at('call', created.Vault, 'balanceOf(address)(uint256)', whale)), 10n ** 18n);
+    // Locked for an hour: the withdrawal fails (cast says why), until time moves on.
+    assert.throws(() => at('send', '--unlocked', '--from', whale, created.Vault, 'withdraw()'), /Locked\(/);
+    at('rpc', 'evm_increaseTime', '3600');
+    at('rpc', 'evm_mine');
+    at('send', '--unlocked', '--from', whale, created.Vault, 'withdraw()');
+    assert.equal(uint(at('call', created.Vault, 'balanceOf(address)(uint256)', whale)), 0n);
+    at('rpc', 'anvil_stopImpersonatingAccount', whale);
+    assert.throws(() => at('send', '--unlocked', '--from', whale, created.Vault, 'deposit()'), /unknown account|No Signer/);
+    // Back to the snapshot: the whale never existed, the vault holds the deployer's ether alone.
+    assert.equal(JSON.parse(at('rpc', 'evm_revert', snapshot)), true);
+    assert.equal(Number(at('block-number')), height);
+    assert.equal(at('balance', whale), '0');
+    assert.equal(at('balance', created.Vault), '1000000000000000000');
+    assert.equal(JSON.parse(at('rpc', 'evm_revert', snapshot)), false, 'a snapshot is used once');
+  });
+});
+
+describe('Foundry on the devnet, L1 and L2', () => {
+  let node;
+
+  before(async () => {
+    node = await startDevnet(['--no-explorer']);
+  });
+
+  after(async () => {
+    const { code } = await node.stop('SIGINT');
+    assert.equal(code, 0, `clean shutdown on Ctrl-C: ${node.stderr()}`);
+  });
+
+  for (const layer of ['L1', 'L2']) it(`forge script deploys the project on ${layer} and forge test --fork-url passes`, () => {
+    const url = layer === 'L2' ? node.info.l2.rpc : node.url;
+    const { created, report } = forgeProject(url);
+    assertDeployed(url, created);
+    assertAllPassed(report);
+  });
+});
