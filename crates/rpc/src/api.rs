@@ -3,7 +3,8 @@ use crate::convert::{RpcBlock, RpcTransaction};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use alloy_rpc_types_eth::{
-    EIP1186AccountProofResponse, FeeHistory, Filter, Log, TransactionRequest,
+    BlockOverrides, EIP1186AccountProofResponse, FeeHistory, Filter, Log, TransactionRequest,
+    simulate::SimulatePayload, state::StateOverride,
 };
 use alloy_serde::JsonStorageKey;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
@@ -51,10 +52,30 @@ pub trait EthApi {
         block: Option<BlockId>,
     ) -> RpcResult<EIP1186AccountProofResponse>;
 
+    /// A call on a block's state, with geth's optional state and block overrides.
     #[method(name = "eth_call", blocking)]
-    fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes>;
+    fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state: Option<StateOverride>,
+        header: Option<Box<BlockOverrides>>,
+    ) -> RpcResult<Bytes>;
     #[method(name = "eth_estimateGas", blocking)]
-    fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64>;
+    fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state: Option<StateOverride>,
+        header: Option<Box<BlockOverrides>>,
+    ) -> RpcResult<U64>;
+    /// Blocks of calls simulated one after another on a block's state (geth's `eth_simulateV1`).
+    #[method(name = "eth_simulateV1", blocking)]
+    fn simulate_v1(
+        &self,
+        payload: SimulatePayload,
+        block: Option<BlockId>,
+    ) -> RpcResult<Vec<serde_json::Value>>;
     #[method(name = "eth_sendTransaction", blocking)]
     fn send_transaction(&self, request: TransactionRequest) -> RpcResult<B256>;
     #[method(name = "eth_sendRawTransaction")]

@@ -13,13 +13,15 @@ use tandem_execution::{BlockAttributes, Traced, Tracer, block_env, cfg_env, tx_g
 use tandem_primitives::{ChainConfig, Header};
 use tandem_state::{StateDb, StateReader};
 
+use crate::simulate::{self, Overrides};
+
 enum Outcome {
     Success { gas_used: u64, output: Bytes },
     Revert { output: Bytes },
     Halt { reason: HaltReason },
 }
 
-fn tx_env(request: &TransactionRequest, chain_id: u64, gas_limit: u64) -> TxEnv {
+pub(crate) fn tx_env(request: &TransactionRequest, chain_id: u64, gas_limit: u64) -> TxEnv {
     let dynamic = request.max_fee_per_gas.is_some() || request.max_priority_fee_per_gas.is_some();
     TxEnv {
         tx_type: if dynamic {
@@ -51,20 +53,44 @@ fn tx_env(request: &TransactionRequest, chain_id: u64, gas_limit: u64) -> TxEnv 
 }
 
 /// An EVM set up to run `request` on the state after `header` with `gas_limit`, as `eth_call`
-/// runs it, and the transaction it runs.
+/// runs it (`overrides` applied first), and the transaction it runs.
 fn prepare<'a>(
     state: &'a dyn StateReader,
     header: &Header,
     chain: &ChainConfig,
     request: &TransactionRequest,
     gas_limit: u64,
-) -> (CallEvm<'a>, TxEnv) {
-    let chain_id = chain.chain_id;
-    let mut cfg = cfg_env(chain_id);
+    overrides: Overrides<'_>,
+) -> Result<(CallEvm<'a>, TxEnv)> {
+    let mut db = CacheDB::new(StateDb(state));
+    let header = match overrides.block {
+        Some(block) => &simulate::apply_block(header, block, &mut db)?,
+        None => header,
+    };
+    if let Some(state) = overrides.state {
+        simulate::apply_state(&mut db, state)?;
+    }
+    let gas_limit = gas_limit.min(header.gas_limit);
+    let evm = evm_over(db, header, chain, request, false);
+    Ok((evm, tx_env(request, chain.chain_id, gas_limit)))
+}
+
+/// An EVM over `db` in the block of `header`, as `eth_call` runs one (no nonce check, no base
+/// fee unless the request names fees) or, with `validate`, as a block would (`eth_simulateV1`).
+pub(crate) fn evm_over<DB: revm::Database>(
+    db: DB,
+    header: &Header,
+    chain: &ChainConfig,
+    request: &TransactionRequest,
+    validate: bool,
+) -> tandem_execution::TandemEvm<DB> {
+    let mut cfg = cfg_env(chain.chain_id);
     // As geth: calls and estimates never check the nonce (a client may ask with its pending one).
-    cfg.disable_nonce_check = true;
+    cfg.disable_nonce_check = !validate;
+    // As geth: a call may come from an address with code (a contract, a delegated account).
+    cfg.disable_eip3607 = !validate;
     let fees_given = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
-    cfg.disable_base_fee = !fees_given;
+    cfg.disable_base_fee = !validate && !fees_given;
     cfg.disable_block_gas_limit = true;
     cfg.tx_gas_limit_cap = Some(cap(chain, request, header));
     let attrs = BlockAttributes {
@@ -78,15 +104,13 @@ fn prepare<'a>(
         header.gas_limit,
         header.base_fee_per_gas.unwrap_or_default(),
     );
-    let db = CacheDB::new(StateDb(state));
-    let evm = tandem_execution::build_evm(db, cfg, block, chain.layer);
-    (evm, tx_env(request, chain_id, gas_limit))
+    tandem_execution::build_evm(db, cfg, block, chain.layer)
 }
 
 type CallEvm<'a> = tandem_execution::TandemEvm<CacheDB<StateDb<&'a dyn StateReader>>>;
 
 /// The EVM's refusal of a call as an RPC error.
-fn refused<E: std::fmt::Display>(e: EVMError<E, InvalidTransaction>) -> RpcError {
+pub(crate) fn refused<E: std::fmt::Display>(e: EVMError<E, InvalidTransaction>) -> RpcError {
     match e {
         EVMError::Transaction(e) => RpcError::server(invalid_tx_message(&e)),
         EVMError::Custom(why) => RpcError::server(why),
@@ -100,8 +124,9 @@ fn run(
     chain: &ChainConfig,
     request: &TransactionRequest,
     gas_limit: u64,
+    overrides: Overrides<'_>,
 ) -> Result<Outcome> {
-    let (mut evm, env) = prepare(state, header, chain, request, gas_limit);
+    let (mut evm, env) = prepare(state, header, chain, request, gas_limit, overrides)?;
     let done = evm.transact(env).map_err(refused)?;
     Ok(match done.result {
         ExecutionResult::Success { output, gas, .. } => Outcome::Success {
@@ -119,6 +144,7 @@ pub(crate) fn trace<T>(
     backend: &Backend,
     request: &TransactionRequest,
     block: Option<BlockId>,
+    overrides: Overrides<'_>,
     mut tracer: T,
 ) -> Result<()>
 where
@@ -128,7 +154,7 @@ where
     let reader = backend.storage.read()?;
     with_state(&reader, block, |state, header| {
         let gas_limit = call_gas_limit(&backend.chain, request, header);
-        let (mut evm, env) = prepare(state, header, &backend.chain, request, gas_limit);
+        let (mut evm, env) = prepare(state, header, &backend.chain, request, gas_limit, overrides)?;
         let Some(inspector) = tracer.begin(0, Default::default()) else {
             return Ok(());
         };
@@ -173,7 +199,7 @@ fn invalid_tx_message(e: &InvalidTransaction) -> String {
     }
 }
 
-fn halt_message(reason: &HaltReason) -> String {
+pub(crate) fn halt_message(reason: &HaltReason) -> String {
     match reason {
         HaltReason::OutOfGas(_) => "out of gas".into(),
         HaltReason::InvalidFEOpcode | HaltReason::OpcodeNotFound => "invalid opcode".into(),
@@ -193,7 +219,7 @@ fn call_gas_limit(chain: &ChainConfig, request: &TransactionRequest, header: &He
         .min(cap(chain, request, header))
 }
 
-fn cap(chain: &ChainConfig, request: &TransactionRequest, header: &Header) -> u64 {
+pub(crate) fn cap(chain: &ChainConfig, request: &TransactionRequest, header: &Header) -> u64 {
     let to = request.to.unwrap_or(TxKind::Create);
     tx_gas_limit_cap(chain.layer, to, header.gas_limit)
 }
@@ -203,6 +229,7 @@ pub(crate) fn call(
     backend: &Backend,
     request: &TransactionRequest,
     block: Option<BlockId>,
+    overrides: Overrides<'_>,
 ) -> Result<Bytes> {
     let reader = backend.storage.read()?;
     with_state(&reader, block, |state, header| {
@@ -212,6 +239,7 @@ pub(crate) fn call(
             &backend.chain,
             request,
             call_gas_limit(&backend.chain, request, header),
+            overrides,
         )? {
             Outcome::Success { output, .. } => Ok(output),
             Outcome::Revert { output } => Err(RpcError::reverted(&output)),
@@ -225,6 +253,7 @@ pub(crate) fn estimate_gas(
     backend: &Backend,
     request: &TransactionRequest,
     block: Option<BlockId>,
+    overrides: Overrides<'_>,
 ) -> Result<u64> {
     let reader = backend.storage.read()?;
     let chain = &backend.chain;
@@ -255,15 +284,20 @@ pub(crate) fn estimate_gas(
             .or(request.gas_price)
             .unwrap_or_default();
         if price > 0 {
-            let balance = state
-                .account(request.from.unwrap_or_default())?
-                .map(|a| a.balance)
-                .unwrap_or_default();
+            let from = request.from.unwrap_or_default();
+            let overridden = overrides
+                .state
+                .and_then(|o| o.get(&from))
+                .and_then(|a| a.balance);
+            let balance = match overridden {
+                Some(balance) => balance,
+                None => state.account(from)?.map(|a| a.balance).unwrap_or_default(),
+            };
             let available =
                 balance.saturating_sub(request.value.unwrap_or_default()) / U256::from(price);
             hi = hi.min(available.try_into().unwrap_or(u64::MAX));
         }
-        let used = match run(state, header, chain, request, hi)? {
+        let used = match run(state, header, chain, request, hi, overrides)? {
             Outcome::Success { gas_used, .. } => gas_used,
             Outcome::Revert { output } => return Err(RpcError::reverted(&output)),
             Outcome::Halt {
@@ -277,7 +311,7 @@ pub(crate) fn estimate_gas(
         };
         let succeeds = |gas: u64| -> Result<bool> {
             Ok(matches!(
-                run(state, header, chain, request, gas)?,
+                run(state, header, chain, request, gas, overrides)?,
                 Outcome::Success { .. }
             ))
         };

@@ -46,7 +46,7 @@ pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionReques
     request.nonce = Some(nonce);
     let gas_limit = match request.gas {
         Some(gas) => gas,
-        None => call::estimate_gas(backend, &request, None)?,
+        None => call::estimate_gas(backend, &request, None, Default::default())?,
     };
     let to = request.to.unwrap_or(TxKind::Create);
     let value = request.value.unwrap_or_default();

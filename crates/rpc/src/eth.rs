@@ -5,12 +5,15 @@ use crate::{
     blocks::{check_history, latest, resolve_id, resolve_number, resolve_state_block, with_state},
     call, convert,
     error::Result,
-    fees, filters, pubsub, submit_raw_transaction,
+    fees, filters, pubsub,
+    simulate::Overrides,
+    submit_raw_transaction,
 };
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
 use alloy_rpc_types_eth::{
-    EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter, Log, TransactionRequest,
+    BlockOverrides, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter, Log,
+    TransactionRequest, simulate::SimulatePayload, state::StateOverride,
 };
 use alloy_serde::JsonStorageKey;
 use jsonrpsee::{PendingSubscriptionSink, core::RpcResult};
@@ -198,16 +201,41 @@ impl EthApiServer for Rpc {
         })
     }
 
-    fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
-        Ok(call::call(&self.backend, &request, block)?)
+    fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state: Option<StateOverride>,
+        header: Option<Box<BlockOverrides>>,
+    ) -> RpcResult<Bytes> {
+        let overrides = Overrides {
+            state: state.as_ref(),
+            block: header.as_deref(),
+        };
+        Ok(call::call(&self.backend, &request, block, overrides)?)
     }
 
-    fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64> {
-        Ok(U64::from(call::estimate_gas(
-            &self.backend,
-            &request,
-            block,
-        )?))
+    fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state: Option<StateOverride>,
+        header: Option<Box<BlockOverrides>>,
+    ) -> RpcResult<U64> {
+        let overrides = Overrides {
+            state: state.as_ref(),
+            block: header.as_deref(),
+        };
+        let gas = call::estimate_gas(&self.backend, &request, block, overrides)?;
+        Ok(U64::from(gas))
+    }
+
+    fn simulate_v1(
+        &self,
+        payload: SimulatePayload,
+        block: Option<BlockId>,
+    ) -> RpcResult<Vec<serde_json::Value>> {
+        Ok(crate::simulate::simulate(&self.backend, &payload, block)?)
     }
 
     fn send_transaction(&self, request: TransactionRequest) -> RpcResult<B256> {

@@ -24,6 +24,7 @@ mod open;
 mod preconf;
 mod probes;
 mod pubsub;
+mod simulate;
 mod status;
 pub mod trace;
 mod txpool;

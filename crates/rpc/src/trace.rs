@@ -868,16 +868,14 @@ impl TraceApiServer for Tracing {
     ) -> RpcResult<GethTrace> {
         let _slot = self.slot()?;
         let options = options.unwrap_or_default();
-        if options.state_overrides.is_some() || options.block_overrides.is_some() {
-            return Err(RpcError::invalid_params(
-                "state and block overrides are not supported yet",
-            )
-            .into());
-        }
+        let overrides = crate::simulate::Overrides {
+            state: options.state_overrides.as_ref(),
+            block: options.block_overrides.as_ref(),
+        };
         let (geth, limits) = Geth::new(&options.tracing_options, None)?;
         let tracer = Collect::new(Want::One(0), limits, geth);
         let answers = tracer.answers.clone();
-        call::trace(&self.backend, &request, block, tracer)?;
+        call::trace(&self.backend, &request, block, overrides, tracer)?;
         Ok(answer(&answers, 0, || "the call did not run".into())?)
     }
 
@@ -942,7 +940,7 @@ impl TraceApiServer for Tracing {
         let limits = ParityReplay::limits(&trace_types)?;
         let tracer = Collect::new(Want::One(0), limits, ParityReplay { trace_types });
         let answers = tracer.answers.clone();
-        call::trace(&self.backend, &request, block, tracer)?;
+        call::trace(&self.backend, &request, block, Default::default(), tracer)?;
         Ok(answer(&answers, 0, || "the call did not run".into())?)
     }
 }
@@ -961,7 +959,7 @@ impl AccessListApiServer for Tracing {
             let recipe = AccessLists { seed: list.clone() };
             let tracer = Collect::new(Want::One(0), Limits::new(None, None)?, recipe);
             let answers = tracer.answers.clone();
-            call::trace(&self.backend, &request, block, tracer)?;
+            call::trace(&self.backend, &request, block, Default::default(), tracer)?;
             let (found, gas, error) = answer(&answers, 0, || "the call did not run".into())?;
             if found == list {
                 return Ok(AccessListResult {

@@ -2,6 +2,7 @@
 //! requests, and the figures (`net_peerCount`, `eth_syncing`, `/metrics`).
 mod envelope;
 mod fuzz;
+mod simulate;
 mod status;
 mod support;
 mod trace;
