@@ -110,6 +110,35 @@ describe('the explorer in a browser', () => {
     await page.screenshot({ path: join(artifacts, 'explorer-hostile-token.png'), fullPage: true });
   });
 
+  it('shows an L2 transaction\'s call tree, its value moves and its calldata decoded', async () => {
+    const deploy = async (name) => {
+      const { abi, bytecode } = compile('Trace.sol', name);
+      const contract = await new ethers.ContractFactory(abi, bytecode, wallet(7, l2)).deploy();
+      await contract.waitForDeployment();
+      return contract;
+    };
+    const inner = await deploy('Inner');
+    const outer = await deploy('Outer');
+    const receipt = await (await outer.go(await inner.getAddress(), { value: 1000n })).wait();
+    await page.goto(`${base}/l2/tx/${receipt.hash}`);
+    const rows = page.locator('table.calls tr.call');
+    assert.equal(await rows.count(), 2, await page.content());
+    // The outer call from the sender, then the inner one, a level deeper, failed with its reason.
+    assert.match(await rows.nth(0).textContent(), new RegExp(outer.target.slice(2), 'i'));
+    assert.ok(await rows.nth(1).evaluate((r) => r.classList.contains('depth-1') && r.classList.contains('failed')));
+    assert.match(await rows.nth(1).textContent(), new RegExp(inner.target.slice(2), 'i'));
+    assert.match(await rows.nth(1).locator('.call-error').textContent(), /inner says no/);
+    assert.match(await page.textContent('ul.value-moves'), /0\.000000000000001 ETH|1000 wei/);
+    await page.screenshot({ path: join(artifacts, 'explorer-call-tree.png'), fullPage: true });
+    // An ERC-20 transfer's calldata reads as the call it is.
+    const { abi, bytecode } = compile('Token.sol', 'Token');
+    const token = await new ethers.ContractFactory(abi, bytecode, wallet(7, l2)).deploy('Calls', 'CLS', 1000n);
+    await token.waitForDeployment();
+    const sent = await (await token.transfer(wallet(8).address, 7n)).wait();
+    await page.goto(`${base}/l2/tx/${sent.hash}`);
+    assert.equal(await page.textContent('.input-call'), `transfer(to: ${wallet(8).address}, value: 7)`);
+  });
+
   it('shows the rollup and bridge pages', async () => {
     await page.goto(`${base}/rollup`);
     await page.waitForSelector('#batches tbody tr');

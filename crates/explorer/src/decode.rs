@@ -109,6 +109,14 @@ pub async fn log(node: &Node, log: &Value) -> Option<DecodedLog> {
         field("value", e.value),
         field("withdrawalHash", e.withdrawalHash),
     ]);
+    if let Some((event, fields)) = crate::calls::event(&topics, &data) {
+        return Some(DecodedLog {
+            address: emitter,
+            event,
+            fields,
+            token: None,
+        });
+    }
     let mut fields: Vec<(String, String)> = topics
         .iter()
         .enumerate()

@@ -405,7 +405,13 @@ struct TxPage {
     l1_fee: Option<String>,
     batch: Option<BatchInfo>,
     input_len: usize,
+    /// The input as a call, when the explorer knows its function.
+    input_call: Option<String>,
     logs: Vec<DecodedLog>,
+    calls: crate::calls::CallTree,
+    /// Why the call tree is missing (the node keeps no state that old, or serves no tracing).
+    calls_missing: Option<String>,
+    value_moves: Vec<(String, String, String)>,
 }
 
 pub(crate) async fn transaction(app: &App, layer: &str, hash: &str) -> PageResult {
@@ -456,6 +462,15 @@ pub(crate) async fn transaction(app: &App, layer: &str, hash: &str) -> PageResul
         ("l2", Some(n)) => carrying(app, n).await,
         _ => None,
     };
+    let (calls, calls_missing) = match block {
+        Some(_) => match crate::calls::tree(node, &hash.to_string()).await {
+            Ok(tree) => (tree, None),
+            Err(why) => (Default::default(), Some(why)),
+        },
+        None => (Default::default(), Some("not mined yet".into())),
+    };
+    let value_moves = calls.value_moves();
+    let input = bytes(&tx["input"]).unwrap_or_default();
     Ok(render(&TxPage {
         layer: layer.to_string(),
         layer_title: title(layer),
@@ -475,8 +490,12 @@ pub(crate) async fn transaction(app: &App, layer: &str, hash: &str) -> PageResul
         fee_execution: eth(execution),
         l1_fee: l1_fee.map(eth),
         batch,
-        input_len: bytes(&tx["input"]).map(|b| b.len()).unwrap_or_default(),
+        input_len: input.len(),
+        input_call: crate::calls::call(&input),
         logs,
+        calls,
+        calls_missing,
+        value_moves,
     }))
 }
 
