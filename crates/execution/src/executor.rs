@@ -157,6 +157,26 @@ pub struct Executor<'r, S: StateReader> {
     /// The transaction the tracer's inspector just ran (its index, hash and environment), until
     /// its outcome is final and handed to the tracer ([`Executor::traced`]).
     inspected: Option<(usize, B256, revm::context::TxEnv)>,
+    /// What each commit wrote since the last [`Executor::take_writes`], when recorded.
+    writes: Option<Vec<Write>>,
+}
+
+/// One account as a commit left it: what the open block's `pending` state shows of it
+/// ([`Executor::record_writes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub address: Address,
+    pub balance: U256,
+    pub nonce: u64,
+    pub code_hash: B256,
+    /// Its code, when the write set it (a creation, an EIP-7702 delegation).
+    pub code: Option<Bytes>,
+    /// Its storage was emptied first (created or self-destructed in this block).
+    pub wiped: bool,
+    /// It is gone (self-destructed).
+    pub destroyed: bool,
+    /// The slots written, with their new values.
+    pub storage: Vec<(U256, U256)>,
 }
 
 impl<S: StateReader> std::fmt::Debug for Executor<'_, S> {
@@ -260,6 +280,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
             soft_gas_limit: chain.soft_gas_limit(),
             transactions: Vec::new(),
             receipts: Vec::new(),
+            writes: None,
             meter: None,
             tracer: None,
             inspected: None,
@@ -269,6 +290,17 @@ impl<'r, S: StateReader> Executor<'r, S> {
     /// Runs the transactions `tracer` wants under its inspectors from now on.
     pub fn trace(&mut self, tracer: Box<dyn Tracer<TraceContext<S>> + 'r>) {
         self.tracer = Some(tracer);
+    }
+
+    /// Records what every commit writes from now on, for [`Executor::take_writes`] (a
+    /// sequencer's open block, which its `pending` state shows).
+    pub fn record_writes(&mut self) {
+        self.writes.get_or_insert_with(Vec::new);
+    }
+
+    /// What was written since the last call, oldest first (empty unless recorded).
+    pub fn take_writes(&mut self) -> Vec<Write> {
+        self.writes.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// (L2) Charges what every write deletes to the block's witness `meter` before it commits
@@ -283,6 +315,38 @@ impl<'r, S: StateReader> Executor<'r, S> {
         use revm::ExecuteCommitEvm;
         if let Some(meter) = &self.meter {
             meter.charge_writes(&state)?;
+        }
+        if let Some(writes) = &mut self.writes {
+            writes.extend(
+                state
+                    .iter()
+                    .filter(|(_, a)| a.is_touched())
+                    .map(|(address, a)| {
+                        let wiped = a.is_created() || a.is_selfdestructed();
+                        Write {
+                            address: *address,
+                            balance: a.info.balance,
+                            nonce: a.info.nonce,
+                            code_hash: a.info.code_hash,
+                            code: a
+                                .info
+                                .code
+                                .as_ref()
+                                .filter(|_| {
+                                    wiped || a.info.code_hash != revm::primitives::KECCAK_EMPTY
+                                })
+                                .map(|c| c.original_bytes()),
+                            wiped,
+                            destroyed: a.is_selfdestructed(),
+                            storage: a
+                                .storage
+                                .iter()
+                                .filter(|(_, slot)| wiped || slot.is_changed())
+                                .map(|(key, slot)| (*key, slot.present_value))
+                                .collect(),
+                        }
+                    }),
+            );
         }
         self.evm.commit(state);
         Ok(())

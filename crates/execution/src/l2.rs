@@ -514,6 +514,8 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             executor.trace(tracer);
         }
         executor.meter_writes(meter.clone());
+        // What the open block wrote is what a sequencer's `pending` shows.
+        executor.record_writes();
         executor.set_base_fee(next_base_fee(chain, parent, used));
         executor.set_l1_origin(&origin)?;
         let mut queued = 0;
@@ -611,6 +613,11 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
     /// The nonce and balance of `address` as the block stands.
     pub fn account(&mut self, address: Address) -> Result<(u64, U256), Error> {
         self.executor.account(address)
+    }
+
+    /// What the block wrote since the last call (system writes, queue entries, transactions).
+    pub fn take_writes(&mut self) -> Vec<crate::Write> {
+        self.executor.take_writes()
     }
 
     /// Charges the L1 data fee, then executes the transaction, within the block's witness budget.

@@ -19,7 +19,8 @@ pub use env::{
 };
 pub use executor::{
     AccountEdit, Error, ExecutedBlock, Executor, ExecutorDb, TraceContext, TraceDb, Traced, Tracer,
-    TxOutcome, carry_l2_genesis, dev_genesis, dev_genesis_with, genesis_block, genesis_output,
+    TxOutcome, Write, carry_l2_genesis, dev_genesis, dev_genesis_with, genesis_block,
+    genesis_output,
 };
 pub use recover::{RecoveryError, recover_sender, recover_senders};
 

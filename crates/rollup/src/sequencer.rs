@@ -285,6 +285,9 @@ fn publish<S: tandem_state::StateReader>(
         accounts.push((sender, AccountState { nonce, balance }));
     }
     backend.preconf.accounts(accounts);
+    // What `pending` reads: the open block's state so far.
+    let writes = builder.take_writes();
+    backend.preconf.written(builder.header(), writes);
     backend.preconf.executed(fresh);
     Ok(())
 }

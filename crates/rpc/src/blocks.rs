@@ -59,6 +59,26 @@ pub(crate) fn with_state<T>(
     f(&state, &header)
 }
 
+/// [`with_state`], except that `pending` on a node with an open block (a sequencer) reads that
+/// block: its header, and the state after its parent with what it has written so far over it,
+/// as Flashblocks serves it. Elsewhere `pending` is the latest block.
+pub(crate) fn with_state_of<T>(
+    backend: &crate::Backend,
+    reader: &Reader,
+    id: Option<BlockId>,
+    f: impl FnOnce(&dyn StateReader, &Header) -> Result<T>,
+) -> Result<T> {
+    if matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending)))
+        && let Some(open) = backend.preconf.open_block()
+        // Read on the state it was built on; once sealed, the latest block has it all.
+        && Some(open.header.number) == reader.last_height().map(|n| n + 1)
+    {
+        let base = LatestState(reader);
+        return f(&open.over(&base), &open.header);
+    }
+    with_state(reader, id, f)
+}
+
 fn missing_state(reader: &Reader, number: u64) -> RpcError {
     let keep = match reader.history() {
         History::Recent(keep) => format!(

@@ -1,5 +1,5 @@
 //! `eth_call` and `eth_estimateGas`: a transaction run on a block's state and thrown away.
-use crate::{Backend, RpcError, blocks::with_state, error::Result};
+use crate::{Backend, RpcError, blocks::with_state_of, error::Result};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::TransactionRequest;
@@ -152,7 +152,7 @@ where
 {
     use revm::{ExecuteEvm, InspectEvm, context_interface::result::ResultAndState};
     let reader = backend.storage.read()?;
-    with_state(&reader, block, |state, header| {
+    with_state_of(backend, &reader, block, |state, header| {
         let gas_limit = call_gas_limit(&backend.chain, request, header);
         let (mut evm, env) = prepare(state, header, &backend.chain, request, gas_limit, overrides)?;
         let Some(inspector) = tracer.begin(0, Default::default()) else {
@@ -232,7 +232,7 @@ pub(crate) fn call(
     overrides: Overrides<'_>,
 ) -> Result<Bytes> {
     let reader = backend.storage.read()?;
-    with_state(&reader, block, |state, header| {
+    with_state_of(backend, &reader, block, |state, header| {
         match run(
             state,
             header,
@@ -265,7 +265,7 @@ pub(crate) fn estimate_gas(
             BlockNumberOrTag::Latest | BlockNumberOrTag::Pending
         ))
     );
-    with_state(&reader, block, |state, header| {
+    with_state_of(backend, &reader, block, |state, header| {
         let next;
         let header = if at_head {
             next = Header {

@@ -2,7 +2,9 @@ use crate::convert::RpcReceipt;
 use crate::convert::{RpcBlock, RpcTransaction};
 use crate::{
     Backend, EthApiServer, RpcError,
-    blocks::{check_history, latest, resolve_id, resolve_number, resolve_state_block, with_state},
+    blocks::{
+        check_history, latest, resolve_id, resolve_number, resolve_state_block, with_state_of,
+    },
     call, convert,
     error::Result,
     fees, filters, pubsub,
@@ -118,7 +120,7 @@ impl EthApiServer for Rpc {
 
     fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
         let reader = self.reader()?;
-        Ok(with_state(&reader, block, |state, _| {
+        Ok(with_state_of(&self.backend, &reader, block, |state, _| {
             Ok(state
                 .account(address)?
                 .map(|a| a.balance)
@@ -128,7 +130,7 @@ impl EthApiServer for Rpc {
 
     fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
         let reader = self.reader()?;
-        let nonce = with_state(&reader, block, |state, _| {
+        let nonce = with_state_of(&self.backend, &reader, block, |state, _| {
             Ok(state.account(address)?.map(|a| a.nonce).unwrap_or_default())
         })?;
         if matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
@@ -147,7 +149,7 @@ impl EthApiServer for Rpc {
 
     fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
         let reader = self.reader()?;
-        Ok(with_state(&reader, block, |state, _| {
+        Ok(with_state_of(&self.backend, &reader, block, |state, _| {
             let Some(account) = state.account(address)? else {
                 return Ok(Bytes::new());
             };
@@ -162,7 +164,7 @@ impl EthApiServer for Rpc {
         block: Option<BlockId>,
     ) -> RpcResult<B256> {
         let reader = self.reader()?;
-        Ok(with_state(&reader, block, |state, _| {
+        Ok(with_state_of(&self.backend, &reader, block, |state, _| {
             Ok(B256::from(state.storage(address, slot.as_b256())?))
         })?)
     }

@@ -2,10 +2,13 @@
 //! the block is sealed. `eth_sendRawTransactionSync` (EIP-7966) returns them; once the block is
 //! sealed the stored receipt takes over.
 use crate::convert::RpcReceipt;
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
+use tandem_execution::Write;
 use tandem_mempool::AccountState;
+use tandem_primitives::Header;
+use tandem_state::{StateReader, TrieAccount};
 use tokio::sync::Notify;
 
 /// Most rejections remembered for waiting clients; older ones are forgotten first.
@@ -24,6 +27,72 @@ pub enum Preconf {
 pub struct Preconfirmations {
     state: Mutex<State>,
     changed: Notify,
+    /// The open block's header and what it has written so far: `pending` reads it. A reader
+    /// holds its own `Arc`, so the block producer never waits for one.
+    open: Mutex<Option<Arc<OpenBlock>>>,
+}
+
+/// A sequencer's open block as `pending` reads it: the header it will have, and every account it
+/// wrote, as it now stands.
+#[derive(Debug, Clone)]
+pub struct OpenBlock {
+    pub header: Header,
+    accounts: HashMap<Address, Held>,
+    codes: HashMap<B256, Bytes>,
+}
+
+/// One account the open block wrote, as it now stands.
+#[derive(Debug, Clone)]
+struct Held {
+    account: TrieAccount,
+    /// Its storage was emptied in this block (created or self-destructed).
+    wiped: bool,
+    destroyed: bool,
+    storage: HashMap<B256, U256>,
+}
+
+impl OpenBlock {
+    /// The open block's state: `base` (the state of its parent) with what the block wrote over it.
+    pub fn over<'a>(&'a self, base: &'a dyn StateReader) -> impl StateReader + 'a {
+        PendingState { open: self, base }
+    }
+}
+
+struct PendingState<'a> {
+    open: &'a OpenBlock,
+    base: &'a dyn StateReader,
+}
+
+impl StateReader for PendingState<'_> {
+    fn account(&self, address: Address) -> tandem_state::Result<Option<TrieAccount>> {
+        match self.open.accounts.get(&address) {
+            Some(held) if held.destroyed => Ok(None),
+            Some(held) => Ok(Some(held.account)),
+            None => self.base.account(address),
+        }
+    }
+
+    fn storage(&self, address: Address, slot: B256) -> tandem_state::Result<U256> {
+        let Some(held) = self.open.accounts.get(&address) else {
+            return self.base.storage(address, slot);
+        };
+        match held.storage.get(&slot) {
+            Some(value) => Ok(*value),
+            None if held.wiped || held.destroyed => Ok(U256::ZERO),
+            None => self.base.storage(address, slot),
+        }
+    }
+
+    fn code(&self, hash: B256) -> tandem_state::Result<Option<Bytes>> {
+        match self.open.codes.get(&hash) {
+            Some(code) => Ok(Some(code.clone())),
+            None => self.base.code(hash),
+        }
+    }
+
+    fn block_hash(&self, number: u64) -> tandem_state::Result<Option<B256>> {
+        self.base.block_hash(number)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +148,7 @@ impl Preconfirmations {
         }
         state.accounts.clear();
         drop(state);
+        *self.open.lock() = None;
         self.changed.notify_waiters();
     }
 
@@ -87,6 +157,59 @@ impl Preconfirmations {
         let mut state = self.state.lock();
         state.executed.clear();
         state.accounts.clear();
+        drop(state);
+        *self.open.lock() = None;
+    }
+
+    /// Adds what the open block (with `header` so far) wrote since it last said: a new block
+    /// number starts over.
+    pub fn written(&self, header: &Header, writes: Vec<Write>) {
+        let mut open = self.open.lock();
+        let fresh = || {
+            Arc::new(OpenBlock {
+                header: header.clone(),
+                accounts: HashMap::new(),
+                codes: HashMap::new(),
+            })
+        };
+        let block = match open.as_mut() {
+            Some(block) if block.header.number == header.number => block,
+            _ => open.insert(fresh()),
+        };
+        // Copies the maps only if a reader holds the block now.
+        let block = Arc::make_mut(block);
+        block.header = header.clone();
+        for write in writes {
+            if let Some(code) = &write.code {
+                block.codes.insert(write.code_hash, code.clone());
+            }
+            let account = TrieAccount {
+                nonce: write.nonce,
+                balance: write.balance,
+                // Not computed for an open block; nothing that reads `pending` state uses it.
+                storage_root: tandem_state::EMPTY_ROOT_HASH,
+                code_hash: write.code_hash,
+            };
+            let held = block.accounts.entry(write.address).or_insert_with(|| Held {
+                account,
+                wiped: false,
+                destroyed: false,
+                storage: HashMap::new(),
+            });
+            if write.wiped {
+                held.storage.clear();
+                held.wiped = true;
+            }
+            held.account = account;
+            held.destroyed = write.destroyed;
+            held.storage
+                .extend(write.storage.into_iter().map(|(k, v)| (B256::from(k), v)));
+        }
+    }
+
+    /// The open block, if this node has one (a sequencer between blocks has none).
+    pub fn open_block(&self) -> Option<Arc<OpenBlock>> {
+        self.open.lock().clone()
     }
 
     pub fn get(&self, hash: &B256) -> Option<Preconf> {

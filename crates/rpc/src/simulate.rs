@@ -1,7 +1,7 @@
 //! State and block overrides (`eth_call`, `eth_estimateGas`, `debug_traceCall`) and
 //! `eth_simulateV1`: blocks of calls run one after another on a block's state, as geth runs them,
 //! and thrown away.
-use crate::{Backend, RpcError, blocks::with_state, call, convert, error::Result};
+use crate::{Backend, RpcError, blocks::with_state_of, call, convert, error::Result};
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEip2930, TxLegacy};
 use alloy_eips::BlockId;
 use alloy_eips::Typed2718;
@@ -150,7 +150,7 @@ pub(crate) fn simulate(
         )));
     }
     let reader = backend.storage.read()?;
-    with_state(&reader, block, |state, base| {
+    with_state_of(backend, &reader, block, |state, base| {
         let mut db = CacheDB::new(StateDb(state));
         let mut parent = SealedBlock::seal(Block {
             header: base.clone(),

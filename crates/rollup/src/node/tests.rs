@@ -8,7 +8,8 @@ use crate::{
 };
 use alloy_consensus::TxEip1559;
 use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
+use serde_json::json;
 use tandem_execution::l2::L1Origin;
 use tandem_primitives::{ChainConfig, FixedClock, dev, genesis};
 
@@ -655,5 +656,101 @@ async fn the_op_stack_methods_say_what_the_tandem_ones_say_with_op_names() {
         );
     }
     verifier.shutdown().await;
+    sequencer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_reads_the_sequencers_open_block() {
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A block time long enough that the open block stays open while the test reads it.
+    let sequencer = launch_sequencer_on(
+        l1.clone(),
+        l2_config(dir.path(), "sequencer"),
+        Duration::from_secs(600),
+        None,
+        Arc::new(FixedClock::new(1_700_000_000)),
+    )
+    .await
+    .unwrap();
+    let rpc = Client::new(&format!("http://{}", sequencer.rpc_addr)).unwrap();
+    let ask = |method: &'static str, params: serde_json::Value| {
+        let rpc = rpc.clone();
+        async move {
+            rpc.request_json::<serde_json::Value, _>(method, params)
+                .await
+                .unwrap()
+        }
+    };
+    let key = &dev::accounts()[4];
+    let sign = |nonce: u64, to: TxKind, value: u64, input: Bytes| {
+        key.sign(TxEip1559 {
+            chain_id: ChainConfig::L2_DEV_CHAIN_ID,
+            nonce,
+            gas_limit: 200_000,
+            max_fee_per_gas: 1_000_000_000,
+            max_priority_fee_per_gas: 1_000,
+            to,
+            value: U256::from(value),
+            input,
+            ..Default::default()
+        })
+    };
+    let payee = Address::repeat_byte(0x79);
+    // Init code: SSTORE(0, 42), then return the runtime PUSH1 0 SLOAD PUSH1 0 MSTORE PUSH1 32
+    // PUSH1 0 RETURN (slot 0, as a word).
+    let runtime = hex!("60005460005260206000f3");
+    let mut init = hex!("602a600055").to_vec();
+    init.extend_from_slice(&[0x60, runtime.len() as u8, 0x60, 0x11, 0x60, 0, 0x39]);
+    init.extend_from_slice(&[0x60, runtime.len() as u8, 0x60, 0, 0xf3]);
+    init.extend_from_slice(&runtime);
+    let txs = [
+        sign(0, TxKind::Call(payee), 5, Bytes::new()),
+        sign(1, TxKind::Create, 0, init.into()),
+    ];
+    for tx in &txs {
+        tandem_rpc::submit_raw_transaction(&sequencer.backend, &Bytes::from(tx.encoded_2718()))
+            .unwrap();
+    }
+    wait_until("both in the open block", Duration::from_secs(60), || {
+        txs.iter().all(|tx| {
+            matches!(
+                sequencer.backend.preconf.get(&tx.tx_hash()),
+                Some(tandem_rpc::Preconf::Executed(_))
+            )
+        })
+    })
+    .await;
+    let contract = key.address.create(1);
+    let pending = |what: &'static str, params: serde_json::Value| ask(what, params);
+    assert_eq!(head(&sequencer), 0, "the block is still open");
+    assert_eq!(ask("eth_getBalance", json!([payee, "latest"])).await, "0x0");
+    assert_eq!(
+        pending("eth_getBalance", json!([payee, "pending"])).await,
+        "0x5"
+    );
+    assert_eq!(
+        pending("eth_getTransactionCount", json!([key.address, "pending"])).await,
+        "0x2"
+    );
+    assert_eq!(ask("eth_getCode", json!([contract, "latest"])).await, "0x");
+    assert_eq!(
+        pending("eth_getCode", json!([contract, "pending"])).await,
+        format!("0x{}", alloy_primitives::hex::encode(runtime))
+    );
+    let slot = pending("eth_getStorageAt", json!([contract, "0x0", "pending"])).await;
+    assert_eq!(
+        U256::from_str_radix(slot.as_str().unwrap().trim_start_matches("0x"), 16).unwrap(),
+        U256::from(42)
+    );
+    let called = pending("eth_call", json!([{"to": contract}, "pending"])).await;
+    assert_eq!(
+        U256::from_str_radix(called.as_str().unwrap().trim_start_matches("0x"), 16).unwrap(),
+        U256::from(42)
+    );
+    assert_eq!(
+        ask("eth_call", json!([{"to": contract}, "latest"])).await,
+        "0x"
+    );
     sequencer.shutdown().await;
 }
