@@ -214,6 +214,30 @@ for (const mode of ['dev', 'devnet', 'l2']) describe(`tandem ${mode} with ethers
     assert.match(res.error.message, /^unknown account/);
   });
 
+  it('signs messages, typed data and transactions for the dev accounts, as anvil does', async () => {
+    const signer = await rpc.getSigner(wallets[6].address);
+    // personal_sign (ethers' signMessage) and eth_sign, checked by recovering the signer.
+    const signed = await signer.signMessage('hello tandem');
+    assert.equal(ethers.verifyMessage('hello tandem', signed), wallets[6].address);
+    const raw = await rpc.send('eth_sign', [wallets[6].address, ethers.hexlify(ethers.toUtf8Bytes('hi'))]);
+    assert.equal(ethers.verifyMessage('hi', raw), wallets[6].address);
+    // EIP-712 (eth_signTypedData_v4), as a permit is signed.
+    const domain = { name: 'Tandem', version: '1', chainId: CHAIN_ID, verifyingContract: await token.getAddress() };
+    const types = { Permit: [{ name: 'owner', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'nonce', type: 'uint256' }] };
+    const value = { owner: wallets[6].address, value: 10n, nonce: 0n };
+    const typed = await signer.signTypedData(domain, types, value);
+    assert.equal(ethers.verifyTypedData(domain, types, value, typed), wallets[6].address);
+    // eth_signTransaction: signed, not sent.
+    const rawTx = await rpc.send('eth_signTransaction', [{ from: wallets[6].address, to: wallets[7].address, value: '0x9' }]);
+    const parsed = ethers.Transaction.from(rawTx);
+    assert.equal(parsed.from, wallets[6].address);
+    assert.equal(parsed.value, 9n);
+    assert.equal(await rpc.getTransaction(parsed.hash), null, 'not sent');
+    const stranger = ethers.Wallet.createRandom().address;
+    const refused = await rawRpc(url, 'personal_sign', ['0x00', stranger]);
+    assert.match(refused.error.message, /^unknown account/);
+  });
+
   it('serves the L1Block predeploy with each block\'s L1 origin, and tandem_estimateL1Fee', { skip: !L2 && 'L2 only' }, async () => {
     const l1Block = new ethers.Contract('0x4200000000000000000000000000000000000015', [
       'function number() view returns (uint64)', 'function timestamp() view returns (uint64)',

@@ -434,7 +434,13 @@ impl<'r, S: StateReader> Executor<'r, S> {
     /// `setStorageAt`), written into the block's state before its transactions, as a system
     /// write is, so the block's state root covers it.
     pub fn edit_account(&mut self, address: Address, edit: &AccountEdit) -> Result<(), Error> {
-        let code = edit.code.clone();
+        let code = match &edit.code {
+            Some(code) => Some(
+                revm::bytecode::Bytecode::new_raw_checked(code.clone())
+                    .map_err(|e| Error::Evm(format!("code for {address} is not valid: {e}")))?,
+            ),
+            None => None,
+        };
         self.write_outside_evm(
             address,
             |info| {
@@ -445,7 +451,6 @@ impl<'r, S: StateReader> Executor<'r, S> {
                     info.nonce = nonce;
                 }
                 if let Some(code) = code {
-                    let code = revm::bytecode::Bytecode::new_raw(code);
                     info.code_hash = code.hash_slow();
                     info.code = Some(code);
                 }

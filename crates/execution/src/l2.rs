@@ -538,7 +538,8 @@ impl<'r, S: StateReader> L2BlockBuilder<'r, S> {
             if entry.l1_block > origin.number
                 || next - first >= MAX_QUEUE_ENTRIES
                 || next >= tandem_primitives::protocol::MAX_QUEUE_INDEX
-                || executor.header().gas_used + entry.gas_limit() > chain.gas_limit / 2
+                || executor.header().gas_used.saturating_add(entry.gas_limit())
+                    > chain.gas_limit / 2
                 || meter.used() + bytes + TX_WITNESS > QUEUE_WITNESS
             {
                 break;

@@ -70,15 +70,31 @@ impl Pool {
         let sender = self.rules.check_stateless(&tx, raw.len())?;
         // What no block would ever include must not take the pool's room: the pool is bounded,
         // and a flood of such transactions would shut out everything else, challenges included.
+        self.check_gas_cap(&tx)?;
+        Ok((tx, sender))
+    }
+
+    /// What [`Pool::check`] checks of a transaction whose sender is given, not recovered (a dev
+    /// node's impersonated account).
+    pub fn check_as(&self, tx: &TxEnvelope, sender: Address) -> Result<(), Error> {
+        use alloy_eips::eip2718::Encodable2718;
+        if self.layer == Layer::L2 && !tandem_primitives::batch::batchable(tx) {
+            return Err(Error::TypeNotSupported);
+        }
+        self.rules.check_as(tx, tx.encode_2718_len(), sender)?;
+        self.check_gas_cap(tx)
+    }
+
+    fn check_gas_cap(&self, tx: &TxEnvelope) -> Result<(), Error> {
         let cap =
             tandem_execution::tx_gas_limit_cap(self.layer, tx.kind(), self.rules.block_gas_limit());
-        if tx.gas_limit() > cap {
-            return Err(Error::GasLimitTooHigh {
+        match tx.gas_limit() > cap {
+            true => Err(Error::GasLimitTooHigh {
                 cap,
                 gas: tx.gas_limit(),
-            });
+            }),
+            false => Ok(()),
         }
-        Ok((tx, sender))
     }
 
     /// Pending transactions that pay `base_fee`, best first: a snapshot, so the lock is not held

@@ -80,6 +80,8 @@ pub struct Backend {
     /// Peers and the finalized tip as consensus sees them (empty on nodes without consensus).
     pub network: Arc<crate::NetworkStatus>,
     pub(crate) filters: Arc<Mutex<Filters>>,
+    /// The calls running now, bounded together.
+    pub(crate) calls: Arc<crate::call::CallSlots>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -108,6 +110,7 @@ impl Backend {
             preconf: Arc::default(),
             network: Arc::default(),
             filters: Arc::default(),
+            calls: Arc::default(),
         }
     }
 }

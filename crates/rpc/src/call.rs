@@ -15,6 +15,46 @@ use tandem_state::{StateDb, StateReader};
 
 use crate::simulate::{self, Overrides};
 
+/// Calls (`eth_call`, `eth_estimateGas`, `eth_simulateV1`) running at once on one node; more wait
+/// their turn, up to [`CALL_WAIT`], then are refused. Each is bounded by its gas; this bounds them
+/// together (memory, and the cores), however many clients ask.
+pub(crate) const MAX_CALLS_AT_ONCE: usize = 8;
+const CALL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The places of the calls running now ([`MAX_CALLS_AT_ONCE`]).
+#[derive(Debug, Default)]
+pub(crate) struct CallSlots {
+    running: parking_lot::Mutex<usize>,
+    freed: parking_lot::Condvar,
+}
+
+/// A running call's place; it frees itself when dropped.
+pub(crate) struct CallSlot(std::sync::Arc<CallSlots>);
+
+impl CallSlots {
+    /// A place, once one is free (waiting at most [`CALL_WAIT`]).
+    pub(crate) fn take(self: &std::sync::Arc<Self>) -> Result<CallSlot> {
+        let deadline = std::time::Instant::now() + CALL_WAIT;
+        let mut running = self.running.lock();
+        while *running >= MAX_CALLS_AT_ONCE {
+            if self.freed.wait_until(&mut running, deadline).timed_out() {
+                return Err(RpcError::limit(format!(
+                    "{MAX_CALLS_AT_ONCE} calls are running and more are waiting; try again"
+                )));
+            }
+        }
+        *running += 1;
+        Ok(CallSlot(self.clone()))
+    }
+}
+
+impl Drop for CallSlot {
+    fn drop(&mut self) {
+        *self.0.running.lock() -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
 enum Outcome {
     Success { gas_used: u64, output: Bytes },
     Revert { output: Bytes },
@@ -175,7 +215,7 @@ where
 }
 
 /// geth's wording for a call the EVM refuses to start.
-fn invalid_tx_message(e: &InvalidTransaction) -> String {
+pub(crate) fn invalid_tx_message(e: &InvalidTransaction) -> String {
     match e {
         InvalidTransaction::LackOfFundForMaxFee { fee, balance } => {
             format!("insufficient funds for gas * price + value: balance {balance}, tx cost {fee}")
@@ -231,6 +271,7 @@ pub(crate) fn call(
     block: Option<BlockId>,
     overrides: Overrides<'_>,
 ) -> Result<Bytes> {
+    let _slot = backend.calls.take()?;
     let reader = backend.storage.read()?;
     with_state_of(backend, &reader, block, |state, header| {
         match run(
@@ -255,6 +296,7 @@ pub(crate) fn estimate_gas(
     block: Option<BlockId>,
     overrides: Overrides<'_>,
 ) -> Result<u64> {
+    let _slot = backend.calls.take()?;
     let reader = backend.storage.read()?;
     let chain = &backend.chain;
     // At the head, estimate in the block the transaction would land in (as geth's pending block):

@@ -6,22 +6,58 @@ use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::TransactionRequest;
 use tandem_execution::AccountEdit;
 use tandem_primitives::TxEnvelope;
-use tandem_state::LatestState;
+use tandem_state::{LatestState, StateReader};
 
 /// Fills in what the request leaves out (nonce, gas, fees), signs with the dev key of `from` and
 /// submits it like `eth_sendRawTransaction`.
-pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionRequest) -> Result<B256> {
+pub(crate) fn send_transaction(backend: &Backend, request: TransactionRequest) -> Result<B256> {
+    let impersonated = |from| backend.dev.as_ref().is_some_and(|d| d.impersonates(from));
+    let (tx, from, signed) = fill_and_sign(backend, request, impersonated)?;
+    if signed {
+        return submit_raw_transaction(backend, &tx.encoded_2718().into());
+    }
+    // An impersonated sender's transaction skips signature recovery, and nothing else: the pool
+    // checks it against the sender's account as any other.
+    backend.pool.check_as(&tx, from)?;
+    let reader = backend.storage.read()?;
+    let state = LatestState(&reader);
+    if state
+        .account(from)?
+        .is_some_and(|a| a.code_hash != alloy_primitives::KECCAK256_EMPTY)
+    {
+        // Blocks refuse senders with code (EIP-3607), and tandem dev mines real blocks.
+        return Err(RpcError::server(format!(
+            "{from} has code: tandem dev sends only from accounts without code (EIP-3607)"
+        )));
+    }
+    let account = tandem_mempool::account_in(&state, from)?;
+    let (hash, _) = backend.pool.lock().add(tx, from, account)?;
+    backend.pool.added().notify_one();
+    Ok(hash)
+}
+
+/// The transaction `request` describes, filled in and signed by the dev key of its `from` (or,
+/// for an account `impersonated` says yes to, with the placeholder signature); whether it is
+/// really signed.
+fn fill_and_sign(
+    backend: &Backend,
+    mut request: TransactionRequest,
+    impersonated: impl Fn(Address) -> bool,
+) -> Result<(TxEnvelope, Address, bool)> {
     let from = request
         .from
         .ok_or_else(|| RpcError::invalid_params("missing from address"))?;
     let signer = backend.dev_signers.iter().find(|s| s.address == from);
-    let impersonated = backend.dev.as_ref().is_some_and(|d| d.impersonates(from));
+    let impersonated = impersonated(from);
+    if signer.is_none() && !impersonated {
+        return Err(RpcError::server(format!("unknown account {from}")));
+    }
     let sign = |tx: TypedTransaction| -> Result<TxEnvelope> {
         use alloy_consensus::SignableTransaction;
         let signature = match (signer, impersonated) {
             (Some(signer), _) => signer.sign_hash(tx.signature_hash()),
             // anvil's way: a placeholder signature, the sender given, never recovered.
-            (None, true) => IMPERSONATED,
+            (None, true) => impersonated_signature(from),
             (None, false) => return Err(RpcError::server(format!("unknown account {from}"))),
         };
         Ok(match tx {
@@ -97,32 +133,103 @@ pub(crate) fn send_transaction(backend: &Backend, mut request: TransactionReques
             input,
         }))?
     };
-    drop(reader);
-    if signer.is_some() {
-        return submit_raw_transaction(backend, &tx.encoded_2718().into());
-    }
-    // An impersonated sender's transaction skips signature recovery, and nothing else: the pool
-    // checks it against the sender's account as any other.
-    let encoded_len = tx.encode_2718_len();
-    backend
-        .pool
-        .lock()
-        .rules()
-        .check_as(&tx, encoded_len, from)
-        .map_err(RpcError::from)?;
-    let account = tandem_mempool::account_in(&LatestState(&backend.storage.read()?), from)?;
-    let (hash, _) = backend.pool.lock().add(tx, from, account)?;
-    backend.pool.added().notify_one();
-    Ok(hash)
+    Ok((tx, from, signer.is_some()))
 }
 
-/// The signature on an impersonated account's transactions (anvil uses the same kind of
-/// placeholder): r = s = 1, which recovers to no one's key.
-const IMPERSONATED: alloy_primitives::Signature = alloy_primitives::Signature::new(
-    U256::from_limbs([1, 0, 0, 0]),
-    U256::from_limbs([1, 0, 0, 0]),
-    false,
-);
+/// Signing with the unlocked dev accounts, as anvil and geth's clef-less dev mode do: served where
+/// the node has dev accounts (`tandem dev`, the devnet).
+#[jsonrpsee::proc_macros::rpc(server)]
+pub trait SignApi {
+    /// EIP-191 `personal_sign` of `message` by `address` (geth's order of parameters).
+    #[method(name = "eth_sign")]
+    fn eth_sign(&self, address: Address, message: Bytes) -> jsonrpsee::core::RpcResult<Bytes>;
+    /// The same, with the message first (hex, or text as some wallets send it).
+    #[method(name = "personal_sign")]
+    fn personal_sign(
+        &self,
+        message: serde_json::Value,
+        address: Address,
+    ) -> jsonrpsee::core::RpcResult<Bytes>;
+    /// EIP-712 typed data (an object, or the object as a JSON string).
+    #[method(name = "eth_signTypedData_v4", aliases = ["eth_signTypedData"])]
+    fn sign_typed_data(
+        &self,
+        address: Address,
+        data: serde_json::Value,
+    ) -> jsonrpsee::core::RpcResult<Bytes>;
+    /// The transaction `eth_sendTransaction` would send, signed, not sent: its raw bytes.
+    #[method(name = "eth_signTransaction", blocking)]
+    fn sign_transaction(&self, request: TransactionRequest) -> jsonrpsee::core::RpcResult<Bytes>;
+}
+
+pub(crate) struct Signer(pub(crate) Backend);
+
+impl Signer {
+    fn key(&self, address: Address) -> Result<&tandem_primitives::dev::DevAccount> {
+        self.0
+            .dev_signers
+            .iter()
+            .find(|s| s.address == address)
+            .ok_or_else(|| RpcError::server(format!("unknown account {address}")))
+    }
+
+    fn sign(&self, address: Address, hash: B256) -> Result<Bytes> {
+        let signature = self.key(address)?.sign_hash(hash);
+        Ok(signature.as_bytes().to_vec().into())
+    }
+}
+
+impl SignApiServer for Signer {
+    fn eth_sign(&self, address: Address, message: Bytes) -> jsonrpsee::core::RpcResult<Bytes> {
+        Ok(self.sign(address, alloy_primitives::eip191_hash_message(&message))?)
+    }
+
+    fn personal_sign(
+        &self,
+        message: serde_json::Value,
+        address: Address,
+    ) -> jsonrpsee::core::RpcResult<Bytes> {
+        let Some(text) = message.as_str() else {
+            return Err(RpcError::invalid_params("the message must be a string").into());
+        };
+        let bytes = match text.strip_prefix("0x") {
+            Some(hex) => alloy_primitives::hex::decode(hex)
+                .map_err(|_| RpcError::invalid_params("the message is not valid hex"))?,
+            None => text.as_bytes().to_vec(),
+        };
+        Ok(self.sign(address, alloy_primitives::eip191_hash_message(&bytes))?)
+    }
+
+    fn sign_typed_data(
+        &self,
+        address: Address,
+        data: serde_json::Value,
+    ) -> jsonrpsee::core::RpcResult<Bytes> {
+        let data = match data {
+            serde_json::Value::String(text) => serde_json::from_str(&text),
+            object => serde_json::from_value(object),
+        };
+        let typed: alloy_dyn_abi::TypedData =
+            data.map_err(|e| RpcError::invalid_params(format!("not EIP-712 typed data: {e}")))?;
+        let hash = typed
+            .eip712_signing_hash()
+            .map_err(|e| RpcError::invalid_params(format!("typed data does not hash: {e}")))?;
+        Ok(self.sign(address, hash)?)
+    }
+
+    fn sign_transaction(&self, request: TransactionRequest) -> jsonrpsee::core::RpcResult<Bytes> {
+        let (tx, _, _) = fill_and_sign(&self.0, request, |_| false)?;
+        Ok(tx.encoded_2718().into())
+    }
+}
+
+/// The signature on an impersonated account's transactions: a placeholder (s = 1) that recovers
+/// to no one's key, with the sender in r, so two senders' otherwise equal transactions differ in
+/// hash.
+fn impersonated_signature(from: Address) -> alloy_primitives::Signature {
+    let r = U256::from_be_slice(from.as_slice()) | (U256::from(1) << 160);
+    alloy_primitives::Signature::new(r, U256::from(1), false)
+}
 
 /// anvil's and Hardhat's dev methods, served by a dev node (one with a [`crate::mining::DevControl`]).
 #[jsonrpsee::proc_macros::rpc(server)]
@@ -385,6 +492,8 @@ impl DevApiServer for Dev {
     }
 
     fn set_code(&self, address: Address, code: Bytes) -> jsonrpsee::core::RpcResult<()> {
+        revm::bytecode::Bytecode::new_raw_checked(code.clone())
+            .map_err(|e| RpcError::invalid_params(format!("not valid code: {e}")))?;
         let code = Some(code);
         Ok(self.edit(
             address,

@@ -85,8 +85,10 @@ pub(crate) fn changes(backend: &Backend, id: u64) -> Result<serde_json::Value> {
     let (kind, from) = {
         let mut filters = backend.filters.lock();
         let f = filters.installed.get_mut(&id).ok_or_else(not_found)?;
-        let from = f.next_block;
-        f.next_block = f.next_block.max(head + 1);
+        // A dev chain reverted to a snapshot is shorter than the filter has seen: it reports the
+        // blocks mined again from there.
+        let from = f.next_block.min(head + 1);
+        f.next_block = head + 1;
         f.last_poll = Instant::now();
         (f.kind.clone(), from)
     };

@@ -76,6 +76,11 @@ pub async fn serve_with(
     module
         .merge(trace::TraceApiServer::into_rpc(tracing))
         .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if !backend.dev_signers.is_empty() {
+        module
+            .merge(dev::SignApiServer::into_rpc(dev::Signer(backend.clone())))
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+    }
     if let Some(control) = &backend.dev {
         let dev = dev::Dev::new(backend.clone(), control.clone());
         module

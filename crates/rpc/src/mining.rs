@@ -344,6 +344,8 @@ impl DevControl {
         self.offset
             .store(snapshot.offset, std::sync::atomic::Ordering::SeqCst);
         *self.next.lock() = snapshot.next;
+        // What the pool holds again is mined as if it had just arrived.
+        backend.pool.added().notify_one();
         Ok(true)
     }
 

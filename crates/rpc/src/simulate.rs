@@ -36,6 +36,9 @@ pub(crate) const MAX_BLOCKS: usize = 256;
 pub(crate) const MAX_CALLS: usize = 1_000;
 /// Gas all of one `eth_simulateV1`'s calls may use together (geth's RPC gas cap).
 pub(crate) const GAS_CAP: u64 = 50_000_000;
+/// What one `eth_simulateV1`'s calls may return in all (return data and logs), before it is
+/// refused: the answer is built in memory before it is sent.
+pub(crate) const MAX_OUTPUT_BYTES: usize = 8 << 20;
 /// How far apart simulated blocks are when their time is not given (geth's).
 const BLOCK_SECONDS: u64 = 12;
 /// Where `traceTransfers` says ETH moved from, and the event it uses (ERC-20's `Transfer`).
@@ -70,7 +73,9 @@ pub(crate) fn apply_state(db: &mut Db<'_>, overrides: &StateOverride) -> Result<
             info.nonce = nonce;
         }
         if let Some(code) = &account.code {
-            let code = revm::bytecode::Bytecode::new_raw(code.clone());
+            let code = revm::bytecode::Bytecode::new_raw_checked(code.clone()).map_err(|e| {
+                RpcError::invalid_params(format!("code of {address} is not valid: {e}"))
+            })?;
             info.code_hash = code.hash_slow();
             info.code = Some(code);
         }
@@ -149,6 +154,7 @@ pub(crate) fn simulate(
             "a simulation runs at most {MAX_CALLS} calls"
         )));
     }
+    let _slot = backend.calls.take()?;
     let reader = backend.storage.read()?;
     with_state_of(backend, &reader, block, |state, base| {
         let mut db = CacheDB::new(StateDb(state));
@@ -156,11 +162,14 @@ pub(crate) fn simulate(
             header: base.clone(),
             transactions: Vec::new(),
         });
-        let mut gas_left = GAS_CAP;
+        let mut budget = Budget {
+            gas: GAS_CAP,
+            output: MAX_OUTPUT_BYTES,
+        };
         let mut out = Vec::with_capacity(payload.block_state_calls.len());
         for sim in &payload.block_state_calls {
             let (block, results) =
-                simulate_block(backend, payload, sim, &parent, &mut db, &mut gas_left)?;
+                simulate_block(backend, payload, sim, &parent, &mut db, &mut budget)?;
             let mut json = serde_json::to_value(SimulatedBlock {
                 inner: convert::block(&block, payload.return_full_transactions, None),
                 calls: results,
@@ -179,6 +188,12 @@ pub(crate) fn simulate(
     })
 }
 
+/// What a simulation may still spend: gas, and bytes of output.
+struct Budget {
+    gas: u64,
+    output: usize,
+}
+
 /// One simulated block on `parent`: its header from the defaults and `sim`'s overrides, then its
 /// calls in order, each on the state the ones before it left.
 fn simulate_block(
@@ -187,7 +202,7 @@ fn simulate_block(
     sim: &SimBlock,
     parent: &SealedBlock,
     db: &mut Db<'_>,
-    gas_left: &mut u64,
+    budget: &mut Budget,
 ) -> Result<(SealedBlock, Vec<SimCallResult>)> {
     let chain = &backend.chain;
     let before = parent.header();
@@ -232,7 +247,7 @@ fn simulate_block(
             .gas
             .unwrap_or(header.gas_limit.saturating_sub(header.gas_used))
             .min(call::cap(chain, request, &header))
-            .min(*gas_left);
+            .min(budget.gas);
         if header.gas_used.saturating_add(gas_limit) > header.gas_limit {
             return Err(RpcError::server(format!(
                 "block gas limit reached: call {index} wants {gas_limit}, the block has {} left",
@@ -254,6 +269,13 @@ fn simulate_block(
             request.max_fee_per_gas = Some(u128::from(header.base_fee_per_gas.unwrap_or_default()));
         }
         let env = call::tx_env(&request, chain.chain_id, gas_limit);
+        // With the balance check off revm assumes the cost fits in 256 bits: check it here.
+        {
+            use revm::context_interface::Transaction;
+            env.max_balance_spending().map_err(|e| {
+                RpcError::invalid_params(format!("call {index}: {}", call::invalid_tx_message(&e)))
+            })?;
+        }
         let transfers = Arc::new(Mutex::new(Frames::default()));
         let mut evm = call::evm_over(&mut *db, &header, chain, &request, payload.validation);
         evm.ctx.cfg.disable_balance_check = !payload.validation;
@@ -302,7 +324,17 @@ fn simulate_block(
             true => std::mem::take(&mut transfers.lock().done),
             false => logs,
         };
-        *gas_left = gas_left.saturating_sub(gas_used);
+        budget.gas = budget.gas.saturating_sub(gas_used);
+        let output_bytes = output.len()
+            + logs
+                .iter()
+                .map(|l| l.data.data.len() + 32 * l.data.topics().len() + 20)
+                .sum::<usize>();
+        budget.output = budget.output.checked_sub(output_bytes).ok_or_else(|| {
+            RpcError::limit(format!(
+                "the simulation's calls return more than {MAX_OUTPUT_BYTES} bytes"
+            ))
+        })?;
         header.gas_used += gas_used;
         let tx = placeholder_tx(&env, chain.chain_id);
         let hash = tx.tx_hash();

@@ -27,7 +27,11 @@ impl<S: StateReader> DatabaseRef for StateDb<S> {
         Ok(self
             .0
             .code(code_hash)?
-            .map(Bytecode::new_raw)
+            // Code no valid state holds (a malformed EIP-7702 delegation) runs as plain bytes
+            // rather than stop the node.
+            .map(|code| {
+                Bytecode::new_raw_checked(code.clone()).unwrap_or(Bytecode::new_legacy(code))
+            })
             .unwrap_or_default())
     }
 

@@ -243,6 +243,51 @@ async fn dev_methods_edit_accounts_impersonate_and_revert_to_snapshots() {
     assert_eq!(quantity(&tx["nonce"]), 7);
     let other_balance = result(addr, "eth_getBalance", json!([other, "latest"])).await;
     assert_eq!(quantity(&other_balance), 1_000);
+    // Two impersonated senders' otherwise equal transactions have their own hashes.
+    let twin = Address::repeat_byte(0x76);
+    result(addr, "anvil_setBalance", json!([twin, "0xde0b6b3a7640000"])).await;
+    result(addr, "anvil_impersonateAccount", json!([twin])).await;
+    let same = |from: Address, nonce: &str| {
+        json!([{"from": from, "to": other, "value": "0x1", "gas": "0x5208", "nonce": nonce,
+                "maxFeePerGas": "0x3b9aca00", "maxPriorityFeePerGas": "0x1"}])
+    };
+    result(addr, "anvil_setNonce", json!([twin, "0x8"])).await;
+    let first = result(addr, "eth_sendTransaction", same(whale, "0x8")).await;
+    let second = result(addr, "eth_sendTransaction", same(twin, "0x8")).await;
+    assert_ne!(first, second);
+    for (hash, from) in [(&first, whale), (&second, twin)] {
+        let receipt = mined(addr, hash).await;
+        assert_eq!(receipt["from"].as_str().unwrap(), format!("{from:#x}"));
+    }
+    // What no block takes is refused when sent: past EIP-7825's gas cap, or from an address with
+    // code (EIP-3607).
+    let heavy = json!([{"from": twin, "to": other, "gas": "0x1312d00"}]);
+    let refused = rpc(addr, "eth_sendTransaction", heavy).await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gas limit"),
+        "{refused}"
+    );
+    result(addr, "anvil_impersonateAccount", json!([other])).await;
+    let from_code = json!([{"from": other, "to": whale, "value": "0x0"}]);
+    let refused = rpc(addr, "eth_sendTransaction", from_code).await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has code"),
+        "{refused}"
+    );
+    let bad_code = rpc(addr, "anvil_setCode", json!([whale, "0xef01"])).await;
+    assert!(
+        bad_code["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid"),
+        "{bad_code}"
+    );
     result(addr, "hardhat_stopImpersonatingAccount", json!([whale])).await;
     let refused = rpc(addr, "eth_sendTransaction", send.clone()).await;
     assert!(
@@ -304,6 +349,23 @@ async fn dev_methods_edit_accounts_impersonate_and_revert_to_snapshots() {
     );
     // The chain goes on from there.
     result(addr, "evm_setAutomine", json!([true])).await;
+    // A transaction the pool held at a snapshot is mined after a revert to it, with automine on.
+    result(addr, "evm_setAutomine", json!([false])).await;
+    let queued = result(
+        addr,
+        "eth_sendTransaction",
+        json!([{"from": from, "to": other, "value": "0x2"}]),
+    )
+    .await;
+    let held = result(addr, "evm_snapshot", json!([])).await;
+    result(addr, "evm_setAutomine", json!([true])).await;
+    mined(addr, &queued).await;
+    // Reverted with automine on and nothing else sent: the miner takes it up again by itself.
+    assert_eq!(result(addr, "evm_revert", json!([held])).await, true);
+    let after = mined(addr, &queued).await;
+    assert_eq!(after["status"], "0x1");
+    assert_eq!(after["blockNumber"], format!("{:#x}", height + 1));
+    let height = height + 1;
     let again = result(
         addr,
         "eth_sendTransaction",

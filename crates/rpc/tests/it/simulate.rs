@@ -179,3 +179,58 @@ async fn eth_simulate_v1_runs_blocks_of_calls_on_each_other_and_traces_transfers
         "{refused}"
     );
 }
+
+/// From the attacker's review: inputs that panicked revm or could hold gigabytes are refused.
+#[tokio::test]
+async fn overrides_and_simulations_refuse_what_would_panic_or_flood_memory() {
+    let server = support::start(tandem_rpc::Limits::default()).await;
+    let addr = server.addr;
+    let (x, y) = (Address::repeat_byte(0x71), Address::repeat_byte(0x72));
+    // A malformed EIP-7702 delegation as code: refused, in every method that takes overrides.
+    let bad = json!({ x.to_string(): {"code": "0xef01"}});
+    for (method, params) in [
+        ("eth_call", json!([{"to": x}, "latest", bad])),
+        ("eth_estimateGas", json!([{"to": x}, "latest", bad])),
+        (
+            "debug_traceCall",
+            json!([{"to": x}, "latest", {"stateOverrides": bad}]),
+        ),
+        (
+            "eth_simulateV1",
+            json!([{"blockStateCalls": [{"stateOverrides": bad, "calls": [{"to": x}]}]}, "latest"]),
+        ),
+    ] {
+        let refused = error(addr, method, params).await;
+        assert!(
+            refused["message"].as_str().unwrap().contains("not valid"),
+            "{method}: {refused}"
+        );
+    }
+    // A cost past 2^256 with the balance check off (no validation): refused, not a panic.
+    let max = format!("0x{}", "f".repeat(64));
+    for call in [
+        json!({"from": x, "to": y, "value": max, "gasPrice": "0x1"}),
+        json!({"from": x, "to": y, "gasPrice": "0xffffffffffffffffffffffffffffffff"}),
+    ] {
+        let payload = json!({"blockStateCalls": [{"calls": [call]}]});
+        let refused = error(addr, "eth_simulateV1", json!([payload, "latest"])).await;
+        assert!(
+            refused["message"].as_str().unwrap().contains("call 0"),
+            "{refused}"
+        );
+    }
+    // Calls that each return 99 KB: the whole simulation's output is capped, long before 1,000
+    // of them (99 MB) are held in memory.
+    let echo = json!({ x.to_string(): {"code": "0x6000356000f3"}});
+    let input = format!("0x{:064x}", 99_040);
+    let calls = vec![json!({"to": x, "gas": "0xc350", "input": input}); 1_000];
+    let payload = json!({"blockStateCalls": [{"stateOverrides": echo, "calls": calls}]});
+    let refused = error(addr, "eth_simulateV1", json!([payload, "latest"])).await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("return more than"),
+        "{refused}"
+    );
+}
