@@ -109,7 +109,7 @@ pub async fn log(node: &Node, log: &Value) -> Option<DecodedLog> {
         field("value", e.value),
         field("withdrawalHash", e.withdrawalHash),
     ]);
-    if let Some((event, fields)) = crate::calls::event(&topics, &data) {
+    if let Some((event, fields)) = crate::abi::event(&topics, &data) {
         return Some(DecodedLog {
             address: emitter,
             event,

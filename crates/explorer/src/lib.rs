@@ -2,6 +2,7 @@
 //! (askama templates, escaped by default) with one small script that follows new blocks over
 //! WebSocket. Everything a node answers is untrusted: strings from logs, calldata and token names
 //! are escaped, no script is built from data, and a malformed answer gives an error page.
+pub mod abi;
 pub mod calls;
 pub mod decode;
 pub mod rollup;

@@ -491,7 +491,7 @@ pub(crate) async fn transaction(app: &App, layer: &str, hash: &str) -> PageResul
         l1_fee: l1_fee.map(eth),
         batch,
         input_len: input.len(),
-        input_call: crate::calls::call(&input),
+        input_call: crate::abi::call(&input),
         logs,
         calls,
         calls_missing,

@@ -13,7 +13,7 @@ use tandem_execution::{BlockAttributes, Traced, Tracer, block_env, cfg_env, tx_g
 use tandem_primitives::{ChainConfig, Header};
 use tandem_state::{StateDb, StateReader};
 
-use crate::simulate::{self, Overrides};
+use crate::overrides::{self, Overrides};
 
 /// Calls (`eth_call`, `eth_estimateGas`, `eth_simulateV1`) running at once on one node; more wait
 /// their turn, up to [`CALL_WAIT`], then are refused. Each is bounded by its gas; this bounds them
@@ -104,11 +104,11 @@ fn prepare<'a>(
 ) -> Result<(CallEvm<'a>, TxEnv)> {
     let mut db = CacheDB::new(StateDb(state));
     let header = match overrides.block {
-        Some(block) => &simulate::apply_block(header, block, &mut db)?,
+        Some(block) => &overrides::apply_block(header, block, &mut db)?,
         None => header,
     };
     if let Some(state) = overrides.state {
-        simulate::apply_state(&mut db, state)?;
+        overrides::apply_state(&mut db, state)?;
     }
     let gas_limit = gas_limit.min(header.gas_limit);
     let evm = evm_over(db, header, chain, request, false);

@@ -7,9 +7,9 @@ use crate::{
     },
     call, convert,
     error::Result,
-    fees, filters, pubsub,
-    simulate::Overrides,
-    submit_raw_transaction,
+    fees, filters,
+    overrides::Overrides,
+    pubsub, submit_raw_transaction,
 };
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};

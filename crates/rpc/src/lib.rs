@@ -21,6 +21,7 @@ mod filters;
 mod layer;
 pub mod mining;
 mod open;
+mod overrides;
 mod preconf;
 mod probes;
 mod pubsub;

@@ -1,15 +1,12 @@
-//! State and block overrides (`eth_call`, `eth_estimateGas`, `debug_traceCall`) and
 //! `eth_simulateV1`: blocks of calls run one after another on a block's state, as geth runs them,
 //! and thrown away.
-use crate::{Backend, RpcError, blocks::with_state_of, call, convert, error::Result};
+use crate::{Backend, RpcError, blocks::with_state_of, call, convert, error::Result, overrides};
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEip2930, TxLegacy};
 use alloy_eips::BlockId;
 use alloy_eips::Typed2718;
 use alloy_primitives::{Address, B256, Bloom, Bytes, Log, LogData, U256, address, b256};
-use alloy_rpc_types_eth::{
-    BlockOverrides,
-    simulate::{SimBlock, SimCallResult, SimulateError, SimulatePayload, SimulatedBlock},
-    state::StateOverride,
+use alloy_rpc_types_eth::simulate::{
+    SimBlock, SimCallResult, SimulateError, SimulatePayload, SimulatedBlock,
 };
 use parking_lot::Mutex;
 use revm::{
@@ -22,13 +19,6 @@ use revm::{
 use std::sync::Arc;
 use tandem_primitives::{Block, Header, Receipt, SealedBlock, StoredTx, TxEnvelope, TxType};
 use tandem_state::{StateDb, StateReader};
-
-/// What a call runs over besides the block's own state and header.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Overrides<'a> {
-    pub state: Option<&'a StateOverride>,
-    pub block: Option<&'a BlockOverrides>,
-}
 
 /// The most blocks one `eth_simulateV1` simulates (geth's limit).
 pub(crate) const MAX_BLOCKS: usize = 256;
@@ -47,90 +37,6 @@ const TRANSFER_TOPIC: B256 =
     b256!("0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
 
 type Db<'a> = CacheDB<StateDb<&'a dyn StateReader>>;
-
-/// Writes `overrides` into `db`: balances, nonces, code, and storage replaced whole (`state`) or
-/// slot by slot (`stateDiff`).
-pub(crate) fn apply_state(db: &mut Db<'_>, overrides: &StateOverride) -> Result<()> {
-    for (address, account) in overrides {
-        if account.move_precompile_to.is_some() {
-            return Err(RpcError::invalid_params(
-                "movePrecompileToAddress is not supported",
-            ));
-        }
-        if account.state.is_some() && account.state_diff.is_some() {
-            return Err(RpcError::invalid_params(format!(
-                "account {address} has both 'state' and 'stateDiff'"
-            )));
-        }
-        let mut info = db
-            .basic(*address)
-            .map_err(RpcError::internal)?
-            .unwrap_or_default();
-        if let Some(balance) = account.balance {
-            info.balance = balance;
-        }
-        if let Some(nonce) = account.nonce {
-            info.nonce = nonce;
-        }
-        if let Some(code) = &account.code {
-            let code = revm::bytecode::Bytecode::new_raw_checked(code.clone()).map_err(|e| {
-                RpcError::invalid_params(format!("code of {address} is not valid: {e}"))
-            })?;
-            info.code_hash = code.hash_slow();
-            info.code = Some(code);
-        }
-        db.insert_account_info(*address, info);
-        let word = |b: &B256| U256::from_be_bytes(b.0);
-        if let Some(state) = &account.state {
-            let slots = state.iter().map(|(k, v)| (word(k), word(v))).collect();
-            db.replace_account_storage(*address, slots)
-                .map_err(RpcError::internal)?;
-        }
-        for (slot, value) in account.state_diff.iter().flatten() {
-            db.insert_account_storage(*address, word(slot), word(value))
-                .map_err(RpcError::internal)?;
-        }
-    }
-    Ok(())
-}
-
-/// `header` with `overrides`'s fields; block hashes it names go into `db` for BLOCKHASH.
-pub(crate) fn apply_block(
-    header: &Header,
-    overrides: &BlockOverrides,
-    db: &mut Db<'_>,
-) -> Result<Header> {
-    let mut header = header.clone();
-    if let Some(number) = overrides.number {
-        header.number = u64::try_from(number)
-            .map_err(|_| RpcError::invalid_params("block number override past 2^64"))?;
-    }
-    if let Some(time) = overrides.time {
-        header.timestamp = time;
-    }
-    if let Some(gas_limit) = overrides.gas_limit {
-        header.gas_limit = gas_limit;
-    }
-    if let Some(coinbase) = overrides.coinbase {
-        header.beneficiary = coinbase;
-    }
-    if let Some(random) = overrides.random {
-        header.mix_hash = random;
-    }
-    if let Some(base_fee) = overrides.base_fee {
-        header.base_fee_per_gas = Some(
-            u64::try_from(base_fee)
-                .map_err(|_| RpcError::invalid_params("base fee override past 2^64"))?,
-        );
-    }
-    if let Some(difficulty) = overrides.difficulty {
-        header.difficulty = difficulty;
-    }
-    for (number, hash) in overrides.block_hash.iter().flatten() {
-        db.cache.block_hashes.insert(U256::from(*number), *hash);
-    }
-    Ok(header)
-}
 
 /// `eth_simulateV1`: the blocks of `payload` on top of the state of `block`, each call's result,
 /// and the blocks as they would be.
@@ -228,7 +134,7 @@ fn simulate_block(
         ..before.clone()
     };
     if let Some(overrides) = &sim.block_overrides {
-        header = apply_block(&header, overrides, db)?;
+        header = overrides::apply_block(&header, overrides, db)?;
     }
     if header.number <= before.number || header.timestamp < before.timestamp {
         return Err(RpcError::invalid_params(format!(
@@ -237,7 +143,7 @@ fn simulate_block(
         )));
     }
     if let Some(overrides) = &sim.state_overrides {
-        apply_state(db, overrides)?;
+        overrides::apply_state(db, overrides)?;
     }
     let mut transactions = Vec::with_capacity(sim.calls.len());
     let mut receipts: Vec<Receipt> = Vec::with_capacity(sim.calls.len());

@@ -868,7 +868,7 @@ impl TraceApiServer for Tracing {
     ) -> RpcResult<GethTrace> {
         let _slot = self.slot()?;
         let options = options.unwrap_or_default();
-        let overrides = crate::simulate::Overrides {
+        let overrides = crate::overrides::Overrides {
             state: options.state_overrides.as_ref(),
             block: options.block_overrides.as_ref(),
         };
