@@ -102,7 +102,10 @@ pub async fn launch(config: Config) -> Result<Handle> {
 
     // Dev methods (evm_mine, evm_setAutomine, evm_increaseTime, ...) steer the miner.
     let clock = Arc::new(tandem_primitives::SystemClock);
-    let control = Arc::new(tandem_rpc::DevControl::new(config.beneficiary, clock, true));
+    let control = Arc::new(
+        tandem_rpc::DevControl::new(config.beneficiary, clock, true)
+            .with_genesis(config.genesis.clone()),
+    );
     backend.dev = Some(control.clone());
     let (rpc_addr, rpc) = tandem_rpc::serve(config.rpc_addr, backend.clone())
         .await

@@ -283,6 +283,44 @@ pub trait DevApi {
     /// `eth_sendTransaction` from any account needs no key (or does again).
     #[method(name = "anvil_autoImpersonateAccount")]
     fn auto_impersonate(&self, on: bool) -> jsonrpsee::core::RpcResult<()>;
+    /// Every account of the latest state, as anvil's gzipped JSON (`accounts`: nonce, balance,
+    /// code, storage).
+    #[method(name = "anvil_dumpState", aliases = ["hardhat_dumpState"], blocking)]
+    fn dump_state(&self) -> jsonrpsee::core::RpcResult<Bytes>;
+    /// Writes the accounts of a dump (gzipped or plain JSON, anvil's or ours) into the state, in a
+    /// block of their own.
+    #[method(name = "anvil_loadState", aliases = ["hardhat_loadState"], blocking)]
+    fn load_state(&self, state: Bytes) -> jsonrpsee::core::RpcResult<bool>;
+    /// Starts the chain over from its genesis (forking is not served: a fork URL is refused).
+    #[method(name = "anvil_reset", aliases = ["hardhat_reset"], blocking)]
+    fn reset(&self, options: Option<serde_json::Value>) -> jsonrpsee::core::RpcResult<()>;
+}
+
+/// The most accounts one `anvil_dumpState` or `anvil_loadState` carries.
+pub(crate) const MAX_STATE_ACCOUNTS: usize = 100_000;
+/// The most storage slots one of them carries, in all.
+pub(crate) const MAX_STATE_SLOTS: usize = 1_000_000;
+/// The most bytes a gzipped state may inflate to.
+const MAX_STATE_BYTES: u64 = 256 << 20;
+
+/// One account of a dump, as anvil writes it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct DumpedAccount {
+    nonce: u64,
+    balance: U256,
+    #[serde(default)]
+    code: Bytes,
+    #[serde(default)]
+    storage: std::collections::BTreeMap<U256, U256>,
+}
+
+/// A dump: anvil's `SerializableState` as far as accounts go (its blocks and transactions, when
+/// present, are not read).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Dump {
+    #[serde(default)]
+    best_block_number: Option<u64>,
+    accounts: std::collections::BTreeMap<Address, DumpedAccount>,
 }
 
 /// The most blocks one `anvil_mine` mines.
@@ -378,6 +416,110 @@ fn quantity(value: &serde_json::Value, what: &str) -> Result<u64> {
             None => s.parse().map_err(|_| refused()),
         },
         _ => Err(refused()),
+    }
+}
+
+impl Dev {
+    fn dump(&self) -> Result<Bytes> {
+        use std::io::Write;
+        let reader = self.backend.storage.read()?;
+        let mut accounts = std::collections::BTreeMap::new();
+        let (mut after, mut slots) = (None, 0usize);
+        loop {
+            let page = reader.accounts_after(after, 1_024)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(*last);
+            for (address, account) in page {
+                if accounts.len() == MAX_STATE_ACCOUNTS {
+                    return Err(RpcError::limit(format!(
+                        "the state holds more than {MAX_STATE_ACCOUNTS} accounts"
+                    )));
+                }
+                let storage = reader.storage_slots(address)?;
+                slots += storage.len();
+                if slots > MAX_STATE_SLOTS {
+                    return Err(RpcError::limit(format!(
+                        "the state holds more than {MAX_STATE_SLOTS} storage slots"
+                    )));
+                }
+                let code = match account.code_hash == alloy_primitives::KECCAK256_EMPTY {
+                    true => Bytes::new(),
+                    false => reader.code(account.code_hash)?.unwrap_or_default(),
+                };
+                let storage = storage
+                    .into_iter()
+                    .map(|(k, v)| (U256::from_be_bytes(k.0), v))
+                    .collect();
+                accounts.insert(
+                    address,
+                    DumpedAccount {
+                        nonce: account.nonce,
+                        balance: account.balance,
+                        code,
+                        storage,
+                    },
+                );
+            }
+        }
+        let dump = Dump {
+            best_block_number: reader.last_height(),
+            accounts,
+        };
+        let json = serde_json::to_vec(&dump).map_err(RpcError::internal)?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&json).map_err(RpcError::internal)?;
+        Ok(gz.finish().map_err(RpcError::internal)?.into())
+    }
+
+    fn load(&self, state: &[u8]) -> Result<()> {
+        use std::io::Read;
+        let json = match state.starts_with(&[0x1f, 0x8b]) {
+            true => {
+                let mut json = Vec::new();
+                flate2::read::GzDecoder::new(state)
+                    .take(MAX_STATE_BYTES + 1)
+                    .read_to_end(&mut json)
+                    .map_err(|e| RpcError::invalid_params(format!("not a gzipped state: {e}")))?;
+                if json.len() as u64 > MAX_STATE_BYTES {
+                    return Err(RpcError::limit(format!(
+                        "the state inflates past {MAX_STATE_BYTES} bytes"
+                    )));
+                }
+                json
+            }
+            false => state.to_vec(),
+        };
+        let dump: Dump = serde_json::from_slice(&json)
+            .map_err(|e| RpcError::invalid_params(format!("not a state dump: {e}")))?;
+        let slots: usize = dump.accounts.values().map(|a| a.storage.len()).sum();
+        if dump.accounts.len() > MAX_STATE_ACCOUNTS || slots > MAX_STATE_SLOTS {
+            return Err(RpcError::limit(format!(
+                "a state loads at most {MAX_STATE_ACCOUNTS} accounts and {MAX_STATE_SLOTS} slots"
+            )));
+        }
+        let mut edits = Vec::with_capacity(dump.accounts.len());
+        for (address, account) in dump.accounts {
+            revm::bytecode::Bytecode::new_raw_checked(account.code.clone()).map_err(|e| {
+                RpcError::invalid_params(format!("code of {address} is not valid: {e}"))
+            })?;
+            edits.push((
+                address,
+                AccountEdit {
+                    balance: Some(account.balance),
+                    nonce: Some(account.nonce),
+                    code: Some(account.code),
+                    storage: account.storage.into_iter().collect(),
+                },
+            ));
+        }
+        let Some(_busy) = self.requests.try_lock() else {
+            return Err(RpcError::limit(
+                "another mining request is running; try again",
+            ));
+        };
+        self.control
+            .edit(&self.backend, &edits)
+            .map_err(RpcError::internal)
     }
 }
 
@@ -534,5 +676,31 @@ impl DevApiServer for Dev {
     fn auto_impersonate(&self, on: bool) -> jsonrpsee::core::RpcResult<()> {
         self.control.impersonate_all(on);
         Ok(())
+    }
+
+    fn dump_state(&self) -> jsonrpsee::core::RpcResult<Bytes> {
+        Ok(self.dump()?)
+    }
+
+    fn load_state(&self, state: Bytes) -> jsonrpsee::core::RpcResult<bool> {
+        self.load(&state)?;
+        Ok(true)
+    }
+
+    fn reset(&self, options: Option<serde_json::Value>) -> jsonrpsee::core::RpcResult<()> {
+        if options
+            .as_ref()
+            .is_some_and(|o| o.get("forking").is_some_and(|f| !f.is_null()))
+        {
+            return Err(RpcError::invalid_params("tandem dev does not fork another chain").into());
+        }
+        let reset = self
+            .control
+            .reset(&self.backend)
+            .map_err(RpcError::internal)?;
+        match reset {
+            true => Ok(()),
+            false => Err(RpcError::server("this node cannot start over from its genesis").into()),
+        }
     }
 }

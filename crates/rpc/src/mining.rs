@@ -214,6 +214,8 @@ pub struct DevControl {
     impersonated: parking_lot::Mutex<std::collections::HashSet<Address>>,
     /// Every account is (`anvil_autoImpersonateAccount`).
     impersonate_all: std::sync::atomic::AtomicBool,
+    /// The chain's genesis, which `anvil_reset` starts over from.
+    genesis: Option<tandem_primitives::Genesis>,
 }
 
 /// What `evm_revert` puts back: the whole database (blocks, receipts, state), the pool's
@@ -254,7 +256,36 @@ impl DevControl {
             next_snapshot: Default::default(),
             impersonated: Default::default(),
             impersonate_all: Default::default(),
+            genesis: None,
         }
+    }
+
+    /// Lets `anvil_reset` start the chain over from `genesis`.
+    pub fn with_genesis(mut self, genesis: tandem_primitives::Genesis) -> Self {
+        self.genesis = Some(genesis);
+        self
+    }
+
+    /// Starts the chain over from its genesis: every block, the pool, the snapshots and the
+    /// clock's offset are gone. False if this node cannot (it was not given its genesis).
+    pub fn reset(&self, backend: &Backend) -> std::result::Result<bool, MineError> {
+        let Some(genesis) = &self.genesis else {
+            return Ok(false);
+        };
+        let _one_at_a_time = self.mining.lock();
+        self.snapshots.lock().clear();
+        backend.storage.clear()?;
+        let first = tandem_execution::genesis_block(&backend.storage.read()?, genesis)?;
+        backend.storage.commit(&first.into_commit())?;
+        let mut pool = backend.pool.lock();
+        let (pending, queued) = pool.content();
+        for tx in pending.into_iter().chain(queued) {
+            pool.remove(&tx.hash);
+        }
+        drop(pool);
+        self.offset.store(0, std::sync::atomic::Ordering::SeqCst);
+        *self.next.lock() = None;
+        Ok(true)
     }
 
     /// Lets `eth_sendTransaction` send from `address` without its key, or stops it.

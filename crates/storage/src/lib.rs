@@ -134,6 +134,15 @@ impl Storage {
         Ok(())
     }
 
+    /// Empties every table at once (a dev node's `anvil_reset`, which writes its genesis again).
+    pub fn clear(&self) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        tables::delete_all(&tx)?;
+        tables::create_all(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Commits one block and everything it changed, atomically and durably. Prunes the trie nodes
     /// that only states older than the history window used, in the same transaction.
     pub fn commit(&self, commit: &BlockCommit) -> Result<()> {

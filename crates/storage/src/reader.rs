@@ -172,6 +172,29 @@ impl Reader {
             .unwrap_or_default())
     }
 
+    /// Accounts of the latest state in address order, from `after` (exclusive) on, at most
+    /// `limit` of them (a dev node's `anvil_dumpState`).
+    pub fn accounts_after(
+        &self,
+        after: Option<Address>,
+        limit: usize,
+    ) -> Result<Vec<(Address, TrieAccount)>> {
+        let entries = match after {
+            Some(a) => self.accounts.range::<&[u8; 20]>((
+                std::ops::Bound::Excluded(&a.0.0),
+                std::ops::Bound::Unbounded,
+            ))?,
+            None => self.accounts.range::<&[u8; 20]>(..)?,
+        };
+        entries
+            .take(limit)
+            .map(|entry| {
+                let (k, v) = entry?;
+                Ok((Address::from(*k.value()), decode("accounts", v.value())?))
+            })
+            .collect()
+    }
+
     /// Every non-zero slot of an account in the latest state.
     pub fn storage_slots(&self, address: Address) -> Result<Vec<(B256, U256)>> {
         let start = storage_key(&address.0.0, &[0; 32]);

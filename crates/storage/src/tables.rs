@@ -54,3 +54,20 @@ pub(crate) fn storage_key(address: &[u8; 20], slot: &[u8; 32]) -> [u8; 52] {
     key[20..].copy_from_slice(slot);
     key
 }
+
+/// Deletes every table (they are created again by [`create_all`]).
+pub(crate) fn delete_all(tx: &WriteTransaction) -> Result<(), redb::TableError> {
+    tx.delete_table(META)?;
+    tx.delete_table(HEADERS)?;
+    tx.delete_table(HASHES)?;
+    tx.delete_table(BODIES)?;
+    tx.delete_table(RECEIPTS)?;
+    tx.delete_table(TX_INDEX)?;
+    tx.delete_table(ACCOUNTS)?;
+    tx.delete_table(STORAGE)?;
+    tx.delete_table(CODE)?;
+    tx.delete_table(TRIE_NODES)?;
+    tx.delete_table(TRIE_REFS)?;
+    tx.delete_table(PRUNE_QUEUE)?;
+    Ok(())
+}

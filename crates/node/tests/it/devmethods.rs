@@ -377,3 +377,89 @@ async fn dev_methods_edit_accounts_impersonate_and_revert_to_snapshots() {
     assert_eq!(quantity(&receipt["blockNumber"]) as u64, height + 1);
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn dev_state_dumps_load_back_and_reset_starts_over_from_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = tandem_node::launch(crate::dev_config(dir.path()))
+        .await
+        .unwrap();
+    let addr = node.rpc_addr;
+    let holder = Address::repeat_byte(0x5a);
+    result(addr, "anvil_setBalance", json!([holder, "0x1234"])).await;
+    result(addr, "anvil_setCode", json!([holder, "0x60016000f3"])).await;
+    result(addr, "anvil_setStorageAt", json!([holder, "0x7", "0x2a"])).await;
+    let dev0 = dev::accounts()[0].address;
+    let sent = result(
+        addr,
+        "eth_sendTransaction",
+        json!([{"from": dev0, "to": holder, "value": "0x1"}]),
+    )
+    .await;
+    mined(addr, &sent).await;
+    let dev0_balance = result(addr, "eth_getBalance", json!([dev0, "latest"])).await;
+    let dump = result(addr, "anvil_dumpState", json!([])).await;
+    assert!(
+        dump.as_str().unwrap().starts_with("0x1f8b"),
+        "gzipped: {dump}"
+    );
+
+    // Back to genesis: no blocks, no edits, the dev accounts as genesis funds them.
+    assert!(head(addr).await.0 > 0);
+    assert_eq!(result(addr, "anvil_reset", json!([])).await, Value::Null);
+    assert_eq!(head(addr).await.0, 0);
+    assert_eq!(
+        result(addr, "eth_getBalance", json!([holder, "latest"])).await,
+        "0x0"
+    );
+    assert_eq!(
+        result(addr, "eth_getTransactionReceipt", json!([sent])).await,
+        Value::Null
+    );
+    let forking = rpc(
+        addr,
+        "anvil_reset",
+        json!([{"forking": {"jsonRpcUrl": "http://x"}}]),
+    )
+    .await;
+    assert!(
+        forking["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fork"),
+        "{forking}"
+    );
+
+    // The dump loads back every account as it was, in one block.
+    assert_eq!(result(addr, "anvil_loadState", json!([dump])).await, true);
+    assert_eq!(head(addr).await.0, 1);
+    assert_eq!(
+        result(addr, "eth_getBalance", json!([holder, "latest"])).await,
+        "0x1235"
+    );
+    assert_eq!(
+        result(addr, "eth_getCode", json!([holder, "latest"])).await,
+        "0x60016000f3"
+    );
+    let slot = result(addr, "eth_getStorageAt", json!([holder, "0x7", "latest"])).await;
+    assert_eq!(quantity(&slot), 42);
+    assert_eq!(
+        result(addr, "eth_getBalance", json!([dev0, "latest"])).await,
+        dev0_balance
+    );
+    // Plain JSON loads too; garbage is refused and changes nothing.
+    let plain = json!({"accounts": {holder.to_string(): {"nonce": 3, "balance": "0x9", "code": "0x", "storage": {}}}});
+    let plain = format!("0x{}", alloy_primitives::hex::encode(plain.to_string()));
+    assert_eq!(result(addr, "anvil_loadState", json!([plain])).await, true);
+    assert_eq!(
+        result(addr, "eth_getBalance", json!([holder, "latest"])).await,
+        "0x9"
+    );
+    let (before, _) = head(addr).await;
+    for junk in ["0x00", "0x1f8b0000", "0x7b7d"] {
+        let refused = rpc(addr, "anvil_loadState", json!([junk])).await;
+        assert!(refused["error"].is_object(), "{junk}: {refused}");
+    }
+    assert_eq!(head(addr).await.0, before);
+    node.shutdown().await;
+}
