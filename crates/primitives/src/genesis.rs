@@ -1,5 +1,5 @@
 use crate::{ChainConfig, FeeParams, Layer, dev, system};
-use alloy_primitives::{B256, U256};
+use alloy_primitives::{Address, B256, U256};
 use std::path::Path;
 
 pub use alloy_genesis::{Genesis, GenesisAccount};
@@ -141,7 +141,23 @@ pub fn dev_l1_genesis(chain_id: u64) -> Genesis {
     genesis
 }
 
-/// The given chain id and the ten dev accounts with 10,000 ETH each.
+/// Arachnid's deterministic deployment proxy, where Foundry (`forge script` with a salted `new`,
+/// `forge create --create2`) and most CREATE2 tooling expect it.
+pub const ARACHNID_CREATE2_DEPLOYER: Address =
+    alloy_primitives::address!("0x4e59b44847b379578588920ca78fbf26c0b4956c");
+/// Safe's singleton factory, where Safe's deployments expect it.
+pub const SAFE_SINGLETON_FACTORY: Address =
+    alloy_primitives::address!("0x914d7Fec6aaC8cd542e72Bca78B30650d45643d7");
+/// Both factories' program (they are one program): CREATE2 with the calldata's first 32 bytes as
+/// the salt and the rest as the init code; it returns the new address. This is what the
+/// presigned deployment transaction in `@safe-global/safe-singleton-factory` 2.0.0
+/// (`artifacts/1/deployment.json`, from npm) leaves at its address; the end-to-end suite checks
+/// the code on both layers against what that transaction's init code returns.
+pub const CREATE2_DEPLOYER_CODE: [u8; 69] = alloy_primitives::hex!(
+    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf3"
+);
+
+/// The given chain id, the ten dev accounts with 10,000 ETH each, and the CREATE2 factories.
 fn funded_genesis(chain_id: u64) -> Genesis {
     let mut genesis = Genesis::default();
     genesis.config.chain_id = chain_id;
@@ -157,6 +173,10 @@ fn funded_genesis(chain_id: u64) -> Genesis {
             )
         })
         .collect();
+    for factory in [ARACHNID_CREATE2_DEPLOYER, SAFE_SINGLETON_FACTORY] {
+        let code = GenesisAccount::default().with_code(Some(CREATE2_DEPLOYER_CODE.into()));
+        genesis.alloc.insert(factory, code);
+    }
     genesis
 }
 

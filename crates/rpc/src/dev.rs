@@ -318,6 +318,13 @@ struct DumpedAccount {
 /// present, are not read).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Dump {
+    /// anvil reads these three keys: a dump carries them, empty.
+    #[serde(default, skip_deserializing)]
+    block: Option<()>,
+    #[serde(default, skip_deserializing)]
+    blocks: Vec<()>,
+    #[serde(default, skip_deserializing)]
+    transactions: Vec<()>,
     #[serde(default)]
     best_block_number: Option<u64>,
     accounts: std::collections::BTreeMap<Address, DumpedAccount>,
@@ -462,6 +469,9 @@ impl Dev {
             }
         }
         let dump = Dump {
+            block: None,
+            blocks: Vec::new(),
+            transactions: Vec::new(),
             best_block_number: reader.last_height(),
             accounts,
         };
