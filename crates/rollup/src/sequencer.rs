@@ -21,7 +21,7 @@ use tandem_execution::{
     l2::{L1Origin, L2BlockBuilder},
 };
 use tandem_mempool::{AccountState, Candidates, Fill, InOrder, PoolTx};
-use tandem_primitives::{Block, Clock, Layer, SealedBlock, TxEnvelope};
+use tandem_primitives::{Clock, Layer, TxEnvelope};
 use tandem_rpc::{Backend, NewBlock, RpcReceipt};
 use tandem_state::LatestState;
 use tokio::sync::watch;
@@ -257,18 +257,19 @@ fn publish<S: tandem_state::StateReader>(
     count: usize,
 ) -> Result<()> {
     let (txs, receipts) = builder.executed();
-    let provisional = SealedBlock {
-        hash: B256::ZERO,
-        block: Block {
-            header: builder.header().clone(),
-            transactions: txs.to_vec(),
-        },
-    };
     let senders: HashSet<Address> = txs[txs.len() - count..].iter().map(|t| t.sender).collect();
-    let all = tandem_rpc::receipts(&provisional, receipts, Layer::L2);
-    let fresh: Vec<RpcReceipt> = all
+    // Only what is new: the open block's earlier receipts were published already.
+    let header = builder.header();
+    let new = tandem_rpc::receipts_from(
+        header,
+        B256::ZERO,
+        txs,
+        receipts,
+        Layer::L2,
+        txs.len() - count,
+    );
+    let fresh: Vec<RpcReceipt> = new
         .into_iter()
-        .skip(txs.len() - count)
         .map(|mut receipt| {
             // Not sealed yet: no block hash.
             receipt.inner.block_hash = None;

@@ -14,18 +14,12 @@ use tandem_storage::{Reader, Storage};
 /// The withdrawals `tx_hash` initiated on L2 (empty if it initiated none); an error if L2 does
 /// not have the transaction.
 pub fn withdrawals_of(reader: &Reader, tx_hash: B256) -> Result<(u64, Vec<Withdrawal>)> {
-    let Some(tandem_storage::TxLocation {
-        block: number,
-        index,
-    }) = reader.tx_location(tx_hash)?
-    else {
+    let Some(at) = reader.tx_location(tx_hash)? else {
         return Err(Error::Config(format!("L2 has no transaction {tx_hash}")));
     };
-    let receipts = reader
-        .receipts(number)?
-        .ok_or_else(|| Error::Corrupt(format!("receipts of L2 block {number} missing")))?;
-    let receipt = receipts
-        .get(index as usize)
+    let (number, index) = (at.block, at.index);
+    let receipt = reader
+        .receipt(at)?
         .ok_or_else(|| Error::Corrupt(format!("receipt {index} of L2 block {number} missing")))?;
     let withdrawals = receipt
         .logs()

@@ -7,7 +7,7 @@ use alloy_rpc_types_eth::{
 };
 use alloy_serde::WithOtherFields;
 use tandem_execution::l2::{L1Origin, l1_fee};
-use tandem_primitives::{Layer, Receipt, ReceiptEnvelope, SealedBlock, StoredTx};
+use tandem_primitives::{Layer, Receipt, SealedBlock, StoredTx};
 
 pub use tandem_client::{RpcBlock, RpcReceipt, RpcTransaction};
 
@@ -23,12 +23,17 @@ pub(crate) struct TxContext {
 
 impl TxContext {
     pub(crate) fn new(block: &SealedBlock, index: usize) -> Self {
+        Self::at(block.header(), block.hash, index as u64)
+    }
+
+    /// Transaction `index` of the block with `header` and `block_hash`.
+    pub(crate) fn at(header: &alloy_consensus::Header, block_hash: B256, index: u64) -> Self {
         Self {
-            block_hash: block.hash,
-            block_number: block.number(),
-            timestamp: block.header().timestamp,
-            base_fee: block.header().base_fee_per_gas.unwrap_or_default(),
-            index: index as u64,
+            block_hash,
+            block_number: header.number,
+            timestamp: header.timestamp,
+            base_fee: header.base_fee_per_gas.unwrap_or_default(),
+            index,
         }
     }
 }
@@ -105,91 +110,111 @@ pub(crate) fn block(block: &SealedBlock, full: bool, receipts: Option<&[Receipt]
 
 /// The receipts of a block in RPC form, with block-wide log indexes; on L2 each carries its data fee.
 pub fn receipts(block: &SealedBlock, receipts: &[Receipt], layer: Layer) -> Vec<RpcReceipt> {
-    let origin = match layer {
-        Layer::L2 => L1Origin::of_header(block.header()),
-        Layer::L1 => None,
-    };
-    block_receipts(block, receipts)
-        .into_iter()
-        .zip(&block.block.transactions)
-        .map(|(receipt, stored)| {
-            let mut receipt = RpcReceipt::new(receipt);
-            // Deposits pay no fee: their L1 data came with the L1 transaction that queued them.
-            if let Some(origin) = origin.filter(|_| !stored.tx.is_deposit()) {
-                let fee = l1_fee(&stored.tx, origin.base_fee);
-                let other = &mut receipt.other;
-                for (key, value) in [
-                    ("l1Fee", fee.fee),
-                    ("l1GasUsed", U256::from(fee.gas_used)),
-                    ("l1GasPrice", U256::from(fee.gas_price)),
-                ] {
-                    other
-                        .insert_value(key.into(), value)
-                        .expect("U256 serializes");
-                }
-            }
-            receipt
+    let txs = &block.block.transactions;
+    receipts_from(block.header(), block.hash, txs, receipts, layer, 0)
+}
+
+/// The receipts of transactions `from..` of a block (a sequencer's open block publishes only
+/// what is new), the same as [`receipts`] gives them.
+pub fn receipts_from(
+    header: &alloy_consensus::Header,
+    block_hash: B256,
+    transactions: &[StoredTx],
+    receipts: &[Receipt],
+    layer: Layer,
+    from: usize,
+) -> Vec<RpcReceipt> {
+    let origin = origin(header, layer);
+    let before = &receipts[..from.min(receipts.len())];
+    let mut logs_before: u64 = before.iter().map(|r| r.logs().len() as u64).sum();
+    let mut gas_before = before.last().map_or(0, |r| r.cumulative_gas_used());
+    transactions
+        .iter()
+        .zip(receipts)
+        .enumerate()
+        .skip(from)
+        .map(|(i, (stored, receipt))| {
+            let at = TxContext::at(header, block_hash, i as u64);
+            let rpc = self::receipt(at, stored, receipt, logs_before, gas_before, origin);
+            logs_before += receipt.logs().len() as u64;
+            gas_before = receipt.cumulative_gas_used();
+            rpc
         })
         .collect()
 }
 
-fn block_receipts(
-    block: &SealedBlock,
-    receipts: &[Receipt],
-) -> Vec<TransactionReceipt<ReceiptEnvelope<Log>>> {
-    let mut log_index = 0u64;
-    let mut previous_gas = 0u64;
-    block
-        .block
-        .transactions
-        .iter()
-        .zip(receipts)
-        .enumerate()
-        .map(|(i, (stored, receipt))| {
-            let at = TxContext::new(block, i);
-            let gas_used = receipt.cumulative_gas_used() - previous_gas;
-            previous_gas = receipt.cumulative_gas_used();
-            let tx_hash = stored.tx.tx_hash();
-            let inner = receipt.clone().map_logs(|inner| {
-                let log = Log {
-                    inner,
-                    block_hash: Some(at.block_hash),
-                    block_number: Some(at.block_number),
-                    block_timestamp: Some(at.timestamp),
-                    transaction_hash: Some(tx_hash),
-                    transaction_index: Some(at.index),
-                    log_index: Some(log_index),
-                    removed: false,
-                };
-                log_index += 1;
-                log
-            });
-            let to = stored.tx.to();
-            TransactionReceipt {
-                inner,
-                transaction_hash: tx_hash,
-                transaction_index: Some(at.index),
-                block_hash: Some(at.block_hash),
-                block_number: Some(at.block_number),
-                gas_used,
-                effective_gas_price: stored.tx.effective_gas_price(Some(at.base_fee)),
-                blob_gas_used: None,
-                blob_gas_price: None,
-                from: stored.sender,
-                to,
-                contract_address: to
-                    .is_none()
-                    .then(|| stored.sender.create(stored.tx.nonce())),
-            }
-        })
-        .collect()
+/// Where an L2 block's data fees are priced from (none on L1).
+pub(crate) fn origin(header: &alloy_consensus::Header, layer: Layer) -> Option<L1Origin> {
+    match layer {
+        Layer::L2 => L1Origin::of_header(header),
+        Layer::L1 => None,
+    }
+}
+
+/// One receipt in RPC form, from what it needs alone: where it is, its transaction, and the
+/// logs and gas of the block's transactions before it. On L2 (`origin`) it carries its data fee.
+pub(crate) fn receipt(
+    at: TxContext,
+    stored: &StoredTx,
+    receipt: &Receipt,
+    logs_before: u64,
+    gas_before: u64,
+    origin: Option<L1Origin>,
+) -> RpcReceipt {
+    let tx_hash = stored.tx.tx_hash();
+    let mut log_index = logs_before;
+    let inner = receipt.clone().map_logs(|inner| {
+        let log = Log {
+            inner,
+            block_hash: Some(at.block_hash),
+            block_number: Some(at.block_number),
+            block_timestamp: Some(at.timestamp),
+            transaction_hash: Some(tx_hash),
+            transaction_index: Some(at.index),
+            log_index: Some(log_index),
+            removed: false,
+        };
+        log_index += 1;
+        log
+    });
+    let to = stored.tx.to();
+    let mut rpc = RpcReceipt::new(TransactionReceipt {
+        inner,
+        transaction_hash: tx_hash,
+        transaction_index: Some(at.index),
+        block_hash: Some(at.block_hash),
+        block_number: Some(at.block_number),
+        gas_used: receipt.cumulative_gas_used().saturating_sub(gas_before),
+        effective_gas_price: stored.tx.effective_gas_price(Some(at.base_fee)),
+        blob_gas_used: None,
+        blob_gas_price: None,
+        from: stored.sender,
+        to,
+        contract_address: to
+            .is_none()
+            .then(|| stored.sender.create(stored.tx.nonce())),
+    });
+    // Deposits pay no fee: their L1 data came with the L1 transaction that queued them.
+    if let Some(origin) = origin.filter(|_| !stored.tx.is_deposit()) {
+        let fee = l1_fee(&stored.tx, origin.base_fee);
+        for (key, value) in [
+            ("l1Fee", fee.fee),
+            ("l1GasUsed", U256::from(fee.gas_used)),
+            ("l1GasPrice", U256::from(fee.gas_price)),
+        ] {
+            rpc.other
+                .insert_value(key.into(), value)
+                .expect("U256 serializes");
+        }
+    }
+    rpc
 }
 
 /// Every log of a block in RPC form.
 pub(crate) fn logs(block: &SealedBlock, receipts_of_block: &[Receipt]) -> Vec<Log> {
-    block_receipts(block, receipts_of_block)
+    receipts(block, receipts_of_block, Layer::L1)
         .into_iter()
-        .flat_map(|r| r.inner.logs().to_vec())
+        .flat_map(|r| r.inner.inner.logs().to_vec())
         .collect()
 }
 

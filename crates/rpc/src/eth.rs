@@ -331,24 +331,7 @@ impl EthApiServer for Rpc {
     }
 
     fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<RpcTransaction>> {
-        let reader = self.reader()?;
-        if let Some(at) = reader.tx_location(hash).map_err(RpcError::from)? {
-            return self.transaction_by_number_and_index(
-                BlockNumberOrTag::Number(at.block),
-                U64::from(at.index),
-            );
-        }
-        let pool = self.backend.pool.lock();
-        Ok(pool.get(&hash).map(|p| {
-            convert::transaction(
-                &tandem_primitives::StoredTx {
-                    sender: p.sender,
-                    tx: (*p.tx).clone(),
-                },
-                None,
-                None,
-            )
-        }))
+        Ok(transaction_by_hash(&self.backend, hash)?)
     }
 
     fn transaction_by_number_and_index(
@@ -389,12 +372,7 @@ impl EthApiServer for Rpc {
     }
 
     fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<RpcReceipt>> {
-        let reader = self.reader()?;
-        let Some(at) = reader.tx_location(hash).map_err(RpcError::from)? else {
-            return Ok(None);
-        };
-        let receipts = self.block_receipts(BlockId::number(at.block))?;
-        Ok(receipts.and_then(|r| r.into_iter().nth(at.index as usize)))
+        Ok(receipt_by_hash(&self.backend, hash)?)
     }
 
     fn block_by_number(&self, block: BlockNumberOrTag, full: bool) -> RpcResult<Option<RpcBlock>> {
@@ -519,4 +497,61 @@ impl EthApiServer for Rpc {
     ) -> jsonrpsee::core::SubscriptionResult {
         pubsub::subscribe(self.backend.clone(), pending, kind, filter).await
     }
+}
+
+/// `eth_getTransactionReceipt`: one receipt, one transaction and one header are read, whatever
+/// the size of the block ([`tandem_storage::TxLocation`] carries what the receipt needs of the
+/// block's other transactions).
+pub fn receipt_by_hash(backend: &Backend, hash: B256) -> Result<Option<RpcReceipt>> {
+    let reader = backend.storage.read()?;
+    let Some(at) = reader.tx_location(hash)? else {
+        return Ok(None);
+    };
+    let found = (
+        reader.header(at.block)?,
+        reader.transaction(at)?,
+        reader.receipt(at)?,
+    );
+    let (Some(header), Some(stored), Some(receipt)) = found else {
+        return Ok(None);
+    };
+    let context = convert::TxContext::at(&header, header.hash_slow(), u64::from(at.index));
+    let origin = convert::origin(&header, backend.chain.layer);
+    Ok(Some(convert::receipt(
+        context,
+        &stored,
+        &receipt,
+        u64::from(at.logs_before),
+        at.gas_before,
+        origin,
+    )))
+}
+
+/// `eth_getTransactionByHash`: a mined transaction in one read of it and one of its header (and a
+/// deposit's receipt, for its nonce), else a pooled one.
+pub fn transaction_by_hash(backend: &Backend, hash: B256) -> Result<Option<RpcTransaction>> {
+    let reader = backend.storage.read()?;
+    let Some(at) = reader.tx_location(hash)? else {
+        let pool = backend.pool.lock();
+        return Ok(pool.get(&hash).map(|p| {
+            let stored = tandem_primitives::StoredTx {
+                sender: p.sender,
+                tx: (*p.tx).clone(),
+            };
+            convert::transaction(&stored, None, None)
+        }));
+    };
+    let (Some(header), Some(stored)) = (reader.header(at.block)?, reader.transaction(at)?) else {
+        return Ok(None);
+    };
+    let deposit_nonce = match stored.tx.is_deposit() {
+        true => reader.receipt(at)?.and_then(|r| r.deposit_nonce()),
+        false => None,
+    };
+    let context = convert::TxContext::at(&header, header.hash_slow(), u64::from(at.index));
+    Ok(Some(convert::transaction(
+        &stored,
+        Some(context),
+        deposit_nonce,
+    )))
 }

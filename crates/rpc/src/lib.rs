@@ -33,9 +33,10 @@ mod ws;
 
 pub use api::EthApiServer;
 pub use backend::{Backend, Forward, Limits, NewBlock, OnAccept, submit_raw_transaction};
-pub use convert::{RpcBlock, RpcReceipt, RpcTransaction, receipts};
+pub use convert::{RpcBlock, RpcReceipt, RpcTransaction, receipts, receipts_from};
 pub use dev::MAX_MINE_BLOCKS;
 pub use error::RpcError;
+pub use eth::{receipt_by_hash, transaction_by_hash};
 pub use mining::DevControl;
 pub use open::{OpenError, init_genesis, open_backend};
 pub use preconf::{Preconf, Preconfirmations};

@@ -10,7 +10,7 @@ mod writer;
 pub use reader::{Reader, TxLocation};
 pub use writer::{BlockCommit, StateDiff};
 
-use redb::{Database, ReadableDatabase};
+use redb::{Database, ReadableDatabase, ReadableTable};
 use std::path::Path;
 
 /// Errors from the embedded database. All of them are fatal for the operation that saw them.
@@ -22,6 +22,12 @@ pub enum Error {
     Corrupt { table: &'static str, reason: String },
     #[error("block {got} does not follow the last committed block {last}")]
     NotNext { last: u64, got: u64 },
+    #[error(
+        "the database was written by another version of tandem (layout {found:?}, this one reads \\
+         {}): start from a fresh data directory",
+        tables::FORMAT_VERSION
+    )]
+    Format { found: Option<u64> },
 }
 
 macro_rules! from_redb {
@@ -85,6 +91,19 @@ impl Storage {
     pub fn open_with(path: &Path, history: History) -> Result<Self> {
         let db = Database::create(path)?;
         let tx = db.begin_write()?;
+        {
+            // Before any other table is opened: an older layout's tables have other types.
+            let mut meta = tx.open_table(tables::META)?;
+            let found = meta.get(tables::FORMAT)?.map(|v| v.value());
+            let written = meta.get(tables::LAST_HEIGHT)?.is_some();
+            match found {
+                Some(tables::FORMAT_VERSION) => {}
+                None if !written => {
+                    meta.insert(tables::FORMAT, tables::FORMAT_VERSION)?;
+                }
+                found => return Err(Error::Format { found }),
+            }
+        }
         tables::create_all(&tx)?;
         tx.commit()?;
         Ok(Self { db, history })
@@ -139,6 +158,8 @@ impl Storage {
         let tx = self.db.begin_write()?;
         tables::delete_all(&tx)?;
         tables::create_all(&tx)?;
+        tx.open_table(tables::META)?
+            .insert(tables::FORMAT, tables::FORMAT_VERSION)?;
         tx.commit()?;
         Ok(())
     }
@@ -147,5 +168,128 @@ impl Storage {
     /// that only states older than the history window used, in the same transaction.
     pub fn commit(&self, commit: &BlockCommit) -> Result<()> {
         writer::commit(&self.db, commit, self.history)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_consensus::{Header, TxEip1559};
+    use alloy_primitives::{Address, B256, Log, LogData, TxKind};
+    use tandem_primitives::{Block, Receipt, SealedBlock, StoredTx, TxType, dev};
+
+    /// Block `number` (on `parent`) with one transfer per entry of `logs`, each with that many logs.
+    fn block(number: u64, parent: B256, logs: &[usize]) -> BlockCommit {
+        let key = &dev::accounts()[0];
+        let mut transactions = Vec::new();
+        let mut receipts = Vec::new();
+        for (i, count) in logs.iter().enumerate() {
+            let tx = key.sign(TxEip1559 {
+                chain_id: 900,
+                nonce: number * 100 + i as u64,
+                gas_limit: 30_000,
+                to: TxKind::Call(Address::repeat_byte(1)),
+                ..Default::default()
+            });
+            let log = Log {
+                address: Address::repeat_byte(2),
+                data: LogData::new_unchecked(vec![B256::repeat_byte(i as u8)], Default::default()),
+            };
+            let cumulative = 21_000 * (i as u64 + 1) + 7 * i as u64;
+            let logs = vec![log; *count];
+            receipts.push(Receipt::from_parts(
+                true,
+                cumulative,
+                &logs,
+                TxType::Eip1559,
+                None,
+                None,
+            ));
+            transactions.push(StoredTx {
+                sender: key.address,
+                tx,
+            });
+        }
+        let header = Header {
+            number,
+            parent_hash: parent,
+            ..Default::default()
+        };
+        BlockCommit {
+            block: SealedBlock::seal(Block {
+                header,
+                transactions,
+            }),
+            receipts,
+            state: StateDiff::default(),
+        }
+    }
+
+    #[test]
+    fn a_transaction_and_its_receipt_are_one_read_each_with_what_the_block_before_them_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(&dir.path().join("db")).unwrap();
+        let genesis = block(0, B256::ZERO, &[]);
+        storage.commit(&genesis).unwrap();
+        let one = block(1, genesis.block.hash, &[2, 0, 3]);
+        storage.commit(&one).unwrap();
+        let reader = storage.read().unwrap();
+        let mut logs_before = 0;
+        for (i, stored) in one.block.block.transactions.iter().enumerate() {
+            let at = reader.tx_location(stored.tx.tx_hash()).unwrap().unwrap();
+            assert_eq!((at.block, at.index), (1, i as u32));
+            assert_eq!(at.logs_before, logs_before);
+            let before = i
+                .checked_sub(1)
+                .map(|j| one.receipts[j].cumulative_gas_used());
+            assert_eq!(at.gas_before, before.unwrap_or(0));
+            assert_eq!(reader.transaction(at).unwrap().as_ref(), Some(stored));
+            assert_eq!(reader.receipt(at).unwrap().as_ref(), Some(&one.receipts[i]));
+            logs_before += one.receipts[i].logs().len() as u32;
+        }
+        // Whole blocks read back in order; an empty block has no transactions, a missing one none.
+        assert_eq!(
+            reader.transactions(1).unwrap().unwrap(),
+            one.block.block.transactions
+        );
+        assert_eq!(reader.receipts(1).unwrap().unwrap(), one.receipts);
+        assert_eq!(reader.block(1).unwrap().unwrap(), one.block);
+        assert_eq!(reader.transactions(0).unwrap(), Some(Vec::new()));
+        assert_eq!(reader.receipts(0).unwrap(), Some(Vec::new()));
+        assert_eq!(reader.transactions(2).unwrap(), None);
+        assert_eq!(reader.receipts(2).unwrap(), None);
+    }
+
+    #[test]
+    fn a_database_of_another_layout_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let storage = Storage::open(&path).unwrap();
+        storage.commit(&block(0, B256::ZERO, &[1])).unwrap();
+        // As an older tandem left it: blocks, and no layout recorded.
+        let tx = storage.db.begin_write().unwrap();
+        tx.open_table(tables::META)
+            .unwrap()
+            .remove(tables::FORMAT)
+            .unwrap();
+        tx.commit().unwrap();
+        drop(storage);
+        let refused = Storage::open(&path).unwrap_err();
+        assert!(
+            matches!(refused, Error::Format { found: None }),
+            "{refused}"
+        );
+        assert!(
+            refused.to_string().contains("fresh data directory"),
+            "{refused}"
+        );
+        // A fresh database records its layout, and a reset keeps it.
+        let fresh = dir.path().join("fresh");
+        let storage = Storage::open(&fresh).unwrap();
+        storage.commit(&block(0, B256::ZERO, &[])).unwrap();
+        storage.clear().unwrap();
+        storage.commit(&block(0, B256::ZERO, &[])).unwrap();
+        drop(storage);
+        Storage::open(&fresh).unwrap();
     }
 }

@@ -7,11 +7,15 @@ use alloy_trie::TrieAccount;
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTableMetadata};
 use tandem_primitives::{Block, Receipt, SealedBlock, StoredTx};
 
-/// Where a transaction sits in the chain.
+/// Where a transaction sits in the chain, and what its receipt needs of those before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxLocation {
     pub block: u64,
     pub index: u32,
+    /// Logs of the block's transactions before it (its first log's index in the block).
+    pub logs_before: u32,
+    /// Gas the block's transactions before it used (its receipt's cumulative gas less its own).
+    pub gas_before: u64,
 }
 
 /// A snapshot of the database: every read sees the same committed state.
@@ -22,9 +26,9 @@ pub struct Reader {
     history: History,
     headers: ReadOnlyTable<u64, &'static [u8]>,
     hashes: ReadOnlyTable<&'static [u8; 32], u64>,
-    bodies: ReadOnlyTable<u64, &'static [u8]>,
-    receipts: ReadOnlyTable<u64, &'static [u8]>,
-    tx_index: ReadOnlyTable<&'static [u8; 32], (u64, u32)>,
+    bodies: ReadOnlyTable<(u64, u32), &'static [u8]>,
+    receipts: ReadOnlyTable<(u64, u32), &'static [u8]>,
+    tx_index: ReadOnlyTable<&'static [u8; 32], (u64, u32, u32, u64)>,
     accounts: ReadOnlyTable<&'static [u8; 20], &'static [u8]>,
     storage: ReadOnlyTable<&'static [u8; 52], &'static [u8; 32]>,
     code: ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
@@ -37,6 +41,13 @@ impl std::fmt::Debug for Reader {
             .field("last", &self.last)
             .finish_non_exhaustive()
     }
+}
+
+fn decode_receipt(mut bytes: &[u8]) -> Result<Receipt> {
+    Receipt::decode_2718(&mut bytes).map_err(|e| Error::Corrupt {
+        table: "receipts",
+        reason: e.to_string(),
+    })
 }
 
 fn decode<T: Decodable>(table: &'static str, mut bytes: &[u8]) -> Result<T> {
@@ -113,10 +124,31 @@ impl Reader {
         Ok(self.hashes.get(&hash.0)?.map(|v| v.value()))
     }
 
+    /// A block's transactions, `None` if there is no such block.
     pub fn transactions(&self, number: u64) -> Result<Option<Vec<StoredTx>>> {
+        if self.headers.get(number)?.is_none() {
+            return Ok(None);
+        }
         self.bodies
-            .get(number)?
+            .range((number, 0)..=(number, u32::MAX))?
+            .map(|entry| decode("bodies", entry?.1.value()))
+            .collect::<Result<_>>()
+            .map(Some)
+    }
+
+    /// One transaction of a block, in one read.
+    pub fn transaction(&self, at: TxLocation) -> Result<Option<StoredTx>> {
+        self.bodies
+            .get((at.block, at.index))?
             .map(|v| decode("bodies", v.value()))
+            .transpose()
+    }
+
+    /// One receipt of a block, in one read.
+    pub fn receipt(&self, at: TxLocation) -> Result<Option<Receipt>> {
+        self.receipts
+            .get((at.block, at.index))?
+            .map(|v| decode_receipt(v.value()))
             .transpose()
     }
 
@@ -131,26 +163,27 @@ impl Reader {
         })))
     }
 
+    /// A block's receipts, `None` if there is no such block.
     pub fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>> {
-        let Some(raw) = self.receipts.get(number)? else {
+        if self.headers.get(number)?.is_none() {
             return Ok(None);
-        };
-        let list: Vec<Bytes> = decode("receipts", raw.value())?;
-        list.iter()
-            .map(|r| {
-                Receipt::decode_2718(&mut r.as_ref()).map_err(|e| Error::Corrupt {
-                    table: "receipts",
-                    reason: e.to_string(),
-                })
-            })
+        }
+        self.receipts
+            .range((number, 0)..=(number, u32::MAX))?
+            .map(|entry| decode_receipt(entry?.1.value()))
             .collect::<Result<_>>()
             .map(Some)
     }
 
     pub fn tx_location(&self, hash: B256) -> Result<Option<TxLocation>> {
         Ok(self.tx_index.get(&hash.0)?.map(|v| {
-            let (block, index) = v.value();
-            TxLocation { block, index }
+            let (block, index, logs_before, gas_before) = v.value();
+            TxLocation {
+                block,
+                index,
+                logs_before,
+                gas_before,
+            }
         }))
     }
 

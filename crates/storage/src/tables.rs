@@ -11,13 +11,17 @@ pub(crate) const FINALIZED_HEIGHT: &str = "finalized_height";
 pub(crate) const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
 /// Block hash -> block number.
 pub(crate) const HASHES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("block_hashes");
-/// Block number -> RLP list of (sender, transaction).
-pub(crate) const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
-/// Block number -> RLP list of EIP-2718 receipts.
-pub(crate) const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts");
-/// Transaction hash -> (block number, index in block).
-pub(crate) const TX_INDEX: TableDefinition<&[u8; 32], (u64, u32)> =
+/// (Block number, index) -> RLP (sender, transaction): one transaction is one read.
+pub(crate) const BODIES: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("bodies");
+/// (Block number, index) -> EIP-2718 receipt.
+pub(crate) const RECEIPTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("receipts");
+/// Transaction hash -> (block number, index in block, the block's logs before it, the block's
+/// gas used before it): what a receipt needs besides its own entry.
+pub(crate) const TX_INDEX: TableDefinition<&[u8; 32], (u64, u32, u32, u64)> =
     TableDefinition::new("tx_index");
+/// The layout of the tables above, in META: a database of another layout is refused.
+pub(crate) const FORMAT: &str = "format";
+pub(crate) const FORMAT_VERSION: u64 = 2;
 /// Address -> RLP trie account, the latest state.
 pub(crate) const ACCOUNTS: TableDefinition<&[u8; 20], &[u8]> = TableDefinition::new("accounts");
 /// Address ++ slot -> value, the latest state. Zero values are absent.

@@ -61,20 +61,21 @@ pub(crate) fn commit(db: &Database, commit: &BlockCommit, history: History) -> R
             number,
             alloy_rlp::encode(&commit.block.block.header).as_slice(),
         )?;
-        tx.open_table(BODIES)?.insert(
-            number,
-            alloy_rlp::encode(&commit.block.block.transactions).as_slice(),
-        )?;
-        let receipts: Vec<Bytes> = commit
-            .receipts
-            .iter()
-            .map(|r| r.encoded_2718().into())
-            .collect();
-        tx.open_table(RECEIPTS)?
-            .insert(number, alloy_rlp::encode(&receipts).as_slice())?;
+        let mut bodies = tx.open_table(BODIES)?;
+        let mut receipts = tx.open_table(RECEIPTS)?;
         let mut index = tx.open_table(TX_INDEX)?;
-        for (i, stored) in commit.block.block.transactions.iter().enumerate() {
-            index.insert(&stored.tx.tx_hash().0, (number, i as u32))?;
+        let (mut logs_before, mut gas_before) = (0u32, 0u64);
+        let pairs = commit.block.block.transactions.iter().zip(&commit.receipts);
+        for (i, (stored, receipt)) in pairs.enumerate() {
+            let at = (number, i as u32);
+            bodies.insert(at, alloy_rlp::encode(stored).as_slice())?;
+            receipts.insert(at, receipt.encoded_2718().as_slice())?;
+            index.insert(
+                &stored.tx.tx_hash().0,
+                (number, i as u32, logs_before, gas_before),
+            )?;
+            logs_before = logs_before.saturating_add(receipt.logs().len() as u32);
+            gas_before = receipt.cumulative_gas_used();
         }
         write_state(&tx, &commit.state)?;
         write_trie(&tx, &commit.state, number, history)?;
