@@ -53,7 +53,8 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         genesis: genesis.clone(),
         mining: args.block_time.map_or(Mining::Instant, Mining::Interval),
         beneficiary: args.fee_recipient,
-        mempool: Default::default(),
+        // A test's burst from one account is taken whole, as anvil takes it.
+        mempool: tandem_node::PoolConfig::dev(),
         rpc_limits: Default::default(),
         history: match args.archive {
             true => History::Archive,

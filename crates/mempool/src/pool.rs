@@ -48,6 +48,18 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// A dev node's pool (`tandem dev`): a sender may fill the whole pool, as anvil takes a test's
+    /// burst from one account; the pool's total caps (count, bytes, queued) still bound it.
+    pub fn dev() -> Self {
+        let config = Self::default();
+        Self {
+            max_per_sender: config.max_total,
+            ..config
+        }
+    }
+}
+
 /// Why a transaction was refused. The messages are geth's, so Ethereum tooling recognises them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {

@@ -8,6 +8,7 @@
 pub mod network;
 mod validator;
 
+pub use tandem_mempool::Config as PoolConfig;
 pub use tandem_rpc::mining::Mining;
 pub use tandem_rpc::{init_genesis, open_backend};
 pub use validator::{ValidatorConfig, ValidatorHandle, launch_validator};

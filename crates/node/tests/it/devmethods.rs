@@ -463,3 +463,29 @@ async fn dev_state_dumps_load_back_and_reset_starts_over_from_genesis() {
     assert_eq!(head(addr).await.0, before);
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_dev_node_takes_a_burst_of_a_hundred_transactions_from_one_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = tandem_node::launch(crate::dev_config(dir.path()))
+        .await
+        .unwrap();
+    let addr = node.rpc_addr;
+    result(addr, "evm_setAutomine", json!([false])).await;
+    let from = dev::accounts()[5].address;
+    let mut hashes = Vec::new();
+    for nonce in 0..100u64 {
+        let send = json!([{"from": from, "to": Address::repeat_byte(9), "value": "0x1",
+                           "nonce": format!("{nonce:#x}"), "gas": "0x5208"}]);
+        hashes.push(result(addr, "eth_sendTransaction", send).await);
+    }
+    assert_eq!(
+        result(addr, "txpool_status", json!([])).await,
+        json!({"pending": "0x64", "queued": "0x0"})
+    );
+    result(addr, "evm_mine", json!([])).await;
+    for hash in &hashes {
+        assert_eq!(mined(addr, hash).await["status"], "0x1");
+    }
+    node.shutdown().await;
+}
