@@ -1,4 +1,5 @@
-//! Dev mode only: `eth_sendTransaction` signed with the unlocked dev accounts, as anvil does.
+//! Dev mode: `eth_sendTransaction` and signing with the unlocked dev accounts, as anvil does, and
+//! anvil's and Hardhat's dev methods (mining, time, account edits, impersonation, snapshots, dumps).
 use crate::{Backend, RpcError, call, error::Result, fees, submit_raw_transaction};
 use alloy_consensus::{TxEip1559, TxEip2930, TxLegacy, TypedTransaction};
 use alloy_eips::eip2718::Encodable2718;
