@@ -57,9 +57,13 @@ fn title(layer: &str) -> &'static str {
     if layer == "l2" { "L2" } else { "L1" }
 }
 
+/// A hash cut to its ends for a table (by characters: the text is the node's, not known hex).
 fn short(hash: &str) -> String {
-    if hash.len() > 18 {
-        format!("{}…{}", &hash[..10], &hash[hash.len() - 6..])
+    let chars: Vec<char> = hash.chars().collect();
+    if chars.len() > 18 {
+        let head: String = chars[..10].iter().collect();
+        let tail: String = chars[chars.len() - 6..].iter().collect();
+        format!("{head}…{tail}")
     } else {
         hash.to_string()
     }
@@ -170,7 +174,7 @@ async fn fill_layer(node: &Node, view: &mut LayerView) -> RpcResult<()> {
         let number = field_u64(block, "number");
         let base_fee = field_u256(block, "baseFeePerGas");
         fees.push((number, f64::from(base_fee)));
-        if number + HOME_BLOCKS > head {
+        if number.saturating_add(HOME_BLOCKS) > head {
             view.blocks.push(BlockRow {
                 number,
                 hash: short(&text(block, "hash")),
@@ -814,4 +818,17 @@ fn layers(app: &App) -> Vec<(&'static str, &Node)> {
         out.push(("l2", l2));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_hash_from_the_node_is_cut_by_characters_whatever_it_holds() {
+        assert_eq!(
+            super::short(&format!("0x{}", "ab".repeat(32))),
+            "0xabababab…ababab"
+        );
+        assert_eq!(super::short("0x€€€€€€€€€€€€€€€€€€€€"), "0x€€€€€€€€…€€€€€€");
+        assert_eq!(super::short("0x12"), "0x12");
+    }
 }

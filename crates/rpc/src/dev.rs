@@ -152,7 +152,7 @@ pub trait SignApi {
         address: Address,
     ) -> jsonrpsee::core::RpcResult<Bytes>;
     /// EIP-712 typed data (an object, or the object as a JSON string).
-    #[method(name = "eth_signTypedData_v4", aliases = ["eth_signTypedData"])]
+    #[method(name = "eth_signTypedData_v4", aliases = ["eth_signTypedData"], blocking)]
     fn sign_typed_data(
         &self,
         address: Address,
@@ -164,6 +164,41 @@ pub trait SignApi {
 }
 
 pub(crate) struct Signer(pub(crate) Backend);
+
+/// The most struct types typed data may declare, fields per type, and array levels of one type.
+const MAX_TYPED_TYPES: usize = 64;
+const MAX_TYPED_FIELDS: usize = 64;
+const MAX_TYPE_LEVELS: usize = 8;
+
+/// Refuses typed data whose types are large or deep before it is parsed: a field typed with
+/// 40,000 levels of `[]` overflowed the stack while it was built (the process aborted).
+fn typed_data_within_bounds(data: &serde_json::Value) -> Result<()> {
+    let refused = |why: String| Err(RpcError::invalid_params(format!("typed data: {why}")));
+    let Some(types) = data.get("types").and_then(|t| t.as_object()) else {
+        return refused("no types".into());
+    };
+    if types.len() > MAX_TYPED_TYPES {
+        return refused(format!("more than {MAX_TYPED_TYPES} types"));
+    }
+    for (name, fields) in types {
+        let Some(fields) = fields.as_array() else {
+            return refused(format!("the fields of {name} are not a list"));
+        };
+        if fields.len() > MAX_TYPED_FIELDS {
+            return refused(format!("{name} has more than {MAX_TYPED_FIELDS} fields"));
+        }
+        for field in fields {
+            let ty = field
+                .get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or_default();
+            if ty.len() > 256 || ty.matches('[').count() > MAX_TYPE_LEVELS {
+                return refused(format!("a field of {name} has too long or deep a type"));
+            }
+        }
+    }
+    Ok(())
+}
 
 impl Signer {
     fn key(&self, address: Address) -> Result<&tandem_primitives::dev::DevAccount> {
@@ -207,11 +242,13 @@ impl SignApiServer for Signer {
         data: serde_json::Value,
     ) -> jsonrpsee::core::RpcResult<Bytes> {
         let data = match data {
-            serde_json::Value::String(text) => serde_json::from_str(&text),
-            object => serde_json::from_value(object),
+            serde_json::Value::String(text) => serde_json::from_str(&text)
+                .map_err(|e| RpcError::invalid_params(format!("not EIP-712 typed data: {e}")))?,
+            object => object,
         };
-        let typed: alloy_dyn_abi::TypedData =
-            data.map_err(|e| RpcError::invalid_params(format!("not EIP-712 typed data: {e}")))?;
+        typed_data_within_bounds(&data)?;
+        let typed: alloy_dyn_abi::TypedData = serde_json::from_value(data)
+            .map_err(|e| RpcError::invalid_params(format!("not EIP-712 typed data: {e}")))?;
         let hash = typed
             .eip712_signing_hash()
             .map_err(|e| RpcError::invalid_params(format!("typed data does not hash: {e}")))?;
@@ -301,8 +338,11 @@ pub trait DevApi {
 pub(crate) const MAX_STATE_ACCOUNTS: usize = 100_000;
 /// The most storage slots one of them carries, in all.
 pub(crate) const MAX_STATE_SLOTS: usize = 1_000_000;
-/// The most bytes a gzipped state may inflate to.
-const MAX_STATE_BYTES: u64 = 256 << 20;
+/// The most bytes a state may be once inflated.
+const MAX_STATE_BYTES: u64 = 32 << 20;
+/// The most code one loaded account may hold (twice EIP-170's limit, for dumps of chains that
+/// raise it).
+const MAX_LOADED_CODE: usize = 2 * revm::primitives::eip170::MAX_CODE_SIZE;
 
 /// One account of a dump, as anvil writes it.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -484,6 +524,17 @@ impl Dev {
 
     fn load(&self, state: &[u8]) -> Result<()> {
         use std::io::Read;
+        // One load at a time, before anything is inflated: each may hold the state in memory.
+        let Some(_busy) = self.requests.try_lock() else {
+            return Err(RpcError::limit(
+                "another mining request is running; try again",
+            ));
+        };
+        if state.len() as u64 > MAX_STATE_BYTES {
+            return Err(RpcError::limit(format!(
+                "a state is at most {MAX_STATE_BYTES} bytes"
+            )));
+        }
         let json = match state.starts_with(&[0x1f, 0x8b]) {
             true => {
                 let mut json = Vec::new();
@@ -510,6 +561,12 @@ impl Dev {
         }
         let mut edits = Vec::with_capacity(dump.accounts.len());
         for (address, account) in dump.accounts {
+            if account.code.len() > MAX_LOADED_CODE {
+                return Err(RpcError::invalid_params(format!(
+                    "code of {address} is {} bytes, more than {MAX_LOADED_CODE}",
+                    account.code.len()
+                )));
+            }
             revm::bytecode::Bytecode::new_raw_checked(account.code.clone()).map_err(|e| {
                 RpcError::invalid_params(format!("code of {address} is not valid: {e}"))
             })?;
@@ -523,11 +580,6 @@ impl Dev {
                 },
             ));
         }
-        let Some(_busy) = self.requests.try_lock() else {
-            return Err(RpcError::limit(
-                "another mining request is running; try again",
-            ));
-        };
         self.control
             .edit(&self.backend, &edits)
             .map_err(RpcError::internal)

@@ -61,6 +61,16 @@ pub(crate) fn commit(db: &Database, commit: &BlockCommit, history: History) -> R
             number,
             alloy_rlp::encode(&commit.block.block.header).as_slice(),
         )?;
+        if commit.block.block.transactions.len() != commit.receipts.len() {
+            return Err(Error::Corrupt {
+                table: "receipts",
+                reason: format!(
+                    "block {number} has {} transactions and {} receipts",
+                    commit.block.block.transactions.len(),
+                    commit.receipts.len()
+                ),
+            });
+        }
         let mut bodies = tx.open_table(BODIES)?;
         let mut receipts = tx.open_table(RECEIPTS)?;
         let mut index = tx.open_table(TX_INDEX)?;

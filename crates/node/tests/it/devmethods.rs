@@ -460,6 +460,30 @@ async fn dev_state_dumps_load_back_and_reset_starts_over_from_genesis() {
         let refused = rpc(addr, "anvil_loadState", json!([junk])).await;
         assert!(refused["error"].is_object(), "{junk}: {refused}");
     }
+    // Code past twice EIP-170's limit is refused; so is typed data whose types are deep enough
+    // to overflow a stack while they are built (the node aborted).
+    let big = json!({"accounts": {holder.to_string(): {"nonce": 0, "balance": "0x0",
+        "code": format!("0x{}", "00".repeat(49_153)), "storage": {}}}});
+    let big = format!("0x{}", alloy_primitives::hex::encode(big.to_string()));
+    let refused = rpc(addr, "anvil_loadState", json!([big])).await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than"),
+        "{refused}"
+    );
+    let deep = format!("uint8{}", "[]".repeat(40_000));
+    let typed = json!({"types": {"EIP712Domain": [], "T": [{"name": "x", "type": deep}]},
+                       "primaryType": "T", "domain": {}, "message": {"x": []}});
+    let refused = rpc(addr, "eth_signTypedData_v4", json!([dev0, typed])).await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("typed data"),
+        "{refused}"
+    );
     assert_eq!(head(addr).await.0, before);
     node.shutdown().await;
 }
