@@ -30,6 +30,15 @@ async fn result(addr: SocketAddr, method: &str, params: Value) -> Value {
     }
 }
 
+/// A dev node on a fresh data directory (kept while the directory lives).
+async fn dev_node() -> (tandem_node::Handle, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = tandem_node::launch(crate::dev_config(dir.path()))
+        .await
+        .unwrap();
+    (node, dir)
+}
+
 async fn head(addr: SocketAddr) -> (u64, u64) {
     let block = result(addr, "eth_getBlockByNumber", json!(["latest", false])).await;
     let number =
@@ -39,10 +48,7 @@ async fn head(addr: SocketAddr) -> (u64, u64) {
 
 #[tokio::test]
 async fn dev_methods_mine_on_request_travel_in_time_and_show_the_pool() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = tandem_node::launch(crate::dev_config(dir.path()))
-        .await
-        .unwrap();
+    let (node, _dir) = dev_node().await;
     let addr = node.rpc_addr;
     assert_eq!(head(addr).await.0, 0);
 
@@ -177,10 +183,7 @@ fn quantity(v: &Value) -> u128 {
 
 #[tokio::test]
 async fn dev_methods_edit_accounts_impersonate_and_revert_to_snapshots() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = tandem_node::launch(crate::dev_config(dir.path()))
-        .await
-        .unwrap();
+    let (node, _dir) = dev_node().await;
     let addr = node.rpc_addr;
     let whale = Address::repeat_byte(0x77);
     let other = Address::repeat_byte(0x78);
@@ -380,10 +383,7 @@ async fn dev_methods_edit_accounts_impersonate_and_revert_to_snapshots() {
 
 #[tokio::test]
 async fn dev_state_dumps_load_back_and_reset_starts_over_from_genesis() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = tandem_node::launch(crate::dev_config(dir.path()))
-        .await
-        .unwrap();
+    let (node, _dir) = dev_node().await;
     let addr = node.rpc_addr;
     let holder = Address::repeat_byte(0x5a);
     result(addr, "anvil_setBalance", json!([holder, "0x1234"])).await;
@@ -490,10 +490,7 @@ async fn dev_state_dumps_load_back_and_reset_starts_over_from_genesis() {
 
 #[tokio::test]
 async fn a_dev_node_takes_a_burst_of_a_hundred_transactions_from_one_account() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = tandem_node::launch(crate::dev_config(dir.path()))
-        .await
-        .unwrap();
+    let (node, _dir) = dev_node().await;
     let addr = node.rpc_addr;
     result(addr, "evm_setAutomine", json!([false])).await;
     let from = dev::accounts()[5].address;
