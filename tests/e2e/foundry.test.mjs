@@ -41,7 +41,7 @@ function assertFactories(url, factories = [CREATE2_FACTORY, SAFE_FACTORY]) {
 
 /** Runs anvil 1.7.1 (from npm) on a free port, mining on each transaction. */
 async function startAnvil() {
-  const port = 30_000 + Math.floor(Math.random() * 20_000);
+  const port = 12_000 + Math.floor(Math.random() * 7_000); // below the ephemeral ports and the devnets'
   const proc = spawn(foundryBin('anvil'), ['--port', String(port), '--silent'], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('anvil', async () => {

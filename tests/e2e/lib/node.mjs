@@ -35,7 +35,9 @@ export function startDev(args = []) {
 
 /** Runs `tandem devnet` (4 BFT validators in one process) with RPC on a free port; see startNode. */
 export function startDevnet(args = []) {
-  const p2p = 20_000 + Math.floor(Math.random() * 30_000);
+  // Below the kernel's ephemeral ports (32768 and up), which clients' connections take at random:
+  // a p2p port among them was once in use and the devnet could not bind it.
+  const p2p = 20_000 + Math.floor(Math.random() * 12_000);
   return startNode('devnet', ['--port', '0', '--p2p-port', String(p2p), '--l2-port', '0', '--verifier-port', '0', ...args]);
 }
 
@@ -46,7 +48,7 @@ export function startDevnet(args = []) {
  */
 export function setupNetwork({ validators = 4, fullNodes = 0, extra = [] } = {}) {
   const dir = tempDir('tandem-net-');
-  const base = 21_000 + Math.floor(Math.random() * 20_000);
+  const base = 21_000 + Math.floor(Math.random() * 11_000); // below the ephemeral ports, as above
   const args = ['setup', '--validators', String(validators), '--full-nodes', String(fullNodes), '--out', dir,
     '--base-port', String(base), '--rpc-port', String(base + 100), ...extra];
   const setup = spawnSync(tandemBin(), args, { encoding: 'utf8' });
