@@ -29,6 +29,11 @@ pub enum Error {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot listen for peers on {addr}: {source}")]
+    P2p {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("consensus: {0}")]
     Consensus(String),
     #[error(transparent)]

@@ -49,6 +49,11 @@ pub async fn launch_validator(
     runtime: &Runtime,
     config: ValidatorConfig,
 ) -> Result<ValidatorHandle> {
+    // Commonware's listener panics when it cannot bind its address: find out first, and say so.
+    std::net::TcpListener::bind(config.listen).map_err(|source| crate::Error::P2p {
+        addr: config.listen,
+        source,
+    })?;
     let mut backend = tandem_rpc::open_backend(
         &config.data_dir,
         config.history,

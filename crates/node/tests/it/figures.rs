@@ -129,6 +129,24 @@ impl Network {
 }
 
 #[test]
+fn a_validator_whose_p2p_port_is_taken_says_so_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = Network::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let config = network.config(&network.keys[0], addr, &dir.path().join("validator"));
+    let consensus_dir = dir.path().join("consensus");
+    tandem_consensus::run(&consensus_dir, |runtime| async move {
+        let refused = launch_validator(&runtime, config).await.err().unwrap();
+        assert!(
+            refused.to_string().contains("cannot listen for peers on"),
+            "{refused}"
+        );
+        drop(taken);
+    });
+}
+
+#[test]
 fn validators_count_their_peers_and_report_the_tip() {
     let dir = tempfile::tempdir().unwrap();
     let network = Network::new();
