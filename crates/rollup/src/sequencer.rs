@@ -20,7 +20,7 @@ use tandem_execution::{
     Error as ExecError,
     l2::{L1Origin, L2BlockBuilder},
 };
-use tandem_mempool::{AccountState, Candidates, Fill, InOrder, PoolTx};
+use tandem_mempool::{Candidates, Fill, InOrder, PoolTx};
 use tandem_primitives::{Clock, Layer, TxEnvelope};
 use tandem_rpc::{Backend, NewBlock, RpcReceipt};
 use tandem_state::LatestState;
@@ -249,15 +249,14 @@ fn execute_all<S: tandem_state::StateReader>(
     Ok(included)
 }
 
-/// Publishes the receipts of the last `count` transactions of the open block, and the accounts
-/// their senders are left with.
+/// Publishes the receipts of the last `count` transactions of the open block, and what the block
+/// has written so far.
 fn publish<S: tandem_state::StateReader>(
     backend: &Backend,
     builder: &mut L2BlockBuilder<'_, S>,
     count: usize,
 ) -> Result<()> {
     let (txs, receipts) = builder.executed();
-    let senders: HashSet<Address> = txs[txs.len() - count..].iter().map(|t| t.sender).collect();
     // Only what is new: the open block's earlier receipts were published already.
     let header = builder.header();
     let new = tandem_rpc::receipts_from(
@@ -280,13 +279,8 @@ fn publish<S: tandem_state::StateReader>(
             receipt
         })
         .collect();
-    let mut accounts = Vec::with_capacity(senders.len());
-    for sender in senders {
-        let (nonce, balance) = builder.account(sender)?;
-        accounts.push((sender, AccountState { nonce, balance }));
-    }
-    backend.preconf.accounts(accounts);
-    // What `pending` reads: the open block's state so far.
+    // What `pending` reads, and what the pool validates a sender's next transaction against:
+    // the open block's state so far.
     let writes = builder.take_writes();
     backend.preconf.written(builder.header(), writes);
     backend.preconf.executed(fresh);

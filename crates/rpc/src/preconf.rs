@@ -98,8 +98,6 @@ impl StateReader for PendingState<'_> {
 #[derive(Debug, Default)]
 struct State {
     executed: HashMap<B256, RpcReceipt>,
-    /// Nonce and balance of accounts the open block changed, for validating new transactions.
-    accounts: HashMap<Address, AccountState>,
     rejected: HashMap<B256, String>,
     rejected_order: std::collections::VecDeque<B256>,
 }
@@ -115,14 +113,17 @@ impl Preconfirmations {
         self.changed.notify_waiters();
     }
 
-    /// Records accounts as the open block leaves them.
-    pub fn accounts(&self, accounts: impl IntoIterator<Item = (Address, AccountState)>) {
-        self.state.lock().accounts.extend(accounts);
-    }
-
     /// An account as the open block leaves it, if the block changed it.
     pub fn account(&self, address: &Address) -> Option<AccountState> {
-        self.state.lock().accounts.get(address).copied()
+        let open = self.open.lock().clone()?;
+        let held = open.accounts.get(address)?;
+        Some(match held.destroyed {
+            true => AccountState::default(),
+            false => AccountState {
+                nonce: held.account.nonce,
+                balance: held.account.balance,
+            },
+        })
     }
 
     /// Records that the block producer dropped a transaction.
@@ -146,7 +147,6 @@ impl Preconfirmations {
         for hash in hashes {
             state.executed.remove(hash);
         }
-        state.accounts.clear();
         drop(state);
         *self.open.lock() = None;
         self.changed.notify_waiters();
@@ -156,7 +156,6 @@ impl Preconfirmations {
     pub fn clear(&self) {
         let mut state = self.state.lock();
         state.executed.clear();
-        state.accounts.clear();
         drop(state);
         *self.open.lock() = None;
     }
