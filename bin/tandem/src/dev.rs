@@ -54,7 +54,7 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         mining: args.block_time.map_or(Mining::Instant, Mining::Interval),
         beneficiary: args.fee_recipient,
         // A test's burst from one account is taken whole, as anvil takes it.
-        mempool: tandem_node::PoolConfig::dev(),
+        mempool: tandem_node::PoolConfig::default(),
         rpc_limits: Default::default(),
         history: match args.archive {
             true => History::Archive,

@@ -193,7 +193,8 @@ pub enum LoadError {
     Setup(String),
 }
 
-/// Most transactions one sender has in flight: below the pool's per-sender limit (64 in tandem and geth).
+/// Most transactions one sender has in flight: 128 senders stay within the pool's room (8,192), so
+/// a sender past its 16 guaranteed slots is not refused for a full pool.
 const WINDOW_PER_ACCOUNT: usize = 48;
 /// Transactions per batched JSON-RPC request.
 const BATCH: usize = 100;

@@ -14,8 +14,12 @@ mod evict;
 /// Pool limits.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Transactions one sender may have waiting, pending and queued together.
-    pub max_per_sender: usize,
+    /// Transactions each sender is guaranteed room for, pending and queued together (geth's
+    /// account slots). A sender may have more while the pool has room; when it is full, a sender
+    /// past its slots gets no more in, and the transactions past other senders' slots are the
+    /// first an executable newcomer displaces (largest sender first, as geth trims), whatever
+    /// they pay.
+    pub account_slots: usize,
     /// How many nonces past a sender's next executable one a queued transaction may be, so also
     /// the most one sender can have queued (geth queues 64 per account).
     pub max_queued_per_sender: usize,
@@ -37,25 +41,13 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            max_per_sender: 64,
+            account_slots: 16,
             max_queued_per_sender: 64,
             max_queued: 2_048,
             max_total: 8_192,
             price_bump_percent: 10,
             max_tx_bytes: 2 * 1024 * 1024,
             max_total_bytes: 64 * 1024 * 1024,
-        }
-    }
-}
-
-impl Config {
-    /// A dev node's pool (`tandem dev`): a sender may fill the whole pool, as anvil takes a test's
-    /// burst from one account; the pool's total caps (count, bytes, queued) still bound it.
-    pub fn dev() -> Self {
-        let config = Self::default();
-        Self {
-            max_per_sender: config.max_total,
-            ..config
         }
     }
 }
@@ -120,8 +112,6 @@ pub enum Error {
     TipAboveFeeCap,
     #[error("oversized data: transaction size {size}, limit {limit}")]
     Oversized { size: usize, limit: usize },
-    #[error("account limit exceeded: {limit} transactions already waiting from this sender")]
-    SenderFull { limit: usize },
     #[error("nonce too high: next nonce {expected}, tx nonce {got}, at most {limit} ahead")]
     NonceTooHigh {
         expected: u64,
@@ -226,6 +216,8 @@ struct Sender {
     queued: usize,
     /// Its entry in [`Mempool::tails`]: which of them, and the key.
     tail: Option<(usize, Tail)>,
+    /// Its entry in [`Mempool::crowded`], while it holds more than its slots.
+    crowd: Option<usize>,
 }
 
 /// A sender's last transaction as eviction ranks it: the lowest price among all the sender's
@@ -347,6 +339,8 @@ pub struct Mempool {
     /// Every sender's last transaction, lowest rank first, apart for senders with something queued
     /// ([`QUEUED`]) and without ([`PENDING`]): what eviction takes from.
     tails: [BTreeSet<Tail>; 2],
+    /// Senders holding more than their guaranteed slots, by how many they hold.
+    crowded: BTreeSet<(usize, Address)>,
 }
 
 impl Mempool {
@@ -363,6 +357,7 @@ impl Mempool {
             bytes: 0,
             queued: 0,
             tails: Default::default(),
+            crowded: BTreeSet::new(),
         }
     }
 
@@ -447,22 +442,14 @@ impl Mempool {
             .unwrap_or_default();
         let replaced = own.iter().find(|t| t.nonce() == nonce).copied();
         let bump = self.rules.config.price_bump_percent;
-        match replaced {
-            Some(old)
-                if tx.max_fee_per_gas() < bumped(old.max_fee(), bump)
-                    || tx
-                        .max_priority_fee_per_gas()
-                        .unwrap_or_else(|| tx.max_fee_per_gas())
-                        < bumped(old.tip_cap(), bump) =>
-            {
-                return Err(Error::ReplacementUnderpriced);
-            }
-            None if own.len() >= self.rules.config.max_per_sender => {
-                return Err(Error::SenderFull {
-                    limit: self.rules.config.max_per_sender,
-                });
-            }
-            _ => {}
+        if let Some(old) = replaced
+            && (tx.max_fee_per_gas() < bumped(old.max_fee(), bump)
+                || tx
+                    .max_priority_fee_per_gas()
+                    .unwrap_or_else(|| tx.max_fee_per_gas())
+                    < bumped(old.tip_cap(), bump))
+        {
+            return Err(Error::ReplacementUnderpriced);
         }
         let next = pooled.map_or(state_nonce, |s| s.next_nonce_from(state_nonce));
         let limit = self.rules.config.max_queued_per_sender;
@@ -621,6 +608,16 @@ impl Mempool {
                 self.tails[class].insert(new);
             }
             sender.tail = tail;
+        }
+        let crowd = Some(sender.txs.len()).filter(|n| *n > self.rules.config.account_slots);
+        if sender.crowd != crowd {
+            if let Some(old) = sender.crowd.take() {
+                self.crowded.remove(&(old, address));
+            }
+            if let Some(new) = crowd {
+                self.crowded.insert((new, address));
+            }
+            sender.crowd = crowd;
         }
         if sender.txs.is_empty() {
             self.senders.remove(&address);

@@ -8,9 +8,15 @@
 //!   execute, so their bids cost nothing), then executable ones that rank below it.
 //! - A queued newcomer displaces only queued transactions that rank below it.
 //! - Either may displace its own sender's later transactions, which rank no higher than it.
+//! - Slots (geth's account slots): a sender past its guaranteed slots gets in only while the pool
+//!   has room, and an executable newcomer displaces, after queued transactions and before ranking
+//!   by price, the transactions past other senders' slots, from the sender holding most.
 use super::{Error, Mempool, PENDING, PoolTx, Price, QUEUED, Sender, Status, Tail};
 use alloy_primitives::{Address, B256};
-use std::{cmp::Reverse, collections::BinaryHeap};
+use std::{
+    cmp::Reverse,
+    collections::{BinaryHeap, HashMap},
+};
 
 /// One sender's transactions as eviction sees them.
 enum Chain<'a> {
@@ -136,6 +142,11 @@ impl Mempool {
             return Ok(Vec::new());
         }
 
+        // A sender past its slots gets in only while the pool has room.
+        if replaced.is_none() && mine.len() > config.account_slots {
+            return Err(Error::PoolFull);
+        }
+
         // Candidates come in rank order from the pool's index of tails (other senders'), merged
         // with those this plan uncovers: the newcomer's own sender's, and the transaction before
         // each tail the plan takes (it ranks no lower, so the index never lists it earlier).
@@ -158,54 +169,93 @@ impl Mempool {
         if let Some(c) = own.tail_below(u64::MAX) {
             push(&mut found, new.sender, c);
         }
+        // Other senders past their slots, largest first, as far as the plan has taken from them.
+        let mut crowded: BinaryHeap<(usize, Address)> = match status {
+            Status::Pending => self
+                .crowded
+                .iter()
+                .filter(|(_, address)| *address != new.sender)
+                .copied()
+                .collect(),
+            Status::Queued => BinaryHeap::new(),
+        };
+        // Per sender the plan took from: the lowest nonce taken, and how many.
+        let mut taken: HashMap<Address, (u64, usize)> = HashMap::new();
 
         let mut victims = Vec::new();
         while over(count, bytes, queued) {
-            let queued_left = index[QUEUED].peek().is_some() || !found[QUEUED].is_empty();
-            // An executable newcomer takes any queued transaction's place.
-            let any_queued = status == Status::Pending && queued_left;
-            let class = if status == Status::Pending && !queued_left {
-                PENDING
-            } else {
-                QUEUED
-            };
-            let listed = index[class]
-                .peek()
-                .map(|&&(rank, hash, _)| (rank, true, hash));
-            let uncovered = found[class]
-                .peek()
-                .map(|Reverse((rank, other, hash, ..))| (*rank, *other, *hash));
-            let from_index = match (listed, uncovered) {
-                (None, None) => return Err(Error::PoolFull),
-                (Some(listed), Some(uncovered)) => listed <= uncovered,
-                (listed, _) => listed.is_some(),
-            };
-            let Some((rank, other, _)) = (if from_index { listed } else { uncovered }) else {
-                return Err(Error::PoolFull);
-            };
-            if !any_queued && other && rank >= new_rank {
-                return Err(Error::Underpriced {
-                    tip: new_rank.0,
-                    min: rank.0.saturating_add(1),
-                });
+            // What the plan already took is no candidate: a sender's listed tail once anything of
+            // it is taken, an uncovered one at or past what was taken.
+            for class in [QUEUED, PENDING] {
+                while index[class]
+                    .peek()
+                    .is_some_and(|tail| taken.contains_key(&tail.2))
+                {
+                    index[class].next();
+                }
+                while found[class]
+                    .peek()
+                    .is_some_and(|Reverse((.., address, nonce, _))| {
+                        taken.get(address).is_some_and(|(low, _)| low <= nonce)
+                    })
+                {
+                    found[class].pop();
+                }
             }
-            let (address, nonce, size) = if from_index {
-                let Some(&(_, _, address)) = index[class].next() else {
-                    return Err(Error::PoolFull);
-                };
-                let Some((&nonce, tx)) = self
-                    .senders
-                    .get(&address)
-                    .and_then(|s| s.txs.last_key_value())
-                else {
-                    continue;
-                };
-                (address, nonce, tx.size)
+            let queued_left = index[QUEUED].peek().is_some() || !found[QUEUED].is_empty();
+            // An executable newcomer takes any queued transaction's place, then the place of
+            // transactions past other senders' slots.
+            let any_queued = status == Status::Pending && queued_left;
+            let past_slots = match status == Status::Pending && !queued_left {
+                true => self.past_slots(&mut crowded, &taken),
+                false => None,
+            };
+            let (address, nonce, size, class) = if let Some(victim) = past_slots {
+                victim
             } else {
-                let Some(Reverse((.., address, nonce, size))) = found[class].pop() else {
+                let class = if status == Status::Pending && !queued_left {
+                    PENDING
+                } else {
+                    QUEUED
+                };
+                let listed = index[class]
+                    .peek()
+                    .map(|&&(rank, hash, _)| (rank, true, hash));
+                let uncovered = found[class]
+                    .peek()
+                    .map(|Reverse((rank, other, hash, ..))| (*rank, *other, *hash));
+                let from_index = match (listed, uncovered) {
+                    (None, None) => return Err(Error::PoolFull),
+                    (Some(listed), Some(uncovered)) => listed <= uncovered,
+                    (listed, _) => listed.is_some(),
+                };
+                let Some((rank, other, _)) = (if from_index { listed } else { uncovered }) else {
                     return Err(Error::PoolFull);
                 };
-                (address, nonce, size)
+                if !any_queued && other && rank >= new_rank {
+                    return Err(Error::Underpriced {
+                        tip: new_rank.0,
+                        min: rank.0.saturating_add(1),
+                    });
+                }
+                if from_index {
+                    let Some(&(_, _, address)) = index[class].next() else {
+                        return Err(Error::PoolFull);
+                    };
+                    let Some((&nonce, tx)) = self
+                        .senders
+                        .get(&address)
+                        .and_then(|s| s.txs.last_key_value())
+                    else {
+                        continue;
+                    };
+                    (address, nonce, tx.size, class)
+                } else {
+                    let Some(Reverse((.., address, nonce, size))) = found[class].pop() else {
+                        return Err(Error::PoolFull);
+                    };
+                    (address, nonce, size, class)
+                }
             };
             victims.push((address, nonce));
             count -= 1;
@@ -213,6 +263,8 @@ impl Mempool {
             if class == QUEUED {
                 queued -= 1;
             }
+            let entry = taken.entry(address).or_insert((nonce, 0));
+            *entry = (nonce, entry.1 + 1);
             let before = if address == new.sender {
                 own.tail_below(nonce)
             } else {
@@ -225,5 +277,40 @@ impl Mempool {
             }
         }
         Ok(victims)
+    }
+
+    /// The last transaction not yet taken of the sender furthest past its slots, as (sender,
+    /// nonce, size, class), when any sender still is past them.
+    fn past_slots(
+        &self,
+        crowded: &mut BinaryHeap<(usize, Address)>,
+        taken: &HashMap<Address, (u64, usize)>,
+    ) -> Option<(Address, u64, usize, usize)> {
+        while let Some((held, address)) = crowded.pop() {
+            let Some(sender) = self.senders.get(&address) else {
+                continue;
+            };
+            let (below, gone) = taken.get(&address).copied().unwrap_or((u64::MAX, 0));
+            let now = sender.txs.len() - gone;
+            if now <= self.rules.config.account_slots {
+                continue;
+            }
+            if now != held {
+                crowded.push((now, address));
+                continue;
+            }
+            let Some((&nonce, tx)) = sender.txs.range(..below).next_back() else {
+                continue;
+            };
+            crowded.push((now - 1, address));
+            let pending = nonce < sender.nonce + sender.pending as u64;
+            return Some((
+                address,
+                nonce,
+                tx.size,
+                if pending { PENDING } else { QUEUED },
+            ));
+        }
+        None
     }
 }

@@ -9,7 +9,7 @@ const GWEI: u128 = 1_000_000_000;
 fn pool() -> Mempool {
     Mempool::new(
         Config {
-            max_per_sender: 4,
+            account_slots: 4,
             max_total: 6,
             ..Config::default()
         },
@@ -471,14 +471,32 @@ fn fee_bumps_and_nonces_saturate_instead_of_wrapping() {
 }
 
 #[test]
-fn per_sender_limit_holds() {
+fn a_sender_past_its_slots_gets_room_only_while_there_is_room_and_leaves_first() {
     let mut pool = pool();
-    for nonce in 0..4 {
-        let (t, a) = tx(0, nonce, 10 * GWEI, GWEI);
+    // Four slots each, but the pool has room for six: one sender may take them all.
+    for nonce in 0..6 {
+        let (t, a) = tx(0, nonce, 50 * GWEI, 50 * GWEI);
         pool.add(t, a, rich()).unwrap();
     }
-    let (t, a) = tx(0, 4, 10 * GWEI, GWEI);
-    assert_eq!(pool.add(t, a, rich()), Err(Error::SenderFull { limit: 4 }));
+    pool.assert_consistent();
+    // Within its slots, a cheaper sender displaces the burst's tail, whatever the burst pays.
+    let (t, b) = tx(1, 0, 10 * GWEI, GWEI);
+    assert_eq!(pool.add(t, b, rich()).unwrap().1, Status::Pending);
+    let a = dev::accounts()[0].address;
+    assert_eq!(pool.next_nonce(a, 0), 5);
+    // Past its slots on a full pool, the burst gets nothing more in.
+    let (t, a) = tx(0, 5, 50 * GWEI, 50 * GWEI);
+    assert_eq!(pool.add(t, a, rich()), Err(Error::PoolFull));
+    // Down to its slots, price rules again: a newcomer must outbid the burst's last.
+    let (t, b) = tx(1, 1, 10 * GWEI, GWEI);
+    pool.add(t, b, rich()).unwrap();
+    assert_eq!(pool.next_nonce(a, 0), 4);
+    let (t, c) = tx(2, 0, 10 * GWEI, GWEI);
+    assert!(matches!(
+        pool.add(t, c, rich()),
+        Err(Error::Underpriced { .. })
+    ));
+    pool.assert_consistent();
 }
 
 impl Mempool {
@@ -496,7 +514,11 @@ impl Mempool {
             let next = sender.next_nonce_from(sender.nonce);
             assert_eq!(sender.pending as u64, next - sender.nonce);
             assert_eq!(sender.queued, sender.txs.len() - sender.pending);
-            assert!(sender.txs.len() <= config.max_per_sender);
+            let crowd = Some(sender.txs.len()).filter(|n| *n > config.account_slots);
+            assert_eq!(sender.crowd, crowd);
+            if let Some(held) = crowd {
+                assert!(self.crowded.contains(&(held, *address)));
+            }
             assert!(
                 sender
                     .txs
@@ -520,6 +542,10 @@ impl Mempool {
         assert_eq!(
             self.tails[QUEUED].len() + self.tails[PENDING].len(),
             self.senders.len()
+        );
+        assert_eq!(
+            self.crowded.len(),
+            self.senders.values().filter(|s| s.crowd.is_some()).count()
         );
         assert_eq!(count, self.by_hash.len());
         assert_eq!(bytes, self.bytes);
@@ -587,7 +613,7 @@ mod random {
         fn the_pool_keeps_its_counts_and_indexes_exact(ops in prop::collection::vec(op(), 10..80)) {
             let mut pool = Mempool::new(
                 Config {
-                    max_per_sender: 6,
+                    account_slots: 3,
                     max_queued_per_sender: 3,
                     max_queued: 4,
                     max_total: 12,
@@ -606,8 +632,33 @@ mod random {
                         let (tx, sender) = signed(key, next + ahead, fee);
                         let account = AccountState { nonce: nonces[key], ..rich() };
                         let before = (pool.len(), pool.bytes(), pool.counts());
-                        if pool.add(tx, sender, account).is_err() {
-                            prop_assert_eq!(before, (pool.len(), pool.bytes(), pool.counts()));
+                        let (pending_before, _) = pool.content();
+                        let held = |pool: &Mempool, address: &Address| {
+                            pool.senders.get(address).map_or(0, |s| s.txs.len())
+                        };
+                        let past_slots = pool.get(&tx.tx_hash()).is_none()
+                            && !pool.senders.get(&sender).is_some_and(|s| s.txs.contains_key(&tx.nonce()))
+                            && held(&pool, &sender) >= 3;
+                        let counts: HashMap<Address, usize> =
+                            pool.senders.iter().map(|(a, s)| (*a, s.txs.len())).collect();
+                        match pool.add(tx, sender, account) {
+                            Err(_) => prop_assert_eq!(before, (pool.len(), pool.bytes(), pool.counts())),
+                            Ok(_) if past_slots => {
+                                // A sender past its slots gets in only where there is room.
+                                prop_assert!(pending_before.iter().all(|t| t.sender == sender || pool.get(&t.hash).is_some()));
+                            }
+                            Ok(_) => {
+                                // A pending transaction within its sender's slots leaves only
+                                // once no other sender is past its slots or has one queued.
+                                let lost = pending_before.iter().any(|t| {
+                                    t.sender != sender && pool.get(&t.hash).is_none() && counts[&t.sender] <= 3
+                                });
+                                if lost {
+                                    for (address, s) in &pool.senders {
+                                        prop_assert!(*address == sender || (s.txs.len() <= 3 && s.queued == 0));
+                                    }
+                                }
+                            }
                         }
                     }
                     Op::Remove { pick } => {

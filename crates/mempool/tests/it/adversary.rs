@@ -4,6 +4,10 @@
 //! best-first order within a few blocks' worth of gas; the pool never exceeds its caps, never
 //! admits a transaction whose cost does not fit in 256 bits, and its accounting stays exact.
 //!
+//! Bursts from a few senders, past their guaranteed slots, must leave room: a modest user (within
+//! its slots, paying only the minimum) always gets in while any other sender is past its slots or
+//! has something queued.
+//!
 //! Seeded and replayable: `PROPTEST_RNG_SEED=<u64>` picks the run, `PROPTEST_CASES=<n>` runs more
 //! than the default 200, e.g. `PROPTEST_CASES=5000 cargo test -p tandem-mempool --test it adversary`.
 use alloy_consensus::{Transaction, TxEip1559};
@@ -27,6 +31,9 @@ const GWEI: u128 = 1_000_000_000;
 const BLOCK_GAS: u64 = 40 * 21_000;
 const ATTACKERS: usize = 24;
 const USERS: usize = 8;
+/// The last key: a user paying only the chain's minimum.
+const MODEST: usize = ATTACKERS + USERS;
+const SLOTS: usize = 4;
 /// Fee caps (and tips) of the flood's executable transactions; replacements may raise them up to
 /// [`FLOOD_MAX_FEE`].
 const FLOOD_FEES: [u128; 4] = [MIN_BASE_FEE as u128, GWEI, 10 * GWEI, 40 * GWEI];
@@ -50,6 +57,7 @@ fn pool_config() -> Config {
         max_total: 64,
         max_queued: 16,
         max_queued_per_sender: 8,
+        account_slots: SLOTS,
         max_total_bytes: 24 * 1024,
         ..Config::default()
     }
@@ -59,7 +67,7 @@ fn pool_config() -> Config {
 fn keys() -> &'static [DevAccount] {
     static KEYS: OnceLock<Vec<DevAccount>> = OnceLock::new();
     KEYS.get_or_init(|| {
-        (0..ATTACKERS + USERS)
+        (0..=MODEST)
             .map(|i| {
                 let secret = keccak256(format!("tandem-mempool adversary {i}"));
                 DevAccount::from_secret(secret).expect("a valid key")
@@ -147,6 +155,12 @@ enum Move {
         back: u64,
         bump_percent: u128,
     },
+    /// `count` executable nonces at one price from the attacker's next: far past its slots.
+    Burst {
+        attacker: usize,
+        count: u64,
+        fee: usize,
+    },
     /// A fee cap below the chain's minimum base fee.
     Underpriced { attacker: usize, fee: u128 },
     /// gas × fee cap + value past 2^256, or gas × fee cap past 2^128.
@@ -160,6 +174,8 @@ fn a_move() -> impl Strategy<Value = Move> {
             .prop_map(|(attacker, count, fee, data)| Move::Next { attacker, count, fee, data }),
         4 => (attacker.clone(), 1..=10u64, 1..=8u64, 0..GAP_FEES.len(), 0..FLOOD_DATA.len())
             .prop_map(|(attacker, ahead, count, fee, data)| Move::Gap { attacker, ahead, count, fee, data }),
+        2 => (attacker.clone(), 10..=40u64, 0..FLOOD_FEES.len())
+            .prop_map(|(attacker, count, fee)| Move::Burst { attacker, count, fee }),
         2 => (attacker.clone(), 0..4u64, 0..=30u128)
             .prop_map(|(attacker, back, bump_percent)| Move::Replace { attacker, back, bump_percent }),
         1 => (attacker.clone(), 1..u128::from(MIN_BASE_FEE))
@@ -256,6 +272,21 @@ impl World {
                 for nonce in first..first + count {
                     let _ = self.send(flood(attacker, nonce, GAP_FEES[fee], data));
                     self.check()?;
+                }
+            }
+            Move::Burst {
+                attacker,
+                count,
+                fee,
+            } => {
+                for _ in 0..count {
+                    let nonce = self.next_nonce(attacker);
+                    if self
+                        .send(flood(attacker, nonce, FLOOD_FEES[fee], 0))
+                        .is_err()
+                    {
+                        break;
+                    }
                 }
             }
             Move::Replace {
@@ -375,6 +406,25 @@ proptest! {
         for m in &flood {
             world.play(m)?;
         }
+        // A modest user gets in while anyone else is past its slots or has something queued.
+        let (pending, queued) = world.pool.content();
+        let mut held: HashMap<Address, usize> = HashMap::new();
+        for tx in pending.iter().chain(&queued) {
+            *held.entry(tx.sender).or_default() += 1;
+        }
+        let crowded = held.values().any(|n| *n > SLOTS);
+        let modest = world.send(Spec {
+            key: MODEST,
+            nonce: 0,
+            max_fee: u128::from(MIN_BASE_FEE),
+            tip: u128::from(MIN_BASE_FEE),
+            value: U256::from(1),
+            data: 0,
+        });
+        if crowded || !queued.is_empty() {
+            prop_assert!(modest.is_ok(), "a modest user refused ({modest:?}) beside a sender past its slots or a queued transaction");
+        }
+        world.check()?;
         // Ordinary users: funded, next nonce, paying more than the flood.
         let mut users = HashSet::new();
         for (i, count) in user_txs.iter().enumerate() {

@@ -10,7 +10,7 @@ pub(crate) fn dev_config(dir: &std::path::Path) -> tandem_node::Config {
         genesis: tandem_execution::dev_genesis(900),
         mining: tandem_node::Mining::Instant,
         beneficiary: tandem_primitives::Address::ZERO,
-        mempool: tandem_node::PoolConfig::dev(),
+        mempool: tandem_node::PoolConfig::default(),
         rpc_limits: Default::default(),
         history: Default::default(),
         dev_signers: tandem_primitives::dev::accounts().to_vec(),
