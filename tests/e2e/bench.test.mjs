@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -15,6 +16,18 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 async function bench(args) {
   const { stdout } = await run(tandemBin(), ['bench', ...args, '--json', '--log', 'warn'], { maxBuffer: 256 * 1024 * 1024, timeout: 300_000 });
   return JSON.parse(stdout);
+}
+
+/** A port nobody listens on (one the kernel just handed out and took back). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Checks that a report's sampled transactions are on `url` where it says, and paid what it says. */
@@ -54,6 +67,16 @@ describe('tandem bench', () => {
       assert.equal(ws.included, 200);
       assert.equal(ws.nonces_ok, true);
       await checkSamples(node.url, ws.transactions.slice(0, 10).map((t) => ({ hash: t.hash, block: t.block, fee_wei: t.fee_wei })));
+      // The client pattern: one lane per account, every receipt polled until it appears.
+      const poll = await bench(['load', '--rpc', node.url, '--txs', '200', '--accounts', '4', '--receipts', 'poll', '--poll-ms', '20']);
+      assert.equal(poll.accepted, 200);
+      assert.equal(poll.included, 200);
+      assert.equal(poll.nonces_ok, true);
+      assert.equal(poll.stalled, null);
+      assert.equal(poll.receipt_ms.count, 200, 'every receipt was found by polling');
+      assert.ok(poll.receipt_ms.p50 > 0 && poll.receipt_ms.p99 >= poll.receipt_ms.p50);
+      assert.ok(poll.receipts_seconds > 0 && Math.abs(poll.receipts_tps - 200 / poll.receipts_seconds) < 1e-6);
+      for (const t of poll.transactions) assert.ok(t.receipt_ms >= t.latency_ms - 50, 'a receipt is not found long before its block is seen');
     } finally {
       await node.stop('SIGINT');
     }
@@ -63,7 +86,9 @@ describe('tandem bench', () => {
     const devnet = await startDevnet(['--challenge-window', '10', '--output-interval', '8']);
     const out = tempDir('tandem-bench-');
     try {
-      const report = await bench(['compare', '--txs', '400', '--l1-rpc', devnet.url, '--l2-rpc', devnet.info.l2.rpc, '--out', out]);
+      // The peer is a port nobody listens on: its column stays, saying why it has no figures.
+      const dead = `http://127.0.0.1:${await freePort()}`;
+      const report = await bench(['compare', '--txs', '400', '--client-txs', '200', '--l1-rpc', devnet.url, '--l2-rpc', devnet.info.l2.rpc, '--peer', dead, '--out', out]);
       const file = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
       assert.deepEqual(file.l1.tps, report.l1.tps, 'report.json is what was printed');
       for (const layer of ['l1', 'l2']) {
@@ -97,12 +122,26 @@ describe('tandem bench', () => {
       assert.ok(w.l1_blocks_after_window >= 1 && w.l1_blocks_after_window <= 2, `paid ${w.l1_blocks_after_window} L1 blocks past the window`);
       const paid = await rawRpc(devnet.url, 'eth_getTransactionReceipt', [w.l1_transaction]);
       assert.equal(paid.result.status, '0x1');
-      assert.equal(file.targets.length, 7);
+      assert.equal(file.peer.rpc, dead);
+      assert.match(file.peer.stalled, /127\.0\.0\.1/, 'the peer column says why it is empty');
+      // The client pattern on a tandem dev node the run started, both layers and the peer.
+      assert.deepEqual(Object.keys(file.client).sort(), ['dev', 'l1', 'l2', 'peer']);
+      for (const name of ['dev', 'l1', 'l2']) {
+        const c = file.client[name];
+        assert.equal(c.accepted, 200, `${name}: all accepted`);
+        assert.equal(c.receipt_ms.count, 200, `${name}: every receipt polled`);
+        assert.ok(c.tps > 0 && c.receipt_ms.p50 > 0, name);
+        assert.equal(c.stalled, null, name);
+      }
+      assert.equal(file.client.peer.accepted, 0);
+      assert.ok(file.client.peer.stalled);
+      assert.equal(file.targets.length, 10);
       for (const t of file.targets) assert.equal(typeof t.met, 'boolean', t.what);
       await checkSamples(devnet.url, file.samples.l1);
       await checkSamples(devnet.info.l2.rpc, file.samples.l2);
       const md = readFileSync(join(out, 'report.md'), 'utf8');
       assert.match(md, /\| included tx\/s \|/);
+      assert.match(md, /\| client pattern \| dev \| l1 \| l2 \| peer \|/);
       const html = readFileSync(join(out, 'report.html'), 'utf8');
       assert.equal((html.match(/<svg/g) || []).length, 3, 'three charts');
       for (const chart of ['throughput', 'latency', 'fees']) assert.ok(existsSync(join(out, `${chart}.svg`)));

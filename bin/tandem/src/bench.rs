@@ -43,8 +43,16 @@ struct LoadArgs {
     #[arg(long, default_value = "transfer")]
     mix: Mix,
     /// Send with eth_sendRawTransactionSync and time each answer (an L2 sequencer's preconfirmation).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "receipts")]
     sync: bool,
+    /// How the client learns its transactions are in: `blocks` (follow the blocks, send in
+    /// batches: the most the node takes) or `poll` (as ethers' tx.wait() and viem do: one lane per
+    /// account sends one request each, and every transaction's receipt is polled until it appears).
+    #[arg(long, default_value = "blocks", value_name = "MODE")]
+    receipts: load::Receipts,
+    /// With --receipts poll: milliseconds between two polls of a missing receipt.
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    poll_ms: u64,
     /// Who funds the fresh accounts (dev account 0 by default).
     #[command(flatten)]
     funder: tandem_client::cli::KeyArgs,
@@ -61,6 +69,9 @@ struct CompareArgs {
     /// Transactions per layer (default 10,000, or 1,500 with --quick).
     #[arg(long)]
     txs: Option<usize>,
+    /// Transactions of the client pattern (every receipt polled) per node.
+    #[arg(long, default_value_t = tandem_bench::compare::CLIENT_TXS, value_name = "N")]
+    client_txs: usize,
     /// Where the reports go.
     #[arg(long, default_value = "bench-report")]
     out: PathBuf,
@@ -70,9 +81,18 @@ struct CompareArgs {
     /// Attach to this L2 sequencer.
     #[arg(long, requires = "l1_rpc")]
     l2_rpc: Option<String>,
-    /// A third column: the same workload against this node (e.g. anvil), in the same run.
+    /// A third column: the same workload against this node (e.g. anvil), in the same run, and the
+    /// client pattern (every receipt polled) against it next to a `tandem dev` node.
     #[arg(long, value_name = "URL")]
     peer: Option<String>,
+    /// The `tandem dev` node for the client pattern's comparison with the peer (default with
+    /// --peer: one started here mining every --dev-block-time seconds).
+    #[arg(long, value_name = "URL")]
+    dev: Option<String>,
+    /// Block time of the `tandem dev` node started for --peer, in seconds (give the peer the same,
+    /// e.g. `anvil --block-time 1`).
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    dev_block_time: f64,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -99,6 +119,8 @@ async fn load_command(args: LoadArgs) -> eyre::Result<()> {
         funder,
         seed: load::unix_ms(std::time::Instant::now()) as u64,
         sync: args.sync,
+        receipts: args.receipts,
+        poll_interval: std::time::Duration::from_millis(args.poll_ms),
         progress: !args.json && std::io::stderr().is_terminal(),
     };
     let rpc = rpc::connect(&args.rpc).await?;
@@ -115,16 +137,29 @@ async fn compare_command(args: CompareArgs) -> eyre::Result<()> {
             (Some(devnet), l1, l2)
         }
     };
+    let (dev, dev_rpc) = match (&args.dev, &args.peer) {
+        (Some(url), _) => (None, Some(url.clone())),
+        (None, Some(_)) => {
+            let (dev, url) =
+                tandem_bench::devnet::spawn_dev(&std::env::current_exe()?, args.dev_block_time)?;
+            eprintln!("started tandem dev: {url}");
+            (Some(dev), Some(url))
+        }
+        (None, None) => (None, None),
+    };
     let config = CompareConfig {
         l1_rpc,
         l2_rpc,
         peer_rpc: args.peer.clone(),
+        dev_rpc,
         txs: args.txs.unwrap_or(if args.quick { 1_500 } else { 10_000 }),
+        client_txs: args.client_txs,
         accounts: 32,
         progress: !args.json && std::io::stderr().is_terminal(),
     };
     let result = compare::run(&config).await;
     drop(devnet);
+    drop(dev);
     let report = result?;
     report::write(&report, &args.out)
         .wrap_err_with(|| format!("writing the reports to {}", args.out.display()))?;
@@ -132,6 +167,7 @@ async fn compare_command(args: CompareArgs) -> eyre::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!("{}", report::table(&report));
+        println!("{}", report::client_table(&report));
         println!(
             "Reports: {0}/report.json, {0}/report.md, {0}/report.html",
             args.out.display()

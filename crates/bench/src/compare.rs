@@ -1,7 +1,7 @@
 //! `tandem bench compare`: the same workload on L1 and on L2 (and optionally a peer node), with
 //! what each layer costs in throughput, latency, fees and L1 data, in one report.
 use crate::{
-    load::{self, LoadConfig, LoadReport, Mix, unix_ms},
+    load::{self, LoadConfig, LoadReport, Mix, Receipts, unix_ms},
     rpc::{self, quantity},
     stats::Percentiles,
 };
@@ -21,8 +21,12 @@ pub struct CompareConfig {
     pub l1_rpc: String,
     pub l2_rpc: String,
     pub peer_rpc: Option<String>,
+    /// A `tandem dev` node for the client pattern's column next to the peer (anvil's kin).
+    pub dev_rpc: Option<String>,
     /// Transactions per layer.
     pub txs: usize,
+    /// Transactions of the client pattern per node ([`CLIENT_TXS`] for the figures).
+    pub client_txs: usize,
     pub accounts: usize,
     pub progress: bool,
 }
@@ -43,9 +47,29 @@ pub struct Column {
     pub fee_wei_per_transfer: Option<u128>,
     pub fee_wei_per_erc20: Option<u128>,
     pub rejected: BTreeMap<String, usize>,
+    /// Why the run stopped early or failed, when it did; the figures are what it measured.
+    pub stalled: Option<String>,
 }
 
 impl Column {
+    /// A run that produced nothing: the column stays, saying why.
+    fn failed(rpc: &str, why: String) -> Self {
+        Self {
+            rpc: rpc.to_string(),
+            chain_id: 0,
+            tps: 0.0,
+            accepted_tps: 0.0,
+            sent: 0,
+            included: 0,
+            nonces_ok: false,
+            latency_ms: Percentiles::default(),
+            fee_wei_per_transfer: None,
+            fee_wei_per_erc20: None,
+            rejected: BTreeMap::new(),
+            stalled: Some(why),
+        }
+    }
+
     fn of(report: &LoadReport) -> Self {
         Self {
             rpc: report.rpc.clone(),
@@ -59,9 +83,63 @@ impl Column {
             fee_wei_per_transfer: report.fee_wei_per_transfer,
             fee_wei_per_erc20: report.fee_wei_per_erc20,
             rejected: report.rejected.clone(),
+            stalled: report.stalled.clone(),
         }
     }
 }
+
+/// One node under the client pattern of ethers and viem ([`Receipts::Poll`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientColumn {
+    pub rpc: String,
+    pub sent: usize,
+    pub accepted: usize,
+    /// Accepted transactions per second, first send to the last receipt the client found.
+    pub tps: f64,
+    pub seconds: f64,
+    /// Send to receipt, as polled.
+    pub receipt_ms: Percentiles,
+    pub rejected: BTreeMap<String, usize>,
+    /// Why the run stopped early or failed, when it did.
+    pub stalled: Option<String>,
+}
+
+impl ClientColumn {
+    fn of(rpc: &str, run: Result<LoadReport, String>) -> Self {
+        match run {
+            Ok(r) => Self {
+                rpc: r.rpc,
+                sent: r.sent,
+                accepted: r.accepted,
+                tps: r.receipts_tps.unwrap_or_default(),
+                seconds: r.receipts_seconds.unwrap_or_default(),
+                receipt_ms: r.receipt_ms.unwrap_or_default(),
+                rejected: r.rejected,
+                stalled: r.stalled,
+            },
+            Err(why) => Self {
+                rpc: rpc.to_string(),
+                sent: 0,
+                accepted: 0,
+                tps: 0.0,
+                seconds: 0.0,
+                receipt_ms: Percentiles::default(),
+                rejected: BTreeMap::new(),
+                stalled: Some(why),
+            },
+        }
+    }
+}
+
+/// The client pattern's workload: 2,000 transfers pre-signed by 20 fresh accounts, 100 each.
+/// (`client_txs` may shrink it; the accounts stay.)
+pub const CLIENT_TXS: usize = 2_000;
+pub const CLIENT_ACCOUNTS: usize = 20;
+/// How long a client polls between two asks for a missing receipt.
+pub const CLIENT_POLL: Duration = Duration::from_millis(100);
+/// The most a peer's run may take before its column is closed as stalled: a peer that stops
+/// answering must not hold the report hostage.
+const PEER_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The L2 column: the layer's figures plus what only a rollup has.
 #[derive(Debug, Clone, Serialize)]
@@ -153,9 +231,11 @@ pub struct Report {
     pub workload: Workload,
     pub l1: Column,
     pub l2: L2Column,
+    /// The peer's column; kept when its run stalls or fails, saying why.
     pub peer: Option<Column>,
-    /// Why the peer has no column, when its run failed.
-    pub peer_error: Option<String>,
+    /// The client pattern (every receipt polled, as ethers and viem wait) on `dev` (a `tandem
+    /// dev` node), `l1`, `l2` and `peer`.
+    pub client: BTreeMap<&'static str, ClientColumn>,
     /// L1 fee / L2 fee for a transfer.
     pub fee_ratio_l1_over_l2: Option<f64>,
     pub congestion: Vec<FeeSample>,
@@ -222,6 +302,8 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
         funder,
         seed: unix_ms(Instant::now()) as u64,
         sync: false,
+        receipts: Receipts::Blocks,
+        poll_interval: CLIENT_POLL,
         progress: config.progress,
     };
     let started = Instant::now();
@@ -307,26 +389,47 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
     let _ = tracer.await;
     let _ = sampler.await;
 
-    // The peer's failure costs its column, not the layers' measurements.
-    let mut peer_error = None;
+    // The peer's run: a failure or a stall costs its figures, not its column or the layers'.
     let peer_run = match &config.peer_rpc {
         Some(url) => {
             let peer_config = LoadConfig {
                 seed: base.seed.wrapping_add(2),
                 ..base.clone()
             };
-            let run = async { load::run(&rpc::connect(url).await?, &peer_config).await };
-            match run.await {
-                Ok(run) => Some(run),
-                Err(e) => {
-                    tracing::warn!(target: "bench", peer = %url, error = %e, "the peer's run failed");
-                    peer_error = Some(e.to_string());
-                    None
-                }
-            }
+            Some((url, bounded(url, &peer_config).await))
         }
         None => None,
     };
+    let peer_column = peer_run.as_ref().map(|(url, run)| match run {
+        Ok(run) => Column::of(run),
+        Err(why) => Column::failed(url, why.clone()),
+    });
+    let peer_run = peer_run.and_then(|(_, run)| run.ok());
+
+    // The client pattern on each layer and the peer, one after another.
+    let client_config = LoadConfig {
+        accounts: CLIENT_ACCOUNTS,
+        txs: config.client_txs,
+        mix: Mix::Transfer,
+        receipts: Receipts::Poll,
+        seed: base.seed.wrapping_add(3),
+        ..base.clone()
+    };
+    let mut client = BTreeMap::new();
+    let nodes = [
+        ("dev", config.dev_rpc.as_ref()),
+        ("l1", Some(&config.l1_rpc)),
+        ("l2", Some(&config.l2_rpc)),
+        ("peer", config.peer_rpc.as_ref()),
+    ];
+    for (i, (name, url)) in nodes.into_iter().enumerate() {
+        let Some(url) = url else { continue };
+        let run_config = LoadConfig {
+            seed: client_config.seed.wrapping_add(i as u64),
+            ..client_config.clone()
+        };
+        client.insert(name, ClientColumn::of(url, bounded(url, &run_config).await));
+    }
 
     // Safe: when the safe head first reached each transaction's block.
     let trace = rollup.lock().await.clone();
@@ -419,8 +522,8 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
             .map(|(l1, l2)| l1 as f64 / l2 as f64),
         l1: Column::of(&l1_run),
         l2: l2_column,
-        peer: peer_run.as_ref().map(Column::of),
-        peer_error,
+        peer: peer_column,
+        client,
         congestion,
         tradeoffs: tradeoffs(),
         machine: Machine::this(),
@@ -435,6 +538,22 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
     };
     report.targets = targets(&report);
     Ok(report)
+}
+
+/// One load run against `url`, bounded by [`PEER_TIMEOUT`]; a failure says why.
+async fn bounded(url: &str, config: &LoadConfig) -> Result<LoadReport, String> {
+    let run = async { load::run(&rpc::connect(url).await?, config).await };
+    match tokio::time::timeout(PEER_TIMEOUT, run).await {
+        Ok(Ok(run)) => Ok(run),
+        Ok(Err(e)) => {
+            tracing::warn!(target: "bench", %url, error = %e, "a run failed");
+            Err(e.to_string())
+        }
+        Err(_) => Err(format!(
+            "no end within {} s: the node stopped answering or including",
+            PEER_TIMEOUT.as_secs()
+        )),
+    }
 }
 
 /// One of the figures tandem aims for, next to what the run measured.
@@ -456,7 +575,33 @@ pub fn targets(r: &Report) -> Vec<Target> {
     };
     let bytes = r.l2.l1_bytes_per_tx.unwrap_or(f64::INFINITY);
     let ratio = r.fee_ratio_l1_over_l2.unwrap_or_default();
-    vec![
+    let mut client = Vec::new();
+    if let (Some(dev), Some(peer)) = (r.client.get("dev"), r.client.get("peer")) {
+        client = vec![
+            target(
+                "tandem dev, client pattern: accepted",
+                "all",
+                format!("{} / {}", dev.accepted, dev.sent),
+                dev.sent > 0 && dev.accepted == dev.sent,
+            ),
+            target(
+                "tandem dev, client pattern: end to end vs the peer's",
+                ">= 5x",
+                format!("{:.1}x", dev.tps / peer.tps.max(1e-9)),
+                dev.tps >= 5.0 * peer.tps && peer.tps > 0.0,
+            ),
+            target(
+                "tandem dev, client pattern: receipt p50 vs the peer's",
+                "<= the peer's",
+                format!(
+                    "{:.0} ms vs {:.0} ms",
+                    dev.receipt_ms.p50, peer.receipt_ms.p50
+                ),
+                dev.receipt_ms.count > 0 && dev.receipt_ms.p50 <= peer.receipt_ms.p50,
+            ),
+        ];
+    }
+    let mut all = vec![
         target(
             "L2 sequencer transfers/s (sustained, 2 cores)",
             ">= 15,000",
@@ -464,16 +609,16 @@ pub fn targets(r: &Report) -> Vec<Target> {
             r.l2.layer.tps >= 15_000.0,
         ),
         target(
-            "L2 preconfirmation p50 under load",
-            "<= 20 ms",
-            format!("{:.1} ms", r.l2.preconf_ms.p50),
-            r.l2.preconf_ms.p50 <= 20.0,
+            "L2 preconfirmation p99 under load",
+            "<= 50 ms",
+            format!("{:.1} ms", r.l2.preconf_ms.p99),
+            r.l2.preconf_ms.p99 <= 50.0,
         ),
         target(
             "L1 finalized transfers/s (4 validators)",
-            ">= 2,000",
+            ">= 3,000",
             format!("{:.0}", r.l1.tps),
-            r.l1.tps >= 2_000.0,
+            r.l1.tps >= 3_000.0,
         ),
         target(
             "L1 finality p99",
@@ -504,7 +649,9 @@ pub fn targets(r: &Report) -> Vec<Target> {
                 .as_ref()
                 .is_some_and(|w| w.l1_blocks_after_window <= 2),
         ),
-    ]
+    ];
+    all.extend(client);
+    all
 }
 
 async fn sample_fees(

@@ -1,4 +1,5 @@
-//! A devnet in its own process, for `tandem bench compare` when no nodes are given.
+//! A devnet (and a `tandem dev` node) in its own process, for `tandem bench compare` when no nodes
+//! are given.
 use std::{path::Path, time::Duration};
 
 /// Why the devnet did not start.
@@ -10,7 +11,7 @@ pub enum SpawnError {
     Output(String),
 }
 
-/// A `tandem devnet` process, stopped (SIGINT, then SIGKILL) when dropped.
+/// A `tandem devnet` or `tandem dev` process, stopped (SIGINT, then SIGKILL) when dropped.
 pub struct Devnet {
     child: std::process::Child,
     _dir: tempfile::TempDir,
@@ -40,25 +41,50 @@ impl Drop for Devnet {
 /// Starts `tandem devnet` from the binary `tandem` on free ports and a temporary directory; returns
 /// it with its L1 and L2 JSON-RPC URLs, read from its start-up line.
 pub fn spawn(tandem: &Path) -> Result<(Devnet, String, String), SpawnError> {
+    let p2p = 20_000 + (std::process::id() % 20_000) as u16;
+    let args = [
+        "devnet",
+        "--port",
+        "0",
+        "--l2-port",
+        "0",
+        "--verifier-port",
+        "0",
+        "--p2p-port",
+        &p2p.to_string(),
+    ];
+    let (devnet, started) = start(tandem, &args)?;
+    let l2 = started
+        .l2
+        .ok_or_else(|| SpawnError::Output("no L2 RPC".into()))?
+        .rpc;
+    Ok((devnet, started.endpoint.rpc, l2))
+}
+
+/// Starts `tandem dev` mining a block every `block_time` seconds (as `anvil --block-time` does),
+/// on a free port; returns it with its JSON-RPC URL.
+pub fn spawn_dev(tandem: &Path, block_time: f64) -> Result<(Devnet, String), SpawnError> {
+    let args = [
+        "dev",
+        "--port",
+        "0",
+        "--block-time",
+        &block_time.to_string(),
+    ];
+    let (dev, started) = start(tandem, &args)?;
+    Ok((dev, started.endpoint.rpc))
+}
+
+/// Runs `tandem ARGS --json --log warn --data-dir TMP` and reads its start-up line.
+fn start(
+    tandem: &Path,
+    args: &[&str],
+) -> Result<(Devnet, tandem_client::started::Started), SpawnError> {
     use std::io::BufRead;
     let dir = tempfile::Builder::new().prefix("tandem-bench-").tempdir()?;
-    let p2p = 20_000 + (std::process::id() % 20_000) as u16;
     let mut child = std::process::Command::new(tandem)
-        .args([
-            "devnet",
-            "--json",
-            "--log",
-            "warn",
-            "--port",
-            "0",
-            "--l2-port",
-            "0",
-            "--verifier-port",
-            "0",
-        ])
-        .arg("--p2p-port")
-        .arg(p2p.to_string())
-        .arg("--data-dir")
+        .args(args)
+        .args(["--json", "--log", "warn", "--data-dir"])
         .arg(dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -67,15 +93,10 @@ pub fn spawn(tandem: &Path) -> Result<(Devnet, String, String), SpawnError> {
         .stdout
         .take()
         .ok_or_else(|| SpawnError::Output("no output".into()))?;
-    let devnet = Devnet { child, _dir: dir };
+    let process = Devnet { child, _dir: dir };
     let mut line = String::new();
     std::io::BufReader::new(stdout).read_line(&mut line)?;
-    let started: tandem_client::started::Started = serde_json::from_str(&line)
+    let started = serde_json::from_str(&line)
         .map_err(|e| SpawnError::Output(format!("its start-up line {line:?}: {e}")))?;
-    let l2 = started
-        .l2
-        .ok_or_else(|| SpawnError::Output("no L2 RPC".into()))?
-        .rpc;
-    let l1 = started.endpoint.rpc;
-    Ok((devnet, l1, l2))
+    Ok((process, started))
 }

@@ -52,6 +52,30 @@ impl std::str::FromStr for Mix {
     }
 }
 
+/// How the client learns that its transactions are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Receipts {
+    /// Follow the blocks (one `eth_getBlockByNumber` per block) and send in batches: the most a
+    /// node takes.
+    Blocks,
+    /// What ethers' `tx.wait()` and viem's `waitForTransactionReceipt` do: one lane per account
+    /// sends its transactions one request each over keep-alive HTTP, and every transaction's
+    /// receipt is polled (`eth_getTransactionReceipt`) until it appears.
+    Poll,
+}
+
+impl std::str::FromStr for Receipts {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "blocks" => Ok(Self::Blocks),
+            "poll" => Ok(Self::Poll),
+            other => Err(format!("unknown receipts mode {other:?}: blocks or poll")),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
     /// Fresh accounts that send the workload, round robin.
@@ -66,6 +90,10 @@ pub struct LoadConfig {
     pub seed: u64,
     /// Send with `eth_sendRawTransactionSync` and time each answer (a sequencer's preconfirmation).
     pub sync: bool,
+    /// How the client learns its transactions are in.
+    pub receipts: Receipts,
+    /// With [`Receipts::Poll`]: how long a lane waits between two polls of a missing receipt.
+    pub poll_interval: Duration,
     /// Show progress bars on the terminal.
     pub progress: bool,
 }
@@ -84,6 +112,8 @@ pub struct TxRecord {
     pub latency_ms: f64,
     /// Send to the answer of `eth_sendRawTransactionSync`, in milliseconds.
     pub preconf_ms: Option<f64>,
+    /// Send to the first poll that found its receipt ([`Receipts::Poll`]), in milliseconds.
+    pub receipt_ms: Option<f64>,
     /// What the sender paid: gas used x effective gas price, plus `l1Fee` on L2.
     pub fee_wei: u128,
     pub l1_fee_wei: u128,
@@ -118,6 +148,15 @@ pub struct LoadReport {
     pub included_tps: f64,
     pub latency_ms: Percentiles,
     pub preconf_ms: Option<Percentiles>,
+    /// Send to receipt, as the client polled them ([`Receipts::Poll`]).
+    pub receipt_ms: Option<Percentiles>,
+    /// First send to the last receipt found ([`Receipts::Poll`]), and the accepted transactions
+    /// per second over it: the client's end to end.
+    pub receipts_seconds: Option<f64>,
+    pub receipts_tps: Option<f64>,
+    /// Why the run stopped before everything accepted was in, when it did: the report holds
+    /// what was measured until then.
+    pub stalled: Option<String>,
     /// Every account's nonce ended where its accepted transactions put it.
     pub nonces_ok: bool,
     pub fee_wei_per_transfer: Option<u128>,
@@ -159,6 +198,22 @@ impl std::fmt::Display for LoadReport {
             "latency ms  p50 {:.0}  p90 {:.0}  p99 {:.0}  max {:.0}  (send to block)",
             l.p50, l.p90, l.p99, l.max
         )?;
+        if let (Some(p), Some(seconds), Some(tps)) =
+            (self.receipt_ms, self.receipts_seconds, self.receipts_tps)
+        {
+            writeln!(
+                f,
+                "receipts    {tps:.0} tx/s end to end over {seconds:.1} s (first send to last receipt)"
+            )?;
+            writeln!(
+                f,
+                "receipt ms  p50 {:.0}  p90 {:.0}  p99 {:.0}  max {:.0}  (send to receipt, polled)",
+                p.p50, p.p90, p.p99, p.max
+            )?;
+        }
+        if let Some(why) = &self.stalled {
+            writeln!(f, "stalled     {why}")?;
+        }
         if let Some(p) = self.preconf_ms {
             writeln!(
                 f,
@@ -466,6 +521,8 @@ pub async fn run(rpc: &Client, config: &LoadConfig) -> Result<LoadReport, LoadEr
     let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
     let mut accepted = vec![0u64; accounts.len()];
     let mut preconf: HashMap<B256, f64> = HashMap::new();
+    let mut polled_ms: HashMap<B256, f64> = HashMap::new();
+    let mut stalled: Option<String> = None;
     if config.sync {
         // One task per account, each waiting for the preconfirmation of its last transaction.
         let mut per_account: Vec<Vec<(bool, TxEnvelope)>> = vec![Vec::new(); accounts.len()];
@@ -504,14 +561,26 @@ pub async fn run(rpc: &Client, config: &LoadConfig) -> Result<LoadReport, LoadEr
                     }
                     Err(e) => {
                         sent_at.lock().await.remove(&hash);
-                        *rejected.entry(short(&e.to_string())).or_default() += 1;
+                        *rejected.entry(short(&reason(&e))).or_default() += 1;
                     }
                 }
             }
         }
+    } else if config.receipts == Receipts::Poll {
+        let lanes = poll_lanes(rpc, workload, accounts.len(), config, &sent_at, &sending).await?;
+        for (a, hash, answer) in lanes.sends {
+            match answer {
+                Ok(()) => accepted[a] += 1,
+                Err(e) => {
+                    sent_at.lock().await.remove(&hash);
+                    *rejected.entry(short(&e)).or_default() += 1;
+                }
+            }
+        }
+        polled_ms = lanes.receipts;
+        stalled = lanes.stalled;
     } else {
         let mut sent = 0usize;
-        let mut stalled = false;
         // Open loop: each chunk leaves at its scheduled time in its own task, whatever the node
         // does with the ones before; their answers are tallied at the end.
         let mut in_flight = tokio::task::JoinSet::new();
@@ -544,14 +613,17 @@ pub async fn run(rpc: &Client, config: &LoadConfig) -> Result<LoadReport, LoadEr
                         if total != last.0 {
                             last = (total, Instant::now());
                         } else if last.1.elapsed() > INCLUSION_GRACE {
-                            stalled = true;
+                            stalled = Some(format!(
+                                "nothing included for {} s after {sent} sends",
+                                INCLUSION_GRACE.as_secs()
+                            ));
                             break;
                         }
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                 }
             }
-            if stalled {
+            if stalled.is_some() {
                 tracing::warn!(target: "bench", sent, "nothing included for a minute: stopping the run");
                 break;
             }
@@ -602,7 +674,17 @@ pub async fn run(rpc: &Client, config: &LoadConfig) -> Result<LoadReport, LoadEr
     loop {
         let n = included.lock().await.len();
         including.set_position(n as u64);
-        if n >= total_accepted || Instant::now() > deadline {
+        if n >= total_accepted {
+            break;
+        }
+        if Instant::now() > deadline {
+            stalled.get_or_insert_with(|| {
+                format!(
+                    "{} of {total_accepted} accepted transactions included {} s after the last send",
+                    n,
+                    INCLUSION_GRACE.as_secs()
+                )
+            });
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -681,6 +763,7 @@ pub async fn run(rpc: &Client, config: &LoadConfig) -> Result<LoadReport, LoadEr
                     raw_bytes: *raw_bytes,
                     latency_ms: seen.saturating_duration_since(*sent).as_secs_f64() * 1e3,
                     preconf_ms: preconf.get(&hash).copied(),
+                    receipt_ms: polled_ms.get(&hash).copied(),
                     fee_wei: quantity(&receipt, "gasUsed")
                         * quantity(&receipt, "effectiveGasPrice")
                         + l1_fee,
@@ -696,6 +779,18 @@ pub async fn run(rpc: &Client, config: &LoadConfig) -> Result<LoadReport, LoadEr
     };
     let latencies: Vec<f64> = transactions.iter().map(|t| t.latency_ms).collect();
     let preconfs: Vec<f64> = transactions.iter().filter_map(|t| t.preconf_ms).collect();
+    let polled: Vec<f64> = transactions.iter().filter_map(|t| t.receipt_ms).collect();
+    // The client's end to end: from the first send to the last receipt it found.
+    let receipts_seconds = (config.receipts == Receipts::Poll).then(|| {
+        transactions
+            .iter()
+            .filter_map(|t| {
+                let (sent, ..) = sent_at.get(&t.hash)?;
+                let found = sent.saturating_duration_since(started).as_secs_f64();
+                Some(found + t.receipt_ms? / 1e3)
+            })
+            .fold(0.0, f64::max)
+    });
     let mut blocks = blocks.lock().await.clone();
     blocks.sort_by_key(|b| b.number);
     Ok(LoadReport {
@@ -713,6 +808,10 @@ pub async fn run(rpc: &Client, config: &LoadConfig) -> Result<LoadReport, LoadEr
         included_tps: transactions.len() as f64 / total_seconds.max(1e-9),
         latency_ms: Percentiles::of(&latencies),
         preconf_ms: config.sync.then(|| Percentiles::of(&preconfs)),
+        receipt_ms: receipts_seconds.map(|_| Percentiles::of(&polled)),
+        receipts_tps: receipts_seconds.map(|s| polled.len() as f64 / s.max(1e-9)),
+        receipts_seconds,
+        stalled,
         nonces_ok,
         fee_wei_per_transfer: mean(&|t| (!t.erc20).then_some(t.fee_wei)),
         fee_wei_per_erc20: mean(&|t| t.erc20.then_some(t.fee_wei)),
@@ -722,12 +821,120 @@ pub async fn run(rpc: &Client, config: &LoadConfig) -> Result<LoadReport, LoadEr
     })
 }
 
+/// What the client lanes of [`Receipts::Poll`] saw.
+struct Lanes {
+    /// Every send's answer, per account.
+    sends: Vec<(usize, B256, Result<(), String>)>,
+    /// Send to receipt in milliseconds, per transaction found.
+    receipts: HashMap<B256, f64>,
+    stalled: Option<String>,
+}
+
+/// The client pattern of ethers and viem: per account, one lane sends its transactions one
+/// request each (waiting for each answer) while a poller beside it asks for each accepted
+/// transaction's receipt, in nonce order, until it appears.
+async fn poll_lanes(
+    rpc: &Client,
+    workload: Vec<(usize, bool, TxEnvelope)>,
+    accounts: usize,
+    config: &LoadConfig,
+    sent_at: &Arc<Mutex<HashMap<B256, Sent>>>,
+    sending: &indicatif::ProgressBar,
+) -> Result<Lanes, LoadError> {
+    let mut per_account: Vec<Vec<(bool, TxEnvelope)>> = vec![Vec::new(); accounts];
+    for (a, erc20, tx) in workload {
+        per_account[a].push((erc20, tx));
+    }
+    let interval = config.poll_interval;
+    let tasks: Vec<_> = per_account
+        .into_iter()
+        .enumerate()
+        .map(|(a, txs)| {
+            let (rpc, sent_at, sending) = (rpc.clone(), sent_at.clone(), sending.clone());
+            tokio::spawn(async move {
+                let (found_tx, mut found_rx) = tokio::sync::mpsc::unbounded_channel();
+                let send = async {
+                    let mut sends = Vec::with_capacity(txs.len());
+                    for (erc20, tx) in txs {
+                        let hash = tx.tx_hash();
+                        let raw = Bytes::from(tx.encoded_2718());
+                        let at = Instant::now();
+                        sent_at.lock().await.insert(hash, (at, erc20, raw.len(), a));
+                        let answer: Result<B256, _> =
+                            rpc.call("eth_sendRawTransaction", rpc_params![raw]).await;
+                        sending.inc(1);
+                        if answer.is_ok() {
+                            let _ = found_tx.send((hash, at));
+                        }
+                        sends.push((a, hash, answer.map(|_| ()).map_err(|e| reason(&e))));
+                    }
+                    drop(found_tx);
+                    sends
+                };
+                let poll = async {
+                    let mut receipts = Vec::new();
+                    let mut stalled = None;
+                    let mut progress = Instant::now();
+                    while let Some((hash, at)) = found_rx.recv().await {
+                        loop {
+                            let receipt: Result<Option<serde_json::Value>, _> = rpc
+                                .call("eth_getTransactionReceipt", rpc_params![hash])
+                                .await;
+                            if let Ok(Some(_)) = receipt {
+                                receipts.push((hash, at.elapsed().as_secs_f64() * 1e3));
+                                progress = Instant::now();
+                                break;
+                            }
+                            if progress.elapsed() > INCLUSION_GRACE {
+                                stalled = Some(format!(
+                                    "no receipt for {hash} within {} s",
+                                    INCLUSION_GRACE.as_secs()
+                                ));
+                                break;
+                            }
+                            tokio::time::sleep(interval).await;
+                        }
+                        if stalled.is_some() {
+                            break;
+                        }
+                    }
+                    (receipts, stalled)
+                };
+                let (sends, (receipts, stalled)) = tokio::join!(send, poll);
+                (sends, receipts, stalled)
+            })
+        })
+        .collect();
+    let mut lanes = Lanes {
+        sends: Vec::new(),
+        receipts: HashMap::new(),
+        stalled: None,
+    };
+    for task in tasks {
+        let (sends, receipts, stalled) = task.await.map_err(|e| LoadError::Setup(e.to_string()))?;
+        lanes.sends.extend(sends);
+        lanes.receipts.extend(receipts);
+        if lanes.stalled.is_none() {
+            lanes.stalled = stalled;
+        }
+    }
+    Ok(lanes)
+}
+
 /// An instant as milliseconds since the Unix epoch.
 pub fn unix_ms(at: Instant) -> f64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     (now.as_secs_f64() - at.elapsed().as_secs_f64()) * 1e3
+}
+
+/// What the node said when it refused a call (without the client's URL prefix).
+fn reason(e: &ClientError) -> String {
+    match e {
+        ClientError::Rpc { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// An error message without the parts that differ per transaction (hashes, numbers).

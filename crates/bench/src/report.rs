@@ -1,6 +1,6 @@
 //! The comparison as `report.json`, `report.md` and `report.html` (with SVG charts).
 use crate::{
-    compare::{Column, Report},
+    compare::{ClientColumn, Column, Report},
     stats::{Percentiles, cdf},
 };
 use plotters::prelude::*;
@@ -58,6 +58,9 @@ pub fn table(report: &Report) -> String {
             }
         );
     };
+    if let Some(why) = peer.and_then(|p| p.stalled.as_ref()) {
+        row("stalled", "-".into(), "-".into(), why.clone());
+    }
     row(
         "included tx/s",
         format!("{:.0}", l1.tps),
@@ -145,6 +148,50 @@ pub fn table(report: &Report) -> String {
     out
 }
 
+/// The client pattern (ethers' and viem's wait: every receipt polled), one column per node.
+pub fn client_table(report: &Report) -> String {
+    let mut out = String::new();
+    if report.client.is_empty() {
+        return out;
+    }
+    let names: Vec<&&str> = report.client.keys().collect();
+    let _ = writeln!(
+        out,
+        "| client pattern | {} |",
+        names
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(out, "|---|{}", "---|".repeat(names.len()));
+    let mut row = |name: &str, f: &dyn Fn(&ClientColumn) -> String| {
+        let cells: Vec<String> = report.client.values().map(f).collect();
+        let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+    };
+    row("accepted", &|c| format!("{} / {}", c.accepted, c.sent));
+    row("end to end tx/s (first send to last receipt)", &|c| {
+        format!("{:.0} in {:.1} s", c.tps, c.seconds)
+    });
+    row("receipt p50 / p99 (ms)", &|c| ms(&c.receipt_ms));
+    row("refused", &|c| {
+        let refused: Vec<String> = c
+            .rejected
+            .iter()
+            .map(|(e, n)| format!("{n} x {e}"))
+            .collect();
+        if refused.is_empty() {
+            "-".into()
+        } else {
+            refused.join("; ")
+        }
+    });
+    row("stalled", &|c| {
+        c.stalled.clone().unwrap_or_else(|| "-".into())
+    });
+    out
+}
+
 fn markdown(report: &Report) -> String {
     let mut out = String::from("# tandem: L1 vs L2\n\n");
     let w = &report.workload;
@@ -158,6 +205,21 @@ fn markdown(report: &Report) -> String {
         report.machine.memory_bytes.map_or(0, |b| b / (1 << 30))
     );
     out.push_str(&table(report));
+    if !report.client.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nThe client pattern: {} transfers pre-signed by {} fresh accounts, one lane per account sending one request each, every receipt polled every {} ms until it appears (as ethers' `tx.wait()` and viem's `waitForTransactionReceipt` do).\n",
+            report
+                .client
+                .values()
+                .map(|c| c.sent)
+                .max()
+                .unwrap_or_default(),
+            crate::compare::CLIENT_ACCOUNTS,
+            crate::compare::CLIENT_POLL.as_millis()
+        );
+        out.push_str(&client_table(report));
+    }
     if let Some(ratio) = report.fee_ratio_l1_over_l2 {
         let _ = writeln!(out, "\nA transfer costs {ratio:.0}x less on L2 than on L1.");
     }
@@ -186,14 +248,9 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn html(report: &Report) -> String {
-    let mut out = String::from(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>tandem: L1 vs L2</title>\
-         <style>body{font-family:sans-serif;max-width:900px;margin:2em auto}table{border-collapse:collapse}\
-         td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}</style>\
-         </head><body><h1>tandem: L1 vs L2</h1><table>",
-    );
-    for (i, line) in table(report).lines().enumerate() {
+/// A Markdown table's rows as HTML rows (the header's cells as `th`).
+fn html_rows(out: &mut String, table: &str) {
+    for (i, line) in table.lines().enumerate() {
         if i == 1 {
             continue;
         }
@@ -204,6 +261,20 @@ fn html(report: &Report) -> String {
             let _ = write!(out, "<{tag}>{}</{tag}>", escape(cell));
         }
         out.push_str("</tr>");
+    }
+}
+
+fn html(report: &Report) -> String {
+    let mut out = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>tandem: L1 vs L2</title>\
+         <style>body{font-family:sans-serif;max-width:900px;margin:2em auto}table{border-collapse:collapse}\
+         td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}</style>\
+         </head><body><h1>tandem: L1 vs L2</h1><table>",
+    );
+    html_rows(&mut out, &table(report));
+    if !report.client.is_empty() {
+        out.push_str("</table><h2>Client pattern</h2><table>");
+        html_rows(&mut out, &client_table(report));
     }
     out.push_str("</table><h2>Targets</h2><table><tr><th>figure</th><th>target</th><th>measured</th><th></th></tr>");
     for t in &report.targets {
