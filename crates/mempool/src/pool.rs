@@ -20,6 +20,10 @@ pub struct Config {
     /// first an executable newcomer displaces (largest sender first, as geth trims), whatever
     /// they pay.
     pub account_slots: usize,
+    /// The most one sender may hold even while the pool has room: what an `add` touching one
+    /// sender costs grows with what the sender holds (its chain is scanned for the overdraft and
+    /// the eviction plan), so one sender cannot make every add cost the whole pool.
+    pub max_per_sender: usize,
     /// How many nonces past a sender's next executable one a queued transaction may be, so also
     /// the most one sender can have queued (geth queues 64 per account).
     pub max_queued_per_sender: usize,
@@ -42,6 +46,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             account_slots: 16,
+            max_per_sender: 1_024,
             max_queued_per_sender: 64,
             max_queued: 2_048,
             max_total: 8_192,
@@ -118,6 +123,8 @@ pub enum Error {
         got: u64,
         limit: usize,
     },
+    #[error("account limit exceeded: {limit} transactions already waiting from this sender")]
+    SenderFull { limit: usize },
     #[error("txpool is full")]
     PoolFull,
     /// Not a transaction at all: the bytes do not decode.
@@ -450,6 +457,10 @@ impl Mempool {
                     < bumped(old.tip_cap(), bump))
         {
             return Err(Error::ReplacementUnderpriced);
+        }
+        let limit = self.rules.config.max_per_sender;
+        if replaced.is_none() && own.len() >= limit {
+            return Err(Error::SenderFull { limit });
         }
         let next = pooled.map_or(state_nonce, |s| s.next_nonce_from(state_nonce));
         let limit = self.rules.config.max_queued_per_sender;

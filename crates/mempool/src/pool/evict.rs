@@ -15,7 +15,8 @@ use super::{Error, Mempool, PENDING, PoolTx, Price, QUEUED, Sender, Status, Tail
 use alloy_primitives::{Address, B256};
 use std::{
     cmp::Reverse,
-    collections::{BinaryHeap, HashMap},
+    collections::{BinaryHeap, HashMap, btree_set},
+    iter::{Peekable, Rev},
 };
 
 /// One sender's transactions as eviction sees them.
@@ -76,6 +77,17 @@ impl Chain<'_> {
             }
         }
     }
+}
+
+/// Senders past their slots as one eviction plan reads them.
+struct Crowded<'a> {
+    /// The pool's index, largest first, read as far as the plan needs.
+    index: Peekable<Rev<btree_set::Iter<'a, (usize, Address)>>>,
+    /// Senders the plan took from, with what they have left.
+    touched: BinaryHeap<(usize, Address)>,
+    newcomer: Address,
+    /// Only an executable newcomer displaces what is past other senders' slots.
+    open: bool,
 }
 
 /// Lowest rank first; on a tie the newcomer's own sender, then by hash. Then the candidate's
@@ -142,8 +154,9 @@ impl Mempool {
             return Ok(Vec::new());
         }
 
-        // A sender past its slots gets in only while the pool has room.
-        if replaced.is_none() && mine.len() > config.account_slots {
+        // A sender past its slots gets in only while the pool has room, a replacement too (a
+        // larger one needs bytes).
+        if mine.len() > config.account_slots {
             return Err(Error::PoolFull);
         }
 
@@ -169,15 +182,13 @@ impl Mempool {
         if let Some(c) = own.tail_below(u64::MAX) {
             push(&mut found, new.sender, c);
         }
-        // Other senders past their slots, largest first, as far as the plan has taken from them.
-        let mut crowded: BinaryHeap<(usize, Address)> = match status {
-            Status::Pending => self
-                .crowded
-                .iter()
-                .filter(|(_, address)| *address != new.sender)
-                .copied()
-                .collect(),
-            Status::Queued => BinaryHeap::new(),
+        // Other senders past their slots, largest first: the index, read lazily, and those the
+        // plan took from, re-entered with what they have left.
+        let mut crowded = Crowded {
+            index: self.crowded.iter().rev().peekable(),
+            touched: BinaryHeap::new(),
+            newcomer: new.sender,
+            open: status == Status::Pending,
         };
         // Per sender the plan took from: the lowest nonce taken, and how many.
         let mut taken: HashMap<Address, (u64, usize)> = HashMap::new();
@@ -283,34 +294,48 @@ impl Mempool {
     /// nonce, size, class), when any sender still is past them.
     fn past_slots(
         &self,
-        crowded: &mut BinaryHeap<(usize, Address)>,
+        crowded: &mut Crowded<'_>,
         taken: &HashMap<Address, (u64, usize)>,
     ) -> Option<(Address, u64, usize, usize)> {
-        while let Some((held, address)) = crowded.pop() {
+        if !crowded.open {
+            return None;
+        }
+        let slots = self.rules.config.account_slots;
+        loop {
+            // The larger of the index's next and the largest re-entered one.
+            let listed = crowded.index.peek().map(|&&entry| entry);
+            let from_index = match (listed, crowded.touched.peek()) {
+                (None, None) => return None,
+                (Some(listed), Some(touched)) => listed >= *touched,
+                (listed, _) => listed.is_some(),
+            };
+            let (held, address) = match from_index {
+                true => *crowded.index.next()?,
+                false => crowded.touched.pop()?,
+            };
+            if address == crowded.newcomer {
+                continue;
+            }
             let Some(sender) = self.senders.get(&address) else {
                 continue;
             };
             let (below, gone) = taken.get(&address).copied().unwrap_or((u64::MAX, 0));
             let now = sender.txs.len() - gone;
-            if now <= self.rules.config.account_slots {
+            if now <= slots {
                 continue;
             }
+            // Taken from by other means since it was listed: re-entered with what it has left.
             if now != held {
-                crowded.push((now, address));
+                crowded.touched.push((now, address));
                 continue;
             }
             let Some((&nonce, tx)) = sender.txs.range(..below).next_back() else {
                 continue;
             };
-            crowded.push((now - 1, address));
+            crowded.touched.push((now - 1, address));
             let pending = nonce < sender.nonce + sender.pending as u64;
-            return Some((
-                address,
-                nonce,
-                tx.size,
-                if pending { PENDING } else { QUEUED },
-            ));
+            let class = if pending { PENDING } else { QUEUED };
+            return Some((address, nonce, tx.size, class));
         }
-        None
     }
 }

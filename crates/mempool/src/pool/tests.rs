@@ -470,6 +470,72 @@ fn fee_bumps_and_nonces_saturate_instead_of_wrapping() {
     assert_eq!(pool.best(0).count(), 1);
 }
 
+/// A transfer with `data` bytes of calldata, both fee caps at `fee`.
+fn with_data(key: usize, nonce: u64, fee: u128, data: usize) -> (TxEnvelope, Address) {
+    let tx = TxEip1559 {
+        chain_id: 900,
+        nonce,
+        gas_limit: 21_000 + 40 * data as u64,
+        max_fee_per_gas: fee,
+        max_priority_fee_per_gas: fee,
+        to: TxKind::Call(Address::ZERO),
+        input: vec![0xff; data].into(),
+        ..Default::default()
+    };
+    let account = &dev::accounts()[key];
+    (account.sign(tx), account.address)
+}
+
+#[test]
+fn a_sender_past_its_slots_cannot_make_room_by_replacing_with_a_larger_transaction() {
+    let size = with_data(0, 0, 50 * GWEI, 0).0.eip2718_encoded_length();
+    let mut pool = Mempool::new(
+        Config {
+            account_slots: 2,
+            max_total: 100,
+            max_total_bytes: 5 * size + 50,
+            ..Config::default()
+        },
+        900,
+        30_000_000,
+        7,
+    );
+    for nonce in 0..4 {
+        let (t, a) = with_data(0, nonce, 50 * GWEI, 0);
+        pool.add(t, a, rich()).unwrap();
+    }
+    let (t, b) = with_data(1, 0, 10 * GWEI, 0);
+    let modest = pool.add(t, b, rich()).unwrap().0;
+    // 100 bytes larger: the pool would need room it does not have.
+    let (t, a) = with_data(0, 3, 55 * GWEI, 100);
+    assert_eq!(pool.add(t, a, rich()), Err(Error::PoolFull));
+    assert!(pool.get(&modest).is_some());
+    pool.assert_consistent();
+}
+
+#[test]
+fn one_sender_holds_at_most_its_hard_limit_even_with_room() {
+    let mut pool = Mempool::new(
+        Config {
+            account_slots: 2,
+            max_per_sender: 3,
+            ..Config::default()
+        },
+        900,
+        30_000_000,
+        7,
+    );
+    for nonce in 0..3 {
+        let (t, a) = tx(0, nonce, 10 * GWEI, GWEI);
+        pool.add(t, a, rich()).unwrap();
+    }
+    let (t, a) = tx(0, 3, 10 * GWEI, GWEI);
+    assert_eq!(pool.add(t, a, rich()), Err(Error::SenderFull { limit: 3 }));
+    // A replacement is no new transaction.
+    let (t, a) = tx(0, 2, 20 * GWEI, 2 * GWEI);
+    pool.add(t, a, rich()).unwrap();
+}
+
 #[test]
 fn a_sender_past_its_slots_gets_room_only_while_there_is_room_and_leaves_first() {
     let mut pool = pool();
@@ -514,6 +580,7 @@ impl Mempool {
             let next = sender.next_nonce_from(sender.nonce);
             assert_eq!(sender.pending as u64, next - sender.nonce);
             assert_eq!(sender.queued, sender.txs.len() - sender.pending);
+            assert!(sender.txs.len() <= config.max_per_sender);
             let crowd = Some(sender.txs.len()).filter(|n| *n > config.account_slots);
             assert_eq!(sender.crowd, crowd);
             if let Some(held) = crowd {
@@ -614,6 +681,7 @@ mod random {
             let mut pool = Mempool::new(
                 Config {
                     account_slots: 3,
+                    max_per_sender: 6,
                     max_queued_per_sender: 3,
                     max_queued: 4,
                     max_total: 12,
@@ -636,9 +704,9 @@ mod random {
                         let held = |pool: &Mempool, address: &Address| {
                             pool.senders.get(address).map_or(0, |s| s.txs.len())
                         };
+                        let replaces = pool.senders.get(&sender).is_some_and(|s| s.txs.contains_key(&tx.nonce()));
                         let past_slots = pool.get(&tx.tx_hash()).is_none()
-                            && !pool.senders.get(&sender).is_some_and(|s| s.txs.contains_key(&tx.nonce()))
-                            && held(&pool, &sender) >= 3;
+                            && held(&pool, &sender) + usize::from(!replaces) > 3;
                         let counts: HashMap<Address, usize> =
                             pool.senders.iter().map(|(a, s)| (*a, s.txs.len())).collect();
                         match pool.add(tx, sender, account) {
