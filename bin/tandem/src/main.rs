@@ -84,9 +84,24 @@ fn init_logging(filter: &str, json: bool) {
     }
 }
 
+/// Raises the soft limit on open files to the hard one, as geth and reth do: Commonware's journals
+/// and archives keep a file open per section (one per 1,024 blocks and per MiB of blocks), four
+/// validators of a devnet share the process, and a soft limit of 1,024 would run out in days.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if let (Some(current), Some(maximum)) = (limit.current, limit.maximum)
+        && current < maximum
+        && let Err(e) = setrlimit(Resource::Nofile, Rlimit { current: limit.maximum, ..limit })
+    {
+        tracing::warn!(error = %e, "cannot raise the open-file limit");
+    }
+}
+
 fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     init_logging(&cli.log, cli.log_json);
+    raise_open_file_limit();
     match cli.command {
         Command::Dev(args) => cli::block_on(dev::run(args)),
         // Consensus brings its own (tokio-based) runtime.

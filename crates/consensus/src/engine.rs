@@ -29,6 +29,18 @@ use std::{sync::Arc, time::Duration};
 /// Blocks per epoch: the validator set is fixed, so one epoch spans the whole chain.
 const EPOCH_LENGTH: u64 = 1 << 62;
 
+/// Commonware's page cache for a node's journals and archives: this many pages of 16 KiB, allocated
+/// (and zeroed) up front. alto's 10,000 pages (160 MiB), once for consensus and once for marshal,
+/// held 320 MiB per node whatever the chain's size: an idle `tandem node` at about 460 MB and the
+/// four-validator devnet at 1.8 GB. The journals are appended and read back in order (replay at
+/// start, the recent tail after), so a few MiB per cache hold what is read again.
+const PAGE_CACHE_PAGES: usize = 256;
+
+/// The page cache of one node's journals or archives (see [`PAGE_CACHE_PAGES`]).
+fn page_cache() -> CacheRef {
+    CacheRef::new(NZU16!(16_384), NZUsize!(PAGE_CACHE_PAGES))
+}
+
 /// How one validator runs consensus.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -88,7 +100,7 @@ where
     )
     .expect("the signer is one of the validators");
     let mailbox_size = NZUsize!(config.mailbox_size);
-    let page_cache = CacheRef::new(NZU16!(16_384), NZUsize!(10_000));
+    let page_cache = page_cache();
     let prefix = config.partition.clone();
 
     let (mailbox, marshal_handle) = start_marshal(
@@ -174,7 +186,7 @@ where
     P: Provider<PublicKey = PublicKey>,
     B: Blocker<PublicKey = PublicKey>,
 {
-    let page_cache = CacheRef::new(NZU16!(16_384), NZUsize!(10_000));
+    let page_cache = page_cache();
     // Every block from a peer, or from the archives, is decoded under the chain's limits.
     let limits = Limits::new(&chain.config);
     let resolver = resolver::init(

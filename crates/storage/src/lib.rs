@@ -81,6 +81,12 @@ pub struct Storage {
     history: History,
 }
 
+/// redb's page cache per database. redb's default, 1 GiB, fills as the chain grows, so a node's
+/// memory grew with the chain's length (the devnet holds six databases: four validators, the
+/// sequencer and the verifier). The hot set (recent blocks, the state trie's upper levels, the
+/// accounts in use) fits well within this; the OS's page cache keeps the rest.
+pub const CACHE_BYTES: usize = 128 * 1024 * 1024;
+
 impl Storage {
     /// Opens (or creates) an archive database at `path`, creating every table.
     pub fn open(path: &Path) -> Result<Self> {
@@ -89,7 +95,9 @@ impl Storage {
 
     /// Opens (or creates) the database at `path`, keeping `history`.
     pub fn open_with(path: &Path, history: History) -> Result<Self> {
-        let db = Database::create(path)?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)?;
         let tx = db.begin_write()?;
         {
             // Before any other table is opened: an older layout's tables have other types.
