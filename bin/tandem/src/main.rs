@@ -92,7 +92,13 @@ fn raise_open_file_limit() {
     let limit = getrlimit(Resource::Nofile);
     if let (Some(current), Some(maximum)) = (limit.current, limit.maximum)
         && current < maximum
-        && let Err(e) = setrlimit(Resource::Nofile, Rlimit { current: limit.maximum, ..limit })
+        && let Err(e) = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                ..limit
+            },
+        )
     {
         tracing::warn!(error = %e, "cannot raise the open-file limit");
     }

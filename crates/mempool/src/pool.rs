@@ -512,6 +512,14 @@ impl Mempool {
         Ok((hash, status))
     }
 
+    /// Records senders' nonces as the state now holds them, up or down (a dev node's account
+    /// edits), and drops what they made stale.
+    pub fn reset_nonces(&mut self, nonces: impl IntoIterator<Item = (Address, u64)>) {
+        for (sender, nonce) in nonces {
+            self.set_nonce(sender, nonce);
+        }
+    }
+
     /// Drops one transaction, e.g. one that failed to execute. The sender's later ones wait for
     /// its nonce again (queued), as many as the queue limits take.
     pub fn remove(&mut self, hash: &B256) -> Option<PoolTx> {
@@ -519,10 +527,16 @@ impl Mempool {
         self.take(sender, nonce)
     }
 
-    /// After a block: records senders' new state nonces and drops what they made stale.
+    /// After a block: records senders' new state nonces and drops what they made stale. A nonce
+    /// below what the pool knows is older news (the pool may have read a newer state since, e.g.
+    /// a sequencer's published open block) and changes nothing: moving back would make the
+    /// sender's waiting transactions look queued behind a gap, and the queue limits would drop
+    /// them.
     pub fn on_block(&mut self, nonces: impl IntoIterator<Item = (Address, u64)>) {
         for (sender, nonce) in nonces {
-            self.set_nonce(sender, nonce);
+            if self.senders.get(&sender).is_some_and(|s| nonce > s.nonce) {
+                self.set_nonce(sender, nonce);
+            }
         }
     }
 

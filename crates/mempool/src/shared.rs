@@ -41,15 +41,23 @@ impl Pool {
 
     /// Decodes, checks and pools a signed transaction, from a client or a peer, and wakes the
     /// block producer. `account` gives the sender's account in the state the pool validates
-    /// against. The signature is recovered outside the lock. On an error nothing changed.
+    /// against; it is read under the pool's lock (it must not take the lock itself). The
+    /// signature is recovered outside the lock. On an error nothing changed.
+    ///
+    /// Reading the account under the lock keeps it and the pool in step: a block producer
+    /// publishes a block's state before it tells the pool (`on_block`, under the lock), so an
+    /// account read outside could be older than what the pool has just forgotten (a sender whose
+    /// pooled transactions were all taken), and its next nonce would go back.
     pub fn admit<E: From<Error>>(
         &self,
         raw: &[u8],
         account: impl FnOnce(Address) -> Result<AccountState, E>,
     ) -> Result<B256, E> {
         let (tx, sender) = self.check(raw)?;
+        let mut pool = self.lock();
         let account = account(sender)?;
-        let (hash, _) = self.lock().add(tx, sender, account)?;
+        let (hash, _) = pool.add(tx, sender, account)?;
+        drop(pool);
         self.added.notify_one();
         Ok(hash)
     }

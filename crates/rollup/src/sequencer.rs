@@ -1,6 +1,6 @@
 //! The sequencer: executes each pooled transaction into the open L2 block as it arrives, logs it
 //! to the write-ahead log, publishes its receipt (a preconfirmation), and seals the block every
-//! `block_time`. The open block's L1 origin is the newest finalized L1 block when it opens.
+//! `block_time`, or sooner when it is full and transactions wait for the next. The open block's L1 origin is the newest finalized L1 block when it opens.
 use crate::{
     Error, Result,
     queue::PortalQueue,
@@ -131,6 +131,10 @@ pub fn run(
             if !executed.is_empty() {
                 publish(&backend, &mut builder, executed.len())?;
             }
+            backend
+                .pool
+                .lock()
+                .on_block(executed.nonces.iter().copied());
             tracing::info!(target: "rollup::sequencer", block = open.number, replayed = executed.len(), of = replay.len(), "reopened the block a restart interrupted");
         }
         let deadline = config.clock.now() + config.block_time;
@@ -147,8 +151,19 @@ pub fn run(
                     .map_err(Error::Wal)?;
                 publish(&backend, &mut builder, executed.len())?;
             }
+            // Only now does the pool forget what the block took: until the block's state is
+            // published, a sender's next nonce comes from its pooled transactions.
+            backend
+                .pool
+                .lock()
+                .on_block(executed.nonces.iter().copied());
+            // Full: a round took nothing while transactions wait for room (gas, data or witness),
+            // so the block is sealed now rather than at the deadline: under load blocks follow
+            // one another as fast as they fill, and `block_time` is the longest a block stays open.
+            let full = executed.is_empty()
+                && (!round.full.is_empty() || round.closed(builder.header().gas_limit));
             let now = config.clock.now();
-            if now >= deadline || stop.load(Ordering::Relaxed) {
+            if full || now >= deadline || stop.load(Ordering::Relaxed) {
                 break;
             }
             runtime.block_on(async {
@@ -185,6 +200,21 @@ impl Round {
     }
 }
 
+/// What one round put into the open block: the raw transactions, and each sender's next nonce
+/// after them (for the pool, once the round is published).
+#[derive(Debug, Default)]
+struct Executed {
+    raws: Vec<Bytes>,
+    nonces: Vec<(Address, u64)>,
+}
+
+impl std::ops::Deref for Executed {
+    type Target = [Bytes];
+    fn deref(&self) -> &[Bytes] {
+        &self.raws
+    }
+}
+
 /// Executes `txs` into the open block in order; returns the raw bytes of those included. A
 /// transaction that fails is dropped from the pool and its sender skipped for the rest of the
 /// round; one that does not fit leaves its sender for the next block; one that no block can take
@@ -194,7 +224,7 @@ fn execute_all<S: tandem_state::StateReader>(
     builder: &mut L2BlockBuilder<'_, S>,
     mut txs: impl Candidates,
     round: &mut Round,
-) -> Result<Vec<Bytes>> {
+) -> Result<Executed> {
     let mut included = Vec::new();
     let mut nonces = Vec::new();
     let drop = |hash: B256, reason: String| {
@@ -245,8 +275,10 @@ fn execute_all<S: tandem_state::StateReader>(
             Err(e) => Err(Error::from(e)),
         }
     })?;
-    backend.pool.lock().on_block(nonces);
-    Ok(included)
+    Ok(Executed {
+        raws: included,
+        nonces,
+    })
 }
 
 /// Publishes the receipts of the last `count` transactions of the open block, and what the block

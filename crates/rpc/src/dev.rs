@@ -20,6 +20,8 @@ pub(crate) fn send_transaction(backend: &Backend, request: TransactionRequest) -
     // An impersonated sender's transaction skips signature recovery, and nothing else: the pool
     // checks it against the sender's account as any other.
     backend.pool.check_as(&tx, from)?;
+    // The account is read under the pool's lock, as `Pool::admit` reads it.
+    let mut pool = backend.pool.lock();
     let reader = backend.storage.read()?;
     let state = LatestState(&reader);
     if state
@@ -32,7 +34,8 @@ pub(crate) fn send_transaction(backend: &Backend, request: TransactionRequest) -
         )));
     }
     let account = tandem_mempool::account_in(&state, from)?;
-    let (hash, _) = backend.pool.lock().add(tx, from, account)?;
+    let (hash, _) = pool.add(tx, from, account)?;
+    drop(pool);
     backend.pool.added().notify_one();
     Ok(hash)
 }

@@ -153,7 +153,7 @@ fn mine_block_with(
             .map(|(a, _)| Ok((*a, state.account(*a)?.map(|a| a.nonce).unwrap_or_default())))
             .collect::<tandem_state::Result<Vec<_>>>()
             .map_err(ExecError::State)?;
-        backend.pool.lock().on_block(nonces);
+        backend.pool.lock().reset_nonces(nonces);
     }
     let header = commit.block.header();
     tracing::info!(

@@ -746,3 +746,33 @@ mod random {
         }
     }
 }
+
+#[test]
+fn an_older_block_nonce_never_moves_a_sender_back_but_a_reset_does() {
+    let mut pool = Mempool::new(
+        Config {
+            max_queued_per_sender: 2,
+            ..Config::default()
+        },
+        900,
+        30_000_000,
+        7,
+    );
+    let a = dev::accounts()[0].address;
+    // The pool reads a newer account (a sequencer's published open block) than the block it is
+    // told of next.
+    let at = |nonce| AccountState { nonce, ..rich() };
+    for nonce in 10..16 {
+        let (t, _) = tx(0, nonce, 10 * GWEI, GWEI);
+        pool.add(t, a, at(10)).unwrap();
+    }
+    pool.on_block([(a, 7), (a, 8)]);
+    pool.assert_consistent();
+    assert_eq!(pool.next_nonce(a, 0), 16, "nothing dropped as queued behind a gap");
+    assert_eq!(pool.counts(), (6, 0));
+    // A dev node's edit sets the nonce down: the waiting ones are queued behind the gap now.
+    pool.reset_nonces([(a, 8)]);
+    pool.assert_consistent();
+    assert_eq!(pool.next_nonce(a, 0), 8);
+    assert_eq!(pool.counts(), (0, 1), "nonce 10 waits within the window of 2; the rest dropped");
+}

@@ -754,3 +754,49 @@ async fn pending_reads_the_sequencers_open_block() {
     );
     sequencer.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_block_is_sealed_at_once_and_the_rest_wait_in_the_next() {
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The clock never moves: only fullness can seal a block.
+    let sequencer = launch_sequencer_on(
+        l1.clone(),
+        l2_config(dir.path(), "sequencer"),
+        Duration::from_secs(600),
+        None,
+        Arc::new(FixedClock::new(1_700_000_000)),
+    )
+    .await
+    .unwrap();
+    // 31.5M gas of transfers: more than one 30M block holds.
+    transfers(&sequencer, 5, 0, 750);
+    transfers(&sequencer, 6, 0, 750);
+    wait_until("the full block to seal", Duration::from_secs(120), || {
+        head(&sequencer) >= 1
+    })
+    .await;
+    let first = sequencer
+        .backend
+        .storage
+        .read()
+        .unwrap()
+        .block(1)
+        .unwrap()
+        .unwrap();
+    let held = first.block.transactions.len();
+    assert!(held > 0 && held < 1_500, "block 1 holds {held}");
+    // The rest are preconfirmed in block 2, which stays open: it is not full.
+    wait_until(
+        "the rest in the open block",
+        Duration::from_secs(60),
+        || sequencer.backend.pool.lock().is_empty(),
+    )
+    .await;
+    assert_eq!(
+        head(&sequencer),
+        1,
+        "a block that is not full waits for its time"
+    );
+    sequencer.shutdown().await;
+}
