@@ -659,20 +659,25 @@ async fn the_op_stack_methods_say_what_the_tandem_ones_say_with_op_names() {
     sequencer.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pending_reads_the_sequencers_open_block() {
-    let l1 = ScriptedL1::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    // A block time long enough that the open block stays open while the test reads it.
-    let sequencer = launch_sequencer_on(
+/// A sequencer whose clock never moves, without a batcher: only fullness seals a block.
+async fn frozen_sequencer(l1: &ScriptedL1, dir: &std::path::Path) -> L2Handle {
+    launch_sequencer_on(
         l1.clone(),
-        l2_config(dir.path(), "sequencer"),
+        l2_config(dir, "sequencer"),
         Duration::from_secs(600),
         None,
         Arc::new(FixedClock::new(1_700_000_000)),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_reads_the_sequencers_open_block() {
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The open block stays open while the test reads it.
+    let sequencer = frozen_sequencer(&l1, dir.path()).await;
     let rpc = Client::new(&format!("http://{}", sequencer.rpc_addr)).unwrap();
     let ask = |method: &'static str, params: serde_json::Value| {
         let rpc = rpc.clone();
@@ -759,16 +764,7 @@ async fn pending_reads_the_sequencers_open_block() {
 async fn a_full_block_is_sealed_at_once_and_the_rest_wait_in_the_next() {
     let l1 = ScriptedL1::start().await;
     let dir = tempfile::tempdir().unwrap();
-    // The clock never moves: only fullness can seal a block.
-    let sequencer = launch_sequencer_on(
-        l1.clone(),
-        l2_config(dir.path(), "sequencer"),
-        Duration::from_secs(600),
-        None,
-        Arc::new(FixedClock::new(1_700_000_000)),
-    )
-    .await
-    .unwrap();
+    let sequencer = frozen_sequencer(&l1, dir.path()).await;
     // 31.5M gas of transfers: more than one 30M block holds.
     transfers(&sequencer, 5, 0, 750);
     transfers(&sequencer, 6, 0, 750);
