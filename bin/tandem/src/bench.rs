@@ -86,13 +86,14 @@ struct CompareArgs {
     #[arg(long, value_name = "URL")]
     peer: Option<String>,
     /// The `tandem dev` node for the client pattern's comparison with the peer (default with
-    /// --peer: one started here mining every --dev-block-time seconds).
+    /// --peer: one started here, mining as `tandem dev` does by default, or every
+    /// --dev-block-time seconds).
     #[arg(long, value_name = "URL")]
     dev: Option<String>,
-    /// Block time of the `tandem dev` node started for --peer, in seconds (give the peer the same,
-    /// e.g. `anvil --block-time 1`).
-    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
-    dev_block_time: f64,
+    /// Block time of the `tandem dev` node started for --peer, in seconds (to match a peer run
+    /// with e.g. `anvil --block-time 1`); mining on each transaction without it.
+    #[arg(long, value_name = "SECONDS")]
+    dev_block_time: Option<f64>,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     json: bool,

@@ -61,16 +61,14 @@ pub fn spawn(tandem: &Path) -> Result<(Devnet, String, String), SpawnError> {
     Ok((devnet, started.endpoint.rpc, l2))
 }
 
-/// Starts `tandem dev` mining a block every `block_time` seconds (as `anvil --block-time` does),
-/// on a free port; returns it with its JSON-RPC URL.
-pub fn spawn_dev(tandem: &Path, block_time: f64) -> Result<(Devnet, String), SpawnError> {
-    let args = [
-        "dev",
-        "--port",
-        "0",
-        "--block-time",
-        &block_time.to_string(),
-    ];
+/// Starts `tandem dev` on a free port, mining on each transaction or every `block_time` seconds
+/// (as `anvil --block-time` does); returns it with its JSON-RPC URL.
+pub fn spawn_dev(tandem: &Path, block_time: Option<f64>) -> Result<(Devnet, String), SpawnError> {
+    let every = block_time.map(|s| s.to_string());
+    let mut args = vec!["dev", "--port", "0"];
+    if let Some(every) = &every {
+        args.extend(["--block-time", every.as_str()]);
+    }
     let (dev, started) = start(tandem, &args)?;
     Ok((dev, started.endpoint.rpc))
 }
