@@ -768,11 +768,19 @@ fn an_older_block_nonce_never_moves_a_sender_back_but_a_reset_does() {
     }
     pool.on_block([(a, 7), (a, 8)]);
     pool.assert_consistent();
-    assert_eq!(pool.next_nonce(a, 0), 16, "nothing dropped as queued behind a gap");
+    assert_eq!(
+        pool.next_nonce(a, 0),
+        16,
+        "nothing dropped as queued behind a gap"
+    );
     assert_eq!(pool.counts(), (6, 0));
     // A dev node's edit sets the nonce down: the waiting ones are queued behind the gap now.
     pool.reset_nonces([(a, 8)]);
     pool.assert_consistent();
     assert_eq!(pool.next_nonce(a, 0), 8);
-    assert_eq!(pool.counts(), (0, 1), "nonce 10 waits within the window of 2; the rest dropped");
+    assert_eq!(
+        pool.counts(),
+        (0, 1),
+        "nonce 10 waits within the window of 2; the rest dropped"
+    );
 }
