@@ -166,8 +166,13 @@ pub fn run(
             if full || now >= deadline || stop.load(Ordering::Relaxed) {
                 break;
             }
+            // The wait's timer is not tokio's: when the node shuts down, tokio's timers panic
+            // ("context is being shutdown") in a thread that outlives the runtime's drivers.
             runtime.block_on(async {
-                let _ = tokio::time::timeout(deadline - now, backend.pool.added().notified()).await;
+                let added = backend.pool.added().notified();
+                let timeout = futures_timer::Delay::new(deadline - now);
+                futures::pin_mut!(added, timeout);
+                futures::future::select(added, timeout).await;
             });
         }
         let executed = builder.finish()?;
