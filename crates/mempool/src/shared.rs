@@ -54,6 +54,29 @@ impl Pool {
         account: impl FnOnce(Address) -> Result<AccountState, E>,
     ) -> Result<B256, E> {
         let (tx, sender) = self.check(raw)?;
+        self.pool(tx, sender, account)
+    }
+
+    /// [`Pool::admit`] for a transaction whose sender is given, not recovered (a dev node's
+    /// impersonated account): the same checks but the signature, and the same pooling.
+    pub fn admit_as<E: From<Error>>(
+        &self,
+        tx: TxEnvelope,
+        sender: Address,
+        account: impl FnOnce(Address) -> Result<AccountState, E>,
+    ) -> Result<B256, E> {
+        self.check_as(&tx, sender)?;
+        self.pool(tx, sender, account)
+    }
+
+    /// Adds a checked transaction with its sender's account read under the lock (see
+    /// [`Pool::admit`]), and wakes the block producer.
+    fn pool<E: From<Error>>(
+        &self,
+        tx: TxEnvelope,
+        sender: Address,
+        account: impl FnOnce(Address) -> Result<AccountState, E>,
+    ) -> Result<B256, E> {
         let mut pool = self.lock();
         let account = account(sender)?;
         let (hash, _) = pool.add(tx, sender, account)?;

@@ -19,25 +19,20 @@ pub(crate) fn send_transaction(backend: &Backend, request: TransactionRequest) -
     }
     // An impersonated sender's transaction skips signature recovery, and nothing else: the pool
     // checks it against the sender's account as any other.
-    backend.pool.check_as(&tx, from)?;
-    // The account is read under the pool's lock, as `Pool::admit` reads it.
-    let mut pool = backend.pool.lock();
-    let reader = backend.storage.read()?;
-    let state = LatestState(&reader);
-    if state
-        .account(from)?
-        .is_some_and(|a| a.code_hash != alloy_primitives::KECCAK256_EMPTY)
-    {
-        // Blocks refuse senders with code (EIP-3607), and tandem dev mines real blocks.
-        return Err(RpcError::server(format!(
-            "{from} has code: tandem dev sends only from accounts without code (EIP-3607)"
-        )));
-    }
-    let account = tandem_mempool::account_in(&state, from)?;
-    let (hash, _) = pool.add(tx, from, account)?;
-    drop(pool);
-    backend.pool.added().notify_one();
-    Ok(hash)
+    backend.pool.admit_as(tx, from, |from| {
+        let reader = backend.storage.read()?;
+        let state = LatestState(&reader);
+        if state
+            .account(from)?
+            .is_some_and(|a| a.code_hash != alloy_primitives::KECCAK256_EMPTY)
+        {
+            // Blocks refuse senders with code (EIP-3607), and tandem dev mines real blocks.
+            return Err(RpcError::server(format!(
+                "{from} has code: tandem dev sends only from accounts without code (EIP-3607)"
+            )));
+        }
+        Ok(tandem_mempool::account_in(&state, from)?)
+    })
 }
 
 /// The transaction `request` describes, filled in and signed by the dev key of its `from` (or,
