@@ -82,7 +82,8 @@ struct CompareArgs {
     #[arg(long, requires = "l1_rpc")]
     l2_rpc: Option<String>,
     /// A third column: the same workload against this node (e.g. anvil), in the same run, and the
-    /// client pattern (every receipt polled) against it next to a `tandem dev` node.
+    /// client pattern (every receipt polled) against it next to a `tandem dev` node, those two
+    /// before the devnet starts so it does not share the cores with them.
     #[arg(long, value_name = "URL")]
     peer: Option<String>,
     /// The `tandem dev` node for the client pattern's comparison with the peer (default with
@@ -130,6 +131,26 @@ async fn load_command(args: LoadArgs) -> eyre::Result<()> {
 }
 
 async fn compare_command(args: CompareArgs) -> eyre::Result<()> {
+    let progress = !args.json && std::io::stderr().is_terminal();
+    // The client pattern on `tandem dev` and the peer first, before a devnet shares the cores.
+    let mut client = std::collections::BTreeMap::new();
+    if let Some(peer) = &args.peer {
+        let (dev, dev_rpc) = match &args.dev {
+            Some(url) => (None, url.clone()),
+            None => {
+                let (dev, url) = tandem_bench::devnet::spawn_dev(
+                    &std::env::current_exe()?,
+                    args.dev_block_time,
+                )?;
+                eprintln!("started tandem dev: {url}");
+                (Some(dev), url)
+            }
+        };
+        let nodes = [("dev", dev_rpc.as_str()), ("peer", peer.as_str())];
+        let seed = load::unix_ms(std::time::Instant::now()) as u64;
+        client = compare::client_pattern(&nodes, args.client_txs, seed, progress).await;
+        drop(dev);
+    }
     let (devnet, l1_rpc, l2_rpc) = match (&args.l1_rpc, &args.l2_rpc) {
         (Some(l1), Some(l2)) => (None, l1.clone(), l2.clone()),
         _ => {
@@ -138,29 +159,18 @@ async fn compare_command(args: CompareArgs) -> eyre::Result<()> {
             (Some(devnet), l1, l2)
         }
     };
-    let (dev, dev_rpc) = match (&args.dev, &args.peer) {
-        (Some(url), _) => (None, Some(url.clone())),
-        (None, Some(_)) => {
-            let (dev, url) =
-                tandem_bench::devnet::spawn_dev(&std::env::current_exe()?, args.dev_block_time)?;
-            eprintln!("started tandem dev: {url}");
-            (Some(dev), Some(url))
-        }
-        (None, None) => (None, None),
-    };
     let config = CompareConfig {
         l1_rpc,
         l2_rpc,
         peer_rpc: args.peer.clone(),
-        dev_rpc,
+        client,
         txs: args.txs.unwrap_or(if args.quick { 1_500 } else { 10_000 }),
         client_txs: args.client_txs,
         accounts: 32,
-        progress: !args.json && std::io::stderr().is_terminal(),
+        progress,
     };
     let result = compare::run(&config).await;
     drop(devnet);
-    drop(dev);
     let report = result?;
     report::write(&report, &args.out)
         .wrap_err_with(|| format!("writing the reports to {}", args.out.display()))?;

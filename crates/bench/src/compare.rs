@@ -21,8 +21,9 @@ pub struct CompareConfig {
     pub l1_rpc: String,
     pub l2_rpc: String,
     pub peer_rpc: Option<String>,
-    /// A `tandem dev` node for the client pattern's column next to the peer (anvil's kin).
-    pub dev_rpc: Option<String>,
+    /// Client-pattern columns measured before the layers' runs ([`client_pattern`]: `tandem dev`
+    /// and the peer, before a devnet shares the cores with them); the run adds L1's and L2's.
+    pub client: BTreeMap<&'static str, ClientColumn>,
     /// Transactions per layer.
     pub txs: usize,
     /// Transactions of the client pattern per node ([`CLIENT_TXS`] for the figures).
@@ -137,6 +138,34 @@ pub const CLIENT_TXS: usize = 2_000;
 pub const CLIENT_ACCOUNTS: usize = 20;
 /// How long a client polls between two asks for a missing receipt.
 pub const CLIENT_POLL: Duration = Duration::from_millis(100);
+/// Runs the client pattern ([`CLIENT_ACCOUNTS`] fresh accounts funded by dev account 0, every
+/// receipt polled) on each named node, one after another; a node that fails or stalls keeps its
+/// column, saying why.
+pub async fn client_pattern(
+    nodes: &[(&'static str, &str)],
+    txs: usize,
+    seed: u64,
+    progress: bool,
+) -> BTreeMap<&'static str, ClientColumn> {
+    let mut columns = BTreeMap::new();
+    for (i, (name, url)) in nodes.iter().enumerate() {
+        let config = LoadConfig {
+            accounts: CLIENT_ACCOUNTS,
+            txs,
+            rate: None,
+            mix: Mix::Transfer,
+            funder: dev::accounts()[0].clone(),
+            seed: seed.wrapping_add(i as u64),
+            sync: false,
+            receipts: Receipts::Poll,
+            poll_interval: CLIENT_POLL,
+            progress,
+        };
+        columns.insert(*name, ClientColumn::of(url, bounded(url, &config).await));
+    }
+    columns
+}
+
 /// The most a peer's run may take before its column is closed as stalled: a peer that stops
 /// answering must not hold the report hostage.
 const PEER_TIMEOUT: Duration = Duration::from_secs(600);
@@ -406,30 +435,21 @@ pub async fn run(config: &CompareConfig) -> Result<Report, load::LoadError> {
     });
     let peer_run = peer_run.and_then(|(_, run)| run.ok());
 
-    // The client pattern on each layer and the peer, one after another.
-    let client_config = LoadConfig {
-        accounts: CLIENT_ACCOUNTS,
-        txs: config.client_txs,
-        mix: Mix::Transfer,
-        receipts: Receipts::Poll,
-        seed: base.seed.wrapping_add(3),
-        ..base.clone()
-    };
-    let mut client = BTreeMap::new();
-    let nodes = [
-        ("dev", config.dev_rpc.as_ref()),
-        ("l1", Some(&config.l1_rpc)),
-        ("l2", Some(&config.l2_rpc)),
-        ("peer", config.peer_rpc.as_ref()),
+    // The client pattern on each layer, after the columns measured before.
+    let mut client = config.client.clone();
+    let layers = [
+        ("l1", config.l1_rpc.as_str()),
+        ("l2", config.l2_rpc.as_str()),
     ];
-    for (i, (name, url)) in nodes.into_iter().enumerate() {
-        let Some(url) = url else { continue };
-        let run_config = LoadConfig {
-            seed: client_config.seed.wrapping_add(i as u64),
-            ..client_config.clone()
-        };
-        client.insert(name, ClientColumn::of(url, bounded(url, &run_config).await));
-    }
+    client.extend(
+        client_pattern(
+            &layers,
+            config.client_txs,
+            base.seed.wrapping_add(3),
+            config.progress,
+        )
+        .await,
+    );
 
     // Safe: when the safe head first reached each transaction's block.
     let trace = rollup.lock().await.clone();
