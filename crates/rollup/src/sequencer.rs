@@ -23,7 +23,7 @@ use tandem_execution::{
 use tandem_mempool::{Candidates, Fill, InOrder, PoolTx};
 use tandem_primitives::{Clock, Layer, TxEnvelope};
 use tandem_rpc::{Backend, NewBlock, RpcReceipt};
-use tandem_state::LatestState;
+use tandem_state::{NodeSource, Pending};
 use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
@@ -40,7 +40,11 @@ pub struct SequencerConfig {
 }
 
 /// Runs the sequencer on the calling thread until `stop` is set; then seals the open block and
-/// returns. `origin` carries the newest finalized L1 block.
+/// returns once every sealed block is committed. `origin` carries the newest finalized L1 block.
+///
+/// A sealed block is committed on a thread of its own while the next block fills on top of its
+/// state ([`Pending`]): committing (the trie written, redb's commit, fsync) costs about as much
+/// as building the block. One block at most waits for its commit: sealing the next waits for it.
 pub fn run(
     backend: Backend,
     config: SequencerConfig,
@@ -49,17 +53,43 @@ pub fn run(
     stop: Arc<AtomicBool>,
     runtime: tokio::runtime::Handle,
 ) -> Result<()> {
-    let (mut wal, mut recovered) = Wal::open(&config.wal_path).map_err(Error::Wal)?;
+    let (mut wal, recovered) = Wal::open(&config.wal_path).map_err(Error::Wal)?;
+    let mut recovered = std::collections::VecDeque::from(recovered);
+    let mut committer = Committer::spawn(backend.clone())?;
+    // The block sealed last, until storage has it.
+    let mut sealed: Option<Sealed> = None;
+    let no_pending = Pending::default();
+    backend.preconf.clear();
     loop {
         let reader = backend.storage.read()?;
         let head = reader.last_height().unwrap_or_default();
-        let parent = reader
-            .header(head)?
-            .ok_or_else(|| Error::Corrupt(format!("L2 block {head} missing")))?;
-        // Reopen the block a crash interrupted, or open the next one.
-        let (open, replay) = match recovered.take() {
-            Some(r) if r.block.number == head + 1 => (r.block, r.transactions),
-            _ => {
+        if sealed.as_ref().is_some_and(|s| s.header.number <= head) {
+            sealed = None;
+        }
+        let (parent, pending) = match &sealed {
+            Some(sealed) => (sealed.header.clone(), &sealed.pending),
+            None => (
+                reader
+                    .header(head)?
+                    .ok_or_else(|| Error::Corrupt(format!("L2 block {head} missing")))?,
+                &no_pending,
+            ),
+        };
+        let number = parent.number + 1;
+        // Reopen the blocks a crash interrupted (sealed ones are sealed again as they were; the
+        // last is left open), or open the next one.
+        while recovered.front().is_some_and(|r| r.block.number < number) {
+            recovered.pop_front();
+        }
+        let (open, replay, resealed) = match recovered.pop_front() {
+            Some(r) if r.block.number == number => (r.block, r.transactions, !recovered.is_empty()),
+            Some(r) => {
+                return Err(Error::Corrupt(format!(
+                    "the sequencer's log holds block {} but storage ends at block {}: start from the data directory the log belongs to",
+                    r.block.number, parent.number
+                )));
+            }
+            None => {
                 let parent_origin = L1Origin::of_header(&parent).unwrap_or_default();
                 let latest = *origin.borrow();
                 let origin = if latest.number >= parent_origin.number {
@@ -68,7 +98,7 @@ pub fn run(
                     parent_origin
                 };
                 let open = OpenBlock {
-                    number: head + 1,
+                    number,
                     // No further ahead of the origin than the drift allows (L1 may stall).
                     timestamp: config
                         .clock
@@ -78,7 +108,7 @@ pub fn run(
                         .min(origin.timestamp + backend.chain.max_sequencer_drift),
                     origin,
                 };
-                (open, Vec::new())
+                (open, Vec::new(), false)
             }
         };
         // Origins are published once the queue is read that far; should the queue lag anyway
@@ -91,14 +121,23 @@ pub fn run(
                 }
             }
             if stop.load(Ordering::Relaxed) {
-                return Ok(());
+                return committer.finish();
             }
             std::thread::sleep(Duration::from_millis(100));
         };
-        wal.begin(&open).map_err(Error::Wal)?;
+        // A block sealed again after a crash is in the log already, with the one after it. The
+        // new log keeps the sealed block unless storage has it by now.
+        if !resealed {
+            let committed = backend.storage.read()?.last_height().unwrap_or_default();
+            let sealed = sealed
+                .as_ref()
+                .filter(|s| s.header.number > committed)
+                .map(|s| (&s.open, &s.raws[..]));
+            wal.begin(sealed, &open, &replay).map_err(Error::Wal)?;
+        }
         let mut builder = L2BlockBuilder::open(
-            (&reader).into(),
-            LatestState(&reader),
+            NodeSource::store(&reader, Some(pending)),
+            pending.state(&reader),
             &backend.chain,
             &parent,
             open.timestamp,
@@ -106,11 +145,12 @@ pub fn run(
             &due,
         )?;
         builder.sequencing();
-        backend.preconf.clear();
         let queued = builder.queued();
         if queued > 0 {
             publish(&backend, &mut builder, queued)?;
         }
+        // The block's transactions as the log holds them.
+        let mut raws = Vec::new();
         if !replay.is_empty() {
             let txs: Vec<PoolTx> = replay
                 .iter()
@@ -126,8 +166,6 @@ pub fn run(
                 InOrder::new(txs),
                 &mut Round::default(),
             )?;
-            wal.append(executed.iter().map(|b| b.as_ref()))
-                .map_err(Error::Wal)?;
             if !executed.is_empty() {
                 publish(&backend, &mut builder, executed.len())?;
             }
@@ -135,11 +173,18 @@ pub fn run(
                 .pool
                 .lock()
                 .on_block(executed.nonces.iter().copied());
-            tracing::info!(target: "rollup::sequencer", block = open.number, replayed = executed.len(), of = replay.len(), "reopened the block a restart interrupted");
+            tracing::info!(target: "rollup::sequencer", block = open.number, replayed = executed.len(), of = replay.len(), resealed, "reopened a block a restart interrupted");
+            raws = executed.raws;
         }
         let deadline = config.clock.now() + config.block_time;
         let mut round = Round::default();
+        // A block sealed again takes nothing more.
         loop {
+            if resealed {
+                break;
+            }
+            // A commit that failed stops the sequencer now, not at the next seal.
+            committer.check()?;
             let base_fee = builder.header().base_fee_per_gas.unwrap_or_default();
             let mut ready = backend.pool.best(base_fee);
             for sender in round.full.iter().chain(&config.ignore) {
@@ -157,31 +202,151 @@ pub fn run(
                 .pool
                 .lock()
                 .on_block(executed.nonces.iter().copied());
+            raws.extend(executed.raws);
             // Full: a round took nothing while transactions wait for room (gas, data or witness),
             // so the block is sealed now rather than at the deadline: under load blocks follow
-            // one another as fast as they fill, and `block_time` is the longest a block stays open.
-            let full = executed.is_empty()
+            // one another as fast as they fill. Past the deadline, a block still takes what comes
+            // while the block before is being committed (sealing would only wait for that).
+            let full = executed.nonces.is_empty()
                 && (!round.full.is_empty() || round.closed(builder.header().gas_limit));
             let now = config.clock.now();
-            if full || now >= deadline || stop.load(Ordering::Relaxed) {
+            let due = now >= deadline && !committer.busy();
+            if full || due || stop.load(Ordering::Relaxed) {
                 break;
             }
             // The wait's timer is not tokio's: when the node shuts down, tokio's timers panic
             // ("context is being shutdown") in a thread that outlives the runtime's drivers.
+            let wait = match deadline.checked_duration_since(now) {
+                Some(left) if !left.is_zero() => left,
+                _ => config.block_time,
+            };
             runtime.block_on(async {
                 let added = backend.pool.added().notified();
-                let timeout = futures_timer::Delay::new(deadline - now);
-                futures::pin_mut!(added, timeout);
-                futures::future::select(added, timeout).await;
+                let committed = committer.committed.notified();
+                let timeout = futures_timer::Delay::new(wait);
+                futures::pin_mut!(added, committed, timeout);
+                futures::future::select(added, futures::future::select(committed, timeout)).await;
             });
         }
         let executed = builder.finish()?;
-        let included = L1Origin::queue_index_of(executed.block.header());
+        let header = executed.block.header().clone();
+        let mut next = Pending::default();
+        next.push(header.number, executed.block.hash, &executed.diff);
         drop(reader);
-        seal(&backend, executed)?;
-        queue.lock().prune_below(included);
+        // Waits for the block before to be committed.
+        committer.send(executed)?;
+        backend.preconf.seal(&header);
+        queue.lock().prune_below(L1Origin::queue_index_of(&header));
+        sealed = Some(Sealed {
+            header,
+            pending: next,
+            open,
+            raws,
+        });
         if stop.load(Ordering::Relaxed) {
-            return Ok(());
+            return committer.finish();
+        }
+    }
+}
+
+/// A sealed block, until storage has it: what the next block builds on, and what the log keeps.
+struct Sealed {
+    header: tandem_primitives::Header,
+    pending: Pending,
+    open: OpenBlock,
+    raws: Vec<Bytes>,
+}
+
+/// Commits sealed blocks on a thread of its own, one at a time, in order.
+struct Committer {
+    blocks: Option<std::sync::mpsc::SyncSender<tandem_execution::ExecutedBlock>>,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+    /// The last block handed over, and the last one committed.
+    sent: u64,
+    last_committed: Arc<std::sync::atomic::AtomicU64>,
+    /// Told each time a block is committed.
+    committed: Arc<tokio::sync::Notify>,
+}
+
+impl Committer {
+    fn spawn(backend: Backend) -> Result<Self> {
+        // No room in the channel: handing a block over waits until the one before is committed.
+        let (blocks, sealed) = std::sync::mpsc::sync_channel::<tandem_execution::ExecutedBlock>(0);
+        let last_committed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let committed = Arc::new(tokio::sync::Notify::new());
+        let (last, told) = (last_committed.clone(), committed.clone());
+        let thread = std::thread::Builder::new()
+            .name("l2-commit".into())
+            .spawn(move || {
+                for executed in sealed {
+                    let number = executed.block.number();
+                    seal(&backend, executed)?;
+                    last.store(number, Ordering::Release);
+                    told.notify_one();
+                }
+                Ok(())
+            })
+            .map_err(|e| Error::Corrupt(format!("cannot start the committing thread: {e}")))?;
+        Ok(Self {
+            blocks: Some(blocks),
+            thread: Some(thread),
+            sent: 0,
+            last_committed,
+            committed,
+        })
+    }
+
+    /// Hands `executed` over once the block before it is committed.
+    fn send(&mut self, executed: tandem_execution::ExecutedBlock) -> Result<()> {
+        let number = executed.block.number();
+        match self
+            .blocks
+            .as_ref()
+            .is_some_and(|b| b.send(executed).is_ok())
+        {
+            true => {
+                self.sent = number;
+                Ok(())
+            }
+            false => Err(self.stopped()),
+        }
+    }
+
+    /// Whether a block handed over is still being committed.
+    fn busy(&self) -> bool {
+        self.last_committed.load(Ordering::Acquire) < self.sent
+    }
+
+    /// The committing thread's error, if it stopped on one.
+    fn check(&mut self) -> Result<()> {
+        match self.thread.as_ref().is_some_and(|t| t.is_finished()) {
+            true => Err(self.stopped()),
+            false => Ok(()),
+        }
+    }
+
+    /// Why the thread ended while blocks were still coming: its error.
+    fn stopped(&mut self) -> Error {
+        self.finish()
+            .err()
+            .unwrap_or_else(|| Error::Corrupt("the committing thread stopped".into()))
+    }
+
+    /// Waits until every block handed over is committed.
+    fn finish(&mut self) -> Result<()> {
+        self.blocks = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(Error::Corrupt("the committing thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        if let Err(e) = self.finish() {
+            tracing::error!(target: "rollup::sequencer", error = %e, "committing a sealed block failed");
         }
     }
 }
@@ -324,7 +489,7 @@ fn publish<S: tandem_state::StateReader>(
     Ok(())
 }
 
-/// Commits the sealed block, updates the pool and announces it.
+/// Commits a sealed block, updates the pool and announces it.
 fn seal(backend: &Backend, executed: tandem_execution::ExecutedBlock) -> Result<()> {
     let commit = executed.into_commit();
     tandem_rpc::mining::commit_produced(backend, &commit)?;
@@ -335,7 +500,7 @@ fn seal(backend: &Backend, executed: tandem_execution::ExecutedBlock) -> Result<
         .iter()
         .map(|t| t.tx.tx_hash())
         .collect();
-    backend.preconf.sealed(&hashes);
+    backend.preconf.committed(commit.block.number(), &hashes);
     let header = commit.block.header();
     tracing::debug!(
         target: "rollup::sequencer",
@@ -359,6 +524,7 @@ mod tests {
     use alloy_primitives::{TxKind, U256, keccak256};
     use tandem_execution::budget::{CODE_BYTES, WITNESS_BUDGET};
     use tandem_primitives::{GenesisAccount, dev, genesis};
+    use tandem_state::LatestState;
 
     /// Calls EXTCODESIZE on every 32-byte address word of its calldata.
     const PROBE: Address = Address::new([0x9b; 20]);

@@ -69,12 +69,24 @@ pub(crate) fn with_state_of<T>(
     f: impl FnOnce(&dyn StateReader, &Header) -> Result<T>,
 ) -> Result<T> {
     if matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending)))
-        && let Some(open) = backend.preconf.open_block()
-        // Read on the state it was built on; once sealed, the latest block has it all.
-        && Some(open.header.number) == reader.last_height().map(|n| n + 1)
+        && let (open, sealed) = backend.preconf.blocks()
+        && (open.is_some() || sealed.is_some())
     {
-        let base = LatestState(reader);
-        return f(&open.over(&base), &open.header);
+        // Read on the state it was built on: the latest block, with the sealed block being
+        // committed in between while storage does not have it yet. Storage only moves forward
+        // and a layer goes only once storage has it, so a snapshot taken after reading the
+        // layers agrees with them. (Once sealed and committed, the latest block has it all.)
+        let reader = backend.storage.read()?;
+        let next = reader.last_height().map(|n| n + 1);
+        let sealed = sealed.filter(|s| Some(s.header.number) == next);
+        let open =
+            open.filter(|o| Some(o.header.number) == next.map(|n| n + u64::from(sealed.is_some())));
+        let base = LatestState(&reader);
+        return match (open, sealed) {
+            (Some(open), Some(sealed)) => f(&open.over(&sealed.over(&base)), &open.header),
+            (Some(block), None) | (None, Some(block)) => f(&block.over(&base), &block.header),
+            (None, None) => with_state(&reader, id, f),
+        };
     }
     with_state(reader, id, f)
 }

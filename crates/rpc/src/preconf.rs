@@ -30,6 +30,9 @@ pub struct Preconfirmations {
     /// The open block's header and what it has written so far: `pending` reads it. A reader
     /// holds its own `Arc`, so the block producer never waits for one.
     open: Mutex<Option<Arc<OpenBlock>>>,
+    /// The block sealed before the open one, while it is being committed: what it wrote stays
+    /// readable under the open block's until storage has it.
+    sealed: Mutex<Option<Arc<OpenBlock>>>,
 }
 
 /// A sequencer's open block as `pending` reads it: the header it will have, and every account it
@@ -113,10 +116,14 @@ impl Preconfirmations {
         self.changed.notify_waiters();
     }
 
-    /// An account as the open block leaves it, if the block changed it.
+    /// An account as the open block (or the sealed one being committed) leaves it, if either
+    /// changed it.
     pub fn account(&self, address: &Address) -> Option<AccountState> {
-        let open = self.open.lock().clone()?;
-        let held = open.accounts.get(address)?;
+        let (open, sealed) = self.blocks();
+        let held = [open, sealed]
+            .into_iter()
+            .flatten()
+            .find_map(|block| block.accounts.get(address).cloned())?;
         Some(match held.destroyed {
             true => AccountState::default(),
             false => AccountState {
@@ -141,14 +148,40 @@ impl Preconfirmations {
         self.changed.notify_waiters();
     }
 
-    /// Forgets receipts whose block is now committed (storage serves them from here on).
-    pub fn sealed<'a>(&self, hashes: impl IntoIterator<Item = &'a B256>) {
+    /// The open block is sealed with `header`: what it wrote stays readable, under the next open
+    /// block's, until [`Self::committed`] says storage has it (a block that wrote nothing is a
+    /// layer too, so `pending` reads on the right header).
+    pub fn seal(&self, header: &Header) {
+        // Both locks at once (in `blocks`' order): no reader finds the block in neither layer.
+        let mut open = self.open.lock();
+        let mut block = open
+            .take()
+            .filter(|b| b.header.number == header.number)
+            .unwrap_or_else(|| {
+                Arc::new(OpenBlock {
+                    header: header.clone(),
+                    accounts: HashMap::new(),
+                    codes: HashMap::new(),
+                })
+            });
+        Arc::make_mut(&mut block).header = header.clone();
+        *self.sealed.lock() = Some(block);
+    }
+
+    /// Block `number` is committed, with the transactions `hashes`: storage serves their receipts
+    /// and its state from here on.
+    pub fn committed<'a>(&self, number: u64, hashes: impl IntoIterator<Item = &'a B256>) {
         let mut state = self.state.lock();
         for hash in hashes {
             state.executed.remove(hash);
         }
         drop(state);
-        *self.open.lock() = None;
+        for layer in [&self.sealed, &self.open] {
+            let mut layer = layer.lock();
+            if layer.as_ref().is_some_and(|b| b.header.number <= number) {
+                *layer = None;
+            }
+        }
         self.changed.notify_waiters();
     }
 
@@ -158,6 +191,7 @@ impl Preconfirmations {
         state.executed.clear();
         drop(state);
         *self.open.lock() = None;
+        *self.sealed.lock() = None;
     }
 
     /// Adds what the open block (with `header` so far) wrote since it last said: a new block
@@ -206,9 +240,12 @@ impl Preconfirmations {
         }
     }
 
-    /// The open block, if this node has one (a sequencer between blocks has none).
-    pub fn open_block(&self) -> Option<Arc<OpenBlock>> {
-        self.open.lock().clone()
+    /// The open block, if this node has one (a sequencer between blocks has none), and the block
+    /// sealed before it while that one is being committed.
+    pub fn blocks(&self) -> (Option<Arc<OpenBlock>>, Option<Arc<OpenBlock>>) {
+        // The open block first: a block moves from open to sealed, never back.
+        let open = self.open.lock().clone();
+        (open, self.sealed.lock().clone())
     }
 
     pub fn get(&self, hash: &B256) -> Option<Preconf> {
@@ -230,5 +267,63 @@ impl Preconfirmations {
 
     pub(crate) fn changed(&self) -> &Notify {
         &self.changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(number: u64) -> Header {
+        Header {
+            number,
+            ..Default::default()
+        }
+    }
+
+    fn write(address: Address, nonce: u64) -> Write {
+        Write {
+            address,
+            balance: U256::from(nonce * 10),
+            nonce,
+            code_hash: B256::ZERO,
+            code: None,
+            wiped: false,
+            destroyed: false,
+            storage: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_sealed_block_stays_readable_under_the_next_until_it_is_committed() {
+        let (a, b) = (Address::repeat_byte(0xa), Address::repeat_byte(0xb));
+        let nonce = |p: &Preconfirmations, who| p.account(&who).map(|s| s.nonce);
+        let p = Preconfirmations::default();
+        p.written(&header(5), vec![write(a, 3)]);
+        p.seal(&header(5));
+        // Between the seal and the next block's first write: the sealed block alone.
+        let (open, sealed) = p.blocks();
+        assert!(open.is_none());
+        assert_eq!(sealed.map(|s| s.header.number), Some(5));
+        assert_eq!(nonce(&p, a), Some(3));
+        // The next block's writes come first; the sealed block's stay under them.
+        p.written(&header(6), vec![write(b, 1)]);
+        p.written(&header(6), vec![write(a, 4)]);
+        assert_eq!((nonce(&p, a), nonce(&p, b)), (Some(4), Some(1)));
+        p.committed(5, []);
+        assert_eq!(p.blocks().1.map(|s| s.header.number), None);
+        assert_eq!((nonce(&p, a), nonce(&p, b)), (Some(4), Some(1)));
+        p.seal(&header(6));
+        p.committed(6, []);
+        assert_eq!((nonce(&p, a), nonce(&p, b)), (None, None));
+        // A block that wrote nothing is sealed as a layer of its own header, and a commit that
+        // lands before the seal leaves nothing behind.
+        p.seal(&header(7));
+        assert_eq!(p.blocks().1.map(|s| s.header.number), Some(7));
+        p.written(&header(8), vec![write(a, 9)]);
+        p.committed(8, []);
+        p.seal(&header(8));
+        p.committed(8, []);
+        assert!(matches!(p.blocks(), (None, None)));
     }
 }

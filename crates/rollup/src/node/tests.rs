@@ -131,20 +131,28 @@ fn l2_config(dir: &std::path::Path, name: &str) -> L2Config {
 
 /// Sends `count` transfers from dev account `from` to the sequencer, from nonce `nonce`.
 fn transfers(node: &L2Handle, from: usize, nonce: u64, count: u64) {
-    let account = &dev::accounts()[from];
-    for n in nonce..nonce + count {
-        let tx = account.sign(TxEip1559 {
-            chain_id: ChainConfig::L2_DEV_CHAIN_ID,
-            nonce: n,
-            gas_limit: 21_000,
-            max_fee_per_gas: 1_000_000_000,
-            max_priority_fee_per_gas: 1_000,
-            to: TxKind::Call(Address::repeat_byte(0x77)),
-            value: U256::from(1u64),
-            ..Default::default()
-        });
-        tandem_rpc::submit_raw_transaction(&node.backend, &Bytes::from(tx.encoded_2718())).unwrap();
+    for raw in signed_transfers(from, nonce..nonce + count) {
+        tandem_rpc::submit_raw_transaction(&node.backend, &raw).unwrap();
     }
+}
+
+/// Signed transfers from dev account `from`, nonces `nonces`, as raw bytes.
+fn signed_transfers(from: usize, nonces: std::ops::Range<u64>) -> Vec<Bytes> {
+    nonces
+        .map(|n| {
+            let tx = dev::accounts()[from].sign(TxEip1559 {
+                chain_id: ChainConfig::L2_DEV_CHAIN_ID,
+                nonce: n,
+                gas_limit: 21_000,
+                max_fee_per_gas: 1_000_000_000,
+                max_priority_fee_per_gas: 1_000,
+                to: TxKind::Call(Address::repeat_byte(0x77)),
+                value: U256::from(1u64),
+                ..Default::default()
+            });
+            Bytes::from(tx.encoded_2718())
+        })
+        .collect()
 }
 
 fn head(node: &L2Handle) -> u64 {
@@ -795,4 +803,71 @@ async fn a_full_block_is_sealed_at_once_and_the_rest_wait_in_the_next() {
         "a block that is not full waits for its time"
     );
     sequencer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_while_a_sealed_block_commits_loses_no_preconfirmed_transaction() {
+    use crate::wal::{OpenBlock, Wal};
+    let l1 = ScriptedL1::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A sequencer seals block 1 from three transfers; its header fixes what a block 1 opened at
+    // that time and origin is.
+    let (first, second) = (signed_transfers(5, 0..3), signed_transfers(5, 3..5));
+    let reference = frozen_sequencer(&l1, dir.path()).await;
+    for raw in &first {
+        tandem_rpc::submit_raw_transaction(&reference.backend, raw).unwrap();
+    }
+    wait_until("three preconfirmed", Duration::from_secs(60), || {
+        reference.backend.preconf.len() == 3
+    })
+    .await;
+    let storage = reference.backend.storage.clone();
+    reference.shutdown().await;
+    let header = storage.read().unwrap().header(1).unwrap().unwrap();
+    let block = |number| OpenBlock {
+        number,
+        timestamp: header.timestamp,
+        origin: L1Origin::of_header(&header).unwrap(),
+    };
+
+    // The crash: block 1 sealed and handed over for its commit, block 2 open with two more,
+    // nothing committed. The log holds both; storage holds genesis alone.
+    let crashed = dir.path().join("crashed");
+    std::fs::create_dir_all(crashed.join("sequencer")).unwrap();
+    let (mut wal, _) = Wal::open(&crashed.join("sequencer").join("sequencer.wal")).unwrap();
+    wal.begin(Some((&block(1), &first)), &block(2), &[])
+        .unwrap();
+    wal.append(second.iter().map(|b| b.as_ref())).unwrap();
+    drop(wal);
+    let restarted = frozen_sequencer(&l1, &crashed).await;
+    wait_until("block 1 sealed again", Duration::from_secs(60), || {
+        head(&restarted) >= 1
+    })
+    .await;
+    assert_eq!(
+        hash(&restarted, 1),
+        Some(header.hash_slow()),
+        "block 1 is sealed again exactly as it was"
+    );
+    // Block 2 reopens with its two, preconfirmed again, and stays open (the clock is frozen).
+    wait_until(
+        "block 2's two preconfirmed",
+        Duration::from_secs(60),
+        || restarted.backend.preconf.len() == 2,
+    )
+    .await;
+    for raw in &second {
+        let tx = <tandem_primitives::TxEnvelope as alloy_eips::eip2718::Decodable2718>::decode_2718_exact(raw.as_ref()).unwrap();
+        match restarted.backend.preconf.get(&tx.tx_hash()) {
+            Some(tandem_rpc::Preconf::Executed(receipt)) => {
+                assert_eq!(receipt.inner.block_number, Some(2))
+            }
+            other => panic!("{} is not preconfirmed in block 2: {other:?}", tx.tx_hash()),
+        }
+    }
+    assert_eq!(head(&restarted), 1);
+    let storage = restarted.backend.storage.clone();
+    restarted.shutdown().await;
+    let block2 = storage.read().unwrap().block(2).unwrap().unwrap();
+    assert_eq!(block2.block.transactions.len(), 2);
 }
