@@ -113,6 +113,21 @@ fn validator_set(validators: &[(PeerId, SocketAddr)]) -> Result<Set<PublicKey>, 
 }
 
 /// The peer set a node tracks: validators (dialed, voting) and observers (accepted, following).
+/// Messages per second per peer on a channel that carries a few messages a view (votes,
+/// certificates, the resolver, block broadcast, tips), with room for a burst of 256 at once. The
+/// p2p layer preallocates each channel's mailbox as peers x burst slots, and the router's as the
+/// sum over channels, so the burst, not the rate, is what a node holds in memory (a burst of 2,048
+/// on every channel was about 130 MB per validator of four).
+fn consensus_quota() -> Quota {
+    Quota::per_second(NZU32!(2_048)).allow_burst(NZU32!(256))
+}
+
+/// Messages per second per peer, all of them at once if they come so, on the channels that move
+/// many (backfill while catching up, transactions).
+fn bulk_quota() -> Quota {
+    Quota::per_second(NZU32!(2_048))
+}
+
 fn tracked(
     validators: &[(PeerId, SocketAddr)],
     observers: &[(PeerId, SocketAddr)],
@@ -237,16 +252,15 @@ impl Runtime {
             &spec.partition,
         );
         oracle.track(0, peers);
-        // Per peer and channel. Mailboxes are sized from it, so keep it modest.
-        let quota = Quota::per_second(NZU32!(2_048));
+        let (quota, bulk) = (consensus_quota(), bulk_quota());
         let channels = Channels {
             votes: network.register(VOTES, quota),
             certificates: network.register(CERTIFICATES, quota),
             resolver: network.register(RESOLVER, quota),
             broadcast: network.register(BROADCAST, quota),
-            backfill: network.register(BACKFILL, quota),
+            backfill: network.register(BACKFILL, bulk),
         };
-        let (tx_sender, tx_receiver) = network.register(TRANSACTIONS, quota);
+        let (tx_sender, tx_receiver) = network.register(TRANSACTIONS, bulk);
         let (tips_sender, _tips_in) = network.register(TIPS, quota);
         network.start();
 
@@ -329,13 +343,13 @@ impl Runtime {
             &spec.partition,
         );
         oracle.track(0, tracked(&spec.validators, &[])?);
-        let quota = Quota::per_second(NZU32!(2_048));
+        let (quota, bulk) = (consensus_quota(), bulk_quota());
         let (_votes_out, votes) = network.register(VOTES, quota);
         let certificates = network.register(CERTIFICATES, quota);
         let (_resolver_out, resolver) = network.register(RESOLVER, quota);
         let broadcast = network.register(BROADCAST, quota);
-        let backfill = network.register(BACKFILL, quota);
-        let (tx_sender, tx_receiver) = network.register(TRANSACTIONS, quota);
+        let backfill = network.register(BACKFILL, bulk);
+        let (tx_sender, tx_receiver) = network.register(TRANSACTIONS, bulk);
         let (_tips_out, tips) = network.register(TIPS, quota);
         network.start();
         // A full node takes no part in voting: drain what arrives on those channels.
