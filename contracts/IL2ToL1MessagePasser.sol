@@ -7,8 +7,10 @@ pragma solidity ^0.8.20;
 /// initiateWithdrawal burns msg.value and sets sentMessages[withdrawalHash] = true, where
 /// withdrawalHash = keccak256(abi.encode(nonce, msg.sender, to, msg.value, gasLimit, data)), as
 /// OP Stack's Hashing.hashWithdrawal. On L1 the Portal pays `value` to `to` once the withdrawal
-/// is proven against a final output. Withdrawals carry ETH only: L1's Portal is native and makes
-/// no calls, so `data` must be empty (a call with data reverts and nothing is burned).
+/// is proven against a final output. L1's Portal is native and makes no calls: a withdrawal with
+/// `data` (at most 64 KiB) is a message for `to`, which takes it by calling
+/// `IPortal.finalizeWithdrawal` itself (the L1 messenger does, for the L2 messenger's messages:
+/// ICrossDomainMessenger.sol); `gasLimit` is recorded for the target's use.
 /// Storage: keccak256(abi.encode(hash, 0)) sentMessages, slot 1 messageNonce.
 interface IL2ToL1MessagePasser {
     function initiateWithdrawal(address to, uint64 gasLimit, bytes calldata data) external payable;
@@ -25,7 +27,7 @@ interface IL2ToL1MessagePasser {
         bytes32 withdrawalHash
     );
 
-    error DataNotSupported();
+    error DataTooLarge(uint256 size);
     error BadCall(bytes4 selector);
     error NotAllowed();
 }

@@ -46,7 +46,8 @@ interface IPortal {
 
     /// Pays out a withdrawal proven against output `outputIndex`, which must be final. Reverts if
     /// the output is not final, the output root proof or the storage proof is wrong, or the
-    /// withdrawal was paid before.
+    /// withdrawal was paid before. A withdrawal with data is a message for its target: only the
+    /// target's own call finalizes it (OnlyTarget otherwise), and the target acts on the data.
     function finalizeWithdrawal(
         Withdrawal calldata withdrawal,
         uint256 outputIndex,
@@ -87,6 +88,7 @@ interface IPortal {
     /// The Portal holds less than the withdrawal pays: only ETH deposited through it backs L2
     /// (an L2 genesis that funds accounts directly mints ETH no deposit locked).
     error InsufficientLocked(uint256 locked, uint256 value);
+    error OnlyTarget(address target);
     error BadCall(bytes4 selector);
     error NotAllowed();
 }

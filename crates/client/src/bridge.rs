@@ -373,9 +373,9 @@ pub async fn finalize(
     }
     let mut paid = Vec::with_capacity(proofs.len());
     for proof in proofs {
-        let receipt = l1
-            .transact(key, PORTAL, U256::ZERO, proof.calldata(), patience)
-            .await?;
+        // A message goes through the L1 messenger, which relays its call; ETH through the Portal.
+        let (to, calldata) = proof.call();
+        let receipt = l1.transact(key, to, U256::ZERO, calldata, patience).await?;
         if !succeeded(&receipt) {
             return Err(ClientError::Failed(format!(
                 "finalizing reverted on L1: {}",

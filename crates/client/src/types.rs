@@ -132,6 +132,28 @@ pub struct WithdrawalArgs {
 }
 
 impl WithdrawalProof {
+    /// Whether this withdrawal is a message from the L2 messenger to the L1 messenger, which the
+    /// L1 messenger relays (the Portal pays a withdrawal with data only to its target's call).
+    pub fn is_message(&self) -> bool {
+        self.withdrawal.sender == tandem_primitives::system::L2_MESSENGER
+            && self.withdrawal.target == tandem_primitives::system::L1_MESSENGER
+    }
+
+    /// The L1 transaction that completes this withdrawal: `L1CrossDomainMessenger.relayMessageWithProof`
+    /// for a message, `Portal.finalizeWithdrawal` for anything else. Both take the same arguments.
+    pub fn call(&self) -> (Address, Bytes) {
+        use alloy_sol_types::SolCall;
+        let calldata = self.calldata();
+        if !self.is_message() {
+            return (tandem_primitives::system::PORTAL, calldata);
+        }
+        let selector =
+            tandem_primitives::abi::IL1CrossDomainMessenger::relayMessageWithProofCall::SELECTOR;
+        let mut relay = selector.to_vec();
+        relay.extend_from_slice(&calldata[4..]);
+        (tandem_primitives::system::L1_MESSENGER, relay.into())
+    }
+
     /// The calldata of `Portal.finalizeWithdrawal` with this proof.
     pub fn calldata(&self) -> Bytes {
         use alloy_sol_types::SolCall;

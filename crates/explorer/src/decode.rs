@@ -198,9 +198,10 @@ const SYSTEM_ERRORS: &[(&str, &str)] = &[
     ("NotBatcher(address)", "NotBatcher"),
     ("WrongBlockNumber(uint64,uint64)", "WrongBlockNumber"),
     ("BondTooLow(uint256,uint256)", "BondTooLow"),
+    ("DataTooLarge(uint256)", "DataTooLarge"),
     (
-        "DataNotSupported()",
-        "DataNotSupported: withdrawals carry ETH only",
+        "OnlyTarget(address)",
+        "OnlyTarget: a withdrawal with data is finalized by its target",
     ),
     ("NotAllowed()", "NotAllowed"),
 ];

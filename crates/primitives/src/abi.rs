@@ -9,3 +9,5 @@ alloy_sol_types::sol!("../../contracts/IDisputeGame.sol");
 alloy_sol_types::sol!("../../contracts/IExecute.sol");
 alloy_sol_types::sol!("../../contracts/IL1Block.sol");
 alloy_sol_types::sol!("../../contracts/IL2ToL1MessagePasser.sol");
+alloy_sol_types::sol!("../../contracts/ICrossDomainMessenger.sol");
+alloy_sol_types::sol!("../../contracts/IStandardBridge.sol");

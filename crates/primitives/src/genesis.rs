@@ -87,6 +87,14 @@ fn system_account() -> GenesisAccount {
         .with_code(Some(system::placeholder_code()))
 }
 
+/// A system contract in EVM code (the messengers and bridges): nonce 1, as a contract created by
+/// a transaction has, and empty storage.
+fn evm_system_account(code: alloy_primitives::Bytes) -> GenesisAccount {
+    GenesisAccount::default()
+        .with_nonce(Some(1))
+        .with_code(Some(code))
+}
+
 /// The L2 dev genesis: chain 901, the ten dev accounts with 10,000 ETH each, and the predeploys.
 pub fn dev_l2_genesis() -> Genesis {
     let mut genesis = funded_genesis(ChainConfig::L2_DEV_CHAIN_ID);
@@ -97,6 +105,14 @@ pub fn dev_l2_genesis() -> Genesis {
     for vault in [system::SEQUENCER_FEE_VAULT, system::L1_FEE_VAULT] {
         genesis.alloc.insert(vault, system_account());
     }
+    genesis.alloc.insert(
+        system::L2_MESSENGER,
+        evm_system_account(system::code::l2_messenger()),
+    );
+    genesis.alloc.insert(
+        system::L2_STANDARD_BRIDGE,
+        evm_system_account(system::code::l2_standard_bridge()),
+    );
     genesis.config.extra_fields.insert(
         "maxSequencerDrift".into(),
         ChainConfig::DEV_MAX_SEQUENCER_DRIFT.into(),
@@ -137,6 +153,14 @@ pub fn dev_l1_genesis(chain_id: u64) -> Genesis {
     );
     genesis.alloc.insert(system::PORTAL, system_account());
     genesis.alloc.insert(system::DISPUTE_GAME, system_account());
+    genesis.alloc.insert(
+        system::L1_MESSENGER,
+        evm_system_account(system::code::l1_messenger()),
+    );
+    genesis.alloc.insert(
+        system::L1_STANDARD_BRIDGE,
+        evm_system_account(system::code::l1_standard_bridge()),
+    );
     set_bridge_params(&mut genesis, &BridgeParams::dev());
     genesis
 }

@@ -30,6 +30,15 @@ pub const SEQUENCER_FEE_VAULT: Address = address!("0x420000000000000000000000000
 /// L2: receives the L1 data fees L2 transactions pay (OP Stack's L1FeeVault address).
 pub const L1_FEE_VAULT: Address = address!("0x420000000000000000000000000000000000001A");
 
+/// L1: the messenger of cross-layer messages (EVM code from `contracts/src`, not native).
+pub const L1_MESSENGER: Address = address!("0x000000000000000000000000000000000000b0a5");
+/// L1: the standard token bridge (EVM code from `contracts/src`).
+pub const L1_STANDARD_BRIDGE: Address = address!("0x000000000000000000000000000000000000b0a6");
+/// L2: the messenger of cross-layer messages (OP Stack's L2CrossDomainMessenger address; EVM code).
+pub const L2_MESSENGER: Address = address!("0x4200000000000000000000000000000000000007");
+/// L2: the standard token bridge (OP Stack's L2StandardBridge address; EVM code).
+pub const L2_STANDARD_BRIDGE: Address = address!("0x4200000000000000000000000000000000000010");
+
 /// The L1 system contracts.
 pub const L1_SYSTEM_CONTRACTS: [Address; 5] =
     [BATCH_INBOX, PORTAL, OUTPUT_ORACLE, DISPUTE_GAME, EXECUTE];
@@ -53,6 +62,41 @@ pub fn unalias(address: Address) -> Address {
     let difference = alloy_primitives::U160::from_be_bytes(address.0.0)
         .wrapping_sub(alloy_primitives::U160::from_be_bytes(ALIAS_OFFSET.0.0));
     Address::from(difference.to_be_bytes())
+}
+
+/// The runtime code of the bridge contracts, built from `contracts/src` by `contracts/build.mjs`
+/// (solc 0.8.30, pinned; the end-to-end suite checks a fresh build gives the same bytes). Genesis
+/// places it at the addresses above with no constructor run: their storage starts empty.
+pub mod code {
+    use alloy_primitives::Bytes;
+
+    fn decode(hex: &str) -> Bytes {
+        // Committed output of the build script; a test decodes each one.
+        alloy_primitives::hex::decode(hex.trim())
+            .expect("contracts/build holds hex")
+            .into()
+    }
+
+    pub fn l1_messenger() -> Bytes {
+        decode(include_str!(
+            "../../../contracts/build/L1CrossDomainMessenger.hex"
+        ))
+    }
+    pub fn l2_messenger() -> Bytes {
+        decode(include_str!(
+            "../../../contracts/build/L2CrossDomainMessenger.hex"
+        ))
+    }
+    pub fn l1_standard_bridge() -> Bytes {
+        decode(include_str!(
+            "../../../contracts/build/L1StandardBridge.hex"
+        ))
+    }
+    pub fn l2_standard_bridge() -> Bytes {
+        decode(include_str!(
+            "../../../contracts/build/L2StandardBridge.hex"
+        ))
+    }
 }
 
 /// The code every system address holds: INVALID, so a plain EVM call to it fails loudly.
@@ -83,6 +127,43 @@ pub mod l1_block {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bridge_contracts_decode_and_name_these_addresses() {
+        for code in [
+            code::l1_messenger(),
+            code::l2_messenger(),
+            code::l1_standard_bridge(),
+            code::l2_standard_bridge(),
+        ] {
+            assert!(code.len() > 1_000 && code.len() <= 24_576, "{}", code.len());
+        }
+        // The Solidity names the same addresses.
+        let sol = include_str!("../../../contracts/src/Addresses.sol");
+        for (name, address) in [
+            ("PORTAL", PORTAL),
+            ("OUTPUT_ORACLE", OUTPUT_ORACLE),
+            ("DISPUTE_GAME", DISPUTE_GAME),
+            ("EXECUTE", EXECUTE),
+            ("BATCH_INBOX", BATCH_INBOX),
+            ("L1_MESSENGER", L1_MESSENGER),
+            ("L1_BRIDGE", L1_STANDARD_BRIDGE),
+            ("L1_BLOCK", L1_BLOCK),
+            ("MESSAGE_PASSER", L2_TO_L1_MESSAGE_PASSER),
+            ("L2_MESSENGER", L2_MESSENGER),
+            ("L2_BRIDGE", L2_STANDARD_BRIDGE),
+        ] {
+            let line = sol
+                .lines()
+                .find(|line| line.contains(&format!("constant {name} =")))
+                .unwrap_or_else(|| panic!("{name} missing from Addresses.sol"));
+            let value = line.split('=').nth(1).unwrap().trim().trim_end_matches(';');
+            let hex = value.trim_start_matches("address(").trim_end_matches(')');
+            let parsed = alloy_primitives::U160::from_str_radix(hex.trim_start_matches("0x"), 16)
+                .unwrap_or_else(|_| panic!("{name}: {value}"));
+            assert_eq!(Address::from(parsed.to_be_bytes()), address, "{name}");
+        }
+    }
 
     #[test]
     fn alias_matches_op_stack_and_wraps() {

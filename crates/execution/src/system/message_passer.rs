@@ -15,6 +15,9 @@ pub const SENT_MESSAGES_SLOT: u64 = 0;
 /// The nonce of the next withdrawal.
 pub const MESSAGE_NONCE_SLOT: U256 = U256::from_limbs([1, 0, 0, 0]);
 
+/// The most calldata a withdrawal may carry: what a deposit may (L1 pays to hash and relay it).
+pub const MAX_WITHDRAWAL_DATA: usize = super::portal::MAX_DEPOSIT_DATA;
+
 /// The storage slot that holds `sentMessages[hash]`.
 pub fn sent_message_slot(hash: B256) -> U256 {
     super::mapping_slot(hash, SENT_MESSAGES_SLOT)
@@ -38,8 +41,13 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
             &call.sload(MESSAGE_NONCE_SLOT)?,
         ),
         Calls::initiateWithdrawal(c) => {
-            if !c.data.is_empty() {
-                return call.revert(IL2ToL1MessagePasser::DataNotSupported {}.abi_encode());
+            if c.data.len() > MAX_WITHDRAWAL_DATA {
+                return call.revert(
+                    IL2ToL1MessagePasser::DataTooLarge {
+                        size: U256::from(c.data.len()),
+                    }
+                    .abi_encode(),
+                );
             }
             let nonce = call.sload(MESSAGE_NONCE_SLOT)?;
             let withdrawal = tandem_primitives::protocol::Withdrawal {
@@ -50,7 +58,7 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                 gas_limit: U256::from(c.gasLimit),
                 data: c.data,
             };
-            call.charge_keccak(32 * 7);
+            call.charge_keccak(32 * 7 + withdrawal.data.len());
             let hash = withdrawal.hash();
             call.sstore(sent_message_slot(hash), U256::from(1))?;
             call.sstore(MESSAGE_NONCE_SLOT, nonce + U256::from(1))?;

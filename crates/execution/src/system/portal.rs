@@ -205,6 +205,12 @@ pub(crate) fn call<CTX: ContextTr>(call: &mut Call<'_, CTX>) -> Result<Precompil
                 return call.revert(IPortal::BadOutputRootProof {}.abi_encode());
             }
             let w = &c.withdrawal;
+            // A withdrawal with data is a message for its target (the L1 messenger relays the
+            // L2 messenger's): only the target's own call may take it, or anyone could spend the
+            // message without the call it carries.
+            if !w.data.is_empty() && call.caller != w.target {
+                return call.revert(IPortal::OnlyTarget { target: w.target }.abi_encode());
+            }
             let withdrawal = tandem_primitives::protocol::Withdrawal {
                 nonce: w.nonce,
                 sender: w.sender,

@@ -101,9 +101,9 @@ pub(crate) struct Bridge {
     pub(crate) l1: Chain,
     pub(crate) l2: Chain,
     pub(crate) queue: Vec<QueuedTx>,
-    l1_time: u64,
+    pub(crate) l1_time: u64,
     /// ETH minted on L2 by deposits, and paid out on L1 by withdrawals.
-    minted: U256,
+    pub(crate) minted: U256,
     paid: U256,
     /// Withdrawals initiated and not paid out yet, with their L2 block.
     pending: Vec<(Withdrawal, u64)>,
@@ -186,6 +186,18 @@ impl Bridge {
         input: Vec<u8>,
         gas: u64,
     ) -> (TxEnvelope, Address) {
+        self.l1_tx_to(from, TxKind::Call(to), value, input, gas)
+    }
+
+    /// [`Bridge::l1_tx`] with `gas`, to a call or a creation.
+    pub(crate) fn l1_tx_to(
+        &self,
+        from: usize,
+        to: TxKind,
+        value: U256,
+        input: Vec<u8>,
+        gas: u64,
+    ) -> (TxEnvelope, Address) {
         let account = &dev::accounts()[from];
         let tx = TxEip1559 {
             chain_id: ChainConfig::L1_DEV_CHAIN_ID,
@@ -193,7 +205,7 @@ impl Bridge {
             gas_limit: gas,
             max_fee_per_gas: 100_000_000_000,
             max_priority_fee_per_gas: 1,
-            to: TxKind::Call(to),
+            to,
             value,
             input: input.into(),
             ..Default::default()
@@ -501,13 +513,25 @@ pub(crate) fn l2_call(
     value: U256,
     input: Vec<u8>,
 ) -> StoredTx {
+    l2_tx(from, nonce, TxKind::Call(to), value, input, 200_000)
+}
+
+/// A signed L2 transaction from `from` to a call or a creation.
+pub(crate) fn l2_tx(
+    from: &dev::DevAccount,
+    nonce: u64,
+    to: TxKind,
+    value: U256,
+    input: Vec<u8>,
+    gas: u64,
+) -> StoredTx {
     let tx = from.sign(TxEip1559 {
         chain_id: ChainConfig::L2_DEV_CHAIN_ID,
         nonce,
-        gas_limit: 200_000,
+        gas_limit: gas,
         max_fee_per_gas: 100_000_000,
         max_priority_fee_per_gas: 0,
-        to: TxKind::Call(to),
+        to,
         value,
         input: input.into(),
         ..Default::default()

@@ -5,4 +5,5 @@ mod codec;
 mod derivation;
 mod dispute;
 mod fuzz;
+mod messages;
 mod workload;

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Addresses} from "./Addresses.sol";
+import {IPortal} from "../IPortal.sol";
+import {IL2ToL1MessagePasser} from "../IL2ToL1MessagePasser.sol";
+
+/// The messenger of both layers (ICrossDomainMessenger.sol says what it promises). Its storage
+/// starts empty: genesis places the runtime code with no constructor run.
+abstract contract CrossDomainMessenger {
+    /// Gas kept back from the target's call to record its outcome.
+    uint256 internal constant RELAY_RESERVED_GAS = 40_000;
+    /// Gas the check before the call itself may use.
+    uint256 internal constant RELAY_GAS_CHECK_BUFFER = 5_000;
+    /// The fixed part of a deposit's gas: the deposit, the relay's checks, hashing and bookkeeping.
+    uint64 internal constant RELAY_CONSTANT_OVERHEAD = 200_000;
+    /// Gas per byte of message in a deposit's gas.
+    uint64 internal constant RELAY_GAS_PER_BYTE = 16;
+    /// `eth_estimateGas` runs a relay from this origin; a failed call reverts it so the estimate
+    /// covers success (OP Stack's estimation address).
+    address internal constant ESTIMATION_ADDRESS = 0x0000000000000000000000000000000000000001;
+
+    mapping(bytes32 => bool) public successfulMessages;
+    mapping(bytes32 => bool) public failedMessages;
+    /// The sender of the message being relayed; zero outside a relay.
+    address internal relaying;
+    /// Messages sent from this layer so far.
+    uint240 internal sent;
+
+    event SentMessage(address indexed target, address sender, bytes message, uint256 messageNonce, uint256 gasLimit);
+    event SentMessageExtension1(address indexed sender, uint256 value);
+    event RelayedMessage(bytes32 indexed msgHash);
+    event FailedRelayedMessage(bytes32 indexed msgHash);
+
+    function OTHER_MESSENGER() public pure virtual returns (address);
+
+    /// Hands the encoded `relayMessage` call to the other layer, with `msg.value`.
+    function sendToOther(uint64 gasLimit, bytes memory relay) internal virtual;
+
+    /// Whether the caller is the other layer's messenger delivering a message the first time.
+    function fromOtherMessenger() internal view virtual returns (bool);
+
+    function messageNonce() public view returns (uint256) {
+        return uint256(sent) | (uint256(1) << 240);
+    }
+
+    function xDomainMessageSender() external view returns (address) {
+        require(relaying != address(0), "CrossDomainMessenger: xDomainMessageSender is not set");
+        return relaying;
+    }
+
+    function baseGas(bytes calldata message, uint32 minGasLimit) public pure returns (uint64) {
+        return RELAY_CONSTANT_OVERHEAD + (uint64(minGasLimit) * 64) / 63 + RELAY_GAS_PER_BYTE * uint64(message.length);
+    }
+
+    function sendMessage(address target, bytes calldata message, uint32 minGasLimit) external payable {
+        uint256 nonce = messageNonce();
+        sendToOther(
+            baseGas(message, minGasLimit),
+            abi.encodeCall(this.relayMessage, (nonce, msg.sender, target, msg.value, minGasLimit, message))
+        );
+        emit SentMessage(target, msg.sender, message, nonce, minGasLimit);
+        emit SentMessageExtension1(msg.sender, msg.value);
+        unchecked {
+            ++sent;
+        }
+    }
+
+    function relayMessage(
+        uint256 nonce,
+        address sender,
+        address target,
+        uint256 value,
+        uint256 minGasLimit,
+        bytes calldata message
+    ) external payable {
+        if (fromOtherMessenger()) {
+            require(msg.value == value, "CrossDomainMessenger: value mismatch");
+            relay(nonce, sender, target, value, minGasLimit, message, true);
+        } else {
+            require(msg.value == 0, "CrossDomainMessenger: a replay carries no value");
+            relay(nonce, sender, target, value, minGasLimit, message, false);
+        }
+    }
+
+    /// Relays a message once delivered (`first`) or as a replay of a failed one. The ETH it carries
+    /// is already in this contract.
+    function relay(
+        uint256 nonce,
+        address sender,
+        address target,
+        uint256 value,
+        uint256 minGasLimit,
+        bytes calldata message,
+        bool first
+    ) internal {
+        require(nonce >> 240 == 1, "CrossDomainMessenger: only version 1 messages are supported");
+        bytes32 hash = keccak256(abi.encodeCall(this.relayMessage, (nonce, sender, target, value, minGasLimit, message)));
+        if (first) {
+            // Delivered once: the Portal's queue and its finalized withdrawals see to that.
+            require(!failedMessages[hash], "CrossDomainMessenger: message already delivered");
+        } else {
+            require(failedMessages[hash], "CrossDomainMessenger: message cannot be replayed");
+        }
+        require(
+            target != address(this) && target != OTHER_MESSENGER() && !isBlockedTarget(target),
+            "CrossDomainMessenger: cannot send a message to a system address"
+        );
+        require(!successfulMessages[hash], "CrossDomainMessenger: message has already been relayed");
+
+        // Too little gas for the call's minimum, or a relay inside a relay: recorded as failed, so
+        // anyone can relay it again, never lost.
+        if (!hasMinGas(minGasLimit, RELAY_RESERVED_GAS + RELAY_GAS_CHECK_BUFFER) || relaying != address(0)) {
+            failedMessages[hash] = true;
+            emit FailedRelayedMessage(hash);
+            if (tx.origin == ESTIMATION_ADDRESS) revert("CrossDomainMessenger: failed to relay message");
+            return;
+        }
+        relaying = sender;
+        bool success = call(target, gasleft() - RELAY_RESERVED_GAS, value, message);
+        relaying = address(0);
+        if (success) {
+            require(!successfulMessages[hash], "CrossDomainMessenger: message has already been relayed");
+            successfulMessages[hash] = true;
+            emit RelayedMessage(hash);
+        } else {
+            failedMessages[hash] = true;
+            emit FailedRelayedMessage(hash);
+            if (tx.origin == ESTIMATION_ADDRESS) revert("CrossDomainMessenger: failed to relay message");
+        }
+    }
+
+    /// Targets a message may not call: the layer's system contracts.
+    function isBlockedTarget(address target) internal view virtual returns (bool);
+
+    /// Whether the call gets at least `minGas` after EIP-150 keeps a 64th back, with `reserved` left
+    /// over (OP Stack's SafeCall.hasMinGas).
+    function hasMinGas(uint256 minGas, uint256 reserved) internal view returns (bool enough) {
+        assembly {
+            enough := iszero(lt(mul(gas(), 63), add(mul(minGas, 64), mul(add(reserved, 40), 63))))
+        }
+    }
+
+    function call(address target, uint256 gasLimit, uint256 value, bytes calldata message)
+        internal
+        returns (bool success)
+    {
+        bytes memory data = message;
+        assembly {
+            success := call(gasLimit, target, value, add(data, 32), mload(data), 0, 0)
+        }
+    }
+}
+
+/// The L1 messenger: sends through the Portal's queue and relays withdrawals from the L2 messenger.
+contract L1CrossDomainMessenger is CrossDomainMessenger {
+    /// Set while `relayMessageWithProof` delivers a proven message.
+    bool internal proven;
+
+    function OTHER_MESSENGER() public pure override returns (address) {
+        return Addresses.L2_MESSENGER;
+    }
+
+    function sendToOther(uint64 gasLimit, bytes memory relay) internal override {
+        IPortal(Addresses.PORTAL).depositTransaction{value: msg.value}(Addresses.L2_MESSENGER, msg.value, gasLimit, relay);
+    }
+
+    function fromOtherMessenger() internal view override returns (bool) {
+        return proven && msg.sender == address(this);
+    }
+
+    function isBlockedTarget(address target) internal pure override returns (bool) {
+        // The native system contracts: through the Portal a message could deposit as this
+        // messenger, a message from L1 that no L1 contract sent.
+        return target == Addresses.PORTAL || target == Addresses.OUTPUT_ORACLE || target == Addresses.DISPUTE_GAME
+            || target == Addresses.EXECUTE || target == Addresses.BATCH_INBOX;
+    }
+
+    /// The first relay of an L2 to L1 message: the Portal checks `withdrawal` against a final output
+    /// and pays its ETH here (it pays a withdrawal with data only to its target's own call), then the
+    /// message inside it is relayed as from the L2 messenger.
+    function relayMessageWithProof(
+        IPortal.Withdrawal calldata withdrawal,
+        uint256 outputIndex,
+        IPortal.OutputRootProof calldata outputRootProof,
+        bytes[] calldata withdrawalProof
+    ) external {
+        require(withdrawal.sender == Addresses.L2_MESSENGER, "L1CrossDomainMessenger: not from the L2 messenger");
+        require(withdrawal.target == address(this), "L1CrossDomainMessenger: not to this messenger");
+        require(
+            withdrawal.data.length >= 4 && bytes4(withdrawal.data[:4]) == this.relayMessage.selector,
+            "L1CrossDomainMessenger: not a message"
+        );
+        require(!proven, "L1CrossDomainMessenger: reentered");
+        IPortal(Addresses.PORTAL).finalizeWithdrawal(withdrawal, outputIndex, outputRootProof, withdrawalProof);
+        // The L2 messenger built the call; it carries the withdrawal's value.
+        proven = true;
+        (bool ok, bytes memory reason) = address(this).call{value: withdrawal.value}(withdrawal.data);
+        proven = false;
+        if (!ok) {
+            assembly {
+                revert(add(reason, 32), mload(reason))
+            }
+        }
+    }
+}
+
+/// The L2 messenger: sends through the message passer and relays deposits from the L1 messenger.
+contract L2CrossDomainMessenger is CrossDomainMessenger {
+    function OTHER_MESSENGER() public pure override returns (address) {
+        return Addresses.L1_MESSENGER;
+    }
+
+    function sendToOther(uint64 gasLimit, bytes memory relay) internal override {
+        IL2ToL1MessagePasser(Addresses.MESSAGE_PASSER).initiateWithdrawal{value: msg.value}(
+            Addresses.L1_MESSENGER, gasLimit, relay
+        );
+    }
+
+    function fromOtherMessenger() internal view override returns (bool) {
+        return msg.sender == Addresses.applyAlias(Addresses.L1_MESSENGER);
+    }
+
+    function isBlockedTarget(address target) internal pure override returns (bool) {
+        // Through the message passer a message could withdraw as this messenger, a message to L1
+        // that no L2 contract sent.
+        return target == Addresses.MESSAGE_PASSER || target == Addresses.L1_BLOCK;
+    }
+}

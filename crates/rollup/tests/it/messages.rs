@@ -1,0 +1,744 @@
+//! Cross-layer messages and the standard token bridge inside one process, on the harness of
+//! `bridge.rs`: the messengers and bridges are the EVM code genesis places (contracts/src), run by
+//! the real executor on both layers, with deposits through the Portal's queue and messages to L1
+//! proven against final outputs.
+use crate::bridge::{Bridge, WINDOW, fresh};
+use alloy_consensus::TxEip1559;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_sol_types::{SolCall, SolEvent, SolValue, sol};
+use tandem_execution::{BlockAttributes, Executor, system::IL2ToL1MessagePasser};
+use tandem_primitives::{
+    Receipt, StoredTx,
+    abi::{ICrossDomainMessenger, IL1CrossDomainMessenger, IStandardBridge},
+    dev::{self, DevAccount},
+    protocol::Withdrawal,
+    system::{self, L1_MESSENGER, L1_STANDARD_BRIDGE, L2_MESSENGER, L2_STANDARD_BRIDGE},
+};
+use tandem_state::LatestState;
+
+sol! {
+    contract MessageReceiver {
+        constructor(address messenger_, address trusted_);
+        function set(uint256 value_, uint256 work) external payable;
+        function fail() external pure;
+        function value() external view returns (uint256);
+        function calls() external view returns (uint256);
+        function received() external view returns (uint256);
+    }
+    contract MessageSender {
+        function send(address messenger, address target, bytes message, uint32 minGasLimit) external payable;
+    }
+    contract TestToken {
+        constructor(string name_, string symbol_, uint8 decimals_, uint256 feePerMille_);
+        function mint(address to, uint256 amount) external;
+        function approve(address spender, uint256 amount) external returns (bool);
+        function transfer(address to, uint256 amount) external returns (bool);
+        function balanceOf(address owner) external view returns (uint256);
+        function totalSupply() external view returns (uint256);
+        function name() external view returns (string);
+        function symbol() external view returns (string);
+        function decimals() external view returns (uint8);
+    }
+}
+
+/// The creation code of a test contract (contracts/test), as contracts/build.mjs built it.
+fn creation(name: &str) -> Vec<u8> {
+    let built: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../contracts/build/test.json")).unwrap();
+    alloy_primitives::hex::decode(built[name]["bytecode"].as_str().unwrap()).unwrap()
+}
+
+fn eth(milli: u64) -> U256 {
+    U256::from(milli) * U256::from(10u64).pow(U256::from(15))
+}
+
+/// Which layer a call or contract is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layer {
+    L1,
+    L2,
+}
+
+/// What a test sees of the bridge: the harness, and the messages in flight to L1.
+struct Messages {
+    b: Bridge,
+    /// Withdrawals from L2 not relayed on L1 yet.
+    to_l1: Vec<Withdrawal>,
+}
+
+impl Messages {
+    fn new() -> Self {
+        Self {
+            b: Bridge::new(),
+            to_l1: Vec::new(),
+        }
+    }
+
+    fn l2_tx(
+        &self,
+        from: &DevAccount,
+        to: TxKind,
+        value: U256,
+        input: Vec<u8>,
+        gas: u64,
+    ) -> StoredTx {
+        crate::bridge::l2_tx(from, self.b.l2.nonce(from.address), to, value, input, gas)
+    }
+
+    /// Mines one L1 block of one transaction from dev account `from`; its receipt.
+    fn l1(&mut self, from: usize, to: Address, value: U256, input: Vec<u8>) -> Receipt {
+        let tx = self
+            .b
+            .l1_tx_to(from, TxKind::Call(to), value, input, 8_000_000);
+        self.b.mine_l1(vec![tx], 1).remove(0)
+    }
+
+    /// Mines one L2 block of `txs` (and the queue's due entries first); every receipt, and the
+    /// withdrawals it initiated join `to_l1`.
+    fn l2(&mut self, txs: Vec<StoredTx>) -> Vec<Receipt> {
+        let block = self.b.mine_l2(txs);
+        assert!(block.skipped.is_empty(), "{:?}", block.skipped);
+        for log in block
+            .executed
+            .receipts
+            .iter()
+            .flat_map(|r| r.logs().to_vec())
+        {
+            if log.address == system::L2_TO_L1_MESSAGE_PASSER
+                && let Ok(e) = IL2ToL1MessagePasser::MessagePassed::decode_log_data(&log.data)
+            {
+                self.to_l1.push(Withdrawal::from_event(&e));
+            }
+        }
+        block.executed.receipts
+    }
+
+    /// Deploys `code` from dev account `from` on `layer`; its address.
+    fn deploy(&mut self, layer: Layer, from: usize, code: Vec<u8>) -> Address {
+        let account = &dev::accounts()[from];
+        match layer {
+            Layer::L1 => {
+                let address = account.address.create(self.b.l1.nonce(account.address));
+                let tx = self
+                    .b
+                    .l1_tx_to(from, TxKind::Create, U256::ZERO, code, 8_000_000);
+                assert!(self.b.mine_l1(vec![tx], 1)[0].status(), "deploy on L1");
+                address
+            }
+            Layer::L2 => {
+                let address = account.address.create(self.b.l2.nonce(account.address));
+                let tx = self.l2_tx(account, TxKind::Create, U256::ZERO, code, 8_000_000);
+                assert!(self.l2(vec![tx])[0].status(), "deploy on L2");
+                address
+            }
+        }
+    }
+
+    /// Mints `amount` of test token `token` on L1 to dev account `owner`, who lets the L1 bridge
+    /// take all of it.
+    fn mint_for_l1_bridge(&mut self, token: Address, owner: usize, amount: U256) {
+        let to = dev::accounts()[owner].address;
+        for call in [
+            TestToken::mintCall { to, amount }.abi_encode(),
+            TestToken::approveCall {
+                spender: L1_STANDARD_BRIDGE,
+                amount: U256::MAX,
+            }
+            .abi_encode(),
+        ] {
+            assert!(self.l1(owner, token, U256::ZERO, call).status());
+        }
+    }
+
+    /// A view call on `layer`'s newest state.
+    fn view<C: SolCall>(&self, layer: Layer, to: Address, call: C) -> C::Return {
+        let chain = match layer {
+            Layer::L1 => &self.b.l1,
+            Layer::L2 => &self.b.l2,
+        };
+        let reader = chain.storage.read().unwrap();
+        let parent = chain.head();
+        let attrs = BlockAttributes {
+            timestamp: parent.timestamp + 1,
+            beneficiary: Address::ZERO,
+            prev_randao: B256::ZERO,
+        };
+        let caller = &dev::accounts()[9];
+        let tx = caller.sign(TxEip1559 {
+            chain_id: chain.config.chain_id,
+            nonce: chain.nonce(caller.address),
+            gas_limit: 1_000_000,
+            max_fee_per_gas: 200_000_000_000,
+            to: TxKind::Call(to),
+            input: call.abi_encode().into(),
+            ..Default::default()
+        });
+        let outcome = Executor::new(
+            &reader,
+            LatestState(&reader),
+            &chain.config,
+            &parent,
+            &attrs,
+        )
+        .execute(tx, caller.address)
+        .unwrap();
+        assert!(outcome.result.is_success(), "{:?}", outcome.result);
+        C::abi_decode_returns(outcome.result.output().unwrap()).unwrap()
+    }
+
+    /// Proposes outputs over every L2 block so far, lets the window pass, and relays every message
+    /// in flight to L1 through the L1 messenger (anything else through the Portal), from dev
+    /// account `relayer`; each one's receipt.
+    fn relay_to_l1(&mut self, relayer: usize) -> Vec<Receipt> {
+        self.final_proofs()
+            .iter()
+            .map(|proof| {
+                let (to, calldata) = proof.call();
+                self.l1(relayer, to, U256::ZERO, calldata.to_vec())
+            })
+            .collect()
+    }
+
+    /// Proposes outputs over every L2 block so far and lets the window pass; the proofs of every
+    /// withdrawal in flight against the newest output, which takes them off `to_l1`.
+    fn final_proofs(&mut self) -> Vec<tandem_rollup::withdrawals::WithdrawalProof> {
+        // Outputs cover whole intervals: empty L2 blocks until the last message is covered.
+        while !self
+            .b
+            .l2
+            .head()
+            .number
+            .is_multiple_of(crate::bridge::INTERVAL)
+        {
+            self.l2(Vec::new());
+        }
+        self.b.propose();
+        self.b.mine_l1(Vec::new(), WINDOW + 1);
+        let index = self.b.output_count() - 1;
+        let last = self.b.proposed_to;
+        std::mem::take(&mut self.to_l1)
+            .iter()
+            .map(|w| self.b.proof(w, index, last))
+            .collect()
+    }
+}
+
+/// The `relayMessage` call of a sent message carrying `value`, and its hash.
+fn relay_call(e: &ICrossDomainMessenger::SentMessage, value: U256) -> (B256, Vec<u8>) {
+    let call = ICrossDomainMessenger::relayMessageCall {
+        nonce: e.messageNonce,
+        sender: e.sender,
+        target: e.target,
+        value,
+        minGasLimit: e.gasLimit,
+        message: e.message.clone(),
+    }
+    .abi_encode();
+    (keccak256(&call), call)
+}
+
+fn events<E: SolEvent>(receipts: &[Receipt], address: Address) -> Vec<E> {
+    receipts
+        .iter()
+        .flat_map(|r| r.logs().to_vec())
+        .filter(|log| log.address == address)
+        .filter_map(|log| E::decode_log_data(&log.data).ok())
+        .collect()
+}
+
+fn set(value: u64, work: u64) -> Bytes {
+    MessageReceiver::setCall {
+        value_: U256::from(value),
+        work: U256::from(work),
+    }
+    .abi_encode()
+    .into()
+}
+
+fn send(messenger: Address, target: Address, message: Bytes, min_gas: u32) -> Vec<u8> {
+    MessageSender::sendCall {
+        messenger,
+        target,
+        message,
+        minGasLimit: min_gas,
+    }
+    .abi_encode()
+}
+
+#[test]
+fn messages_call_contracts_both_ways_and_a_failed_one_is_relayed_again_once() {
+    let mut m = Messages::new();
+    let l1_sender = m.deploy(Layer::L1, 0, creation("MessageSender"));
+    let l2_sender = m.deploy(Layer::L2, 0, creation("MessageSender"));
+    let receiver = |m: &mut Messages, layer, messenger, trusted| {
+        let mut code = creation("MessageReceiver");
+        code.extend((messenger, trusted).abi_encode_params());
+        m.deploy(layer, 0, code)
+    };
+    let l2_receiver = receiver(&mut m, Layer::L2, L2_MESSENGER, l1_sender);
+    let l1_receiver = receiver(&mut m, Layer::L1, L1_MESSENGER, l2_sender);
+
+    // L1 to L2, with ETH: relayed by its deposit, as from the L1 contract that sent it.
+    let r = m.l1(
+        1,
+        l1_sender,
+        eth(500),
+        send(L1_MESSENGER, l2_receiver, set(42, 0), 100_000),
+    );
+    assert!(r.status());
+    let receipts = m.l2(Vec::new());
+    assert!(receipts.iter().all(|r| r.status()));
+    assert_eq!(
+        events::<ICrossDomainMessenger::RelayedMessage>(&receipts, L2_MESSENGER).len(),
+        1
+    );
+    let value = |m: &Messages, layer, at| m.view(layer, at, MessageReceiver::valueCall {});
+    assert_eq!(value(&m, Layer::L2, l2_receiver), U256::from(42));
+    assert_eq!(
+        m.view(Layer::L2, l2_receiver, MessageReceiver::receivedCall {}),
+        eth(500)
+    );
+    assert_eq!(m.b.l2.balance(L2_MESSENGER), U256::ZERO);
+
+    // A sender the receiver does not trust: the call fails, the message is recorded as failed.
+    let r = m.l1(
+        2,
+        L1_MESSENGER,
+        U256::ZERO,
+        ICrossDomainMessenger::sendMessageCall {
+            target: l2_receiver,
+            message: set(13, 0),
+            minGasLimit: 100_000,
+        }
+        .abi_encode(),
+    );
+    assert!(r.status());
+    let receipts = m.l2(Vec::new());
+    assert_eq!(
+        events::<ICrossDomainMessenger::FailedRelayedMessage>(&receipts, L2_MESSENGER).len(),
+        1
+    );
+    assert_eq!(value(&m, Layer::L2, l2_receiver), U256::from(42));
+
+    // Too little gas for its work: failed, with its ETH kept by the messenger.
+    let r = m.l1(
+        1,
+        l1_sender,
+        eth(30),
+        send(L1_MESSENGER, l2_receiver, set(7, 100), 50_000),
+    );
+    let sent = events::<ICrossDomainMessenger::SentMessage>(std::slice::from_ref(&r), L1_MESSENGER);
+    assert_eq!(sent.len(), 1);
+    let (hash, replay) = relay_call(&sent[0], eth(30));
+    let receipts = m.l2(Vec::new());
+    let failed = events::<ICrossDomainMessenger::FailedRelayedMessage>(&receipts, L2_MESSENGER);
+    assert_eq!(
+        failed.iter().map(|e| e.msgHash).collect::<Vec<_>>(),
+        vec![hash]
+    );
+    assert_eq!(value(&m, Layer::L2, l2_receiver), U256::from(42));
+    assert_eq!(m.b.l2.balance(L2_MESSENGER), eth(30));
+    // Relayed again by anyone with enough gas: it succeeds, once.
+    let relayer = &dev::accounts()[5];
+    let tx = m.l2_tx(
+        relayer,
+        TxKind::Call(L2_MESSENGER),
+        U256::ZERO,
+        replay.clone(),
+        5_000_000,
+    );
+    let receipts = m.l2(vec![tx]);
+    assert!(receipts[0].status());
+    assert_eq!(
+        events::<ICrossDomainMessenger::RelayedMessage>(&receipts, L2_MESSENGER).len(),
+        1
+    );
+    assert_eq!(value(&m, Layer::L2, l2_receiver), U256::from(7));
+    assert_eq!(
+        m.view(Layer::L2, l2_receiver, MessageReceiver::receivedCall {}),
+        eth(530)
+    );
+    assert_eq!(m.b.l2.balance(L2_MESSENGER), U256::ZERO);
+    // A third relay is refused, and changes nothing.
+    let calls = m.view(Layer::L2, l2_receiver, MessageReceiver::callsCall {});
+    let tx = m.l2_tx(
+        relayer,
+        TxKind::Call(L2_MESSENGER),
+        U256::ZERO,
+        replay,
+        5_000_000,
+    );
+    assert!(!m.l2(vec![tx])[0].status());
+    assert_eq!(
+        m.view(Layer::L2, l2_receiver, MessageReceiver::callsCall {}),
+        calls
+    );
+    // A message never sent cannot be relayed; nor can anyone but the messenger call the receiver.
+    let forged = ICrossDomainMessenger::relayMessageCall {
+        nonce: U256::from(1) << 240 | U256::from(77),
+        sender: l1_sender,
+        target: l2_receiver,
+        value: U256::ZERO,
+        minGasLimit: U256::from(100_000),
+        message: set(666, 0),
+    }
+    .abi_encode();
+    let tx = m.l2_tx(
+        relayer,
+        TxKind::Call(L2_MESSENGER),
+        U256::ZERO,
+        forged,
+        1_000_000,
+    );
+    let direct = m.l2_tx(
+        &dev::accounts()[6],
+        TxKind::Call(l2_receiver),
+        U256::ZERO,
+        set(666, 0).to_vec(),
+        1_000_000,
+    );
+    let receipts = m.l2(vec![tx, direct]);
+    assert!(!receipts[0].status() && !receipts[1].status());
+    assert_eq!(value(&m, Layer::L2, l2_receiver), U256::from(7));
+
+    // L2 to L1, with ETH: a withdrawal from the L2 messenger, relayed on L1 once its output is final.
+    let user = &dev::accounts()[3];
+    let tx = m.l2_tx(
+        user,
+        TxKind::Call(l2_sender),
+        eth(100),
+        send(L2_MESSENGER, l1_receiver, set(99, 0), 100_000),
+        1_000_000,
+    );
+    assert!(m.l2(vec![tx])[0].status());
+    assert_eq!(m.to_l1.len(), 1);
+    let message = m.to_l1[0].clone();
+    assert_eq!(
+        (message.sender, message.target, message.value),
+        (L2_MESSENGER, L1_MESSENGER, eth(100))
+    );
+    // Nobody but the L1 messenger can take it from the Portal, even with a valid proof.
+    let receipts = m.relay_to_l1(4);
+    assert!(receipts[0].status(), "relayed on L1");
+    assert_eq!(value(&m, Layer::L1, l1_receiver), U256::from(99));
+    assert_eq!(
+        m.view(Layer::L1, l1_receiver, MessageReceiver::receivedCall {}),
+        eth(100)
+    );
+    assert_eq!(m.b.l1.balance(L1_MESSENGER), U256::ZERO);
+    let index = m.b.output_count() - 1;
+    let proof = m.b.proof(&message, index, m.b.proposed_to);
+    // Twice: refused (the Portal paid it once).
+    let (to, calldata) = proof.call();
+    assert!(!m.l1(4, to, U256::ZERO, calldata.to_vec()).status());
+    // Another message: taken straight to the Portal with a valid proof, it is refused (only the
+    // target's own call takes a withdrawal with data), and the messenger still relays it.
+    let tx = m.l2_tx(
+        user,
+        TxKind::Call(l2_sender),
+        U256::ZERO,
+        send(L2_MESSENGER, l1_receiver, set(100, 0), 100_000),
+        1_000_000,
+    );
+    assert!(m.l2(vec![tx])[0].status());
+    let proofs = m.final_proofs();
+    assert!(
+        !m.l1(4, system::PORTAL, U256::ZERO, proofs[0].calldata().to_vec())
+            .status()
+    );
+    assert_eq!(value(&m, Layer::L1, l1_receiver), U256::from(99));
+    let (to, calldata) = proofs[0].call();
+    assert!(m.l1(4, to, U256::ZERO, calldata.to_vec()).status());
+    assert_eq!(value(&m, Layer::L1, l1_receiver), U256::from(100));
+    assert_eq!(
+        m.view(Layer::L1, l1_receiver, MessageReceiver::callsCall {}),
+        U256::from(2)
+    );
+    // A withdrawal to the L1 messenger from anyone but the L2 messenger forges nothing.
+    let forged = IL2ToL1MessagePasser::initiateWithdrawalCall {
+        to: L1_MESSENGER,
+        gasLimit: 100_000,
+        data: ICrossDomainMessenger::relayMessageCall {
+            nonce: U256::from(1) << 240 | U256::from(5),
+            sender: l2_sender,
+            target: l1_receiver,
+            value: U256::ZERO,
+            minGasLimit: U256::from(100_000),
+            message: set(666, 0),
+        }
+        .abi_encode()
+        .into(),
+    }
+    .abi_encode();
+    let tx = m.l2_tx(
+        user,
+        TxKind::Call(system::L2_TO_L1_MESSAGE_PASSER),
+        U256::ZERO,
+        forged,
+        1_000_000,
+    );
+    assert!(m.l2(vec![tx])[0].status());
+    let proofs = m.final_proofs();
+    let (to, calldata) = proofs[0].call();
+    assert_eq!(
+        to,
+        system::PORTAL,
+        "not a message: the Portal's, which only the target may take"
+    );
+    assert!(!m.l1(4, to, U256::ZERO, calldata.to_vec()).status());
+    let mut relay = IL1CrossDomainMessenger::relayMessageWithProofCall::SELECTOR.to_vec();
+    relay.extend_from_slice(&calldata[4..]);
+    assert!(!m.l1(4, L1_MESSENGER, U256::ZERO, relay).status());
+    assert_eq!(value(&m, Layer::L1, l1_receiver), U256::from(100));
+}
+
+#[test]
+fn a_token_crosses_both_ways_with_exact_balances_and_its_metadata() {
+    let mut m = Messages::new();
+    let token = |m: &mut Messages, layer, name: &str, symbol: &str, decimals: u8, fee: u64| {
+        let mut code = creation("TestToken");
+        code.extend(alloy_sol_types::SolConstructor::abi_encode(
+            &TestToken::constructorCall {
+                name_: name.to_string(),
+                symbol_: symbol.to_string(),
+                decimals_: decimals,
+                feePerMille_: U256::from(fee),
+            },
+        ));
+        m.deploy(layer, 0, code)
+    };
+    let l1_token = token(&mut m, Layer::L1, "Tandem Test", "TT", 6, 0);
+    let owner = dev::accounts()[0].address;
+    let holder = fresh(1);
+    let friend = fresh(2);
+    let balance = |m: &Messages, layer, token, who| {
+        m.view(layer, token, TestToken::balanceOfCall { owner: who })
+    };
+    m.mint_for_l1_bridge(l1_token, 0, U256::from(1_000_000));
+    // ETH for the L2 holders' gas.
+    m.b.fund(&[holder.address, friend.address], eth(100));
+
+    // Deposit: locked on L1, minted on L2 as the bridge's representation, metadata copied.
+    let r = m.l1(
+        0,
+        L1_STANDARD_BRIDGE,
+        U256::ZERO,
+        IStandardBridge::bridgeERC20ToCall {
+            localToken: l1_token,
+            to: holder.address,
+            amount: U256::from(600_000),
+            minGasLimit: 1_500_000,
+        }
+        .abi_encode(),
+    );
+    assert!(r.status());
+    let initiated = events::<IStandardBridge::ERC20BridgeInitiated>(
+        std::slice::from_ref(&r),
+        L1_STANDARD_BRIDGE,
+    );
+    let l2_token = m.view(
+        Layer::L2,
+        L2_STANDARD_BRIDGE,
+        IStandardBridge::representationOfCall {
+            nativeToken: l1_token,
+        },
+    );
+    assert_eq!(initiated[0].remoteToken, l2_token);
+    let receipts = m.l2(Vec::new());
+    assert!(receipts.iter().all(|r| r.status()));
+    assert_eq!(
+        events::<IStandardBridge::RepresentationCreated>(&receipts, L2_STANDARD_BRIDGE).len(),
+        1
+    );
+    assert_eq!(balance(&m, Layer::L1, l1_token, owner), U256::from(400_000));
+    assert_eq!(
+        m.view(
+            Layer::L1,
+            L1_STANDARD_BRIDGE,
+            IStandardBridge::lockedCall { token: l1_token }
+        ),
+        U256::from(600_000)
+    );
+    assert_eq!(
+        balance(&m, Layer::L1, l1_token, L1_STANDARD_BRIDGE),
+        U256::from(600_000)
+    );
+    assert_eq!(
+        balance(&m, Layer::L2, l2_token, holder.address),
+        U256::from(600_000)
+    );
+    assert_eq!(
+        m.view(Layer::L2, l2_token, TestToken::nameCall {}),
+        "Tandem Test"
+    );
+    assert_eq!(m.view(Layer::L2, l2_token, TestToken::symbolCall {}), "TT");
+    assert_eq!(m.view(Layer::L2, l2_token, TestToken::decimalsCall {}), 6);
+    assert_eq!(
+        m.view(
+            Layer::L2,
+            L2_STANDARD_BRIDGE,
+            IStandardBridge::nativeOfCall { token: l2_token }
+        ),
+        l1_token
+    );
+
+    // Transferred on L2, then withdrawn by the friend to the owner on L1: burnt, then released.
+    let tx = m.l2_tx(
+        &holder,
+        TxKind::Call(l2_token),
+        U256::ZERO,
+        TestToken::transferCall {
+            to: friend.address,
+            amount: U256::from(250_000),
+        }
+        .abi_encode(),
+        200_000,
+    );
+    assert!(m.l2(vec![tx])[0].status());
+    let tx = m.l2_tx(
+        &friend,
+        TxKind::Call(L2_STANDARD_BRIDGE),
+        U256::ZERO,
+        IStandardBridge::bridgeERC20ToCall {
+            localToken: l2_token,
+            to: owner,
+            amount: U256::from(100_000),
+            minGasLimit: 200_000,
+        }
+        .abi_encode(),
+        1_000_000,
+    );
+    assert!(m.l2(vec![tx])[0].status());
+    assert_eq!(
+        balance(&m, Layer::L2, l2_token, friend.address),
+        U256::from(150_000)
+    );
+    assert_eq!(
+        m.view(Layer::L2, l2_token, TestToken::totalSupplyCall {}),
+        U256::from(500_000)
+    );
+    // Before the window passes nothing is released; after it, exactly the amount.
+    assert_eq!(balance(&m, Layer::L1, l1_token, owner), U256::from(400_000));
+    let receipts = m.relay_to_l1(4);
+    assert!(receipts.iter().all(|r| r.status()));
+    assert_eq!(
+        events::<ICrossDomainMessenger::RelayedMessage>(&receipts, L1_MESSENGER).len(),
+        1
+    );
+    assert_eq!(balance(&m, Layer::L1, l1_token, owner), U256::from(500_000));
+    assert_eq!(
+        m.view(
+            Layer::L1,
+            L1_STANDARD_BRIDGE,
+            IStandardBridge::lockedCall { token: l1_token }
+        ),
+        U256::from(500_000)
+    );
+
+    // A fee-on-transfer token is refused, and nothing moves.
+    let fee_token = token(&mut m, Layer::L1, "Fee", "FEE", 18, 10);
+    m.mint_for_l1_bridge(fee_token, 0, U256::from(1_000));
+    let r = m.l1(
+        0,
+        L1_STANDARD_BRIDGE,
+        U256::ZERO,
+        IStandardBridge::bridgeERC20Call {
+            localToken: fee_token,
+            amount: U256::from(1_000),
+            minGasLimit: 1_500_000,
+        }
+        .abi_encode(),
+    );
+    assert!(!r.status());
+    assert_eq!(balance(&m, Layer::L1, fee_token, owner), U256::from(1_000));
+
+    // A token native to L2 goes to L1 the same way, and comes back.
+    let l2_native = token(&mut m, Layer::L2, "Made on L2", "L2T", 18, 0);
+    let l2_owner = &dev::accounts()[0];
+    for (to, call) in [
+        (
+            l2_native,
+            TestToken::mintCall {
+                to: l2_owner.address,
+                amount: U256::from(9_000),
+            }
+            .abi_encode(),
+        ),
+        (
+            l2_native,
+            TestToken::approveCall {
+                spender: L2_STANDARD_BRIDGE,
+                amount: U256::MAX,
+            }
+            .abi_encode(),
+        ),
+        (
+            L2_STANDARD_BRIDGE,
+            IStandardBridge::bridgeERC20ToCall {
+                localToken: l2_native,
+                to: owner,
+                amount: U256::from(4_000),
+                minGasLimit: 1_500_000,
+            }
+            .abi_encode(),
+        ),
+    ] {
+        let tx = m.l2_tx(l2_owner, TxKind::Call(to), U256::ZERO, call, 2_000_000);
+        assert!(m.l2(vec![tx])[0].status());
+    }
+    let receipts = m.relay_to_l1(4);
+    assert!(receipts.iter().all(|r| r.status()));
+    let l1_representation = m.view(
+        Layer::L1,
+        L1_STANDARD_BRIDGE,
+        IStandardBridge::representationOfCall {
+            nativeToken: l2_native,
+        },
+    );
+    assert_eq!(
+        balance(&m, Layer::L1, l1_representation, owner),
+        U256::from(4_000)
+    );
+    assert_eq!(
+        m.view(Layer::L1, l1_representation, TestToken::symbolCall {}),
+        "L2T"
+    );
+    assert_eq!(
+        m.view(
+            Layer::L2,
+            L2_STANDARD_BRIDGE,
+            IStandardBridge::lockedCall { token: l2_native }
+        ),
+        U256::from(4_000)
+    );
+    let r = m.l1(
+        0,
+        L1_STANDARD_BRIDGE,
+        U256::ZERO,
+        IStandardBridge::bridgeERC20ToCall {
+            localToken: l1_representation,
+            to: friend.address,
+            amount: U256::from(1_500),
+            minGasLimit: 200_000,
+        }
+        .abi_encode(),
+    );
+    assert!(r.status());
+    assert!(m.l2(Vec::new()).iter().all(|r| r.status()));
+    assert_eq!(
+        balance(&m, Layer::L2, l2_native, friend.address),
+        U256::from(1_500)
+    );
+    assert_eq!(
+        balance(&m, Layer::L1, l1_representation, owner),
+        U256::from(2_500)
+    );
+    assert_eq!(
+        m.view(
+            Layer::L2,
+            L2_STANDARD_BRIDGE,
+            IStandardBridge::lockedCall { token: l2_native }
+        ),
+        U256::from(2_500)
+    );
+}
