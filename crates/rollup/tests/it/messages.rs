@@ -59,6 +59,15 @@ enum Layer {
     L2,
 }
 
+impl Layer {
+    fn other(self) -> Self {
+        match self {
+            Layer::L1 => Layer::L2,
+            Layer::L2 => Layer::L1,
+        }
+    }
+}
+
 /// What a test sees of the bridge: the harness, and the messages in flight to L1.
 struct Messages {
     b: Bridge,
@@ -741,4 +750,476 @@ fn a_token_crosses_both_ways_with_exact_balances_and_its_metadata() {
         ),
         U256::from(2_500)
     );
+}
+
+/// A message sent and what became of it on the other layer.
+#[derive(Debug, Clone)]
+struct Sent {
+    /// Where it is relayed.
+    to: Layer,
+    /// Its `relayMessage` call (hash and calldata).
+    hash: B256,
+    relay: Vec<u8>,
+    value: U256,
+    /// A token move it carries: (the native token's layer, the native token, amount). A token
+    /// and another on the other layer may share an address (the same deployer and nonce).
+    token: Option<(Layer, Address, U256)>,
+    /// Relayed successfully.
+    done: bool,
+    /// Failed at least once.
+    failed: bool,
+}
+
+/// Every message a receipt's `SentMessage` events announce (with their `SentMessageExtension1`
+/// values), and the token moves the bridge's events say they carry.
+fn sent_in(receipts: &[Receipt], from: Layer) -> Vec<Sent> {
+    let (messenger, bridge) = match from {
+        Layer::L1 => (L1_MESSENGER, L1_STANDARD_BRIDGE),
+        Layer::L2 => (L2_MESSENGER, L2_STANDARD_BRIDGE),
+    };
+    let mut sent = Vec::new();
+    for receipt in receipts {
+        let logs = receipt.logs();
+        for (i, log) in logs.iter().enumerate() {
+            if log.address != messenger {
+                continue;
+            }
+            let Ok(e) = ICrossDomainMessenger::SentMessage::decode_log_data(&log.data) else {
+                continue;
+            };
+            let value =
+                ICrossDomainMessenger::SentMessageExtension1::decode_log_data(&logs[i + 1].data)
+                    .unwrap()
+                    .value;
+            let (hash, relay) = relay_call(&e, value);
+            let token = logs[i + 1..]
+                .iter()
+                .filter(|l| l.address == bridge)
+                .find_map(|l| IStandardBridge::ERC20BridgeInitiated::decode_log_data(&l.data).ok())
+                .filter(|_| e.sender == bridge)
+                .map(|t| (t, e.message.clone()));
+            let token = token.map(|(t, message)| {
+                // The native token: the one locked here (a finalizeMint), or the one a burn
+                // releases there.
+                match IStandardBridge::finalizeMintCall::abi_decode(&message) {
+                    Ok(mint) => (from, mint.nativeToken, t.amount),
+                    Err(_) => {
+                        let release =
+                            IStandardBridge::finalizeReleaseCall::abi_decode(&message).unwrap();
+                        (from.other(), release.nativeToken, t.amount)
+                    }
+                }
+            });
+            let to = from.other();
+            sent.push(Sent {
+                to,
+                hash,
+                relay,
+                value,
+                token,
+                done: false,
+                failed: false,
+            });
+        }
+    }
+    sent
+}
+
+/// Many messages and token moves in both directions, some short of gas or relayed short of gas,
+/// replayed at random; after every round: each token locked on its native layer equals its
+/// representation's supply on the other plus what is in flight, ETH is conserved through the
+/// Portal and the messengers, and every message succeeded once (as the messengers record it) or
+/// is still pending or failed.
+#[test]
+fn random_messages_and_token_moves_conserve_and_relay_each_message_once() {
+    for seed in 1..=3u64 {
+        random_bridge_run(seed);
+    }
+}
+
+fn random_bridge_run(seed: u64) {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut m = Messages::new();
+    let users = [0usize, 1, 2, 3];
+    let l1_sender = m.deploy(Layer::L1, 0, creation("MessageSender"));
+    let l2_sender = m.deploy(Layer::L2, 0, creation("MessageSender"));
+    let receiver = |m: &mut Messages, layer, messenger, trusted| {
+        let mut code = creation("MessageReceiver");
+        code.extend((messenger, trusted).abi_encode_params());
+        m.deploy(layer, 0, code)
+    };
+    let l2_receiver = receiver(&mut m, Layer::L2, L2_MESSENGER, l1_sender);
+    let l1_receiver = receiver(&mut m, Layer::L1, L1_MESSENGER, l2_sender);
+    let token = |m: &mut Messages, layer, symbol: &str| {
+        let mut code = creation("TestToken");
+        code.extend(alloy_sol_types::SolConstructor::abi_encode(
+            &TestToken::constructorCall {
+                name_: format!("{symbol} token"),
+                symbol_: symbol.to_string(),
+                decimals_: 18,
+                feePerMille_: U256::ZERO,
+            },
+        ));
+        m.deploy(layer, 0, code)
+    };
+    let l1_native = token(&mut m, Layer::L1, "ONE");
+    let l2_native = token(&mut m, Layer::L2, "TWO");
+    for &user in &users {
+        m.mint_for_l1_bridge(l1_native, user, U256::from(1_000_000));
+        let account = &dev::accounts()[user];
+        for call in [
+            TestToken::mintCall {
+                to: account.address,
+                amount: U256::from(1_000_000),
+            }
+            .abi_encode(),
+            TestToken::approveCall {
+                spender: L2_STANDARD_BRIDGE,
+                amount: U256::MAX,
+            }
+            .abi_encode(),
+        ] {
+            let tx = m.l2_tx(account, TxKind::Call(l2_native), U256::ZERO, call, 200_000);
+            assert!(m.l2(vec![tx])[0].status());
+        }
+    }
+    // Each native token's representation on the other layer.
+    let l2_rep = m.view(
+        Layer::L2,
+        L2_STANDARD_BRIDGE,
+        IStandardBridge::representationOfCall {
+            nativeToken: l1_native,
+        },
+    );
+    let l1_rep = m.view(
+        Layer::L1,
+        L1_STANDARD_BRIDGE,
+        IStandardBridge::representationOfCall {
+            nativeToken: l2_native,
+        },
+    );
+    // A representation exists from its first mint on.
+    let deployed = |m: &Messages, layer, token: Address| {
+        let chain = match layer {
+            Layer::L1 => &m.b.l1,
+            Layer::L2 => &m.b.l2,
+        };
+        let account = chain.storage.read().unwrap().account(token).unwrap();
+        account.is_some_and(|a| a.code_hash != alloy_primitives::KECCAK256_EMPTY)
+    };
+    let balance_of = |m: &Messages, layer, token: Address, who| {
+        if !deployed(m, layer, token) {
+            return U256::ZERO;
+        }
+        m.view(layer, token, TestToken::balanceOfCall { owner: who })
+    };
+    let supply = |m: &Messages, layer, token| {
+        if !deployed(m, layer, token) {
+            return U256::ZERO;
+        }
+        m.view(layer, token, TestToken::totalSupplyCall {})
+    };
+
+    let mut sent: Vec<Sent> = Vec::new();
+    // ETH into and out of the Portal, from its events.
+    let (mut deposited, mut paid) = (U256::ZERO, U256::ZERO);
+    let mut relayed_seen = std::collections::HashSet::new();
+    let mut proofs: Vec<tandem_rollup::withdrawals::WithdrawalProof> = Vec::new();
+    for round in 0..10 {
+        // L1: token moves and messages.
+        for _ in 0..rng.random_range(1..4) {
+            let user = users[rng.random_range(0..users.len())];
+            let address = dev::accounts()[user].address;
+            let min_gas = if rng.random_bool(0.2) {
+                30_000
+            } else {
+                1_500_000
+            };
+            let (to, value, call) = match rng.random_range(0..3) {
+                0 => (
+                    L1_STANDARD_BRIDGE,
+                    U256::ZERO,
+                    IStandardBridge::bridgeERC20ToCall {
+                        localToken: l1_native,
+                        to: address,
+                        amount: U256::from(rng.random_range(1..50_000u64)),
+                        minGasLimit: min_gas,
+                    }
+                    .abi_encode(),
+                ),
+                1 => {
+                    let have = balance_of(&m, Layer::L1, l1_rep, address);
+                    if have.is_zero() {
+                        continue;
+                    }
+                    (
+                        L1_STANDARD_BRIDGE,
+                        U256::ZERO,
+                        IStandardBridge::bridgeERC20ToCall {
+                            localToken: l1_rep,
+                            to: address,
+                            amount: have / U256::from(rng.random_range(1..4u64)),
+                            minGasLimit: min_gas.min(300_000),
+                        }
+                        .abi_encode(),
+                    )
+                }
+                _ => {
+                    let work = if rng.random_bool(0.5) { 0 } else { 40 };
+                    (
+                        l1_sender,
+                        eth(rng.random_range(0..50)),
+                        send(L1_MESSENGER, l2_receiver, set(round, work), min_gas),
+                    )
+                }
+            };
+            let receipt = m.l1(user, to, value, call);
+            assert!(receipt.status(), "seed {seed} round {round}: an L1 send");
+            deposited += events::<tandem_execution::system::IPortal::TransactionDeposited>(
+                std::slice::from_ref(&receipt),
+                system::PORTAL,
+            )
+            .iter()
+            .map(|e| e.mint)
+            .sum::<U256>();
+            sent.extend(sent_in(std::slice::from_ref(&receipt), Layer::L1));
+        }
+        // L2: the deposits relay, then token moves, messages and replays.
+        for _ in 0..2 {
+            let mut txs = Vec::new();
+            for &user in &users {
+                if !rng.random_bool(0.6) {
+                    continue;
+                }
+                let account = &dev::accounts()[user];
+                let min_gas = if rng.random_bool(0.2) {
+                    30_000
+                } else {
+                    1_500_000
+                };
+                let (to, value, call) = match rng.random_range(0..4) {
+                    0 => (
+                        L2_STANDARD_BRIDGE,
+                        U256::ZERO,
+                        IStandardBridge::bridgeERC20ToCall {
+                            localToken: l2_native,
+                            to: account.address,
+                            amount: U256::from(rng.random_range(1..50_000u64)),
+                            minGasLimit: min_gas,
+                        }
+                        .abi_encode(),
+                    ),
+                    1 => {
+                        let have = balance_of(&m, Layer::L2, l2_rep, account.address);
+                        if have.is_zero() {
+                            continue;
+                        }
+                        (
+                            L2_STANDARD_BRIDGE,
+                            U256::ZERO,
+                            IStandardBridge::bridgeERC20ToCall {
+                                localToken: l2_rep,
+                                to: account.address,
+                                amount: have / U256::from(rng.random_range(1..4u64)),
+                                minGasLimit: min_gas.min(300_000),
+                            }
+                            .abi_encode(),
+                        )
+                    }
+                    2 => {
+                        let work = if rng.random_bool(0.5) { 0 } else { 40 };
+                        (
+                            l2_sender,
+                            eth(rng.random_range(0..5)),
+                            send(L2_MESSENGER, l1_receiver, set(round, work), min_gas),
+                        )
+                    }
+                    _ => {
+                        // Replay a message to L2 (failed, done, or not delivered yet).
+                        let to_l2: Vec<&Sent> = sent.iter().filter(|s| s.to == Layer::L2).collect();
+                        if to_l2.is_empty() {
+                            continue;
+                        }
+                        let s = to_l2[rng.random_range(0..to_l2.len())];
+                        (L2_MESSENGER, U256::ZERO, s.relay.clone())
+                    }
+                };
+                txs.push(m.l2_tx(account, TxKind::Call(to), value, call, 5_000_000));
+            }
+            let receipts = m.l2(txs);
+            sent.extend(sent_in(&receipts, Layer::L2));
+            observe(&mut sent, &mut relayed_seen, &receipts, L2_MESSENGER, seed);
+        }
+        // Every other round: outputs, the window, and relays on L1, some short of gas.
+        if round % 2 == 1 {
+            proofs.extend(m.final_proofs());
+            let mut left = Vec::new();
+            for proof in std::mem::take(&mut proofs) {
+                let (to, calldata) = proof.call();
+                let gas = if rng.random_bool(0.25) {
+                    420_000
+                } else {
+                    8_000_000
+                };
+                let relayer = users[rng.random_range(0..users.len())];
+                let tx = m.b.l1_tx_to(
+                    relayer,
+                    TxKind::Call(to),
+                    U256::ZERO,
+                    calldata.to_vec(),
+                    gas,
+                );
+                let receipt = m.b.mine_l1(vec![tx], 1).remove(0);
+                if receipt.status() {
+                    paid += proof.withdrawal.value;
+                } else {
+                    left.push(proof); // out of gas before the Portal's record: try again later
+                }
+                observe(
+                    &mut sent,
+                    &mut relayed_seen,
+                    std::slice::from_ref(&receipt),
+                    L1_MESSENGER,
+                    seed,
+                );
+            }
+            proofs = left;
+            // Replays on L1 of messages that failed there.
+            let failed: Vec<Sent> = sent
+                .iter()
+                .filter(|s| s.to == Layer::L1 && !s.done)
+                .cloned()
+                .collect();
+            for s in failed.iter().take(2) {
+                let delivered = m.view(
+                    Layer::L1,
+                    L1_MESSENGER,
+                    ICrossDomainMessenger::failedMessagesCall { msgHash: s.hash },
+                );
+                let receipt = m.l1(users[0], L1_MESSENGER, U256::ZERO, s.relay.clone());
+                assert_eq!(
+                    receipt.status(),
+                    delivered,
+                    "seed {seed}: only a failed message replays"
+                );
+                observe(
+                    &mut sent,
+                    &mut relayed_seen,
+                    std::slice::from_ref(&receipt),
+                    L1_MESSENGER,
+                    seed,
+                );
+            }
+        }
+
+        // Tokens: locked on the native layer = the representation's supply + what is in flight.
+        for (native_layer, native, bridge, rep_layer, rep) in [
+            (Layer::L1, l1_native, L1_STANDARD_BRIDGE, Layer::L2, l2_rep),
+            (Layer::L2, l2_native, L2_STANDARD_BRIDGE, Layer::L1, l1_rep),
+        ] {
+            let locked = m.view(
+                native_layer,
+                bridge,
+                IStandardBridge::lockedCall { token: native },
+            );
+            assert_eq!(
+                locked,
+                balance_of(&m, native_layer, native, bridge),
+                "seed {seed} round {round}: the bridge holds what it locked"
+            );
+            let in_flight: U256 = sent
+                .iter()
+                .filter(|s| !s.done)
+                .filter_map(|s| s.token)
+                .filter(|(layer, token, _)| (*layer, *token) == (native_layer, native))
+                .map(|(_, _, amount)| amount)
+                .sum();
+            assert_eq!(
+                locked,
+                supply(&m, rep_layer, rep) + in_flight,
+                "seed {seed} round {round}: {native} locked vs minted"
+            );
+        }
+        // ETH: the Portal holds deposits less payouts; each messenger what its failed messages carry.
+        assert_eq!(
+            m.b.l1.balance(system::PORTAL),
+            deposited - paid,
+            "seed {seed} round {round}: Portal"
+        );
+        for (layer, messenger, chain) in [
+            (Layer::L2, L2_MESSENGER, &m.b.l2),
+            (Layer::L1, L1_MESSENGER, &m.b.l1),
+        ] {
+            let held: U256 = sent
+                .iter()
+                .filter(|s| s.to == layer && !s.done)
+                .filter(|s| {
+                    m.view(
+                        layer,
+                        messenger,
+                        ICrossDomainMessenger::failedMessagesCall { msgHash: s.hash },
+                    )
+                })
+                .map(|s| s.value)
+                .sum();
+            assert_eq!(
+                chain.balance(messenger),
+                held,
+                "seed {seed} round {round}: {layer:?} messenger"
+            );
+        }
+        // The messengers agree with what was seen.
+        for s in &sent {
+            let messenger = if s.to == Layer::L1 {
+                L1_MESSENGER
+            } else {
+                L2_MESSENGER
+            };
+            let done = m.view(
+                s.to,
+                messenger,
+                ICrossDomainMessenger::successfulMessagesCall { msgHash: s.hash },
+            );
+            assert_eq!(done, s.done, "seed {seed} round {round}: {s:?}");
+        }
+    }
+    let done = sent.iter().filter(|s| s.done).count();
+    let failed_first = sent.iter().filter(|s| s.failed).count();
+    assert!(
+        done > 10 && failed_first > 2,
+        "seed {seed}: {done} of {} relayed, {failed_first} failed before: a run with both",
+        sent.len()
+    );
+}
+
+/// Marks the messages `receipts` relayed or failed on `messenger`; a message relayed successfully
+/// twice, or failing after it succeeded, fails the test.
+fn observe(
+    sent: &mut [Sent],
+    seen: &mut std::collections::HashSet<B256>,
+    receipts: &[Receipt],
+    messenger: Address,
+    seed: u64,
+) {
+    for e in events::<ICrossDomainMessenger::RelayedMessage>(receipts, messenger) {
+        assert!(
+            seen.insert(e.msgHash),
+            "seed {seed}: {} relayed twice",
+            e.msgHash
+        );
+        let s = sent
+            .iter_mut()
+            .find(|s| s.hash == e.msgHash)
+            .expect("a relayed message was sent");
+        s.done = true;
+    }
+    for e in events::<ICrossDomainMessenger::FailedRelayedMessage>(receipts, messenger) {
+        let s = sent
+            .iter_mut()
+            .find(|s| s.hash == e.msgHash)
+            .expect("a failed message was sent");
+        assert!(!s.done, "seed {seed}: a relayed message failed after");
+        s.failed = true;
+    }
 }
