@@ -12,9 +12,12 @@ pragma solidity ^0.8.20;
 /// output covering it is final, anyone relays it with `relayMessageWithProof`, which has the Portal
 /// check the proof and pay the message's ETH to the L1 messenger.
 ///
-/// A message whose call fails (a revert, or less gas than `minGasLimit` left) is recorded in
-/// `failedMessages` and keeps its ETH in the messenger; anyone may relay it again with
-/// `relayMessage` and more gas. A message succeeds at most once (`successfulMessages`).
+/// A message whose first delivery fails (its call reverts, or less gas than `minGasLimit` is
+/// left) is recorded in `failedMessages` and keeps its ETH in the messenger; anyone may relay it
+/// again with `relayMessage` and more gas, and a replay that fails reverts (so `eth_estimateGas`
+/// finds the gas that delivers it). A message succeeds at most once (`successfulMessages`). The
+/// first delivery on L2 is the deposit, with the gas `baseGas` asked for; on L1 it is
+/// `relayMessageWithProof`, which reverts if given less gas than the withdrawal's `gasLimit`.
 /// Message hash: keccak256(abi.encodeWithSignature("relayMessage(uint256,address,address,uint256,uint256,bytes)",
 /// nonce, sender, target, value, minGasLimit, message)), OP's version-1 hash; nonces carry version 1 in
 /// their top two bytes.

@@ -16,9 +16,6 @@ abstract contract CrossDomainMessenger {
     uint64 internal constant RELAY_CONSTANT_OVERHEAD = 200_000;
     /// Gas per byte of message in a deposit's gas.
     uint64 internal constant RELAY_GAS_PER_BYTE = 16;
-    /// `eth_estimateGas` runs a relay from this origin; a failed call reverts it so the estimate
-    /// covers success (OP Stack's estimation address).
-    address internal constant ESTIMATION_ADDRESS = 0x0000000000000000000000000000000000000001;
 
     mapping(bytes32 => bool) public successfulMessages;
     mapping(bytes32 => bool) public failedMessages;
@@ -108,12 +105,12 @@ abstract contract CrossDomainMessenger {
         );
         require(!successfulMessages[hash], "CrossDomainMessenger: message has already been relayed");
 
-        // Too little gas for the call's minimum, or a relay inside a relay: recorded as failed, so
-        // anyone can relay it again, never lost.
+        // The first delivery with too little gas for the call's minimum, or inside another relay:
+        // recorded as failed, so anyone can relay it again, never lost. A replay just reverts.
         if (!hasMinGas(minGasLimit, RELAY_RESERVED_GAS + RELAY_GAS_CHECK_BUFFER) || relaying != address(0)) {
+            require(first, "CrossDomainMessenger: not enough gas to relay the message");
             failedMessages[hash] = true;
             emit FailedRelayedMessage(hash);
-            if (tx.origin == ESTIMATION_ADDRESS) revert("CrossDomainMessenger: failed to relay message");
             return;
         }
         relaying = sender;
@@ -124,9 +121,10 @@ abstract contract CrossDomainMessenger {
             successfulMessages[hash] = true;
             emit RelayedMessage(hash);
         } else {
+            // A replay whose call fails changes nothing, so a gas estimate finds what succeeds.
+            require(first, "CrossDomainMessenger: the message's call failed");
             failedMessages[hash] = true;
             emit FailedRelayedMessage(hash);
-            if (tx.origin == ESTIMATION_ADDRESS) revert("CrossDomainMessenger: failed to relay message");
         }
     }
 
@@ -192,6 +190,9 @@ contract L1CrossDomainMessenger is CrossDomainMessenger {
             "L1CrossDomainMessenger: not a message"
         );
         require(!proven, "L1CrossDomainMessenger: reentered");
+        // The gas the L2 messenger asked for (the message's minimum and the relay's overhead), so
+        // a relay short of gas reverts and a gas estimate finds what delivers the message.
+        require(gasleft() >= withdrawal.gasLimit, "L1CrossDomainMessenger: less gas than the message asks");
         IPortal(Addresses.PORTAL).finalizeWithdrawal(withdrawal, outputIndex, outputRootProof, withdrawalProof);
         // The L2 messenger built the call; it carries the withdrawal's value.
         proven = true;

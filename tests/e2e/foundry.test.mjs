@@ -131,7 +131,9 @@ for (const target of ['anvil', 'dev']) describe(`Foundry and cast dev methods on
     at('send', '--unlocked', '--from', whale, created.Vault, 'deposit()', '--value', '1ether');
     assert.equal(uint(at('call', created.Vault, 'balanceOf(address)(uint256)', whale)), 10n ** 18n);
     // Locked for an hour: the withdrawal fails (cast says why), until time moves on.
-    assert.throws(() => at('send', '--unlocked', '--from', whale, created.Vault, 'withdraw()'), /Locked\(/);
+    // cast names the error when its signature cache knows it, else gives its selector.
+    const locked = new RegExp(`Locked\\(|${ethers.id('Locked(uint256)').slice(0, 10)}`);
+    assert.throws(() => at('send', '--unlocked', '--from', whale, created.Vault, 'withdraw()'), locked);
     at('rpc', 'evm_increaseTime', '3600');
     at('rpc', 'evm_mine');
     at('send', '--unlocked', '--from', whale, created.Vault, 'withdraw()');

@@ -832,12 +832,18 @@ fn sent_in(receipts: &[Receipt], from: Layer) -> Vec<Sent> {
 /// is still pending or failed.
 #[test]
 fn random_messages_and_token_moves_conserve_and_relay_each_message_once() {
+    let mut failed_first = 0;
     for seed in 1..=3u64 {
-        random_bridge_run(seed);
+        failed_first += random_bridge_run(seed);
     }
+    assert!(
+        failed_first >= 6,
+        "{failed_first} messages failed before they succeeded or stayed failed"
+    );
 }
 
-fn random_bridge_run(seed: u64) {
+/// One seeded run; how many messages failed at least once.
+fn random_bridge_run(seed: u64) -> usize {
     use rand::{Rng, SeedableRng, rngs::StdRng};
     let mut rng = StdRng::seed_from_u64(seed);
     let mut m = Messages::new();
@@ -966,7 +972,12 @@ fn random_bridge_run(seed: u64) {
                     )
                 }
                 _ => {
-                    let work = if rng.random_bool(0.5) { 0 } else { 40 };
+                    // A message short of gas does work its minimum does not cover.
+                    let work = if min_gas < 100_000 {
+                        60
+                    } else {
+                        rng.random_range(0..40)
+                    };
                     (
                         l1_sender,
                         eth(rng.random_range(0..50)),
@@ -1028,7 +1039,11 @@ fn random_bridge_run(seed: u64) {
                         )
                     }
                     2 => {
-                        let work = if rng.random_bool(0.5) { 0 } else { 40 };
+                        let work = if min_gas < 100_000 {
+                            60
+                        } else {
+                            rng.random_range(0..40)
+                        };
                         (
                             l2_sender,
                             eth(rng.random_range(0..5)),
@@ -1057,8 +1072,12 @@ fn random_bridge_run(seed: u64) {
             let mut left = Vec::new();
             for proof in std::mem::take(&mut proofs) {
                 let (to, calldata) = proof.call();
-                let gas = if rng.random_bool(0.25) {
-                    420_000
+                // Some relays bring about what the message asks and no more: its call may run out
+                // (a failure recorded), or the relay may not pass the messenger's check (reverted,
+                // tried again later).
+                let gas = if rng.random_bool(0.3) {
+                    proof.withdrawal.gas_limit.saturating_to::<u64>()
+                        + rng.random_range(60_000..200_000)
                 } else {
                     8_000_000
                 };
@@ -1169,6 +1188,16 @@ fn random_bridge_run(seed: u64) {
                 "seed {seed} round {round}: {layer:?} messenger"
             );
         }
+        // Every message to L2 was delivered by its deposit in this round's L2 blocks: it succeeded
+        // or is recorded as failed, never lost.
+        for s in sent.iter().filter(|s| s.to == Layer::L2) {
+            let failed = m.view(
+                Layer::L2,
+                L2_MESSENGER,
+                ICrossDomainMessenger::failedMessagesCall { msgHash: s.hash },
+            );
+            assert!(s.done || failed, "seed {seed} round {round}: lost {s:?}");
+        }
         // The messengers agree with what was seen.
         for s in &sent {
             let messenger = if s.to == Layer::L1 {
@@ -1185,12 +1214,8 @@ fn random_bridge_run(seed: u64) {
         }
     }
     let done = sent.iter().filter(|s| s.done).count();
-    let failed_first = sent.iter().filter(|s| s.failed).count();
-    assert!(
-        done > 10 && failed_first > 2,
-        "seed {seed}: {done} of {} relayed, {failed_first} failed before: a run with both",
-        sent.len()
-    );
+    assert!(done > 10, "seed {seed}: {done} of {} relayed", sent.len());
+    sent.iter().filter(|s| s.failed).count()
 }
 
 /// Marks the messages `receipts` relayed or failed on `messenger`; a message relayed successfully
@@ -1202,24 +1227,24 @@ fn observe(
     messenger: Address,
     seed: u64,
 ) {
-    for e in events::<ICrossDomainMessenger::RelayedMessage>(receipts, messenger) {
-        assert!(
-            seen.insert(e.msgHash),
-            "seed {seed}: {} relayed twice",
-            e.msgHash
-        );
-        let s = sent
-            .iter_mut()
-            .find(|s| s.hash == e.msgHash)
-            .expect("a relayed message was sent");
-        s.done = true;
-    }
-    for e in events::<ICrossDomainMessenger::FailedRelayedMessage>(receipts, messenger) {
-        let s = sent
-            .iter_mut()
-            .find(|s| s.hash == e.msgHash)
-            .expect("a failed message was sent");
-        assert!(!s.done, "seed {seed}: a relayed message failed after");
-        s.failed = true;
+    // In log order: a message may fail and be replayed in the same block.
+    let logs = receipts.iter().flat_map(|r| r.logs().to_vec());
+    for log in logs.filter(|log| log.address == messenger) {
+        if let Ok(e) = ICrossDomainMessenger::RelayedMessage::decode_log_data(&log.data) {
+            assert!(
+                seen.insert(e.msgHash),
+                "seed {seed}: {} relayed twice",
+                e.msgHash
+            );
+            let s = sent.iter_mut().find(|s| s.hash == e.msgHash);
+            s.expect("a relayed message was sent").done = true;
+        } else if let Ok(e) =
+            ICrossDomainMessenger::FailedRelayedMessage::decode_log_data(&log.data)
+        {
+            let s = sent.iter_mut().find(|s| s.hash == e.msgHash);
+            let s = s.expect("a failed message was sent");
+            assert!(!s.done, "seed {seed}: a relayed message failed after");
+            s.failed = true;
+        }
     }
 }
