@@ -34,7 +34,7 @@ function compile(sources, creation = false) {
       optimizer: { enabled: true, runs: 200 },
       evmVersion: 'cancun',
       metadata: { bytecodeHash: 'none', appendCBOR: false },
-      outputSelection: { '*': { '*': ['abi', creation ? 'evm.bytecode.object' : 'evm.deployedBytecode.object'] } },
+      outputSelection: { '*': { '*': ['abi', 'storageLayout', creation ? 'evm.bytecode.object' : 'evm.deployedBytecode.object'] } },
     },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input)));
@@ -56,6 +56,12 @@ const built = {};
 const interfaces = {};
 for (const [path, contracts] of Object.entries(output)) Object.assign(path.startsWith('src/') ? built : interfaces, contracts);
 const signature = (item) => `${item.type} ${item.name}(${(item.inputs || []).map((i) => i.type === 'tuple' ? `(${i.components.map((c) => c.type)})` : i.type)})`;
+
+// The slots the L2 state transition writes (crates/primitives/src/system.rs).
+for (const name of ['L1CrossDomainMessenger', 'L2CrossDomainMessenger']) {
+  const slot = built[name].storageLayout.storage.find((v) => v.label === 'failedMessages')?.slot;
+  if (slot !== '1') throw new Error(`${name}.failedMessages is at slot ${slot}, where the executor writes slot 1`);
+}
 
 const check = process.argv.includes('--check');
 const out = join(here, 'build');

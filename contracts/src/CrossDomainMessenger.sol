@@ -12,17 +12,23 @@ abstract contract CrossDomainMessenger {
     uint256 internal constant RELAY_RESERVED_GAS = 40_000;
     /// Gas the check before the call itself may use.
     uint256 internal constant RELAY_GAS_CHECK_BUFFER = 5_000;
+    /// Gas a proven relay spends between its own check and the relay's (the self-call, hashing).
+    uint256 internal constant RELAY_CALL_OVERHEAD = 40_000;
     /// The fixed part of a deposit's gas: the deposit, the relay's checks, hashing and bookkeeping.
     uint64 internal constant RELAY_CONSTANT_OVERHEAD = 200_000;
     /// Gas per byte of message in a deposit's gas.
     uint64 internal constant RELAY_GAS_PER_BYTE = 16;
 
+    /// Slot 0. Storage starts empty (genesis runs no constructor).
     mapping(bytes32 => bool) public successfulMessages;
+    /// Slot 1: the L2 state transition writes it too, for a deposit of a message that could not
+    /// run at all (tandem_execution's executor; contracts/build.mjs checks the slot).
     mapping(bytes32 => bool) public failedMessages;
-    /// The sender of the message being relayed; zero outside a relay.
-    address internal relaying;
-    /// Messages sent from this layer so far.
+    /// Slot 2: messages sent from this layer so far.
     uint240 internal sent;
+    /// The sender of the message being relayed; zero outside a relay. Transient: setting it costs
+    /// the call no storage write, so the target gets the gas `hasMinGas` checked.
+    address internal transient relaying;
 
     event SentMessage(address indexed target, address sender, bytes message, uint256 messageNonce, uint256 gasLimit);
     event SentMessageExtension1(address indexed sender, uint256 value);
@@ -46,11 +52,19 @@ abstract contract CrossDomainMessenger {
         return relaying;
     }
 
+    /// The gas a deposit carrying `message` asks for: the relay's overhead, the call's minimum
+    /// under EIP-150's 63/64 and the calldata, or EIP-7623's calldata floor if that is more (the
+    /// relay call's encoding adds up to 260 bytes to the message).
     function baseGas(bytes calldata message, uint32 minGasLimit) public pure returns (uint64) {
-        return RELAY_CONSTANT_OVERHEAD + (uint64(minGasLimit) * 64) / 63 + RELAY_GAS_PER_BYTE * uint64(message.length);
+        uint64 bytes_ = uint64(message.length) + 260;
+        uint64 execution = RELAY_CONSTANT_OVERHEAD + (uint64(minGasLimit) * 64) / 63 + RELAY_GAS_PER_BYTE * bytes_;
+        uint64 floor = 21_000 + 40 * bytes_;
+        return execution > floor ? execution : floor;
     }
 
     function sendMessage(address target, bytes calldata message, uint32 minGasLimit) external payable {
+        // Refused on the other layer on every relay: refused here, before ETH leaves.
+        require(!isBlockedRemote(target), "CrossDomainMessenger: cannot send a message to a system address");
         uint256 nonce = messageNonce();
         sendToOther(
             baseGas(message, minGasLimit),
@@ -131,6 +145,19 @@ abstract contract CrossDomainMessenger {
     /// Targets a message may not call: the layer's system contracts.
     function isBlockedTarget(address target) internal view virtual returns (bool);
 
+    /// What the other layer's messenger refuses as a target.
+    function isBlockedRemote(address target) internal pure virtual returns (bool);
+
+    /// L1's system contracts, and L2's: no message calls them.
+    function isL1System(address target) internal pure returns (bool) {
+        return target == Addresses.PORTAL || target == Addresses.OUTPUT_ORACLE || target == Addresses.DISPUTE_GAME
+            || target == Addresses.EXECUTE || target == Addresses.BATCH_INBOX || target == Addresses.L1_MESSENGER;
+    }
+
+    function isL2System(address target) internal pure returns (bool) {
+        return target == Addresses.MESSAGE_PASSER || target == Addresses.L1_BLOCK || target == Addresses.L2_MESSENGER;
+    }
+
     /// Whether the call gets at least `minGas` after EIP-150 keeps a 64th back, with `reserved` left
     /// over (OP Stack's SafeCall.hasMinGas).
     function hasMinGas(uint256 minGas, uint256 reserved) internal view returns (bool enough) {
@@ -153,7 +180,7 @@ abstract contract CrossDomainMessenger {
 /// The L1 messenger: sends through the Portal's queue and relays withdrawals from the L2 messenger.
 contract L1CrossDomainMessenger is CrossDomainMessenger {
     /// Set while `relayMessageWithProof` delivers a proven message.
-    bool internal proven;
+    bool internal transient proven;
 
     function OTHER_MESSENGER() public pure override returns (address) {
         return Addresses.L2_MESSENGER;
@@ -170,8 +197,11 @@ contract L1CrossDomainMessenger is CrossDomainMessenger {
     function isBlockedTarget(address target) internal pure override returns (bool) {
         // The native system contracts: through the Portal a message could deposit as this
         // messenger, a message from L1 that no L1 contract sent.
-        return target == Addresses.PORTAL || target == Addresses.OUTPUT_ORACLE || target == Addresses.DISPUTE_GAME
-            || target == Addresses.EXECUTE || target == Addresses.BATCH_INBOX;
+        return isL1System(target);
+    }
+
+    function isBlockedRemote(address target) internal pure override returns (bool) {
+        return isL2System(target);
     }
 
     /// The first relay of an L2 to L1 message: the Portal checks `withdrawal` against a final output
@@ -194,6 +224,13 @@ contract L1CrossDomainMessenger is CrossDomainMessenger {
         // a relay short of gas reverts and a gas estimate finds what delivers the message.
         require(gasleft() >= withdrawal.gasLimit, "L1CrossDomainMessenger: less gas than the message asks");
         IPortal(Addresses.PORTAL).finalizeWithdrawal(withdrawal, outputIndex, outputRootProof, withdrawalProof);
+        // The call still gets the message's minimum after the proof, else no relay at all: a
+        // relayer cannot make a message fail for want of the gas it asked for.
+        (,,,, uint256 minGasLimit,) = abi.decode(withdrawal.data[4:], (uint256, address, address, uint256, uint256, bytes));
+        require(
+            hasMinGas(minGasLimit, RELAY_RESERVED_GAS + RELAY_GAS_CHECK_BUFFER + RELAY_CALL_OVERHEAD),
+            "L1CrossDomainMessenger: less gas than the message asks"
+        );
         // The L2 messenger built the call; it carries the withdrawal's value.
         proven = true;
         (bool ok, bytes memory reason) = address(this).call{value: withdrawal.value}(withdrawal.data);
@@ -213,6 +250,8 @@ contract L2CrossDomainMessenger is CrossDomainMessenger {
     }
 
     function sendToOther(uint64 gasLimit, bytes memory relay) internal override {
+        // A relay on L1 brings this much gas in one transaction (EIP-7825 caps one at 2^24).
+        require(gasLimit <= 15_000_000, "L2CrossDomainMessenger: more gas than one L1 transaction has");
         IL2ToL1MessagePasser(Addresses.MESSAGE_PASSER).initiateWithdrawal{value: msg.value}(
             Addresses.L1_MESSENGER, gasLimit, relay
         );
@@ -225,6 +264,10 @@ contract L2CrossDomainMessenger is CrossDomainMessenger {
     function isBlockedTarget(address target) internal pure override returns (bool) {
         // Through the message passer a message could withdraw as this messenger, a message to L1
         // that no L2 contract sent.
-        return target == Addresses.MESSAGE_PASSER || target == Addresses.L1_BLOCK;
+        return isL2System(target);
+    }
+
+    function isBlockedRemote(address target) internal pure override returns (bool) {
+        return isL1System(target);
     }
 }

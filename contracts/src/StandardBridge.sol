@@ -115,6 +115,7 @@ abstract contract StandardBridge {
     );
 
     function MESSENGER() public pure virtual returns (address);
+    function OTHER_MESSENGER() internal pure virtual returns (address);
     function OTHER_BRIDGE() public pure virtual returns (address);
 
     modifier onlyOtherBridge() {
@@ -135,7 +136,10 @@ abstract contract StandardBridge {
 
     function bridgeERC20To(address localToken, address to, uint256 amount, uint32 minGasLimit) public {
         require(amount > 0, "StandardBridge: nothing to bridge");
-        require(to != address(0) && to != OTHER_BRIDGE(), "StandardBridge: bad recipient");
+        // Tokens held by the other bridge or messenger would be anyone's to move with a message.
+        require(
+            to != address(0) && to != OTHER_BRIDGE() && to != OTHER_MESSENGER(), "StandardBridge: bad recipient"
+        );
         address native = nativeOf[localToken];
         bytes memory message;
         address remote;
@@ -224,6 +228,10 @@ contract L1StandardBridge is StandardBridge {
         return Addresses.L1_MESSENGER;
     }
 
+    function OTHER_MESSENGER() internal pure override returns (address) {
+        return Addresses.L2_MESSENGER;
+    }
+
     function OTHER_BRIDGE() public pure override returns (address) {
         return Addresses.L2_BRIDGE;
     }
@@ -232,6 +240,10 @@ contract L1StandardBridge is StandardBridge {
 contract L2StandardBridge is StandardBridge {
     function MESSENGER() public pure override returns (address) {
         return Addresses.L2_MESSENGER;
+    }
+
+    function OTHER_MESSENGER() internal pure override returns (address) {
+        return Addresses.L1_MESSENGER;
     }
 
     function OTHER_BRIDGE() public pure override returns (address) {

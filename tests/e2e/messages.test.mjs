@@ -206,6 +206,50 @@ describe('messages and tokens across a devnet', () => {
     await assert.rejects(l1Bridge.bridgeERC20(await feeToken.getAddress(), 1_000n, 1_500_000), /different amount/);
     assert.equal(await feeToken.balanceOf(owner.address), 1_000n);
   });
+
+  it('moves a token and a message with the CLI, and relays a failed message again', async () => {
+    const key = 9;
+    const me = new ethers.Wallet(devKey(key));
+    const owner = new ethers.Wallet(devKey(key), l1);
+    const cli = async (...args) => JSON.parse((await run(tandemBin(), ['bridge', ...args, '--mnemonic-index', String(key), ...common], { timeout: (WINDOW + 120) * 1000 })).stdout);
+    const token = await deploy('TestToken', owner, 'Cli Token', 'CLI', 6, 0);
+    const tokenAddress = await token.getAddress();
+    await (await token.mint(me.address, 5_000_000n)).wait();
+    // A deposit of 1.5 tokens (6 decimals): the CLI approves the bridge and waits for L2.
+    const deposited = await cli('deposit', '--token', tokenAddress, '--amount', '1.5');
+    assert.equal(deposited.delivery, 'relayed');
+    assert.equal(deposited.messages.length, 1);
+    const l2Address = await new ethers.Contract(L2_BRIDGE, bridgeAbi, l2).representationOf(tokenAddress);
+    const l2Token = new ethers.Contract(l2Address, bridgedAbi, l2);
+    assert.equal(await l2Token.balanceOf(me.address), 1_500_000n);
+    assert.equal(await token.balanceOf(me.address), 3_500_000n);
+
+    // A message with too little gas for its work: the deposit records it as failed; the CLI
+    // relays it again, once.
+    const l2Signer = new ethers.Wallet(devKey(key), l2);
+    const receiver = await deploy('MessageReceiver', l2Signer, L2_MESSENGER, me.address);
+    const calldata = receiver.interface.encodeFunctionData('set', [77, 100]);
+    const starved = await cli('deposit', '--message', await receiver.getAddress(), calldata, '--min-gas-limit', '50000');
+    assert.equal(starved.delivery, 'failed');
+    assert.equal(await receiver.value(), 0n);
+    const [relayed] = await cli('relay', starved.transaction, '--from', 'l1');
+    assert.equal(relayed.outcome, 'relayed');
+    assert.equal(await receiver.value(), 77n);
+    const [again] = await cli('relay', starved.transaction, '--from', 'l1');
+    assert.equal(again.outcome, 'already relayed');
+    // Bad input changes nothing: no such token amount, no such target.
+    await assert.rejects(cli('deposit', '--token', tokenAddress, '--amount', 'lots'), /not an amount/);
+    await assert.rejects(cli('deposit', '--message', 'nowhere', '0x'), /not an address/);
+
+    // Back to L1: the representation is burnt, then released after the window.
+    const withdrawn = await cli('withdraw', '--token', l2Address, '--amount', '0.5');
+    assert.equal(withdrawn.layer, 'l2');
+    assert.equal(await l2Token.balanceOf(me.address), 1_000_000n);
+    const finalized = await cli('finalize', withdrawn.transaction);
+    assert.equal(finalized.finalized.length, 1);
+    assert.equal(await token.balanceOf(me.address), 4_000_000n);
+    assert.equal(await new ethers.Contract(L1_BRIDGE, bridgeAbi, l1).locked(tokenAddress), 1_000_000n);
+  });
 });
 
 function readHex(name) {

@@ -6,7 +6,8 @@
 //! - [`types`] holds what tandem's own methods answer (`tandem_rollupStatus`,
 //!   `tandem_withdrawalStatus`, `tandem_withdrawalProof`, `tandem_outputAtBlock`, ...), shared
 //!   with the server that builds them;
-//! - [`oracle`] reads L1's OutputOracle; [`bridge`] deposits, withdraws and finalizes;
+//! - [`oracle`] reads L1's OutputOracle; [`bridge`] deposits, withdraws and finalizes ETH;
+//!   [`messages`] sends messages and tokens through the messengers and bridges, and relays again;
 //! - [`logs`] walks L1's logs in bounded windows, and reads the batches BatchInbox accepted, for
 //!   derivation, the challenger, a restarted batcher and the explorer alike.
 //!
@@ -22,6 +23,7 @@ pub mod cli;
 mod client;
 mod l1;
 pub mod logs;
+pub mod messages;
 pub mod oracle;
 pub mod started;
 pub mod types;

@@ -753,6 +753,9 @@ impl<'r, S: StateReader> Executor<'r, S> {
             }
             Err(e) => return Err(e),
         };
+        if !success && crate::system::messenger::is_message(&deposit) {
+            self.record_failed_message(&deposit)?;
+        }
         self.header.gas_used += gas_used;
         self.receipts.push(Receipt::from_parts(
             success,
@@ -767,6 +770,46 @@ impl<'r, S: StateReader> Executor<'r, S> {
             tx: TxEnvelope::Deposit(alloy_primitives::Sealed::new_unchecked(deposit, hash)),
         });
         Ok(gas_used)
+    }
+
+    /// (L2) A message from L1 whose deposit did not relay it at all (it could not run, or the
+    /// messenger's own call reverted) is recorded as the messenger records a failed relay:
+    /// `failedMessages[hash]` set and the message's ETH moved from the deposit's sender to the
+    /// messenger, so anyone can relay it again (ICrossDomainMessenger.sol); a message is never
+    /// lost. Charged to the block's witness but never refused: the deposit's share may be spent.
+    fn record_failed_message(&mut self, deposit: &TxDeposit) -> Result<(), Error> {
+        use tandem_primitives::system::L2_MESSENGER;
+        let enforcing = self.meter.as_ref().map(|meter| {
+            let enforcing = meter.enforcing();
+            meter.enforce(false);
+            enforcing
+        });
+        let hash = revm::primitives::keccak256(&deposit.input);
+        let slot = (
+            crate::system::messenger::failed_message_slot(hash),
+            U256::from(1),
+        );
+        let value = deposit.value;
+        let mut moved = false;
+        let result = self
+            .write_outside_evm(
+                deposit.from,
+                |info| {
+                    moved = info.balance >= value;
+                    if moved {
+                        info.balance -= value;
+                    }
+                },
+                &[],
+            )
+            .and_then(|()| {
+                let credit = if moved { value } else { U256::ZERO };
+                self.write_outside_evm(L2_MESSENGER, |info| info.balance += credit, &[slot])
+            });
+        if let (Some(meter), Some(enforcing)) = (&self.meter, enforcing) {
+            meter.enforce(enforcing);
+        }
+        result
     }
 
     fn transact(

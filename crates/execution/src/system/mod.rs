@@ -8,6 +8,7 @@ pub mod dispute_game;
 pub mod execute;
 pub mod l1_block;
 pub mod message_passer;
+pub mod messenger;
 pub mod output_oracle;
 pub mod portal;
 

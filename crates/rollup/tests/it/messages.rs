@@ -1248,3 +1248,344 @@ fn observe(
         }
     }
 }
+
+/// The L2 state transition's one rule for messages: a deposit of a message from the L1 messenger
+/// that cannot run at all (here: less gas than EIP-7623's calldata floor, as a message sent
+/// before `baseGas` counted the floor would have been; equally a call the witness budget refuses)
+/// leaves the message recorded as failed with its ETH in the L2 messenger, so it is relayed again.
+#[test]
+fn a_message_whose_deposit_cannot_run_is_recorded_failed_and_relayed_again() {
+    use tandem_execution::l2::QueuedTx;
+    let mut m = Messages::new();
+    let sender = Address::repeat_byte(0x5e);
+    let receiver = {
+        let mut code = creation("MessageReceiver");
+        code.extend((L2_MESSENGER, sender).abi_encode_params());
+        m.deploy(Layer::L2, 0, code)
+    };
+    let relay = ICrossDomainMessenger::relayMessageCall {
+        nonce: U256::from(1) << 240 | U256::from(999),
+        sender,
+        target: receiver,
+        value: eth(3),
+        minGasLimit: U256::from(100_000),
+        message: set(5, 0),
+    }
+    .abi_encode();
+    let hash = keccak256(&relay);
+    let from = system::alias(L1_MESSENGER);
+    let index = m.b.queue.len() as u64;
+    let deposit = tandem_primitives::protocol::deposit_transaction(
+        index,
+        from,
+        L2_MESSENGER,
+        eth(3),
+        eth(3),
+        30_000,
+        relay.clone().into(),
+    );
+    m.b.queue.push(QueuedTx {
+        index,
+        l1_block: m.b.l1.head().number,
+        tx: StoredTx {
+            sender: from,
+            tx: tandem_primitives::TxEnvelope::Deposit(alloy_primitives::Sealed::new(deposit)),
+        },
+    });
+    let receipts = m.l2(Vec::new());
+    assert!(!receipts[0].status(), "the deposit could not run");
+    let failed = |m: &Messages| {
+        m.view(
+            Layer::L2,
+            L2_MESSENGER,
+            ICrossDomainMessenger::failedMessagesCall { msgHash: hash },
+        )
+    };
+    assert!(failed(&m), "recorded as failed");
+    assert_eq!(
+        m.b.l2.balance(L2_MESSENGER),
+        eth(3),
+        "its ETH with the messenger"
+    );
+    assert_eq!(m.b.l2.balance(from), U256::ZERO);
+    // Relayed again by anyone: delivered once, with its ETH.
+    let relayer = &dev::accounts()[5];
+    let tx = m.l2_tx(
+        relayer,
+        TxKind::Call(L2_MESSENGER),
+        U256::ZERO,
+        relay.clone(),
+        2_000_000,
+    );
+    assert!(m.l2(vec![tx])[0].status());
+    assert_eq!(
+        m.view(Layer::L2, receiver, MessageReceiver::valueCall {}),
+        U256::from(5)
+    );
+    assert_eq!(
+        m.view(Layer::L2, receiver, MessageReceiver::receivedCall {}),
+        eth(3)
+    );
+    assert_eq!(m.b.l2.balance(L2_MESSENGER), U256::ZERO);
+    let tx = m.l2_tx(
+        relayer,
+        TxKind::Call(L2_MESSENGER),
+        U256::ZERO,
+        relay,
+        2_000_000,
+    );
+    assert!(!m.l2(vec![tx])[0].status(), "once");
+}
+
+#[test]
+fn base_gas_covers_the_calldata_floor_of_a_large_message() {
+    // A 20,000-byte message: its deposit must carry at least EIP-7623's floor, or it cannot run.
+    let m = Messages::new();
+    let message: Bytes = vec![0xff; 20_000].into();
+    let gas = m.view(
+        Layer::L1,
+        L1_MESSENGER,
+        ICrossDomainMessenger::baseGasCall {
+            message: message.clone(),
+            minGasLimit: 100_000,
+        },
+    );
+    let relay_bytes = ICrossDomainMessenger::relayMessageCall {
+        nonce: U256::MAX,
+        sender: Address::ZERO,
+        target: Address::ZERO,
+        value: U256::MAX,
+        minGasLimit: U256::MAX,
+        message,
+    }
+    .abi_encode()
+    .len() as u64;
+    assert!(
+        gas >= 21_000 + 40 * relay_bytes,
+        "{gas} for {relay_bytes} bytes"
+    );
+}
+
+/// The fault-proof suite over a block with messages and token moves: a faulty proposer's chain
+/// mints a token's representation from a message L1 never sent and withdraws it, so its output
+/// holds a token release on L1 that nobody burnt for. Challenged, the output loses and the forged
+/// release is never paid; left alone past the window, it would be (what the challenger prevents).
+#[test]
+fn a_wrong_output_that_forges_a_token_withdrawal_loses_and_the_forgery_is_never_paid() {
+    for challenged in [true, false] {
+        forged_token_release(challenged);
+    }
+}
+
+fn forged_token_release(challenged: bool) {
+    use crate::dispute::{CHALLENGER, FAULTY, forged_proof, replay, rogue_block};
+    use tandem_execution::l2::QueuedTx;
+    use tandem_rollup::{
+        challenger::{self, Claim, Verdict},
+        outputs::output_at,
+    };
+    let mut m = Messages::new();
+    // Honestly: a token deposited from L1 (locked there: what a forged release would take), a
+    // message, and a withdrawal of some of it back.
+    let mut code = creation("TestToken");
+    code.extend(alloy_sol_types::SolConstructor::abi_encode(
+        &TestToken::constructorCall {
+            name_: "Locked".into(),
+            symbol_: "LCK".into(),
+            decimals_: 18,
+            feePerMille_: U256::ZERO,
+        },
+    ));
+    let token = m.deploy(Layer::L1, 0, code);
+    m.mint_for_l1_bridge(token, 0, U256::from(1_000_000));
+    let holder = &dev::accounts()[2];
+    let deposit = IStandardBridge::bridgeERC20ToCall {
+        localToken: token,
+        to: holder.address,
+        amount: U256::from(1_000_000),
+        minGasLimit: 1_500_000,
+    };
+    assert!(
+        m.l1(0, L1_STANDARD_BRIDGE, U256::ZERO, deposit.abi_encode())
+            .status()
+    );
+    assert!(m.l2(Vec::new()).iter().all(|r| r.status()));
+    let rep = m.view(
+        Layer::L2,
+        L2_STANDARD_BRIDGE,
+        IStandardBridge::representationOfCall { nativeToken: token },
+    );
+    let back = IStandardBridge::bridgeERC20ToCall {
+        localToken: rep,
+        to: holder.address,
+        amount: U256::from(1_000),
+        minGasLimit: 200_000,
+    };
+    let tx = m.l2_tx(
+        holder,
+        TxKind::Call(L2_STANDARD_BRIDGE),
+        U256::ZERO,
+        back.abi_encode(),
+        1_000_000,
+    );
+    assert!(m.l2(vec![tx])[0].status());
+    while !m.b.l2.head().number.is_multiple_of(crate::bridge::INTERVAL) {
+        m.l2(Vec::new());
+    }
+    m.b.propose();
+    let honest_outputs = m.b.output_count();
+
+    // The faulty node: the honest chain so far, then a block with a forged message from the L1
+    // bridge minting 500,000 to a thief, who sends them home at once.
+    let first = m.b.l2.head().number + 1;
+    let dir = tempfile::tempdir().unwrap();
+    let faulty = crate::bridge::Chain::new(
+        &dir,
+        "faulty",
+        &tandem_primitives::genesis::dev_l2_genesis(),
+    );
+    for number in 1..first {
+        replay(&faulty, &m.b.inputs[&number]);
+    }
+    for _ in 0..crate::bridge::INTERVAL {
+        m.l2(Vec::new());
+    }
+    m.b.post_batches();
+    let thief = &dev::accounts()[4];
+    let mint = IStandardBridge::finalizeMintCall {
+        nativeToken: token,
+        name: "Locked".into(),
+        symbol: "LCK".into(),
+        decimals: 18,
+        from: thief.address,
+        to: thief.address,
+        amount: U256::from(500_000),
+    };
+    let relay = ICrossDomainMessenger::relayMessageCall {
+        nonce: U256::from(1) << 240 | U256::from(1_000),
+        sender: L1_STANDARD_BRIDGE,
+        target: L2_STANDARD_BRIDGE,
+        value: U256::ZERO,
+        minGasLimit: U256::from(1_500_000),
+        message: mint.abi_encode().into(),
+    };
+    let honest = m.b.inputs[&first].clone();
+    let next = tandem_execution::l2::L1Origin::queue_index_of(&faulty.head());
+    let forged_deposit = tandem_primitives::protocol::deposit_transaction(
+        next,
+        system::alias(L1_MESSENGER),
+        L2_MESSENGER,
+        U256::ZERO,
+        U256::ZERO,
+        2_000_000,
+        relay.abi_encode().into(),
+    );
+    let entry = QueuedTx {
+        index: next,
+        l1_block: honest.l1_origin.number,
+        tx: StoredTx {
+            sender: system::alias(L1_MESSENGER),
+            tx: tandem_primitives::TxEnvelope::Deposit(alloy_primitives::Sealed::new(
+                forged_deposit,
+            )),
+        },
+    };
+    let home = IStandardBridge::bridgeERC20ToCall {
+        localToken: rep,
+        to: thief.address,
+        amount: U256::from(500_000),
+        minGasLimit: 200_000,
+    };
+    let steal = crate::bridge::l2_tx(
+        thief,
+        0,
+        TxKind::Call(L2_STANDARD_BRIDGE),
+        U256::ZERO,
+        home.abi_encode(),
+        1_000_000,
+    );
+    let block = rogue_block(
+        &faulty,
+        honest.timestamp,
+        honest.l1_origin,
+        &[entry],
+        &[steal],
+    );
+    let passed = block
+        .receipts
+        .iter()
+        .flat_map(|r| r.logs().to_vec())
+        .find_map(|l| IL2ToL1MessagePasser::MessagePassed::decode_log_data(&l.data).ok())
+        .expect("the faulty chain holds the thief's withdrawal");
+    let forged = Withdrawal::from_event(&passed);
+    faulty.storage.commit(&block.into_commit()).unwrap();
+    for number in first + 1..first + crate::bridge::INTERVAL {
+        replay(&faulty, &m.b.inputs[&number]);
+    }
+    let roots = (first..first + crate::bridge::INTERVAL)
+        .map(|n| {
+            output_at(&faulty.storage.read().unwrap(), n)
+                .unwrap()
+                .unwrap()
+                .output_root
+        })
+        .collect();
+    let claim = Claim {
+        index: honest_outputs,
+        first_block: first,
+        roots,
+    };
+    m.b.propose_claim(FAULTY, &claim);
+    let last = claim.last_block();
+    let release = |m: &mut Messages| {
+        let portal_call = forged_proof(&faulty, &forged, claim.index, last);
+        let mut relay = IL1CrossDomainMessenger::relayMessageWithProofCall::SELECTOR.to_vec();
+        relay.extend_from_slice(&portal_call[4..]);
+        m.l1(CHALLENGER + 1, L1_MESSENGER, U256::ZERO, relay)
+            .status()
+    };
+    let balance = |m: &Messages| {
+        m.view(
+            Layer::L1,
+            token,
+            TestToken::balanceOfCall {
+                owner: thief.address,
+            },
+        )
+    };
+    // Not final yet: refused.
+    assert!(!release(&mut m));
+    if challenged {
+        let verdict = challenger::check(&m.b.l2.storage.read().unwrap(), &claim).unwrap();
+        assert_eq!(verdict, Verdict::Wrong(first));
+        let challenge = m.b.challenge_of(&claim, first);
+        assert_eq!(
+            m.b.send_challenge(challenge),
+            Some(true),
+            "the challenger wins"
+        );
+        assert_eq!(
+            m.b.output_count(),
+            honest_outputs,
+            "the wrong output is gone"
+        );
+        // The honest output takes its place and becomes final; the forgery never pays.
+        m.b.propose();
+        m.b.mine_l1(Vec::new(), WINDOW + 1);
+        assert!(!release(&mut m));
+        assert_eq!(balance(&m), U256::ZERO);
+        assert_eq!(
+            m.view(
+                Layer::L1,
+                L1_STANDARD_BRIDGE,
+                IStandardBridge::lockedCall { token }
+            ),
+            U256::from(1_000_000)
+        );
+    } else {
+        m.b.mine_l1(Vec::new(), WINDOW + 1);
+        assert!(release(&mut m), "unchallenged, the forged output pays");
+        assert_eq!(balance(&m), U256::from(500_000));
+    }
+    std::mem::forget(dir);
+}
