@@ -139,11 +139,29 @@ describe('the explorer in a browser', () => {
     assert.equal(await page.textContent('.input-call'), `transfer(to: ${wallet(8).address}, value: 7)`);
   });
 
-  it('shows the rollup and bridge pages', async () => {
+  it('shows the rollup and bridge pages, with a message from L1 and the L2 transaction that delivered it', async () => {
     await page.goto(`${base}/rollup`);
     await page.waitForSelector('#batches tbody tr');
-    await page.goto(`${base}/bridge`);
-    await page.waitForSelector('#deposits');
+    // A message from L1 to an L2 account (a call with no code: it succeeds), then its deposit on L2.
+    const messenger = new ethers.Contract('0x000000000000000000000000000000000000b0a5', compile('contracts/ICrossDomainMessenger.sol', 'ICrossDomainMessenger').abi, wallet(5, l1));
+    const target = wallet(6).address;
+    const sent = await (await messenger.sendMessage(target, '0x1234', 100_000, { value: 777n })).wait();
+    const deliveredRow = async () => {
+      await page.goto(`${base}/bridge`);
+      const row = page.locator('#messages tbody tr', { hasText: sent.hash });
+      return (await row.count()) === 1 && (await row.locator('.stage').textContent()) === 'relayed' && row;
+    };
+    let row;
+    for (let i = 0; i < 60 && !(row = await deliveredRow()); i++) await new Promise((r) => setTimeout(r, 500));
+    assert.ok(row, 'the message shows as relayed');
+    assert.match(await row.textContent(), new RegExp(target));
+    // Its delivering transaction links to the L2 deposit, which ran.
+    const link = await row.locator('td:last-child a').getAttribute('href');
+    assert.match(link, /^\/l2\/tx\/0x[0-9a-f]{64}$/);
+    const deposit = await l2.getTransactionReceipt(link.split('/').pop());
+    assert.equal(deposit.status, 1);
+    assert.equal(await l2.getBalance(target, deposit.blockNumber) - await l2.getBalance(target, deposit.blockNumber - 1), 777n);
+    await page.screenshot({ path: join(artifacts, 'explorer-bridge.png'), fullPage: true });
   });
 });
 

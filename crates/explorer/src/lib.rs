@@ -5,6 +5,7 @@
 pub mod abi;
 pub mod calls;
 pub mod decode;
+mod messages;
 pub mod rollup;
 pub mod rpc;
 

@@ -686,6 +686,7 @@ struct BridgePage {
     unavailable: Option<String>,
     deposits: Vec<DepositRow>,
     withdrawals: Vec<WithdrawalRow>,
+    messages: Vec<crate::messages::MessageRow>,
 }
 
 pub(crate) async fn bridge(app: &App) -> PageResult {
@@ -694,6 +695,7 @@ pub(crate) async fn bridge(app: &App) -> PageResult {
             unavailable: Some("The bridge is not yet available on the connected network.".into()),
             deposits: Vec::new(),
             withdrawals: Vec::new(),
+            messages: Vec::new(),
         }));
     };
     let l1_head = app.l1.head().await?;
@@ -768,10 +770,12 @@ pub(crate) async fn bridge(app: &App) -> PageResult {
             stage,
         });
     }
+    let messages = crate::messages::messages((&app.l1, l2), EVENT_WINDOW).await?;
     Ok(render(&BridgePage {
         unavailable: None,
         deposits,
         withdrawals,
+        messages,
     }))
 }
 
