@@ -12,7 +12,8 @@ abstract contract CrossDomainMessenger {
     uint256 internal constant RELAY_RESERVED_GAS = 40_000;
     /// Gas the check before the call itself may use.
     uint256 internal constant RELAY_GAS_CHECK_BUFFER = 5_000;
-    /// Gas a proven relay spends between its own check and the relay's (the self-call, hashing).
+    /// Gas a proven relay spends between its own check and the relay's (hashing, reading its
+    /// records).
     uint256 internal constant RELAY_CALL_OVERHEAD = 40_000;
     /// The fixed part of a deposit's gas: the deposit, the relay's checks, hashing and bookkeeping.
     uint64 internal constant RELAY_CONSTANT_OVERHEAD = 200_000;
@@ -63,8 +64,12 @@ abstract contract CrossDomainMessenger {
     }
 
     function sendMessage(address target, bytes calldata message, uint32 minGasLimit) external payable {
-        // Refused on the other layer on every relay: refused here, before ETH leaves.
-        require(!isBlockedRemote(target), "CrossDomainMessenger: cannot send a message to a system address");
+        // Refused on the other layer on every relay (its system contracts, its messenger and this
+        // one): refused here, before ETH leaves.
+        require(
+            !isBlockedRemote(target) && target != address(this) && target != OTHER_MESSENGER(),
+            "CrossDomainMessenger: cannot send a message to a system address"
+        );
         uint256 nonce = messageNonce();
         sendToOther(
             baseGas(message, minGasLimit),
@@ -102,7 +107,7 @@ abstract contract CrossDomainMessenger {
         address target,
         uint256 value,
         uint256 minGasLimit,
-        bytes calldata message,
+        bytes memory message,
         bool first
     ) internal {
         require(nonce >> 240 == 1, "CrossDomainMessenger: only version 1 messages are supported");
@@ -166,22 +171,18 @@ abstract contract CrossDomainMessenger {
         }
     }
 
-    function call(address target, uint256 gasLimit, uint256 value, bytes calldata message)
+    function call(address target, uint256 gasLimit, uint256 value, bytes memory message)
         internal
         returns (bool success)
     {
-        bytes memory data = message;
         assembly {
-            success := call(gasLimit, target, value, add(data, 32), mload(data), 0, 0)
+            success := call(gasLimit, target, value, add(message, 32), mload(message), 0, 0)
         }
     }
 }
 
 /// The L1 messenger: sends through the Portal's queue and relays withdrawals from the L2 messenger.
 contract L1CrossDomainMessenger is CrossDomainMessenger {
-    /// Set while `relayMessageWithProof` delivers a proven message.
-    bool internal transient proven;
-
     function OTHER_MESSENGER() public pure override returns (address) {
         return Addresses.L2_MESSENGER;
     }
@@ -190,8 +191,9 @@ contract L1CrossDomainMessenger is CrossDomainMessenger {
         IPortal(Addresses.PORTAL).depositTransaction{value: msg.value}(Addresses.L2_MESSENGER, msg.value, gasLimit, relay);
     }
 
-    function fromOtherMessenger() internal view override returns (bool) {
-        return proven && msg.sender == address(this);
+    /// On L1 a message's first delivery is `relayMessageWithProof`; `relayMessage` only replays.
+    function fromOtherMessenger() internal pure override returns (bool) {
+        return false;
     }
 
     function isBlockedTarget(address target) internal pure override returns (bool) {
@@ -219,27 +221,24 @@ contract L1CrossDomainMessenger is CrossDomainMessenger {
             withdrawal.data.length >= 4 && bytes4(withdrawal.data[:4]) == this.relayMessage.selector,
             "L1CrossDomainMessenger: not a message"
         );
-        require(!proven, "L1CrossDomainMessenger: reentered");
+        // Inside another relay the first delivery would be recorded as failed: refused instead.
+        require(relaying == address(0), "L1CrossDomainMessenger: inside a relay");
         // The gas the L2 messenger asked for (the message's minimum and the relay's overhead), so
         // a relay short of gas reverts and a gas estimate finds what delivers the message.
         require(gasleft() >= withdrawal.gasLimit, "L1CrossDomainMessenger: less gas than the message asks");
         IPortal(Addresses.PORTAL).finalizeWithdrawal(withdrawal, outputIndex, outputRootProof, withdrawalProof);
-        // The call still gets the message's minimum after the proof, else no relay at all: a
-        // relayer cannot make a message fail for want of the gas it asked for.
-        (,,,, uint256 minGasLimit,) = abi.decode(withdrawal.data[4:], (uint256, address, address, uint256, uint256, bytes));
+        // The L2 messenger built the call; the Portal paid its value here.
+        (uint256 nonce, address sender, address target, uint256 value, uint256 minGasLimit, bytes memory message) =
+            abi.decode(withdrawal.data[4:], (uint256, address, address, uint256, uint256, bytes));
+        require(value == withdrawal.value, "L1CrossDomainMessenger: value mismatch");
+        // The call still gets the message's minimum after the proof (the relay runs in this frame:
+        // one 63/64 on the way to the target), else no relay at all: a relayer cannot make a
+        // message fail for want of the gas it asked for.
         require(
             hasMinGas(minGasLimit, RELAY_RESERVED_GAS + RELAY_GAS_CHECK_BUFFER + RELAY_CALL_OVERHEAD),
             "L1CrossDomainMessenger: less gas than the message asks"
         );
-        // The L2 messenger built the call; it carries the withdrawal's value.
-        proven = true;
-        (bool ok, bytes memory reason) = address(this).call{value: withdrawal.value}(withdrawal.data);
-        proven = false;
-        if (!ok) {
-            assembly {
-                revert(add(reason, 32), mload(reason))
-            }
-        }
+        relay(nonce, sender, target, value, minGasLimit, message, true);
     }
 }
 

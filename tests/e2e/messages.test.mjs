@@ -231,10 +231,13 @@ describe('messages and tokens across a devnet', () => {
     const calldata = receiver.interface.encodeFunctionData('set', [77, 100]);
     const starved = await cli('deposit', '--message', await receiver.getAddress(), calldata, '--min-gas-limit', '50000');
     assert.equal(starved.delivery, 'failed');
+    const statusOf = async () => JSON.parse((await run(tandemBin(), ['bridge', 'status', starved.transaction, '--from', 'l1', ...common])).stdout);
+    assert.deepEqual((await statusOf()).map((s) => s.stage), ['failed']);
     assert.equal(await receiver.value(), 0n);
     const [relayed] = await cli('relay', starved.transaction, '--from', 'l1');
     assert.equal(relayed.outcome, 'relayed');
     assert.equal(await receiver.value(), 77n);
+    assert.deepEqual((await statusOf()).map((s) => s.stage), ['relayed']);
     const [again] = await cli('relay', starved.transaction, '--from', 'l1');
     assert.equal(again.outcome, 'already relayed');
     // Bad input changes nothing: no such token amount, no such target.

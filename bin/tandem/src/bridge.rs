@@ -71,8 +71,12 @@ struct MoveArgs {
 
 #[derive(Debug, clap::Args)]
 struct StatusArgs {
-    /// The L2 transaction that initiated the withdrawal.
+    /// The L2 transaction that initiated the withdrawal (or, with --from l1, the L1 transaction
+    /// that sent messages or tokens to L2).
     tx_hash: B256,
+    /// With l1: where the messages (and token moves) an L1 transaction sent stand on L2.
+    #[arg(long, value_enum, default_value = "l2")]
+    from: Layer,
     #[command(flatten)]
     layers: flags::Layers,
     /// Print the result as JSON, for scripts.
@@ -267,6 +271,19 @@ fn now() -> u64 {
 }
 
 async fn status(args: StatusArgs) -> eyre::Result<()> {
+    if args.from == Layer::L1 {
+        let (l1, l2) = (
+            Client::new(&args.layers.l1_rpc)?,
+            Client::new(&args.layers.l2_rpc)?,
+        );
+        let statuses = messages::status((&l1, &l2), Layer::L1, args.tx_hash).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&statuses)?);
+        } else {
+            statuses.iter().for_each(|s| print!("{s}"));
+        }
+        return Ok(());
+    }
     let l2 = Client::new(&args.layers.l2_rpc)?;
     let statuses = bridge::status(&l2, args.tx_hash).await?;
     if args.json {

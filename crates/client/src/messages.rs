@@ -371,6 +371,76 @@ async fn delivered(client: &Client, on: Layer, messages: &[Message]) -> Result<b
     Ok(true)
 }
 
+/// Where a message stands on the layer it was sent to.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageStatus {
+    pub hash: B256,
+    pub target: Address,
+    /// `relayed`, `failed` (relay it again), or `pending` (not delivered yet: a deposit L2 has not
+    /// run, or a withdrawal not finalized on L1).
+    pub stage: String,
+}
+
+impl std::fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Message {} to {}: {}",
+            self.hash, self.target, self.stage
+        )
+    }
+}
+
+/// Where each message `tx` (on `from`) sent stands on the other layer; an error if it sent none.
+pub async fn status(
+    (l1, l2): (&Client, &Client),
+    from: Layer,
+    tx: B256,
+) -> Result<Vec<MessageStatus>> {
+    let (source, destination) = match from {
+        Layer::L1 => (l1, l2),
+        Layer::L2 => (l2, l1),
+    };
+    let receipt = source
+        .receipt(tx)
+        .await?
+        .ok_or_else(|| ClientError::Failed(format!("no transaction {tx} on {from:?}")))?;
+    let messages = sent_in(&receipt, from);
+    if messages.is_empty() {
+        return Err(ClientError::Failed(format!(
+            "transaction {tx} sent no message"
+        )));
+    }
+    let messenger = from.other().messenger();
+    let mut statuses = Vec::with_capacity(messages.len());
+    for m in messages {
+        let done = destination
+            .call_sol(
+                messenger,
+                &ICrossDomainMessenger::successfulMessagesCall { msgHash: m.hash },
+            )
+            .await?;
+        let failed = destination
+            .call_sol(
+                messenger,
+                &ICrossDomainMessenger::failedMessagesCall { msgHash: m.hash },
+            )
+            .await?;
+        let stage = match (done, failed) {
+            (true, _) => "relayed",
+            (false, true) => "failed",
+            (false, false) => "pending",
+        };
+        statuses.push(MessageStatus {
+            hash: m.hash,
+            target: m.target,
+            stage: stage.into(),
+        });
+    }
+    Ok(statuses)
+}
+
 /// What `tandem bridge relay` did with each message of a transaction.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -735,7 +735,7 @@ impl<'r, S: StateReader> Executor<'r, S> {
         self.evm.ctx.cfg.disable_base_fee = true;
         let outcome = self.transact(env, hash);
         self.evm.ctx.cfg.disable_base_fee = false;
-        let (success, gas_used, logs) = match outcome {
+        let (success, gas_used, mut logs) = match outcome {
             Ok(result) => (
                 result.is_success(),
                 result.tx_gas_used(),
@@ -753,8 +753,8 @@ impl<'r, S: StateReader> Executor<'r, S> {
             }
             Err(e) => return Err(e),
         };
-        if !success && crate::system::messenger::is_message(&deposit) {
-            self.record_failed_message(&deposit)?;
+        if !success && let Some(hash) = crate::system::messenger::message_hash(&deposit) {
+            logs.extend(self.record_failed_message(&deposit, hash)?);
         }
         self.header.gas_used += gas_used;
         self.receipts.push(Receipt::from_parts(
@@ -777,39 +777,49 @@ impl<'r, S: StateReader> Executor<'r, S> {
     /// `failedMessages[hash]` set and the message's ETH moved from the deposit's sender to the
     /// messenger, so anyone can relay it again (ICrossDomainMessenger.sol); a message is never
     /// lost. Charged to the block's witness but never refused: the deposit's share may be spent.
-    fn record_failed_message(&mut self, deposit: &TxDeposit) -> Result<(), Error> {
+    /// The messenger's `FailedRelayedMessage` log goes in the deposit's receipt. Nothing is
+    /// recorded if the deposit's sender cannot cover the message's value (it always can: the
+    /// deposit minted it).
+    fn record_failed_message(
+        &mut self,
+        deposit: &TxDeposit,
+        hash: B256,
+    ) -> Result<Option<alloy_primitives::Log>, Error> {
+        use alloy_sol_types::SolEvent;
+        use revm::Database;
         use tandem_primitives::system::L2_MESSENGER;
+        let value = deposit.value;
         let enforcing = self.meter.as_ref().map(|meter| {
             let enforcing = meter.enforcing();
             meter.enforce(false);
             enforcing
         });
-        let hash = revm::primitives::keccak256(&deposit.input);
         let slot = (
             crate::system::messenger::failed_message_slot(hash),
             U256::from(1),
         );
-        let value = deposit.value;
-        let mut moved = false;
-        let result = self
-            .write_outside_evm(
-                deposit.from,
-                |info| {
-                    moved = info.balance >= value;
-                    if moved {
-                        info.balance -= value;
-                    }
-                },
-                &[],
-            )
-            .and_then(|()| {
-                let credit = if moved { value } else { U256::ZERO };
-                self.write_outside_evm(L2_MESSENGER, |info| info.balance += credit, &[slot])
-            });
+        let db = &mut self.evm.ctx.journaled_state.database;
+        let covered = db
+            .basic(deposit.from)
+            .map(|info| info.is_some_and(|info| info.balance >= value))
+            .map_err(database_error);
+        let result = covered.and_then(|covered| {
+            if !covered {
+                return Ok(false);
+            }
+            self.write_outside_evm(deposit.from, |info| info.balance -= value, &[])?;
+            self.write_outside_evm(L2_MESSENGER, |info| info.balance += value, &[slot])?;
+            Ok(true)
+        });
         if let (Some(meter), Some(enforcing)) = (&self.meter, enforcing) {
             meter.enforce(enforcing);
         }
-        result
+        let event =
+            tandem_primitives::abi::ICrossDomainMessenger::FailedRelayedMessage { msgHash: hash };
+        Ok(result?.then(|| alloy_primitives::Log {
+            address: L2_MESSENGER,
+            data: event.encode_log_data(),
+        }))
     }
 
     fn transact(

@@ -17,8 +17,17 @@ pub fn failed_message_slot(hash: B256) -> U256 {
     super::mapping_slot(hash, FAILED_MESSAGES_SLOT)
 }
 
-/// Whether `deposit` carries a message: the L1 messenger's deposit (from its alias) to the L2
-/// messenger, whose data is the message's `relayMessage` call.
-pub fn is_message(deposit: &TxDeposit) -> bool {
-    deposit.from == system::alias(L1_MESSENGER) && deposit.to == TxKind::Call(L2_MESSENGER)
+/// The hash of the message `deposit` carries, if it carries one: the L1 messenger's deposit (from
+/// its alias) to the L2 messenger, whose data is the message's `relayMessage` call, encoded as
+/// the messenger encodes it (so the hash is the one the L2 messenger keys on) with the deposit's
+/// value.
+pub fn message_hash(deposit: &TxDeposit) -> Option<B256> {
+    use alloy_sol_types::SolCall;
+    use tandem_primitives::abi::ICrossDomainMessenger::relayMessageCall;
+    if deposit.from != system::alias(L1_MESSENGER) || deposit.to != TxKind::Call(L2_MESSENGER) {
+        return None;
+    }
+    let call = relayMessageCall::abi_decode(&deposit.input).ok()?;
+    let canonical = call.value == deposit.value && call.abi_encode() == deposit.input.as_ref();
+    canonical.then(|| revm::primitives::keccak256(&deposit.input))
 }

@@ -382,6 +382,24 @@ fn messages_call_contracts_both_ways_and_a_failed_one_is_relayed_again_once() {
         m.view(Layer::L2, l2_receiver, MessageReceiver::callsCall {}),
         calls
     );
+    // A message the other layer would refuse on every relay is refused when sent: its
+    // messengers and system contracts.
+    for target in [
+        L1_MESSENGER,
+        L2_MESSENGER,
+        system::L2_TO_L1_MESSAGE_PASSER,
+        system::L1_BLOCK,
+    ] {
+        let call = ICrossDomainMessenger::sendMessageCall {
+            target,
+            message: Bytes::new(),
+            minGasLimit: 100_000,
+        };
+        assert!(
+            !m.l1(2, L1_MESSENGER, eth(1), call.abi_encode()).status(),
+            "{target}"
+        );
+    }
     // A message never sent cannot be relayed; nor can anyone but the messenger call the receiver.
     let forged = ICrossDomainMessenger::relayMessageCall {
         nonce: U256::from(1) << 240 | U256::from(77),
@@ -1294,6 +1312,13 @@ fn a_message_whose_deposit_cannot_run_is_recorded_failed_and_relayed_again() {
     });
     let receipts = m.l2(Vec::new());
     assert!(!receipts[0].status(), "the deposit could not run");
+    // Its receipt carries the messenger's event, as a failed relay's would.
+    let failed_events =
+        events::<ICrossDomainMessenger::FailedRelayedMessage>(&receipts, L2_MESSENGER);
+    assert_eq!(
+        failed_events.iter().map(|e| e.msgHash).collect::<Vec<_>>(),
+        vec![hash]
+    );
     let failed = |m: &Messages| {
         m.view(
             Layer::L2,
@@ -1588,4 +1613,60 @@ fn forged_token_release(challenged: bool) {
         assert_eq!(balance(&m), U256::from(500_000));
     }
     std::mem::forget(dir);
+}
+
+/// A relayer cannot make a message to L1 fail for want of the gas it asked for: at the least gas
+/// with which `relayMessageWithProof` lands (what `eth_estimateGas` finds), a message whose call
+/// needs most of a large minimum is delivered, not recorded as failed.
+#[test]
+fn the_least_gas_that_lands_a_relay_on_l1_delivers_a_large_message() {
+    let mut m = Messages::new();
+    let l2_sender = m.deploy(Layer::L2, 0, creation("MessageSender"));
+    let mut code = creation("MessageReceiver");
+    code.extend((L1_MESSENGER, l2_sender).abi_encode_params());
+    let l1_receiver = m.deploy(Layer::L1, 0, code);
+    let user = &dev::accounts()[3];
+    // About 6.7M gas of work, under a 7M minimum.
+    let tx = m.l2_tx(
+        user,
+        TxKind::Call(l2_sender),
+        U256::ZERO,
+        send(L2_MESSENGER, l1_receiver, set(1, 300), 7_000_000),
+        1_000_000,
+    );
+    assert!(m.l2(vec![tx])[0].status());
+    let proof = m.final_proofs().remove(0);
+    let (to, calldata) = proof.call();
+    let lands = |m: &Messages, gas: u64| {
+        let tx =
+            m.b.l1_tx_to(4, TxKind::Call(to), U256::ZERO, calldata.to_vec(), gas);
+        let outcome = m.b.try_l1(tx).unwrap();
+        outcome.result.is_success().then_some(outcome.result)
+    };
+    let (mut low, mut high) = (100_000u64, 16_000_000u64);
+    assert!(lands(&m, high).is_some());
+    while high - low > 1 {
+        let mid = (low + high) / 2;
+        match lands(&m, mid) {
+            Some(_) => high = mid,
+            None => low = mid,
+        }
+    }
+    let result = lands(&m, high).unwrap();
+    let logs: Vec<_> = result
+        .logs()
+        .iter()
+        .filter(|l| l.address == L1_MESSENGER)
+        .cloned()
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| ICrossDomainMessenger::RelayedMessage::decode_log_data(&l.data).is_ok()),
+        "delivered at {high} gas"
+    );
+    assert!(
+        !logs
+            .iter()
+            .any(|l| ICrossDomainMessenger::FailedRelayedMessage::decode_log_data(&l.data).is_ok())
+    );
 }
