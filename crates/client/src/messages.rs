@@ -392,12 +392,21 @@ impl std::fmt::Display for MessageStatus {
     }
 }
 
-/// Where each message `tx` (on `from`) sent stands on the other layer; an error if it sent none.
-pub async fn status(
-    (l1, l2): (&Client, &Client),
+/// Where a message stands on the layer it was sent to, as its messenger records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    Relayed,
+    Failed,
+    Pending,
+}
+
+/// The messages `tx` (on `from`) sent, each with its record on the other layer, and that layer's
+/// client; an error if it sent none.
+async fn recorded<'c>(
+    (l1, l2): (&'c Client, &'c Client),
     from: Layer,
     tx: B256,
-) -> Result<Vec<MessageStatus>> {
+) -> Result<(&'c Client, Vec<(Message, Record)>)> {
     let (source, destination) = match from {
         Layer::L1 => (l1, l2),
         Layer::L2 => (l2, l1),
@@ -413,32 +422,51 @@ pub async fn status(
         )));
     }
     let messenger = from.other().messenger();
-    let mut statuses = Vec::with_capacity(messages.len());
+    let mut records = Vec::with_capacity(messages.len());
     for m in messages {
+        let hash = m.hash;
         let done = destination
             .call_sol(
                 messenger,
-                &ICrossDomainMessenger::successfulMessagesCall { msgHash: m.hash },
+                &ICrossDomainMessenger::successfulMessagesCall { msgHash: hash },
             )
             .await?;
         let failed = destination
             .call_sol(
                 messenger,
-                &ICrossDomainMessenger::failedMessagesCall { msgHash: m.hash },
+                &ICrossDomainMessenger::failedMessagesCall { msgHash: hash },
             )
             .await?;
-        let stage = match (done, failed) {
-            (true, _) => "relayed",
-            (false, true) => "failed",
-            (false, false) => "pending",
+        let record = match (done, failed) {
+            (true, _) => Record::Relayed,
+            (false, true) => Record::Failed,
+            (false, false) => Record::Pending,
         };
-        statuses.push(MessageStatus {
+        records.push((m, record));
+    }
+    Ok((destination, records))
+}
+
+/// Where each message `tx` (on `from`) sent stands on the other layer; an error if it sent none.
+pub async fn status(
+    clients: (&Client, &Client),
+    from: Layer,
+    tx: B256,
+) -> Result<Vec<MessageStatus>> {
+    let (_, records) = recorded(clients, from, tx).await?;
+    Ok(records
+        .into_iter()
+        .map(|(m, record)| MessageStatus {
             hash: m.hash,
             target: m.target,
-            stage: stage.into(),
-        });
-    }
-    Ok(statuses)
+            stage: match record {
+                Record::Relayed => "relayed",
+                Record::Failed => "failed",
+                Record::Pending => "pending",
+            }
+            .into(),
+        })
+        .collect())
 }
 
 /// What `tandem bridge relay` did with each message of a transaction.
@@ -461,70 +489,46 @@ impl std::fmt::Display for Relayed {
 }
 
 /// Relays again every failed message `source_tx` (on `from`) sent, on the other layer, signed by
-/// `key` (`gas`: the transaction's gas, else estimated). A message relayed before is reported as
-/// such; one that has not failed (not delivered yet) is an error.
+/// `key` (gas estimated: a replay that fails reverts, so the estimate is what delivers it). A
+/// message relayed before is reported as such; one not delivered yet is an error.
 pub async fn relay_failed(
-    (l1, l2): (&Client, &Client),
+    clients: (&Client, &Client),
     from: Layer,
     source_tx: B256,
     key: &tandem_primitives::dev::DevAccount,
     patience: Duration,
 ) -> Result<Vec<Relayed>> {
-    let (source, destination) = match from {
-        Layer::L1 => (l1, l2),
-        Layer::L2 => (l2, l1),
-    };
-    let receipt = source
-        .receipt(source_tx)
-        .await?
-        .ok_or_else(|| ClientError::Failed(format!("no transaction {source_tx} on {from:?}")))?;
-    let messages = sent_in(&receipt, from);
-    if messages.is_empty() {
-        return Err(ClientError::Failed(format!(
-            "transaction {source_tx} sent no message"
-        )));
-    }
+    let (destination, records) = recorded(clients, from, source_tx).await?;
     let messenger = from.other().messenger();
-    let mut relayed = Vec::with_capacity(messages.len());
-    for m in messages {
-        let done = destination
-            .call_sol(
-                messenger,
-                &ICrossDomainMessenger::successfulMessagesCall { msgHash: m.hash },
-            )
-            .await?;
-        if done {
-            relayed.push(Relayed {
-                hash: m.hash,
-                outcome: "already relayed".into(),
-                transaction: None,
-            });
-            continue;
-        }
-        let failed = destination
-            .call_sol(
-                messenger,
-                &ICrossDomainMessenger::failedMessagesCall { msgHash: m.hash },
-            )
-            .await?;
-        if !failed {
-            let how = match from {
-                Layer::L1 => "its deposit has not run on L2 yet",
-                Layer::L2 => "finalize it on L1 first (`tandem bridge finalize`)",
-            };
-            return Err(ClientError::Failed(format!(
-                "message {} has not been delivered: {how}",
-                m.hash
-            )));
-        }
-        let receipt = destination
-            .transact(key, messenger, U256::ZERO, m.relay_call(), patience)
-            .await?;
-        let receipt = reverted_is_error(receipt, "relaying the message")?;
+    let mut relayed = Vec::with_capacity(records.len());
+    for (m, record) in records {
+        let transaction = match record {
+            Record::Relayed => None,
+            Record::Pending => {
+                let how = match from {
+                    Layer::L1 => "its deposit has not run on L2 yet",
+                    Layer::L2 => "finalize it on L1 first (`tandem bridge finalize`)",
+                };
+                return Err(ClientError::Failed(format!(
+                    "message {} has not been delivered: {how}",
+                    m.hash
+                )));
+            }
+            Record::Failed => {
+                let receipt = destination
+                    .transact(key, messenger, U256::ZERO, m.relay_call(), patience)
+                    .await?;
+                Some(reverted_is_error(receipt, "relaying the message")?.transaction_hash)
+            }
+        };
+        let outcome = match transaction {
+            Some(_) => "relayed",
+            None => "already relayed",
+        };
         relayed.push(Relayed {
             hash: m.hash,
-            outcome: "relayed".into(),
-            transaction: Some(receipt.transaction_hash),
+            outcome: outcome.into(),
+            transaction,
         });
     }
     Ok(relayed)
