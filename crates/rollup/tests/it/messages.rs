@@ -159,6 +159,15 @@ impl Messages {
         }
     }
 
+    /// What the standard bridge on `layer` holds locked of `token`.
+    fn locked(&self, layer: Layer, token: Address) -> U256 {
+        let bridge = match layer {
+            Layer::L1 => L1_STANDARD_BRIDGE,
+            Layer::L2 => L2_STANDARD_BRIDGE,
+        };
+        self.view(layer, bridge, IStandardBridge::lockedCall { token })
+    }
+
     /// A view call on `layer`'s newest state.
     fn view<C: SolCall>(&self, layer: Layer, to: Address, call: C) -> C::Return {
         let chain = match layer {
@@ -578,14 +587,7 @@ fn a_token_crosses_both_ways_with_exact_balances_and_its_metadata() {
         1
     );
     assert_eq!(balance(&m, Layer::L1, l1_token, owner), U256::from(400_000));
-    assert_eq!(
-        m.view(
-            Layer::L1,
-            L1_STANDARD_BRIDGE,
-            IStandardBridge::lockedCall { token: l1_token }
-        ),
-        U256::from(600_000)
-    );
+    assert_eq!(m.locked(Layer::L1, l1_token), U256::from(600_000));
     assert_eq!(
         balance(&m, Layer::L1, l1_token, L1_STANDARD_BRIDGE),
         U256::from(600_000)
@@ -653,14 +655,7 @@ fn a_token_crosses_both_ways_with_exact_balances_and_its_metadata() {
         1
     );
     assert_eq!(balance(&m, Layer::L1, l1_token, owner), U256::from(500_000));
-    assert_eq!(
-        m.view(
-            Layer::L1,
-            L1_STANDARD_BRIDGE,
-            IStandardBridge::lockedCall { token: l1_token }
-        ),
-        U256::from(500_000)
-    );
+    assert_eq!(m.locked(Layer::L1, l1_token), U256::from(500_000));
 
     // A fee-on-transfer token is refused, and nothing moves.
     let fee_token = token(&mut m, Layer::L1, "Fee", "FEE", 18, 10);
@@ -730,14 +725,7 @@ fn a_token_crosses_both_ways_with_exact_balances_and_its_metadata() {
         m.view(Layer::L1, l1_representation, TestToken::symbolCall {}),
         "L2T"
     );
-    assert_eq!(
-        m.view(
-            Layer::L2,
-            L2_STANDARD_BRIDGE,
-            IStandardBridge::lockedCall { token: l2_native }
-        ),
-        U256::from(4_000)
-    );
+    assert_eq!(m.locked(Layer::L2, l2_native), U256::from(4_000));
     let r = m.l1(
         0,
         L1_STANDARD_BRIDGE,
@@ -760,14 +748,7 @@ fn a_token_crosses_both_ways_with_exact_balances_and_its_metadata() {
         balance(&m, Layer::L1, l1_representation, owner),
         U256::from(2_500)
     );
-    assert_eq!(
-        m.view(
-            Layer::L2,
-            L2_STANDARD_BRIDGE,
-            IStandardBridge::lockedCall { token: l2_native }
-        ),
-        U256::from(2_500)
-    );
+    assert_eq!(m.locked(Layer::L2, l2_native), U256::from(2_500));
 }
 
 /// A message sent and what became of it on the other layer.
