@@ -71,6 +71,18 @@ pub struct Message {
     pub value: String,
     pub min_gas_limit: U256,
     pub message: Bytes,
+    /// The token move the sending layer's standard bridge made this message carry, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenMove>,
+}
+
+/// A token the standard bridge sent with a message: its address on the sending layer and the
+/// amount in its smallest units.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenMove {
+    pub local_token: Address,
+    pub amount: U256,
 }
 
 impl Message {
@@ -108,9 +120,11 @@ fn relay_call(
 }
 
 /// The messages the messenger of `layer` sent in `receipt` (its `SentMessage` events, each with
-/// the value its `SentMessageExtension1` gives).
+/// the value its `SentMessageExtension1` gives and the token move the bridge's
+/// `ERC20BridgeInitiated` after it says it carries).
 pub fn sent_in(receipt: &RpcReceipt, layer: Layer) -> Vec<Message> {
     let logs = receipt.inner.logs();
+    let bridge = layer.bridge();
     let mut sent = Vec::new();
     for (i, log) in logs.iter().enumerate() {
         if log.address() != layer.messenger() {
@@ -134,6 +148,20 @@ pub fn sent_in(receipt: &RpcReceipt, layer: Layer) -> Vec<Message> {
             e.gasLimit,
             e.message.clone(),
         );
+        let token = (e.sender == bridge)
+            .then(|| {
+                logs[i..]
+                    .iter()
+                    .filter(|l| l.address() == bridge)
+                    .find_map(|l| {
+                        IStandardBridge::ERC20BridgeInitiated::decode_log_data(l.data()).ok()
+                    })
+            })
+            .flatten()
+            .map(|t| TokenMove {
+                local_token: t.localToken,
+                amount: t.amount,
+            });
         sent.push(Message {
             hash: keccak256(&call),
             nonce: e.messageNonce,
@@ -142,6 +170,7 @@ pub fn sent_in(receipt: &RpcReceipt, layer: Layer) -> Vec<Message> {
             value: value.to_string(),
             min_gas_limit: e.gasLimit,
             message: e.message,
+            token,
         });
     }
     sent
@@ -331,28 +360,26 @@ pub async fn follow(
     if layer == Layer::L2 {
         return Ok(sent);
     }
-    let Some(deposit) = receipt.inner.logs().iter().find_map(|log| {
-        (log.address() == PORTAL)
-            .then(|| IPortal::TransactionDeposited::decode_log_data(log.data()).ok())
-            .flatten()
-    }) else {
+    let Some(hash) = deposit_of(receipt) else {
         return Ok(sent);
     };
-    let hash = deposit_transaction(
-        deposit.index,
-        deposit.from,
-        deposit.to,
-        deposit.mint,
-        deposit.value,
-        deposit.gasLimit,
-        deposit.data,
-    )
-    .tx_hash();
     sent.l2_transaction = Some(hash);
     l2.wait_receipt(hash, patience).await?;
     let relayed = delivered(l2, Layer::L2, &sent.messages).await?;
     sent.delivery = Some(if relayed { "relayed" } else { "failed" }.into());
     Ok(sent)
+}
+
+/// The hash of the L2 deposit transaction the Portal queued in `receipt` (an L1 transaction), if
+/// it queued one.
+pub fn deposit_of(receipt: &RpcReceipt) -> Option<B256> {
+    let e = receipt.inner.logs().iter().find_map(|log| {
+        (log.address() == PORTAL)
+            .then(|| IPortal::TransactionDeposited::decode_log_data(log.data()).ok())
+            .flatten()
+    })?;
+    let deposit = deposit_transaction(e.index, e.from, e.to, e.mint, e.value, e.gasLimit, e.data);
+    Some(deposit.tx_hash())
 }
 
 /// Whether the messenger on `on` relayed every one of `messages`.

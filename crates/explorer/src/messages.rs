@@ -2,15 +2,13 @@
 //! sent (with the token move a standard bridge made them carry), where each stands, and the
 //! transaction on the other layer that delivered it.
 use crate::decode::eth;
-use crate::rpc::{Node, RpcResult, b256, bytes, hex_u64};
-use alloy_primitives::{Address, B256, Bytes, LogData, U256, keccak256};
+use crate::rpc::{Node, RpcResult, b256, hex_u64};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::{SolCall, SolEvent};
 use serde_json::Value;
-use tandem_primitives::abi::{ICrossDomainMessenger, IPortal, IStandardBridge};
-use tandem_primitives::protocol::deposit_transaction;
-use tandem_primitives::system::{
-    L1_MESSENGER, L1_STANDARD_BRIDGE, L2_MESSENGER, L2_STANDARD_BRIDGE, PORTAL,
-};
+use tandem_client::messages::{Layer, Message, deposit_of, sent_in};
+use tandem_primitives::abi::ICrossDomainMessenger;
+use tandem_primitives::system::{L1_MESSENGER, L2_MESSENGER};
 
 /// Messages shown per direction.
 const SHOWN: usize = 10;
@@ -36,15 +34,11 @@ pub(crate) struct MessageRow {
 /// The newest messages both ways, newest first.
 pub(crate) async fn messages((l1, l2): (&Node, &Node), window: u64) -> RpcResult<Vec<MessageRow>> {
     let mut rows = Vec::new();
-    for (from, to, up) in [(l1, l2, true), (l2, l1, false)] {
-        let (messenger, bridge) = match up {
-            true => (L1_MESSENGER, L1_STANDARD_BRIDGE),
-            false => (L2_MESSENGER, L2_STANDARD_BRIDGE),
-        };
+    for (from, to, layer) in [(l1, l2, Layer::L1), (l2, l1, Layer::L2)] {
         let head = from.head().await?;
         let logs = from
             .logs(
-                messenger,
+                layer.messenger(),
                 ICrossDomainMessenger::SentMessage::SIGNATURE_HASH,
                 head.saturating_sub(window),
                 head,
@@ -56,14 +50,18 @@ pub(crate) async fn messages((l1, l2): (&Node, &Node), window: u64) -> RpcResult
             .collect();
         txs.dedup();
         for tx in txs.into_iter().rev().take(SHOWN) {
-            let Some(receipt) = from.receipt(tx).await? else {
+            let receipt = from
+                .client()
+                .receipt(tx)
+                .await
+                .map_err(|e| from.failed(e))?;
+            let Some(receipt) = receipt else {
                 continue;
             };
-            let logs = receipt_logs(&receipt);
-            for sent in sent_messages(&logs, messenger, bridge) {
-                rows.push(match up {
-                    true => to_l2(to, tx, &logs, sent).await?,
-                    false => to_l1((from, to), tx, sent, window).await?,
+            for sent in sent_in(&receipt, layer) {
+                rows.push(match layer {
+                    Layer::L1 => to_l2(to, tx, deposit_of(&receipt), sent).await?,
+                    Layer::L2 => to_l1((from, to), tx, sent, window).await?,
                 });
             }
         }
@@ -71,85 +69,16 @@ pub(crate) async fn messages((l1, l2): (&Node, &Node), window: u64) -> RpcResult
     Ok(rows)
 }
 
-/// A message a transaction sent, and the token move that made it, if one did.
-struct Sent {
-    hash: B256,
-    event: ICrossDomainMessenger::SentMessage,
-    value: U256,
-    token: Option<IStandardBridge::ERC20BridgeInitiated>,
-}
-
-fn receipt_logs(receipt: &Value) -> Vec<(Address, LogData)> {
-    let Some(logs) = receipt["logs"].as_array() else {
-        return Vec::new();
-    };
-    logs.iter()
-        .filter_map(|log| {
-            let address = crate::rpc::address(&log["address"])?;
-            let topics = log["topics"].as_array()?.iter().filter_map(b256).collect();
-            let data = bytes(&log["data"])?;
-            Some((address, LogData::new(topics, data.into())?))
-        })
-        .collect()
-}
-
-fn sent_messages(logs: &[(Address, LogData)], messenger: Address, bridge: Address) -> Vec<Sent> {
-    let mut sent = Vec::new();
-    for (i, (address, data)) in logs.iter().enumerate() {
-        if *address != messenger {
-            continue;
-        }
-        let Ok(event) = ICrossDomainMessenger::SentMessage::decode_log_data(data) else {
-            continue;
-        };
-        let value = logs
-            .get(i + 1)
-            .and_then(|(_, d)| {
-                ICrossDomainMessenger::SentMessageExtension1::decode_log_data(d).ok()
-            })
-            .map(|e| e.value)
-            .unwrap_or_default();
-        let token = (event.sender == bridge)
-            .then(|| {
-                logs[i..]
-                    .iter()
-                    .filter(|(a, _)| *a == bridge)
-                    .find_map(|(_, d)| {
-                        IStandardBridge::ERC20BridgeInitiated::decode_log_data(d).ok()
-                    })
-            })
-            .flatten();
-        let call = ICrossDomainMessenger::relayMessageCall {
-            nonce: event.messageNonce,
-            sender: event.sender,
-            target: event.target,
-            value,
-            minGasLimit: event.gasLimit,
-            message: event.message.clone(),
-        };
-        sent.push(Sent {
-            hash: keccak256(call.abi_encode()),
-            event,
-            value,
-            token,
-        });
-    }
-    sent
-}
-
-fn carries(sent: &Sent) -> String {
+fn carries(sent: &Message) -> String {
+    let value: U256 = sent.value.parse().unwrap_or_default();
     match &sent.token {
         Some(t) => format!(
             "{} (smallest units) of token {}",
             t.amount,
-            t.localToken.to_checksum(None)
+            t.local_token.to_checksum(None)
         ),
-        None if sent.value.is_zero() => format!("call, {} bytes", sent.event.message.len()),
-        None => format!(
-            "call, {} bytes, {}",
-            sent.event.message.len(),
-            eth(sent.value)
-        ),
+        None if value.is_zero() => format!("call, {} bytes", sent.message.len()),
+        None => format!("call, {} bytes, {}", sent.message.len(), eth(value)),
     }
 }
 
@@ -170,20 +99,7 @@ async fn recorded(node: &Node, messenger: Address, hash: B256) -> RpcResult<(boo
 }
 
 /// An L1 to L2 message: its deposit on L2 delivered it (or recorded it failed).
-async fn to_l2(
-    l2: &Node,
-    tx: B256,
-    logs: &[(Address, LogData)],
-    sent: Sent,
-) -> RpcResult<MessageRow> {
-    let deposit = logs
-        .iter()
-        .filter(|(a, _)| *a == PORTAL)
-        .find_map(|(_, d)| IPortal::TransactionDeposited::decode_log_data(d).ok())
-        .map(|e| {
-            deposit_transaction(e.index, e.from, e.to, e.mint, e.value, e.gasLimit, e.data)
-                .tx_hash()
-        });
+async fn to_l2(l2: &Node, tx: B256, deposit: Option<B256>, sent: Message) -> RpcResult<MessageRow> {
     let ran = match deposit {
         Some(hash) => l2.receipt(hash).await?.is_some(),
         None => false,
@@ -199,8 +115,8 @@ async fn to_l2(
         direction: "L1 → L2",
         layer: "l1",
         tx: tx.to_string(),
-        sender: sent.event.sender.to_checksum(None),
-        target: sent.event.target.to_checksum(None),
+        sender: sent.sender.to_checksum(None),
+        target: sent.target.to_checksum(None),
         carries: carries(&sent),
         stage: stage.into(),
         other: "l2",
@@ -212,7 +128,7 @@ async fn to_l2(
 async fn to_l1(
     (l2, l1): (&Node, &Node),
     tx: B256,
-    sent: Sent,
+    sent: Message,
     window: u64,
 ) -> RpcResult<MessageRow> {
     let stage = match l2
@@ -231,8 +147,8 @@ async fn to_l1(
         direction: "L2 → L1",
         layer: "l2",
         tx: tx.to_string(),
-        sender: sent.event.sender.to_checksum(None),
-        target: sent.event.target.to_checksum(None),
+        sender: sent.sender.to_checksum(None),
+        target: sent.target.to_checksum(None),
         carries: carries(&sent),
         stage,
         other: "l1",

@@ -143,6 +143,28 @@ impl Messages {
         }
     }
 
+    /// Deploys a MessageReceiver on `layer` (dev account 0) that takes calls from `messenger`
+    /// relaying messages from `trusted`.
+    fn receiver(&mut self, layer: Layer, messenger: Address, trusted: Address) -> Address {
+        let mut code = creation("MessageReceiver");
+        code.extend((messenger, trusted).abi_encode_params());
+        self.deploy(layer, 0, code)
+    }
+
+    /// Deploys a TestToken on `layer` (dev account 0).
+    fn token(&mut self, layer: Layer, name: &str, symbol: &str, decimals: u8, fee: u64) -> Address {
+        let mut code = creation("TestToken");
+        code.extend(alloy_sol_types::SolConstructor::abi_encode(
+            &TestToken::constructorCall {
+                name_: name.to_string(),
+                symbol_: symbol.to_string(),
+                decimals_: decimals,
+                feePerMille_: U256::from(fee),
+            },
+        ));
+        self.deploy(layer, 0, code)
+    }
+
     /// Mints `amount` of test token `token` on L1 to dev account `owner`, who lets the L1 bridge
     /// take all of it.
     fn mint_for_l1_bridge(&mut self, token: Address, owner: usize, amount: U256) {
@@ -288,13 +310,8 @@ fn messages_call_contracts_both_ways_and_a_failed_one_is_relayed_again_once() {
     let mut m = Messages::new();
     let l1_sender = m.deploy(Layer::L1, 0, creation("MessageSender"));
     let l2_sender = m.deploy(Layer::L2, 0, creation("MessageSender"));
-    let receiver = |m: &mut Messages, layer, messenger, trusted| {
-        let mut code = creation("MessageReceiver");
-        code.extend((messenger, trusted).abi_encode_params());
-        m.deploy(layer, 0, code)
-    };
-    let l2_receiver = receiver(&mut m, Layer::L2, L2_MESSENGER, l1_sender);
-    let l1_receiver = receiver(&mut m, Layer::L1, L1_MESSENGER, l2_sender);
+    let l2_receiver = m.receiver(Layer::L2, L2_MESSENGER, l1_sender);
+    let l1_receiver = m.receiver(Layer::L1, L1_MESSENGER, l2_sender);
 
     // L1 to L2, with ETH: relayed by its deposit, as from the L1 contract that sent it.
     let r = m.l1(
@@ -531,19 +548,7 @@ fn messages_call_contracts_both_ways_and_a_failed_one_is_relayed_again_once() {
 #[test]
 fn a_token_crosses_both_ways_with_exact_balances_and_its_metadata() {
     let mut m = Messages::new();
-    let token = |m: &mut Messages, layer, name: &str, symbol: &str, decimals: u8, fee: u64| {
-        let mut code = creation("TestToken");
-        code.extend(alloy_sol_types::SolConstructor::abi_encode(
-            &TestToken::constructorCall {
-                name_: name.to_string(),
-                symbol_: symbol.to_string(),
-                decimals_: decimals,
-                feePerMille_: U256::from(fee),
-            },
-        ));
-        m.deploy(layer, 0, code)
-    };
-    let l1_token = token(&mut m, Layer::L1, "Tandem Test", "TT", 6, 0);
+    let l1_token = m.token(Layer::L1, "Tandem Test", "TT", 6, 0);
     let owner = dev::accounts()[0].address;
     let holder = fresh(1);
     let friend = fresh(2);
@@ -658,7 +663,7 @@ fn a_token_crosses_both_ways_with_exact_balances_and_its_metadata() {
     assert_eq!(m.locked(Layer::L1, l1_token), U256::from(500_000));
 
     // A fee-on-transfer token is refused, and nothing moves.
-    let fee_token = token(&mut m, Layer::L1, "Fee", "FEE", 18, 10);
+    let fee_token = m.token(Layer::L1, "Fee", "FEE", 18, 10);
     m.mint_for_l1_bridge(fee_token, 0, U256::from(1_000));
     let r = m.l1(
         0,
@@ -675,7 +680,7 @@ fn a_token_crosses_both_ways_with_exact_balances_and_its_metadata() {
     assert_eq!(balance(&m, Layer::L1, fee_token, owner), U256::from(1_000));
 
     // A token native to L2 goes to L1 the same way, and comes back.
-    let l2_native = token(&mut m, Layer::L2, "Made on L2", "L2T", 18, 0);
+    let l2_native = m.token(Layer::L2, "Made on L2", "L2T", 18, 0);
     let l2_owner = &dev::accounts()[0];
     for (to, call) in [
         (
@@ -849,27 +854,10 @@ fn random_bridge_run(seed: u64) -> usize {
     let users = [0usize, 1, 2, 3];
     let l1_sender = m.deploy(Layer::L1, 0, creation("MessageSender"));
     let l2_sender = m.deploy(Layer::L2, 0, creation("MessageSender"));
-    let receiver = |m: &mut Messages, layer, messenger, trusted| {
-        let mut code = creation("MessageReceiver");
-        code.extend((messenger, trusted).abi_encode_params());
-        m.deploy(layer, 0, code)
-    };
-    let l2_receiver = receiver(&mut m, Layer::L2, L2_MESSENGER, l1_sender);
-    let l1_receiver = receiver(&mut m, Layer::L1, L1_MESSENGER, l2_sender);
-    let token = |m: &mut Messages, layer, symbol: &str| {
-        let mut code = creation("TestToken");
-        code.extend(alloy_sol_types::SolConstructor::abi_encode(
-            &TestToken::constructorCall {
-                name_: format!("{symbol} token"),
-                symbol_: symbol.to_string(),
-                decimals_: 18,
-                feePerMille_: U256::ZERO,
-            },
-        ));
-        m.deploy(layer, 0, code)
-    };
-    let l1_native = token(&mut m, Layer::L1, "ONE");
-    let l2_native = token(&mut m, Layer::L2, "TWO");
+    let l2_receiver = m.receiver(Layer::L2, L2_MESSENGER, l1_sender);
+    let l1_receiver = m.receiver(Layer::L1, L1_MESSENGER, l2_sender);
+    let l1_native = m.token(Layer::L1, "ONE token", "ONE", 18, 0);
+    let l2_native = m.token(Layer::L2, "TWO token", "TWO", 18, 0);
     for &user in &users {
         m.mint_for_l1_bridge(l1_native, user, U256::from(1_000_000));
         let account = &dev::accounts()[user];
@@ -1257,11 +1245,7 @@ fn a_message_whose_deposit_cannot_run_is_recorded_failed_and_relayed_again() {
     use tandem_execution::l2::QueuedTx;
     let mut m = Messages::new();
     let sender = Address::repeat_byte(0x5e);
-    let receiver = {
-        let mut code = creation("MessageReceiver");
-        code.extend((L2_MESSENGER, sender).abi_encode_params());
-        m.deploy(Layer::L2, 0, code)
-    };
+    let receiver = m.receiver(Layer::L2, L2_MESSENGER, sender);
     let relay = ICrossDomainMessenger::relayMessageCall {
         nonce: U256::from(1) << 240 | U256::from(999),
         sender,
@@ -1393,16 +1377,7 @@ fn forged_token_release(challenged: bool) {
     let mut m = Messages::new();
     // Honestly: a token deposited from L1 (locked there: what a forged release would take), a
     // message, and a withdrawal of some of it back.
-    let mut code = creation("TestToken");
-    code.extend(alloy_sol_types::SolConstructor::abi_encode(
-        &TestToken::constructorCall {
-            name_: "Locked".into(),
-            symbol_: "LCK".into(),
-            decimals_: 18,
-            feePerMille_: U256::ZERO,
-        },
-    ));
-    let token = m.deploy(Layer::L1, 0, code);
+    let token = m.token(Layer::L1, "Locked", "LCK", 18, 0);
     m.mint_for_l1_bridge(token, 0, U256::from(1_000_000));
     let holder = &dev::accounts()[2];
     let deposit = IStandardBridge::bridgeERC20ToCall {
@@ -1603,9 +1578,7 @@ fn forged_token_release(challenged: bool) {
 fn the_least_gas_that_lands_a_relay_on_l1_delivers_a_large_message() {
     let mut m = Messages::new();
     let l2_sender = m.deploy(Layer::L2, 0, creation("MessageSender"));
-    let mut code = creation("MessageReceiver");
-    code.extend((L1_MESSENGER, l2_sender).abi_encode_params());
-    let l1_receiver = m.deploy(Layer::L1, 0, code);
+    let l1_receiver = m.receiver(Layer::L1, L1_MESSENGER, l2_sender);
     let user = &dev::accounts()[3];
     // About 6.7M gas of work, under a 7M minimum.
     let tx = m.l2_tx(
